@@ -1,0 +1,56 @@
+# Thin front end over CMake/CTest. Every target installs what it needs first.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_SECONDS ?= 20
+
+.PHONY: all build test test-fast test-asan size fuzz fuzz-smoke demo bench clean
+
+all: build
+
+build:
+	@scripts/deps.sh build
+	@cmake -S . -B $(BUILD) -DIOTPLOT_WERROR=ON >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+# The whole suite, then again under ASan+UBSan, the Cortex-M size check and a short fuzz run.
+test:
+	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory test-fast
+	@$(MAKE) --no-print-directory test-asan
+	@$(MAKE) --no-print-directory size
+	@$(MAKE) --no-print-directory fuzz-smoke
+
+test-fast:
+	@cmake -S . -B $(BUILD) -DIOTPLOT_WERROR=ON >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+	@ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) --timeout 300
+
+test-asan:
+	@cmake -S . -B $(ASAN_BUILD) -DIOTPLOT_WERROR=ON -DIOTPLOT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake --build $(ASAN_BUILD) -j$(JOBS)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j$(JOBS) --timeout 600
+
+# The microcontroller build: codec + client core for Cortex-M4, and its size.
+size:
+	@scripts/size-cortex-m.sh
+
+fuzz:
+	@scripts/deps.sh test
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DIOTPLOT_FUZZ=ON -DIOTPLOT_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j$(JOBS)
+
+fuzz-smoke: fuzz
+	@scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+demo: build
+	@$(BUILD)/src/cli/iotplot demo
+
+bench: build
+	@scripts/deps.sh test
+	@bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs what building, testing and the demo need, and nothing that is already there.
+# Idempotent: a second run only checks. Usage: scripts/deps.sh [build|test|all]
+set -euo pipefail
+
+want=${1:-all}
+here=$(cd "$(dirname "$0")/.." && pwd)
+
+build_pkgs=(cmake make gcc pkg-config libuv1-dev libssl-dev libsqlite3-dev libcjson-dev
+            libcairo2-dev libpango1.0-dev fonts-dejavu-core)
+test_pkgs=(libcmocka-dev clang libclang-rt-14-dev mosquitto mosquitto-clients
+           python3 python3-paho-mqtt poppler-utils gcc-arm-none-eabi libnewlib-arm-none-eabi
+           binutils-arm-none-eabi openssl nodejs npm chromium)
+
+pkgs=("${build_pkgs[@]}")
+case "$want" in
+  build) ;;
+  test|all) pkgs+=("${test_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+# npm may already be present without the Debian package (a node toolchain of its own).
+if [[ " ${missing[*]} " == *" npm "* ]] && command -v npm >/dev/null 2>&1; then
+  missing=("${missing[@]/npm}")
+fi
+if [[ " ${missing[*]} " == *" nodejs "* ]] && command -v node >/dev/null 2>&1; then
+  missing=("${missing[@]/nodejs}")
+fi
+read -r -a missing <<< "${missing[*]:-}"
+
+if ((${#missing[@]})); then
+  echo "deps: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Browser-side and test-side npm packages, pinned by the committed lockfile.
+if [ "$want" != build ] && [ -f "$here/web/package-lock.json" ]; then
+  if [ ! -d "$here/web/node_modules" ] || [ "$here/web/package-lock.json" -nt "$here/web/node_modules/.package-lock.json" ]; then
+    (cd "$here/web" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi

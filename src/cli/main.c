@@ -1,0 +1,43 @@
+/*
+ * main.c - the iotplot command: a table of subcommands, each in its own file.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+static const cli_command_t commands[] = {
+    {"pub", cmd_pub, "publish one message, a file, or stdin lines (like mosquitto_pub)"},
+    {"sub", cmd_sub, "subscribe and print messages (like mosquitto_sub)"},
+    {"demo", cmd_demo, "run device -> broker -> plot server -> figure, and print the files"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: iotplot COMMAND [OPTIONS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-11s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n'iotplot COMMAND --help' describes a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("iotplot %s\n", IOTPLOT_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "iotplot: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
