@@ -1,0 +1,464 @@
+/*
+ * client.h - an MQTT 3.1 / 3.1.1 / 5.0 client, in the spirit of MicroPython's umqtt
+ * MQTTClient: create, connect, set a callback, subscribe, publish, then call
+ * ipm_client_check_msg() or ipm_client_wait_msg() in a loop.
+ *
+ * The core is pure C11: no malloc, no POSIX. The network is an ipm_transport_t and the
+ * clock an ipm_platform_t (transport.h). Every buffer is the caller's (ipm_client_mem_t),
+ * so a device can place them all in static memory; hosts may use ipm_client_new(), which
+ * allocates defaults and picks the TCP or TLS transport (not built with IPM_NO_MALLOC).
+ *
+ * What it does:
+ * - QoS 0, 1 and 2 in both directions. Outgoing QoS 1/2 messages stay in the message store
+ *   until acknowledged; packet ids skip ids in use; after a reconnect with a session
+ *   present, unacknowledged PUBLISHes are re-sent with DUP and PUBRELs re-sent (MQTT 3.1.1
+ *   and 5.0 section 4.4); without a session they are sent again as new messages. Incoming
+ *   QoS 2 packet ids are remembered until PUBREL, so a message is delivered once.
+ * - Keepalive: PINGREQ when idle, and the connection is declared dead when no PINGRESP
+ *   comes back within the keepalive interval.
+ * - 5.0: CONNECT/CONNACK properties, session expiry, will properties, publish properties
+ *   both ways, incoming topic aliases, the server's Receive Maximum, Maximum Packet Size,
+ *   Maximum QoS and Retain Available honoured, reason codes surfaced.
+ * - Optional automatic reconnect with exponential backoff and jitter, restoring
+ *   subscriptions, and a bounded outbox for publishes made while disconnected.
+ *
+ * Threads: a client is not synchronised. Use it from one thread (for example a thread that
+ * loops on ipm_client_wait_msg() and publishes from its callbacks), or serialise every
+ * call with your own mutex and loop on wait_msg() with a short timeout (say 50 ms) so
+ * other threads get the lock. Callbacks run inside check_msg()/wait_msg()/subscribe()/
+ * flush() on the calling thread, and may call ipm_client_publish*() and
+ * ipm_client_disconnect(), but not ipm_client_free() or the blocking subscribe/unsubscribe.
+ *
+ * Errors are the negative IPM_E* codes of codec.h (ipm_strerror() names them); the last
+ * MQTT reason code from the server is ipm_client_reason().
+ *
+ * Example (host):
+ *
+ *     static void on_msg(ipm_client_t *c, const ipm_msg_t *m, void *user)
+ *     {
+ *         printf("%.*s %.*s\n", (int)m->topic.len, (const char *)m->topic.data,
+ *                (int)m->payload.len, (const char *)m->payload.data);
+ *     }
+ *     ...
+ *     ipm_client_config_t cfg = ipm_client_config_default();
+ *     cfg.host = "127.0.0.1";
+ *     cfg.client_id = "sensor-1";
+ *     ipm_client_t *c = ipm_client_new(&cfg, NULL, NULL);   // NULL: plain TCP
+ *     ipm_client_set_callback(c, on_msg, NULL);
+ *     if (ipm_client_connect(c) != IPM_OK) ...          // ipm_client_reason(c) says why
+ *     ipm_client_subscribe(c, "cmd/#", 1);
+ *     ipm_client_publish(c, "temp", "21.5", 4, 1, false);
+ *     for (;;) if (ipm_client_wait_msg(c, 1000) < 0) break;
+ *     ipm_client_disconnect(c, 0);
+ *     ipm_client_free(c);
+ */
+#ifndef IOTPLOT_CLIENT_H
+#define IOTPLOT_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "iotplot/codec.h"
+#include "iotplot/transport.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Compile-time limits (override with -D). */
+#ifndef IPM_CLIENT_CONNACK_PROPS_MAX
+#define IPM_CLIENT_CONNACK_PROPS_MAX 256 /* CONNACK property bytes kept for the caller */
+#endif
+#ifndef IPM_CLIENT_MAX_PROPS
+#define IPM_CLIENT_MAX_PROPS 16 /* properties of one publish_ex / will / connect list */
+#endif
+
+typedef struct ipm_client ipm_client_t;
+
+/* ---- configuration ------------------------------------------------------------------- */
+
+/* What to do with a publish made while disconnected when the outbox is full. */
+typedef enum {
+    IPM_OUTBOX_DROP_OLDEST = 0, /* discard the oldest queued message; count it as dropped */
+    IPM_OUTBOX_REFUSE = 1       /* refuse the new one with IPM_EFULL; count it as dropped */
+} ipm_outbox_policy_t;
+
+/* The last will, published by the server if the connection ends without DISCONNECT. */
+typedef struct {
+    const char *topic; /* NULL = no will */
+    const void *payload;
+    size_t len;
+    uint8_t qos;
+    bool retain;
+    const ipm_prop_t *props; /* 5.0 will properties (will delay, expiry, content type...) */
+    uint16_t prop_count;
+} ipm_will_t;
+
+typedef struct {
+    const char *host;      /* server name or address, passed to transport->open() */
+    uint16_t port;         /* 1883 (8883 is usual for TLS) */
+    const char *client_id; /* "" lets a 3.1.1/5.0 server assign one (needs clean_start) */
+    const char *username;  /* NULL = none */
+    const char *password;  /* NULL = none */
+    uint8_t version;       /* IPM_PROTO_V31, IPM_PROTO_V311 (default) or IPM_PROTO_V5 */
+    uint16_t keepalive;    /* seconds; 0 = off. Default 60 */
+    bool clean_start;      /* clean session (3.x) / clean start (5.0). Default true */
+    uint32_t session_expiry; /* 5.0 Session Expiry Interval, seconds (0 = ends on close) */
+    ipm_will_t will;
+    const ipm_prop_t *connect_props; /* extra 5.0 CONNECT properties (user properties...) */
+    uint16_t connect_prop_count;
+    uint32_t connect_timeout_ms; /* TCP/TLS connect plus CONNACK. Default 10000 */
+    uint32_t io_timeout_ms;      /* one send, and subscribe/unsubscribe acks. Default 10000 */
+    /* Automatic reconnect from check_msg()/wait_msg() after a lost connection. */
+    bool auto_reconnect;
+    uint32_t reconnect_min_ms; /* first delay, doubled per failure. Default 500 */
+    uint32_t reconnect_max_ms; /* cap. Default 30000; each delay gets up to 25% jitter */
+    /* Outbox: publishes made while disconnected, sent in order after (re)connecting. */
+    uint16_t outbox_max;       /* messages; 0 = publish while disconnected fails */
+    ipm_outbox_policy_t outbox_policy;
+    const ipm_transport_t *transport; /* set by ipm_client_new(); copied by init */
+    ipm_platform_t platform;          /* set by ipm_client_new(); copied by init */
+} ipm_client_config_t;
+
+/*
+ * Every buffer the client uses, all owned by the caller and untouched by it after
+ * ipm_client_free(). Sizes are the limits of the client:
+ * - rx_buf: the largest packet accepted (5.0: sent to the server as Maximum Packet Size;
+ *   a larger packet ends the connection with reason 0x95).
+ * - tx_buf: the largest packet sent; a larger publish fails with IPM_ETOO_LARGE.
+ * - store: outgoing QoS 1/2 messages until acknowledged, plus the outbox. Each message
+ *   takes its encoded size plus 8 bytes.
+ * - subs: subscriptions kept for resubscribing (filter length + 8 bytes each).
+ * - qos2_ids: incoming QoS 2 messages awaiting PUBREL (5.0: sent as Receive Maximum).
+ * - aliases: incoming 5.0 topic aliases (topic length + 4 bytes each); 0 = none accepted.
+ *
+ * Example: all static, for a device.
+ *
+ *     static uint8_t rx[1024], tx[1024], store[2048], subs[256], aliases[256];
+ *     static uint16_t q2[8];
+ *     static const ipm_client_mem_t mem = {rx, sizeof rx, tx, sizeof tx, store, sizeof store,
+ *                                          subs, sizeof subs, q2, 8, aliases, sizeof aliases};
+ */
+typedef struct {
+    uint8_t *rx_buf;
+    size_t rx_cap;
+    uint8_t *tx_buf;
+    size_t tx_cap;
+    uint8_t *store;
+    size_t store_cap;
+    uint8_t *subs;
+    size_t subs_cap;
+    uint16_t *qos2_ids;
+    uint16_t qos2_cap;
+    uint8_t *aliases;
+    size_t aliases_cap;
+} ipm_client_mem_t;
+
+/*
+ * Defaults: port 1883, version 3.1.1, keepalive 60 s, clean start, 10 s timeouts,
+ * reconnect off (500 ms .. 30 s when on), outbox 0, drop-oldest.
+ */
+ipm_client_config_t ipm_client_config_default(void);
+
+/* ---- messages and events ------------------------------------------------------------- */
+
+/*
+ * A message received. Everything points into the client's receive buffer and is valid
+ * only during the callback. `topic` is resolved from the topic alias when the server used
+ * one. `props` holds the 5.0 properties (empty for 3.x): walk them with ipm_props_iter()
+ * or pick one with ipm_props_get(&m->props, IPM_PROP_CONTENT_TYPE, &p).
+ */
+typedef struct {
+    ipm_bytes_t topic;
+    ipm_bytes_t payload;
+    uint8_t qos;
+    bool retain;
+    bool dup;
+    uint16_t packet_id; /* 0 for QoS 0 */
+    ipm_props_t props;
+} ipm_msg_t;
+
+typedef void (*ipm_msg_cb)(ipm_client_t *c, const ipm_msg_t *m, void *user);
+
+typedef enum {
+    IPM_EV_CONNECTED,    /* CONNACK accepted; session_present set; props = CONNACK's */
+    IPM_EV_DISCONNECTED, /* connection lost or closed; err and reason (server DISCONNECT) */
+    IPM_EV_PUBLISHED,    /* a QoS 1/2 publish was acknowledged; packet_id, reason */
+    IPM_EV_DROPPED,      /* a queued message was discarded (outbox full, or refused) */
+    IPM_EV_SUBACK        /* a SUBACK arrived for a resubscription after reconnect */
+} ipm_event_type_t;
+
+typedef struct {
+    ipm_event_type_t type;
+    int err;             /* IPM_OK or the IPM_E* that ended the connection */
+    uint8_t reason;      /* MQTT reason code from the server, if any */
+    uint16_t packet_id;
+    bool session_present;
+    const ipm_props_t *props; /* properties of the packet behind the event, or NULL */
+} ipm_event_t;
+
+typedef void (*ipm_event_cb)(ipm_client_t *c, const ipm_event_t *ev, void *user);
+
+/* A message to publish with 5.0 properties (ipm_client_publish_ex). */
+typedef struct {
+    const char *topic;
+    const void *payload;
+    size_t len;
+    uint8_t qos;
+    bool retain;
+    const ipm_prop_t *props; /* e.g. user property, content type, response topic... */
+    uint16_t prop_count;
+} ipm_message_t;
+
+/* Options of one 5.0 subscription (ipm_client_subscribe_ex); 3.x uses qos only. */
+typedef struct {
+    uint8_t qos;
+    bool no_local;
+    bool retain_as_published;
+    uint8_t retain_handling;  /* 0 send retained, 1 only if new, 2 never */
+    uint32_t subscription_id; /* 0 = none */
+    const ipm_prop_t *props;  /* user properties, or NULL */
+    uint16_t prop_count;
+} ipm_sub_opts_t;
+
+/* ---- lifecycle ----------------------------------------------------------------------- */
+
+/*
+ * Initialise a client in caller-owned memory. cfg (host, client_id, ... strings and the
+ * will, prop lists) is copied by pointer: those must outlive the client. cfg->transport
+ * and cfg->platform.now_ms are required.
+ * Errors: IPM_EINVALID (no transport/clock, bad version, will QoS 3, buffers smaller than
+ * 128 bytes). No I/O happens here.
+ *
+ *     ipm_client_t c;
+ *     cfg.transport = &my_transport;
+ *     cfg.platform.now_ms = my_millis;
+ *     if (ipm_client_init(&c, &cfg, &mem) != IPM_OK) ...
+ */
+int ipm_client_init(ipm_client_t *c, const ipm_client_config_t *cfg, const ipm_client_mem_t *mem);
+
+#ifndef IPM_NO_MALLOC
+/*
+ * Host convenience (library ipm_net): allocate a client with 256 KiB receive and transmit
+ * buffers, a 1 MiB message store, the host platform hooks and the TCP transport, or TLS
+ * when `tls` is not NULL. cfg->transport and cfg->platform are ignored.
+ * Returns NULL on out-of-memory, bad configuration or TLS files that cannot be loaded;
+ * then, if err is not NULL, *err says why (valid until the next call).
+ *
+ *     ipm_tls_opts_t tls = {.cafile = "ca.pem"};
+ *     const char *why;
+ *     ipm_client_t *c = ipm_client_new(&cfg, &tls, &why);
+ */
+ipm_client_t *ipm_client_new(const ipm_client_config_t *cfg, const ipm_tls_opts_t *tls,
+                              const char **err);
+/* Close the connection without DISCONNECT and free what ipm_client_new() allocated. */
+void ipm_client_free(ipm_client_t *c);
+/* Reason of the last TLS failure of a client from ipm_client_new() ("" if none). */
+const char *ipm_client_tls_error(const ipm_client_t *c);
+#endif
+
+/* Callback for incoming messages (one per client; NULL to ignore messages). */
+void ipm_client_set_callback(ipm_client_t *c, ipm_msg_cb cb, void *user);
+/* Callback for connection and delivery events (optional). */
+void ipm_client_set_event_cb(ipm_client_t *c, ipm_event_cb cb, void *user);
+
+/* ---- connection ---------------------------------------------------------------------- */
+
+/*
+ * Open the transport, send CONNECT and wait for CONNACK (cfg.connect_timeout_ms). On a
+ * session present, re-sends what was unacknowledged; otherwise restores the subscriptions
+ * made earlier. Then sends the outbox.
+ * Returns IPM_OK; IPM_EREFUSED when the server refused (ipm_client_reason() gives the
+ * CONNACK code, ipm_reason_string() names it); IPM_ERESOLVE, IPM_EIO, IPM_ETLS,
+ * IPM_ETIMEOUT for the transport; IPM_EMALFORMED / IPM_EPROTOCOL for a bad answer;
+ * IPM_ESTATE if already connected.
+ *
+ *     int rc = ipm_client_connect(c);
+ *     if (rc == IPM_EREFUSED)
+ *         fprintf(stderr, "refused: %s\n", ipm_reason_string(ipm_client_reason(c)));
+ */
+int ipm_client_connect(ipm_client_t *c);
+
+/*
+ * Send DISCONNECT with `reason` (5.0; 0 = normal, 0x04 = publish the will) and close.
+ * Messages still unacknowledged stay in the store for the next connect. Returns IPM_OK
+ * or IPM_ENOT_CONNECTED; a failed send still closes.
+ *
+ *     ipm_client_flush(c, 5000);     // optional: wait for acknowledgements first
+ *     ipm_client_disconnect(c, 0);
+ */
+int ipm_client_disconnect(ipm_client_t *c, uint8_t reason);
+
+/*
+ * Close the transport without DISCONNECT, as if the connection dropped: the server
+ * publishes the will. Unacknowledged messages stay for the next connect. No auto
+ * reconnect follows until ipm_client_connect() is called again.
+ */
+void ipm_client_close(ipm_client_t *c);
+
+/* true while connected (CONNACK accepted and the transport up). */
+bool ipm_client_connected(const ipm_client_t *c);
+
+/*
+ * The CONNACK of the current (or last) connection: session present flag and its 5.0
+ * properties (assigned client id, server keepalive, limits...). The properties are empty
+ * if they exceeded IPM_CLIENT_CONNACK_PROPS_MAX bytes.
+ *
+ *     ipm_prop_t p;
+ *     if (ipm_props_get(ipm_client_connack_props(c), IPM_PROP_ASSIGNED_CLIENT_IDENTIFIER, &p))
+ *         printf("id %.*s\n", (int)p.bin.len, (const char *)p.bin.data);
+ */
+bool ipm_client_session_present(const ipm_client_t *c);
+const ipm_props_t *ipm_client_connack_props(const ipm_client_t *c);
+
+/* ---- subscriptions ------------------------------------------------------------------- */
+
+/*
+ * Subscribe and wait for SUBACK (cfg.io_timeout_ms), delivering messages that arrive
+ * meanwhile. The subscription is kept for resubscribing after a reconnect.
+ * Returns the granted QoS (0..2) or a negative error: IPM_EDENIED when the server refused
+ * (ipm_client_reason() has the SUBACK reason code), IPM_EBAD_FILTER, IPM_ENOT_CONNECTED,
+ * IPM_ETIMEOUT, IPM_ENOSPACE (the subscription table is full; nothing was sent), transport
+ * errors.
+ *
+ *     if (ipm_client_subscribe(c, "sensors/+/temp", 1) < 0) ...
+ *     ipm_sub_opts_t o = {.qos = 2, .no_local = true, .subscription_id = 7};
+ *     ipm_client_subscribe_ex(c, "cmd/#", &o);
+ */
+int ipm_client_subscribe(ipm_client_t *c, const char *filter, uint8_t qos);
+int ipm_client_subscribe_ex(ipm_client_t *c, const char *filter, const ipm_sub_opts_t *opts);
+
+/*
+ * Unsubscribe and wait for UNSUBACK; the filter leaves the table kept for reconnects.
+ * Returns IPM_OK, IPM_EDENIED (5.0 reason >= 0x80 in ipm_client_reason(), e.g. 0x11 is
+ * success "no subscription existed"), IPM_EBAD_FILTER, IPM_ENOT_CONNECTED, IPM_ETIMEOUT.
+ *
+ *     ipm_client_unsubscribe(c, "cmd/#");
+ */
+int ipm_client_unsubscribe(ipm_client_t *c, const char *filter);
+
+/* ---- publishing ---------------------------------------------------------------------- */
+
+/*
+ * Publish a message. QoS 0 is sent at once. QoS 1 and 2 are kept in the message store and
+ * sent as the server's Receive Maximum allows; completion is reported by an
+ * IPM_EV_PUBLISHED event and ipm_client_flush() waits for all of them. While disconnected
+ * (with cfg.outbox_max > 0) any QoS is queued in the outbox and sent in order after
+ * connecting.
+ * Returns the packet id (> 0) for QoS 1/2 sent or in flight, 0 for QoS 0 sent or any
+ * message queued, or: IPM_EBAD_TOPIC, IPM_EBAD_QOS, IPM_EINVALID (5.0 property not allowed,
+ * retain/QoS beyond what the server allows), IPM_ETOO_LARGE (bigger than tx_buf or the
+ * server's Maximum Packet Size), IPM_EFULL (store or outbox full with the refuse policy),
+ * IPM_ENOT_CONNECTED (disconnected and no outbox), transport errors.
+ *
+ *     ipm_client_publish(c, "temp", "21.5", 4, 1, false);
+ *     ipm_prop_t up[] = {{.id = IPM_PROP_USER_PROPERTY, .bin = ipm_str("unit"),
+ *                         .val = ipm_str("C")},
+ *                        {.id = IPM_PROP_CONTENT_TYPE, .bin = ipm_str("text/plain")}};
+ *     ipm_message_t m = {.topic = "temp", .payload = "21.5", .len = 4, .qos = 2,
+ *                        .props = up, .prop_count = 2};
+ *     ipm_client_publish_ex(c, &m);
+ */
+int ipm_client_publish(ipm_client_t *c, const char *topic, const void *payload, size_t len,
+                       uint8_t qos, bool retain);
+int ipm_client_publish_ex(ipm_client_t *c, const ipm_message_t *m);
+
+/*
+ * Wait until every QoS 1/2 message is acknowledged and the outbox is empty, delivering
+ * incoming messages meanwhile. Returns IPM_OK, IPM_ETIMEOUT, or the error that ended the
+ * connection (without auto reconnect).
+ */
+int ipm_client_flush(ipm_client_t *c, uint32_t timeout_ms);
+
+/* ---- the loop ------------------------------------------------------------------------ */
+
+/*
+ * Handle what has arrived without blocking: deliver messages to the callback, answer
+ * acknowledgements, send PINGREQ when the keepalive is due and detect a dead peer, send
+ * queued messages the server's Receive Maximum now allows, and (auto reconnect) reconnect
+ * when the backoff delay has passed (that attempt blocks up to cfg.connect_timeout_ms).
+ * Returns the number of messages delivered (>= 0), or a negative error when the connection
+ * failed: IPM_ECLOSED, IPM_EIO, IPM_ETIMEOUT (dead peer), IPM_EMALFORMED and other decode
+ * errors, IPM_EPROTOCOL, IPM_ENOT_CONNECTED. With auto reconnect, connection failures are
+ * reported through IPM_EV_DISCONNECTED events instead and the return is >= 0.
+ *
+ *     while (running) { ipm_client_check_msg(c); do_other_work(); }
+ */
+int ipm_client_check_msg(ipm_client_t *c);
+
+/*
+ * Like check_msg(), but wait up to timeout_ms for the first message; returns once one or
+ * more messages were delivered, or at the timeout with 0. Errors as check_msg().
+ *
+ *     for (;;) { int n = ipm_client_wait_msg(c, 1000); if (n < 0) break; }
+ */
+int ipm_client_wait_msg(ipm_client_t *c, uint32_t timeout_ms);
+
+/* ---- state --------------------------------------------------------------------------- */
+
+/* Last reason code from the server (CONNACK, SUBACK, UNSUBACK, PUBACK..., DISCONNECT). */
+uint8_t ipm_client_reason(const ipm_client_t *c);
+/* Messages dropped from or refused by the outbox since init. */
+uint32_t ipm_client_dropped(const ipm_client_t *c);
+/* QoS 1/2 messages not yet acknowledged plus queued messages. */
+uint32_t ipm_client_pending(const ipm_client_t *c);
+
+/*
+ * Name of a 5.0 reason code ("Bad User Name or Password", "Not authorized"...), and of a
+ * 3.x CONNACK return code, whose numbers differ. Never NULL.
+ *
+ *     fprintf(stderr, "refused: %s\n", v5 ? ipm_reason_string(rc) : ipm_connack3_string(rc));
+ */
+const char *ipm_reason_string(uint8_t reason);
+const char *ipm_connack3_string(uint8_t code);
+
+/* ---- private ------------------------------------------------------------------------- */
+
+/* The client. Its members are private; it is here so it can be allocated statically. */
+struct ipm_client {
+    ipm_client_config_t cfg;
+    ipm_transport_t tr;
+    ipm_client_mem_t mem;
+    ipm_msg_cb msg_cb;
+    void *msg_user;
+    ipm_event_cb ev_cb;
+    void *ev_user;
+    void *host_alloc; /* ipm_client_new()'s allocation, or NULL */
+    uint8_t state;
+    bool session_present;
+    bool ping_out;
+    uint8_t reason;
+    size_t rx_len;
+    size_t store_len;
+    size_t subs_len;
+    size_t aliases_len;
+    uint16_t qos2_count;
+    uint16_t next_pid;
+    uint16_t inflight;
+    uint16_t queued;
+    uint16_t srv_recv_max;
+    uint16_t srv_alias_max;
+    uint8_t srv_max_qos;
+    bool srv_retain;
+    uint16_t keepalive;
+    uint32_t srv_max_packet;
+    uint32_t last_tx_ms;
+    uint32_t ping_ms;
+    uint32_t backoff_ms;
+    uint32_t reconnect_at;
+    uint32_t dropped;
+    uint16_t wait_pid;
+    uint8_t wait_type;
+    bool wait_done;
+    uint8_t wait_rc;
+    int delivered;
+    ipm_props_t connack_props;
+    uint8_t connack_buf[IPM_CLIENT_CONNACK_PROPS_MAX];
+};
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IOTPLOT_CLIENT_H */
