@@ -57,8 +57,10 @@ extern "C" {
     X(ZERO_PACKET_ID, "packet identifier 0")                                            \
     X(BAD_TOPIC, "invalid topic name")                                                  \
     X(BAD_FILTER, "invalid topic filter")                                               \
-    X(BAD_PROPERTY, "property unknown, not allowed here, or with a bad value")          \
+    X(UNKNOWN_PROPERTY, "unknown property identifier")                                  \
+    X(BAD_PROPERTY, "property not allowed in this packet, or with a bad value")         \
     X(DUP_PROPERTY, "property given more than once")                                    \
+    X(BAD_ALIAS, "topic alias 0")                                                       \
     X(BAD_PROTOCOL, "unknown protocol name")                                            \
     X(BAD_VERSION, "unsupported protocol version")                                      \
     X(BAD_CONNECT_FLAGS, "invalid CONNECT flags")                                       \
@@ -134,8 +136,10 @@ typedef struct {
 } ipm_prop_t;
 
 /*
- * The properties of a packet. Encoding writes `list[0..count)` if list is set, else the
- * already-encoded `raw` block verbatim. Decoding sets `raw` (validated) and `count`.
+ * The properties of a packet. Encoding writes `list[0..count)` if list is set (each one
+ * validated), else the `raw` block verbatim: raw must be a block decoded from a packet of
+ * the same type. Decoding sets `raw` (validated) and `count`. 3.x packets have none:
+ * encoding for 3.1 / 3.1.1 ignores properties.
  */
 typedef struct {
     const ipm_prop_t *list;
@@ -271,7 +275,9 @@ int ipm_frame(const uint8_t *buf, size_t len, uint32_t max_packet, ipm_frame_t *
  * Decode the packet framed by ipm_frame() at `buf`, for a session speaking `version`
  * (ignored for CONNECT, which carries its own). Every field, flag, string, property and
  * topic is validated as the specification requires of a receiver. On error the packet's
- * contents are unspecified. Returns IPM_OK or a negative IPM_E*.
+ * contents are unspecified, except that for IPM_EBAD_VERSION pkt->type is IPM_CONNECT and
+ * pkt->u.connect.version holds the level the client asked for, so a server can answer
+ * in kind. Returns IPM_OK or a negative IPM_E*.
  */
 int ipm_decode(const ipm_frame_t *f, const uint8_t *buf, uint8_t version, ipm_packet_t *pkt);
 
