@@ -4,10 +4,21 @@
  */
 #include "iotplot/codec.h"
 
+/*
+ * A microcontroller build may define IPM_NO_ERROR_STRINGS to drop the tables (about
+ * 2 KB of flash); the functions then answer with the number alone.
+ */
+#ifndef IPM_NO_ERROR_STRINGS
 #define IPM__ERR_NAME(name, msg) [IPM_E##name - IPM__ERR_FIRST] = "IPM_E" #name,
 #define IPM__ERR_MSG(name, msg) [IPM_E##name - IPM__ERR_FIRST] = msg,
 static const char *const err_names[] = {IPM_ERR_MAP(IPM__ERR_NAME)};
 static const char *const err_msgs[] = {IPM_ERR_MAP(IPM__ERR_MSG)};
+#define ERR_NAME(err) err_names[(err) - IPM__ERR_FIRST]
+#define ERR_MSG(err) err_msgs[(err) - IPM__ERR_FIRST]
+#else
+#define ERR_NAME(err) "IPM_E?"
+#define ERR_MSG(err) "error (IPM_NO_ERROR_STRINGS build)"
+#endif
 
 static int known(int err)
 {
@@ -18,14 +29,14 @@ const char *ipm_err_name(int err)
 {
     if (err == IPM_OK)
         return "IPM_OK";
-    return known(err) ? err_names[err - IPM__ERR_FIRST] : "IPM_E?";
+    return known(err) ? ERR_NAME(err) : "IPM_E?";
 }
 
 const char *ipm_strerror(int err)
 {
     if (err == IPM_OK)
         return "success";
-    return known(err) ? err_msgs[err - IPM__ERR_FIRST] : "unknown error";
+    return known(err) ? ERR_MSG(err) : "unknown error";
 }
 
 uint8_t ipm_err_reason(int err)
