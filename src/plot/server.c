@@ -1,0 +1,265 @@
+/*
+ * server.c - the plot server's front door: the bounded message queue, the threads and
+ * the lifecycle. What the messages mean is ingest.c; files are writer.c.
+ */
+/* realpath() is an XSI interface */
+#define _XOPEN_SOURCE 700
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server_int.h"
+
+#define DEFAULT_MAX_PAYLOAD (1u << 20)
+#define DEFAULT_MAX_QUEUE ((size_t)256 << 20)
+
+const char *ipp_server_db_name(void)
+{
+    return IPP_DB_NAME;
+}
+
+void ipp__log(ipp_server_t *s, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    memcpy(line, "plot: ", 6);
+    vsnprintf(line + 6, sizeof line - 6, fmt, ap);
+    va_end(ap);
+    if (s->cfg.log)
+        s->cfg.log(s->cfg.log_arg, line);
+    else
+        fprintf(stderr, "%s\n", line);
+}
+
+/* Make the folder and every missing parent (mkdir -p). The path is the operator's. */
+static int mkdirs(const char *path)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf)
+        return -1;
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        char c = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0755) && errno != EEXIST)
+            return -1;
+        buf[i] = c;
+    }
+    return 0;
+}
+
+static int open_dirs(ipp_server_t *s, char *err, size_t errlen)
+{
+    if (mkdirs(s->cfg.dir)) {
+        snprintf(err, errlen, "cannot create %s: %s", s->cfg.dir, strerror(errno));
+        return -1;
+    }
+    s->dir = realpath(s->cfg.dir, NULL);
+    if (!s->dir || (s->rootfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", s->cfg.dir, strerror(errno));
+        return -1;
+    }
+    if (mkdirat(s->rootfd, IPP_TMP_DIR, 0700) && errno != EEXIST)
+        goto fail;
+    s->tmpfd = openat(s->rootfd, IPP_TMP_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (s->tmpfd < 0)
+        goto fail;
+    size_t n = strlen(s->dir) + sizeof IPP_TMP_DIR + 2;
+    s->tmpdir = malloc(n);
+    if (!s->tmpdir)
+        goto fail;
+    snprintf(s->tmpdir, n, "%s/%s", s->dir, IPP_TMP_DIR);
+    return 0;
+fail:
+    snprintf(err, errlen, "cannot make %s/%s: %s", s->dir, IPP_TMP_DIR, strerror(errno));
+    return -1;
+}
+
+int ipp_server_create(const ipp_server_config_t *cfg, ipp_server_t **out, char *err,
+                      size_t errlen)
+{
+    ipp_server_t *s = calloc(1, sizeof *s);
+    if (!s || !cfg->dir) {
+        snprintf(err, errlen, s ? "no output folder" : "out of memory");
+        free(s);
+        return -1;
+    }
+    s->cfg = *cfg;
+    s->rootfd = s->tmpfd = -1;
+    if (!s->cfg.max_payload)
+        s->cfg.max_payload = DEFAULT_MAX_PAYLOAD;
+    if (!s->cfg.max_queue)
+        s->cfg.max_queue = DEFAULT_MAX_QUEUE;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->msg_cv, NULL);
+    pthread_cond_init(&s->job_cv, NULL);
+    pthread_cond_init(&s->idle_cv, NULL);
+    /* numbers are parsed and printed in the C locale whatever the process uses */
+    s->c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    if (!s->c_locale) {
+        snprintf(err, errlen, "no C locale");
+        goto fail;
+    }
+    if (open_dirs(s, err, errlen) || ipp__ingest_load(s, err, errlen))
+        goto fail;
+    if (pthread_create(&s->ingest_thread, NULL, ipp__ingest_main, s))
+        goto fail_thread;
+    if (pthread_create(&s->writer_thread, NULL, ipp__writer_main, s)) {
+        pthread_mutex_lock(&s->mu);
+        s->stopping = true;
+        pthread_cond_broadcast(&s->msg_cv);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->ingest_thread, NULL);
+        goto fail_thread;
+    }
+    s->threads_started = true;
+    *out = s;
+    return 0;
+fail_thread:
+    snprintf(err, errlen, "cannot start threads");
+fail:
+    ipp_server_destroy(s);
+    return -1;
+}
+
+/* A topic or session for a log line: printable, bounded. */
+static void printable(char *out, size_t cap, const char *s, size_t n)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < n && j + 4 < cap; i++)
+        out[j++] = (unsigned char)s[i] < 0x20 || s[i] == 0x7F ? '?' : s[i];
+    if (j + 4 >= cap && n > j)
+        memcpy(out + j, "...", 3), j += 3;
+    out[j] = '\0';
+}
+
+void ipp_server_handle(ipp_server_t *s, const char *topic, size_t topic_len,
+                       const uint8_t *payload, size_t len)
+{
+    if (len > s->cfg.max_payload) {
+        char t[128];
+        printable(t, sizeof t, topic, topic_len);
+        ipp__log(s, "topic '%s': payload of %zu bytes is over the limit of %zu, dropped", t,
+                 len, s->cfg.max_payload);
+        pthread_mutex_lock(&s->mu);
+        s->stats.messages++;
+        s->stats.dropped++;
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    ipp_msg_t *m = malloc(sizeof *m + topic_len + len + 2);
+    if (m) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        m->next = NULL;
+        m->t = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+        m->topic_len = topic_len;
+        m->len = len;
+        memcpy(m->data, topic, topic_len);
+        m->data[topic_len] = '\0';
+        if (len)
+            memcpy(m->data + topic_len + 1, payload, len);
+        m->data[topic_len + 1 + len] = '\0';
+    }
+    size_t size = sizeof *m + topic_len + len;
+    pthread_mutex_lock(&s->mu);
+    s->stats.messages++;
+    if (!m || s->queued_bytes + size > s->cfg.max_queue || s->stopping) {
+        s->stats.dropped++;
+        pthread_mutex_unlock(&s->mu);
+        char t[128];
+        printable(t, sizeof t, topic, topic_len);
+        ipp__log(s, "topic '%s': queue full (%zu bytes waiting), message dropped", t,
+                 s->queued_bytes);
+        free(m);
+        return;
+    }
+    s->queued_bytes += size;
+    if (s->tail)
+        s->tail->next = m;
+    else
+        s->head = m;
+    s->tail = m;
+    pthread_cond_signal(&s->msg_cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+int ipp_server_sync(ipp_server_t *s, int timeout_ms)
+{
+    struct timespec end;
+    clock_gettime(CLOCK_REALTIME, &end);
+    if (timeout_ms >= 0) {
+        end.tv_sec += timeout_ms / 1000;
+        end.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+        if (end.tv_nsec >= 1000000000)
+            end.tv_sec++, end.tv_nsec -= 1000000000;
+    }
+    int rc = 0;
+    pthread_mutex_lock(&s->mu);
+    while (s->head || s->jobs || s->busy) {
+        if (timeout_ms < 0) {
+            pthread_cond_wait(&s->idle_cv, &s->mu);
+        } else if (pthread_cond_timedwait(&s->idle_cv, &s->mu, &end) == ETIMEDOUT) {
+            rc = -1;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+void ipp_server_stats(ipp_server_t *s, ipp_server_stats_t *out)
+{
+    pthread_mutex_lock(&s->mu);
+    *out = s->stats;
+    pthread_mutex_unlock(&s->mu);
+}
+
+void ipp_server_destroy(ipp_server_t *s)
+{
+    if (!s)
+        return;
+    if (s->threads_started) {
+        /* the ingest thread drains the queue, then the writer drains the jobs */
+        pthread_mutex_lock(&s->mu);
+        s->stopping = true;
+        pthread_cond_broadcast(&s->msg_cv);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->ingest_thread, NULL);
+        pthread_join(s->writer_thread, NULL);
+    }
+    while (s->head) {
+        ipp_msg_t *m = s->head;
+        s->head = m->next;
+        free(m);
+    }
+    while (s->jobs) {
+        ipp_job_t *j = s->jobs;
+        s->jobs = j->next;
+        ipp__job_free(j);
+    }
+    ipp__ingest_free(s);
+    if (s->rootfd >= 0)
+        close(s->rootfd);
+    if (s->tmpfd >= 0)
+        close(s->tmpfd);
+    if (s->c_locale)
+        freelocale(s->c_locale);
+    free(s->dir);
+    free(s->tmpdir);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->msg_cv);
+    pthread_cond_destroy(&s->job_cv);
+    pthread_cond_destroy(&s->idle_cv);
+    free(s);
+}

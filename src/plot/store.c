@@ -1,0 +1,334 @@
+/*
+ * store.c - every series in one SQLite database in the output folder.
+ *
+ * A series is a (session, name, version) with its column names; a new_series of an
+ * existing name adds a version, so older data stays queryable. Each row is one record
+ * keyed by (series, seq) holding its arrival time and its values packed as little-endian
+ * doubles in a blob: one insert per row, no per-value records, which keeps ingest fast.
+ * The database runs in WAL mode so the exporter thread reads while ingest writes.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "iotplot/plotclient.h"
+#include "plot_internal.h"
+
+struct ipp_store {
+    sqlite3 *db;
+    sqlite3_stmt *ins_row, *ins_series, *max_version;
+    int depth;
+};
+
+static const char schema[] =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=NORMAL;"
+    "CREATE TABLE IF NOT EXISTS series("
+    " id INTEGER PRIMARY KEY, session TEXT NOT NULL, name TEXT NOT NULL,"
+    " version INTEGER NOT NULL, columns TEXT NOT NULL, created REAL NOT NULL,"
+    " UNIQUE(session, name, version));"
+    "CREATE TABLE IF NOT EXISTS rows("
+    " series INTEGER NOT NULL, seq INTEGER NOT NULL, t REAL NOT NULL, vals BLOB NOT NULL,"
+    " PRIMARY KEY(series, seq)) WITHOUT ROWID;";
+
+const char *ipp__store_errmsg(ipp_store_t *st)
+{
+    return st && st->db ? sqlite3_errmsg(st->db) : "no database";
+}
+
+int ipp__store_open(const char *path, bool readonly, ipp_store_t **out, char *err, size_t errlen)
+{
+    ipp_store_t *st = calloc(1, sizeof *st);
+    int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    if (!st) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+        goto fail;
+    sqlite3_busy_timeout(st->db, 5000);
+    if (!readonly && sqlite3_exec(st->db, schema, NULL, NULL, NULL) != SQLITE_OK)
+        goto fail;
+    if (sqlite3_prepare_v2(st->db, "INSERT INTO rows(series, seq, t, vals) VALUES(?,?,?,?)",
+                           -1, &st->ins_row, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db,
+                           "INSERT INTO series(session, name, version, columns, created)"
+                           " VALUES(?,?,?,?,?)",
+                           -1, &st->ins_series, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db,
+                           "SELECT COALESCE(MAX(version), 0) FROM series"
+                           " WHERE session = ? AND name = ?",
+                           -1, &st->max_version, NULL) != SQLITE_OK)
+        goto fail;
+    *out = st;
+    return 0;
+fail:
+    snprintf(err, errlen, "%s: %s", path, st->db ? sqlite3_errmsg(st->db) : "cannot open");
+    ipp__store_close(st);
+    return -1;
+}
+
+void ipp__store_close(ipp_store_t *st)
+{
+    if (!st)
+        return;
+    sqlite3_finalize(st->ins_row);
+    sqlite3_finalize(st->ins_series);
+    sqlite3_finalize(st->max_version);
+    sqlite3_close(st->db);
+    free(st);
+}
+
+int ipp__store_begin(ipp_store_t *st)
+{
+    return sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+int ipp__store_commit(ipp_store_t *st)
+{
+    return sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int ipp__store_new_series(ipp_store_t *st, const char *session, const char *name,
+                          const char *const *cols, size_t ncols, ipp_series_info_t *info)
+{
+    int rc = -1;
+    size_t cap = 64;
+    for (size_t i = 0; i < ncols; i++)
+        cap += strlen(cols[i]) * 6 + 4; /* worst case: every byte \u-escaped */
+    char *buf = malloc(cap);
+    if (!buf)
+        return -1;
+    ipp_json_t j;
+    ipp_json_init(&j, buf, cap);
+    ipp_json_raw(&j, "[", 1);
+    for (size_t i = 0; i < ncols; i++) {
+        if (i)
+            ipp_json_raw(&j, ", ", 2);
+        ipp_json_str(&j, cols[i]);
+    }
+    ipp_json_raw(&j, "]", 1);
+    if (j.err)
+        goto done;
+    sqlite3_stmt *q = st->max_version;
+    sqlite3_reset(q);
+    sqlite3_bind_text(q, 1, session, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+    if (sqlite3_step(q) != SQLITE_ROW)
+        goto done;
+    int64_t version = sqlite3_column_int64(q, 0) + 1;
+    sqlite3_reset(q);
+    q = st->ins_series;
+    sqlite3_reset(q);
+    sqlite3_bind_text(q, 1, session, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, version);
+    sqlite3_bind_text(q, 4, buf, (int)j.len, SQLITE_STATIC);
+    sqlite3_bind_double(q, 5, now_s());
+    if (sqlite3_step(q) != SQLITE_DONE)
+        goto done;
+    sqlite3_reset(q);
+    info->id = sqlite3_last_insert_rowid(st->db);
+    info->version = version;
+    info->ncols = ncols;
+    info->nrows = 0;
+    rc = 0;
+done:
+    free(buf);
+    return rc;
+}
+
+/* Values are stored little-endian whatever the host, so the file moves between hosts. */
+static void pack(uint8_t *out, const double *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t u;
+        memcpy(&u, &v[i], 8);
+        for (int b = 0; b < 8; b++)
+            out[i * 8 + b] = (uint8_t)(u >> (8 * b));
+    }
+}
+
+static double unpack1(const uint8_t *in)
+{
+    uint64_t u = 0;
+    for (int b = 7; b >= 0; b--)
+        u = u << 8 | in[b];
+    double d;
+    memcpy(&d, &u, 8);
+    return d;
+}
+
+int ipp__store_append(ipp_store_t *st, int64_t id, int64_t seq, double t, const double *v,
+                      size_t n)
+{
+    uint8_t blob[IPP_MAX_COLS * 8];
+    if (n > IPP_MAX_COLS)
+        return -1;
+    pack(blob, v, n);
+    sqlite3_stmt *q = st->ins_row;
+    sqlite3_reset(q);
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_int64(q, 2, seq);
+    sqlite3_bind_double(q, 3, t);
+    sqlite3_bind_blob(q, 4, blob, (int)(n * 8), SQLITE_TRANSIENT);
+    int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
+    sqlite3_reset(q);
+    return rc;
+}
+
+/* Count the column names in a stored JSON array (written by us: no NaN or nesting). */
+static size_t count_columns(const char *json)
+{
+    ipp_jval_t v[IPP_MAX_COLS];
+    size_t n = strlen(json);
+    char *tmp = malloc(n + 1);
+    const char *why;
+    int c = tmp ? ipp__json_array(json, n, v, IPP_MAX_COLS, tmp, n + 1, &why) : -1;
+    free(tmp);
+    return c < 0 ? 0 : (size_t)c;
+}
+
+static int64_t row_count(ipp_store_t *st, int64_t id)
+{
+    sqlite3_stmt *q;
+    int64_t n = -1;
+    if (sqlite3_prepare_v2(st->db, "SELECT COALESCE(MAX(seq) + 1, 0) FROM rows WHERE series = ?",
+                           -1, &q, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(q, 1, id);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        n = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return n;
+}
+
+int ipp__store_each_latest(ipp_store_t *st, ipp_store_each_cb cb, void *arg)
+{
+    sqlite3_stmt *q;
+    int rc = -1;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT id, session, name, version, columns FROM series s"
+                           " WHERE version = (SELECT MAX(version) FROM series"
+                           " WHERE session = s.session AND name = s.name)",
+                           -1, &q, NULL) != SQLITE_OK)
+        return -1;
+    int step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        ipp_series_info_t info = {.id = sqlite3_column_int64(q, 0),
+                                  .version = sqlite3_column_int64(q, 3)};
+        info.ncols = count_columns((const char *)sqlite3_column_text(q, 4));
+        info.nrows = row_count(st, info.id);
+        if (info.ncols && info.nrows >= 0)
+            cb(arg, (const char *)sqlite3_column_text(q, 1),
+               (const char *)sqlite3_column_text(q, 2), &info);
+    }
+    if (step == SQLITE_DONE)
+        rc = 0;
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int ipp__store_find(ipp_store_t *st, const char *session, const char *name, int64_t version,
+                    ipp_series_info_t *info)
+{
+    sqlite3_stmt *q;
+    int rc = -1;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT id, version, columns FROM series WHERE session = ?"
+                           " AND name = ? AND (? = 0 OR version = ?)"
+                           " ORDER BY version DESC LIMIT 1",
+                           -1, &q, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(q, 1, session, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, version);
+    sqlite3_bind_int64(q, 4, version);
+    int step = sqlite3_step(q);
+    if (step == SQLITE_DONE) {
+        rc = 1;
+    } else if (step == SQLITE_ROW) {
+        info->id = sqlite3_column_int64(q, 0);
+        info->version = sqlite3_column_int64(q, 1);
+        info->ncols = count_columns((const char *)sqlite3_column_text(q, 2));
+        info->nrows = row_count(st, info->id);
+        rc = 0;
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
+/* Column names of series `id` into d (allocated by ipp__data_init). */
+static int read_names(ipp_store_t *st, int64_t id, ipp_data_t *d)
+{
+    sqlite3_stmt *q;
+    int rc = -1;
+    char *tmp = NULL;
+    ipp_jval_t *v = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT columns FROM series WHERE id = ?", -1, &q, NULL) !=
+        SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(q, 1, id);
+    if (sqlite3_step(q) != SQLITE_ROW)
+        goto done;
+    const char *json = (const char *)sqlite3_column_text(q, 0);
+    size_t n = strlen(json);
+    const char *why;
+    tmp = malloc(n + 1);
+    v = malloc(sizeof *v * IPP_MAX_COLS);
+    int c = tmp && v ? ipp__json_array(json, n, v, IPP_MAX_COLS, tmp, n + 1, &why) : -1;
+    if (c <= 0)
+        goto done;
+    const char *names[IPP_MAX_COLS];
+    for (int i = 0; i < c; i++)
+        names[i] = v[i].type == IPP_JV_STR ? v[i].str : "";
+    rc = ipp__data_init(d, names, (size_t)c);
+done:
+    free(tmp);
+    free(v);
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int ipp__store_read(ipp_store_t *st, int64_t id, int64_t upto, ipp_data_t *d)
+{
+    sqlite3_stmt *q = NULL;
+    size_t cap = 0;
+    double row[IPP_MAX_COLS];
+    memset(d, 0, sizeof *d);
+    if (read_names(st, id, d))
+        return -1;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT vals FROM rows WHERE series = ? AND seq < ? ORDER BY seq",
+                           -1, &q, NULL) != SQLITE_OK)
+        goto fail;
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_int64(q, 2, upto < 0 ? INT64_MAX : upto);
+    int step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        const uint8_t *b = sqlite3_column_blob(q, 0);
+        size_t n = (size_t)sqlite3_column_bytes(q, 0) / 8;
+        for (size_t c = 0; c < d->ncols; c++)
+            row[c] = c < n ? unpack1(b + 8 * c) : NAN;
+        if (ipp__data_push(d, row, &cap))
+            goto fail;
+    }
+    if (step != SQLITE_DONE)
+        goto fail;
+    sqlite3_finalize(q);
+    return 0;
+fail:
+    sqlite3_finalize(q);
+    ipp__data_free(d);
+    return -1;
+}
