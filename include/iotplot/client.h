@@ -71,7 +71,10 @@ extern "C" {
 #define IPM_CLIENT_CONNACK_PROPS_MAX 256 /* CONNACK property bytes kept for the caller */
 #endif
 #ifndef IPM_CLIENT_MAX_PROPS
-#define IPM_CLIENT_MAX_PROPS 16 /* properties of one publish_ex / will / connect list */
+#define IPM_CLIENT_MAX_PROPS 16 /* properties of one will / connect / subscribe list */
+#endif
+#ifndef IPM_CLIENT_TOPIC_ALIAS_MAX
+#define IPM_CLIENT_TOPIC_ALIAS_MAX 16 /* 5.0 Topic Alias Maximum sent when aliases_cap > 0 */
 #endif
 
 typedef struct ipm_client ipm_client_t;
@@ -452,6 +455,8 @@ struct ipm_client {
     uint8_t wait_type;
     bool wait_done;
     uint8_t wait_rc;
+    bool in_cb;
+    int last_err;
     int delivered;
     ipm_props_t connack_props;
     uint8_t connack_buf[IPM_CLIENT_CONNACK_PROPS_MAX];

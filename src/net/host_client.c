@@ -1,0 +1,100 @@
+/*
+ * host_client.c - ipm_client_new(): a client with generous heap buffers and the TCP or
+ * TLS transport, for host programs that do not want to size every table themselves.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "iotplot/client.h"
+#include "net_int.h"
+
+#ifndef IPM_NO_MALLOC
+
+#define HOST_RX (1u << 20)
+#define HOST_TX (1u << 20)
+#define HOST_STORE (4u << 20)
+#define HOST_SUBS (64u << 10)
+#define HOST_QOS2 1024u
+#define HOST_ALIASES (16u << 10)
+
+/* Everything in one allocation, freed at once by ipm_client_free(). */
+typedef struct {
+    ipm_client_t client;
+    ipm_transport_t tr;
+    bool is_tls;
+    ipm_tcp_t tcp;
+    ipm_tls_t tls;
+    uint16_t qos2[HOST_QOS2];
+    uint8_t bytes[]; /* rx, tx, store, subs, aliases */
+} host_client_t;
+
+ipm_client_t *ipm_client_new(const ipm_client_config_t *cfg, const ipm_tls_opts_t *tls,
+                              const char **err)
+{
+    static const char *const oom = "out of memory", *const bad = "invalid client configuration";
+    size_t total = (size_t)HOST_RX + HOST_TX + HOST_STORE + HOST_SUBS + HOST_ALIASES;
+    host_client_t *h = calloc(1, sizeof *h + total);
+    if (!h) {
+        if (err)
+            *err = oom;
+        return NULL;
+    }
+    if (tls) {
+        h->is_tls = true;
+        if (ipm_tls_init(&h->tls, tls, &h->tr) != IPM_OK) {
+            /* Keep the reason readable after freeing: copy it to a static buffer. */
+            static char why[sizeof h->tls.error];
+            snprintf(why, sizeof why, "%s", h->tls.error);
+            if (err)
+                *err = why;
+            ipm_tls_free(&h->tls);
+            free(h);
+            return NULL;
+        }
+    } else {
+        ipm_tcp_init(&h->tcp, &h->tr);
+    }
+    uint8_t *b = h->bytes;
+    ipm_client_mem_t mem = {
+        .rx_buf = b, .rx_cap = HOST_RX,
+        .tx_buf = b + HOST_RX, .tx_cap = HOST_TX,
+        .store = b + HOST_RX + HOST_TX, .store_cap = HOST_STORE,
+        .subs = b + HOST_RX + HOST_TX + HOST_STORE, .subs_cap = HOST_SUBS,
+        .qos2_ids = h->qos2, .qos2_cap = HOST_QOS2,
+        .aliases = b + HOST_RX + HOST_TX + HOST_STORE + HOST_SUBS, .aliases_cap = HOST_ALIASES,
+    };
+    ipm_client_config_t c = *cfg;
+    c.transport = &h->tr;
+    ipm_net_platform(&c.platform);
+    if (ipm_client_init(&h->client, &c, &mem) != IPM_OK) {
+        if (err)
+            *err = bad;
+        if (h->is_tls)
+            ipm_tls_free(&h->tls);
+        free(h);
+        return NULL;
+    }
+    h->client.host_alloc = h;
+    return &h->client;
+}
+
+void ipm_client_free(ipm_client_t *c)
+{
+    if (!c)
+        return;
+    host_client_t *h = c->host_alloc;
+    ipm_client_close(c);
+    if (!h)
+        return;
+    if (h->is_tls)
+        ipm_tls_free(&h->tls);
+    free(h);
+}
+
+const char *ipm_client_tls_error(const ipm_client_t *c)
+{
+    const host_client_t *h = c->host_alloc;
+    return h && h->is_tls ? ipm_tls_error(&h->tls) : "";
+}
+
+#endif /* IPM_NO_MALLOC */

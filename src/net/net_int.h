@@ -1,0 +1,18 @@
+/*
+ * net_int.h - what the host transports share: the TCP transport's functions, so TLS can
+ * run over TCP's socket instead of repeating it, and the poll-based wait.
+ */
+#ifndef IOTPLOT_NET_INT_H
+#define IOTPLOT_NET_INT_H
+
+#include "iotplot/transport.h"
+
+/* Wait until fd is ready for `events` (POLLIN/POLLOUT): 1 ready, 0 timeout, <0 IPM_E*. */
+int ipm__fd_wait(int fd, short events, uint32_t timeout_ms);
+/* Monotonic milliseconds. */
+uint32_t ipm__mono_ms(void);
+/* TCP transport operations on an ipm_tcp_t. */
+int ipm__tcp_open(void *ctx, const char *host, uint16_t port, uint32_t timeout_ms);
+void ipm__tcp_close(void *ctx);
+
+#endif /* IOTPLOT_NET_INT_H */
