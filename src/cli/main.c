@@ -9,6 +9,7 @@
 static const cli_command_t commands[] = {
     {"pub", cmd_pub, "publish one message, a file, or stdin lines (like mosquitto_pub)"},
     {"sub", cmd_sub, "subscribe and print messages (like mosquitto_sub)"},
+    {"passwd", cmd_passwd, "create and edit password files (like mosquitto_passwd)"},
     {"demo", cmd_demo, "run device -> broker -> plot server -> figure, and print the files"},
 };
 

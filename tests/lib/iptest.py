@@ -79,6 +79,10 @@ def mosquitto(extra_config="", port=None, workdir=None):
             f.write(f"listener {port} {HOST}\n")
             if "allow_anonymous" not in extra_config:
                 f.write("allow_anonymous true\n")
+            if os.geteuid() == 0 and "\nuser " not in "\n" + extra_config:
+                # Started as root, mosquitto drops to user "mosquitto", which cannot read
+                # the test's private files (password files are 0600, temp dirs 0700).
+                f.write("user root\n")
             f.write(extra_config)
         log = open(os.path.join(d, "mosquitto.log"), "w")
         stack.callback(log.close)
