@@ -3,13 +3,13 @@
  */
 #include "acl.h"
 
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "iotplot/codec.h"
+#include "readfile.h"
 
 #define MAX_FILE (16u << 20) /* an ACL file larger than this is a mistake */
 
@@ -158,66 +158,45 @@ static const char *parse_line(ipb_acl_t *acl, char *line, size_t *current)
     return NULL;
 }
 
+typedef struct {
+    ipb_acl_t *acl;
+    size_t current; /* index of the list `topic` lines add to: the array may move */
+} parse_state_t;
+
+static const char *parse_line_cb(void *ctx, char *line, size_t lineno)
+{
+    parse_state_t *st = ctx;
+    (void)lineno;
+    return parse_line(st->acl, line, &st->current);
+}
+
 ipb_acl_t *ipb_acl_parse(const char *text, size_t len, const char *name, char *err,
                          size_t errlen)
 {
-    ipb_acl_t *acl = calloc(1, sizeof *acl);
-    size_t current = 0; /* the anonymous list, until a `user` line */
+    parse_state_t st = {calloc(1, sizeof(ipb_acl_t)), 0};
     char *copy = malloc(len + 1);
-    const char *why = acl && add_list(acl, NULL) && copy ? NULL : "out of memory";
-    const char *nul = memchr(text, '\0', len);
-    size_t lineno = 0;
-    if (!why) {
-        memcpy(copy, text, len);
-        copy[len] = '\0';
+    if (!st.acl || !copy || !add_list(st.acl, NULL)) {
+        snprintf(err, errlen, "%s: out of memory", name);
+        goto fail;
     }
-    for (char *line = copy; !why && line <= copy + len; lineno++) {
-        char *end = line + strcspn(line, "\n");
-        if (nul && (const char *)nul - text <= end - copy) {
-            why = "NUL byte in line";
-            lineno++;
-            break;
-        }
-        *end = '\0';
-        size_t n = (size_t)(end - line);
-        while (n && (line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r'))
-            line[--n] = '\0';
-        why = parse_line(acl, line, &current);
-        line = end + 1;
-    }
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    if (ipb__each_line(copy, len, name, parse_line_cb, &st, err, errlen))
+        goto fail;
     free(copy);
-    if (why) {
-        snprintf(err, errlen, "%s:%zu: %s", name, lineno, why);
-        ipb_acl_free(acl);
-        return NULL;
-    }
-    return acl;
+    return st.acl;
+fail:
+    free(copy);
+    ipb_acl_free(st.acl);
+    return NULL;
 }
 
 ipb_acl_t *ipb_acl_load(const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    char *text = NULL;
-    size_t len = 0;
-    ipb_acl_t *acl = NULL;
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    if (fseek(f, 0, SEEK_END) == 0) {
-        long size = ftell(f);
-        if (size >= 0 && (unsigned long)size <= MAX_FILE && fseek(f, 0, SEEK_SET) == 0 &&
-            (text = malloc((size_t)size + 1)) != NULL)
-            len = fread(text, 1, (size_t)size, f);
-        if (size < 0 || (unsigned long)size > MAX_FILE)
-            snprintf(err, errlen, "%s: unreadable or larger than %u bytes", path, MAX_FILE);
-        else if (text && len == (size_t)size)
-            acl = ipb_acl_parse(text, len, path, err, errlen);
-        else
-            snprintf(err, errlen, "%s: read failed", path);
-    }
+    size_t len;
+    char *text = ipb__read_file(path, MAX_FILE, &len, err, errlen);
+    ipb_acl_t *acl = text ? ipb_acl_parse(text, len, path, err, errlen) : NULL;
     free(text);
-    fclose(f);
     return acl;
 }
 

@@ -2,8 +2,8 @@
  * passwd.c - mosquitto-compatible password files (see passwd.h).
  */
 #include "passwd.h"
+#include "readfile.h"
 
-#include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -13,6 +13,7 @@
 
 #define HASH_LEN 64 /* SHA-512 */
 #define MAX_ITERATIONS 100000000u
+#define MAX_FILE (64u << 20)
 
 typedef struct {
     char *user;
@@ -21,7 +22,7 @@ typedef struct {
 
 struct ipb_passwd {
     entry_t *entries;
-    size_t count;
+    size_t count, cap;
     char decoy[128]; /* checked for unknown users, at the cost of the file's first entry */
 };
 
@@ -171,58 +172,66 @@ static void set_decoy(ipb_passwd_t *pw)
         snprintf(pw->decoy, sizeof pw->decoy, "$7$%u$AAAAAAAAAAAAAAAA$%s", h.iterations, zeros64);
 }
 
-ipb_passwd_t *ipb_passwd_load(const char *path, char *err, size_t errlen)
+static const char *parse_line_cb(void *ctx, char *line, size_t lineno)
 {
-    char line[IPB_PASSWD_LINE_MAX + 2];
-    ipb_passwd_t *pw = calloc(1, sizeof *pw);
-    size_t cap = 0, lineno = 0;
-    const char *why = NULL;
-    FILE *f = fopen(path, "r");
-    if (!pw || !f) {
-        snprintf(err, errlen, "%s: %s", path, pw ? strerror(errno) : "out of memory");
-        goto fail;
-    }
-    while (fgets(line, sizeof line, f)) {
-        lineno++;
-        size_t n = strlen(line);
-        if (n && line[n - 1] != '\n' && !feof(f)) {
-            why = "line too long";
-            break;
-        }
-        line[strcspn(line, "\r\n")] = '\0';
-        if (!line[0] || line[0] == '#')
-            continue;
-        if (pw->count == cap) {
-            cap = cap ? cap * 2 : 16;
-            entry_t *grown = realloc(pw->entries, cap * sizeof *grown);
-            if (!grown) {
-                why = "out of memory";
-                break;
-            }
+    ipb_passwd_t *pw = ctx;
+    entry_t e = {0};
+    const char *why;
+    (void)lineno;
+    if (!line[0] || line[0] == '#')
+        return NULL;
+    if (strlen(line) > IPB_PASSWD_LINE_MAX)
+        return "line too long";
+    if ((why = parse_line(line, &e)) == NULL && find(pw, e.user))
+        why = "user given twice";
+    if (!why && pw->count == pw->cap) {
+        size_t cap = pw->cap ? pw->cap * 2 : 16;
+        entry_t *grown = realloc(pw->entries, cap * sizeof *grown);
+        if (grown) {
             pw->entries = grown;
+            pw->cap = cap;
+        } else {
+            why = "out of memory";
         }
-        entry_t e = {0};
-        if ((why = parse_line(line, &e)) == NULL && find(pw, e.user))
-            why = "user given twice";
-        if (why) {
-            free(e.user);
-            free(e.hash);
-            break;
-        }
-        pw->entries[pw->count++] = e;
     }
     if (why) {
-        snprintf(err, errlen, "%s:%zu: %s", path, lineno, why);
+        free(e.user);
+        free(e.hash);
+        return why;
+    }
+    pw->entries[pw->count++] = e;
+    return NULL;
+}
+
+ipb_passwd_t *ipb_passwd_parse(const char *text, size_t len, const char *name, char *err,
+                               size_t errlen)
+{
+    ipb_passwd_t *pw = calloc(1, sizeof *pw);
+    char *copy = malloc(len + 1);
+    if (!pw || !copy) {
+        snprintf(err, errlen, "%s: out of memory", name);
         goto fail;
     }
-    fclose(f);
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    if (ipb__each_line(copy, len, name, parse_line_cb, pw, err, errlen))
+        goto fail;
+    free(copy);
     set_decoy(pw);
     return pw;
 fail:
-    if (f)
-        fclose(f);
+    free(copy);
     ipb_passwd_free(pw);
     return NULL;
+}
+
+ipb_passwd_t *ipb_passwd_load(const char *path, char *err, size_t errlen)
+{
+    size_t len;
+    char *text = ipb__read_file(path, MAX_FILE, &len, err, errlen);
+    ipb_passwd_t *pw = text ? ipb_passwd_parse(text, len, path, err, errlen) : NULL;
+    free(text);
+    return pw;
 }
 
 bool ipb_passwd_check(const ipb_passwd_t *pw, const char *user, const uint8_t *password,

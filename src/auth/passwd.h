@@ -26,6 +26,9 @@ typedef struct ipb_passwd ipb_passwd_t;
  * given twice). Blank lines and lines starting with '#' are skipped.
  */
 ipb_passwd_t *ipb_passwd_load(const char *path, char *err, size_t errlen);
+/* Parse text[0..len) (for tests and fuzzing); `name` is used in error messages. */
+ipb_passwd_t *ipb_passwd_parse(const char *text, size_t len, const char *name, char *err,
+                               size_t errlen);
 void ipb_passwd_free(ipb_passwd_t *pw);
 size_t ipb_passwd_count(const ipb_passwd_t *pw);
 
