@@ -120,37 +120,38 @@ fail:
 
 /*
  * cJSON does not read NaN and Infinity, which Python's json (and our writer) uses for
- * the non-finite values. Rewrite those tokens outside strings to same-length text cJSON
- * reads: Infinity as 1e999 (strtod gives inf), NaN as null (read back as NaN).
+ * the non-finite values. Rewrite those tokens outside strings to text cJSON reads:
+ * Infinity as 1e999 (strtod gives inf), NaN as null (read back as NaN).
  */
 static char *python_tokens(const char *buf, size_t len)
 {
-    char *s = malloc(len + 1);
+    char *s = malloc(len + len / 3 + 2); /* "NaN" -> "null" grows by a third at most */
     if (!s)
         return NULL;
-    memcpy(s, buf, len);
-    s[len] = '\0';
+    size_t o = 0;
     bool in_str = false;
     for (size_t i = 0; i < len; i++) {
         if (in_str) {
-            if (s[i] == '\\')
-                i++;
-            else if (s[i] == '"')
+            if (buf[i] == '\\' && i + 1 < len)
+                s[o++] = buf[i++];
+            else if (buf[i] == '"')
                 in_str = false;
-        } else if (s[i] == '"') {
+        } else if (buf[i] == '"') {
             in_str = true;
-        } else if (!strncmp(s + i, "Infinity", 8)) {
-            memcpy(s + i, "1e999   ", 8);
+        } else if (len - i >= 8 && !memcmp(buf + i, "Infinity", 8)) {
+            memcpy(s + o, "1e999", 5);
+            o += 5;
             i += 7;
-        } else if (!strncmp(s + i, "NaN", 3) && i + 3 < len) {
-            memcpy(s + i, "null", 4); /* "NaN," -> "null": the next byte is a separator */
-            if (s[i + 3] != ',' && s[i + 3] != ']' && s[i + 3] != ' ' && s[i + 3] != '\n') {
-                free(s);
-                return NULL;
-            }
-            i += 3;
+            continue;
+        } else if (len - i >= 3 && !memcmp(buf + i, "NaN", 3)) {
+            memcpy(s + o, "null", 4);
+            o += 4;
+            i += 2;
+            continue;
         }
+        s[o++] = buf[i];
     }
+    s[o] = '\0';
     return s;
 }
 

@@ -1,0 +1,193 @@
+/*
+ * test_server.c - the plot server's commands, end to end without a network: messages in,
+ * files and log lines out; restart keeps every row.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "plot/plot.h"
+#include "plot/plot_internal.h"
+
+typedef struct {
+    pthread_mutex_t mu;
+    char lines[64][512];
+    int n;
+} logbuf_t;
+
+static void log_cb(void *arg, const char *line)
+{
+    logbuf_t *l = arg;
+    pthread_mutex_lock(&l->mu);
+    if (l->n < 64)
+        snprintf(l->lines[l->n++], sizeof l->lines[0], "%s", line);
+    pthread_mutex_unlock(&l->mu);
+}
+
+static int logged(logbuf_t *l, const char *needle)
+{
+    int hits = 0;
+    pthread_mutex_lock(&l->mu);
+    for (int i = 0; i < l->n; i++)
+        hits += strstr(l->lines[i], needle) != NULL;
+    pthread_mutex_unlock(&l->mu);
+    return hits;
+}
+
+static void send(ipp_server_t *s, const char *topic, const char *payload)
+{
+    ipp_server_handle(s, topic, strlen(topic), (const uint8_t *)payload, strlen(payload));
+}
+
+static ipp_server_t *start(const char *dir, logbuf_t *l)
+{
+    ipp_server_config_t cfg = {.dir = dir, .log = log_cb, .log_arg = l, .max_payload = 4096};
+    ipp_server_t *s;
+    char err[256];
+    if (ipp_server_create(&cfg, &s, err, sizeof err))
+        fail_msg("%s", err);
+    return s;
+}
+
+static char *slurp(const char *dir, const char *name)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "rb");
+    if (!f)
+        return NULL;
+    char *buf = calloc(1, 1 << 20);
+    fread(buf, 1, (1 << 20) - 1, f);
+    fclose(f);
+    return buf;
+}
+
+static void test_commands(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ipp-server-XXXXXX";
+    logbuf_t l = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    assert_non_null(mkdtemp(dir));
+    ipp_server_t *s = start(dir, &l);
+    send(s, "hopla/new_series", "[\"sin\", \"t\", \"v\"]");
+    send(s, "hopla/data", "[\"sin\", 0.0, 1.0]");
+    send(s, "hopla/data", "[\"sin\", 0.025, NaN]");
+    send(s, "hopla/data", "[\"sin\", 1]");               /* wrong count */
+    send(s, "hopla/data", "[\"sin\", 1, \"x\"]");        /* wrong type */
+    send(s, "hopla/data", "[\"nope\", 1, 2]");           /* unknown series */
+    send(s, "hopla/data", "not json");                   /* invalid JSON */
+    send(s, "hopla/exec_remote", "\"import os\"");       /* never executed */
+    send(s, "hopla/save_series", "[\"sin\", \"../evil.csv\"]");
+    send(s, "hopla/save_series", "[\"sin\", \"/tmp/evil.csv\"]");
+    send(s, "hopla/save_series", "[\"sin\", \"" IPP_DB_NAME "\"]");
+    send(s, "hopla/save_series", "[\"sin\", \"out/s.csv\"]");
+    send(s, "hopla/save_series", "[\"sin\", null]");
+    send(s, "other/save_series", "[\"sin\", null]");     /* sessions are separate */
+    send(s, "notopic", "[]");
+    char big[8192];
+    memset(big, ' ', sizeof big);
+    ipp_server_handle(s, "hopla/data", 10, (const uint8_t *)big, sizeof big);
+    assert_int_equal(ipp_server_sync(s, 10000), 0);
+    char *csv = slurp(dir, "out/s.csv");
+    assert_non_null(csv);
+    assert_string_equal(csv, "t,v\n0.0,1.0\n0.025,NaN\n");
+    free(csv);
+    char *pkl = slurp(dir, "sin.pkl");
+    assert_non_null(pkl);
+    free(pkl);
+    assert_int_equal(logged(&l, "has 2 columns but the row has 1 values"), 1);
+    assert_int_equal(logged(&l, "value 2 of series 'sin' is not a number"), 1);
+    assert_int_equal(logged(&l, "unknown series 'nope'"), 1);
+    assert_int_equal(logged(&l, "session 'hopla' topic 'hopla/data': invalid payload"), 1);
+    assert_int_equal(logged(&l, "unknown command"), 1);
+    assert_int_equal(logged(&l, "'.' or '..'"), 1);
+    assert_int_equal(logged(&l, "absolute path refused"), 1);
+    assert_int_equal(logged(&l, "own store refused"), 1);
+    assert_int_equal(logged(&l, "session 'other' topic 'other/save_series': unknown series"),
+                     1);
+    assert_int_equal(logged(&l, "over the limit"), 1);
+    ipp_server_stats_t st;
+    ipp_server_stats(s, &st);
+    assert_int_equal(st.rows, 2);
+    assert_int_equal(st.files, 2);
+    ipp_server_destroy(s);
+
+    /* restart: the series and its rows are still there, and more rows append */
+    s = start(dir, &l);
+    send(s, "hopla/data", "[\"sin\", 0.05, 2.5]");
+    send(s, "hopla/save_series", "[\"sin\", \"again.csv\"]");
+    /* a new_series of the same name starts over; the old version stays stored */
+    send(s, "hopla/new_series", "[\"sin\", \"only\"]");
+    send(s, "hopla/data", "[\"sin\", 7]");
+    send(s, "hopla/save_series", "[\"sin\", \"fresh.csv\"]");
+    assert_int_equal(ipp_server_sync(s, 10000), 0);
+    csv = slurp(dir, "again.csv");
+    assert_non_null(csv);
+    assert_string_equal(csv, "t,v\n0.0,1.0\n0.025,NaN\n0.05,2.5\n");
+    free(csv);
+    csv = slurp(dir, "fresh.csv");
+    assert_non_null(csv);
+    assert_string_equal(csv, "only\n7.0\n");
+    free(csv);
+    ipp_server_destroy(s);
+
+    char path[300], err[256];
+    snprintf(path, sizeof path, "%s/%s", dir, IPP_DB_NAME);
+    ipp_store_t *stq;
+    ipp_series_info_t info;
+    assert_int_equal(ipp__store_open(path, true, &stq, err, sizeof err), 0);
+    assert_int_equal(ipp__store_find(stq, "hopla", "sin", 1, &info), 0);
+    assert_int_equal(info.nrows, 3);
+    assert_int_equal(ipp__store_find(stq, "hopla", "sin", 0, &info), 0);
+    assert_int_equal(info.version, 2);
+    ipp__store_close(stq);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* Many rows in flight at once: none lost, order kept. */
+static void test_many_rows(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ipp-server-XXXXXX", msg[128];
+    logbuf_t l = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    assert_non_null(mkdtemp(dir));
+    ipp_server_t *s = start(dir, &l);
+    send(s, "x/new_series", "[\"n\", \"i\"]");
+    for (int i = 0; i < 50000; i++) {
+        snprintf(msg, sizeof msg, "[\"n\", %d]", i);
+        send(s, "x/data", msg);
+    }
+    send(s, "x/save_series", "[\"n\", \"n.json\"]");
+    ipp_server_destroy(s); /* applies and writes everything first */
+    char p[300], err[128];
+    snprintf(p, sizeof p, "%s/n.json", dir);
+    ipp_data_t d;
+    assert_int_equal(ipp__read_file(p, &d, err, sizeof err), 0);
+    assert_int_equal(d.nrows, 50000);
+    for (size_t i = 0; i < d.nrows; i++)
+        assert_true(d.cols[0][i] == (double)i);
+    ipp__data_free(&d);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_commands),
+        cmocka_unit_test(test_many_rows),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
