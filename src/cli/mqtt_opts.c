@@ -1,0 +1,339 @@
+/*
+ * mqtt_opts.c - option parsing and connecting, shared by `iotplot pub` and `iotplot sub`.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mqtt_opts.h"
+
+void cli_mqtt_defaults(cli_mqtt_opts_t *o, const char *prog)
+{
+    memset(o, 0, sizeof *o);
+    o->prog = prog;
+    o->host = "localhost";
+    o->port = -1;
+    o->keepalive = 60;
+    o->version = IPM_PROTO_V311;
+    o->session_expiry = -1;
+}
+
+void cli_mqtt_usage(FILE *out)
+{
+    fputs("connection:\n"
+          "  -h HOST            broker host (default localhost)\n"
+          "  -p PORT            broker port (default 1883, 8883 with TLS)\n"
+          "  -i ID              client id (default iotplot-PID)\n"
+          "  -u USER, -P PASS   user name and password\n"
+          "  -k SECONDS         keepalive (default 60)\n"
+          "  -V VERSION         mqttv31, mqttv311 (default) or mqttv5\n"
+          "  -c                 keep the session (clean session / clean start off)\n"
+          "  -x SECONDS         session expiry interval (MQTT 5)\n"
+          "  -q QOS             quality of service 0, 1 or 2 (default 0)\n"
+          "  -d                 print debug messages on stderr\n"
+          "  -D CMD PROP VALUE  MQTT 5 property; CMD is connect, publish, subscribe or will;\n"
+          "                     PROP e.g. user-property K V, content-type, response-topic,\n"
+          "                     correlation-data, message-expiry-interval, session-expiry-interval\n"
+          "  --will-topic T, --will-payload P, --will-qos Q, --will-retain\n"
+          "tls:\n"
+          "  --cafile FILE, --capath DIR   trusted CAs (TLS on; default: system store)\n"
+          "  --cert FILE --key FILE        client certificate and key\n"
+          "  --insecure                    do not check the server certificate (tests only)\n",
+          out);
+}
+
+/* mosquitto's -D property names, mapped to the 5.0 ids; the codec knows their types. */
+static const struct {
+    const char *name;
+    uint8_t id;
+} prop_names[] = {
+    {"payload-format-indicator", IPM_PROP_PAYLOAD_FORMAT_INDICATOR},
+    {"message-expiry-interval", IPM_PROP_MESSAGE_EXPIRY_INTERVAL},
+    {"content-type", IPM_PROP_CONTENT_TYPE},
+    {"response-topic", IPM_PROP_RESPONSE_TOPIC},
+    {"correlation-data", IPM_PROP_CORRELATION_DATA},
+    {"subscription-identifier", IPM_PROP_SUBSCRIPTION_IDENTIFIER},
+    {"session-expiry-interval", IPM_PROP_SESSION_EXPIRY_INTERVAL},
+    {"request-problem-information", IPM_PROP_REQUEST_PROBLEM_INFORMATION},
+    {"request-response-information", IPM_PROP_REQUEST_RESPONSE_INFORMATION},
+    {"will-delay-interval", IPM_PROP_WILL_DELAY_INTERVAL},
+    {"receive-maximum", IPM_PROP_RECEIVE_MAXIMUM},
+    {"topic-alias-maximum", IPM_PROP_TOPIC_ALIAS_MAXIMUM},
+    {"maximum-packet-size", IPM_PROP_MAXIMUM_PACKET_SIZE},
+    {"user-property", IPM_PROP_USER_PROPERTY},
+};
+
+__attribute__((format(printf, 2, 3))) static int bad(const cli_mqtt_opts_t *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", o->prog);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n'%s --help' lists the options.\n", o->prog);
+    return -1;
+}
+
+static int number(const cli_mqtt_opts_t *o, const char *opt, const char *s, long lo, long hi,
+                  long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return bad(o, "invalid value for %s", opt);
+    *out = v;
+    return 0;
+}
+
+/* -D CMD NAME VALUE [VALUE2]: consumes 3 or 4 arguments. */
+static int parse_prop(cli_mqtt_opts_t *o, int argc, char **argv, int *i)
+{
+    static const char *const cmds[CLI_PROPS_N] = {"connect", "publish", "subscribe", "will"};
+    if (*i + 3 >= argc)
+        return bad(o, "%s needs a command, a property and a value", "-D");
+    const char *cmd = argv[*i + 1], *name = argv[*i + 2];
+    int which = -1;
+    for (int k = 0; k < CLI_PROPS_N; k++)
+        if (!strcmp(cmd, cmds[k]))
+            which = k;
+    if (which < 0)
+        return bad(o, "-D: unknown command '%s' (connect, publish, subscribe, will)", cmd);
+    uint8_t id = 0;
+    for (size_t k = 0; k < sizeof prop_names / sizeof prop_names[0]; k++)
+        if (!strcmp(name, prop_names[k].name))
+            id = prop_names[k].id;
+    if (!id)
+        return bad(o, "-D: unknown property '%s'", name);
+    if (o->nprops[which] >= IPM_CLIENT_MAX_PROPS)
+        return bad(o, "-D: too many properties for %s", cmd);
+    ipm_prop_t *p = &o->props[which][o->nprops[which]];
+    memset(p, 0, sizeof *p);
+    p->id = id;
+    const char *v = argv[*i + 3];
+    switch (ipm_prop_type(id)) {
+    case IPM_PT_PAIR:
+        if (*i + 4 >= argc)
+            return bad(o, "-D: %s needs a key and a value", name);
+        p->bin = ipm_str(v);
+        p->val = ipm_str(argv[*i + 4]);
+        *i += 1;
+        break;
+    case IPM_PT_UTF8:
+    case IPM_PT_BINARY:
+        p->bin = ipm_str(v);
+        break;
+    default: {
+        long n;
+        if (number(o, name, v, 0, 0xFFFFFFFFL, &n) < 0)
+            return -1;
+        p->num = (uint32_t)n;
+    }
+    }
+    o->nprops[which]++;
+    *i += 3;
+    return 1;
+}
+
+static int parse_version(cli_mqtt_opts_t *o, const char *v)
+{
+    if (!strcmp(v, "mqttv31") || !strcmp(v, "31"))
+        o->version = IPM_PROTO_V31;
+    else if (!strcmp(v, "mqttv311") || !strcmp(v, "311"))
+        o->version = IPM_PROTO_V311;
+    else if (!strcmp(v, "mqttv5") || !strcmp(v, "5"))
+        o->version = IPM_PROTO_V5;
+    else
+        return bad(o, "unknown protocol version '%s' (mqttv31, mqttv311, mqttv5)", v);
+    return 1;
+}
+
+int cli_mqtt_option(cli_mqtt_opts_t *o, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i];
+    long n;
+    if (!strcmp(a, "-D"))
+        return parse_prop(o, argc, argv, i);
+    if (!strcmp(a, "-c") || !strcmp(a, "--disable-clean-session")) {
+        o->no_clean = true;
+        return 1;
+    }
+    if (!strcmp(a, "-d") || !strcmp(a, "--debug")) {
+        o->debug = true;
+        return 1;
+    }
+    if (!strcmp(a, "--insecure")) {
+        o->insecure = true;
+        return 1;
+    }
+    if (!strcmp(a, "--will-retain")) {
+        o->will_retain = true;
+        return 1;
+    }
+    static const char *const with_arg[] = {"-h", "-p", "-i", "-u", "-P", "-k", "-V", "-q", "-t",
+                                          "-x", "--cafile", "--capath", "--cert", "--key",
+                                          "--will-topic", "--will-payload", "--will-qos",
+                                          "--host", "--port", "--id", "--username", "--pw",
+                                          "--keepalive", "--protocol-version", "--qos",
+                                          "--topic"};
+    bool known = false;
+    for (size_t k = 0; k < sizeof with_arg / sizeof with_arg[0]; k++)
+        known |= !strcmp(a, with_arg[k]);
+    if (!known)
+        return 0;
+    if (*i + 1 >= argc)
+        return bad(o, "%s needs a value", a);
+    const char *v = argv[++*i];
+    if (!strcmp(a, "-h") || !strcmp(a, "--host"))
+        o->host = v;
+    else if (!strcmp(a, "-p") || !strcmp(a, "--port"))
+        return number(o, a, v, 1, 65535, &n) < 0 ? -1 : (o->port = (int)n, 1);
+    else if (!strcmp(a, "-i") || !strcmp(a, "--id"))
+        o->id = v;
+    else if (!strcmp(a, "-u") || !strcmp(a, "--username"))
+        o->user = v;
+    else if (!strcmp(a, "-P") || !strcmp(a, "--pw"))
+        o->pass = v;
+    else if (!strcmp(a, "-k") || !strcmp(a, "--keepalive"))
+        return number(o, a, v, 0, 65535, &n) < 0 ? -1 : (o->keepalive = (int)n, 1);
+    else if (!strcmp(a, "-V") || !strcmp(a, "--protocol-version"))
+        return parse_version(o, v);
+    else if (!strcmp(a, "-q") || !strcmp(a, "--qos"))
+        return number(o, a, v, 0, 2, &n) < 0 ? -1 : (o->qos = (int)n, 1);
+    else if (!strcmp(a, "-x"))
+        return number(o, a, v, 0, 0xFFFFFFFFL, &n) < 0 ? -1 : (o->session_expiry = n, 1);
+    else if (!strcmp(a, "-t") || !strcmp(a, "--topic")) {
+        if (o->ntopics >= CLI_MAX_TOPICS)
+            return bad(o, "too many topics (%s)", v);
+        o->topics[o->ntopics++] = v;
+    } else if (!strcmp(a, "--cafile"))
+        o->cafile = v;
+    else if (!strcmp(a, "--capath"))
+        o->capath = v;
+    else if (!strcmp(a, "--cert"))
+        o->cert = v;
+    else if (!strcmp(a, "--key"))
+        o->key = v;
+    else if (!strcmp(a, "--will-topic"))
+        o->will_topic = v;
+    else if (!strcmp(a, "--will-payload"))
+        o->will_payload = v;
+    else if (!strcmp(a, "--will-qos"))
+        return number(o, a, v, 0, 2, &n) < 0 ? -1 : (o->will_qos = (int)n, 1);
+    return 1;
+}
+
+int cli_mqtt_check(cli_mqtt_opts_t *o)
+{
+    bool tls = o->cafile || o->capath || o->cert || o->key || o->insecure;
+    if (o->port < 0)
+        o->port = tls ? 8883 : 1883;
+    if (!o->cert != !o->key)
+        return bad(o, "%s", "--cert and --key go together");
+    if (o->version != IPM_PROTO_V5) {
+        for (int k = 0; k < CLI_PROPS_N; k++)
+            if (o->nprops[k])
+                return bad(o, "%s", "-D needs -V mqttv5");
+        if (o->session_expiry >= 0)
+            return bad(o, "%s", "-x needs -V mqttv5");
+    }
+    if (!o->id) {
+        snprintf(o->idbuf, sizeof o->idbuf, "iotplot-%ld", (long)getpid());
+        o->id = o->idbuf;
+    }
+    return 0;
+}
+
+void cli_mqtt_error(const cli_mqtt_opts_t *o, ipm_client_t *c, const char *what, int err)
+{
+    uint8_t rc = c ? ipm_client_reason(c) : 0;
+    if (err == IPM_EREFUSED) {
+        const char *name = o->version == IPM_PROTO_V5 ? ipm_reason_string(rc) : ipm_connack3_string(rc);
+        fprintf(stderr, "%s: %s: connection refused: %s (reason code 0x%02x)\n", o->prog, what,
+                name, rc);
+    } else if (err == IPM_ETLS && c) {
+        fprintf(stderr, "%s: %s: %s\n", o->prog, what, ipm_client_tls_error(c));
+    } else if (rc >= 0x80 && (err == IPM_EDENIED || err == IPM_ECLOSED)) {
+        fprintf(stderr, "%s: %s: %s (reason code 0x%02x)\n", o->prog, what, ipm_reason_string(rc), rc);
+    } else {
+        fprintf(stderr, "%s: %s: %s\n", o->prog, what, ipm_strerror(err));
+    }
+}
+
+static void debug_event(ipm_client_t *c, const ipm_event_t *ev, void *user)
+{
+    const cli_mqtt_opts_t *o = user;
+    switch (ev->type) {
+    case IPM_EV_CONNECTED:
+        fprintf(stderr, "%s: connected (session present %d)\n", o->prog, ev->session_present);
+        break;
+    case IPM_EV_DISCONNECTED:
+        if (ev->err == IPM_OK)
+            fprintf(stderr, "%s: disconnected\n", o->prog);
+        else
+            fprintf(stderr, "%s: connection lost: %s\n", o->prog, ipm_strerror(ev->err));
+        break;
+    case IPM_EV_PUBLISHED:
+        fprintf(stderr, "%s: message %u acknowledged (reason 0x%02x)\n", o->prog, ev->packet_id, ev->reason);
+        break;
+    case IPM_EV_DROPPED:
+        fprintf(stderr, "%s: message dropped: %s\n", o->prog, ipm_strerror(ev->err));
+        break;
+    case IPM_EV_SUBACK:
+        fprintf(stderr, "%s: resubscribed (reason 0x%02x)\n", o->prog, ev->reason);
+        break;
+    }
+}
+
+ipm_client_t *cli_mqtt_connect(cli_mqtt_opts_t *o, bool auto_reconnect, uint16_t outbox)
+{
+    ipm_client_config_t cfg = ipm_client_config_default();
+    cfg.host = o->host;
+    cfg.port = (uint16_t)o->port;
+    cfg.client_id = o->id;
+    cfg.username = o->user;
+    cfg.password = o->pass;
+    cfg.version = (uint8_t)o->version;
+    cfg.keepalive = (uint16_t)o->keepalive;
+    cfg.clean_start = !o->no_clean;
+    cfg.session_expiry = o->session_expiry > 0 ? (uint32_t)o->session_expiry : 0;
+    cfg.connect_props = o->props[CLI_PROPS_CONNECT];
+    cfg.connect_prop_count = o->nprops[CLI_PROPS_CONNECT];
+    if (o->will_topic) {
+        cfg.will.topic = o->will_topic;
+        cfg.will.payload = o->will_payload ? o->will_payload : "";
+        cfg.will.len = o->will_payload ? strlen(o->will_payload) : 0;
+        cfg.will.qos = (uint8_t)o->will_qos;
+        cfg.will.retain = o->will_retain;
+        cfg.will.props = o->props[CLI_PROPS_WILL];
+        cfg.will.prop_count = o->nprops[CLI_PROPS_WILL];
+    }
+    cfg.auto_reconnect = auto_reconnect;
+    cfg.reconnect_min_ms = 200;
+    cfg.reconnect_max_ms = 5000;
+    cfg.outbox_max = outbox;
+    cfg.outbox_policy = IPM_OUTBOX_REFUSE; /* pub waits for room: every line is delivered */
+    ipm_tls_opts_t tls = {.cafile = o->cafile, .capath = o->capath, .certfile = o->cert,
+                          .keyfile = o->key, .insecure = o->insecure};
+    bool use_tls = o->cafile || o->capath || o->cert || o->key || o->insecure;
+    const char *why = NULL;
+    ipm_client_t *c = ipm_client_new(&cfg, use_tls ? &tls : NULL, &why);
+    if (!c) {
+        fprintf(stderr, "%s: %s\n", o->prog, why ? why : "cannot create the client");
+        return NULL;
+    }
+    if (o->debug)
+        ipm_client_set_event_cb(c, debug_event, o);
+    int rc = ipm_client_connect(c);
+    if (rc != IPM_OK) {
+        char what[300];
+        snprintf(what, sizeof what, "cannot connect to %s:%d", o->host, o->port);
+        cli_mqtt_error(o, c, what, rc);
+        ipm_client_free(c);
+        return NULL;
+    }
+    return c;
+}

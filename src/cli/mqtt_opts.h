@@ -1,0 +1,69 @@
+/*
+ * mqtt_opts.h - the options `iotplot pub` and `iotplot sub` share, spelled as
+ * mosquitto_pub / mosquitto_sub spell them, and the connect step both run.
+ */
+#ifndef IOTPLOT_CLI_MQTT_OPTS_H
+#define IOTPLOT_CLI_MQTT_OPTS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "iotplot/client.h"
+
+#define CLI_MAX_TOPICS 64
+
+/* Where a -D property goes. */
+enum { CLI_PROPS_CONNECT, CLI_PROPS_PUBLISH, CLI_PROPS_SUBSCRIBE, CLI_PROPS_WILL, CLI_PROPS_N };
+
+typedef struct {
+    const char *prog; /* "iotplot pub" */
+    const char *host;
+    int port;
+    const char *id;
+    const char *user;
+    const char *pass;
+    int keepalive;
+    int version; /* IPM_PROTO_* */
+    int qos;
+    bool retain;
+    bool debug;
+    bool no_clean; /* -c: keep the session */
+    long session_expiry; /* -x, 5.0; -1 = not given */
+    const char *cafile, *capath, *cert, *key;
+    bool insecure;
+    const char *topics[CLI_MAX_TOPICS];
+    int ntopics;
+    const char *will_topic, *will_payload;
+    int will_qos;
+    bool will_retain;
+    ipm_prop_t props[CLI_PROPS_N][IPM_CLIENT_MAX_PROPS];
+    uint16_t nprops[CLI_PROPS_N];
+    char idbuf[32];
+} cli_mqtt_opts_t;
+
+/* Defaults: localhost:1883, 3.1.1, keepalive 60, QoS 0. */
+void cli_mqtt_defaults(cli_mqtt_opts_t *o, const char *prog);
+
+/*
+ * Try argv[*i] as a shared option, consuming its arguments. Returns 1 if it was one, 0 if
+ * not (the command handles it), -1 after printing why it is invalid.
+ */
+int cli_mqtt_option(cli_mqtt_opts_t *o, int argc, char **argv, int *i);
+
+/* Check the shared options after parsing; -1 after printing why. */
+int cli_mqtt_check(cli_mqtt_opts_t *o);
+
+/* The shared part of --help. */
+void cli_mqtt_usage(FILE *out);
+
+/*
+ * Create the client and connect. On failure prints one line naming the reason (the
+ * CONNACK reason code when refused) and returns NULL. `auto_reconnect` and `outbox`
+ * configure reconnecting after the first successful connect.
+ */
+ipm_client_t *cli_mqtt_connect(cli_mqtt_opts_t *o, bool auto_reconnect, uint16_t outbox);
+
+/* Print "prog: what: reason" for a client error (the server's reason code if any). */
+void cli_mqtt_error(const cli_mqtt_opts_t *o, ipm_client_t *c, const char *what, int err);
+
+#endif /* IOTPLOT_CLI_MQTT_OPTS_H */
