@@ -4,6 +4,7 @@
 #include "passwd.h"
 #include "readfile.h"
 
+#include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
