@@ -10,6 +10,8 @@ static const cli_command_t commands[] = {
     {"pub", cmd_pub, "publish one message, a file, or stdin lines (like mosquitto_pub)"},
     {"sub", cmd_sub, "subscribe and print messages (like mosquitto_sub)"},
     {"passwd", cmd_passwd, "create and edit password files (like mosquitto_passwd)"},
+    {"plot", cmd_plot, "render or convert stored series offline (.csv .json .pkl or --db)"},
+    {"plotserver", cmd_plotserver, "store and plot iot-plot series from any MQTT broker"},
     {"demo", cmd_demo, "run device -> broker -> plot server -> figure, and print the files"},
 };
 

@@ -1,0 +1,199 @@
+/*
+ * cmd_plot.c - `iotplot plot`: render (or convert) stored series offline, with the same
+ * options a device sends in plot_series.
+ *
+ *   iotplot plot FILE.{csv,json,pkl} -o OUT.{pdf,png,svg,csv,json,pkl} [options]
+ *   iotplot plot --db DIR --session S --series NAME [--version N] -o OUT [options]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "plot/plot_internal.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: iotplot plot FILE.{csv,json,pkl} -o OUT [options]\n"
+            "       iotplot plot --db DIR --session S --series NAME [--version N] -o OUT "
+            "[options]\n\n"
+            "OUT ends in .pdf, .png or .svg (a figure) or .csv, .json, .pkl (the data).\n"
+            "  --title T, --xlabel T, --ylabel T   text, TeX math between $...$\n"
+            "  --format F       matplotlib format of the next line (repeat: r-- bs g^ ...)\n"
+            "  --figsize W H    inches (default 5 3)    --dpi N   PNG resolution (100)\n"
+            "  --xlog, --ylog   logarithmic axes        --hist    histogram of every column\n"
+            "  --no-grid        no grid lines\n");
+}
+
+typedef struct {
+    const char *file, *out, *db, *session, *series;
+    long version;
+    double dpi;
+    ipp_plotopts_t o;
+    size_t fcap;
+} args_t;
+
+static int add_format(args_t *a, const char *f)
+{
+    if (a->o.nformats == a->fcap) {
+        size_t cap = a->fcap ? a->fcap * 2 : 8;
+        char **p = realloc(a->o.formats, cap * sizeof *p);
+        if (!p)
+            return -1;
+        a->o.formats = p;
+        a->fcap = cap;
+    }
+    a->o.formats[a->o.nformats++] = (char *)f;
+    return 0;
+}
+
+/* Parse argv into a; 0, or 2 (usage error, message printed). */
+static int parse(int argc, char **argv, args_t *a)
+{
+    a->o.grid = true;
+    for (int i = 1; i < argc; i++) {
+        const char *k = argv[i];
+        bool more = i + 1 < argc;
+#define VALUE() (more ? argv[++i] : NULL)
+        if (!strcmp(k, "-o") || !strcmp(k, "--output"))
+            a->out = VALUE();
+        else if (!strcmp(k, "--db"))
+            a->db = VALUE();
+        else if (!strcmp(k, "--session") || !strcmp(k, "-s"))
+            a->session = VALUE();
+        else if (!strcmp(k, "--series"))
+            a->series = VALUE();
+        else if (!strcmp(k, "--version") && more)
+            a->version = strtol(argv[++i], NULL, 10);
+        else if (!strcmp(k, "--title"))
+            a->o.title = VALUE();
+        else if (!strcmp(k, "--xlabel"))
+            a->o.xlabel = VALUE();
+        else if (!strcmp(k, "--ylabel"))
+            a->o.ylabel = VALUE();
+        else if (!strcmp(k, "--format") && more) {
+            if (add_format(a, argv[++i]))
+                return 2;
+        } else if (!strcmp(k, "--figsize") && i + 2 < argc) {
+            a->o.width_in = strtod(argv[++i], NULL);
+            a->o.height_in = strtod(argv[++i], NULL);
+            if (!(a->o.width_in > 0 && a->o.height_in > 0)) {
+                fprintf(stderr, "iotplot plot: --figsize needs two positive numbers\n");
+                return 2;
+            }
+        } else if (!strcmp(k, "--dpi") && more)
+            a->dpi = strtod(argv[++i], NULL);
+        else if (!strcmp(k, "--xlog"))
+            a->o.xlog = true;
+        else if (!strcmp(k, "--ylog"))
+            a->o.ylog = true;
+        else if (!strcmp(k, "--hist"))
+            a->o.hist = true;
+        else if (!strcmp(k, "--no-grid"))
+            a->o.grid = false;
+        else if (k[0] != '-' && !a->file)
+            a->file = k;
+        else {
+            fprintf(stderr, "iotplot plot: unknown or incomplete option '%s'\n\n", k);
+            usage(stderr);
+            return 2;
+        }
+#undef VALUE
+    }
+    if (!a->out || (!a->file && !a->db) || (a->db && (!a->session || !a->series))) {
+        usage(stderr);
+        return 2;
+    }
+    return 0;
+}
+
+static int load_db(const args_t *a, ipp_data_t *d, char *err, size_t errlen)
+{
+    char path[4096];
+    ipp_store_t *st;
+    ipp_series_info_t info;
+    snprintf(path, sizeof path, "%s/%s", a->db, IPP_DB_NAME);
+    if (ipp__store_open(path, true, &st, err, errlen))
+        return -1;
+    int rc = ipp__store_find(st, a->session, a->series, a->version, &info);
+    if (rc == 1)
+        snprintf(err, errlen, "no series '%s' in session '%s'", a->series, a->session);
+    else if (rc < 0)
+        snprintf(err, errlen, "%s", ipp__store_errmsg(st));
+    else if ((rc = ipp__store_read(st, info.id, -1, d)))
+        snprintf(err, errlen, "%s", ipp__store_errmsg(st));
+    ipp__store_close(st);
+    return rc ? -1 : 0;
+}
+
+static int write_data(const args_t *a, const char *ext, const ipp_data_t *d, char *err,
+                      size_t errlen)
+{
+    FILE *f = fopen(a->out, "wb");
+    if (!f) {
+        snprintf(err, errlen, "cannot write %s", a->out);
+        return -1;
+    }
+    int rc = !strcmp(ext, "csv")    ? ipp__write_csv(f, d)
+             : !strcmp(ext, "json") ? ipp__write_json(f, a->series ? a->series : "", d)
+                                    : ipp__write_pickle(f, d);
+    if (fclose(f) || rc) {
+        snprintf(err, errlen, "cannot write %s", a->out);
+        return -1;
+    }
+    return 0;
+}
+
+static int render(const args_t *a, const ipp_data_t *d, char *err, size_t errlen)
+{
+    ipp_figure_t fig;
+    ipp__figure_of(d, &a->o, &fig);
+    fig.dpi = a->dpi;
+    if (fig.ncols == 0) {
+        snprintf(err, errlen, "the data has no columns");
+        return -1;
+    }
+#ifdef IPP_HAVE_RENDER
+    return ipp_render(&fig, a->out, err, errlen);
+#else
+    snprintf(err, errlen, "this build has no renderer");
+    return -1;
+#endif
+}
+
+int cmd_plot(int argc, char **argv)
+{
+    args_t a = {0};
+    ipp_data_t d = {0};
+    char err[512] = "", ext[16];
+    int rc = 1;
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        usage(stdout);
+        return 0;
+    }
+    if ((rc = parse(argc, argv, &a)))
+        goto done;
+    rc = 1;
+    if (a.db ? load_db(&a, &d, err, sizeof err) : ipp__read_file(a.file, &d, err, sizeof err))
+        goto done;
+    ipp__path_ext(a.out, ext, sizeof ext);
+    if (!strcmp(ext, "csv") || !strcmp(ext, "json") || !strcmp(ext, "pkl")) {
+        if (write_data(&a, ext, &d, err, sizeof err))
+            goto done;
+    } else if (!strcmp(ext, "pdf") || !strcmp(ext, "png") || !strcmp(ext, "svg")) {
+        if (render(&a, &d, err, sizeof err))
+            goto done;
+    } else {
+        snprintf(err, sizeof err, "%s: use .pdf, .png, .svg, .csv, .json or .pkl", a.out);
+        goto done;
+    }
+    printf("%s: %zu rows, %zu columns\n", a.out, d.nrows, d.ncols);
+    rc = 0;
+done:
+    if (rc == 1)
+        fprintf(stderr, "iotplot plot: %s\n", err);
+    free(a.o.formats);
+    ipp__data_free(&d);
+    return rc;
+}
