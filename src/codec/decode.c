@@ -129,6 +129,8 @@ static int decode_connect(ipm__rd_t *r, ipm_connect_t *c)
         return IPM_EBAD_CONNECT_FLAGS;
     if (is_v5(c->version) && (rc = ipm__props_decode(r, IPM_CONNECT, &c->props)))
         return rc;
+    if (is_v5(c->version) && !ipm__auth_props_ok(&c->props))
+        return IPM_EPROTOCOL;
     if ((rc = rd_str(r, &c->client_id)))
         return rc;
     if (c->will && (rc = decode_will(r, c)))
@@ -158,6 +160,8 @@ static int decode_connack(ipm__rd_t *r, uint8_t version, ipm_connack_t *c)
             return rc;
         if (!ipm__reason_ok(IPM_CONNACK, c->reason))
             return IPM_EBAD_REASON;
+    } else if (is_v5(version) && c->reason != IPM_CONNACK_REFUSED_PROTOCOL_VERSION) {
+        return IPM_ETRUNCATED; /* 5.0 3.2.2.3.1: otherwise the property length is required */
     } else if (c->reason > IPM_CONNACK_REFUSED_NOT_AUTHORIZED && !is_v5(version)) {
         return IPM_EBAD_REASON;
     }

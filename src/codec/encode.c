@@ -40,6 +40,8 @@ static int put_connect(ipm__wr_t *w, const ipm_connect_t *c)
         return c->will_qos > 2 ? IPM_EBAD_QOS : IPM_EBAD_TOPIC;
     if (!is_v5(v) && c->has_password && !c->has_username)
         return IPM_EBAD_CONNECT_FLAGS;
+    if (is_v5(v) && !ipm__auth_props_ok(&c->props))
+        return IPM_EPROTOCOL;
     wr_bin(w, ipm_str(v == IPM_PROTO_V31 ? "MQIsdp" : "MQTT"));
     wr_u8(w, v);
     uint8_t flags = (c->clean_start ? IPM_CONNECT_FLAG_CLEAN : 0) |

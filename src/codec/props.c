@@ -81,6 +81,9 @@ static int check(const ipm_prop_t *p, uint8_t packet_type, uint64_t *seen)
         return IPM_EBAD_PROPERTY;
     if (d->rule == V_NONZERO && p->num == 0)
         return p->id == IPM_PROP_TOPIC_ALIAS ? IPM_EBAD_ALIAS : IPM_EBAD_PROPERTY;
+    /* MQTT-3.3.2-14: a Response Topic is a topic name, so it holds no wildcards. */
+    if (p->id == IPM_PROP_RESPONSE_TOPIC && !ipm_topic_name_valid(p->bin.data, p->bin.len))
+        return IPM_EBAD_TOPIC;
     return IPM_OK;
 }
 
@@ -276,4 +279,12 @@ int ipm__props_put(ipm__wr_t *w, const ipm_props_t *props, uint8_t packet_type)
     wr_varint(w, (uint32_t)n);
     /* Validated by the sizing pass, so this cannot fail. */
     return w->p ? put_block(w, props, packet_type) : (w->len += (size_t)n, IPM_OK);
+}
+
+/* 5.0 3.1.2.11.10: Authentication Data without an Authentication Method is a Protocol Error. */
+bool ipm__auth_props_ok(const ipm_props_t *props)
+{
+    ipm_prop_t p;
+    return !ipm_props_get(props, IPM_PROP_AUTHENTICATION_DATA, &p) ||
+           ipm_props_get(props, IPM_PROP_AUTHENTICATION_METHOD, &p);
 }

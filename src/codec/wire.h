@@ -132,6 +132,7 @@ static inline void wr_bin(ipm__wr_t *w, ipm_bytes_t b)
 
 /* Internal entry points between the codec's files. */
 int ipm__props_decode(ipm__rd_t *r, uint8_t packet_type, ipm_props_t *out);
+bool ipm__auth_props_ok(const ipm_props_t *props);
 int ipm__props_put(ipm__wr_t *w, const ipm_props_t *props, uint8_t packet_type);
 int ipm__str_ok(ipm_bytes_t s);
 int ipm__bin_ok(ipm_bytes_t b);
