@@ -8,6 +8,7 @@
 
 static const cli_command_t commands[] = {
     {"pub", cmd_pub, "publish one message, a file, or stdin lines (like mosquitto_pub)"},
+    {"broker", cmd_broker, "run the MQTT broker (3.1, 3.1.1, 5.0; mosquitto.conf directives)"},
     {"sub", cmd_sub, "subscribe and print messages (like mosquitto_sub)"},
     {"passwd", cmd_passwd, "create and edit password files (like mosquitto_passwd)"},
     {"plot", cmd_plot, "render or convert stored series offline (.csv .json .pkl or --db)"},

@@ -1,0 +1,206 @@
+/*
+ * broker.c - the broker context: creation, listeners, the loop hooks that flush output
+ * once per turn, the one-second tick, and an orderly close.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define IPB_TICK_MS 250
+
+uint64_t ipb__now(ipb_broker_t *b)
+{
+    return uv_now(b->loop);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    ipb_broker_t *b = t->data;
+    uint64_t now = ipb__now(b);
+    ipb__conns_tick(b, now);
+    ipb__sessions_tick(b, now);
+    ipb__sys_tick(b, now);
+}
+
+/* Output of a loop turn goes out here, before the loop sleeps and after reads. */
+static void on_prepare(uv_prepare_t *p)
+{
+    ipb__flush_all(p->data);
+}
+
+static void on_check(uv_check_t *c)
+{
+    ipb__flush_all(c->data);
+}
+
+int ipb_broker_new(uv_loop_t *loop, const ipb_config_t *cfg, ipb_broker_t **out)
+{
+    ipb_broker_t *b = calloc(1, sizeof *b);
+    if (!b)
+        return IPM_ENOMEM;
+    b->loop = loop;
+    b->cfg = *cfg;
+    if (ipb__tree_init(&b->tree) < 0 || ipb__log_open(b) < 0) {
+        free(b->tree.slots);
+        free(b);
+        return IPM_ENOMEM;
+    }
+    uv_timer_init(loop, &b->tick);
+    uv_prepare_init(loop, &b->prep);
+    uv_check_init(loop, &b->check);
+    b->tick.data = b->prep.data = b->check.data = b;
+    b->open_handles = 3;
+    b->start_ms = ipb__now(b);
+    *out = b;
+    return 0;
+}
+
+int ipb_broker_start(ipb_broker_t *b)
+{
+    for (unsigned i = 0; i < b->cfg.n_listeners; i++) {
+        int rc = ipb__listener_open(b, i);
+        if (rc < 0) {
+            ipb__log(b, IPB_LOG_ERR, "Error: cannot listen on %s:%u: %s.",
+                     b->cfg.listeners[i].address[0] ? b->cfg.listeners[i].address : "*",
+                     b->cfg.listeners[i].port, uv_strerror(rc));
+            return rc;
+        }
+    }
+    uv_timer_start(&b->tick, on_tick, IPB_TICK_MS, IPB_TICK_MS);
+    uv_prepare_start(&b->prep, on_prepare);
+    uv_check_start(&b->check, on_check);
+    b->next_sys = ipb__now(b);
+    ipb__sys_tick(b, b->next_sys);
+    ipb__log(b, IPB_LOG_NOTICE, "iotplot broker running.");
+    return 0;
+}
+
+uint16_t ipb_broker_port(const ipb_broker_t *b, unsigned i)
+{
+    return i < b->cfg.n_listeners ? b->listeners[i].port : 0;
+}
+
+void ipb_broker_set_auth(ipb_broker_t *b, const ipb_auth_t *auth, void *ctx)
+{
+    b->auth = auth;
+    b->auth_ctx = ctx;
+}
+
+void ipb_broker_set_store(ipb_broker_t *b, const ipb_store_t *store, void *ctx)
+{
+    b->store = store;
+    b->store_ctx = ctx;
+}
+
+void ipb_broker_stats(const ipb_broker_t *b, ipb_stats_t *out)
+{
+    *out = b->st;
+}
+
+/* ---- closing ---------------------------------------------------------------------- */
+
+static void free_retained(ipb_node_t *n)
+{
+    for (ipb_node_t *c = n->child; c; c = c->next)
+        free_retained(c);
+    if (n->retained) {
+        ipb__msg_unref(n->retained);
+        n->retained = NULL;
+    }
+}
+
+static void free_local_subs(ipb_broker_t *b, ipb_node_t *n)
+{
+    ipb_node_t *c = n->child;
+    while (c) {
+        ipb_node_t *next = c->next;
+        free_local_subs(b, c);
+        c = next;
+    }
+    while (n->subs) {
+        ipb_sub_t *s = n->subs;
+        n->subs = s->next;
+        free(s);
+    }
+    while (n->groups) {
+        ipb_group_t *g = n->groups;
+        n->groups = g->next;
+        while (g->members) {
+            ipb_sub_t *s = g->members;
+            g->members = s->next;
+            free(s);
+        }
+        free(g);
+    }
+}
+
+static void finish(ipb_broker_t *b)
+{
+    void (*cb)(void *) = b->closed_cb;
+    void *arg = b->closed_arg;
+    /* Sessions first (they unlink their subscriptions), then what is left in the tree. */
+    ipb__sessions_free_all(b);
+    free_retained(&b->tree.root);
+    free_local_subs(b, &b->tree.root);
+    ipb__tree_free(&b->tree);
+    for (size_t i = 0; i < b->ndeferred; i++)
+        ipb__msg_unref(b->deferred[i]);
+    free(b->deferred);
+    free(b->fan_v);
+    free(b->fan_local);
+    ipb__log(b, IPB_LOG_NOTICE, "iotplot broker terminated.");
+    ipb__log_close(b);
+    free(b);
+    if (cb)
+        cb(arg);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    ipb_broker_t *b = h->data;
+    if (--b->open_handles == 0 && !b->conns)
+        finish(b);
+}
+
+/* Connections close asynchronously; the broker finishes when the last one has. */
+static void on_drain_check(uv_timer_t *t)
+{
+    ipb_broker_t *b = t->data;
+    ipb__flush_all(b);
+    if (!b->conns) {
+        uv_close((uv_handle_t *)&b->tick, on_handle_closed);
+        uv_close((uv_handle_t *)&b->prep, on_handle_closed);
+        uv_close((uv_handle_t *)&b->check, on_handle_closed);
+        uv_timer_stop(t);
+        return;
+    }
+    for (ipb_conn_t *c = b->conns; c; c = c->next)
+        if (c->state != IPB_CONN_CLOSED) {
+            c->state = IPB_CONN_CLOSED;
+            c->tr->vt->close(c->tr);
+        }
+}
+
+void ipb_broker_close(ipb_broker_t *b, void (*cb)(void *arg), void *arg)
+{
+    if (b->closing)
+        return;
+    b->closing = true;
+    b->closed_cb = cb;
+    b->closed_arg = arg;
+    for (unsigned i = 0; i < b->cfg.n_listeners; i++)
+        if (b->listeners[i].open) {
+            b->listeners[i].h.data = b;
+            uv_close((uv_handle_t *)&b->listeners[i].h, on_handle_closed);
+        }
+    /* Wills of clients cut off by a shutdown are not sent: the broker ends, not they. */
+    for (ipb_conn_t *c = b->conns; c; c = c->next) {
+        c->will_on_close = false;
+        ipb__conn_kick(c, IPM_RC_SERVER_SHUTTING_DOWN, NULL);
+    }
+    ipb__flush_all(b);
+    uv_timer_stop(&b->tick);
+    /* Give the DISCONNECTs a turn of the loop to leave, then close what remains. */
+    uv_timer_start(&b->tick, on_drain_check, 50, 50);
+}

@@ -1,0 +1,263 @@
+/*
+ * broker.h - the iotplot MQTT broker (3.1, 3.1.1, 5.0) as a library on a libuv loop.
+ *
+ * Everything hangs off one ipb_broker_t: there are no process globals, so a program (or a
+ * test) can run as many brokers as it likes, each on the loop it is given. All functions
+ * must be called on that loop's thread.
+ *
+ * Example: a broker on port 1883 until the loop is stopped.
+ *
+ *     ipb_config_t cfg;
+ *     ipb_config_init(&cfg);
+ *     ipb_config_add_listener(&cfg, 1883, NULL);
+ *     ipb_broker_t *b;
+ *     if (ipb_broker_new(uv_default_loop(), &cfg, &b) == 0 && ipb_broker_start(b) == 0)
+ *         uv_run(uv_default_loop(), UV_RUN_DEFAULT);
+ *
+ * Seams for later work, all declared here:
+ *   - ipb_transport_vt: how a connection's bytes move (TCP now; TLS and WebSocket are
+ *     further implementations of the same table, created by a listener's accept function);
+ *   - ipb_auth_t: called on CONNECT, PUBLISH, SUBSCRIBE and on every delivery;
+ *   - ipb_store_t: write-through persistence of sessions and retained messages;
+ *   - ipb_local_subscribe / ipb_local_publish: in-process clients without a socket.
+ */
+#ifndef IOTPLOT_BROKER_H
+#define IOTPLOT_BROKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <uv.h>
+
+#include "iotplot/codec.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ipb_broker ipb_broker_t;
+typedef struct ipb_conn ipb_conn_t;
+
+/* ---- configuration ------------------------------------------------------------------ */
+
+#define IPB_MAX_LISTENERS 16
+
+/* Log types, as mosquitto's log_type names them; IPB_LOG_ALL selects every one. */
+#define IPB_LOG_ERR 0x01u
+#define IPB_LOG_WARNING 0x02u
+#define IPB_LOG_NOTICE 0x04u
+#define IPB_LOG_INFO 0x08u
+#define IPB_LOG_DEBUG 0x10u
+#define IPB_LOG_SUBSCRIBE 0x20u
+#define IPB_LOG_UNSUBSCRIBE 0x40u
+#define IPB_LOG_ALL 0xFFu
+
+typedef struct {
+    char address[64]; /* "" = every address */
+    uint16_t port;    /* 0 = ephemeral, see ipb_broker_port() */
+    int allow_anonymous; /* -1 = inherit the broker-wide setting */
+} ipb_listener_config_t;
+
+typedef struct {
+    ipb_listener_config_t listeners[IPB_MAX_LISTENERS];
+    unsigned n_listeners;
+    int max_connections;            /* -1 = unlimited */
+    bool allow_anonymous;
+    uint16_t max_keepalive;         /* larger client keepalives are lowered (5.0) */
+    uint32_t max_packet_size;       /* incoming; 0 = the protocol's limit */
+    uint32_t message_size_limit;    /* payload bytes; 0 = no limit */
+    uint16_t max_inflight_messages; /* QoS 1/2 in flight per client, each way */
+    uint32_t max_queued_messages;   /* per session beyond the inflight window; 0 = no limit */
+    uint64_t max_queued_bytes;      /* payload bytes queued per session; 0 = no limit */
+    bool queue_qos0_messages;
+    bool retain_available;
+    uint32_t persistent_client_expiration; /* seconds for 3.x persistent sessions; 0 = never */
+    uint32_t sys_interval;                 /* seconds between $SYS updates; 0 = off */
+    uint16_t topic_alias_maximum;          /* aliases a 5.0 client may use towards us */
+    uint32_t max_subscriptions;            /* per client */
+    uint64_t max_outgoing_bytes; /* socket backlog per connection before QoS 0 is dropped */
+    uint32_t connect_timeout_ms; /* time allowed for the first packet (CONNECT) */
+    uint32_t max_sessions;       /* sessions kept, online or offline */
+    bool per_listener_settings;
+    unsigned log_types;   /* IPB_LOG_* mask */
+    int log_dest;         /* IPB_LOG_DEST_* */
+    char log_file[256];   /* for IPB_LOG_DEST_FILE */
+} ipb_config_t;
+
+#define IPB_LOG_DEST_STDERR 0
+#define IPB_LOG_DEST_STDOUT 1
+#define IPB_LOG_DEST_FILE 2
+#define IPB_LOG_DEST_NONE 3
+
+/* Defaults as mosquitto's (max_inflight 20, max_queued 1000, ...), no listener. */
+void ipb_config_init(ipb_config_t *cfg);
+
+/* Add a listener; address NULL or "" = every address. IPM_EFULL past IPB_MAX_LISTENERS. */
+int ipb_config_add_listener(ipb_config_t *cfg, uint16_t port, const char *address);
+
+/*
+ * Read a mosquitto.conf-style file into cfg (on top of what it holds). On error returns a
+ * negative IPM_E* and writes "file:line: reason" into err. Directives of features not
+ * built yet (TLS, password_file, acl_file, persistence, websockets, bridges) are refused
+ * with a message saying so.
+ */
+int ipb_config_load(ipb_config_t *cfg, const char *path, char *err, size_t errlen);
+
+/* ---- the broker ------------------------------------------------------------------- */
+
+/* Create a broker on loop (nothing listens yet). Returns 0 or a negative IPM_E*. */
+int ipb_broker_new(uv_loop_t *loop, const ipb_config_t *cfg, ipb_broker_t **out);
+
+/* Bind and listen on every configured listener. Returns 0 or a negative UV error. */
+int ipb_broker_start(ipb_broker_t *b);
+
+/* Port listener i is bound to (after start), or 0. */
+uint16_t ipb_broker_port(const ipb_broker_t *b, unsigned i);
+
+/*
+ * Close every listener and connection (5.0 clients get DISCONNECT 0x8B), drop all state
+ * and, once libuv has closed every handle, free b and call cb(arg) (cb may be NULL).
+ * The loop must keep running until then.
+ */
+void ipb_broker_close(ipb_broker_t *b, void (*cb)(void *arg), void *arg);
+
+/* ---- in-process clients ------------------------------------------------------------ */
+
+/* Receives a message on the broker's loop thread; must not block. */
+typedef void (*ipb_local_cb)(void *arg, const char *topic, size_t topic_len,
+                             const uint8_t *payload, size_t payload_len, uint8_t qos,
+                             bool retain);
+
+/*
+ * Subscribe an in-process receiver to filter (wildcards and $share/ allowed) at qos.
+ * cb runs for each matching message (with retain set only for retained messages sent
+ * because of this subscription, which are delivered before this returns). Subscribing
+ * the same (filter, cb, arg) again replaces the QoS. Returns 0, IPM_EBAD_FILTER,
+ * IPM_EINVALID or IPM_ENOMEM.
+ */
+int ipb_local_subscribe(ipb_broker_t *b, const char *filter, uint8_t qos, ipb_local_cb cb,
+                        void *arg);
+
+/* Remove what ipb_local_subscribe added. 0, or IPM_EINVALID if there was no such one. */
+int ipb_local_unsubscribe(ipb_broker_t *b, const char *filter, ipb_local_cb cb, void *arg);
+
+/*
+ * Publish as if a client had (loop thread only). A retained message replaces the stored
+ * one; an empty retained payload clears it. Returns 0, IPM_EBAD_TOPIC, IPM_EBAD_QOS or
+ * IPM_ENOMEM. Called from inside an ipb_local_cb, delivery happens after that callback
+ * returns.
+ */
+int ipb_local_publish(ipb_broker_t *b, const char *topic, const uint8_t *payload, size_t len,
+                      uint8_t qos, bool retain);
+
+/* ---- transports ------------------------------------------------------------------- */
+
+/*
+ * A connection's byte stream. The broker core never touches sockets: it reads through
+ * the callbacks below and writes through the vtable, so TLS and WebSocket are further
+ * implementations, not copies of TCP. An implementation embeds ipb_transport_t first.
+ */
+typedef struct ipb_transport ipb_transport_t;
+typedef struct {
+    const char *name; /* "tcp", "tls", "ws" */
+    int (*read_start)(ipb_transport_t *t);
+    int (*read_stop)(ipb_transport_t *t);
+    /* Write what it can now: bytes taken (maybe partial), UV_EAGAIN, or a UV error. */
+    int (*try_write)(ipb_transport_t *t, const uv_buf_t *bufs, unsigned n);
+    /*
+     * Write everything, asynchronously; the memory stays valid until the transport calls
+     * ipb_conn_on_written(). At most one such write is outstanding per transport.
+     */
+    int (*write)(ipb_transport_t *t, const uv_buf_t *bufs, unsigned n);
+    /* Close; ipb_conn_on_closed() follows from a later loop callback. */
+    void (*close)(ipb_transport_t *t);
+    /* "address:port" of the peer into buf. */
+    void (*peer)(ipb_transport_t *t, char *buf, size_t len);
+} ipb_transport_vt;
+
+struct ipb_transport {
+    const ipb_transport_vt *vt;
+    ipb_conn_t *conn;
+};
+
+/*
+ * Called by a listener for each accepted connection whose transport is ready to read.
+ * Returns the connection or NULL (the caller then closes t itself).
+ */
+ipb_conn_t *ipb_conn_new(ipb_broker_t *b, unsigned listener, ipb_transport_t *t);
+/* Where the transport should put the next bytes it reads (suggested size ignored). */
+void ipb_conn_read_buf(ipb_conn_t *c, size_t suggested, uv_buf_t *buf);
+/* Bytes arrived in the buffer from ipb_conn_read_buf (n > 0), or end/error (n < 0). */
+void ipb_conn_on_read(ipb_conn_t *c, ssize_t n, const uv_buf_t *buf);
+/* The outstanding write() finished with status (0 or a UV error). */
+void ipb_conn_on_written(ipb_conn_t *c, int status);
+/* The transport is closed; the connection is freed. */
+void ipb_conn_on_closed(ipb_conn_t *c);
+
+/* ---- authentication and authorization hook -------------------------------------- */
+
+/* Who a check is about. */
+typedef struct {
+    const char *client_id;
+    const char *username; /* NULL if none */
+    const char *peer;     /* "address:port" */
+    unsigned listener;
+    uint8_t version;
+} ipb_auth_client_t;
+
+/*
+ * Each function returns 0 to allow or a 5.0 reason code to refuse (the broker maps it to
+ * the 3.x code where needed). A NULL table or NULL function allows everything, which is
+ * what the broker does until password files and ACLs exist.
+ */
+typedef struct {
+    uint8_t (*connect)(void *ctx, const ipb_auth_client_t *cl, const ipm_connect_t *c);
+    uint8_t (*publish)(void *ctx, const ipb_auth_client_t *cl, const char *topic,
+                       uint8_t qos, bool retain);
+    uint8_t (*subscribe)(void *ctx, const ipb_auth_client_t *cl, const char *filter,
+                         uint8_t qos);
+    /* Before each delivery (also retained messages and wills) to a client. */
+    uint8_t (*deliver)(void *ctx, const ipb_auth_client_t *cl, const char *topic);
+} ipb_auth_t;
+
+void ipb_broker_set_auth(ipb_broker_t *b, const ipb_auth_t *auth, void *ctx);
+
+/* ---- storage ---------------------------------------------------------------------- */
+
+/*
+ * Write-through persistence. The in-memory state (session table, subscription tree,
+ * retained tree) is authoritative; a store sees every change to what must survive a
+ * restart and may replay it at start through ipb_local_publish (retained) and the
+ * session calls that a persistent store adds then. NULL (the default) keeps everything
+ * in memory only. Each function returns 0 or a negative IPM_E*, which is logged.
+ */
+typedef struct {
+    int (*retain_set)(void *ctx, const char *topic, const uint8_t *payload, size_t len,
+                      uint8_t qos); /* len 0 clears */
+    int (*session_set)(void *ctx, const char *client_id, uint32_t expiry_interval);
+    int (*session_del)(void *ctx, const char *client_id);
+    int (*sub_set)(void *ctx, const char *client_id, const char *filter, uint8_t options,
+                   uint32_t subid);
+    int (*sub_del)(void *ctx, const char *client_id, const char *filter);
+} ipb_store_t;
+
+void ipb_broker_set_store(ipb_broker_t *b, const ipb_store_t *store, void *ctx);
+
+/* ---- statistics (also published under $SYS) --------------------------------------- */
+
+typedef struct {
+    uint64_t clients_connected, clients_total, clients_maximum;
+    uint64_t msgs_received, msgs_sent, bytes_received, bytes_sent;
+    uint64_t pub_received, pub_sent, pub_dropped;
+    uint64_t subscriptions, retained;
+} ipb_stats_t;
+
+void ipb_broker_stats(const ipb_broker_t *b, ipb_stats_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IOTPLOT_BROKER_H */

@@ -1,0 +1,393 @@
+/*
+ * config.c - defaults and the mosquitto.conf-style configuration file.
+ *
+ * Directives keep mosquitto's meaning. Directives of features that do not exist yet are
+ * recognised and refused with a message saying so, never silently ignored: a config
+ * that asks for TLS must not come up as plaintext.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define IPB_CONFIG_MAX_DEPTH 4
+#define IPB_CONFIG_MAX_LINE 4096
+
+void ipb_config_init(ipb_config_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->max_connections = -1;
+    cfg->allow_anonymous = true;
+    cfg->max_keepalive = UINT16_MAX;
+    cfg->max_inflight_messages = 20;
+    cfg->max_queued_messages = 1000;
+    cfg->retain_available = true;
+    cfg->sys_interval = 10;
+    cfg->topic_alias_maximum = 10;
+    cfg->max_subscriptions = 10000;
+    cfg->max_outgoing_bytes = 4u << 20;
+    cfg->connect_timeout_ms = 10000;
+    cfg->max_sessions = 1000000;
+    cfg->log_types = IPB_LOG_ERR | IPB_LOG_WARNING | IPB_LOG_NOTICE | IPB_LOG_INFO;
+    cfg->log_dest = IPB_LOG_DEST_STDERR;
+}
+
+int ipb_config_add_listener(ipb_config_t *cfg, uint16_t port, const char *address)
+{
+    if (cfg->n_listeners >= IPB_MAX_LISTENERS)
+        return IPM_EFULL;
+    ipb_listener_config_t *l = &cfg->listeners[cfg->n_listeners++];
+    memset(l, 0, sizeof *l);
+    l->port = port;
+    l->allow_anonymous = -1;
+    if (address)
+        snprintf(l->address, sizeof l->address, "%s", address);
+    return 0;
+}
+
+typedef struct {
+    ipb_config_t *cfg;
+    const char *file;
+    unsigned line;
+    char *err;
+    size_t errlen;
+    bool log_type_set;
+    int depth;
+} parse_t;
+
+static int fail(parse_t *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(parse_t *p, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(p->err, p->errlen, "%s:%u: %s", p->file, p->line, msg);
+    return IPM_EINVALID;
+}
+
+static int get_u64(parse_t *p, const char *name, const char *v, uint64_t max, uint64_t *out)
+{
+    char *end;
+    if (!v)
+        return fail(p, "%s needs a value", name);
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno || *end || v[0] == '-' || end == v || x > max)
+        return fail(p, "%s: '%s' is not a number from 0 to %llu", name, v,
+                    (unsigned long long)max);
+    *out = x;
+    return 0;
+}
+
+static int get_bool(parse_t *p, const char *name, const char *v, bool *out)
+{
+    if (v && !strcmp(v, "true"))
+        *out = true;
+    else if (v && !strcmp(v, "false"))
+        *out = false;
+    else
+        return fail(p, "%s must be true or false", name);
+    return 0;
+}
+
+/* mosquitto's durations: a number and h, d, w, m (months) or y. */
+static int get_duration(parse_t *p, const char *name, const char *v, uint32_t *out)
+{
+    char *end;
+    if (!v)
+        return fail(p, "%s needs a value", name);
+    unsigned long long x = strtoull(v, &end, 10);
+    unsigned long long unit = 0;
+    if (!strcmp(end, "h"))
+        unit = 3600;
+    else if (!strcmp(end, "d"))
+        unit = 86400;
+    else if (!strcmp(end, "w"))
+        unit = 7 * 86400;
+    else if (!strcmp(end, "m"))
+        unit = 30 * 86400;
+    else if (!strcmp(end, "y"))
+        unit = 365 * 86400;
+    if (end == v || !unit || x * unit > UINT32_MAX - 1)
+        return fail(p, "%s: '%s' is not a duration like 1h, 2d, 3w, 4m or 5y", name, v);
+    *out = (uint32_t)(x * unit);
+    return 0;
+}
+
+static int log_type(parse_t *p, const char *v)
+{
+    static const struct {
+        const char *name;
+        unsigned bits;
+    } types[] = {{"error", IPB_LOG_ERR},        {"warning", IPB_LOG_WARNING},
+                 {"notice", IPB_LOG_NOTICE},    {"information", IPB_LOG_INFO},
+                 {"debug", IPB_LOG_DEBUG},      {"subscribe", IPB_LOG_SUBSCRIBE},
+                 {"unsubscribe", IPB_LOG_UNSUBSCRIBE}, {"websockets", 0},
+                 {"all", IPB_LOG_ALL},          {"none", 0}};
+    if (!v)
+        return fail(p, "log_type needs a value");
+    if (!p->log_type_set)
+        p->cfg->log_types = 0; /* the first log_type replaces the default set */
+    p->log_type_set = true;
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (!strcmp(v, types[i].name)) {
+            p->cfg->log_types |= types[i].bits;
+            return 0;
+        }
+    return fail(p, "unknown log_type '%s'", v);
+}
+
+static int log_dest(parse_t *p, const char *v, const char *arg)
+{
+    ipb_config_t *c = p->cfg;
+    if (v && !strcmp(v, "stderr"))
+        c->log_dest = IPB_LOG_DEST_STDERR;
+    else if (v && !strcmp(v, "stdout"))
+        c->log_dest = IPB_LOG_DEST_STDOUT;
+    else if (v && !strcmp(v, "none"))
+        c->log_dest = IPB_LOG_DEST_NONE;
+    else if (v && !strcmp(v, "file") && arg) {
+        c->log_dest = IPB_LOG_DEST_FILE;
+        if (snprintf(c->log_file, sizeof c->log_file, "%s", arg) >= (int)sizeof c->log_file)
+            return fail(p, "log_dest file: path too long");
+    } else if (v && (!strcmp(v, "syslog") || !strcmp(v, "topic") || !strcmp(v, "dlt")))
+        return fail(p, "log_dest %s is not supported; use stderr, stdout, file or none", v);
+    else
+        return fail(p, "log_dest must be stderr, stdout, file PATH or none");
+    return 0;
+}
+
+/* Directives that belong to features of later work: refused by name. */
+static const char *later(const char *d)
+{
+    static const struct {
+        const char *name;
+        const char *what;
+    } list[] = {
+        {"certfile", "TLS"}, {"keyfile", "TLS"}, {"cafile", "TLS"}, {"capath", "TLS"},
+        {"require_certificate", "TLS"}, {"use_identity_as_username", "TLS"},
+        {"use_subject_as_username", "TLS"}, {"tls_version", "TLS"}, {"ciphers", "TLS"},
+        {"ciphers_tls1.3", "TLS"}, {"crlfile", "TLS"}, {"psk_hint", "TLS"},
+        {"psk_file", "TLS"}, {"password_file", "password files"},
+        {"acl_file", "ACL files"}, {"persistence", "persistence"},
+        {"persistence_file", "persistence"}, {"persistence_location", "persistence"},
+        {"autosave_interval", "persistence"}, {"autosave_on_changes", "persistence"},
+        {"http_dir", "WebSockets"}, {"connection", "bridges"}, {"address", "bridges"},
+        {"addresses", "bridges"}, {"plugin", "plugins"}, {"auth_plugin", "plugins"},
+    };
+    for (size_t i = 0; i < sizeof list / sizeof list[0]; i++)
+        if (!strcmp(d, list[i].name))
+            return list[i].what;
+    if (!strncmp(d, "bridge_", 7))
+        return "bridges";
+    return NULL;
+}
+
+static int parse_file(parse_t *p, const char *path);
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* include_dir: every *.conf in the folder, in alphabetical order, as mosquitto does. */
+static int include_dir(parse_t *p, const char *dir)
+{
+    if (!dir)
+        return fail(p, "include_dir needs a folder");
+    if (p->depth >= IPB_CONFIG_MAX_DEPTH)
+        return fail(p, "include_dir nested too deeply");
+    DIR *d = opendir(dir);
+    if (!d)
+        return fail(p, "include_dir %s: %s", dir, strerror(errno));
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && rc == 0) {
+        size_t len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 5, ".conf"))
+            continue;
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 8;
+            char **nn = realloc(names, nc * sizeof *nn);
+            if (!nn) {
+                rc = fail(p, "out of memory");
+                break;
+            }
+            names = nn;
+            cap = nc;
+        }
+        size_t sz = strlen(dir) + len + 2;
+        if (!(names[n] = malloc(sz))) {
+            rc = fail(p, "out of memory");
+            break;
+        }
+        snprintf(names[n++], sz, "%s/%s", dir, e->d_name);
+    }
+    closedir(d);
+    if (n)
+        qsort(names, n, sizeof *names, cmp_str);
+    parse_t sub = *p;
+    sub.depth++;
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0) {
+            sub.file = names[i];
+            rc = parse_file(&sub, names[i]);
+        }
+        free(names[i]);
+    }
+    free(names);
+    p->log_type_set = sub.log_type_set;
+    return rc;
+}
+
+static int listener(parse_t *p, const char *port, const char *addr)
+{
+    uint64_t v;
+    if (get_u64(p, "listener", port, UINT16_MAX, &v) < 0)
+        return IPM_EINVALID;
+    if (addr && strlen(addr) >= sizeof p->cfg->listeners[0].address)
+        return fail(p, "listener address too long");
+    if (ipb_config_add_listener(p->cfg, (uint16_t)v, addr) < 0)
+        return fail(p, "more than %d listeners", IPB_MAX_LISTENERS);
+    return 0;
+}
+
+static int number(parse_t *p, const char *d, const char *v, int *rc)
+{
+    ipb_config_t *c = p->cfg;
+    uint64_t x;
+    static const struct {
+        const char *name;
+        uint64_t max;
+    } nums[] = {{"max_keepalive", UINT16_MAX},       {"max_packet_size", IPM_MAX_REMAINING_LENGTH + 5},
+                {"message_size_limit", IPM_MAX_REMAINING_LENGTH}, {"max_inflight_messages", UINT16_MAX},
+                {"max_queued_messages", UINT32_MAX}, {"max_queued_bytes", UINT64_MAX / 2},
+                {"sys_interval", 86400 * 365},       {"max_topic_alias", UINT16_MAX},
+                {"max_subscriptions", UINT32_MAX}};
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        if (strcmp(d, nums[i].name))
+            continue;
+        if ((*rc = get_u64(p, d, v, nums[i].max, &x)) < 0)
+            return 1;
+        switch (i) {
+        case 0: c->max_keepalive = (uint16_t)x; break;
+        case 1: c->max_packet_size = (uint32_t)x; break;
+        case 2: c->message_size_limit = (uint32_t)x; break;
+        case 3: c->max_inflight_messages = (uint16_t)x; break;
+        case 4: c->max_queued_messages = (uint32_t)x; break;
+        case 5: c->max_queued_bytes = x; break;
+        case 6: c->sys_interval = (uint32_t)x; break;
+        case 7: c->topic_alias_maximum = (uint16_t)x; break;
+        default: c->max_subscriptions = (uint32_t)x; break;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+static int directive(parse_t *p, char **tok, int n)
+{
+    ipb_config_t *c = p->cfg;
+    const char *d = tok[0], *v = n > 1 ? tok[1] : NULL;
+    int rc = 0;
+    const char *what = later(d);
+    if (what)
+        return fail(p, "'%s' needs %s, which this broker does not support yet", d, what);
+    if (number(p, d, v, &rc))
+        return rc;
+    if (!strcmp(d, "listener"))
+        return listener(p, v, n > 2 ? tok[2] : NULL);
+    if (!strcmp(d, "port"))
+        return listener(p, v, NULL);
+    if (!strcmp(d, "max_connections")) {
+        if (v && !strcmp(v, "-1")) {
+            c->max_connections = -1;
+            return 0;
+        }
+        uint64_t x;
+        if ((rc = get_u64(p, d, v, INT_MAX, &x)) == 0)
+            c->max_connections = (int)x;
+        return rc;
+    }
+    if (!strcmp(d, "allow_anonymous")) {
+        bool b = false;
+        if ((rc = get_bool(p, d, v, &b)) < 0)
+            return rc;
+        if (c->per_listener_settings && c->n_listeners)
+            c->listeners[c->n_listeners - 1].allow_anonymous = b;
+        else
+            c->allow_anonymous = b;
+        return 0;
+    }
+    if (!strcmp(d, "queue_qos0_messages"))
+        return get_bool(p, d, v, &c->queue_qos0_messages);
+    if (!strcmp(d, "retain_available"))
+        return get_bool(p, d, v, &c->retain_available);
+    if (!strcmp(d, "per_listener_settings"))
+        return get_bool(p, d, v, &c->per_listener_settings);
+    if (!strcmp(d, "persistent_client_expiration"))
+        return get_duration(p, d, v, &c->persistent_client_expiration);
+    if (!strcmp(d, "log_dest"))
+        return log_dest(p, v, n > 2 ? tok[2] : NULL);
+    if (!strcmp(d, "log_type"))
+        return log_type(p, v);
+    if (!strcmp(d, "log_timestamp")) {
+        bool b = false;
+        return get_bool(p, d, v, &b);
+    }
+    if (!strcmp(d, "include_dir"))
+        return include_dir(p, v);
+    if (!strcmp(d, "protocol")) {
+        if (v && !strcmp(v, "mqtt"))
+            return 0;
+        if (v && !strcmp(v, "websockets"))
+            return fail(p, "'protocol websockets' is not supported yet");
+        return fail(p, "protocol must be mqtt or websockets");
+    }
+    return fail(p, "unknown directive '%s'", d);
+}
+
+static int parse_file(parse_t *p, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(p->err, p->errlen, "%s: %s", path, strerror(errno));
+        return IPM_EIO;
+    }
+    char line[IPB_CONFIG_MAX_LINE];
+    int rc = 0;
+    p->line = 0;
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        p->line++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            rc = fail(p, "line longer than %d bytes", IPB_CONFIG_MAX_LINE - 2);
+            break;
+        }
+        char *tok[8], *save = NULL;
+        int n = 0;
+        for (char *t = strtok_r(line, " \t\r\n", &save); t && n < 8;
+             t = strtok_r(NULL, " \t\r\n", &save))
+            tok[n++] = t;
+        if (!n || tok[0][0] == '#')
+            continue;
+        rc = directive(p, tok, n);
+    }
+    fclose(f);
+    return rc;
+}
+
+int ipb_config_load(ipb_config_t *cfg, const char *path, char *err, size_t errlen)
+{
+    parse_t p = {.cfg = cfg, .file = path, .err = err, .errlen = errlen};
+    /* As mosquitto 2: a configuration file must allow anonymous clients explicitly. */
+    cfg->allow_anonymous = false;
+    return parse_file(&p, path);
+}

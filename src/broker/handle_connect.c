@@ -1,0 +1,306 @@
+/*
+ * handle_connect.c - the first packet of a connection: CONNECT, version negotiation,
+ * client identifiers, authentication, session takeover and resumption, and CONNACK.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Refuse with a CONNACK (3.x return code or 5.0 reason), then close. */
+static int refuse(ipb_conn_t *c, uint8_t rc5, const char *why)
+{
+    uint8_t code = rc5;
+    if (c->version != IPM_PROTO_V5) {
+        switch (rc5) {
+        case IPM_RC_UNSUPPORTED_PROTOCOL_VERSION:
+            code = IPM_CONNACK_REFUSED_PROTOCOL_VERSION;
+            break;
+        case IPM_RC_CLIENT_IDENTIFIER_NOT_VALID:
+            code = IPM_CONNACK_REFUSED_IDENTIFIER_REJECTED;
+            break;
+        case IPM_RC_BAD_USER_NAME_OR_PASSWORD:
+            code = IPM_CONNACK_REFUSED_BAD_USERNAME_PASSWORD;
+            break;
+        case IPM_RC_NOT_AUTHORIZED:
+            code = IPM_CONNACK_REFUSED_NOT_AUTHORIZED;
+            break;
+        default:
+            code = IPM_CONNACK_REFUSED_SERVER_UNAVAILABLE;
+            break;
+        }
+    }
+    ipm_packet_t pkt = {.type = IPM_CONNACK};
+    pkt.u.connack.reason = code;
+    ipb__conn_send(c, &pkt);
+    char peer[64];
+    ipb__conn_peer(c, peer, sizeof peer);
+    ipb__log(c->b, IPB_LOG_NOTICE, "Refused connection from %s: %s.", peer, why);
+    ipb__conn_close(c, NULL);
+    return -1;
+}
+
+/*
+ * CONNECT did not decode. The protocol level byte tells which CONNACK the client can
+ * read: a version we do not speak gets the 3.1.1 "unacceptable protocol version".
+ */
+static int connect_error(ipb_conn_t *c, int rc, const ipm_frame_t *f, const uint8_t *data)
+{
+    size_t at = f->header_len;
+    uint8_t level = 0;
+    if (at + 2 <= f->total_len) {
+        size_t namelen = (size_t)data[at] << 8 | data[at + 1];
+        if (at + 2 + namelen < f->total_len)
+            level = data[at + 2 + namelen];
+    }
+    if (rc == IPM_EBAD_VERSION) {
+        c->version = IPM_PROTO_V311;
+        return refuse(c, IPM_RC_UNSUPPORTED_PROTOCOL_VERSION, ipm_strerror(rc));
+    }
+    if (level == IPM_PROTO_V5 || rc == IPM_EBAD_CLIENT_ID) {
+        c->version = level == IPM_PROTO_V5 ? IPM_PROTO_V5 : IPM_PROTO_V311;
+        return refuse(c, ipm_err_reason(rc), ipm_strerror(rc));
+    }
+    char peer[64];
+    ipb__conn_peer(c, peer, sizeof peer);
+    ipb__log(c->b, IPB_LOG_NOTICE, "Bad CONNECT from %s: %s.", peer, ipm_strerror(rc));
+    ipb__conn_close(c, NULL);
+    return -1;
+}
+
+static char *dup_bytes(ipm_bytes_t s)
+{
+    char *p = malloc(s.len + 1u);
+    if (p) {
+        memcpy(p, s.data, s.len);
+        p[s.len] = 0;
+    }
+    return p;
+}
+
+/* The client-id: its own, or one we assign (5.0; 3.1.1 with a clean session). */
+static char *client_id(ipb_conn_t *c, const ipm_connect_t *p, bool *assigned)
+{
+    *assigned = false;
+    if (p->client_id.len)
+        return dup_bytes(p->client_id);
+    if (p->version == IPM_PROTO_V31 || (p->version == IPM_PROTO_V311 && !p->clean_start))
+        return NULL;
+    char buf[48];
+    snprintf(buf, sizeof buf, "auto-%016llx%04x", (unsigned long long)++c->b->next_auto_id,
+             (unsigned)(uv_hrtime() & 0xFFFF));
+    *assigned = true;
+    return strdup(buf);
+}
+
+static uint8_t check_auth(ipb_conn_t *c, const ipm_connect_t *p, const char *id)
+{
+    ipb_broker_t *b = c->b;
+    const ipb_listener_config_t *l = &b->cfg.listeners[c->listener];
+    bool anon = b->cfg.allow_anonymous;
+    if (b->cfg.per_listener_settings && l->allow_anonymous >= 0)
+        anon = l->allow_anonymous;
+    if (!p->has_username && !anon)
+        return IPM_RC_NOT_AUTHORIZED;
+    if (!b->auth || !b->auth->connect)
+        return 0;
+    char peer[64];
+    ipb__conn_peer(c, peer, sizeof peer);
+    ipb_auth_client_t cl = {.client_id = id, .username = c->username, .peer = peer,
+                            .listener = c->listener, .version = p->version};
+    return b->auth->connect(b->auth_ctx, &cl, p);
+}
+
+/* The will as a message, with its delay; false if it is not allowed. */
+static bool make_will(ipb_conn_t *c, const ipm_connect_t *p, uint8_t *reason)
+{
+    if (!p->will)
+        return true;
+    if (p->will_retain && !c->b->cfg.retain_available) {
+        *reason = IPM_RC_RETAIN_NOT_SUPPORTED;
+        return false;
+    }
+    ipm_prop_t prop;
+    if (p->version == IPM_PROTO_V5 &&
+        ipm_props_get(&p->will_props, IPM_PROP_WILL_DELAY_INTERVAL, &prop))
+        c->will_delay = prop.num;
+    c->will = ipb__msg_new((const char *)p->will_topic.data, p->will_topic.len,
+                           p->will_payload.data, p->will_payload.len, p->will_qos,
+                           p->will_retain, p->version == IPM_PROTO_V5 ? &p->will_props : NULL,
+                           ipb__now(c->b));
+    if (!c->will) {
+        *reason = IPM_RC_SERVER_BUSY;
+        return false;
+    }
+    c->will_on_close = true;
+    return true;
+}
+
+/* Read the 5.0 CONNECT properties that shape the connection. */
+static uint32_t read_props(ipb_conn_t *c, const ipm_connect_t *p, uint8_t *reason)
+{
+    uint32_t expiry = 0;
+    ipm_prop_iter_t it;
+    ipm_prop_t prop;
+    ipm_props_iter(&p->props, &it);
+    while (ipm_props_next(&it, &prop)) {
+        switch (prop.id) {
+        case IPM_PROP_SESSION_EXPIRY_INTERVAL:
+            expiry = prop.num;
+            break;
+        case IPM_PROP_RECEIVE_MAXIMUM:
+            c->recv_max = (uint16_t)prop.num;
+            break;
+        case IPM_PROP_MAXIMUM_PACKET_SIZE:
+            c->max_packet = prop.num;
+            break;
+        case IPM_PROP_REQUEST_PROBLEM_INFORMATION:
+            c->problem_info = prop.num != 0;
+            break;
+        case IPM_PROP_AUTHENTICATION_METHOD:
+            *reason = IPM_RC_BAD_AUTHENTICATION_METHOD; /* no enhanced authentication */
+            break;
+        default:
+            break;
+        }
+    }
+    return expiry;
+}
+
+/* Close the connection that holds the session now (MQTT-3.1.4-3). */
+static void take_over(ipb_conn_t *c, ipb_session_t *s, bool clean)
+{
+    ipb_conn_t *old = s->conn;
+    old->s = NULL;
+    s->conn = NULL;
+    if (old->will && old->will_on_close && (clean || !old->will_delay))
+        ipb__will_publish(c->b, old->will);
+    ipb__msg_unref(old->will);
+    old->will = NULL;
+    ipb__log(c->b, IPB_LOG_NOTICE, "Client %s already connected, closing old connection.",
+             s->id);
+    ipb__conn_kick(old, IPM_RC_SESSION_TAKEN_OVER, NULL);
+}
+
+static ipb_session_t *attach_session(ipb_conn_t *c, const char *id, bool clean, bool *present)
+{
+    ipb_broker_t *b = c->b;
+    ipb_session_t *s = ipb__session_find(b, id);
+    if (s && s->conn)
+        take_over(c, s, clean);
+    if (s && clean) {
+        ipb__session_free(b, s);
+        s = NULL;
+    }
+    *present = s != NULL;
+    if (!s && !(s = ipb__session_new(b, id)))
+        return NULL;
+    if (s->will) {
+        /* Reconnected within the will delay: the will is not sent (MQTT-3.1.3-9). */
+        ipb__msg_unref(s->will);
+        s->will = NULL;
+    }
+    s->expire_at = 0;
+    ipb__session_set_offline(b, s, false);
+    s->conn = c;
+    c->s = s;
+    return s;
+}
+
+static void send_connack(ipb_conn_t *c, bool present, bool assigned, uint16_t server_ka)
+{
+    ipb_broker_t *b = c->b;
+    ipm_prop_t props[10];
+    unsigned n = 0;
+    if (c->version == IPM_PROTO_V5) {
+        uint16_t rm = b->cfg.max_inflight_messages ? b->cfg.max_inflight_messages : UINT16_MAX;
+        props[n++] = (ipm_prop_t){.id = IPM_PROP_RECEIVE_MAXIMUM, .num = rm};
+        props[n++] = (ipm_prop_t){.id = IPM_PROP_TOPIC_ALIAS_MAXIMUM,
+                                  .num = b->cfg.topic_alias_maximum};
+        props[n++] = (ipm_prop_t){.id = IPM_PROP_RETAIN_AVAILABLE,
+                                  .num = b->cfg.retain_available};
+        if (b->cfg.max_packet_size)
+            props[n++] = (ipm_prop_t){.id = IPM_PROP_MAXIMUM_PACKET_SIZE,
+                                      .num = b->cfg.max_packet_size};
+        props[n++] = (ipm_prop_t){.id = IPM_PROP_WILDCARD_SUBSCRIPTION_AVAILABLE, .num = 1};
+        props[n++] = (ipm_prop_t){.id = IPM_PROP_SUBSCRIPTION_IDENTIFIER_AVAILABLE, .num = 1};
+        props[n++] = (ipm_prop_t){.id = IPM_PROP_SHARED_SUBSCRIPTION_AVAILABLE, .num = 1};
+        if (assigned)
+            props[n++] = (ipm_prop_t){.id = IPM_PROP_ASSIGNED_CLIENT_IDENTIFIER,
+                                      .bin = ipm_str(c->s->id)};
+        if (server_ka)
+            props[n++] = (ipm_prop_t){.id = IPM_PROP_SERVER_KEEP_ALIVE, .num = server_ka};
+    }
+    ipm_packet_t pkt = {.type = IPM_CONNACK};
+    pkt.u.connack.session_present = present;
+    pkt.u.connack.props = (ipm_props_t){.list = props, .count = (uint16_t)n};
+    ipb__conn_send(c, &pkt);
+}
+
+static void log_connect(ipb_conn_t *c, const ipm_connect_t *p)
+{
+    char peer[64];
+    ipb__conn_peer(c, peer, sizeof peer);
+    if (c->username)
+        ipb__log(c->b, IPB_LOG_NOTICE,
+                 "New client connected from %s as %s (p%u, c%u, k%u, u'%s').", peer, c->s->id,
+                 p->version == IPM_PROTO_V5 ? 5u : p->version == IPM_PROTO_V311 ? 2u : 1u,
+                 p->clean_start, c->keepalive, c->username);
+    else
+        ipb__log(c->b, IPB_LOG_NOTICE, "New client connected from %s as %s (p%u, c%u, k%u).",
+                 peer, c->s->id,
+                 p->version == IPM_PROTO_V5 ? 5u : p->version == IPM_PROTO_V311 ? 2u : 1u,
+                 p->clean_start, c->keepalive);
+}
+
+int ipb__handle_connect_raw(ipb_conn_t *c, int rc, const ipm_frame_t *f, const uint8_t *data,
+                            const ipm_connect_t *p)
+{
+    ipb_broker_t *b = c->b;
+    if (rc < 0)
+        return connect_error(c, rc, f, data);
+    c->version = p->version;
+    uint8_t reason = 0;
+    uint32_t expiry = 0;
+    if (p->version == IPM_PROTO_V5)
+        expiry = read_props(c, p, &reason);
+    else if (!p->clean_start)
+        expiry = b->cfg.persistent_client_expiration ? b->cfg.persistent_client_expiration
+                                                     : IPM_SESSION_EXPIRY_NEVER;
+    if (reason)
+        return refuse(c, reason, "unsupported authentication method");
+    bool assigned;
+    char *id = client_id(c, p, &assigned);
+    if (!id)
+        return refuse(c, IPM_RC_CLIENT_IDENTIFIER_NOT_VALID, "client identifier not allowed");
+    if (p->has_username && !(c->username = dup_bytes(p->username))) {
+        free(id);
+        return refuse(c, IPM_RC_SERVER_BUSY, "out of memory");
+    }
+    if ((reason = check_auth(c, p, id)) != 0 || !make_will(c, p, &reason)) {
+        free(id);
+        return refuse(c, reason, "not authorized");
+    }
+    c->keepalive = p->keepalive;
+    uint16_t server_ka = 0;
+    if (p->version == IPM_PROTO_V5 && b->cfg.max_keepalive &&
+        (p->keepalive > b->cfg.max_keepalive || (!p->keepalive && b->cfg.max_keepalive < UINT16_MAX)))
+        c->keepalive = server_ka = b->cfg.max_keepalive;
+    bool present;
+    ipb_session_t *s = attach_session(c, id, p->clean_start, &present);
+    free(id);
+    if (!s)
+        return refuse(c, IPM_RC_SERVER_BUSY, "too many sessions");
+    s->expiry = expiry;
+    if (b->store && b->store->session_set && expiry)
+        b->store->session_set(b->store_ctx, s->id, expiry);
+    c->state = IPB_CONN_ACTIVE;
+    if (++b->st.clients_connected > b->st.clients_maximum)
+        b->st.clients_maximum = b->st.clients_connected;
+    b->st.clients_total++;
+    send_connack(c, present, assigned, server_ka);
+    log_connect(c, p);
+    ipb__session_resend(b, s);
+    ipb__session_pump(b, s);
+    return 0;
+}

@@ -1,0 +1,138 @@
+/*
+ * handle_subscribe.c - SUBSCRIBE and UNSUBSCRIBE: per-filter results, retained messages
+ * sent after the SUBACK according to retain handling.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Result code for one filter: the granted QoS, or a refusal. */
+static uint8_t subscribe_one(ipb_conn_t *c, const ipm_sub_t *sub, uint32_t subid, bool *isnew)
+{
+    ipb_broker_t *b = c->b;
+    ipb_session_t *s = c->s;
+    bool v5 = c->version == IPM_PROTO_V5;
+    uint8_t qos = sub->options & IPM_SUBOPT_QOS_MASK;
+    uint8_t opts = v5 ? sub->options : qos;
+    char filter[IPM_MAX_STRING_LEN + 1];
+    memcpy(filter, sub->filter.data, sub->filter.len);
+    filter[sub->filter.len] = 0;
+    if (b->auth && b->auth->subscribe) {
+        ipb_auth_client_t cl = {.client_id = s->id, .username = c->username,
+                                .listener = c->listener, .version = c->version};
+        uint8_t rc = b->auth->subscribe(b->auth_ctx, &cl, filter, qos);
+        if (rc)
+            return v5 ? rc : IPM_SUBACK_FAILURE;
+    }
+    uint32_t before = s->nsubs;
+    if (!ipb__sub_add(b, s, NULL, NULL, filter, sub->filter.len, opts, subid, isnew))
+        return v5 ? IPM_RC_UNSPECIFIED_ERROR : IPM_SUBACK_FAILURE;
+    if (*isnew && b->cfg.max_subscriptions && before >= b->cfg.max_subscriptions) {
+        /* Replacing an existing subscription is always allowed; a new one past the cap not. */
+        ipb__sub_remove(b, s, NULL, NULL, filter, sub->filter.len);
+        return v5 ? IPM_RC_QUOTA_EXCEEDED : IPM_SUBACK_FAILURE;
+    }
+    if (b->store && b->store->sub_set && s->expiry)
+        b->store->sub_set(b->store_ctx, s->id, filter, opts, subid);
+    ipb__log(b, IPB_LOG_SUBSCRIBE, "%s %u %s", s->id, qos, filter);
+    return qos;
+}
+
+/* MQTT-3.8.4: retained messages after the SUBACK, per retain handling. */
+static void send_retained(ipb_conn_t *c, const ipm_sub_t *sub, uint32_t subid, bool isnew)
+{
+    uint8_t rh = (sub->options & IPM_SUBOPT_RETAIN_HANDLING_MASK) >>
+                 IPM_SUBOPT_RETAIN_HANDLING_SHIFT;
+    if (c->version != IPM_PROTO_V5)
+        rh = 0;
+    if (rh == 2 || (rh == 1 && !isnew))
+        return;
+    ipm_bytes_t g, f;
+    if (ipm_shared_split(sub->filter.data, sub->filter.len, &g, &f) != 0)
+        return; /* shared subscriptions get no retained messages */
+    ipb__retain_send(c->b, c->s, NULL, NULL, (const char *)sub->filter.data, sub->filter.len,
+                     sub->options & IPM_SUBOPT_QOS_MASK, subid);
+}
+
+static bool bad_options(ipb_conn_t *c, const ipm_sub_t *sub)
+{
+    ipm_bytes_t g, f;
+    /* MQTT-3.8.3-4: No Local on a shared subscription is a protocol error. */
+    return c->version == IPM_PROTO_V5 && (sub->options & IPM_SUBOPT_NO_LOCAL) &&
+           ipm_shared_split(sub->filter.data, sub->filter.len, &g, &f) == 1;
+}
+
+int ipb__handle_subscribe(ipb_conn_t *c, const ipm_subscribe_t *p)
+{
+    uint32_t subid = 0;
+    ipm_prop_t prop;
+    if (c->version == IPM_PROTO_V5 &&
+        ipm_props_get(&p->props, IPM_PROP_SUBSCRIPTION_IDENTIFIER, &prop))
+        subid = prop.num;
+    uint8_t *reasons = malloc(p->count ? p->count : 1);
+    bool *fresh = malloc(p->count ? p->count : 1);
+    int rc = -1;
+    if (!reasons || !fresh) {
+        ipb__conn_kick(c, IPM_RC_SERVER_BUSY, "out of memory");
+        goto done;
+    }
+    ipm_sub_iter_t it;
+    ipm_sub_t sub;
+    unsigned n = 0;
+    ipm_subs_iter(p, false, &it);
+    while (n < p->count && ipm_subs_next(&it, &sub)) {
+        if (bad_options(c, &sub)) {
+            ipb__conn_kick(c, IPM_RC_PROTOCOL_ERROR, "No Local on a shared subscription");
+            goto done;
+        }
+        reasons[n] = subscribe_one(c, &sub, subid, &fresh[n]);
+        n++;
+    }
+    ipm_packet_t pkt = {.type = IPM_SUBACK};
+    pkt.u.suback = (ipm_suback_t){.packet_id = p->packet_id, .reasons = reasons,
+                                  .count = (uint16_t)n};
+    ipb__conn_send(c, &pkt);
+    n = 0;
+    ipm_subs_iter(p, false, &it);
+    while (n < p->count && ipm_subs_next(&it, &sub)) {
+        if (reasons[n] <= 2)
+            send_retained(c, &sub, subid, fresh[n]);
+        n++;
+    }
+    rc = 0;
+done:
+    free(reasons);
+    free(fresh);
+    return rc;
+}
+
+int ipb__handle_unsubscribe(ipb_conn_t *c, const ipm_subscribe_t *p)
+{
+    ipb_broker_t *b = c->b;
+    uint8_t *reasons = malloc(p->count ? p->count : 1);
+    if (!reasons) {
+        ipb__conn_kick(c, IPM_RC_SERVER_BUSY, "out of memory");
+        return -1;
+    }
+    ipm_sub_iter_t it;
+    ipm_sub_t sub;
+    unsigned n = 0;
+    ipm_subs_iter(p, true, &it);
+    while (n < p->count && ipm_subs_next(&it, &sub)) {
+        char filter[IPM_MAX_STRING_LEN + 1];
+        memcpy(filter, sub.filter.data, sub.filter.len);
+        filter[sub.filter.len] = 0;
+        bool had = ipb__sub_remove(b, c->s, NULL, NULL, filter, sub.filter.len);
+        reasons[n++] = had ? IPM_RC_SUCCESS : IPM_RC_NO_SUBSCRIPTION_EXISTED;
+        if (had && b->store && b->store->sub_del && c->s->expiry)
+            b->store->sub_del(b->store_ctx, c->s->id, filter);
+        ipb__log(b, IPB_LOG_UNSUBSCRIBE, "%s %s", c->s->id, filter);
+    }
+    ipm_packet_t pkt = {.type = IPM_UNSUBACK};
+    pkt.u.suback = (ipm_suback_t){.packet_id = p->packet_id, .reasons = reasons,
+                                  .count = (uint16_t)n};
+    ipb__conn_send(c, &pkt);
+    free(reasons);
+    return 0;
+}

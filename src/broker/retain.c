@@ -1,0 +1,115 @@
+/*
+ * retain.c - retained messages, kept on the topic tree's nodes.
+ *
+ * A subscription's retained messages are found by walking only the tree below the
+ * filter's literal prefix: '+' visits the children of one node, '#' a whole subtree.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+void ipb__retain_set(ipb_broker_t *b, ipb_msg_t *m)
+{
+    ipb_node_t *n = ipb__tree_node(&b->tree, m->topic, m->topic_len, m->payload_len > 0);
+    if (b->store && b->store->retain_set) {
+        int rc = b->store->retain_set(b->store_ctx, m->topic, m->payload, m->payload_len,
+                                      m->qos);
+        if (rc < 0)
+            ipb__log(b, IPB_LOG_ERR, "Error storing retained message on %s: %s.", m->topic,
+                     ipm_strerror(rc));
+    }
+    if (!n)
+        return;
+    if (n->retained) {
+        ipb__msg_unref(n->retained);
+        n->retained = NULL;
+        b->st.retained--;
+    }
+    if (m->payload_len) {
+        ipb__msg_ref(m);
+        n->retained = m;
+        b->st.retained++;
+    } else {
+        ipb__tree_prune(&b->tree, n);
+    }
+}
+
+typedef struct {
+    ipb_broker_t *b;
+    ipb_session_t *s;
+    ipb_local_cb cb;
+    void *arg;
+    uint8_t opts;
+    uint32_t subid;
+    uint64_t now;
+} rctx_t;
+
+static void send_one(rctx_t *r, ipb_msg_t *m)
+{
+    uint8_t qos = r->opts & IPM_SUBOPT_QOS_MASK;
+    if (m->qos < qos)
+        qos = m->qos;
+    if (ipb__msg_remaining(m, r->now) == 0)
+        return; /* expired while retained */
+    if (r->cb) {
+        r->cb(r->arg, m->topic, m->topic_len, m->payload, m->payload_len, qos, true);
+        return;
+    }
+    /* Retained messages sent because of a new subscription always carry RETAIN. */
+    ipb__session_deliver(r->b, r->s, m, qos, true, r->subid ? &r->subid : NULL,
+                         r->subid ? 1 : 0);
+}
+
+static void send_all(rctx_t *r, ipb_node_t *n)
+{
+    if (n->retained)
+        send_one(r, n->retained);
+    for (ipb_node_t *c = n->child; c; c = c->next)
+        send_all(r, c);
+}
+
+static void walk(rctx_t *r, ipb_node_t *n, const char *f, size_t len, bool root)
+{
+    size_t j = 0;
+    while (j < len && f[j] != '/')
+        j++;
+    bool last = j >= len;
+    if (j == 1 && f[0] == '#') {
+        if (!root && n->retained)
+            send_one(r, n->retained); /* "a/#" matches "a" itself */
+        for (ipb_node_t *c = n->child; c; c = c->next)
+            if (!(root && c->len && c->level[0] == '$'))
+                send_all(r, c);
+        return;
+    }
+    if (j == 1 && f[0] == '+') {
+        for (ipb_node_t *c = n->child; c; c = c->next) {
+            if (root && c->len && c->level[0] == '$')
+                continue;
+            if (last) {
+                if (c->retained)
+                    send_one(r, c->retained);
+            } else {
+                walk(r, c, f + 2, len - 2, false);
+            }
+        }
+        return;
+    }
+    ipb_node_t *c = ipb__tree_child(&r->b->tree, n, f, j);
+    if (!c)
+        return;
+    if (last) {
+        if (c->retained)
+            send_one(r, c->retained);
+    } else {
+        walk(r, c, f + j + 1, len - j - 1, false);
+    }
+}
+
+void ipb__retain_send(ipb_broker_t *b, ipb_session_t *s, ipb_local_cb cb, void *arg,
+                      const char *filter, size_t flen, uint8_t opts, uint32_t subid)
+{
+    rctx_t r = {b, s, cb, arg, opts, subid, ipb__now(b)};
+    walk(&r, &b->tree.root, filter, flen, true);
+}

@@ -1,0 +1,433 @@
+/*
+ * session.c - sessions: the client-id table, the outgoing QoS 1/2 window, offline
+ * queues and expiry.
+ *
+ * Drop policy, documented in one place: a message for a session whose queue already
+ * holds max_queued_messages messages or max_queued_bytes payload bytes is dropped (the
+ * newest is dropped, what is queued keeps its order); QoS 0 messages for an online client
+ * are dropped while its socket backlog exceeds max_outgoing_bytes (a slow reader cannot
+ * grow the broker); QoS 0 messages for offline sessions are dropped unless
+ * queue_qos0_messages is set. Every drop counts in $SYS/broker/publish/messages/dropped.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static size_t hash_id(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return (size_t)h;
+}
+
+ipb_session_t *ipb__session_find(ipb_broker_t *b, const char *id)
+{
+    if (!b->nstab)
+        return NULL;
+    ipb_session_t *s = b->stab[hash_id(id) & (b->nstab - 1)];
+    while (s && strcmp(s->id, id))
+        s = s->hnext;
+    return s;
+}
+
+static int table_grow(ipb_broker_t *b)
+{
+    size_t nn = b->nstab ? b->nstab * 2 : 1024;
+    ipb_session_t **t = calloc(nn, sizeof *t);
+    if (!t)
+        return IPM_ENOMEM;
+    for (size_t i = 0; i < b->nstab; i++) {
+        ipb_session_t *s = b->stab[i], *next;
+        for (; s; s = next) {
+            next = s->hnext;
+            size_t h = hash_id(s->id) & (nn - 1);
+            s->hnext = t[h];
+            t[h] = s;
+        }
+    }
+    free(b->stab);
+    b->stab = t;
+    b->nstab = nn;
+    return 0;
+}
+
+ipb_session_t *ipb__session_new(ipb_broker_t *b, const char *id)
+{
+    if (b->nsessions >= b->cfg.max_sessions)
+        return NULL;
+    if (b->nsessions >= b->nstab && table_grow(b) < 0)
+        return NULL;
+    ipb_session_t *s = calloc(1, sizeof *s);
+    if (!s || !(s->id = strdup(id))) {
+        free(s);
+        return NULL;
+    }
+    s->serial = ++b->next_serial;
+    s->next_pid = 1;
+    size_t h = hash_id(id) & (b->nstab - 1);
+    s->hnext = b->stab[h];
+    b->stab[h] = s;
+    b->nsessions++;
+    return s;
+}
+
+static void dlv_free(ipb_broker_t *b, ipb_dlv_t *d)
+{
+    b->queued_total--;
+    ipb__msg_unref(d->msg);
+    free(d->subids);
+    free(d);
+}
+
+static void free_list(ipb_broker_t *b, ipb_dlv_t *d)
+{
+    while (d) {
+        ipb_dlv_t *next = d->next;
+        dlv_free(b, d);
+        d = next;
+    }
+}
+
+void ipb__session_reset(ipb_broker_t *b, ipb_session_t *s)
+{
+    while (s->subs)
+        ipb__sub_free(b, s->subs);
+    free_list(b, s->inflight);
+    free_list(b, s->queue);
+    s->inflight = s->inflight_tail = s->queue = s->queue_tail = NULL;
+    s->ninflight = 0;
+    s->nqueued = 0;
+    s->queued_bytes = 0;
+    free(s->rx_qos2);
+    s->rx_qos2 = NULL;
+    s->nrx_qos2 = s->rx_qos2_cap = 0;
+    ipb__msg_unref(s->will);
+    s->will = NULL;
+}
+
+void ipb__session_set_offline(ipb_broker_t *b, ipb_session_t *s, bool offline)
+{
+    bool listed = s->oprev || b->offline == s;
+    if (offline && !listed) {
+        s->onext = b->offline;
+        if (b->offline)
+            b->offline->oprev = s;
+        b->offline = s;
+        s->oprev = NULL;
+    } else if (!offline && listed) {
+        if (s->oprev)
+            s->oprev->onext = s->onext;
+        else
+            b->offline = s->onext;
+        if (s->onext)
+            s->onext->oprev = s->oprev;
+        s->onext = s->oprev = NULL;
+    }
+}
+
+void ipb__session_free(ipb_broker_t *b, ipb_session_t *s)
+{
+    ipb_session_t **pp = &b->stab[hash_id(s->id) & (b->nstab - 1)];
+    while (*pp != s)
+        pp = &(*pp)->hnext;
+    *pp = s->hnext;
+    b->nsessions--;
+    ipb__session_set_offline(b, s, false);
+    if (b->store && b->store->session_del && s->expiry)
+        b->store->session_del(b->store_ctx, s->id);
+    ipb__session_reset(b, s);
+    free(s->id);
+    free(s);
+}
+
+void ipb__sessions_free_all(ipb_broker_t *b)
+{
+    for (size_t i = 0; i < b->nstab; i++)
+        while (b->stab[i])
+            ipb__session_free(b, b->stab[i]);
+    free(b->stab);
+    b->stab = NULL;
+    b->nstab = 0;
+}
+
+/* ---- sending ---------------------------------------------------------------------- */
+
+static unsigned window(ipb_broker_t *b, ipb_conn_t *c)
+{
+    unsigned w = c->recv_max;
+    if (b->cfg.max_inflight_messages && b->cfg.max_inflight_messages < w)
+        w = b->cfg.max_inflight_messages;
+    return w;
+}
+
+static bool online(ipb_session_t *s)
+{
+    return s->conn && s->conn->state == IPB_CONN_ACTIVE;
+}
+
+/* Queue a PUBLISH on the connection; false if it cannot be sent to this client. */
+static bool send_publish(ipb_broker_t *b, ipb_conn_t *c, ipb_msg_t *m, uint8_t qos,
+                         bool retain, bool dup, uint16_t pid, const uint32_t *ids,
+                         unsigned nids)
+{
+    uint64_t now = ipb__now(b);
+    ipb_enc_t *e = ipb__enc_publish(m, c->version, qos, ids, nids, now);
+    if (!e)
+        return false;
+    if (c->max_packet && e->len > c->max_packet) {
+        /* MQTT-3.1.2-25: too large for this client: dropped for it alone. */
+        ipb__enc_unref(e);
+        b->st.pub_dropped++;
+        return false;
+    }
+    uint8_t first = (uint8_t)(IPM_PUBLISH << 4 | (dup ? 0x08 : 0) | qos << 1 | (retain ? 1 : 0));
+    ipb__conn_queue(c, e, first, pid);
+    b->st.pub_sent++;
+    return true;
+}
+
+static bool pid_used(ipb_session_t *s, uint16_t pid)
+{
+    for (ipb_dlv_t *d = s->inflight; d; d = d->next)
+        if (d->pid == pid)
+            return true;
+    return false;
+}
+
+static uint16_t next_pid(ipb_session_t *s)
+{
+    for (;;) {
+        uint16_t pid = s->next_pid++;
+        if (!s->next_pid)
+            s->next_pid = 1;
+        if (pid && !pid_used(s, pid))
+            return pid;
+    }
+}
+
+/* Move d into the inflight window and send it. */
+static void start_inflight(ipb_broker_t *b, ipb_session_t *s, ipb_dlv_t *d)
+{
+    d->pid = next_pid(s);
+    d->state = IPB_DLV_WAIT_ACK;
+    d->next = NULL;
+    if (!send_publish(b, s->conn, d->msg, d->qos, d->retain, false, d->pid, d->subids,
+                      d->nsubids)) {
+        dlv_free(b, d); /* discarded as if delivered */
+        return;
+    }
+    if (s->inflight_tail)
+        s->inflight_tail->next = d;
+    else
+        s->inflight = d;
+    s->inflight_tail = d;
+    s->ninflight++;
+}
+
+static bool queue_full(ipb_broker_t *b, ipb_session_t *s, const ipb_msg_t *m)
+{
+    if (b->cfg.max_queued_messages && s->nqueued >= b->cfg.max_queued_messages)
+        return true;
+    return b->cfg.max_queued_bytes && s->queued_bytes + m->payload_len > b->cfg.max_queued_bytes;
+}
+
+static bool deliver_allowed(ipb_broker_t *b, ipb_session_t *s, const ipb_msg_t *m)
+{
+    if (!b->auth || !b->auth->deliver)
+        return true;
+    ipb_auth_client_t cl = {.client_id = s->id};
+    if (s->conn) {
+        cl.username = s->conn->username;
+        cl.version = s->conn->version;
+        cl.listener = s->conn->listener;
+    }
+    return b->auth->deliver(b->auth_ctx, &cl, m->topic) == 0;
+}
+
+void ipb__session_deliver(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, uint8_t qos,
+                          bool retain, const uint32_t *subids, unsigned nsubids)
+{
+    if (!deliver_allowed(b, s, m))
+        return;
+    bool on = online(s);
+    if (qos == 0 && on) {
+        if (b->cfg.max_outgoing_bytes && s->conn->out_bytes > b->cfg.max_outgoing_bytes)
+            b->st.pub_dropped++;
+        else
+            send_publish(b, s->conn, m, 0, retain, false, 0, subids, nsubids);
+        return;
+    }
+    if (qos == 0 && !b->cfg.queue_qos0_messages)
+        return;
+    if (!on && !s->expiry)
+        return; /* a session that ends with its connection queues nothing */
+    bool direct = on && !s->queue && s->ninflight < window(b, s->conn);
+    if (!direct && queue_full(b, s, m)) {
+        b->st.pub_dropped++;
+        return;
+    }
+    ipb_dlv_t *d = calloc(1, sizeof *d);
+    if (!d || (nsubids && !(d->subids = malloc(nsubids * sizeof *subids)))) {
+        free(d);
+        b->st.pub_dropped++;
+        return;
+    }
+    ipb__msg_ref(m);
+    b->queued_total++;
+    d->msg = m;
+    d->qos = qos;
+    d->retain = retain;
+    d->nsubids = (uint16_t)nsubids;
+    if (nsubids)
+        memcpy(d->subids, subids, nsubids * sizeof *subids);
+    if (direct) {
+        start_inflight(b, s, d);
+        return;
+    }
+    if (s->queue_tail)
+        s->queue_tail->next = d;
+    else
+        s->queue = d;
+    s->queue_tail = d;
+    s->nqueued++;
+    s->queued_bytes += m->payload_len;
+}
+
+void ipb__session_pump(ipb_broker_t *b, ipb_session_t *s)
+{
+    uint64_t now = ipb__now(b);
+    while (s->queue && online(s) && s->ninflight < window(b, s->conn)) {
+        ipb_dlv_t *d = s->queue;
+        s->queue = d->next;
+        if (!s->queue)
+            s->queue_tail = NULL;
+        s->nqueued--;
+        s->queued_bytes -= d->msg->payload_len;
+        if (ipb__msg_remaining(d->msg, now) == 0) {
+            dlv_free(b, d); /* expired while queued: never delivered */
+        } else if (d->qos == 0) {
+            send_publish(b, s->conn, d->msg, 0, d->retain, false, 0, d->subids, d->nsubids);
+            dlv_free(b, d);
+        } else {
+            start_inflight(b, s, d);
+        }
+    }
+}
+
+static void send_ack(ipb_conn_t *c, uint8_t type, uint16_t pid, uint8_t reason)
+{
+    ipm_packet_t pkt = {.type = type};
+    pkt.u.ack.packet_id = pid;
+    pkt.u.ack.reason = c->version == IPM_PROTO_V5 ? reason : 0;
+    ipb__conn_send(c, &pkt);
+}
+
+void ipb__session_resend(ipb_broker_t *b, ipb_session_t *s)
+{
+    /* MQTT-4.4.0-1: in the original order, PUBLISH with DUP, PUBREL as it was. */
+    ipb_dlv_t **pp = &s->inflight;
+    s->inflight_tail = NULL;
+    while (*pp) {
+        ipb_dlv_t *d = *pp;
+        bool keep = true;
+        if (d->state == IPB_DLV_WAIT_COMP)
+            send_ack(s->conn, IPM_PUBREL, d->pid, 0);
+        else
+            keep = send_publish(b, s->conn, d->msg, d->qos, d->retain, true, d->pid,
+                                d->subids, d->nsubids);
+        if (keep) {
+            s->inflight_tail = d;
+            pp = &d->next;
+        } else {
+            *pp = d->next;
+            s->ninflight--;
+            dlv_free(b, d);
+        }
+    }
+}
+
+static ipb_dlv_t *take_inflight(ipb_session_t *s, uint16_t pid, uint8_t state, uint8_t qos)
+{
+    ipb_dlv_t *prev = NULL;
+    for (ipb_dlv_t *d = s->inflight; d; prev = d, d = d->next) {
+        if (d->pid != pid)
+            continue;
+        if (d->state != state || d->qos != qos)
+            return NULL;
+        if (prev)
+            prev->next = d->next;
+        else
+            s->inflight = d->next;
+        if (s->inflight_tail == d)
+            s->inflight_tail = prev;
+        s->ninflight--;
+        return d;
+    }
+    return NULL;
+}
+
+static void append_inflight(ipb_session_t *s, ipb_dlv_t *d)
+{
+    d->next = NULL;
+    if (s->inflight_tail)
+        s->inflight_tail->next = d;
+    else
+        s->inflight = d;
+    s->inflight_tail = d;
+    s->ninflight++;
+}
+
+void ipb__session_ack(ipb_broker_t *b, ipb_session_t *s, uint8_t type, const ipm_ack_t *a)
+{
+    ipb_dlv_t *d;
+    switch (type) {
+    case IPM_PUBACK:
+        if ((d = take_inflight(s, a->packet_id, IPB_DLV_WAIT_ACK, 1)))
+            dlv_free(b, d);
+        break;
+    case IPM_PUBREC:
+        d = take_inflight(s, a->packet_id, IPB_DLV_WAIT_ACK, 2);
+        if (d && a->reason >= 0x80) {
+            dlv_free(b, d); /* 5.0: the receiver refused it; the flow ends here */
+        } else if (d) {
+            /* The message is no longer needed; only the id stays in use until PUBCOMP. */
+            d->state = IPB_DLV_WAIT_COMP;
+            append_inflight(s, d);
+            send_ack(s->conn, IPM_PUBREL, a->packet_id, 0);
+        } else {
+            send_ack(s->conn, IPM_PUBREL, a->packet_id, IPM_RC_PACKET_IDENTIFIER_NOT_FOUND);
+        }
+        break;
+    case IPM_PUBCOMP:
+        if ((d = take_inflight(s, a->packet_id, IPB_DLV_WAIT_COMP, 2)))
+            dlv_free(b, d);
+        break;
+    default:
+        break;
+    }
+    ipb__session_pump(b, s);
+}
+
+void ipb__sessions_tick(ipb_broker_t *b, uint64_t now)
+{
+    ipb_session_t *s = b->offline, *next;
+    for (; s; s = next) {
+        next = s->onext;
+        bool ending = s->expire_at && s->expire_at <= now;
+        /* The will goes out after its delay or when the session ends, whichever is first. */
+        if (s->will && (s->will_at <= now || ending)) {
+            ipb_msg_t *w = s->will;
+            s->will = NULL;
+            ipb__will_publish(b, w);
+            ipb__msg_unref(w);
+        }
+        if (ending) {
+            next = s->onext;
+            ipb__session_free(b, s);
+        } else if (!s->will && !s->expire_at) {
+            ipb__session_set_offline(b, s, false); /* nothing left to time */
+        }
+    }
+}
