@@ -13,6 +13,7 @@ static const cli_command_t commands[] = {
     {"passwd", cmd_passwd, "create and edit password files (like mosquitto_passwd)"},
     {"plot", cmd_plot, "render or convert stored series offline (.csv .json .pkl or --db)"},
     {"plotserver", cmd_plotserver, "store and plot iot-plot series from any MQTT broker"},
+    {"serve", cmd_serve, "broker and plot server in one process: the whole system on a laptop"},
     {"demo", cmd_demo, "run device -> broker -> plot server -> figure, and print the files"},
 };
 

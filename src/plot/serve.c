@@ -1,0 +1,185 @@
+/*
+ * serve.c - the broker on a libuv loop in its own thread, with the plot server attached
+ * in-process.
+ *
+ * The broker's API is loop-thread only, so the thread creates, runs and closes it; other
+ * threads only wake it with an async handle. The local subscription's callback runs on
+ * the loop thread and must not block: ipp_server_handle() only queues the message.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "broker.h"
+#include "plot/serve.h"
+
+struct ipp_serve {
+    ipp_serve_config_t cfg;
+    ipp_server_t *plot;
+    uv_loop_t loop;
+    uv_async_t stop_async;
+    ipb_broker_t *broker;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int state; /* 0 starting, 1 running, -1 failed */
+    uint16_t port;
+    char err[256];
+};
+
+static void on_local(void *arg, const char *topic, size_t topic_len, const uint8_t *payload,
+                     size_t payload_len, uint8_t qos, bool retain)
+{
+    (void)qos;
+    (void)retain;
+    ipp_server_handle(arg, topic, topic_len, payload, payload_len);
+}
+
+static void on_broker_closed(void *arg)
+{
+    ipp_serve_t *s = arg;
+    s->broker = NULL;
+}
+
+static void on_stop(uv_async_t *a)
+{
+    ipp_serve_t *s = a->data;
+    if (s->broker)
+        ipb_broker_close(s->broker, on_broker_closed, s);
+    uv_close((uv_handle_t *)a, NULL);
+}
+
+static void set_state(ipp_serve_t *s, int state)
+{
+    pthread_mutex_lock(&s->mu);
+    s->state = state;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Configure, create and start the broker and attach the plot server. */
+static int open_broker(ipp_serve_t *s)
+{
+    ipb_config_t bc;
+    ipb_config_init(&bc);
+    if (s->cfg.config_file) {
+        int rc = ipb_config_load(&bc, s->cfg.config_file, s->err, sizeof s->err);
+        if (rc < 0)
+            return -1;
+    }
+    if (bc.n_listeners == 0)
+        ipb_config_add_listener(&bc, s->cfg.port, s->cfg.address);
+    if (s->cfg.quiet_broker)
+        bc.log_dest = IPB_LOG_DEST_NONE;
+    int rc = ipb_broker_new(&s->loop, &bc, &s->broker);
+    if (rc < 0) {
+        snprintf(s->err, sizeof s->err, "broker: %s", ipm_strerror(rc));
+        return -1;
+    }
+    rc = ipb_broker_start(s->broker);
+    if (rc < 0) {
+        snprintf(s->err, sizeof s->err, "cannot listen on port %u: %s", s->cfg.port,
+                 uv_strerror(rc));
+        return -1;
+    }
+    s->port = ipb_broker_port(s->broker, 0);
+    int n = s->cfg.nsessions ? s->cfg.nsessions : 1;
+    for (int i = 0; i < n; i++) {
+        char filter[512];
+        snprintf(filter, sizeof filter, "%s/+", s->cfg.nsessions ? s->cfg.sessions[i] : "+");
+        /* QoS 1: nothing is lost between the broker and the plot server */
+        rc = ipb_local_subscribe(s->broker, filter, 1, on_local, s->plot);
+        if (rc < 0) {
+            snprintf(s->err, sizeof s->err, "subscribe %.200s: %s", filter, ipm_strerror(rc));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void *loop_main(void *arg)
+{
+    ipp_serve_t *s = arg;
+    int ok = open_broker(s) == 0 && uv_async_init(&s->loop, &s->stop_async, on_stop) == 0;
+    if (!ok) {
+        if (s->broker)
+            ipb_broker_close(s->broker, on_broker_closed, s);
+        uv_run(&s->loop, UV_RUN_DEFAULT); /* let the broker's handles close */
+        set_state(s, -1);
+        return NULL;
+    }
+    s->stop_async.data = s;
+    set_state(s, 1);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    return NULL;
+}
+
+int ipp_serve_start(const ipp_serve_config_t *cfg, ipp_serve_t **out, char *err,
+                    size_t errlen)
+{
+    ipp_serve_t *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    s->cfg = *cfg;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    ipp_server_config_t pc = {.dir = cfg->dir, .log = cfg->log, .log_arg = cfg->log_arg,
+                              .on_file = cfg->on_file, .file_arg = cfg->file_arg};
+    if (ipp_server_create(&pc, &s->plot, err, errlen))
+        goto fail;
+    if (uv_loop_init(&s->loop)) {
+        snprintf(err, errlen, "cannot make an event loop");
+        goto fail;
+    }
+    if (pthread_create(&s->thread, NULL, loop_main, s)) {
+        snprintf(err, errlen, "cannot start the broker thread");
+        uv_loop_close(&s->loop);
+        goto fail;
+    }
+    pthread_mutex_lock(&s->mu);
+    while (s->state == 0)
+        pthread_cond_wait(&s->cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+    if (s->state < 0) {
+        pthread_join(s->thread, NULL);
+        uv_loop_close(&s->loop);
+        snprintf(err, errlen, "%s", s->err);
+        goto fail;
+    }
+    *out = s;
+    return 0;
+fail:
+    ipp_server_destroy(s->plot);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+    return -1;
+}
+
+uint16_t ipp_serve_port(const ipp_serve_t *s)
+{
+    return s->port;
+}
+
+ipp_server_t *ipp_serve_plot(ipp_serve_t *s)
+{
+    return s->plot;
+}
+
+void ipp_serve_stop(ipp_serve_t *s)
+{
+    if (!s)
+        return;
+    uv_async_send(&s->stop_async);
+    pthread_join(s->thread, NULL);
+    uv_loop_close(&s->loop);
+    ipp_server_destroy(s->plot); /* after the broker: no callback can still arrive */
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+}
