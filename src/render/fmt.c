@@ -56,7 +56,7 @@ static int fail(char *err, size_t errlen, const char *fmt, const char *what, cha
             snprintf(err, errlen, "illegal format string \"%.40s\"; unrecognized character '%c'",
                      fmt, c);
         else
-            snprintf(err, errlen, "illegal format string \"%.40s\"; two %s symbols", fmt, what);
+            snprintf(err, errlen, "illegal format string; two %s symbols", what);
     }
     return -1;
 }
