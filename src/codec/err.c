@@ -51,11 +51,11 @@ uint8_t ipm_err_reason(int err)
     case IPM_EBAD_UTF8:
     case IPM_EBAD_QOS:
     case IPM_EBAD_CONNECT_FLAGS:
-    case IPM_EEMPTY_LIST:
     case IPM_EBAD_SUBOPT:
     case IPM_EUNKNOWN_PROPERTY:
         return IPM_RC_MALFORMED_PACKET;
     case IPM_EZERO_PACKET_ID:
+    case IPM_EEMPTY_LIST: /* 5.0 3.8.3 / 3.10.3: "no Payload is a Protocol Error" */
     case IPM_EBAD_PROPERTY:
     case IPM_EDUP_PROPERTY:
     case IPM_EBAD_REASON:
