@@ -350,7 +350,6 @@ static void check_decode(const ipm_packet_t *pkt, uint8_t version, const uint8_t
 
 void ipmt_check_vector(const ipm_packet_t *pkt, uint8_t version, const uint8_t *bytes,
                        size_t len, const char *file, int line) {
-    print_message("vector %s:%d (%zu bytes)\n", file, line, len);
     assert_int_equal(ipm_packet_size(pkt, version), (int64_t)len);
 
     uint8_t *buf = malloc(len);
@@ -380,7 +379,6 @@ void ipmt_check_vector(const ipm_packet_t *pkt, uint8_t version, const uint8_t *
 
 void ipmt_check_decode_only(const ipm_packet_t *pkt, uint8_t version, const uint8_t *bytes,
                             size_t len, const char *file, int line) {
-    print_message("decode-only vector %s:%d (%zu bytes)\n", file, line, len);
     check_decode(pkt, version, bytes, len, false);
 }
 

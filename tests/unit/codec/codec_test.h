@@ -109,6 +109,7 @@ void ipmt_check_vector(const ipm_packet_t *pkt, uint8_t version, const uint8_t *
 #define IPMT_VECTOR(pkt, version, ...)                                                      \
     do {                                                                                    \
         static const uint8_t b_[] = {__VA_ARGS__};                                          \
+        print_message("vector %s:%d\n", __FILE__, __LINE__);                               \
         ipmt_check_vector((pkt), (version), b_, sizeof b_, __FILE__, __LINE__);             \
     } while (0)
 
@@ -121,6 +122,7 @@ void ipmt_check_decode_only(const ipm_packet_t *pkt, uint8_t version, const uint
 #define IPMT_DECODES_TO(pkt, version, ...)                                                  \
     do {                                                                                    \
         static const uint8_t b_[] = {__VA_ARGS__};                                          \
+        print_message("decode-only vector %s:%d\n", __FILE__, __LINE__);                   \
         ipmt_check_decode_only((pkt), (version), b_, sizeof b_, __FILE__, __LINE__);        \
     } while (0)
 
