@@ -1,0 +1,56 @@
+"""Rows survive the plot server being killed and restarted."""
+import os
+import signal
+import sqlite3
+
+import iptest
+import plotlib
+
+res = iptest.Results()
+
+
+def stored(out):
+    """Rows committed to the store (read with Python's sqlite3)."""
+    db = os.path.join(out, "iotplot-series.db")
+    if not os.path.exists(db):
+        return 0
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as c:
+        return c.execute("SELECT COUNT(*) FROM rows").fetchone()[0]
+
+
+with iptest.tempdir() as d, iptest.mosquitto() as (port, _):
+    out = os.path.join(d, "out")
+    rows = [[float(i), i * 0.5] for i in range(300)]
+    with plotlib.plotserver(port, out, "-q", "1") as (p, log):
+        with plotlib.paho_client(port) as mq:
+            pc = plotlib.PythonPlotClient(mq, qos=1)
+            pc.new_series("r", "i", "half")
+            for r in rows[:200]:
+                pc.data("r", *r)
+        iptest.eventually(lambda: stored(out) == 200, what="200 rows stored")
+        p.send_signal(signal.SIGKILL)   # no chance to clean up
+        p.wait(5)
+    with plotlib.plotserver(port, out, "-q", "1") as (p, log):
+        with plotlib.paho_client(port) as mq:
+            pc = plotlib.PythonPlotClient(mq, qos=1)
+            for r in rows[200:]:
+                pc.data("r", *r)
+            pc.save_series("r", "r.csv")
+            pc.plot_series("r", filename="r.png")
+            res.check("every row after SIGKILL and restart", lambda: plotlib.check_csv(
+                plotlib.wait_file(os.path.join(out, "r.csv")), ["i", "half"], rows))
+            res.check("plot after restart", lambda: plotlib.check_png(
+                plotlib.wait_file(os.path.join(out, "r.png"))))
+
+    # SIGTERM while rows are queued: they are stored before the process exits
+    with plotlib.serve(out) as (p, sport, log):
+        with plotlib.paho_client(sport) as mq:
+            pc = plotlib.PythonPlotClient(mq, "t", qos=1)
+            pc.new_series("q", "i")
+            for i in range(2000):
+                pc.data("q", i)
+        before = stored(out)
+        res.check("SIGTERM exits 0", lambda: iptest.expect_eq(iptest.stop(p), 0, "exit"))
+        res.check("SIGTERM stores every queued row",
+                  lambda: iptest.expect_eq(stored(out) - 300, 2000, f"rows ({before} before)"))
+res.finish()
