@@ -62,6 +62,7 @@ with iptest.tempdir() as d:
             for name, fn in checks(out, outside, log, d):
                 res.check(f"serve: {name}", fn)
         res.check("serve alive", lambda: iptest.expect_eq(p.poll(), None, "exit code"))
+        res.check("serve clean exit", lambda: iptest.expect_eq(iptest.stop(p), 0, "exit code"))
 
     # the same through mosquitto and `iotplot plotserver` (session h2, fresh folder)
     out2 = os.path.join(d, "out2")
@@ -82,5 +83,7 @@ with iptest.tempdir() as d:
                 res.check(f"plotserver logged: {needle}",
                           lambda needle=needle: plotlib.wait_log(log, needle))
         res.check("plotserver alive", lambda: iptest.expect_eq(p.poll(), None, "exit code"))
+        res.check("plotserver clean exit",
+                  lambda: iptest.expect_eq(iptest.stop(p), 0, "exit code"))
     res.check("nothing outside", lambda: iptest.expect_eq(os.listdir(outside), [], "files"))
 res.finish()
