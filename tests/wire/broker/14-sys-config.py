@@ -1,0 +1,80 @@
+"""14: $SYS topics, configuration file errors, include_dir, log_dest, clean shutdown."""
+import os
+import subprocess
+
+from wire import *
+
+
+def sys_topics():
+    with Broker("sys_interval 1\n") as b:
+        c = b.connect("s")
+        c.send(subscribe(1, [("$SYS/broker/clients/connected", 0),
+                             ("$SYS/broker/version", 0)])).expect(suback(1, [0, 0]))
+        got = {c.read_packet(), c.read_packet()}
+        want = {publish("$SYS/broker/clients/connected", n, retain=True) for n in "01"}
+        want.add(publish("$SYS/broker/version", "iotplot version 0.1.0", retain=True))
+        expect_eq(got <= want, True, f"retained $SYS values {got}")
+        # Within sys_interval the live update says one client is connected.
+        while c.read_packet() != publish("$SYS/broker/clients/connected", "1"):
+            pass
+        c.send(subscribe(2, [("$SYS/broker/load/messages/received/+", 0)]))
+        c.expect(suback(2, [0]))
+        names = {c.read_packet()[4:4 + 40] for _ in range(3)}
+        expect_eq(len(names), 3, "1min, 5min, 15min")
+        n = b.connect("n")
+        n.send(publish("$SYS/broker/version", "fake", retain=True)).sync()
+        c.sync()  # clients cannot publish under $SYS
+
+
+def bad_configs():
+    with iptest.tempdir() as d:
+        cases = [
+            ("bogus_directive 1\n", "broker.conf:1: unknown directive 'bogus_directive'"),
+            ("listener 1883\ncertfile /x.pem\n",
+             "broker.conf:2: 'certfile' needs TLS, which this broker does not support yet"),
+            ("\n# comment\nmax_inflight_messages lots\n",
+             "broker.conf:3: max_inflight_messages: 'lots' is not a number"),
+            ("allow_anonymous maybe\n", "broker.conf:1: allow_anonymous must be true or false"),
+            ("password_file /etc/p\n", "'password_file' needs password files"),
+            ("listener 1883\nprotocol websockets\n", "'protocol websockets' is not supported"),
+            ("persistent_client_expiration 3x\n", "is not a duration"),
+        ]
+        for text, want in cases:
+            conf = os.path.join(d, "broker.conf")
+            with open(conf, "w") as f:
+                f.write(text)
+            r = iptest.run([iptest.binary(), "broker", "-c", conf])
+            expect_eq(r.returncode != 0, True, f"exit code for {text!r}")
+            if want not in r.stderr:
+                raise AssertionError(f"{text!r}: stderr {r.stderr!r} lacks {want!r}")
+
+
+def include_dir_and_log_file():
+    with iptest.tempdir() as d:
+        inc = os.path.join(d, "conf.d")
+        os.mkdir(inc)
+        with open(os.path.join(inc, "b.conf"), "w") as f:
+            f.write("nonsense here\n")
+        with open(os.path.join(inc, "a.conf"), "w") as f:
+            f.write("max_keepalive 10\n")
+        conf = os.path.join(d, "broker.conf")
+        with open(conf, "w") as f:
+            f.write(f"include_dir {inc}\n")
+        r = iptest.run([iptest.binary(), "broker", "-c", conf])
+        expect_eq("b.conf:1: unknown directive 'nonsense'" in r.stderr, True, r.stderr)
+    with Broker(f"log_dest file LOGFILE\n".replace("LOGFILE", "/dev/null")) as b:
+        b.connect("x").sync()
+
+
+def shutdown_disconnects_v5():
+    with Broker() as b:
+        c = b.connect("bye", V5)
+        c.sync()
+        b.proc.terminate()
+        c.expect(disconnect(0x8B, V5), "server shutting down").expect_closed()
+        expect_eq(b.proc.wait(10), 0, "exit code")
+
+
+run([("sys_topics", sys_topics), ("bad_configs", bad_configs),
+     ("include_dir_and_log_file", include_dir_and_log_file),
+     ("shutdown_disconnects_v5", shutdown_disconnects_v5)])
