@@ -1,0 +1,251 @@
+/*
+ * tls.c - server-side TLS over memory BIOs (see tls.h).
+ */
+#include "tls.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define TLS_RECORD_HEADER 0x16 /* a handshake record: what every ClientHello starts with */
+
+struct ipb_tls_ctx {
+    SSL_CTX *ssl_ctx;
+};
+
+struct ipb_tls {
+    SSL *ssl;
+    BIO *in, *out; /* network side: ciphertext from and to the peer */
+    bool started;  /* first byte seen */
+    char error[160];
+};
+
+/* OpenSSL's most recent error as text, after `what`. */
+static void openssl_error(char *err, size_t errlen, const char *what)
+{
+    unsigned long e = ERR_peek_last_error();
+    char buf[120] = "unknown error";
+    if (e)
+        ERR_error_string_n(e, buf, sizeof buf);
+    snprintf(err, errlen, "%s: %s", what, buf);
+    ERR_clear_error();
+}
+
+static int min_version(const char *v)
+{
+    if (!v || !*v || !strcasecmp(v, "tlsv1.2"))
+        return TLS1_2_VERSION;
+    if (!strcasecmp(v, "tlsv1.3"))
+        return TLS1_3_VERSION;
+    return -1; /* TLS 1.0 and 1.1 are not offered: they are broken */
+}
+
+static int configure(SSL_CTX *c, const ipb_tls_config_t *cfg, char *err, size_t errlen)
+{
+    char what[300];
+    int v = min_version(cfg->tls_version);
+    if (v < 0) {
+        snprintf(err, errlen, "tls_version %s: use tlsv1.2 or tlsv1.3", cfg->tls_version);
+        return -1;
+    }
+    if (!cfg->certfile || !cfg->keyfile) {
+        snprintf(err, errlen, "a TLS listener needs certfile and keyfile");
+        return -1;
+    }
+    SSL_CTX_set_min_proto_version(c, v);
+    SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    snprintf(what, sizeof what, "certfile %s", cfg->certfile);
+    if (SSL_CTX_use_certificate_chain_file(c, cfg->certfile) != 1)
+        goto fail;
+    snprintf(what, sizeof what, "keyfile %s", cfg->keyfile);
+    if (SSL_CTX_use_PrivateKey_file(c, cfg->keyfile, SSL_FILETYPE_PEM) != 1)
+        goto fail;
+    snprintf(what, sizeof what, "keyfile %s does not match certfile", cfg->keyfile);
+    if (SSL_CTX_check_private_key(c) != 1)
+        goto fail;
+    snprintf(what, sizeof what, "ciphers %s", cfg->ciphers ? cfg->ciphers : "");
+    if (cfg->ciphers && SSL_CTX_set_cipher_list(c, cfg->ciphers) != 1)
+        goto fail;
+    snprintf(what, sizeof what, "ciphersuites %s", cfg->ciphersuites ? cfg->ciphersuites : "");
+    if (cfg->ciphersuites && SSL_CTX_set_ciphersuites(c, cfg->ciphersuites) != 1)
+        goto fail;
+    if (cfg->cafile || cfg->capath) {
+        snprintf(what, sizeof what, "cafile/capath");
+        if (SSL_CTX_load_verify_locations(c, cfg->cafile, cfg->capath) != 1)
+            goto fail;
+    }
+    if (cfg->require_certificate) {
+        if (!cfg->cafile && !cfg->capath) {
+            snprintf(err, errlen, "require_certificate needs cafile or capath");
+            return -1;
+        }
+        SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    }
+    return 0;
+fail:
+    openssl_error(err, errlen, what);
+    return -1;
+}
+
+ipb_tls_ctx_t *ipb_tls_ctx_new(const ipb_tls_config_t *cfg, char *err, size_t errlen)
+{
+    ipb_tls_ctx_t *ctx = calloc(1, sizeof *ctx);
+    if (!ctx || !(ctx->ssl_ctx = SSL_CTX_new(TLS_server_method()))) {
+        snprintf(err, errlen, "out of memory");
+        free(ctx);
+        return NULL;
+    }
+    if (configure(ctx->ssl_ctx, cfg, err, errlen)) {
+        ipb_tls_ctx_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+void ipb_tls_ctx_free(ipb_tls_ctx_t *ctx)
+{
+    if (!ctx)
+        return;
+    SSL_CTX_free(ctx->ssl_ctx); /* reference counted: live connections keep theirs */
+    free(ctx);
+}
+
+ipb_tls_t *ipb_tls_new(ipb_tls_ctx_t *ctx)
+{
+    ipb_tls_t *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->ssl = SSL_new(ctx->ssl_ctx);
+    t->in = BIO_new(BIO_s_mem());
+    t->out = BIO_new(BIO_s_mem());
+    if (!t->ssl || !t->in || !t->out) {
+        SSL_free(t->ssl);
+        BIO_free(t->in);
+        BIO_free(t->out);
+        free(t);
+        return NULL;
+    }
+    BIO_set_mem_eof_return(t->in, -1); /* empty means "wait", not "end of stream" */
+    SSL_set_bio(t->ssl, t->in, t->out);  /* the SSL owns both BIOs now */
+    SSL_set_accept_state(t->ssl);
+    return t;
+}
+
+void ipb_tls_free(ipb_tls_t *t)
+{
+    if (!t)
+        return;
+    SSL_free(t->ssl);
+    free(t);
+}
+
+static int fail(ipb_tls_t *t, const char *what)
+{
+    long v = SSL_get_verify_result(t->ssl);
+    if (v != X509_V_OK)
+        snprintf(t->error, sizeof t->error, "%s: client certificate: %s", what,
+                 X509_verify_cert_error_string(v));
+    else
+        openssl_error(t->error, sizeof t->error, what);
+    return -1;
+}
+
+int ipb_tls_feed(ipb_tls_t *t, const uint8_t *in, size_t n, ipb_tls_plain_cb cb, void *arg)
+{
+    uint8_t buf[16384];
+    if (n && !t->started) {
+        t->started = true;
+        if (in[0] != TLS_RECORD_HEADER) {
+            snprintf(t->error, sizeof t->error, "not TLS (plaintext sent to a TLS port?)");
+            return -1;
+        }
+    }
+    if (n && BIO_write(t->in, in, (int)n) != (int)n)
+        return fail(t, "TLS buffer");
+    if (!SSL_is_init_finished(t->ssl)) {
+        int r = SSL_do_handshake(t->ssl);
+        if (r != 1) {
+            int e = SSL_get_error(t->ssl, r);
+            return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? 0 : fail(t, "handshake");
+        }
+    }
+    for (;;) {
+        int r = SSL_read(t->ssl, buf, sizeof buf);
+        if (r > 0) {
+            cb(arg, buf, (size_t)r);
+            continue;
+        }
+        int e = SSL_get_error(t->ssl, r);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+            return 0;
+        if (e == SSL_ERROR_ZERO_RETURN) {
+            snprintf(t->error, sizeof t->error, "peer closed TLS");
+            return -1;
+        }
+        return fail(t, "TLS read");
+    }
+}
+
+int ipb_tls_write(ipb_tls_t *t, const uint8_t *p, size_t n)
+{
+    if (!SSL_is_init_finished(t->ssl)) {
+        snprintf(t->error, sizeof t->error, "write before the handshake finished");
+        return -1;
+    }
+    while (n) {
+        size_t written = 0;
+        if (SSL_write_ex(t->ssl, p, n, &written) != 1)
+            return fail(t, "TLS write"); /* memory BIOs never ask to wait */
+        p += written;
+        n -= written;
+    }
+    return 0;
+}
+
+size_t ipb_tls_out_pending(const ipb_tls_t *t)
+{
+    return BIO_ctrl_pending(SSL_get_wbio(t->ssl));
+}
+
+size_t ipb_tls_out_read(ipb_tls_t *t, uint8_t *buf, size_t cap)
+{
+    int r = cap ? BIO_read(SSL_get_wbio(t->ssl), buf, cap > INT32_MAX ? INT32_MAX : (int)cap) : 0;
+    return r > 0 ? (size_t)r : 0;
+}
+
+void ipb_tls_shutdown(ipb_tls_t *t)
+{
+    if (SSL_is_init_finished(t->ssl))
+        SSL_shutdown(t->ssl);
+}
+
+bool ipb_tls_ready(const ipb_tls_t *t) { return SSL_is_init_finished(t->ssl); }
+const char *ipb_tls_error(const ipb_tls_t *t) { return t->error; }
+const char *ipb_tls_version(const ipb_tls_t *t) { return SSL_get_version(t->ssl); }
+
+int ipb_tls_peer_name(const ipb_tls_t *t, bool whole_subject, char *out, size_t outlen)
+{
+    X509 *cert = SSL_get0_peer_certificate(t->ssl);
+    if (!cert || SSL_get_verify_result(t->ssl) != X509_V_OK || outlen == 0)
+        return -1;
+    X509_NAME *name = X509_get_subject_name(cert);
+    if (!whole_subject) {
+        int n = X509_NAME_get_text_by_NID(name, NID_commonName, out, (int)outlen);
+        return n > 0 && (size_t)n < outlen ? 0 : -1;
+    }
+    BIO *b = BIO_new(BIO_s_mem());
+    int rc = -1;
+    if (b && X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) >= 0) {
+        int n = BIO_read(b, out, (int)outlen - 1);
+        if (n > 0 && (size_t)n < outlen - 1) {
+            out[n] = '\0';
+            rc = 0;
+        }
+    }
+    BIO_free(b);
+    return rc;
+}
