@@ -96,6 +96,20 @@ static double text_h(ipp__text_t *tx, const char *s, double size)
     return e.asc + e.desc;
 }
 
+/* Baseline row of the title: above the axes, or above the y offset text ("1e6")
+ * when the two would overlap (matplotlib moves the title up the same way). */
+static double title_bottom(const ipp__axes_t *ax, ipp__text_t *tx)
+{
+    const ipp__rect_t *b = &ax->box;
+    const char *t = ax->fig->title, *o = ax->y.offset_text;
+    if (!o[0] || !t || !*t)
+        return b->y0 - IPP__TITLE_PAD;
+    ipp__extent_t te = ipp__text_measure(tx, t, IPP__TITLE_SIZE), oe = ipp__text_measure(tx, o, FS);
+    if (b->x0 + oe.w + 0.5 * FS < (b->x0 + b->x1 - te.w) / 2)
+        return b->y0 - IPP__TITLE_PAD;
+    return b->y0 - IPP__LABEL_PAD - oe.asc - oe.desc - IPP__LABEL_PAD;
+}
+
 void ipp__axes_layout(ipp__axes_t *ax, ipp__text_t *tx, ipp__page_t *pg)
 {
     const ipp_figure_t *f = ax->fig;
@@ -121,8 +135,9 @@ void ipp__axes_layout(ipp__axes_t *ax, ipp__text_t *tx, ipp__page_t *pg)
     right = fmax(right, fmax(cx + lw / 2, cx + tw / 2));
     bottom = fmax(bottom, b->y1 + TICK_ROOM + r.xtick_h +
                               (xl > 0 || xo > 0 ? IPP__LABEL_PAD + fmax(xl, xo) : 0));
-    top = fmin(top, b->y0 - (yo > 0 ? IPP__LABEL_PAD + yo : 0) -
-                        (ti > 0 ? (yo > 0 ? IPP__LABEL_PAD : IPP__TITLE_PAD) + ti : 0));
+    top = fmin(top, b->y0 - (yo > 0 ? IPP__LABEL_PAD + yo : 0));
+    if (ti > 0)
+        top = fmin(top, title_bottom(ax, tx) - ti);
     top = fmin(top, cy - yw / 2);
     bottom = fmax(bottom, cy + yw / 2);
     /* crop to it plus the padding; PNG pages are whole pixels */
@@ -228,12 +243,8 @@ void ipp__axes_draw_frame(const ipp__axes_t *ax, ipp__text_t *tx, const ipp__pag
     ipp__text_draw(tx, ax->x.offset_text, FS, b->x1, below, 1, 0, 0);
     ipp__text_draw(tx, f->ylabel, FS, b->x0 - TICK_ROOM - r.ytick_w - IPP__LABEL_PAD,
                    (b->y0 + b->y1) / 2, 0.5, 1, M_PI / 2);
-    double above = b->y0 - IPP__LABEL_PAD;
-    if (ax->y.offset_text[0]) {
-        ipp__text_draw(tx, ax->y.offset_text, FS, b->x0, above, 0, 1, 0);
-        above -= text_h(tx, ax->y.offset_text, FS) + IPP__LABEL_PAD;
-    }
-    ipp__text_draw(tx, f->title, IPP__TITLE_SIZE, (b->x0 + b->x1) / 2,
-                   ax->y.offset_text[0] ? above : b->y0 - IPP__TITLE_PAD, 0.5, 1, 0);
+    ipp__text_draw(tx, ax->y.offset_text, FS, b->x0, b->y0 - IPP__LABEL_PAD, 0, 1, 0);
+    ipp__text_draw(tx, f->title, IPP__TITLE_SIZE, (b->x0 + b->x1) / 2, title_bottom(ax, tx), 0.5,
+                   1, 0);
     cairo_restore(cr);
 }

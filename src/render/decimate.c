@@ -60,24 +60,49 @@ static int flush(run_t *r, ipp__path_t *out)
 
 static double clampf(double v) { return v < -FAR ? -FAR : v > FAR ? FAR : v; }
 
+/* The map as page = a + b * v (or b * log10 v), so the loop multiplies, never divides. */
+typedef struct {
+    bool log;
+    double a, b;
+} lin_t;
+
+static lin_t lin_of(const ipp__map_t *m)
+{
+    lin_t l = {m->log, 0, 0};
+    double lo = m->log ? log10(m->lo) : m->lo, hi = m->log ? log10(m->hi) : m->hi;
+    l.b = (m->p1 - m->p0) / (hi - lo);
+    l.a = m->p0 - lo * l.b;
+    return l;
+}
+
+static inline double lin(const lin_t *l, double v)
+{
+    if (l->log)
+        return v > 0 && isfinite(v) ? l->a + l->b * log10(v) : NAN;
+    return isfinite(v) ? l->a + l->b * v : NAN;
+}
+
 int ipp__decimate(const double *x, const double *y, size_t n, const ipp__map_t *mx,
                   const ipp__map_t *my, double colw, ipp__path_t *out)
 {
     run_t r = {.open = false};
     const ipp__pt_t brk = {NAN, NAN};
-    size_t k = 0; /* position inside the current run */
+    const lin_t lx = lin_of(mx), ly = lin_of(my);
+    size_t k = 0;                            /* position inside the current run */
+    double c0 = INFINITY, c1 = -INFINITY;    /* page x range of the current column */
     if (!(colw > 0))
         colw = 1;
     for (size_t i = 0; i < n; i++) {
-        double px = ipp__map(mx, x ? x[i] : (double)i), py = ipp__map(my, y[i]);
+        double px = x ? lin(&lx, x[i]) : lx.a + lx.b * (double)i, py = lin(&ly, y[i]);
         if (isnan(px) || isnan(py)) {
             if (flush(&r, out) || push(out, brk))
                 return -1;
+            c0 = INFINITY;
+            c1 = -INFINITY;
             continue;
         }
         ipp__pt_t pt = {clampf(px), clampf(py)};
-        double col = floor(pt.x / colw);
-        if (r.open && col == r.col) {
+        if (pt.x >= c0 && pt.x < c1) { /* same column: the common case, no floor() */
             k++;
             if (pt.y < r.min.y) {
                 r.min = pt;
@@ -92,6 +117,9 @@ int ipp__decimate(const double *x, const double *y, size_t n, const ipp__map_t *
         }
         if (flush(&r, out))
             return -1;
+        double col = floor(pt.x / colw);
+        c0 = col * colw;
+        c1 = c0 + colw;
         r = (run_t){.open = true, .col = col, .first = pt, .min = pt, .max = pt,
                     .last = pt, .imin = 0, .imax = 0};
         k = 0;

@@ -142,6 +142,24 @@ static void data_limits(job_t *j, ipp__axes_t *ax)
     bool xl = ax->x.log, yl = ax->y.log;
     for (size_t i = 0; i < j->nlines; i++) {
         const ipp__line_t *ln = &j->lines[i];
+        if (!ln->x && !yl) {
+            /* against the row index: a tight loop over y alone */
+            size_t first = SIZE_MAX, last = 0;
+            for (size_t r = 0; r < ln->n; r++) {
+                double y = ln->y[r];
+                if (!isfinite(y))
+                    continue;
+                first = r < first ? r : first;
+                last = r;
+                y0 = y < y0 ? y : y0;
+                y1 = y > y1 ? y : y1;
+            }
+            if (first != SIZE_MAX) {
+                x0 = fmin(x0, (double)first);
+                x1 = fmax(x1, (double)last);
+            }
+            continue;
+        }
         for (size_t r = 0; r < ln->n; r++) {
             double x = ln->x ? ln->x[r] : (double)r, y = ln->y[r];
             if (!usable(x, xl) || !usable(y, yl))
@@ -282,10 +300,8 @@ static int render_to(job_t *j, const char *path, char *err, size_t errlen)
     if (rc == 0 && st != CAIRO_STATUS_SUCCESS)
         rc = failf(err, errlen, "drawing failed: %s", cairo_status_to_string(st));
     if (rc == 0 && pg.raster) {
-        cairo_surface_flush(s);
-        st = cairo_surface_write_to_png_stream(s, write_cb, j->out);
-        if (st != CAIRO_STATUS_SUCCESS)
-            rc = failf(err, errlen, "cannot write %s: %s", path, cairo_status_to_string(st));
+        if (ipp__write_png(s, j->dpi, j->out) != 0)
+            rc = failf(err, errlen, "cannot write %s: %s", path, strerror(errno));
     }
     cairo_surface_finish(s);
     st = cairo_surface_status(s);

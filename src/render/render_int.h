@@ -10,6 +10,7 @@
  *   series.c    lines, markers and histogram bars
  *   legend.c    legend size, "best" placement and drawing
  *   axes.c      axes layout (tight), spines, ticks, grid, labels, title
+ *   png.c       fast PNG writer for the raster output
  *   render.c    ipp_render(): checks, data preparation, output surfaces
  *
  * All coordinates handed between modules are cairo user units: points (1/72 in),
@@ -21,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cairo.h>
 #include <pango/pangocairo.h>
@@ -282,6 +284,10 @@ void ipp__legend_measure(ipp__legend_t *lg, ipp__text_t *tx);
 void ipp__legend_place(ipp__legend_t *lg, const ipp__rect_t *axes,
                        const ipp__path_t *paths, size_t npaths);
 void ipp__legend_draw(ipp__legend_t *lg, ipp__text_t *tx);
+
+/* ---- png.c ---- */
+/* Write an RGB24 image surface as PNG (recording `dpi`). Returns 0 or -1. */
+int ipp__write_png(cairo_surface_t *img, double dpi, FILE *fp);
 
 /* ---- axes.c ---- */
 typedef struct {

@@ -270,11 +270,11 @@ static void linear_labels(ipp__axis_t *ax, const double *raw, size_t nraw)
         put_minus(ax->labels[i], IPP__LABEL_LEN, buf);
     }
     ax->offset_text[0] = 0;
-    char sci[IPP__LABEL_LEN] = "", off[IPP__LABEL_LEN] = "";
+    char sci[16] = "", off[IPP__LABEL_LEN - 16] = ""; /* "1e−300" fits in 16 */
     if (oom)
         format_data(sci, sizeof sci, scale);
     if (offset != 0) {
-        char tmp[IPP__LABEL_LEN - 2];
+        char tmp[IPP__LABEL_LEN - 18];
         format_data(tmp, sizeof tmp, offset);
         snprintf(off, sizeof off, "%s%s", offset > 0 ? "+" : "", tmp);
     }
