@@ -82,49 +82,120 @@ static inline double lin(const lin_t *l, double v)
     return isfinite(v) ? l->a + l->b * v : NAN;
 }
 
+typedef struct {
+    run_t r;
+    size_t k;      /* position inside the current run */
+    double c0, c1; /* page x range of the current column */
+    double colw;
+    ipp__path_t *out;
+} dec_t;
+
+/* One point (page coordinates, NaN = cannot be drawn) into the running reduction. */
+static inline int step(dec_t *d, double px, double py)
+{
+    run_t *r = &d->r;
+    if (isnan(px) || isnan(py)) {
+        d->c0 = INFINITY;
+        d->c1 = -INFINITY;
+        const ipp__pt_t brk = {NAN, NAN};
+        return flush(r, d->out) || push(d->out, brk) ? -1 : 0;
+    }
+    ipp__pt_t pt = {clampf(px), clampf(py)};
+    if (pt.x >= d->c0 && pt.x < d->c1) { /* same column: the common case, no floor() */
+        d->k++;
+        if (pt.y < r->min.y) {
+            r->min = pt;
+            r->imin = d->k;
+        }
+        if (pt.y > r->max.y) {
+            r->max = pt;
+            r->imax = d->k;
+        }
+        r->last = pt;
+        return 0;
+    }
+    if (flush(r, d->out))
+        return -1;
+    double col = floor(pt.x / d->colw);
+    d->c0 = col * d->colw;
+    d->c1 = d->c0 + d->colw;
+    *r = (run_t){.open = true, .col = col, .first = pt, .min = pt, .max = pt, .last = pt};
+    d->k = 0;
+    return 0;
+}
+
+/* Rows [i, j) of one column, all finite: min and max of the raw values, then mapped. */
+static int column_fast(dec_t *d, const double *y, size_t i, size_t j, const lin_t *lx,
+                       const lin_t *ly)
+{
+    double lo = y[i], hi = y[i];
+    size_t ilo = i, ihi = i;
+    for (size_t t = i + 1; t < j; t++) {
+        double v = y[t];
+        if (v < lo) {
+            lo = v;
+            ilo = t;
+        }
+        if (v > hi) {
+            hi = v;
+            ihi = t;
+        }
+    }
+    if (flush(&d->r, d->out))
+        return -1;
+    d->c0 = INFINITY; /* the next generic point opens its own run */
+    d->c1 = -INFINITY;
+#define PT(t, v) ((ipp__pt_t){clampf(lx->a + lx->b * (double)(t)), clampf(ly->a + ly->b * (v))})
+    size_t ia = ilo < ihi ? ilo : ihi, ib = ilo < ihi ? ihi : ilo;
+    double va = ilo < ihi ? lo : hi, vb = ilo < ihi ? hi : lo;
+    if (push(d->out, PT(i, y[i])) || push(d->out, PT(ia, va)) || push(d->out, PT(ib, vb)) ||
+        push(d->out, PT(j - 1, y[j - 1])))
+        return -1;
+#undef PT
+    return 0;
+}
+
+/* y against the row index on linear axes: whole columns are index ranges, so the
+ * inner loop only compares numbers. Columns holding NaN or inf take the general path. */
+static int by_index(dec_t *d, const double *y, size_t n, const lin_t *lx, const lin_t *ly)
+{
+    for (size_t i = 0; i < n;) {
+        double col = floor((lx->a + lx->b * (double)i) / d->colw);
+        double j_real = ceil(((col + 1) * d->colw - lx->a) / lx->b);
+        size_t j = j_real > (double)n ? n : j_real <= (double)i ? i + 1 : (size_t)j_real;
+        bool finite = true;
+        for (size_t t = i; t < j && finite; t++)
+            finite = isfinite(y[t]);
+        if (finite && j - i > 4) {
+            if (column_fast(d, y, i, j, lx, ly))
+                return -1;
+        } else {
+            for (size_t t = i; t < j; t++) {
+                if (step(d, lx->a + lx->b * (double)t, lin(ly, y[t])))
+                    return -1;
+            }
+        }
+        i = j;
+    }
+    return 0;
+}
+
 int ipp__decimate(const double *x, const double *y, size_t n, const ipp__map_t *mx,
                   const ipp__map_t *my, double colw, ipp__path_t *out)
 {
-    run_t r = {.open = false};
-    const ipp__pt_t brk = {NAN, NAN};
     const lin_t lx = lin_of(mx), ly = lin_of(my);
-    size_t k = 0;                            /* position inside the current run */
-    double c0 = INFINITY, c1 = -INFINITY;    /* page x range of the current column */
-    if (!(colw > 0))
-        colw = 1;
-    for (size_t i = 0; i < n; i++) {
-        double px = x ? lin(&lx, x[i]) : lx.a + lx.b * (double)i, py = lin(&ly, y[i]);
-        if (isnan(px) || isnan(py)) {
-            if (flush(&r, out) || push(out, brk))
-                return -1;
-            c0 = INFINITY;
-            c1 = -INFINITY;
-            continue;
-        }
-        ipp__pt_t pt = {clampf(px), clampf(py)};
-        if (pt.x >= c0 && pt.x < c1) { /* same column: the common case, no floor() */
-            k++;
-            if (pt.y < r.min.y) {
-                r.min = pt;
-                r.imin = k;
-            }
-            if (pt.y > r.max.y) {
-                r.max = pt;
-                r.imax = k;
-            }
-            r.last = pt;
-            continue;
-        }
-        if (flush(&r, out))
+    dec_t d = {.r = {.open = false}, .c0 = INFINITY, .c1 = -INFINITY,
+               .colw = colw > 0 ? colw : 1, .out = out};
+    if (!x && !lx.log && !ly.log && lx.b > 0 && isfinite(lx.a) && isfinite(lx.b)) {
+        if (by_index(&d, y, n, &lx, &ly))
             return -1;
-        double col = floor(pt.x / colw);
-        c0 = col * colw;
-        c1 = c0 + colw;
-        r = (run_t){.open = true, .col = col, .first = pt, .min = pt, .max = pt,
-                    .last = pt, .imin = 0, .imax = 0};
-        k = 0;
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            if (step(&d, x ? lin(&lx, x[i]) : lx.a + lx.b * (double)i, lin(&ly, y[i])))
+                return -1;
+        }
     }
-    if (flush(&r, out))
+    if (flush(&d.r, out))
         return -1;
     /* a trailing break carries no information */
     if (out->n > 0 && isnan(out->pts[out->n - 1].x))
