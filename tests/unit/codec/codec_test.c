@@ -60,6 +60,27 @@ const ipmt_prop_spec_t *ipmt_prop_spec(uint8_t id) {
     return NULL;
 }
 
+void ipmt_corpus_save(const char *kind, uint8_t version, const uint8_t *bytes, size_t len) {
+    const char *dir = getenv("IPMT_CORPUS_DIR");
+    if (!dir) {
+        return;
+    }
+    /* The fuzz targets pick 3.1, 3.1.1, 5.0 from the first byte modulo 3. */
+    uint8_t sel = (uint8_t)(version - IPM_PROTO_V31);
+    uint32_t h = 2166136261u; /* FNV-1a: equal vectors get one file */
+    h = (h ^ sel) * 16777619u;
+    for (size_t i = 0; i < len; i++) {
+        h = (h ^ bytes[i]) * 16777619u;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s-v%u-%08x", dir, kind, version, (unsigned)h);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(&sel, 1, 1, f), 1);
+    assert_int_equal(fwrite(bytes, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
 uint8_t *ipmt_dup(const void *p, size_t len) {
     /* malloc(0) may return NULL; one byte keeps the pointer valid without making reads
      * past len legal for the tests that use it (they never pass 0 to a reader). */

@@ -74,10 +74,17 @@ void ipmt__assert_err_in(int actual, const int *set, size_t n, const char *file,
  */
 int ipmt_decode_copy(const uint8_t *bytes, size_t len, uint8_t version);
 
+/*
+ * With IPMT_CORPUS_DIR set, write `bytes` there as a fuzz seed, prefixed by the byte that
+ * selects `version` in the fuzz targets (fuzz/make_corpus.sh). `kind` starts the name.
+ */
+void ipmt_corpus_save(const char *kind, uint8_t version, const uint8_t *bytes, size_t len);
+
 /* Decode `bytes` and expect `err` (see ipmt_decode_copy). */
 #define IPMT_EXPECT_DECODE(version, err, ...)                                               \
     do {                                                                                    \
         static const uint8_t b_[] = {__VA_ARGS__};                                          \
+        ipmt_corpus_save("bad", (version), b_, sizeof b_);                                  \
         ipmt__assert_err(ipmt_decode_copy(b_, sizeof b_, (version)), (err), __FILE__,       \
                          __LINE__);                                                         \
     } while (0)
@@ -86,6 +93,7 @@ int ipmt_decode_copy(const uint8_t *bytes, size_t len, uint8_t version);
     do {                                                                                    \
         static const uint8_t b_[] = {__VA_ARGS__};                                          \
         const int set_[] = {(err1), (err2)};                                                \
+        ipmt_corpus_save("bad", (version), b_, sizeof b_);                                  \
         ipmt__assert_err_in(ipmt_decode_copy(b_, sizeof b_, (version)), set_, 2, __FILE__,   \
                             __LINE__);                                                      \
     } while (0)
@@ -110,6 +118,7 @@ void ipmt_check_vector(const ipm_packet_t *pkt, uint8_t version, const uint8_t *
     do {                                                                                    \
         static const uint8_t b_[] = {__VA_ARGS__};                                          \
         print_message("vector %s:%d\n", __FILE__, __LINE__);                               \
+        ipmt_corpus_save("vec", (version), b_, sizeof b_);                                  \
         ipmt_check_vector((pkt), (version), b_, sizeof b_, __FILE__, __LINE__);             \
     } while (0)
 
@@ -123,6 +132,7 @@ void ipmt_check_decode_only(const ipm_packet_t *pkt, uint8_t version, const uint
     do {                                                                                    \
         static const uint8_t b_[] = {__VA_ARGS__};                                          \
         print_message("decode-only vector %s:%d\n", __FILE__, __LINE__);                   \
+        ipmt_corpus_save("dec", (version), b_, sizeof b_);                                  \
         ipmt_check_decode_only((pkt), (version), b_, sizeof b_, __FILE__, __LINE__);        \
     } while (0)
 
