@@ -365,16 +365,22 @@ static void commit(ipp_server_t *s, size_t rows)
 {
     if (ipp__store_commit(s->store))
         ipp__log(s, "store: commit failed: %s", ipp__store_errmsg(s->store));
+    size_t refused = 0;
     pthread_mutex_lock(&s->mu);
     s->stats.rows += rows;
     while (s->ready) {
         ipp_job_t *j = s->ready;
         s->ready = j->next;
         j->next = NULL;
-        ipp__job_push_locked(s, j);
+        if (ipp__job_push_locked(s, j))
+            refused++;
     }
     s->ready_tail = NULL;
+    s->stats.dropped += refused;
     pthread_mutex_unlock(&s->mu);
+    if (refused)
+        ipp__log(s, "%zu save/plot requests refused: %d files already waiting to be written",
+                 refused, IPP_MAX_JOBS);
 }
 
 void *ipp__ingest_main(void *arg)

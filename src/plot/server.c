@@ -132,7 +132,7 @@ fail:
     return -1;
 }
 
-/* A topic or session for a log line: printable, bounded. */
+/* A topic for a log line: printable, bounded. */
 static void printable(char *out, size_t cap, const char *s, size_t n)
 {
     size_t j = 0;
@@ -143,14 +143,26 @@ static void printable(char *out, size_t cap, const char *s, size_t n)
     out[j] = '\0';
 }
 
+/* A message refused before it is queued: one line naming session, topic and problem. */
+static void refuse(ipp_server_t *s, const char *topic, size_t topic_len, const char *why)
+{
+    char t[128], sess[128];
+    size_t end = topic_len; /* the session is everything before the last '/' */
+    while (end > 0 && topic[end - 1] != '/')
+        end--;
+    printable(t, sizeof t, topic, topic_len);
+    printable(sess, sizeof sess, topic, end ? end - 1 : 0);
+    ipp__log(s, "session '%s' topic '%s': %s; message dropped", sess, t, why);
+}
+
 void ipp_server_handle(ipp_server_t *s, const char *topic, size_t topic_len,
                        const uint8_t *payload, size_t len)
 {
     if (len > s->cfg.max_payload) {
-        char t[128];
-        printable(t, sizeof t, topic, topic_len);
-        ipp__log(s, "topic '%s': payload of %zu bytes is over the limit of %zu, dropped", t,
-                 len, s->cfg.max_payload);
+        char why[128];
+        snprintf(why, sizeof why, "payload of %zu bytes is over the limit of %zu", len,
+                 s->cfg.max_payload);
+        refuse(s, topic, topic_len, why);
         pthread_mutex_lock(&s->mu);
         s->stats.messages++;
         s->stats.dropped++;
@@ -176,11 +188,11 @@ void ipp_server_handle(ipp_server_t *s, const char *topic, size_t topic_len,
     s->stats.messages++;
     if (!m || s->queued_bytes + size > s->cfg.max_queue || s->stopping) {
         s->stats.dropped++;
+        size_t waiting = s->queued_bytes;
         pthread_mutex_unlock(&s->mu);
-        char t[128];
-        printable(t, sizeof t, topic, topic_len);
-        ipp__log(s, "topic '%s': queue full (%zu bytes waiting), message dropped", t,
-                 s->queued_bytes);
+        char why[128];
+        snprintf(why, sizeof why, "queue full (%zu bytes waiting)", waiting);
+        refuse(s, topic, topic_len, why);
         free(m);
         return;
     }

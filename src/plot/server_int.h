@@ -15,6 +15,9 @@
 /* Most series the server keeps track of at once (each costs a few dozen bytes). */
 #define IPP_MAX_SERIES 100000
 #define IPP_MAP_BUCKETS 4096
+/* Files waiting to be written; more requests are refused (a device asking for a new
+ * file name every millisecond must not grow the queue without bound). */
+#define IPP_MAX_JOBS 1000
 /* Rows per transaction at most, so one commit never holds a huge batch. */
 #define IPP_BATCH_ROWS 20000
 
@@ -55,6 +58,7 @@ struct ipp_server {
     ipp_msg_t *head, *tail;
     size_t queued_bytes;
     ipp_job_t *jobs, *jobs_tail;
+    size_t njobs;
     int busy; /* batches and jobs in progress */
     bool stopping, ingest_done;
     ipp_server_stats_t stats;
@@ -87,7 +91,8 @@ void ipp__ingest_free(ipp_server_t *s);
 /* writer.c */
 void *ipp__writer_main(void *arg);
 void ipp__job_free(ipp_job_t *j);
-/* Queue a job for the writer (called with mu held), coalescing with a pending twin. */
-void ipp__job_push_locked(ipp_server_t *s, ipp_job_t *j);
+/* Queue a job for the writer (called with mu held), coalescing with a pending twin.
+ * Returns 0, or -1 when the queue is full and the job was freed. */
+int ipp__job_push_locked(ipp_server_t *s, ipp_job_t *j);
 
 #endif

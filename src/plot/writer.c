@@ -25,7 +25,7 @@ void ipp__job_free(ipp_job_t *j)
     free(j);
 }
 
-void ipp__job_push_locked(ipp_server_t *s, ipp_job_t *j)
+int ipp__job_push_locked(ipp_server_t *s, ipp_job_t *j)
 {
     for (ipp_job_t *q = s->jobs; q; q = q->next) {
         if (q->kind == j->kind && q->id == j->id && !strcmp(q->rel, j->rel)) {
@@ -34,15 +34,21 @@ void ipp__job_push_locked(ipp_server_t *s, ipp_job_t *j)
             q->opts = j->opts;
             memset(&j->opts, 0, sizeof j->opts);
             ipp__job_free(j);
-            return;
+            return 0;
         }
     }
+    if (s->njobs >= IPP_MAX_JOBS) {
+        ipp__job_free(j);
+        return -1;
+    }
+    s->njobs++;
     if (s->jobs_tail)
         s->jobs_tail->next = j;
     else
         s->jobs = j;
     s->jobs_tail = j;
     pthread_cond_signal(&s->job_cv);
+    return 0;
 }
 
 static int export(ipp_server_t *s, const ipp_job_t *j, const ipp_data_t *d, const char *ext,
@@ -155,6 +161,7 @@ void *ipp__writer_main(void *arg)
         s->jobs = j->next;
         if (!s->jobs)
             s->jobs_tail = NULL;
+        s->njobs--;
         s->busy++;
         pthread_mutex_unlock(&s->mu);
         int rc = st ? run_job(s, st, j) : -1;

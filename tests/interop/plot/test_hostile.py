@@ -76,6 +76,11 @@ with iptest.tempdir() as d:
             pc.data("s", 1)
             for cmd, payload, _ in ATTACKS:
                 pc.raw(cmd, payload or '["s", "/tmp/abs.pkl"]')
+            # 1 MiB is more than our MQTT client's receive buffer (256 KiB): the client
+            # drops that connection and reconnects; the server carries on
+            pc.raw("data", "[" + " " * (1 << 20) + '"s", 1]')
+            res.check("plotserver: reconnects after a huge message",
+                      lambda: plotlib.wait_log(log, "plotserver: connected"))
             pc.save_series("s", "final.csv")
             res.check("plotserver: still serving", lambda: plotlib.check_csv(
                 plotlib.wait_file(os.path.join(out2, "final.csv")), ["v"], [[1.0]]))

@@ -114,7 +114,8 @@ static void test_commands(void **state)
     assert_int_equal(logged(&l, "own store refused"), 1);
     assert_int_equal(logged(&l, "session 'other' topic 'other/save_series': unknown series"),
                      1);
-    assert_int_equal(logged(&l, "over the limit"), 1);
+    assert_int_equal(
+        logged(&l, "session 'hopla' topic 'hopla/data': payload of 8192 bytes is over"), 1);
     ipp_server_stats_t st;
     ipp_server_stats(s, &st);
     assert_int_equal(st.rows, 2);
