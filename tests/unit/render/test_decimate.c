@@ -5,8 +5,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
+#include <cairo.h>
 #include <cmocka.h>
 
 #include "render/render_int.h"
@@ -109,12 +111,91 @@ static void test_unordered_and_bounded(void **state)
     ipp__path_free(&p);
 }
 
+static void stroke(cairo_t *cr, const ipp__pt_t *p, size_t n)
+{
+    bool pen = false;
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(p[i].x) || isnan(p[i].y)) {
+            pen = false;
+        } else if (pen) {
+            cairo_line_to(cr, p[i].x, p[i].y);
+        } else {
+            cairo_move_to(cr, p[i].x, p[i].y);
+            pen = true;
+        }
+    }
+    cairo_stroke(cr);
+}
+
+static cairo_surface_t *draw(const ipp__pt_t *p, size_t n)
+{
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 400, 300);
+    cairo_t *cr = cairo_create(s);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    cairo_set_source_rgb(cr, 0.12, 0.47, 0.71);
+    cairo_set_line_width(cr, 1.5);
+    cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+    stroke(cr, p, n);
+    cairo_destroy(cr);
+    cairo_surface_flush(s);
+    return s;
+}
+
+/* The point of it all: the decimated line paints the pixels the full line paints. */
+static void test_same_picture(void **state)
+{
+    (void)state;
+    size_t n = 200000;
+    double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+    ipp__pt_t *full = malloc(n * sizeof *full);
+    assert_true(x && y && full);
+    uint32_t s = 1;
+    double v = 0;
+    for (size_t i = 0; i < n; i++) {
+        s = s * 1664525u + 1013904223u;
+        v += ((double)(s >> 8) / 16777216.0 - 0.5);
+        x[i] = (double)i;
+        y[i] = (i % 50000 == 25000) ? NAN : v;
+    }
+    ipp__map_t mx = {false, 0, (double)n, 10, 390}, my = {false, -400, 400, 290, 10};
+    for (size_t i = 0; i < n; i++)
+        full[i] = (ipp__pt_t){ipp__map(&mx, x[i]), ipp__map(&my, y[i])};
+    for (int pass = 0; pass < 2; pass++) {
+        ipp__path_t p = {0};
+        /* pass 0: explicit x (general path), pass 1: row index (fast path) */
+        assert_int_equal(ipp__decimate(pass ? NULL : x, y, n, &mx, &my, 1.0, &p), 0);
+        assert_true(p.n < 4 * 400 + 16);
+        cairo_surface_t *a = draw(full, n), *b = draw(p.pts, p.n);
+        const unsigned char *da = cairo_image_surface_get_data(a);
+        const unsigned char *db = cairo_image_surface_get_data(b);
+        size_t bytes = (size_t)cairo_image_surface_get_stride(a) * 300, bad = 0;
+        for (size_t i = 0; i < bytes; i += 4) {
+            for (int k = 0; k < 3; k++) {
+                if (abs(da[i + k] - db[i + k]) > 64) {
+                    bad++;
+                    break;
+                }
+            }
+        }
+        printf("decimated %zu -> %zu points, %zu of 120000 pixels differ\n", n, p.n, bad);
+        assert_true(bad < 120000 / 1000); /* antialiasing of a few joins only */
+        cairo_surface_destroy(a);
+        cairo_surface_destroy(b);
+        ipp__path_free(&p);
+    }
+    free(x);
+    free(y);
+    free(full);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_min_max_preserved),
         cmocka_unit_test(test_breaks_and_index),
         cmocka_unit_test(test_unordered_and_bounded),
+        cmocka_unit_test(test_same_picture),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
