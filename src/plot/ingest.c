@@ -273,7 +273,7 @@ static void cmd_save_series(cmd_t *c)
         REJECT(c, "unknown series '%s'", name);
     const char *asked = NULL;
     if (c->n == 2 && c->v[1].type == IPP_JV_STR)
-        asked = c->v[1].str;
+        asked = c->v[1].len ? c->v[1].str : NULL; /* "" means the default, as originally */
     else if (c->n == 2 && c->v[1].type != IPP_JV_NULL)
         REJECT(c, "the file name is neither a string nor null");
     char *rel = output_name(c, name, asked, "pkl");
@@ -297,7 +297,7 @@ static void cmd_plot_series(cmd_t *c)
     if (ipp__plotopts_parse(has ? c->v[1].str : NULL, has ? c->v[1].len : 0, &o, err,
                             sizeof err))
         REJECT(c, "%s", err);
-    char *rel = output_name(c, name, o.filename, "pdf");
+    char *rel = output_name(c, name, o.filename && *o.filename ? o.filename : NULL, "pdf");
     if (!rel) {
         ipp__plotopts_free(&o);
         return;

@@ -339,6 +339,38 @@ static int appends(unpickler_t *u, bool one)
     return 0;
 }
 
+/* The binary number opcodes: BINFLOAT, BININT1, BININT2, BININT and LONG1. */
+static int binary_num(unpickler_t *u, uint8_t op)
+{
+    const uint8_t *b;
+    uint64_t v = 0;
+    switch (op) {
+    case 'G':
+        if (!(b = take(u, 8)))
+            return -1;
+        for (int i = 0; i < 8; i++)
+            v = v << 8 | b[i];
+        double d;
+        memcpy(&d, &v, 8);
+        return push(u, num(u, d));
+    case 'K': return (b = take(u, 1)) ? push(u, num(u, b[0])) : -1;
+    case 'M': return (b = take(u, 2)) ? push(u, num(u, (double)le(b, 2))) : -1;
+    case 'J': return (b = take(u, 4)) ? push(u, num(u, (int32_t)(uint32_t)le(b, 4))) : -1;
+    default: /* LONG1: little-endian two's complement; up to 8 bytes here */
+        if (!(b = take(u, 1)))
+            return -1;
+        int n = b[0];
+        if (n > 8 || !(b = take(u, (size_t)n))) {
+            u->why = "LONG1 too long";
+            return -1;
+        }
+        v = n ? le(b, n) : 0;
+        if (n && n < 8 && (b[n - 1] & 0x80))
+            v |= ~(uint64_t)0 << (8 * n);
+        return push(u, num(u, (double)(int64_t)v));
+    }
+}
+
 /* One opcode; 1 at STOP, 0 to go on, -1 on error. */
 static int step(unpickler_t *u)
 {
@@ -360,30 +392,7 @@ static int step(unpickler_t *u)
     case ')': return push(u, mk(u, P_TUPLE));
     case ']': return push(u, mk(u, P_LIST));
     case '}': return push(u, mk(u, P_DICT));
-    case 'G':
-        if (!(b = take(u, 8)))
-            return -1;
-        {
-            uint64_t v = 0;
-            for (int i = 0; i < 8; i++)
-                v = v << 8 | b[i];
-            double d;
-            memcpy(&d, &v, 8);
-            return push(u, num(u, d));
-        }
-    case 'K': return (b = take(u, 1)) ? push(u, num(u, b[0])) : -1;
-    case 'M': return (b = take(u, 2)) ? push(u, num(u, (double)le(b, 2))) : -1;
-    case 'J': return (b = take(u, 4)) ? push(u, num(u, (int32_t)(uint32_t)le(b, 4))) : -1;
-    case 0x8a: /* LONG1: little-endian two's complement, small ones only */
-        if (!(b = take(u, 1)) || b[0] > 8 || !(b = take(u, b[0])))
-            return u->why = u->why ? u->why : "LONG1 too long", -1;
-        {
-            int n = (int)(u->p - b);
-            uint64_t v = n ? le(b, n) : 0;
-            if (n && n < 8 && (b[n - 1] & 0x80))
-                v |= ~(uint64_t)0 << (8 * n);
-            return push(u, num(u, (double)(int64_t)v));
-        }
+    case 'G': case 'K': case 'M': case 'J': case 0x8a: return binary_num(u, op);
     case 'F': case 'I': case 'L': return text_num(u, (char)op, buf, sizeof buf);
     case 'X': return sized_str(u, 4);
     case 0x8c: case 'U': return sized_str(u, 1);
