@@ -13,11 +13,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char err[256];
-    /* A $7$ line can ask for 10^8 iterations: fine for a broker, too slow for a fuzzer. */
-    if (memmem(data, size, "$7$", 3)) {
-        const uint8_t *p = memmem(data, size, "$7$", 3) + 3;
+    /* A $7$ line may ask for 10^8 iterations: fine for a broker, too slow for a fuzzer. */
+    for (size_t i = 0; i + 3 < size; i++) {
+        if (memcmp(data + i, "$7$", 3))
+            continue;
         size_t digits = 0;
-        while (p + digits < data + size && p[digits] >= '0' && p[digits] <= '9')
+        while (i + 3 + digits < size && data[i + 3 + digits] >= '0' && data[i + 3 + digits] <= '9')
             digits++;
         if (digits > 4)
             return 0;
