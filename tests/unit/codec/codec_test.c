@@ -389,6 +389,17 @@ void ipmt_check_vector(const ipm_packet_t *pkt, uint8_t version, const uint8_t *
     }
     free(buf);
 
+    /* A larger buffer: the same size, and nothing written after the packet. */
+    uint8_t *big = malloc(len + 8);
+    assert_non_null(big);
+    memset(big, 0xA5, len + 8);
+    assert_int_equal(ipm_encode(pkt, version, big, len + 8), (int64_t)len);
+    assert_memory_equal(big, bytes, len);
+    for (size_t i = len; i < len + 8; i++) {
+        assert_int_equal(big[i], 0xA5);
+    }
+    free(big);
+
     /* One byte short: nothing is written past cap (ASan watches the exact allocation). */
     uint8_t *small = malloc(len - 1);
     assert_non_null(small);

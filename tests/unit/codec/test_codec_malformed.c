@@ -473,6 +473,9 @@ static void test_encode_refuses(void **state) {
     p.u.publish.topic = ipm_str("a\xC0\x80");
     ipmt_assert_err_in((int)ipm_packet_size(&p, V311), IPM_EBAD_UTF8, IPM_EBAD_TOPIC);
     p.u.publish.topic = ipm_str("a");
+    p.u.publish.dup = true; /* MQTT-3.3.1-2: DUP is 0 for QoS 0 */
+    assert_true(ipm_packet_size(&p, V311) < 0);
+    p.u.publish.dup = false;
     p.u.publish.qos = 3;
     p.u.publish.packet_id = 1;
     expect_encode_error(&p, V311, IPM_EBAD_QOS);
@@ -518,6 +521,12 @@ static void test_encode_refuses(void **state) {
     c.u.connect.version = V5;
     c.u.connect.props = IPMT_PROPS(data_only);
     expect_encode_error(&c, V5, IPM_EPROTOCOL);
+
+    /* No such packet type. */
+    ipm_packet_t ping = {.type = 0};
+    assert_true(ipm_packet_size(&ping, V5) < 0);
+    ping.type = 16;
+    assert_true(ipm_packet_size(&ping, V5) < 0);
 
     ipm_packet_t a = {.type = IPM_PUBACK};
     a.u.ack.packet_id = 1;

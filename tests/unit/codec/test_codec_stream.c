@@ -220,6 +220,24 @@ static void test_byte_by_byte(void **state) {
     }
 }
 
+/* A field running past its packet is truncated even when more bytes follow in the buffer:
+ * decoding is bounded by the frame, never by the buffer. */
+static void test_decode_bounded_by_frame(void **state) {
+    static const uint8_t two[] = {
+        0x30, 0x03, 0x00, 0x05, 'a',       /* topic length 5 in a 3-byte body */
+        'b', 'c', 'd', 'e', 0xC0, 0x00};   /* the next bytes of the stream */
+    static const uint8_t ack[] = {0x40, 0x01, 0x00, 0x01, 0x40, 0x02, 0x00, 0x01};
+    ipm_frame_t f;
+    ipm_packet_t p;
+    ipmt_assert_err(ipm_frame(two, sizeof two, 0, &f), IPM_OK);
+    assert_int_equal(f.total_len, 5);
+    ipmt_assert_err(ipm_decode(&f, two, IPM_PROTO_V311, &p), IPM_ETRUNCATED);
+    ipmt_assert_err(ipm_frame(ack, sizeof ack, 0, &f), IPM_OK);
+    assert_int_equal(f.total_len, 3);
+    ipmt_assert_err(ipm_decode(&f, ack, IPM_PROTO_V311, &p), IPM_ETRUNCATED);
+    ipmt_assert_err(ipm_decode(&f, ack, IPM_PROTO_V5, &p), IPM_ETRUNCATED);
+}
+
 /* ---- round trips -------------------------------------------------------------------------- */
 
 static void round_trip(uint32_t *rng, uint8_t type, uint8_t version, uint8_t *arena) {
@@ -258,6 +276,7 @@ int main(void) {
         cmocka_unit_test(test_frame_fields),
         cmocka_unit_test(test_incremental),
         cmocka_unit_test(test_byte_by_byte),
+        cmocka_unit_test(test_decode_bounded_by_frame),
         cmocka_unit_test(test_round_trips),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
