@@ -23,6 +23,14 @@ double ipp__snap(const ipp__page_t *pg, double v)
     return pg->raster ? (floor(v / pg->px) + 0.5) * pg->px : v;
 }
 
+double ipp__snap_w(const ipp__page_t *pg, double v, double width)
+{
+    if (!pg->raster)
+        return v;
+    long n = lround(width / pg->px);
+    return n % 2 ? (floor(v / pg->px) + 0.5) * pg->px : round(v / pg->px) * pg->px;
+}
+
 void ipp__axes_map(const ipp__axes_t *ax, ipp__map_t *mx, ipp__map_t *my)
 {
     *mx = (ipp__map_t){ax->x.log, ax->x.lo, ax->x.hi, ax->box.x0, ax->box.x1};

@@ -118,7 +118,7 @@ static void rounded_rect(cairo_t *cr, double x, double y, double w, double h, do
 }
 
 static void draw_handle(cairo_t *cr, const ipp__legend_t *lg, const ipp__line_t *ln, double x,
-                        double yc)
+                        double yc, const ipp__page_t *pg)
 {
     const ipp__rgb_t c = ln->style.color;
     cairo_set_source_rgb(cr, c.r, c.g, c.b);
@@ -128,16 +128,17 @@ static void draw_handle(cairo_t *cr, const ipp__legend_t *lg, const ipp__line_t 
         return;
     }
     if (ln->style.ls != IPP__LS_NONE) {
+        double y = ipp__snap_w(pg, yc, IPP__LINE_WIDTH);
         ipp__set_line_style(cr, ln->style.ls, IPP__LINE_WIDTH);
-        cairo_move_to(cr, x, yc);
-        cairo_line_to(cr, x + HANDLE_LEN, yc);
+        cairo_move_to(cr, x, y);
+        cairo_line_to(cr, x + HANDLE_LEN, y);
         cairo_stroke(cr);
     }
     if (ln->style.marker)
         ipp__draw_marker(cr, ln->style.marker, x + HANDLE_LEN / 2, yc, IPP__MARKER_SIZE);
 }
 
-void ipp__legend_draw(ipp__legend_t *lg, ipp__text_t *tx)
+void ipp__legend_draw(ipp__legend_t *lg, ipp__text_t *tx, const ipp__page_t *pg)
 {
     cairo_t *cr = tx->cr;
     cairo_save(cr);
@@ -151,7 +152,7 @@ void ipp__legend_draw(ipp__legend_t *lg, ipp__text_t *tx)
     double y = lg->y + BORDER_PAD;
     for (size_t i = 0; i < lg->n; i++) {
         double rh = row_height(tx, lg->lines[i].label), yc = y + rh / 2;
-        draw_handle(cr, lg, &lg->lines[i], lg->x + BORDER_PAD, yc);
+        draw_handle(cr, lg, &lg->lines[i], lg->x + BORDER_PAD, yc, pg);
         cairo_set_source_rgb(cr, 0, 0, 0);
         ipp__text_draw(tx, lg->lines[i].label, FS, lg->x + BORDER_PAD + HANDLE_LEN + HANDLE_PAD,
                        yc, 0, 0.5, 0);

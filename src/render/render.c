@@ -192,14 +192,14 @@ static int draw_data(job_t *j, cairo_t *cr, const ipp__page_t *pg, const ipp__ax
     return rc;
 }
 
-static void draw_legend(job_t *j, ipp__text_t *tx, const ipp__axes_t *ax)
+static void draw_legend(job_t *j, ipp__text_t *tx, const ipp__axes_t *ax, const ipp__page_t *pg)
 {
     if (!j->fig->hist && j->nlines < 2)
         return;
     ipp__legend_t lg = {.n = j->nlines, .lines = j->lines, .patches = j->fig->hist};
     ipp__legend_measure(&lg, tx);
     ipp__legend_place(&lg, &ax->box, j->paths, j->fig->hist ? 1 : j->nlines);
-    ipp__legend_draw(&lg, tx);
+    ipp__legend_draw(&lg, tx, pg);
 }
 
 /* Ticks, axes box and page size, measured on a scratch surface: the page size
@@ -237,7 +237,7 @@ static int draw_figure(job_t *j, cairo_t *cr, const ipp__page_t *pg, const ipp__
     int rc = draw_data(j, cr, pg, ax);
     if (rc == 0) {
         ipp__axes_draw_frame(ax, &tx, pg);
-        draw_legend(j, &tx, ax);
+        draw_legend(j, &tx, ax, pg);
     } else {
         failf(err, errlen, "out of memory");
     }

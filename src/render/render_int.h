@@ -283,7 +283,7 @@ void ipp__legend_measure(ipp__legend_t *lg, ipp__text_t *tx);
 /* Place the legend at the corner ("best") where it covers the fewest data points. */
 void ipp__legend_place(ipp__legend_t *lg, const ipp__rect_t *axes,
                        const ipp__path_t *paths, size_t npaths);
-void ipp__legend_draw(ipp__legend_t *lg, ipp__text_t *tx);
+void ipp__legend_draw(ipp__legend_t *lg, ipp__text_t *tx, const ipp__page_t *pg);
 
 /* ---- png.c ---- */
 /* Write an RGB24 image surface as PNG (recording `dpi`). Returns 0 or -1. */
@@ -308,5 +308,8 @@ void ipp__axes_draw_frame(const ipp__axes_t *ax, ipp__text_t *tx, const ipp__pag
 /* Round a page coordinate to the centre of an output pixel (raster only), so that
  * thin axis lines stay crisp like matplotlib's snapping. */
 double ipp__snap(const ipp__page_t *pg, double v);
+/* The same for a line of `width` points: pixel centres when it covers an odd number of
+ * pixels, pixel edges when even, so it covers whole pixels like matplotlib's snapping. */
+double ipp__snap_w(const ipp__page_t *pg, double v, double width);
 
 #endif
