@@ -1,0 +1,363 @@
+// Plots panel: iot-plot sessions and series seen on the broker (`<session>/new_series`,
+// `<session>/data`, `<session>/plot_series`, `<session>/save_series`), each series drawn
+// live with uPlot, and links to the files the plot server wrote (served under /plots/).
+//
+// Rows go into one Float64Array per column, grown by doubling, so a million points cost
+// a few copies in total; charts redraw at most once per animation frame, less often when
+// a redraw is slow, and only while they are on screen.
+import uPlot from './vendor/uPlot.esm.js';
+import { $, el, count, announce } from './util.js';
+
+const MAX_SESSIONS = 100;
+const MAX_SERIES = 500;
+const MAX_COLUMNS = 32;
+const MAX_ROWS = 1 << 23; // 8,388,608 rows per series
+const FIRST_CAP = 1024;
+const CHART_HEIGHT = 280;
+const FILES_URL = '/plots/';
+// matplotlib's default colour cycle, like the plot server's rendered files.
+const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+
+class Series {
+  constructor(session, name, columns, guessed) {
+    this.session = session;
+    this.name = name;
+    this.columns = columns;
+    this.guessed = guessed; // columns invented because new_series was not seen
+    this.dropped = 0;
+    this.reset();
+  }
+
+  reset() {
+    this.n = 0;
+    this.cap = FIRST_CAP;
+    this.cols = this.columns.map(() => new Float64Array(this.cap));
+    this.index = this.columns.length === 1 ? new Float64Array(this.cap) : null;
+    this.sorted = true;
+    this.dirty = true;
+    this.drawn = -1;
+  }
+
+  grow() {
+    const cap = Math.min(this.cap * 2, MAX_ROWS);
+    const bigger = (a) => {
+      const b = new Float64Array(cap);
+      b.set(a.subarray(0, this.n));
+      return b;
+    };
+    this.cols = this.cols.map(bigger);
+    if (this.index) this.index = bigger(this.index);
+    this.cap = cap;
+  }
+
+  /** Append one row of numbers; false when the row does not fit this series. */
+  push(values) {
+    if (values.length !== this.cols.length) return false;
+    if (this.n === this.cap) {
+      if (this.cap >= MAX_ROWS) return false;
+      this.grow();
+    }
+    const i = this.n;
+    for (let c = 0; c < values.length; c++) this.cols[c][i] = values[c];
+    if (this.index) this.index[i] = i;
+    else if (i > 0 && values[0] < this.cols[0][i - 1]) this.sorted = false;
+    this.n = i + 1;
+    this.dirty = true;
+    return true;
+  }
+
+  /** uPlot's data: x first (the first column, or the row index for one column). */
+  data() {
+    const n = this.n;
+    if (this.index) return [this.index.subarray(0, n), this.cols[0].subarray(0, n)];
+    return this.cols.map((c) => c.subarray(0, n));
+  }
+
+  csv() {
+    const lines = [this.columns.join(',')];
+    for (let i = 0; i < this.n; i++) lines.push(this.cols.map((c) => c[i]).join(','));
+    return lines.join('\n') + '\n';
+  }
+}
+
+/** A JSON array payload, or null. */
+function parseArray(text) {
+  try {
+    const v = JSON.parse(text);
+    return Array.isArray(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Numbers of a data row (booleans as 0/1), or null when a value is not a number. */
+function numbers(values) {
+  const out = new Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v === 'number' && Number.isFinite(v)) out[i] = v;
+    else if (typeof v === 'boolean') out[i] = v ? 1 : 0;
+    else return null;
+  }
+  return out;
+}
+
+function fileUrl(name) {
+  return FILES_URL + name.split('/').filter((p) => p && p !== '.' && p !== '..').map(encodeURIComponent).join('/');
+}
+
+export function setupPlots(link) {
+  const panel = $('#panel-plots');
+  const sessions = new Map(); // name -> {name, series: Map, files: Map(name -> kind), chip, section}
+  const all = new Map(); // session \0 name -> Series
+  let shown = '*'; // session shown, or '*' for all
+  let frame = 0;
+  let problems = 0;
+
+  const session = (name) => {
+    let s = sessions.get(name);
+    if (!s) {
+      if (sessions.size >= MAX_SESSIONS) return null;
+      s = { name, series: new Map(), files: new Map() };
+      sessions.set(name, s);
+      renderSessions();
+    }
+    return s;
+  };
+
+  const problem = (sess, command, text) => {
+    problems++;
+    $('#plots-problems').textContent = `${count(problems)} messages ignored · last: ${sess}/${command}: ${text}`;
+    $('#plots-problems').hidden = false;
+  };
+
+  const define = (s, name, columns, guessed) => {
+    const key = `${s.name}\u0000${name}`;
+    let series = all.get(key);
+    if (series) {
+      series.columns = columns;
+      series.guessed = guessed;
+      series.dropped = 0;
+      series.reset();
+      destroyChart(series);
+      renderCard(series);
+      return series;
+    }
+    if (all.size >= MAX_SERIES) return null;
+    series = new Series(s.name, name, columns, guessed);
+    all.set(key, series);
+    s.series.set(name, series);
+    renderCard(series);
+    renderSessions();
+    return series;
+  };
+
+  /** One iot-plot message (command is the last topic level). */
+  const handle = (sessName, command, text) => {
+    const args = parseArray(text);
+    if (!args || typeof args[0] !== 'string') return problem(sessName, command, 'payload is not [name, ...]');
+    const s = session(sessName);
+    if (!s) return;
+    const name = args[0];
+    if (command === 'new_series') {
+      const columns = args.slice(1);
+      if (!columns.length || columns.length > MAX_COLUMNS || !columns.every((c) => typeof c === 'string')) {
+        return problem(sessName, command, `bad column names for ${name}`);
+      }
+      define(s, name, columns, false);
+    } else if (command === 'data') {
+      const row = numbers(args.slice(1));
+      if (!row || !row.length || row.length > MAX_COLUMNS) return problem(sessName, command, `row of ${name} is not numbers`);
+      let series = s.series.get(name);
+      if (!series) series = define(s, name, row.map((_, i) => `column ${i + 1}`), true);
+      if (!series) return;
+      if (!series.push(row)) series.dropped++;
+      schedule();
+    } else if (command === 'plot_series' || command === 'save_series') {
+      const opts = args[1];
+      let file = command === 'plot_series'
+        ? (opts && typeof opts === 'object' && typeof opts.filename === 'string' ? opts.filename : `${name}.pdf`)
+        : (typeof opts === 'string' ? opts : `${name}.pkl`);
+      file = file.replace(/^\/+/, '');
+      if (!file) return;
+      s.files.set(file, name);
+      const series = s.series.get(name);
+      if (series) renderCard(series);
+      renderSessions();
+    }
+  };
+
+  // --- sessions list -------------------------------------------------------------------
+
+  const renderSessions = () => {
+    const list = $('#plot-sessions');
+    list.replaceChildren();
+    const chip = (key, label, detail) => el('li', {},
+      el('button', {
+        type: 'button', class: 'chip', 'aria-pressed': String(shown === key), dataset: { session: key },
+        onclick: () => { shown = key; renderSessions(); applyFilter(); },
+      }, label, el('span', { class: 'muted' }, ` ${detail}`)));
+    list.append(chip('*', 'All sessions', `(${sessions.size})`));
+    for (const s of Array.from(sessions.values()).sort((a, b) => a.name.localeCompare(b.name))) {
+      list.append(chip(s.name, s.name, `· ${s.series.size} series`));
+    }
+    $('#plots-empty').hidden = all.size > 0;
+  };
+
+  const applyFilter = () => {
+    for (const series of all.values()) {
+      if (series.card) series.card.hidden = shown !== '*' && shown !== series.session;
+    }
+    schedule();
+  };
+
+  // --- cards and charts ----------------------------------------------------------------
+
+  const renderCard = (series) => {
+    if (!series.card) {
+      series.chartBox = el('div', { class: 'chart', dataset: { points: '0' } });
+      series.info = el('span', { class: 'series-info' });
+      series.files = el('span', { class: 'series-files' });
+      series.card = el('article', { class: 'series-card', dataset: { session: series.session, series: series.name } },
+        el('header', { class: 'series-head' },
+          el('h3', {}, el('span', { class: 'muted' }, `${series.session} / `), series.name),
+          series.info,
+          el('span', { class: 'series-actions' },
+            el('button', { type: 'button', class: 'mini', onclick: () => resetZoom(series), 'aria-label': `Reset zoom of ${series.name}` }, 'Reset zoom'),
+            el('button', { type: 'button', class: 'mini', onclick: () => download(series), 'aria-label': `Download ${series.name} as CSV` }, 'CSV'))),
+        series.files,
+        series.chartBox);
+      $('#plot-cards').append(series.card);
+      series.card.hidden = shown !== '*' && shown !== series.session;
+    }
+    const sess = sessions.get(series.session);
+    series.files.replaceChildren();
+    for (const [file, owner] of sess ? sess.files : []) {
+      if (owner !== series.name) continue;
+      const ext = (file.split('.').pop() || '').toUpperCase();
+      series.files.append(el('a', { href: fileUrl(file), target: '_blank', rel: 'noopener', class: 'file-link' }, `${ext} ${file}`));
+    }
+    updateInfo(series);
+    schedule();
+  };
+
+  const updateInfo = (series) => {
+    series.info.textContent = `${series.columns.join(', ')}${series.guessed ? ' (names not seen)' : ''} · ${count(series.n)} rows` +
+      (series.dropped ? ` · ${count(series.dropped)} rows ignored` : '');
+    series.card.dataset.rows = String(series.n);
+  };
+
+  const destroyChart = (series) => {
+    if (series.chart) series.chart.destroy();
+    series.chart = null;
+    series.zoomed = false;
+  };
+
+  const resetZoom = (series) => {
+    series.zoomed = false;
+    series.dirty = true;
+    schedule();
+  };
+
+  const download = (series) => {
+    const blob = new Blob([series.csv()], { type: 'text/csv' });
+    const a = el('a', { href: URL.createObjectURL(blob), download: `${series.session}-${series.name}.csv` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  };
+
+  const makeChart = (series, width) => {
+    const ys = series.index ? series.columns : series.columns.slice(1);
+    const xLabel = series.index ? 'row' : series.columns[0];
+    const opts = {
+      width,
+      height: CHART_HEIGHT,
+      scales: { x: { time: false } },
+      series: [{ label: xLabel }, ...ys.map((c, i) => ({
+        label: c, stroke: COLORS[i % COLORS.length], width: 1.5, points: { show: false },
+      }))],
+      axes: [
+        { label: xLabel, stroke: '#475569', grid: { stroke: '#e2e8f0' }, ticks: { stroke: '#cbd5e1' } },
+        { stroke: '#475569', grid: { stroke: '#e2e8f0' }, ticks: { stroke: '#cbd5e1' } },
+      ],
+      legend: { live: true },
+      cursor: { drag: { x: true, y: false } },
+      hooks: {
+        setSelect: [() => { series.zoomed = true; }],
+      },
+    };
+    series.chart = new uPlot(opts, series.data(), series.chartBox);
+    series.drawn = series.n;
+    series.chart.root.addEventListener('dblclick', () => resetZoom(series));
+  };
+
+  /** Redraw dirty, visible charts; slow redraws wait longer before the next one. */
+  const draw = () => {
+    frame = 0;
+    if (panel.hidden) return;
+    const now = performance.now();
+    let pending = false;
+    for (const series of all.values()) {
+      if (!series.dirty || series.card.hidden) continue;
+      if (now < (series.nextDraw || 0)) {
+        pending = true;
+        continue;
+      }
+      const width = series.chartBox.clientWidth;
+      if (!width) continue;
+      const t0 = performance.now();
+      if (!series.chart) makeChart(series, width);
+      else series.chart.setData(series.data(), !series.zoomed);
+      const cost = performance.now() - t0;
+      series.nextDraw = t0 + Math.min(1000, cost * 3);
+      series.dirty = false;
+      series.chartBox.dataset.points = String(series.n);
+      updateInfo(series);
+    }
+    if (pending) schedule();
+  };
+
+  const schedule = () => {
+    if (!frame) frame = requestAnimationFrame(draw);
+  };
+
+  new ResizeObserver(() => {
+    for (const series of all.values()) {
+      if (series.chart && series.chartBox.clientWidth && series.chart.width !== series.chartBox.clientWidth) {
+        series.chart.setSize({ width: series.chartBox.clientWidth, height: CHART_HEIGHT });
+      }
+    }
+  }).observe($('#plot-cards'));
+  new MutationObserver(schedule).observe(panel, { attributes: true, attributeFilter: ['hidden'] });
+
+  $('#plots-forget').addEventListener('click', () => {
+    for (const series of all.values()) {
+      destroyChart(series);
+      series.card.remove();
+    }
+    all.clear();
+    sessions.clear();
+    shown = '*';
+    problems = 0;
+    $('#plots-problems').hidden = true;
+    renderSessions();
+    announce('Forgot all plot sessions', 'ok');
+  });
+
+  for (const command of ['new_series', 'data', 'plot_series', 'save_series']) link.subscribe('plots', `+/${command}`, 0);
+  link.onGroup('plots', (m) => {
+    const cut = m.topic.indexOf('/');
+    handle(m.topic.slice(0, cut), m.topic.slice(cut + 1), new TextDecoder().decode(m.payload));
+  });
+  renderSessions();
+
+  return {
+    /** Feed one message as if it came from the broker (used by the console's own tests). */
+    inject: (topic, text) => {
+      const cut = topic.indexOf('/');
+      handle(topic.slice(0, cut), topic.slice(cut + 1), text);
+    },
+  };
+}
