@@ -48,3 +48,9 @@ if [ "$want" != build ] && [ -f "$here/web/package-lock.json" ]; then
     (cd "$here/web" && npm ci --no-audit --no-fund --loglevel=error)
   fi
 fi
+# MQTT.js for the broker's interop tests (tests/interop/broker), run under node.
+if [ "$want" != build ] && [ -f "$here/tests/node/package-lock.json" ]; then
+  if [ ! -d "$here/tests/node/node_modules" ] || [ "$here/tests/node/package-lock.json" -nt "$here/tests/node/node_modules/.package-lock.json" ]; then
+    (cd "$here/tests/node" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi

@@ -271,7 +271,7 @@ static int number(parse_t *p, const char *d, const char *v, int *rc)
                 {"message_size_limit", IPM_MAX_REMAINING_LENGTH}, {"max_inflight_messages", UINT16_MAX},
                 {"max_queued_messages", UINT32_MAX}, {"max_queued_bytes", UINT64_MAX / 2},
                 {"sys_interval", 86400 * 365},       {"max_topic_alias", UINT16_MAX},
-                {"max_subscriptions", UINT32_MAX}};
+                {"max_subscriptions", UINT32_MAX},   {"max_outgoing_bytes", UINT64_MAX / 2}};
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
         if (strcmp(d, nums[i].name))
             continue;
@@ -286,7 +286,8 @@ static int number(parse_t *p, const char *d, const char *v, int *rc)
         case 5: c->max_queued_bytes = x; break;
         case 6: c->sys_interval = (uint32_t)x; break;
         case 7: c->topic_alias_maximum = (uint16_t)x; break;
-        default: c->max_subscriptions = (uint32_t)x; break;
+        case 8: c->max_subscriptions = (uint32_t)x; break;
+        default: c->max_outgoing_bytes = x; break;
         }
         return 1;
     }
