@@ -113,6 +113,10 @@ typedef struct {
     uint16_t connect_prop_count;
     uint32_t connect_timeout_ms; /* TCP/TLS connect plus CONNACK. Default 10000 */
     uint32_t io_timeout_ms;      /* one send, and subscribe/unsubscribe acks. Default 10000 */
+    /* Outgoing QoS 1/2 messages in flight at once, also capped by the server's Receive
+     * Maximum; 0 = only that cap. Default 20, as paho and libmosquitto: some brokers
+     * (mosquitto 2.0) lose queued deliveries when a publisher bursts far beyond that. */
+    uint16_t max_inflight;
     /* Automatic reconnect from check_msg()/wait_msg() after a lost connection. */
     bool auto_reconnect;
     uint32_t reconnect_min_ms; /* first delay, doubled per failure. Default 500 */
@@ -159,7 +163,7 @@ typedef struct {
 } ipm_client_mem_t;
 
 /*
- * Defaults: port 1883, version 3.1.1, keepalive 60 s, clean start, 10 s timeouts,
+ * Defaults: port 1883, version 3.1.1, keepalive 60 s, clean start, 10 s timeouts, 20 in flight,
  * reconnect off (500 ms .. 30 s when on), outbox 0, drop-oldest.
  */
 ipm_client_config_t ipm_client_config_default(void);

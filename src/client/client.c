@@ -18,6 +18,7 @@ ipm_client_config_t ipm_client_config_default(void)
     cfg.clean_start = true;
     cfg.connect_timeout_ms = 10000;
     cfg.io_timeout_ms = 10000;
+    cfg.max_inflight = 20;
     cfg.reconnect_min_ms = 500;
     cfg.reconnect_max_ms = 30000;
     return cfg;

@@ -94,7 +94,8 @@ int ipm__drain(ipm_client_t *c)
             continue;
         }
         /* Stop at the first message the server's Receive Maximum holds back: order. */
-        if (r.qos > 0 && c->inflight >= c->srv_recv_max)
+        if (r.qos > 0 && (c->inflight >= c->srv_recv_max ||
+                          (c->cfg.max_inflight && c->inflight >= c->cfg.max_inflight)))
             break;
         if (r.qos > 0) {
             r.pid = ipm__pid_alloc(c);
