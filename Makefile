@@ -49,7 +49,7 @@ demo: build
 	@$(BUILD)/src/cli/iotplot demo
 
 bench: build
-	@scripts/deps.sh test
+	@scripts/deps.sh bench
 	@bench/run.sh $(BUILD)
 
 clean:

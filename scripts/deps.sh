@@ -1,22 +1,26 @@
 #!/usr/bin/env bash
 # Installs what building, testing and the demo need, and nothing that is already there.
-# Idempotent: a second run only checks. Usage: scripts/deps.sh [build|test|all]
+# Idempotent: a second run only checks. Usage: scripts/deps.sh [build|test|bench|all]
 set -euo pipefail
 
 want=${1:-all}
 here=$(cd "$(dirname "$0")/.." && pwd)
 
 build_pkgs=(cmake make gcc pkg-config libuv1-dev libssl-dev libsqlite3-dev libcjson-dev
-            libcairo2-dev libpango1.0-dev fonts-dejavu-core)
+            libcairo2-dev libpango1.0-dev fonts-dejavu-core nodejs npm)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev mosquitto mosquitto-clients
            python3 python3-paho-mqtt poppler-utils gcc-arm-none-eabi libnewlib-arm-none-eabi
-           binutils-arm-none-eabi openssl nodejs npm chromium)
+           binutils-arm-none-eabi openssl chromium)
 
 pkgs=("${build_pkgs[@]}")
+# The benchmarks run matplotlib and mosquitto beside our programs.
+bench_pkgs=(python3-matplotlib time)
+
 case "$want" in
   build) ;;
-  test|all) pkgs+=("${test_pkgs[@]}") ;;
-  *) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
+  test) pkgs+=("${test_pkgs[@]}") ;;
+  bench|all) pkgs+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|test|bench|all]" >&2; exit 2 ;;
 esac
 
 missing=()
@@ -42,8 +46,8 @@ if ((${#missing[@]})); then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Browser-side and test-side npm packages, pinned by the committed lockfile.
-if [ "$want" != build ] && [ -f "$here/web/package-lock.json" ]; then
+# The console's npm packages, pinned by the committed lockfile: the build embeds them.
+if [ -f "$here/web/package-lock.json" ]; then
   if [ ! -d "$here/web/node_modules" ] || [ "$here/web/package-lock.json" -nt "$here/web/node_modules/.package-lock.json" ]; then
     (cd "$here/web" && npm ci --no-audit --no-fund --loglevel=error)
   fi
