@@ -7,8 +7,10 @@
 #include "iotplot/client.h"
 #include "iotplot/plotclient.h"
 
-/* How long a QoS 1 publish waits for room in the message store, in 50 ms turns. */
-#define FULL_RETRIES 200
+/* How long a QoS 1 publish waits for room in the message store, in 1 ms turns: short
+ * turns, because wait_msg() returns early only for incoming messages, not for the
+ * acknowledgements that free the room. */
+#define FULL_RETRIES 10000
 
 int ipp_plotclient_ipm_publish(void *ctx, const char *topic, const uint8_t *payload,
                                size_t len, uint8_t qos)
@@ -22,7 +24,7 @@ int ipp_plotclient_ipm_publish(void *ctx, const char *topic, const uint8_t *payl
          * store; waiting for acknowledgements here is what QoS 1 is chosen for. */
         if (rc != IPM_EFULL || i >= FULL_RETRIES)
             return rc;
-        rc = ipm_client_wait_msg(c, 50);
+        rc = ipm_client_wait_msg(c, 1);
         if (rc < 0)
             return rc;
     }
