@@ -272,16 +272,15 @@ int ipp__json_array(const char *s, size_t n, ipp_jval_t *vals, size_t maxvals, c
     int count = 0;
     skip_ws(&ps);
     if (ps.p >= ps.end || *ps.p != '[') {
-        *why = "not a JSON array";
-        return -1;
+        fail(&ps, "not a JSON array");
+        goto bad;
     }
     ps.p++;
     skip_ws(&ps);
-    if (ps.p < ps.end && *ps.p == ']') {
+    bool empty = ps.p < ps.end && *ps.p == ']';
+    if (empty)
         ps.p++;
-        goto end;
-    }
-    for (;;) {
+    while (!empty) {
         if ((size_t)count >= maxvals) {
             fail(&ps, "too many items");
             goto bad;
@@ -302,13 +301,10 @@ int ipp__json_array(const char *s, size_t n, ipp_jval_t *vals, size_t maxvals, c
         fail(&ps, "expected ',' or ']'");
         goto bad;
     }
-end:
     skip_ws(&ps);
-    if (ps.p != ps.end) {
-        fail(&ps, "text after the array");
-        goto bad;
-    }
-    return count;
+    if (ps.p == ps.end)
+        return count;
+    fail(&ps, "text after the array");
 bad:
     *why = ps.why ? ps.why : "invalid JSON";
     return -1;

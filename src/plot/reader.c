@@ -65,30 +65,32 @@ int ipp__read_csv(const char *buf, size_t len, ipp_data_t *d, char *err, size_t 
     double row[IPP_MAX_COLS];
     size_t ncols = 0, cap = 0, line = 2;
     memset(d, 0, sizeof *d);
-    for (int eol = 0; !eol && p < end;) {
-        if (ncols == IPP_MAX_COLS)
-            goto toomany;
+    bool eol = false, nomem = false;
+    while (!eol && p < end && ncols < IPP_MAX_COLS) {
         eol = csv_next(&p, end, field, sizeof field);
-        if (!(names[ncols++] = strdup(field)))
-            goto nomem;
+        if (!(names[ncols] = strdup(field))) {
+            nomem = true;
+            break;
+        }
+        ncols++;
     }
-    if (ncols == 0) {
-        snprintf(err, errlen, "csv: no header line");
-        return -1;
-    }
-    int rc = ipp__data_init(d, (const char *const *)names, ncols);
+    bool header = ncols > 0 && !nomem && (eol || p >= end);
+    int rc = header ? ipp__data_init(d, (const char *const *)names, ncols) : -1;
     for (size_t i = 0; i < ncols; i++)
         free(names[i]);
-    if (rc)
-        goto nomem;
+    if (rc) {
+        snprintf(err, errlen, "csv: %s", nomem || header ? "out of memory"
+                                                         : "no header line, or too many columns");
+        goto fail;
+    }
     for (; p < end; line++) {
         if (*p == '\n' || *p == '\r') { /* blank line */
             p++;
             continue;
         }
         size_t c = 0;
-        for (int eol = 0; !eol;) {
-            eol = csv_next(&p, end, field, sizeof field);
+        for (int last = 0; !last;) {
+            last = csv_next(&p, end, field, sizeof field);
             char *e;
             double v = field[0] ? strtod(field, &e) : NAN; /* empty: missing value */
             if (c >= ncols || (field[0] && *e)) {
@@ -100,17 +102,12 @@ int ipp__read_csv(const char *buf, size_t len, ipp_data_t *d, char *err, size_t 
         }
         while (c < ncols)
             row[c++] = NAN;
-        if (ipp__data_push(d, row, &cap))
-            goto nomem;
+        if (ipp__data_push(d, row, &cap)) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
     }
     return 0;
-toomany:
-    snprintf(err, errlen, "csv: more than %d columns", IPP_MAX_COLS);
-    for (size_t i = 0; i < ncols; i++)
-        free(names[i]);
-    return -1;
-nomem:
-    snprintf(err, errlen, "out of memory");
 fail:
     ipp__data_free(d);
     return -1;

@@ -112,21 +112,20 @@ int ipp_server_create(const ipp_server_config_t *cfg, ipp_server_t **out, char *
     }
     if (open_dirs(s, err, errlen) || ipp__ingest_load(s, err, errlen))
         goto fail;
+    snprintf(err, errlen, "cannot start threads");
     if (pthread_create(&s->ingest_thread, NULL, ipp__ingest_main, s))
-        goto fail_thread;
+        goto fail;
     if (pthread_create(&s->writer_thread, NULL, ipp__writer_main, s)) {
         pthread_mutex_lock(&s->mu);
         s->stopping = true;
         pthread_cond_broadcast(&s->msg_cv);
         pthread_mutex_unlock(&s->mu);
         pthread_join(s->ingest_thread, NULL);
-        goto fail_thread;
+        goto fail;
     }
     s->threads_started = true;
     *out = s;
     return 0;
-fail_thread:
-    snprintf(err, errlen, "cannot start threads");
 fail:
     ipp_server_destroy(s);
     return -1;

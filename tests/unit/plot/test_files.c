@@ -116,6 +116,28 @@ static void test_python_pickles(void **state)
     assert_int_equal(ipp__read_pickle((const uint8_t *)"\x80\x02", 2, &d, err, sizeof err), -1);
 }
 
+static void test_csv_edges(void **state)
+{
+    (void)state;
+    ipp_data_t d;
+    char err[128];
+    static const char ok[] = "\"a,\"\"x\"\"\",b\r\n1,\r\n\n2.5,-Infinity\n3";
+    assert_int_equal(ipp__read_csv(ok, sizeof ok - 1, &d, err, sizeof err), 0);
+    assert_string_equal(d.names[0], "a,\"x\"");
+    assert_int_equal(d.nrows, 3);
+    assert_true(isnan(d.cols[1][0]) && isinf(d.cols[1][1]) && isnan(d.cols[1][2]));
+    ipp__data_free(&d);
+    static const char *bad[] = {"", "a,b\n1,x\n", "a\n1,2\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(ipp__read_csv(bad[i], strlen(bad[i]), &d, err, sizeof err), -1);
+    char *wide = malloc(IPP_MAX_COLS * 2 + 8);
+    for (size_t i = 0; i < IPP_MAX_COLS + 1; i++)
+        memcpy(wide + 2 * i, "x,", 2);
+    wide[2 * IPP_MAX_COLS + 1] = '\n';
+    assert_int_equal(ipp__read_csv(wide, 2 * IPP_MAX_COLS + 2, &d, err, sizeof err), -1);
+    free(wide);
+}
+
 static void test_store_versions(void **state)
 {
     (void)state;
@@ -158,7 +180,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pickle),         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_json),           cmocka_unit_test(test_python_pickles),
-        cmocka_unit_test(test_store_versions),
+        cmocka_unit_test(test_csv_edges),      cmocka_unit_test(test_store_versions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
