@@ -16,6 +16,8 @@ const FIRST_CAP = 1024;
 const CHART_HEIGHT = 280;
 const FILES_URL = '/plots/';
 // matplotlib's default colour cycle, like the plot server's rendered files.
+// Axis steps for a row index: whole numbers only.
+const INDEX_STEPS = [1, 2, 5].flatMap((m) => Array.from({ length: 10 }, (_, e) => m * 10 ** e)).sort((a, b) => a - b);
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 
 class Series {
@@ -35,7 +37,6 @@ class Series {
     this.index = this.columns.length === 1 ? new Float64Array(this.cap) : null;
     this.sorted = true;
     this.dirty = true;
-    this.drawn = -1;
   }
 
   grow() {
@@ -279,17 +280,17 @@ export function setupPlots(link) {
         label: c, stroke: COLORS[i % COLORS.length], width: 1.5, points: { show: false },
       }))],
       axes: [
-        { label: xLabel, stroke: '#475569', grid: { stroke: '#e2e8f0' }, ticks: { stroke: '#cbd5e1' } },
+        { label: xLabel, stroke: '#475569', grid: { stroke: '#e2e8f0' }, ticks: { stroke: '#cbd5e1' }, ...(series.index ? { incrs: INDEX_STEPS } : {}) },
         { stroke: '#475569', grid: { stroke: '#e2e8f0' }, ticks: { stroke: '#cbd5e1' } },
       ],
       legend: { live: true },
       cursor: { drag: { x: true, y: false } },
       hooks: {
         setSelect: [() => { series.zoomed = true; }],
+        draw: [() => drawn(series)],
       },
     };
     series.chart = new uPlot(opts, series.data(), series.chartBox);
-    series.drawn = series.n;
     series.chart.root.addEventListener('dblclick', () => resetZoom(series));
   };
 
@@ -307,13 +308,11 @@ export function setupPlots(link) {
       }
       const width = series.chartBox.clientWidth;
       if (!width) continue;
-      const t0 = performance.now();
+      series.drawStart = performance.now();
+      series.drawing = series.n;
+      series.dirty = false;
       if (!series.chart) makeChart(series, width);
       else series.chart.setData(series.data(), !series.zoomed);
-      const cost = performance.now() - t0;
-      series.nextDraw = t0 + Math.min(1000, cost * 3);
-      series.dirty = false;
-      series.chartBox.dataset.points = String(series.n);
       updateInfo(series);
     }
     if (pending) schedule();
@@ -321,6 +320,16 @@ export function setupPlots(link) {
 
   const schedule = () => {
     if (!frame) frame = requestAnimationFrame(draw);
+  };
+
+  /** uPlot drew (it commits after setData returns): time it, expose the points drawn. */
+  const drawn = (series) => {
+    if (series.drawStart === undefined) return;
+    const cost = performance.now() - series.drawStart;
+    series.drawStart = undefined;
+    series.nextDraw = performance.now() + Math.min(1000, cost * 3);
+    series.chartBox.dataset.points = String(series.drawing);
+    series.chartBox.dataset.drawMs = cost.toFixed(1);
   };
 
   new ResizeObserver(() => {

@@ -75,7 +75,7 @@ export function setupTree(link, { onPublishTo }) {
     n.li.dataset.total = String(n.total);
     u.total.textContent = hasKids ? `${count(n.total)} msgs · ${count(n.children.size)} sub` : '';
     u.retained.hidden = !(n.last && n.last.retain);
-    u.value.textContent = n.last ? clip(n.last.text, VALUE_CELL) : '';
+    u.value.textContent = n.last ? clip(n.last.text, VALUE_CELL) || '(empty)' : '';
     u.name.setAttribute('aria-current', String(n === selected));
     renderChildren(n, u.kids, n.open);
   };
@@ -122,7 +122,7 @@ export function setupTree(link, { onPublishTo }) {
     $('#tree-details-topic').textContent = n.path;
     const last = n.last;
     $('#tree-details-meta').textContent = last
-      ? `${count(n.count)} messages · last at ${clock(last.time)} · QoS ${last.qos}${last.retain ? ' · retained' : ''}`
+      ? `${count(n.count)} message${n.count === 1 ? '' : 's'} · last at ${clock(last.time)} · QoS ${last.qos}${last.retain ? ' · retained' : ''}`
       : `No message on this topic itself · ${count(n.total)} below`;
     const pretty = last && !last.binary ? prettyJson(last.text) : null;
     $('#tree-details-payload').textContent = last ? (pretty ?? last.text) || '(empty)' : '';

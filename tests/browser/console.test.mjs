@@ -1,0 +1,451 @@
+// The console in a real browser (Debian's chromium, driven by playwright-core) against a
+// real broker: mosquitto on TCP behind a WebSocket proxy, the page from a static server.
+// Each check prints "ok"/"FAIL"; the last line is "N passed, N failed".
+// Environment: IOTPLOT_ARTIFACTS (screenshots folder), CHROMIUM (browser binary).
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  HOST, buildConsole, eventually, run, sleep, start, startMosquitto, startStatic, startWsProxy, tempDir, webRequire,
+} from './fixtures.mjs';
+
+const DEADLINE_MS = 240000;
+const ARTIFACTS = process.env.IOTPLOT_ARTIFACTS || join(tmpdir(), 'iotplot-browser-artifacts');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+let passed = 0;
+let failed = 0;
+const errors = []; // browser console errors and page errors, from every page
+
+setTimeout(() => {
+  console.log(`FAIL deadline: the browser test did not finish within ${DEADLINE_MS / 1000} s`);
+  console.log(`${passed} passed, ${failed + 1} failed`);
+  process.exit(1);
+}, DEADLINE_MS).unref();
+
+async function check(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    passed++;
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+    return true;
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}: ${e && e.message ? e.message.split('\n').slice(0, 6).join('\n     ') : e}`);
+    return false;
+  }
+}
+
+function expectEq(got, want, what) {
+  if (got !== want) throw new Error(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+}
+
+function watch(page, label) {
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`${label} console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => errors.push(`${label} page error: ${e.message}`));
+  page.on('requestfailed', (r) => {
+    if (!r.url().startsWith('blob:')) errors.push(`${label} request failed: ${r.url()} ${r.failure() && r.failure().errorText}`);
+  });
+  page.on('response', (r) => r.status() >= 400 && errors.push(`${label} HTTP ${r.status()}: ${r.url()}`));
+}
+
+async function shot(page, name) {
+  const file = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: false });
+  return file;
+}
+
+/** Text of the first message row whose topic is topic, or null. */
+const rowText = (page, topic) => page.evaluate((t) => {
+  const tr = Array.from(document.querySelectorAll('#message-rows tr')).find((r) => r.dataset.topic === t);
+  return tr ? tr.textContent : null;
+}, topic);
+
+const rowCount = (page, topic) => page.evaluate((t) =>
+  Array.from(document.querySelectorAll('#message-rows tr')).filter((r) => r.dataset.topic === t).length, topic);
+
+async function tab(page, name) {
+  await page.click(`#tab-${name}`);
+  await page.waitForSelector(`#panel-${name}:not([hidden])`, { timeout: 5000 });
+}
+
+async function main() {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const work = tempDir();
+  const dist = join(work, 'dist');
+  const plotsDir = join(work, 'plots');
+  mkdirSync(plotsDir);
+  writeFileSync(join(plotsDir, 'example.pdf'), '%PDF-1.4\n% placeholder written by the browser test\n');
+
+  console.log(buildConsole(dist));
+  await check('the console build is deterministic', async () => {
+    buildConsole(join(work, 'dist2'));
+    const a = readFileSync(join(dist, 'manifest.json'), 'utf8');
+    expectEq(readFileSync(join(work, 'dist2', 'manifest.json'), 'utf8'), a, 'manifest of a second build');
+    for (const f of JSON.parse(a).files) {
+      if (/^https?:|\/\//.test(f.path)) throw new Error(`odd path ${f.path}`);
+    }
+    const html = readFileSync(join(dist, 'index.html'), 'utf8');
+    if (/(src|href)="(https?:)?\/\//.test(html)) throw new Error('index.html loads something from another host');
+  });
+  const broker = await startMosquitto();
+  const proxy = await startWsProxy(broker.port);
+  const web = await startStatic(dist, plotsDir);
+  const pubArgs = ['-h', HOST, '-p', String(broker.port)];
+  const pub = async (topic, message, extra = []) => {
+    const r = await run('mosquitto_pub', [...pubArgs, '-t', topic, '-m', message, ...extra]);
+    if (r.code !== 0) throw new Error(`mosquitto_pub exited ${r.code}: ${r.out}`);
+  };
+  const pubLines = async (topic, lines) => {
+    const r = await run('mosquitto_pub', [...pubArgs, '-t', topic, '-l'], { input: lines.join('\n') + '\n' });
+    if (r.code !== 0) throw new Error(`mosquitto_pub -l exited ${r.code}: ${r.out}`);
+  };
+  /** A mosquitto_sub that is subscribed (per the broker's log) before this resolves. */
+  const subscriber = async (topic, extra = []) => {
+    const id = `browser-test-sub-${Math.random().toString(16).slice(2, 10)}`;
+    const child = start('mosquitto_sub', [...pubArgs, '-i', id, '-t', topic, ...extra]);
+    await eventually(() => broker.log().includes(`${id} 0 ${topic}`) || child.exitCode !== null, `${id} subscribed`);
+    return child;
+  };
+  console.log(`mosquitto :${broker.port}, ws proxy :${proxy.port}, page http://${HOST}:${web.port}/`);
+
+  const { chromium } = webRequire('playwright-core');
+  // launch() gives chromium a fresh temporary --user-data-dir of its own and removes it on close.
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    timeout: 30000,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    await scenario(browser, { web, proxy, broker, pub, pubLines, subscriber, plotsDir });
+  } finally {
+    await browser.close().catch(() => {});
+  }
+}
+
+async function scenario(browser, { web, proxy, broker, pub, pubLines, subscriber }) {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 860 }, acceptDownloads: false });
+  context.setDefaultTimeout(10000);
+  const page = await context.newPage();
+  watch(page, 'laptop');
+  const url = `http://${HOST}:${web.port}/`;
+
+  const loaded = await check('page loads from the built console with its modules', async () => {
+    await page.goto(url, { waitUntil: 'load' });
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 10000 });
+    expectEq(await page.title(), 'iotplot console', 'title');
+    expectEq(await page.isVisible('#conn-state'), true, 'connection state visible');
+  });
+  if (!loaded) return;
+
+  await check('connect defaults come from the page location', async () => {
+    await tab(page, 'connect');
+    expectEq(await page.inputValue('input[name="host"]'), HOST, 'host');
+    expectEq(await page.inputValue('input[name="port"]'), String(web.port), 'port');
+    expectEq(await page.inputValue('input[name="path"]'), '/mqtt', 'path');
+    expectEq(await page.isChecked('input[name="tls"]'), false, 'tls');
+  });
+
+  await check('every form control has a label', async () => {
+    const unlabelled = await page.evaluate(() => Array.from(document.querySelectorAll('input, select, textarea'))
+      .filter((e) => !e.closest('label') && !e.getAttribute('aria-label') && !e.labels?.length)
+      .map((e) => e.outerHTML.slice(0, 80)));
+    expectEq(unlabelled.length, 0, `unlabelled controls ${unlabelled.join(' ')}`);
+  });
+
+  await check('tabs follow the keyboard (arrow keys, focus)', async () => {
+    await page.focus('#tab-connect');
+    await page.keyboard.press('ArrowRight');
+    expectEq(await page.getAttribute('#tab-messages', 'aria-selected'), 'true', 'messages tab selected');
+    expectEq(await page.evaluate(() => document.activeElement.id), 'tab-messages', 'focus');
+    await page.keyboard.press('ArrowLeft');
+    expectEq(await page.isVisible('#panel-connect'), true, 'connect panel back');
+  });
+
+  const connected = await check('connect over ws:// through the proxy (MQTT 3.1.1)', async () => {
+    await page.fill('input[name="port"]', String(proxy.port));
+    await page.fill('input[name="clientId"]', 'browser-test');
+    expectEq(await page.textContent('#connect-url'), `ws://${HOST}:${proxy.port}/mqtt`, 'url preview');
+    await shot(page, '01-connect');
+    await page.click('#connect-submit');
+    await page.waitForSelector('#conn-state[data-state="connected"]', { timeout: 10000 });
+    const detail = await page.textContent('#conn-state .detail');
+    if (!/^browser-test-[0-9a-f]{6} @ ws:/.test(detail)) throw new Error(`state detail ${JSON.stringify(detail)}`);
+    await page.waitForSelector('#panel-messages:not([hidden])');
+  });
+  if (!connected) return;
+
+  await check('subscribe # and see a mosquitto_pub message in the table', async () => {
+    await page.fill('#subscribe-form input[name="topic"]', '#');
+    await page.selectOption('#subscribe-form select[name="qos"]', '1');
+    await page.click('#subscribe-form button[type="submit"]');
+    await page.waitForSelector('#subscription-list li[data-topic="#"] .sub-state:text("granted QoS 1")', { state: 'attached' });
+    await pub('console/test/hello', 'hello from mosquitto_pub');
+    await eventually(async () => (await rowText(page, 'console/test/hello'))?.includes('hello from mosquitto_pub'), 'row');
+  });
+
+  await check('JSON payloads are pretty-printed on demand', async () => {
+    await pub('console/test/json', '{"temperature":21.5,"unit":"C","tags":["a","b"]}', ['-q', '1']);
+    const row = '#message-rows tr[data-topic="console/test/json"]';
+    await page.waitForSelector(row);
+    await page.click(`${row} button:text("JSON")`);
+    const pretty = await page.textContent(`${row} pre.json`);
+    if (!pretty.includes('\n  "temperature": 21.5,')) throw new Error(`not pretty: ${pretty}`);
+    expectEq(await page.textContent(`${row} td.num`), '1', 'QoS column');
+    await shot(page, '02-messages');
+  });
+
+  await check('publish from the page, received by mosquitto_sub -C 1 -W 10', async () => {
+    const sub = await subscriber('console/from-page', ['-C', '1', '-W', '10']);
+    await tab(page, 'publish');
+    await page.fill('#publish-form input[name="topic"]', 'console/from-page');
+    await page.fill('#publish-form textarea[name="payload"]', '{"led": "on", "level": 3}');
+    await page.waitForSelector('#publish-json-state.ok');
+    await page.selectOption('#publish-form select[name="qos"]', '1');
+    await page.click('#publish-form button[type="submit"]');
+    const r = await sub.done;
+    expectEq(r.out.trim(), '{"led": "on", "level": 3}', 'mosquitto_sub output');
+    expectEq(r.code, 0, 'mosquitto_sub exit code');
+    await page.waitForSelector('#publish-history li[data-topic="console/from-page"]');
+  });
+
+  await check('publish history replays a message', async () => {
+    const sub = await subscriber('console/from-page', ['-C', '1', '-W', '10']);
+    await page.click('#publish-history li[data-topic="console/from-page"] button:text("Replay")');
+    const r = await sub.done;
+    expectEq(r.out.trim(), '{"led": "on", "level": 3}', 'replayed payload');
+    await page.fill('#publish-form textarea[name="payload"]', '{"broken": ');
+    await page.waitForSelector('#publish-json-state.bad');
+    await page.fill('#publish-form textarea[name="payload"]', '{"led": "off"}');
+    await shot(page, '04-publish');
+  });
+
+  await check('pause buffers messages and resume shows them', async () => {
+    await tab(page, 'messages');
+    await page.click('#pause');
+    await pubLines('console/paused', ['p1', 'p2', 'p3']);
+    await page.waitForSelector('#pause:text("Resume (3 new)")');
+    expectEq(await rowCount(page, 'console/paused'), 0, 'rows while paused');
+    await page.click('#pause');
+    await eventually(async () => (await rowCount(page, 'console/paused')) === 3, 'three rows after resume');
+  });
+
+  await check('filter narrows the table; clear empties it', async () => {
+    await page.fill('#message-filter', 'hello from');
+    await eventually(async () => (await page.$$('#message-rows tr')).length === 1, 'one row for the filter');
+    await page.fill('#message-filter', '');
+    await eventually(async () => (await page.$$('#message-rows tr')).length > 3, 'all rows back');
+    await page.click('#clear-messages');
+    await eventually(async () => (await page.$$('#message-rows tr')).length === 0, 'table empty');
+  });
+
+  await check('topic tree counts messages per topic and below', async () => {
+    await pubLines('tree/a', ['1', '2', '3']);
+    await pub('tree/b', 'only');
+    await tab(page, 'topics');
+    await page.waitForSelector('#tree-root > li[data-topic="tree"][data-total="4"]');
+    await page.click('#tree-root > li[data-topic="tree"] .twisty');
+    await page.waitForSelector('li[data-topic="tree/a"][data-count="3"]');
+    await page.waitForSelector('li[data-topic="tree/b"][data-count="1"]');
+    const value = await page.textContent('li[data-topic="tree/a"] .node-value');
+    expectEq(value, '3', 'last value of tree/a');
+  });
+
+  await check('clear a retained message after confirmation', async () => {
+    await pub('tree/keep', 'kept value', ['-r', '-q', '1']);
+    const before = await run('mosquitto_sub', ['-h', HOST, '-p', String(broker.port), '-t', 'tree/keep', '-C', '1', '-W', '5']);
+    expectEq(before.out.trim(), 'kept value', 'retained before');
+    await page.waitForSelector('li[data-topic="tree/keep"]');
+    await page.click('li[data-topic="tree/keep"] .node-name');
+    await page.waitForSelector('#tree-details[data-topic="tree/keep"]');
+    await page.click('#tree-clear');
+    await page.waitForSelector('dialog#confirm[open]');
+    await shot(page, '03-topics-confirm');
+    await page.click('#confirm-ok');
+    await page.waitForSelector('dialog#confirm', { state: 'hidden' });
+    await eventually(async () => (await page.getAttribute('li[data-topic="tree/keep"]', 'data-count')) === '2', 'empty message seen');
+    const after = await run('mosquitto_sub', ['-h', HOST, '-p', String(broker.port), '-t', 'tree/keep', '-C', '1', '-W', '2']);
+    expectEq(after.out.includes('kept value'), false, `retained after clearing (${after.out.trim()})`);
+    expectEq(after.code, 27, 'mosquitto_sub timed out waiting for a retained message');
+    await page.click('li[data-topic="tree/a"] .node-name');
+    await shot(page, '03-topics');
+  });
+
+  await check('status shows $SYS/broker values', async () => {
+    await tab(page, 'status');
+    await page.waitForFunction(() => /mosquitto/.test(document.querySelector('#status-cards [data-key="version"] .card-value').textContent), null, { timeout: 10000 });
+    await page.waitForSelector('#status-rows tr[data-key="clients/connected"]');
+    await page.waitForFunction(() => document.querySelector('#status-cards [data-key="uptime"] .card-value').textContent !== '–');
+    await shot(page, '05-status');
+  });
+
+  await check('an iot-plot series (new_series + 200 rows) is drawn live with all points', async () => {
+    await tab(page, 'plots');
+    await pub('hopla/new_series', '["sinusoid", "time", "cos", "sin", "sin*cos"]');
+    const rows = [];
+    for (let i = 0; i < 200; i++) {
+      const t = i * 0.025;
+      const d = Math.exp(-t);
+      const c = d * Math.cos(2 * Math.PI * t);
+      const s = d * Math.sin(2 * Math.PI * t);
+      rows.push(JSON.stringify(['sinusoid', +t.toFixed(4), +c.toFixed(5), +s.toFixed(5), +(c * s).toFixed(5)]));
+    }
+    await pubLines('hopla/data', rows);
+    const chart = 'article[data-session="hopla"][data-series="sinusoid"] .chart';
+    await page.waitForSelector(`${chart}[data-points="200"]`, { timeout: 15000 });
+    await page.waitForSelector(`${chart} canvas`);
+    const legend = await page.textContent(`${chart} .u-legend`);
+    for (const col of ['cos', 'sin', 'sin*cos']) if (!legend.includes(col)) throw new Error(`legend lacks ${col}: ${legend}`);
+  });
+
+  await check('plot_series adds a link to /plots/<file> that the server serves', async () => {
+    await pub('hopla/plot_series', '["sinusoid", {"filename": "example.pdf", "xlabel": "Time [s]"}]');
+    const link = 'article[data-series="sinusoid"] a.file-link[href="/plots/example.pdf"]';
+    await page.waitForSelector(link);
+    const href = await page.getAttribute(link, 'href');
+    const res = await fetch(new URL(href, page.url()), { method: 'HEAD' });
+    expectEq(res.status, 200, `HEAD ${href}`);
+    expectEq(res.headers.get('content-type'), 'application/pdf', 'content type');
+    await shot(page, '06-plots');
+  });
+
+  await check('a second session and data without new_series are listed', async () => {
+    await pubLines('lab/data', ['["counts", 1]', '["counts", 4]', '["counts", 9]', '["counts", "bad"]']);
+    await page.waitForSelector('#plot-sessions button[data-session="lab"]');
+    await page.waitForSelector('article[data-session="lab"][data-series="counts"] .chart[data-points="3"]');
+    await page.waitForSelector('#plots-problems:not([hidden])');
+    await page.click('#plot-sessions button[data-session="hopla"]');
+    await page.waitForSelector('article[data-session="lab"]', { state: 'hidden' });
+    await page.click('#plot-sessions button[data-session="*"]');
+  });
+
+  await check('1,000,000 points are drawn smoothly', async () => {
+    await page.click('#plot-sessions button[data-session="*"]');
+    const result = await page.evaluate(async () => {
+      const { plots } = window.iotplotConsole;
+      plots.inject('bench/new_series', '["million", "x", "y"]');
+      const t0 = performance.now();
+      let worstFrame = 0;
+      let last = performance.now();
+      let frames = 0;
+      const tick = () => {
+        const now = performance.now();
+        worstFrame = Math.max(worstFrame, now - last);
+        last = now;
+        frames++;
+      };
+      // Feed in chunks between frames, as messages would arrive, and time the frames.
+      for (let i = 0; i < 1000000;) {
+        const end = Math.min(i + 50000, 1000000);
+        for (; i < end; i++) plots.inject('bench/data', `["million", ${i}, ${Math.sin(i / 5000) + (i % 97) / 500}]`);
+        await new Promise((r) => requestAnimationFrame(() => { tick(); r(); }));
+      }
+      const chart = document.querySelector('article[data-series="million"] .chart');
+      const t1 = performance.now();
+      while (chart.dataset.points !== '1000000' && performance.now() - t1 < 20000) {
+        await new Promise((r) => requestAnimationFrame(() => { tick(); r(); }));
+      }
+      return {
+        points: chart.dataset.points, drawMs: Number(chart.dataset.drawMs), frames,
+        ms: Math.round(performance.now() - t0), worstFrame: Math.round(worstFrame),
+      };
+    });
+    console.log(`     1M points: ${result.ms} ms in all (JSON parsing included), ${result.frames} frames, ` +
+      `worst frame ${result.worstFrame} ms, last redraw of 1M points ${result.drawMs} ms`);
+    expectEq(result.points, '1000000', 'points drawn');
+    // Generous bounds for a busy 2-core machine; typical: 1-2 s in all, a redraw under 100 ms.
+    if (result.ms > 30000) throw new Error(`1M points took ${result.ms} ms`);
+    if (result.drawMs > 2000) throw new Error(`one redraw of 1M points took ${result.drawMs} ms`);
+    await page.evaluate(() => document.querySelector('article[data-series="million"]').scrollIntoView());
+    await sleep(300);
+    await shot(page, '07-plots-million');
+    await page.evaluate(() => window.scrollTo(0, 0));
+  });
+
+  await check('settings, subscriptions and connection survive a reload', async () => {
+    await page.reload({ waitUntil: 'load' });
+    await page.waitForSelector('#conn-state[data-state="connected"]', { timeout: 10000 });
+    expectEq(await page.inputValue('input[name="port"]'), String(proxy.port), 'port kept');
+    await page.waitForSelector('#subscription-list li[data-topic="#"] .sub-state:text("granted QoS 1")', { state: 'attached' });
+    await pub('console/after-reload', 'still here');
+    await tab(page, 'messages');
+    await eventually(async () => (await rowText(page, 'console/after-reload'))?.includes('still here'), 'row after reload');
+  });
+
+  await check('MQTT 5: overlapping subscriptions deliver each message once per panel', async () => {
+    await tab(page, 'connect');
+    await page.selectOption('select[name="version"]', '5');
+    await page.click('#connect-submit');
+    await page.waitForSelector('#conn-state[data-state="connected"]');
+    await page.waitForSelector('#subscription-list li[data-topic="#"] .sub-state:text("granted QoS 1")', { state: 'attached' });
+    await tab(page, 'messages');
+    await pub('dup/data', '["dup", 1, 2]');
+    await pub('dup/marker', 'after');
+    await eventually(async () => (await rowCount(page, 'dup/marker')) === 1, 'marker row');
+    expectEq(await rowCount(page, 'dup/data'), 1, 'rows for dup/data');
+    await tab(page, 'plots');
+    await page.waitForSelector('article[data-session="dup"] .chart[data-points="1"]');
+    await pub('dup/retained', 'r', ['-r']);
+    await tab(page, 'messages');
+    await eventually(async () => (await page.textContent('#message-rows tr[data-topic="dup/retained"] td.retained').catch(() => '')) === 'R',
+      'retain-as-published flag on a live message');
+    await pub('dup/retained', '', ['-r']);
+  });
+
+  await check('disconnect shows the state', async () => {
+    await page.click('#topbar-connect');
+    await page.waitForSelector('#conn-state[data-state="disconnected"]');
+    expectEq(await page.textContent('#topbar-connect'), 'Connect', 'button label');
+    await page.click('#topbar-connect');
+    await page.waitForSelector('#conn-state[data-state="connected"]');
+  });
+
+  await check('phone layout: no horizontal scrolling, panels usable', async () => {
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    const p = await phone.newPage();
+    watch(p, 'phone');
+    await p.goto(url, { waitUntil: 'load' });
+    await p.waitForSelector('body[data-ready="true"]');
+    await tab(p, 'connect');
+    await p.fill('input[name="port"]', String(proxy.port));
+    await p.click('#connect-submit');
+    await p.waitForSelector('#conn-state[data-state="connected"]');
+    await p.fill('#subscribe-form input[name="topic"]', 'phone/#');
+    await p.click('#subscribe-form button[type="submit"]');
+    await p.waitForSelector('#subscription-list li[data-topic="phone/#"] .sub-state:text("granted QoS 0")');
+    await pub('phone/hello', '{"from": "mosquitto_pub", "ok": true}');
+    await eventually(async () => (await rowText(p, 'phone/hello')) !== null, 'phone row');
+    for (const name of ['messages', 'publish', 'plots']) {
+      await tab(p, name);
+      const wide = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      if (wide > 1) throw new Error(`${name}: page is ${wide}px wider than the phone screen`);
+    }
+    await tab(p, 'messages');
+    await shot(p, '08-phone-messages');
+    await tab(p, 'plots');
+    await pubLines('phone/data', ['["temp", 0, 20.5]', '["temp", 1, 20.9]', '["temp", 2, 21.4]']);
+    await p.waitForSelector('article[data-session="phone"] .chart[data-points="3"]');
+    await shot(p, '09-phone-plots');
+    await phone.close();
+  });
+
+  await check('no errors in the browser console', async () => {
+    if (errors.length) throw new Error(errors.slice(0, 8).join('\n'));
+  });
+  await context.close();
+}
+
+try {
+  await main();
+} catch (e) {
+  failed++;
+  console.log(`FAIL setup: ${e && e.stack ? e.stack : e}`);
+}
+console.log(`screenshots: ${ARTIFACTS}`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed || !passed ? 1 : 0);
