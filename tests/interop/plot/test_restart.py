@@ -30,7 +30,8 @@ with iptest.tempdir() as d, iptest.mosquitto() as (port, _):
         iptest.eventually(lambda: stored(out) == 200, what="200 rows stored")
         p.send_signal(signal.SIGKILL)   # no chance to clean up
         p.wait(5)
-    with plotlib.plotserver(port, out, "-q", "1") as (p, log):
+    # the original's "-session NAME" spelling
+    with plotlib.plotserver(port, out, "-q", "1", "-session", "iot49") as (p, log):
         with plotlib.paho_client(port) as mq:
             pc = plotlib.PythonPlotClient(mq, qos=1)
             for r in rows[200:]:
