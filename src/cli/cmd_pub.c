@@ -112,7 +112,7 @@ static int publish(pub_opts_t *p, ipm_client_t *c, const char *data, size_t len)
                        .props = p->o.props[CLI_PROPS_PUBLISH],
                        .prop_count = p->o.nprops[CLI_PROPS_PUBLISH]};
     for (;;) {
-        int rc = ipm_client_publish_ex(c, &m);
+        int rc = p->o.fatal ? p->o.fatal : ipm_client_publish_ex(c, &m);
         if (rc != IPM_EFULL)
             return rc;
         /* The store or the outbox is full: let acknowledgements (or the reconnect) come. */
@@ -133,6 +133,7 @@ static int publish_lines(pub_opts_t *p, ipm_client_t *c)
         struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
         if (poll(&pfd, 1, 100) <= 0) {
             rc = ipm_client_check_msg(c);
+            rc = rc >= 0 && p->o.fatal ? p->o.fatal : rc;
             continue;
         }
         if (len == cap) {
@@ -201,8 +202,14 @@ int cmd_pub(int argc, char **argv)
         rc = publish(&p, c, p.message ? p.message : "", p.message ? strlen(p.message) : 0);
     const char *what = "publish failed";
     if (rc >= 0) {
-        rc = ipm_client_flush(c, PUB_FLUSH_MS);
         what = "waiting for acknowledgements";
+        for (uint32_t t = 0; t < PUB_FLUSH_MS; t += 200) {
+            rc = ipm_client_flush(c, 200);
+            if (rc == IPM_ETIMEOUT && p.o.fatal)
+                rc = p.o.fatal;
+            if (rc != IPM_ETIMEOUT)
+                break;
+        }
     }
     if (rc < 0)
         cli_mqtt_error(&p.o, c, what, rc);

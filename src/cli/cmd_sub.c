@@ -186,6 +186,8 @@ int cmd_sub(int argc, char **argv)
     while (!stop_requested && !(s.count && s.received >= s.count)) {
         long before = s.received;
         int rc = ipm_client_wait_msg(c, 200);
+        if (rc >= 0 && s.o.fatal)
+            rc = s.o.fatal;
         if (rc < 0) {
             cli_mqtt_error(&s.o, c, "connection lost", rc);
             status = 1;

@@ -263,9 +263,21 @@ void cli_mqtt_error(const cli_mqtt_opts_t *o, ipm_client_t *c, const char *what,
     }
 }
 
-static void debug_event(ipm_client_t *c, const ipm_event_t *ev, void *user)
+/* Errors of the network, after which trying again makes sense. */
+static bool transient(int err)
 {
-    const cli_mqtt_opts_t *o = user;
+    return err == IPM_OK || err == IPM_EIO || err == IPM_ECLOSED || err == IPM_ETIMEOUT ||
+           err == IPM_ETLS || err == IPM_ERESOLVE;
+}
+
+static void on_event(ipm_client_t *c, const ipm_event_t *ev, void *user)
+{
+    cli_mqtt_opts_t *o = user;
+    /* A server that sends malformed packets will not mend by reconnecting: give up. */
+    if (ev->type == IPM_EV_DISCONNECTED && !transient(ev->err))
+        o->fatal = ev->err;
+    if (!o->debug)
+        return;
     switch (ev->type) {
     case IPM_EV_CONNECTED:
         fprintf(stderr, "%s: connected (session present %d)\n", o->prog, ev->session_present);
@@ -325,8 +337,7 @@ ipm_client_t *cli_mqtt_connect(cli_mqtt_opts_t *o, bool auto_reconnect, uint16_t
         fprintf(stderr, "%s: %s\n", o->prog, why ? why : "cannot create the client");
         return NULL;
     }
-    if (o->debug)
-        ipm_client_set_event_cb(c, debug_event, o);
+    ipm_client_set_event_cb(c, on_event, o);
     int rc = ipm_client_connect(c);
     if (rc != IPM_OK) {
         char what[300];

@@ -39,6 +39,7 @@ typedef struct {
     ipm_prop_t props[CLI_PROPS_N][IPM_CLIENT_MAX_PROPS];
     uint16_t nprops[CLI_PROPS_N];
     char idbuf[32];
+    int fatal; /* set when the connection ended in a way reconnecting cannot cure */
 } cli_mqtt_opts_t;
 
 /* Defaults: localhost:1883, 3.1.1, keepalive 60, QoS 0. */
