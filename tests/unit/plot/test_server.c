@@ -184,11 +184,43 @@ static void test_many_rows(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A save after every row: requests waiting for the writer merge, the last file is whole. */
+static void test_coalescing(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ipp-server-XXXXXX", msg[64];
+    logbuf_t l = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    assert_non_null(mkdtemp(dir));
+    ipp_server_t *s = start(dir, &l);
+    send(s, "c/new_series", "[\"n\", \"i\"]");
+    for (int i = 0; i < 3000; i++) {
+        snprintf(msg, sizeof msg, "[\"n\", %d]", i);
+        send(s, "c/data", msg);
+        send(s, "c/save_series", "[\"n\", \"n.csv\"]");
+    }
+    assert_int_equal(ipp_server_sync(s, 60000), 0);
+    ipp_server_stats_t st;
+    ipp_server_stats(s, &st);
+    assert_true(st.files >= 1 && st.files <= 3000);
+    assert_int_equal(st.dropped, 0);
+    ipp_server_destroy(s);
+    char p[300], err[128];
+    snprintf(p, sizeof p, "%s/n.csv", dir);
+    ipp_data_t d;
+    assert_int_equal(ipp__read_file(p, &d, err, sizeof err), 0);
+    assert_int_equal(d.nrows, 3000);
+    ipp__data_free(&d);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_commands),
         cmocka_unit_test(test_many_rows),
+        cmocka_unit_test(test_coalescing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
