@@ -6,7 +6,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  HOST, buildConsole, eventually, run, sleep, start, startMosquitto, startStatic, startWsProxy, tempDir, webRequire,
+  HOST, buildConsole, eventually, run, sleep, start, startMosquitto, startStatic, startWsProxy, tempDir, testCertificate,
+  webRequire,
 } from './fixtures.mjs';
 
 const DEADLINE_MS = 240000;
@@ -94,6 +95,8 @@ async function main() {
   const broker = await startMosquitto();
   const proxy = await startWsProxy(broker.port);
   const web = await startStatic(dist, plotsDir);
+  const tls = testCertificate(work);
+  const secure = await startWsProxy(broker.port, tls);
   const pubArgs = ['-h', HOST, '-p', String(broker.port)];
   const pub = async (topic, message, extra = []) => {
     const r = await run('mosquitto_pub', [...pubArgs, '-t', topic, '-m', message, ...extra]);
@@ -110,7 +113,7 @@ async function main() {
     await eventually(() => broker.log().includes(`${id} 0 ${topic}`) || child.exitCode !== null, `${id} subscribed`);
     return child;
   };
-  console.log(`mosquitto :${broker.port}, ws proxy :${proxy.port}, page http://${HOST}:${web.port}/`);
+  console.log(`mosquitto :${broker.port}, ws proxy :${proxy.port}, wss proxy :${secure.port}, page http://${HOST}:${web.port}/`);
 
   const { chromium } = webRequire('playwright-core');
   // launch() gives chromium a fresh temporary --user-data-dir of its own and removes it on close.
@@ -119,16 +122,16 @@ async function main() {
     headless: true,
     timeout: 30000,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
+      '--disable-component-update', '--disable-sync', `--ignore-certificate-errors-spki-list=${tls.spki}`],
   });
   try {
-    await scenario(browser, { web, proxy, broker, pub, pubLines, subscriber, plotsDir });
+    await scenario(browser, { web, proxy, secure, broker, pub, pubLines, subscriber, plotsDir });
   } finally {
     await browser.close().catch(() => {});
   }
 }
 
-async function scenario(browser, { web, proxy, broker, pub, pubLines, subscriber }) {
+async function scenario(browser, { web, proxy, secure, broker, pub, pubLines, subscriber }) {
   const context = await browser.newContext({ viewport: { width: 1366, height: 860 }, acceptDownloads: false });
   context.setDefaultTimeout(10000);
   const page = await context.newPage();
@@ -403,6 +406,20 @@ async function scenario(browser, { web, proxy, broker, pub, pubLines, subscriber
     expectEq(await page.textContent('#topbar-connect'), 'Connect', 'button label');
     await page.click('#topbar-connect');
     await page.waitForSelector('#conn-state[data-state="connected"]');
+  });
+
+  await check('connect over wss:// (TLS, a throwaway certificate pinned in chromium)', async () => {
+    await tab(page, 'connect');
+    await page.fill('input[name="port"]', String(secure.port));
+    await page.check('input[name="tls"]');
+    expectEq(await page.textContent('#connect-url'), `wss://${HOST}:${secure.port}/mqtt`, 'url preview');
+    await page.click('#connect-submit');
+    await page.waitForSelector('#conn-state[data-state="connected"]');
+    if (!(await page.textContent('#conn-state .detail')).includes('wss://')) throw new Error('not on wss://');
+    await page.waitForSelector('#subscription-list li[data-topic="#"] .sub-state:text("granted QoS 1")', { state: 'attached' });
+    await pub('console/over-tls', 'secure hello');
+    await tab(page, 'messages');
+    await eventually(async () => (await rowText(page, 'console/over-tls'))?.includes('secure hello'), 'row over wss');
   });
 
   await check('phone layout: no horizontal scrolling, panels usable', async () => {

@@ -5,7 +5,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, createReadStream } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
+import { X509Certificate, createHash } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, resolve, sep } from 'node:path';
@@ -143,13 +145,20 @@ export async function startMosquitto() {
 
 // --- WebSocket to TCP proxy --------------------------------------------------------------
 
-/** ws://127.0.0.1:<port>/<any path> -> tcp 127.0.0.1:mqttPort, subprotocol mqtt. */
-export function startWsProxy(mqttPort) {
+/**
+ * ws://127.0.0.1:<port>/<any path> -> tcp 127.0.0.1:mqttPort, subprotocol mqtt; with
+ * tls = {key, cert}, wss:// instead.
+ */
+export function startWsProxy(mqttPort, tls = null) {
   const { WebSocketServer } = webRequire('ws');
   return new Promise((res) => {
+    const server = tls ? https.createServer(tls) : http.createServer();
+    server.on('request', (req, resp) => {
+      resp.writeHead(426, { 'Content-Type': 'text/plain' });
+      resp.end('WebSocket only\n');
+    });
     const wss = new WebSocketServer({
-      host: HOST,
-      port: 0,
+      server,
       handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
     });
     wss.on('connection', (ws) => {
@@ -161,14 +170,30 @@ export function startWsProxy(mqttPort) {
       ws.on('close', () => tcp.destroy());
       ws.on('error', () => tcp.destroy());
     });
-    wss.on('listening', () => {
+    server.listen(0, HOST, () => {
       atExit(() => {
         for (const c of wss.clients) c.terminate();
         wss.close();
+        server.close();
       });
-      res({ port: wss.address().port, close: () => new Promise((r) => wss.close(r)) });
+      res({ port: server.address().port });
     });
   });
+}
+
+/**
+ * A throwaway key and self-signed certificate for 127.0.0.1 (openssl), and the base64
+ * SHA-256 of its public key, which chromium is told to trust and nothing else.
+ */
+export function testCertificate(dir) {
+  const key = join(dir, 'key.pem');
+  const cert = join(dir, 'cert.pem');
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
+    '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8', timeout: 30000 });
+  if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
+  const pem = readFileSync(cert);
+  const spki = new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' });
+  return { key: readFileSync(key), cert: pem, spki: createHash('sha256').update(spki).digest('base64') };
 }
 
 // --- static files ------------------------------------------------------------------------

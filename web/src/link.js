@@ -55,7 +55,6 @@ export class Link extends EventTarget {
       connectTimeout: 10000,
       reconnectPeriod: 3000,
       resubscribe: false,
-      wsOptions: {},
     };
     if (s.username) opts.username = s.username;
     if (s.password) opts.password = s.password;
