@@ -80,7 +80,15 @@ export class Link extends EventTarget {
       if (client === this.client && this.state === 'connected') this.setState('reconnecting', 'connection lost');
     });
     client.on('offline', () => client === this.client && this.setState('reconnecting', 'broker unreachable'));
-    client.on('error', (err) => client === this.client && this.setState('error', String(err.message || err)));
+    client.on('error', (err) => {
+      if (client !== this.client) return;
+      // Refused credentials or client id: retrying cannot help, so stop (3.1.1: 2, 4, 5; 5.0: 0x85-0x87, 0x8c).
+      if ([2, 4, 5, 0x85, 0x86, 0x87, 0x8c].includes(err.code)) {
+        this.client = null;
+        client.end(true);
+      }
+      this.setState('error', String(err.message || err));
+    });
     client.on('message', (topic, payload, packet) => client === this.client && this.route(topic, payload, packet));
   }
 
