@@ -327,6 +327,15 @@ async function scenario(browser, { web, proxy, secure, broker, pub, pubLines, su
     await page.click('#plot-sessions button[data-session="*"]');
   });
 
+  await check('a series whose x goes back is drawn over its whole x range', async () => {
+    await pubLines('lab/new_series', ['["sweep", "v", "i"]']);
+    await pubLines('lab/data', ['["sweep", 0, 0]', '["sweep", 5, 1]', '["sweep", -5, -1]', '["sweep", 2, 0.5]']);
+    await page.waitForSelector('article[data-series="sweep"] .chart[data-points="4"]');
+    const info = await page.evaluate(() => window.iotplotConsole.plots.inspect('lab', 'sweep'));
+    expectEq(info.sorted, false, 'sorted');
+    expectEq(`${info.xmin}..${info.xmax}`, '-5..5', 'x range');
+  });
+
   await check('1,000,000 points are drawn smoothly', async () => {
     await page.click('#plot-sessions button[data-session="*"]');
     const result = await page.evaluate(async () => {

@@ -35,7 +35,9 @@ class Series {
     this.cap = FIRST_CAP;
     this.cols = this.columns.map(() => new Float64Array(this.cap));
     this.index = this.columns.length === 1 ? new Float64Array(this.cap) : null;
-    this.sorted = true;
+    this.sorted = true; // x never decreased: uPlot's fast path (binary search, range from the ends)
+    this.xmin = Infinity;
+    this.xmax = -Infinity;
     this.dirty = true;
   }
 
@@ -60,8 +62,11 @@ class Series {
     }
     const i = this.n;
     for (let c = 0; c < values.length; c++) this.cols[c][i] = values[c];
+    const x = this.index ? i : values[0];
     if (this.index) this.index[i] = i;
-    else if (i > 0 && values[0] < this.cols[0][i - 1]) this.sorted = false;
+    else if (i > 0 && x < this.cols[0][i - 1]) this.sorted = false;
+    if (x < this.xmin) this.xmin = x;
+    if (x > this.xmax) this.xmax = x;
     this.n = i + 1;
     this.dirty = true;
     return true;
@@ -101,6 +106,11 @@ function numbers(values) {
     else return null;
   }
   return out;
+}
+
+function unsortedRange(series) {
+  const pad = series.xmax > series.xmin ? 0 : 1;
+  return [series.xmin - pad, series.xmax + pad];
 }
 
 function fileUrl(name) {
@@ -275,7 +285,9 @@ export function setupPlots(link) {
     const opts = {
       width,
       height: CHART_HEIGHT,
-      scales: { x: { time: false } },
+      // x that goes back (a sweep, a scatter) is drawn in row order like matplotlib does;
+      // uPlot would take the range from the first and last x, so give it the real one.
+      scales: { x: series.sorted ? { time: false } : { time: false, range: (u, min, max) => (series.zoomed ? [min, max] : unsortedRange(series)) } },
       series: [{ label: xLabel }, ...ys.map((c, i) => ({
         label: c, stroke: COLORS[i % COLORS.length], width: 1.5, points: { show: false },
       }))],
@@ -291,6 +303,7 @@ export function setupPlots(link) {
       },
     };
     series.chart = new uPlot(opts, series.data(), series.chartBox);
+    series.chartSorted = series.sorted;
     series.chart.root.addEventListener('dblclick', () => resetZoom(series));
   };
 
@@ -311,6 +324,7 @@ export function setupPlots(link) {
       series.drawStart = performance.now();
       series.drawing = series.n;
       series.dirty = false;
+      if (series.chart && series.chartSorted !== series.sorted) destroyChart(series);
       if (!series.chart) makeChart(series, width);
       else series.chart.setData(series.data(), !series.zoomed);
       updateInfo(series);
@@ -363,6 +377,13 @@ export function setupPlots(link) {
   renderSessions();
 
   return {
+    /** What a series' chart shows (used by the console's own tests). */
+    inspect: (sess, name) => {
+      const series = all.get(`${sess}\u0000${name}`);
+      if (!series) return null;
+      const x = series.chart && series.chart.scales.x;
+      return { rows: series.n, sorted: series.sorted, xmin: x ? x.min : null, xmax: x ? x.max : null };
+    },
     /** Feed one message as if it came from the broker (used by the console's own tests). */
     inject: (topic, text) => {
       const cut = topic.indexOf('/');

@@ -73,7 +73,9 @@ export function setupTree(link, { onPublishTo }) {
     u.own.hidden = n.count === 0;
     n.li.dataset.count = String(n.count);
     n.li.dataset.total = String(n.total);
-    u.total.textContent = hasKids ? `${count(n.total)} msgs · ${count(n.children.size)} sub` : '';
+    u.total.textContent = hasKids
+      ? `${count(n.total)} message${n.total === 1 ? '' : 's'} · ${count(n.children.size)} subtopic${n.children.size === 1 ? '' : 's'}`
+      : '';
     u.retained.hidden = !(n.last && n.last.retain);
     u.value.textContent = n.last ? clip(n.last.text, VALUE_CELL) || '(empty)' : '';
     u.name.setAttribute('aria-current', String(n === selected));
