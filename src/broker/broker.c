@@ -4,6 +4,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "internal.h"
 
@@ -21,6 +24,16 @@ static void on_tick(uv_timer_t *t)
     ipb__conns_tick(b, now);
     ipb__sessions_tick(b, now);
     ipb__sys_tick(b, now);
+#ifdef __GLIBC__
+    /*
+     * Connections are many small allocations; after a crowd leaves, glibc keeps the
+     * freed heap unless asked, and the issue is "memory returned after clients leave".
+     */
+    if (b->closed_since_trim >= 1000 || (b->closed_since_trim && !b->nconns)) {
+        b->closed_since_trim = 0;
+        malloc_trim(0);
+    }
+#endif
 }
 
 /* Output of a loop turn goes out here, before the loop sleeps and after reads. */

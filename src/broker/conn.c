@@ -331,10 +331,15 @@ void ipb_conn_on_closed(ipb_conn_t *c)
     if (c->next)
         c->next->prev = c->prev;
     b->nconns--;
-    if (c->aliases) {
-        for (unsigned i = 0; i < b->cfg.topic_alias_maximum; i++)
-            free(c->aliases[i].topic);
-        free(c->aliases);
+    b->closed_since_trim++;
+    if (c->alias) {
+        for (unsigned i = 0; c->alias->in && i < b->cfg.topic_alias_maximum; i++)
+            free(c->alias->in[i].topic);
+        for (unsigned i = 0; i < c->alias->out_n; i++)
+            free(c->alias->out[i].topic);
+        free(c->alias->in);
+        free(c->alias->out);
+        free(c->alias);
     }
     free(c->rbuf);
     free(c->username);

@@ -154,6 +154,9 @@ static uint32_t read_props(ipb_conn_t *c, const ipm_connect_t *p, uint8_t *reaso
         case IPM_PROP_MAXIMUM_PACKET_SIZE:
             c->max_packet = prop.num;
             break;
+        case IPM_PROP_TOPIC_ALIAS_MAXIMUM:
+            c->alias_max = (uint16_t)(prop.num < IPB_OUT_ALIAS_CAP ? prop.num : IPB_OUT_ALIAS_CAP);
+            break;
         case IPM_PROP_REQUEST_PROBLEM_INFORMATION:
             c->problem_info = prop.num != 0;
             break;

@@ -67,9 +67,11 @@ static uint8_t resolve_alias(ipb_conn_t *c, ipm_publish_t *p)
     uint16_t max = c->b->cfg.topic_alias_maximum;
     if (prop.num == 0 || prop.num > max)
         return IPM_RC_TOPIC_ALIAS_INVALID;
-    if (!c->aliases && !(c->aliases = calloc(max, sizeof *c->aliases)))
+    if (!c->alias && !(c->alias = calloc(1, sizeof *c->alias)))
         return IPM_RC_SERVER_BUSY;
-    ipb_alias_t *a = &c->aliases[prop.num - 1];
+    if (!c->alias->in && !(c->alias->in = calloc(max, sizeof *c->alias->in)))
+        return IPM_RC_SERVER_BUSY;
+    ipb_alias_t *a = &c->alias->in[prop.num - 1];
     if (!p->topic.len) {
         if (!a->topic)
             return IPM_RC_PROTOCOL_ERROR; /* an alias never set */

@@ -58,6 +58,9 @@ ipb_enc_t *ipb__enc_packet(const ipm_packet_t *pkt, uint8_t version);
  */
 ipb_enc_t *ipb__enc_publish(ipb_msg_t *m, uint8_t version, uint8_t qos, const uint32_t *subids,
                             unsigned nsubids, uint64_t now);
+/* A per-client encoding with a topic alias: the topic too, or (known) the alias alone. */
+ipb_enc_t *ipb__enc_publish_alias(ipb_msg_t *m, uint8_t qos, const uint32_t *subids,
+                                  unsigned nsubids, uint64_t now, uint16_t alias, bool known);
 
 /* ---- deliveries and sessions (session.c) ------------------------------------------ */
 
@@ -79,28 +82,27 @@ typedef struct ipb_dlv {
 typedef struct ipb_sub ipb_sub_t;
 
 struct ipb_session {
+    /* Pointers first, then the small counters packed: there is one per client. */
     ipb_session_t *hnext; /* client-id hash chain */
     ipb_session_t *onext, *oprev; /* offline list, for expiry */
     ipb_conn_t *conn;     /* NULL while offline */
-    char *id;
     uint64_t serial;
     ipb_sub_t *subs;      /* this session's subscriptions */
-    uint32_t nsubs;
     ipb_dlv_t *inflight, *inflight_tail; /* sent, waiting for an acknowledgement */
     ipb_dlv_t *queue, *queue_tail;       /* waiting for room in the inflight window */
-    uint16_t ninflight;
-    uint32_t nqueued;
     uint64_t queued_bytes;
     uint16_t *rx_qos2;    /* packet ids of QoS 2 received, waiting for PUBREL */
-    uint16_t nrx_qos2, rx_qos2_cap;
-    uint16_t next_pid;
-    uint32_t expiry;      /* session expiry interval, seconds */
     uint64_t expire_at;   /* while offline: loop ms; 0 = never */
     ipb_msg_t *will;      /* delayed will waiting while offline */
     uint64_t will_at;
-    /* Scratch of one fan-out (see subtree.c): */
-    uint64_t mgen;
-    uint32_t midx;
+    uint32_t nsubs;
+    uint32_t nqueued;
+    uint32_t expiry;      /* session expiry interval, seconds */
+    uint32_t mgen, midx;  /* scratch of one fan-out (see subtree.c) */
+    uint16_t ninflight;
+    uint16_t nrx_qos2, rx_qos2_cap;
+    uint16_t next_pid;
+    char id[];            /* client identifier, in the same allocation */
 };
 
 ipb_session_t *ipb__session_find(ipb_broker_t *b, const char *id);
@@ -220,6 +222,14 @@ typedef struct {
     uint16_t len;
 } ipb_alias_t;
 
+/* 5.0 topic aliases of one connection, allocated when first used. */
+#define IPB_OUT_ALIAS_CAP 64 /* aliases we assign per client, at most */
+typedef struct {
+    ipb_alias_t *in;  /* [topic_alias_maximum]: set by the client */
+    ipb_alias_t *out; /* [out_max]: assigned by us, first topics first */
+    uint16_t out_max, out_n;
+} ipb_aliases_t;
+
 struct ipb_conn {
     ipb_broker_t *b;
     ipb_transport_t *tr;
@@ -236,10 +246,11 @@ struct ipb_conn {
     ipb_msg_t *will;
     uint32_t will_delay;
     char *username;
-    ipb_alias_t *aliases;      /* incoming topic aliases, [topic_alias_maximum] */
+    ipb_aliases_t *alias;      /* NULL until a topic alias is used either way */
     uint32_t max_packet;       /* the client's maximum packet size; 0 = none */
     uint16_t keepalive;
     uint16_t recv_max;         /* the client's receive maximum */
+    uint16_t alias_max;        /* the client's topic alias maximum (ours to use) */
     uint8_t version;
     uint8_t state;
     uint8_t listener;
@@ -314,6 +325,7 @@ struct ipb_broker {
 
     ipb_conn_t *conns;
     uint32_t nconns;
+    uint32_t closed_since_trim;
     ipb_conn_t *flush;
 
     ipb_session_t **stab;      /* client id -> session */
@@ -323,7 +335,7 @@ struct ipb_broker {
     uint64_t next_auto_id;
 
     ipb_tree_t tree;
-    uint64_t mgen;             /* fan-out generation, see ipb_session_t.mgen */
+    uint32_t mgen;             /* fan-out generation, see ipb_session_t.mgen */
     void *fan_v, *fan_local;   /* fan-out scratch, reused (subtree.c) */
     size_t fan_cap, fan_local_cap;
 

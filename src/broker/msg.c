@@ -127,11 +127,12 @@ ipb_enc_t *ipb__enc_packet(const ipm_packet_t *pkt, uint8_t version)
 
 /* Encode m once with packet id 1 (QoS > 0) and remember where the id sits. */
 static ipb_enc_t *encode_publish(ipb_msg_t *m, uint8_t version, uint8_t qos,
-                                 const ipm_prop_t *props, unsigned nprops)
+                                 const ipm_prop_t *props, unsigned nprops, bool no_topic)
 {
     ipm_packet_t pkt = {.type = IPM_PUBLISH};
     ipm_publish_t *p = &pkt.u.publish;
-    p->topic = (ipm_bytes_t){(const uint8_t *)m->topic, m->topic_len};
+    uint16_t tlen = no_topic ? 0 : m->topic_len;
+    p->topic = (ipm_bytes_t){(const uint8_t *)m->topic, tlen};
     p->payload = (ipm_bytes_t){m->payload, m->payload_len};
     p->qos = qos;
     p->packet_id = qos ? 1 : 0;
@@ -147,7 +148,7 @@ static ipb_enc_t *encode_publish(ipb_msg_t *m, uint8_t version, uint8_t qos,
         ipb__enc_unref(e);
         return NULL;
     }
-    e->pid_off = f.header_len + 2 + m->topic_len;
+    e->pid_off = f.header_len + 2 + tlen;
     return e;
 }
 
@@ -171,7 +172,7 @@ ipb_enc_t *ipb__enc_publish(ipb_msg_t *m, uint8_t version, uint8_t qos, const ui
                 list[n++] = (ipm_prop_t){.id = IPM_PROP_MESSAGE_EXPIRY_INTERVAL,
                                          .num = m->expiry};
             }
-            *slot = encode_publish(m, version, qos, list ? list : m->props, n);
+            *slot = encode_publish(m, version, qos, list ? list : m->props, n, false);
             free(list);
             if (!*slot)
                 return NULL;
@@ -179,17 +180,26 @@ ipb_enc_t *ipb__enc_publish(ipb_msg_t *m, uint8_t version, uint8_t qos, const ui
         (*slot)->refs++;
         return *slot;
     }
-    /* Per-client shape: subscription identifiers or a decremented expiry interval. */
-    ipm_prop_t *list = malloc((m->nprops + 1 + nsubids) * sizeof *list);
+    return ipb__enc_publish_alias(m, qos, subids, nsubids, now, 0, false);
+}
+
+ipb_enc_t *ipb__enc_publish_alias(ipb_msg_t *m, uint8_t qos, const uint32_t *subids,
+                                  unsigned nsubids, uint64_t now, uint16_t alias, bool known)
+{
+    /* Per-client shape: identifiers, a decremented expiry interval or a topic alias. */
+    ipm_prop_t *list = malloc((m->nprops + 2 + nsubids) * sizeof *list);
     if (!list)
         return NULL;
     unsigned n = m->nprops;
     memcpy(list, m->props, n * sizeof *list);
+    if (alias)
+        list[n++] = (ipm_prop_t){.id = IPM_PROP_TOPIC_ALIAS, .num = alias};
     if (m->expiry)
-        list[n++] = (ipm_prop_t){.id = IPM_PROP_MESSAGE_EXPIRY_INTERVAL, .num = left};
+        list[n++] = (ipm_prop_t){.id = IPM_PROP_MESSAGE_EXPIRY_INTERVAL,
+                                 .num = ipb__msg_remaining(m, now)};
     for (unsigned i = 0; i < nsubids; i++)
         list[n++] = (ipm_prop_t){.id = IPM_PROP_SUBSCRIPTION_IDENTIFIER, .num = subids[i]};
-    ipb_enc_t *e = encode_publish(m, version, qos, list, n);
+    ipb_enc_t *e = encode_publish(m, IPM_PROTO_V5, qos, list, n, alias && known);
     free(list);
     return e;
 }

@@ -59,11 +59,11 @@ ipb_session_t *ipb__session_new(ipb_broker_t *b, const char *id)
         return NULL;
     if (b->nsessions >= b->nstab && table_grow(b) < 0)
         return NULL;
-    ipb_session_t *s = calloc(1, sizeof *s);
-    if (!s || !(s->id = strdup(id))) {
-        free(s);
+    size_t len = strlen(id);
+    ipb_session_t *s = calloc(1, sizeof *s + len + 1);
+    if (!s)
         return NULL;
-    }
+    memcpy(s->id, id, len + 1);
     s->serial = ++b->next_serial;
     s->next_pid = 1;
     size_t h = hash_id(id) & (b->nstab - 1);
@@ -138,7 +138,6 @@ void ipb__session_free(ipb_broker_t *b, ipb_session_t *s)
     if (b->store && b->store->session_del && s->expiry)
         b->store->session_del(b->store_ctx, s->id);
     ipb__session_reset(b, s);
-    free(s->id);
     free(s);
 }
 
@@ -167,13 +166,52 @@ static bool online(ipb_session_t *s)
     return s->conn && s->conn->state == IPB_CONN_ACTIVE;
 }
 
+/*
+ * The alias to send m's topic with (0 = none): one we assigned before (*known), or the
+ * next free one. Aliases go to the first topics a client receives and stay theirs: no
+ * replacement, so an alias never changes meaning while messages are in flight.
+ */
+static uint16_t out_alias(ipb_conn_t *c, const ipb_msg_t *m, bool *known)
+{
+    *known = false;
+    if (!c->alias_max || c->version != IPM_PROTO_V5)
+        return 0;
+    if (!c->alias && !(c->alias = calloc(1, sizeof *c->alias)))
+        return 0;
+    ipb_aliases_t *a = c->alias;
+    if (!a->out) {
+        if (!(a->out = calloc(c->alias_max, sizeof *a->out)))
+            return 0;
+        a->out_max = c->alias_max;
+    }
+    for (uint16_t i = 0; i < a->out_n; i++)
+        if (a->out[i].len == m->topic_len && !memcmp(a->out[i].topic, m->topic, m->topic_len)) {
+            *known = true;
+            return (uint16_t)(i + 1);
+        }
+    return a->out_n < a->out_max ? (uint16_t)(a->out_n + 1) : 0;
+}
+
+static void out_alias_commit(ipb_conn_t *c, const ipb_msg_t *m)
+{
+    ipb_alias_t *slot = &c->alias->out[c->alias->out_n];
+    if (!(slot->topic = malloc(m->topic_len + 1u)))
+        return;
+    memcpy(slot->topic, m->topic, m->topic_len + 1u);
+    slot->len = m->topic_len;
+    c->alias->out_n++;
+}
+
 /* Queue a PUBLISH on the connection; false if it cannot be sent to this client. */
 static bool send_publish(ipb_broker_t *b, ipb_conn_t *c, ipb_msg_t *m, uint8_t qos,
                          bool retain, bool dup, uint16_t pid, const uint32_t *ids,
                          unsigned nids)
 {
     uint64_t now = ipb__now(b);
-    ipb_enc_t *e = ipb__enc_publish(m, c->version, qos, ids, nids, now);
+    bool known;
+    uint16_t alias = out_alias(c, m, &known);
+    ipb_enc_t *e = alias ? ipb__enc_publish_alias(m, qos, ids, nids, now, alias, known)
+                         : ipb__enc_publish(m, c->version, qos, ids, nids, now);
     if (!e)
         return false;
     if (c->max_packet && e->len > c->max_packet) {
@@ -182,6 +220,8 @@ static bool send_publish(ipb_broker_t *b, ipb_conn_t *c, ipb_msg_t *m, uint8_t q
         b->st.pub_dropped++;
         return false;
     }
+    if (alias && !known)
+        out_alias_commit(c, m);
     uint8_t first = (uint8_t)(IPM_PUBLISH << 4 | (dup ? 0x08 : 0) | qos << 1 | (retain ? 1 : 0));
     ipb__conn_queue(c, e, first, pid);
     b->st.pub_sent++;

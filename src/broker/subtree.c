@@ -444,7 +444,13 @@ void ipb__fanout(ipb_broker_t *b, ipb_msg_t *m)
     /* The arrays are kept on the broker between fan-outs: no allocation per message. */
     fan_t f = {.b = b, .m = m, .v = b->fan_v, .cap = b->fan_cap, .local = b->fan_local,
                .local_cap = b->fan_local_cap};
-    b->mgen++;
+    if (++b->mgen == 0) {
+        /* The 32-bit generation wrapped: clear every stamp so none matches by accident. */
+        for (size_t i = 0; i < b->nstab; i++)
+            for (ipb_session_t *s = b->stab[i]; s; s = s->hnext)
+                s->mgen = 0;
+        b->mgen = 1;
+    }
     walk(&f, &b->tree.root, m->topic, m->topic_len, true);
     for (size_t i = 0; i < f.n; i++) {
         match_t *mt = &f.v[i];

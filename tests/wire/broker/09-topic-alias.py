@@ -31,4 +31,24 @@ def invalid():
         c.expect(server_disconnect(0x94, ERR)).expect_closed()
 
 
-run([("set_and_use", set_and_use), ("invalid", invalid)])
+def assigned_by_us():
+    with Broker() as b:
+        s = b.client().send(connect("s", V5, p=[(0x22, 2)])).expect(our_connack(V5))
+        s.send(subscribe(1, [("o/#", 1)], V5)).expect(suback(1, [1], V5))
+        p = b.connect("p")
+        for t in ("o/1", "o/1", "o/2", "o/3", "o/2"):
+            p.send(publish(t, "m"))
+        p.sync()
+        s.expect(publish("o/1", "m", v=V5, p=[(0x23, 1)]), "first use: topic and alias")
+        s.expect(publish("", "m", v=V5, p=[(0x23, 1)]), "then the alias alone")
+        s.expect(publish("o/2", "m", v=V5, p=[(0x23, 2)]))
+        s.expect(publish("o/3", "m", v=V5), "no alias left: the topic")
+        s.expect(publish("", "m", v=V5, p=[(0x23, 2)]))
+        other = b.connect("o5", V5)
+        other.send(subscribe(1, [("o/#", 0)], V5)).expect(suback(1, [0], V5))
+        p.send(publish("o/1", "n")).sync()
+        s.expect(publish("", "n", v=V5, p=[(0x23, 1)]))
+        other.expect(publish("o/1", "n", v=V5), "a client without a maximum gets none")
+
+
+run([("set_and_use", set_and_use), ("invalid", invalid), ("assigned_by_us", assigned_by_us)])

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Run the broker benchmark: iotplot broker and mosquitto alternately on the same load.
+
+    bench/broker/bench.py BUILD_DIR [--seconds S] [--idle N] [--rounds R]
+
+For every scenario, each broker is started fresh with the same configuration, the C load
+generator (ipb_loadgen) runs against it, and the broker is stopped; the two run in
+alternation, R rounds, and the best round of each is kept. Prints a table with the ratio
+iotplot / mosquitto (for latency and memory, lower is better).
+"""
+import argparse
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc):
+    for _ in range(500):
+        if proc.poll() is not None:
+            sys.exit(f"broker exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.01)
+    sys.exit("broker did not listen")
+
+
+def run_one(broker_cmd, loadgen, args, d):
+    port = free_port()
+    conf = os.path.join(d, "bench.conf")
+    with open(conf, "w") as f:
+        f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\nlog_dest none\n"
+                "max_queued_messages 10000\nmax_connections -1\n")
+    proc = subprocess.Popen(broker_cmd + ["-c", conf], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port, proc)
+        out = subprocess.run([loadgen, "-p", str(port), "--pid", str(proc.pid)] + args,
+                             capture_output=True, text=True, timeout=300)
+        if out.returncode:
+            sys.exit(f"loadgen {args}: {out.stderr}")
+        return json.loads(out.stdout)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("build")
+    ap.add_argument("--seconds", default="3")
+    ap.add_argument("--idle", default="10000")
+    ap.add_argument("--rounds", type=int, default=2)
+    a = ap.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    brokers = {"iotplot": [os.path.join(a.build, "src", "cli", "iotplot"), "broker"],
+               "mosquitto": ["mosquitto"]}
+    loadgen = os.path.join(a.build, "bench", "broker", "ipb_loadgen")
+    runs = []
+    for s in ("fanin", "pairs", "fanout"):
+        for q in ("0", "1"):
+            runs.append((f"{s} QoS {q} (msg/s)", ["-s", s, "-q", q, "-t", a.seconds],
+                         "delivered_per_s", max))
+    for q in ("0", "1"):
+        runs.append((f"latency QoS {q}", ["-s", "latency", "-q", q, "-t", a.seconds], None, None))
+    runs.append(("idle", ["-s", "idle", "-n", a.idle], None, None))
+    rows = []
+    with tempfile.TemporaryDirectory() as d:
+        for name, args, key, best in runs:
+            res = {b: [] for b in brokers}
+            for _ in range(a.rounds):
+                for b, cmd in brokers.items():
+                    res[b].append(run_one(cmd, loadgen, args, d))
+            if key:
+                v = {b: best(r[key] for r in res[b]) for b in brokers}
+                rows.append((name, v["iotplot"], v["mosquitto"]))
+            elif args[1] == "latency":
+                for k in ("p50_us", "p99_us", "p999_us"):
+                    v = {b: min(r[k] for r in res[b]) for b in brokers}
+                    rows.append((f"{name} {k[:-3]} (us)", v["iotplot"], v["mosquitto"]))
+            else:
+                for k, label in (("connects_per_s", "connects/s"),
+                                 ("bytes_per_conn", "RSS bytes per idle connection"),
+                                 ("rss_full_kib", "RSS with all connected (KiB)"),
+                                 ("rss_after_kib", "RSS after they left (KiB)")):
+                    pick = max if k == "connects_per_s" else min
+                    v = {b: pick(r[k] for r in res[b]) for b in brokers}
+                    rows.append((f"idle {a.idle}: {label}", v["iotplot"], v["mosquitto"]))
+            print(f"  done: {name}", file=sys.stderr, flush=True)
+    print(f"| scenario | iotplot | mosquitto | ratio |")
+    print(f"|---|---:|---:|---:|")
+    for name, ours, theirs in rows:
+        ratio = ours / theirs if theirs else float("inf")
+        print(f"| {name} | {ours:,.1f} | {theirs:,.1f} | {ratio:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,573 @@
+/*
+ * layered.c - the TLS and WebSocket transports: one TCP socket with up to two filters
+ * between it and the MQTT connection.
+ *
+ *     socket <-> [TLS: src/tls] <-> [HTTP upgrade, WebSocket frames: src/http] <-> conn
+ *
+ * Plain TCP stays in tcp.c, which needs none of this. Here the bytes read go through TLS
+ * (if the listener has certificates) and then either straight to the connection (mqtts)
+ * or through an HTTP request that either upgrades to WebSocket (ws, wss) or asks for a
+ * file of the console or of the plot folder, answered once before closing.
+ *
+ * Writes from the connection are framed and encrypted at once into one buffer, so the
+ * vtable's contract holds: try_write takes a whole batch or answers UV_EAGAIN while an
+ * earlier batch is still on its way, and write() reports back when its batch is out.
+ */
+/* realpath() is X/Open. */
+#define _XOPEN_SOURCE 700
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "http/http.h"
+#include "http/ws.h"
+#include "internal.h"
+#include "layered.h"
+#include "tls/tls.h"
+
+#define READ_BUF 16384
+#define MAX_FILE (64u << 20) /* largest static file served */
+
+typedef enum { MODE_MQTT, MODE_HTTP, MODE_WS, MODE_DONE } layer_mode_t;
+
+typedef struct {
+    ipb_transport_t base;
+    uv_tcp_t h;
+    uv_timer_t timer; /* the TLS handshake and HTTP request must finish in time */
+    ipb_broker_t *b;
+    unsigned listener;
+    const ipb_layer_opts_t *opts;
+    ipb_tls_t *tls;
+    layer_mode_t mode;
+    bool reading, closing, timer_on;
+    unsigned writes; /* our uv_writes in flight */
+    uint8_t *rbuf;   /* socket reads, before the filters */
+    char *head;      /* HTTP request head so far */
+    size_t head_len;
+    ipb_ws_rx_t ws;
+    unsigned handles; /* open libuv handles: free when both are closed */
+} layer_t;
+
+typedef struct {
+    uv_write_t req;
+    layer_t *l;
+    bool notify; /* a conn write(): report ipb_conn_on_written when done */
+    size_t len;
+    uint8_t data[];
+} out_t;
+
+static void on_write(uv_write_t *req, int status)
+{
+    out_t *o = (out_t *)req;
+    layer_t *l = o->l;
+    l->writes--;
+    if (o->notify && l->base.conn)
+        ipb_conn_on_written(l->base.conn, status);
+    free(o);
+}
+
+/* Put bytes on the socket: what it takes now, the rest in one owned write. */
+static int socket_send(layer_t *l, out_t *o, bool notify)
+{
+    size_t off = 0;
+    if (!notify && l->writes == 0) {
+        uv_buf_t b = uv_buf_init((char *)o->data, (unsigned)o->len);
+        int n = uv_try_write((uv_stream_t *)&l->h, &b, 1);
+        if (n < 0 && n != UV_EAGAIN) {
+            free(o);
+            return n;
+        }
+        off = n > 0 ? (size_t)n : 0;
+    }
+    if (off == o->len) {
+        free(o);
+        return 0;
+    }
+    o->l = l;
+    o->notify = notify;
+    uv_buf_t b = uv_buf_init((char *)o->data + off, (unsigned)(o->len - off));
+    int rc = uv_write(&o->req, (uv_stream_t *)&l->h, &b, 1, on_write);
+    if (rc < 0) {
+        free(o);
+        return rc;
+    }
+    l->writes++;
+    return 0;
+}
+
+/*
+ * Frame (WebSocket) and encrypt (TLS) the bytes of bufs[0..n) into one owned buffer.
+ * `opcode` 0 means raw bytes (an HTTP response), else a WebSocket frame of that type.
+ */
+static out_t *transform(layer_t *l, const uv_buf_t *bufs, unsigned n, uint8_t opcode)
+{
+    uint8_t hdr[10];
+    size_t total = 0, hlen = 0;
+    for (unsigned i = 0; i < n; i++)
+        total += bufs[i].len;
+    if (opcode)
+        hlen = ipb_ws_header(hdr, opcode, total);
+    if (!l->tls) {
+        out_t *o = malloc(sizeof *o + hlen + total);
+        if (!o)
+            return NULL;
+        memcpy(o->data, hdr, hlen);
+        o->len = hlen;
+        for (unsigned i = 0; i < n; i++) {
+            memcpy(o->data + o->len, bufs[i].base, bufs[i].len);
+            o->len += bufs[i].len;
+        }
+        return o;
+    }
+    if (hlen && ipb_tls_write(l->tls, hdr, hlen))
+        return NULL;
+    for (unsigned i = 0; i < n; i++)
+        if (bufs[i].len && ipb_tls_write(l->tls, (const uint8_t *)bufs[i].base, bufs[i].len))
+            return NULL;
+    size_t pending = ipb_tls_out_pending(l->tls);
+    out_t *o = malloc(sizeof *o + pending);
+    if (o)
+        o->len = ipb_tls_out_read(l->tls, o->data, pending);
+    return o;
+}
+
+/* Send ciphertext the TLS filter produced by itself (handshake records, alerts). */
+static int flush_tls(layer_t *l)
+{
+    size_t pending = l->tls ? ipb_tls_out_pending(l->tls) : 0;
+    if (!pending)
+        return 0;
+    out_t *o = malloc(sizeof *o + pending);
+    if (!o)
+        return UV_ENOMEM;
+    o->len = ipb_tls_out_read(l->tls, o->data, pending);
+    return socket_send(l, o, false);
+}
+
+static int send_raw(layer_t *l, const void *p, size_t n, uint8_t opcode)
+{
+    uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
+    out_t *o = transform(l, &b, 1, opcode);
+    return o ? socket_send(l, o, false) : UV_ENOMEM;
+}
+
+/* ---- closing ---------------------------------------------------------------------- */
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    layer_t *l = h->data;
+    if (--l->handles)
+        return;
+    if (l->base.conn)
+        ipb_conn_on_closed(l->base.conn);
+    ipb_tls_free(l->tls);
+    free(l->rbuf);
+    free(l->head);
+    free(l);
+}
+
+static void layer_close(ipb_transport_t *tr)
+{
+    layer_t *l = (layer_t *)tr;
+    if (l->closing)
+        return;
+    l->closing = true;
+    /* Say goodbye in each protocol, best effort: the socket closes after queued writes. */
+    if (l->mode == MODE_WS) {
+        static const uint8_t normal[2] = {IPB_WS_NORMAL >> 8, IPB_WS_NORMAL & 0xFF};
+        send_raw(l, normal, 2, IPB_WS_CLOSE);
+    }
+    if (l->tls && ipb_tls_ready(l->tls)) {
+        ipb_tls_shutdown(l->tls);
+        flush_tls(l);
+    }
+    uv_timer_stop(&l->timer);
+    uv_close((uv_handle_t *)&l->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&l->h, on_handle_closed);
+}
+
+/* Before a connection exists, a failure just closes the socket, with a log line. */
+static void fail(layer_t *l, const char *why)
+{
+    char peer[80];
+    l->base.vt->peer(&l->base, peer, sizeof peer);
+    ipb__log(l->b, IPB_LOG_NOTICE, "Client %s: %s, closing.", peer, why);
+    if (l->base.conn)
+        ipb_conn_on_read(l->base.conn, UV_ECONNRESET, NULL);
+    layer_close(&l->base);
+}
+
+/* ---- towards the connection --------------------------------------------------------- */
+
+static void stop_timer(layer_t *l)
+{
+    if (l->timer_on) {
+        uv_timer_stop(&l->timer);
+        l->timer_on = false;
+    }
+}
+
+/* Hand MQTT bytes to the connection, creating it on the first ones. */
+static void deliver(layer_t *l, const uint8_t *p, size_t n)
+{
+    if (!l->base.conn) {
+        stop_timer(l);
+        if (!ipb_conn_new(l->b, l->listener, &l->base)) {
+            fail(l, "connection refused (max_connections or shutting down)");
+            return;
+        }
+    }
+    while (n && !l->closing) {
+        uv_buf_t buf;
+        ipb_conn_read_buf(l->base.conn, n, &buf);
+        if (!buf.base || buf.len == 0) {
+            fail(l, "out of memory");
+            return;
+        }
+        size_t k = n < buf.len ? n : buf.len;
+        memcpy(buf.base, p, k);
+        ipb_conn_on_read(l->base.conn, (ssize_t)k, &buf);
+        p += k;
+        n -= k;
+    }
+}
+
+/* ---- WebSocket ---------------------------------------------------------------------- */
+
+static void ws_data(void *ctx, uint8_t *p, size_t n)
+{
+    deliver(ctx, p, n);
+}
+
+static void ws_control(void *ctx, uint8_t op, const uint8_t *p, size_t n)
+{
+    layer_t *l = ctx;
+    if (op == IPB_WS_PING) {
+        send_raw(l, p, n, IPB_WS_PONG);
+    } else if (op == IPB_WS_CLOSE) {
+        /* Echo the status (RFC 6455 5.5.1), then end the MQTT connection as a drop. */
+        send_raw(l, p, n >= 2 ? 2 : 0, IPB_WS_CLOSE);
+        l->mode = MODE_DONE;
+        if (l->base.conn)
+            ipb_conn_on_read(l->base.conn, UV_EOF, NULL);
+        layer_close(&l->base);
+    }
+}
+
+static void ws_input(layer_t *l, uint8_t *p, size_t n)
+{
+    static const ipb_ws_rx_cb_t cb = {ws_data, ws_control};
+    int status = ipb_ws_rx(&l->ws, p, n, &cb, l);
+    if (status && !l->closing) {
+        uint8_t code[2] = {(uint8_t)(status >> 8), (uint8_t)status};
+        send_raw(l, code, 2, IPB_WS_CLOSE);
+        l->mode = MODE_DONE; /* our close frame is sent; do not send another */
+        fail(l, status == IPB_WS_UNSUPPORTED ? "WebSocket text frame (MQTT needs binary)"
+                                             : "WebSocket protocol error");
+    }
+}
+
+/* ---- HTTP --------------------------------------------------------------------------- */
+
+static const char *status_text(int status)
+{
+    switch (status) {
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 426: return "Upgrade Required";
+    case 431: return "Request Header Fields Too Large";
+    default: return "Internal Server Error";
+    }
+}
+
+/* An error answer, then close once it is written. */
+static void http_error(layer_t *l, int status)
+{
+    char buf[400];
+    const char *text = status_text(status);
+    int n = snprintf(buf, sizeof buf,
+                     "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                     "Content-Length: %zu\r\nX-Content-Type-Options: nosniff\r\n%s"
+                     "Connection: close\r\n\r\n%s\n",
+                     status, text, strlen(text) + 1,
+                     status == 426 ? "Sec-WebSocket-Version: 13\r\n" : "", text);
+    send_raw(l, buf, (size_t)n, 0);
+    l->mode = MODE_DONE;
+    layer_close(&l->base);
+}
+
+/* Read `rel` below `root` (refusing anything whose real path leaves root). */
+static uint8_t *read_below(const char *root, const char *rel, size_t *len, int *status)
+{
+    char want[PATH_MAX], real_root[PATH_MAX], real[PATH_MAX];
+    struct stat st;
+    *status = 404;
+    if (!root || !realpath(root, real_root) ||
+        snprintf(want, sizeof want, "%s/%s", real_root, rel) >= (int)sizeof want ||
+        !realpath(want, real))
+        return NULL;
+    size_t rl = strlen(real_root);
+    if (strncmp(real, real_root, rl) || real[rl] != '/') {
+        *status = 403; /* a symlink out of the folder */
+        return NULL;
+    }
+    int fd = open(real, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    uint8_t *data = NULL;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size <= MAX_FILE &&
+        (data = malloc((size_t)st.st_size + 1)) != NULL) {
+        /* A blocking read: static files are small and in the page cache. */
+        ssize_t got = read(fd, data, (size_t)st.st_size);
+        if (got != st.st_size) {
+            free(data);
+            data = NULL;
+        }
+        *len = (size_t)st.st_size;
+    }
+    close(fd);
+    return data;
+}
+
+static void http_file(layer_t *l, const ipb_http_req_t *req, bool head)
+{
+    char rel[1024], hdr[512];
+    const char *root = l->opts->http_dir;
+    const char *file = rel;
+    if (ipb_http_path(&req->target, rel, sizeof rel)) {
+        http_error(l, 400);
+        return;
+    }
+    if (!strncmp(rel, "plots/", 6)) {
+        root = l->opts->plots_dir;
+        file = rel + 6;
+    }
+    size_t len = 0;
+    int status;
+    uint8_t *data = read_below(root, file, &len, &status);
+    if (!data) {
+        http_error(l, status);
+        return;
+    }
+    int n = snprintf(hdr, sizeof hdr,
+                     "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                     "X-Content-Type-Options: nosniff\r\nCache-Control: no-cache\r\n"
+                     "Connection: close\r\n\r\n",
+                     ipb_http_content_type(file), len);
+    uv_buf_t bufs[2] = {uv_buf_init(hdr, (unsigned)n), uv_buf_init((char *)data, (unsigned)len)};
+    out_t *o = transform(l, bufs, head ? 1 : 2, 0);
+    free(data);
+    if (o)
+        socket_send(l, o, false);
+    l->mode = MODE_DONE;
+    layer_close(&l->base);
+}
+
+static void http_upgrade(layer_t *l, const ipb_http_intent_t *in)
+{
+    char accept[29], buf[300];
+    if (ipb_ws_accept(&in->key, accept)) {
+        http_error(l, 400);
+        return;
+    }
+    int n = snprintf(buf, sizeof buf,
+                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s%s%s\r\n",
+                     accept, in->protocol ? "Sec-WebSocket-Protocol: " : "",
+                     in->protocol ? in->protocol : "", in->protocol ? "\r\n" : "");
+    send_raw(l, buf, (size_t)n, 0);
+    ipb_ws_rx_init(&l->ws, true);
+    l->mode = MODE_WS;
+}
+
+static void http_input(layer_t *l, uint8_t *p, size_t n)
+{
+    size_t room = IPB_HTTP_MAX_HEAD - l->head_len;
+    size_t take = n < room ? n : room;
+    if (!l->head && !(l->head = malloc(IPB_HTTP_MAX_HEAD))) {
+        fail(l, "out of memory");
+        return;
+    }
+    memcpy(l->head + l->head_len, p, take);
+    l->head_len += take;
+    ipb_http_req_t req;
+    int used = ipb_http_parse(l->head, l->head_len, &req);
+    if (used == IPB_HTTP_NEED_MORE)
+        return;
+    if (used < 0) {
+        http_error(l, used == IPB_HTTP_TOO_LARGE ? 431 : 400);
+        return;
+    }
+    ipb_http_intent_t in;
+    ipb_http_intent(&req, &in);
+    if (in.status) {
+        http_error(l, in.status);
+    } else if (!in.websocket) {
+        http_file(l, &req, in.head);
+    } else {
+        http_upgrade(l, &in);
+        /* Bytes after the head are the first WebSocket frames: the rest of the head
+         * buffer, then whatever of this read did not fit in it. */
+        size_t rest = l->head_len - (size_t)used;
+        if (rest && !l->closing)
+            ws_input(l, (uint8_t *)l->head + used, rest);
+        if (take < n && !l->closing)
+            ws_input(l, p + take, n - take);
+        free(l->head);
+        l->head = NULL;
+    }
+}
+
+/* Plaintext from the TLS filter, or the socket's bytes on a plain WebSocket listener. */
+static void on_plain(void *arg, uint8_t *p, size_t n)
+{
+    layer_t *l = arg;
+    if (l->closing)
+        return;
+    switch (l->mode) {
+    case MODE_MQTT: deliver(l, p, n); break;
+    case MODE_HTTP: http_input(l, p, n); break;
+    case MODE_WS: ws_input(l, p, n); break;
+    case MODE_DONE: break;
+    }
+}
+
+/* ---- the socket ----------------------------------------------------------------------- */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    layer_t *l = h->data;
+    (void)suggested;
+    if (!l->rbuf)
+        l->rbuf = malloc(READ_BUF);
+    *buf = uv_buf_init((char *)l->rbuf, l->rbuf ? READ_BUF : 0);
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    layer_t *l = s->data;
+    if (n < 0) {
+        if (l->base.conn)
+            ipb_conn_on_read(l->base.conn, n, buf);
+        layer_close(&l->base);
+        return;
+    }
+    if (n == 0 || l->closing)
+        return;
+    if (!l->tls) {
+        on_plain(l, (uint8_t *)buf->base, (size_t)n);
+        return;
+    }
+    if (ipb_tls_feed(l->tls, (const uint8_t *)buf->base, (size_t)n, on_plain, l) < 0) {
+        char why[200];
+        snprintf(why, sizeof why, "TLS: %s", ipb_tls_error(l->tls));
+        flush_tls(l); /* the alert says why to the peer */
+        fail(l, why);
+        return;
+    }
+    flush_tls(l);
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+    layer_t *l = t->data;
+    l->timer_on = false;
+    fail(l, l->tls && !ipb_tls_ready(l->tls) ? "TLS handshake timed out"
+                                             : "HTTP request not finished in time");
+}
+
+/* ---- the vtable ---------------------------------------------------------------------- */
+
+static int layer_read_start(ipb_transport_t *tr)
+{
+    layer_t *l = (layer_t *)tr;
+    if (l->reading)
+        return 0;
+    l->reading = true;
+    return uv_read_start((uv_stream_t *)&l->h, on_alloc, on_read);
+}
+
+static int layer_read_stop(ipb_transport_t *tr)
+{
+    layer_t *l = (layer_t *)tr;
+    l->reading = false;
+    return uv_read_stop((uv_stream_t *)&l->h);
+}
+
+static int layer_try_write(ipb_transport_t *tr, const uv_buf_t *bufs, unsigned n)
+{
+    layer_t *l = (layer_t *)tr;
+    if (l->writes)
+        return UV_EAGAIN; /* an earlier batch is still going: keep the order */
+    out_t *o = transform(l, bufs, n, l->mode == MODE_WS ? IPB_WS_BINARY : 0);
+    if (!o)
+        return UV_ENOMEM;
+    size_t total = 0;
+    for (unsigned i = 0; i < n; i++)
+        total += bufs[i].len;
+    int rc = socket_send(l, o, false);
+    return rc < 0 ? rc : (int)total;
+}
+
+static int layer_write(ipb_transport_t *tr, const uv_buf_t *bufs, unsigned n)
+{
+    layer_t *l = (layer_t *)tr;
+    out_t *o = transform(l, bufs, n, l->mode == MODE_WS ? IPB_WS_BINARY : 0);
+    return o ? socket_send(l, o, true) : UV_ENOMEM;
+}
+
+static void layer_peer(ipb_transport_t *tr, char *buf, size_t len)
+{
+    layer_t *l = (layer_t *)tr;
+    ipb__tcp_peer_name(&l->h, buf, len);
+}
+
+/* Three names for one implementation: the name shows in logs and $SYS. */
+#define LAYER_VT(n)                                                                        \
+    {                                                                                      \
+        .name = n, .read_start = layer_read_start, .read_stop = layer_read_stop,          \
+        .try_write = layer_try_write, .write = layer_write, .close = layer_close,          \
+        .peer = layer_peer,                                                                \
+    }
+static const ipb_transport_vt tls_vt = LAYER_VT("tls");
+static const ipb_transport_vt ws_vt = LAYER_VT("ws");
+static const ipb_transport_vt wss_vt = LAYER_VT("wss");
+
+int ipb__layered_accept(ipb_broker_t *b, unsigned index, uv_stream_t *server,
+                        const ipb_layer_opts_t *opts)
+{
+    layer_t *l = calloc(1, sizeof *l);
+    if (!l)
+        return UV_ENOMEM;
+    l->b = b;
+    l->listener = index;
+    l->opts = opts;
+    l->base.vt = opts->tls ? (opts->websockets ? &wss_vt : &tls_vt) : &ws_vt;
+    l->mode = opts->websockets ? MODE_HTTP : MODE_MQTT;
+    l->h.data = l->timer.data = l;
+    uv_tcp_init(b->loop, &l->h);
+    uv_timer_init(b->loop, &l->timer);
+    l->handles = 2;
+    int rc = uv_accept(server, (uv_stream_t *)&l->h);
+    if (rc == 0 && opts->tls && !(l->tls = ipb_tls_new(opts->tls)))
+        rc = UV_ENOMEM;
+    if (rc == 0)
+        rc = layer_read_start(&l->base);
+    if (rc < 0) {
+        l->closing = true;
+        uv_close((uv_handle_t *)&l->timer, on_handle_closed);
+        uv_close((uv_handle_t *)&l->h, on_handle_closed);
+        return rc;
+    }
+    uv_tcp_nodelay(&l->h, 1);
+    l->timer_on = true;
+    uv_timer_start(&l->timer, on_timeout, opts->handshake_timeout_ms, 0);
+    return 0;
+}
