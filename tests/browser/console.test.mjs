@@ -170,12 +170,26 @@ async function scenario(browser, { web, proxy, secure, broker, pub, pubLines, su
     expectEq(await page.isVisible('#panel-connect'), true, 'connect panel back');
   });
 
-  const connected = await check('connect over ws:// through the proxy (MQTT 3.1.1)', async () => {
-    await page.fill('input[name="port"]', String(proxy.port));
-    await page.fill('input[name="clientId"]', 'browser-test');
+  await check('the connect form is in a sensible focus order', async () => {
+    await page.focus('input[name="host"]');
+    const order = [];
+    for (let i = 0; i < 10; i++) {
+      await page.keyboard.press('Tab');
+      order.push(await page.evaluate(() => document.activeElement.name || document.activeElement.id));
+    }
+    expectEq(order.join(' '), 'port path tls version clientId suffix username password remember connect-submit', 'Tab order');
+  });
+
+  const connected = await check('connect over ws:// through the proxy (MQTT 3.1.1), keyboard only', async () => {
+    await page.focus('input[name="clientId"]');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('browser-test');
+    await page.focus('input[name="port"]');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type(String(proxy.port));
     expectEq(await page.textContent('#connect-url'), `ws://${HOST}:${proxy.port}/mqtt`, 'url preview');
     await shot(page, '01-connect');
-    await page.click('#connect-submit');
+    await page.keyboard.press('Enter');
     await page.waitForSelector('#conn-state[data-state="connected"]', { timeout: 10000 });
     const detail = await page.textContent('#conn-state .detail');
     if (!/^browser-test-[0-9a-f]{6} @ ws:/.test(detail)) throw new Error(`state detail ${JSON.stringify(detail)}`);
@@ -266,6 +280,14 @@ async function scenario(browser, { web, proxy, secure, broker, pub, pubLines, su
     await page.waitForSelector('li[data-topic="tree/keep"]');
     await page.click('li[data-topic="tree/keep"] .node-name');
     await page.waitForSelector('#tree-details[data-topic="tree/keep"]');
+    await page.click('#tree-clear');
+    await page.waitForSelector('dialog#confirm[open]');
+    expectEq(await page.evaluate(() => document.activeElement.id), 'confirm-cancel', 'focus in the dialog');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('dialog#confirm', { state: 'hidden' });
+    await sleep(300);
+    const kept = await run('mosquitto_sub', ['-h', HOST, '-p', String(broker.port), '-t', 'tree/keep', '-C', '1', '-W', '5']);
+    expectEq(kept.out.trim(), 'kept value', 'retained after Escape');
     await page.click('#tree-clear');
     await page.waitForSelector('dialog#confirm[open]');
     await shot(page, '03-topics-confirm');
