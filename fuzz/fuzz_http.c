@@ -8,6 +8,7 @@
 
 #include "http/http.h"
 #include "http/ws.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -27,21 +28,6 @@ static void on_control(void *ctx, uint8_t op, const uint8_t *p, size_t n)
         abort();
 }
 
-/* A relative path with no empty, "." or ".." segment cannot leave the root. */
-static int stays_inside(const char *path)
-{
-    if (path[0] == '/' || path[0] == '\0')
-        return 0;
-    for (const char *seg = path; seg;) {
-        const char *slash = strchr(seg, '/');
-        size_t n = slash ? (size_t)(slash - seg) : strlen(seg);
-        if (n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
-            return 0;
-        seg = slash ? slash + 1 : NULL;
-    }
-    return 1;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -54,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ipb_http_intent(&req, &in);
         if (in.websocket)
             ipb_ws_accept(&in.key, accept);
-        if (ipb_http_path(&req.target, path, sizeof path) == 0 && !stays_inside(path))
+        if (ipb_http_path(&req.target, path, sizeof path) == 0 && !fuzz_path_inside(path))
             abort();
     }
     /* The same bytes as a WebSocket stream, split where the first byte says. */
