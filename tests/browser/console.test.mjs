@@ -45,6 +45,7 @@ function expectEq(got, want, what) {
 function watch(page, label) {
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(`${label} console: ${m.text()}`);
+    else if (m.type() === 'warning') console.log(`     ${label} console warning: ${m.text()}`);
   });
   page.on('pageerror', (e) => errors.push(`${label} page error: ${e.message}`));
   page.on('requestfailed', (r) => {
