@@ -304,11 +304,12 @@ static int tuple_n(unpickler_t *u, size_t n)
 static int setitems(unpickler_t *u, bool one)
 {
     long m = one ? (long)u->sp - 2 : marker(u);
-    if (m < 1 || (u->sp - (size_t)m) % 2) {
+    long at = m - (one ? 1 : 2); /* the dict: below the pair, or below the MARK */
+    if (at < 0 || (u->sp - (size_t)m) % 2) {
         u->why = "bad SETITEMS";
         return -1;
     }
-    pobj_t *d = u->stack[m - (one ? 1 : 2)];
+    pobj_t *d = u->stack[at];
     if (d->type != P_DICT) {
         u->why = "SETITEM on something else than a dict";
         return -1;
@@ -323,11 +324,12 @@ static int setitems(unpickler_t *u, bool one)
 static int appends(unpickler_t *u, bool one)
 {
     long m = one ? (long)u->sp - 1 : marker(u);
-    if (m < 1) {
+    long at = m - (one ? 1 : 2); /* the list: below the item, or below the MARK */
+    if (at < 0) {
         u->why = "bad APPENDS";
         return -1;
     }
-    pobj_t *l = u->stack[m - (one ? 1 : 2)];
+    pobj_t *l = u->stack[at];
     if (l->type != P_LIST) {
         u->why = "APPEND to something else than a list";
         return -1;

@@ -114,6 +114,12 @@ static void test_python_pickles(void **state)
     assert_int_equal(ipp__read_pickle((const uint8_t *)evil, sizeof evil - 1, &d, err,
                                       sizeof err), -1);
     assert_int_equal(ipp__read_pickle((const uint8_t *)"\x80\x02", 2, &d, err, sizeof err), -1);
+    /* SETITEMS / APPENDS with nothing below their MARK (found by fuzzing) */
+    static const char *const broken[] = {"(u.", "(e.", "Ka.", "KKs.", "]q\x00h\x01.", "(t."};
+    for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++)
+        assert_int_equal(ipp__read_pickle((const uint8_t *)broken[i], strlen(broken[i]), &d,
+                                          err, sizeof err),
+                         -1);
 }
 
 static void test_csv_edges(void **state)
