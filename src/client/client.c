@@ -82,6 +82,14 @@ static uint16_t add_props(ipm_prop_t *dst, uint16_t n, const ipm_prop_t *src, ui
     return n;
 }
 
+static uint16_t num_prop(ipm_prop_t *dst, uint16_t n, uint8_t id, uint32_t num)
+{
+    memset(&dst[n], 0, sizeof dst[n]);
+    dst[n].id = id;
+    dst[n].num = num;
+    return (uint16_t)(n + 1);
+}
+
 static int send_connect(ipm_client_t *c)
 {
     const ipm_client_config_t *k = &c->cfg;
@@ -92,16 +100,13 @@ static int send_connect(ipm_client_t *c)
     if (k->version == IPM_PROTO_V5) {
         /* What this client can take, from the buffers it was given. */
         if (k->session_expiry)
-            props[n++] = (ipm_prop_t){.id = IPM_PROP_SESSION_EXPIRY_INTERVAL,
-                                      .num = k->session_expiry};
+            n = num_prop(props, n, IPM_PROP_SESSION_EXPIRY_INTERVAL, k->session_expiry);
         if (c->mem.qos2_cap < 65535u)
-            props[n++] = (ipm_prop_t){.id = IPM_PROP_RECEIVE_MAXIMUM, .num = c->mem.qos2_cap};
+            n = num_prop(props, n, IPM_PROP_RECEIVE_MAXIMUM, c->mem.qos2_cap);
         if (c->mem.rx_cap < IPM_MAX_REMAINING_LENGTH)
-            props[n++] = (ipm_prop_t){.id = IPM_PROP_MAXIMUM_PACKET_SIZE,
-                                      .num = (uint32_t)c->mem.rx_cap};
+            n = num_prop(props, n, IPM_PROP_MAXIMUM_PACKET_SIZE, (uint32_t)c->mem.rx_cap);
         if (c->mem.aliases_cap)
-            props[n++] = (ipm_prop_t){.id = IPM_PROP_TOPIC_ALIAS_MAXIMUM,
-                                      .num = IPM_CLIENT_TOPIC_ALIAS_MAX};
+            n = num_prop(props, n, IPM_PROP_TOPIC_ALIAS_MAXIMUM, IPM_CLIENT_TOPIC_ALIAS_MAX);
         p.u.connect.props.list = props;
         p.u.connect.props.count = n;
         p.u.connect.will_props.list = k->will.props;
@@ -130,9 +135,9 @@ static int send_connect(ipm_client_t *c)
     return ipm__send(c, &p);
 }
 
-/* Send one SUBSCRIBE for a kept subscription (after a reconnect without session). */
-static int send_subscribe(ipm_client_t *c, ipm_bytes_t filter, uint8_t options, uint32_t sub_id,
-                          const ipm_prop_t *user, uint16_t nuser, uint16_t pid)
+/* Send a SUBSCRIBE (or UNSUBSCRIBE) for one filter. */
+static int send_subscribe(ipm_client_t *c, uint8_t type, ipm_bytes_t filter, uint8_t options,
+                          uint32_t sub_id, const ipm_prop_t *user, uint16_t nuser, uint16_t pid)
 {
     ipm_prop_t props[IPM_CLIENT_MAX_PROPS + 1];
     uint16_t n = 0;
@@ -141,10 +146,10 @@ static int send_subscribe(ipm_client_t *c, ipm_bytes_t filter, uint8_t options, 
     memset(&p, 0, sizeof p);
     if (c->cfg.version == IPM_PROTO_V5) {
         if (sub_id)
-            props[n++] = (ipm_prop_t){.id = IPM_PROP_SUBSCRIPTION_IDENTIFIER, .num = sub_id};
+            n = num_prop(props, n, IPM_PROP_SUBSCRIPTION_IDENTIFIER, sub_id);
         n = add_props(props, n, user, nuser);
     }
-    p.type = IPM_SUBSCRIBE;
+    p.type = type;
     p.u.subscribe.packet_id = pid;
     p.u.subscribe.props.list = props;
     p.u.subscribe.props.count = n;
@@ -153,9 +158,10 @@ static int send_subscribe(ipm_client_t *c, ipm_bytes_t filter, uint8_t options, 
     return ipm__send(c, &p);
 }
 
-/* Server limits from CONNACK (5.0); 3.x servers have none. */
+/* Server limits from CONNACK (5.0); 3.x servers have none. One pass over the block. */
 static void read_limits(ipm_client_t *c, const ipm_props_t *props)
 {
+    ipm_prop_iter_t it;
     ipm_prop_t p;
     c->srv_recv_max = 65535;
     c->srv_max_packet = 0;
@@ -163,20 +169,29 @@ static void read_limits(ipm_client_t *c, const ipm_props_t *props)
     c->srv_max_qos = 2;
     c->srv_retain = true;
     c->keepalive = c->cfg.keepalive;
-    if (c->cfg.version != IPM_PROTO_V5)
-        return;
-    if (ipm_props_get(props, IPM_PROP_RECEIVE_MAXIMUM, &p) && p.num)
-        c->srv_recv_max = (uint16_t)p.num;
-    if (ipm_props_get(props, IPM_PROP_MAXIMUM_PACKET_SIZE, &p))
-        c->srv_max_packet = p.num;
-    if (ipm_props_get(props, IPM_PROP_TOPIC_ALIAS_MAXIMUM, &p))
-        c->srv_alias_max = (uint16_t)p.num;
-    if (ipm_props_get(props, IPM_PROP_MAXIMUM_QOS, &p))
-        c->srv_max_qos = (uint8_t)p.num;
-    if (ipm_props_get(props, IPM_PROP_RETAIN_AVAILABLE, &p))
-        c->srv_retain = p.num != 0;
-    if (ipm_props_get(props, IPM_PROP_SERVER_KEEP_ALIVE, &p))
-        c->keepalive = (uint16_t)p.num;
+    ipm_props_iter(props, &it);
+    while (c->cfg.version == IPM_PROTO_V5 && ipm_props_next(&it, &p)) {
+        switch (p.id) {
+        case IPM_PROP_RECEIVE_MAXIMUM:
+            c->srv_recv_max = (uint16_t)p.num; /* 0 is a protocol error the codec rejects */
+            break;
+        case IPM_PROP_MAXIMUM_PACKET_SIZE:
+            c->srv_max_packet = p.num;
+            break;
+        case IPM_PROP_TOPIC_ALIAS_MAXIMUM:
+            c->srv_alias_max = (uint16_t)p.num;
+            break;
+        case IPM_PROP_MAXIMUM_QOS:
+            c->srv_max_qos = (uint8_t)p.num;
+            break;
+        case IPM_PROP_RETAIN_AVAILABLE:
+            c->srv_retain = p.num != 0;
+            break;
+        case IPM_PROP_SERVER_KEEP_ALIVE:
+            c->keepalive = (uint16_t)p.num;
+            break;
+        }
+    }
 }
 
 int ipm__session_start(ipm_client_t *c, const ipm_connack_t *ack)
@@ -213,7 +228,7 @@ int ipm__session_start(ipm_client_t *c, const ipm_connack_t *ack)
     uint8_t options;
     uint32_t sub_id;
     while (rc == IPM_OK && !ack->session_present && ipm__subs_next(c, &off, &filter, &options, &sub_id))
-        rc = send_subscribe(c, filter, options, sub_id, NULL, 0, ipm__pid_alloc(c));
+        rc = send_subscribe(c, IPM_SUBSCRIBE, filter, options, sub_id, NULL, 0, ipm__pid_alloc(c));
     return rc == IPM_OK ? ipm__drain(c) : rc;
 }
 
@@ -442,40 +457,52 @@ static int wait_ack(ipm_client_t *c)
     return rc;
 }
 
-int ipm_client_subscribe_ex(ipm_client_t *c, const char *filter, const ipm_sub_opts_t *o)
+/* Subscribe or unsubscribe may start: not in a callback, a valid filter, connected. */
+static int can_request(const ipm_client_t *c, const char *filter)
 {
     if (c->in_cb)
         return IPM_ESTATE;
-    if (!filter || !o || !ipm_topic_filter_valid((const uint8_t *)filter, strlen(filter)))
+    if (!filter || !ipm_topic_filter_valid((const uint8_t *)filter, strlen(filter)))
         return IPM_EBAD_FILTER;
-    if (o->qos > 2 || o->retain_handling > 2 || o->prop_count > IPM_CLIENT_MAX_PROPS)
-        return o->qos > 2 ? IPM_EBAD_QOS : IPM_EINVALID;
-    if (c->state != IPM__ST_CONNECTED)
-        return IPM_ENOT_CONNECTED;
-    uint8_t options = o->qos;
-    if (c->cfg.version == IPM_PROTO_V5)
-        options |= (o->no_local ? IPM_SUBOPT_NO_LOCAL : 0) |
-                   (o->retain_as_published ? IPM_SUBOPT_RETAIN_AS_PUBLISHED : 0) |
-                   (uint8_t)(o->retain_handling << IPM_SUBOPT_RETAIN_HANDLING_SHIFT);
-    int rc = ipm__subs_add(c, filter, options, o->subscription_id);
-    if (rc < 0)
-        return rc;
+    return c->state == IPM__ST_CONNECTED ? IPM_OK : IPM_ENOT_CONNECTED;
+}
+
+/* Send SUBSCRIBE or UNSUBSCRIBE and wait for its acknowledgement: its reason code, or < 0. */
+static int request(ipm_client_t *c, uint8_t type, const char *filter, uint8_t options,
+                   const ipm_sub_opts_t *o)
+{
     c->wait_pid = ipm__pid_alloc(c);
-    c->wait_type = IPM_SUBACK;
+    c->wait_type = (uint8_t)(type + 1); /* SUBACK, UNSUBACK */
     c->wait_done = false;
-    rc = send_subscribe(c, ipm_str(filter), options, o->subscription_id, o->props,
-                        o->prop_count, c->wait_pid);
+    int rc = send_subscribe(c, type, ipm_str(filter), options, o ? o->subscription_id : 0,
+                            o ? o->props : NULL, o ? o->prop_count : 0, c->wait_pid);
     if (rc == IPM_OK)
         rc = wait_ack(c);
     c->wait_pid = 0;
     if (rc < 0)
         return rc;
     c->reason = c->wait_rc;
-    if (c->wait_rc >= IPM_SUBACK_FAILURE) {
-        ipm__subs_del(c, filter);
-        return IPM_EDENIED;
-    }
     return c->wait_rc;
+}
+
+int ipm_client_subscribe_ex(ipm_client_t *c, const char *filter, const ipm_sub_opts_t *o)
+{
+    int rc = can_request(c, filter);
+    if (rc < 0)
+        return rc;
+    if (!o || o->qos > 2 || o->retain_handling > 2 || o->prop_count > IPM_CLIENT_MAX_PROPS)
+        return o && o->qos > 2 ? IPM_EBAD_QOS : IPM_EINVALID;
+    uint8_t options = o->qos;
+    if (c->cfg.version == IPM_PROTO_V5)
+        options |= (o->no_local ? IPM_SUBOPT_NO_LOCAL : 0) |
+                   (o->retain_as_published ? IPM_SUBOPT_RETAIN_AS_PUBLISHED : 0) |
+                   (uint8_t)(o->retain_handling << IPM_SUBOPT_RETAIN_HANDLING_SHIFT);
+    rc = ipm__subs_add(c, filter, options, o->subscription_id);
+    if (rc == IPM_OK)
+        rc = request(c, IPM_SUBSCRIBE, filter, options, o);
+    if (rc >= IPM_SUBACK_FAILURE || rc < 0)
+        ipm__subs_del(c, filter);
+    return rc >= IPM_SUBACK_FAILURE ? IPM_EDENIED : rc;
 }
 
 int ipm_client_subscribe(ipm_client_t *c, const char *filter, uint8_t qos)
@@ -486,30 +513,12 @@ int ipm_client_subscribe(ipm_client_t *c, const char *filter, uint8_t qos)
 
 int ipm_client_unsubscribe(ipm_client_t *c, const char *filter)
 {
-    if (c->in_cb)
-        return IPM_ESTATE;
-    if (!filter || !ipm_topic_filter_valid((const uint8_t *)filter, strlen(filter)))
-        return IPM_EBAD_FILTER;
-    if (c->state != IPM__ST_CONNECTED)
-        return IPM_ENOT_CONNECTED;
-    ipm__subs_del(c, filter);
-    ipm_sub_t s = {.filter = ipm_str(filter)};
-    ipm_packet_t p;
-    memset(&p, 0, sizeof p);
-    p.type = IPM_UNSUBSCRIBE;
-    p.u.subscribe.packet_id = c->wait_pid = ipm__pid_alloc(c);
-    p.u.subscribe.subs = &s;
-    p.u.subscribe.count = 1;
-    c->wait_type = IPM_UNSUBACK;
-    c->wait_done = false;
-    int rc = ipm__send(c, &p);
-    if (rc == IPM_OK)
-        rc = wait_ack(c);
-    c->wait_pid = 0;
+    int rc = can_request(c, filter);
     if (rc < 0)
         return rc;
-    c->reason = c->wait_rc;
-    return c->wait_rc >= IPM_RC_UNSPECIFIED_ERROR ? IPM_EDENIED : IPM_OK;
+    ipm__subs_del(c, filter);
+    rc = request(c, IPM_UNSUBSCRIBE, filter, 0, NULL);
+    return rc >= IPM_RC_UNSPECIFIED_ERROR ? IPM_EDENIED : rc < 0 ? rc : IPM_OK;
 }
 
 /* ---- publish ------------------------------------------------------------------------- */
@@ -565,7 +574,7 @@ int ipm_client_publish_ex(ipm_client_t *c, const ipm_message_t *m)
     int64_t size = ipm_packet_size(&p, c->cfg.version);
     if (size < 0)
         return (int)size;
-    if ((uint64_t)size > c->mem.tx_cap || (uint64_t)m->len > 0xFFFFFFFFu ||
+    if ((uint64_t)size > c->mem.tx_cap || m->len > IPM_MAX_REMAINING_LENGTH ||
         (c->state == IPM__ST_CONNECTED && c->srv_max_packet && (uint64_t)size > c->srv_max_packet))
         return IPM_ETOO_LARGE;
     bool online = c->state == IPM__ST_CONNECTED;

@@ -166,22 +166,15 @@ static int on_publish(ipm_client_t *c, const ipm_publish_t *p)
     int rc = resolve_alias(c, &m);
     if (rc < 0)
         return rc;
-    if (p->qos == 0) {
-        deliver(c, &m);
-        return IPM_OK;
-    }
-    if (p->qos == 1) {
-        deliver(c, &m);
-        return send_ack(c, IPM_PUBACK, p->packet_id, IPM_RC_SUCCESS);
-    }
     /* QoS 2: deliver on the first PUBLISH only; a resend before PUBREL is acked again. */
-    if (!ipm__q2_has(c, p->packet_id)) {
-        rc = ipm__q2_add(c, p->packet_id);
-        if (rc < 0)
-            return rc;
+    bool fresh = p->qos < 2 || !ipm__q2_has(c, p->packet_id);
+    if (fresh && p->qos == 2 && (rc = ipm__q2_add(c, p->packet_id)) < 0)
+        return rc;
+    if (fresh)
         deliver(c, &m);
-    }
-    return send_ack(c, IPM_PUBREC, p->packet_id, IPM_RC_SUCCESS);
+    if (p->qos == 0)
+        return IPM_OK;
+    return send_ack(c, p->qos == 1 ? IPM_PUBACK : IPM_PUBREC, p->packet_id, IPM_RC_SUCCESS);
 }
 
 static int on_ack(ipm_client_t *c, uint8_t type, const ipm_ack_t *a)

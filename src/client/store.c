@@ -10,49 +10,43 @@
 
 #include "client_int.h"
 
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
+/*
+ * Record headers are only ever read back by this client on this machine, so they are
+ * copied in native byte order (memcpy: the store has no alignment).
+ */
+typedef struct {
+    uint32_t len;
+    uint16_t pid;
+    uint8_t state, qos;
+} rec_hdr_t;
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
+typedef struct {
+    uint16_t len;
+    uint8_t options, pad;
+    uint32_t sub_id;
+} sub_hdr_t;
 
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
+typedef struct {
+    uint16_t alias, len;
+} alias_hdr_t;
 
 /* ---- message store ------------------------------------------------------------------- */
 
 void ipm__rec_get(const ipm_client_t *c, size_t off, ipm__rec_t *r)
 {
-    const uint8_t *p = c->mem.store + off;
+    rec_hdr_t h;
+    memcpy(&h, c->mem.store + off, sizeof h);
     r->off = off;
-    r->len = get32(p);
-    r->pid = get16(p + 4);
-    r->state = p[6];
-    r->qos = p[7];
+    r->len = h.len;
+    r->pid = h.pid;
+    r->state = h.state;
+    r->qos = h.qos;
 }
 
 void ipm__rec_put(ipm_client_t *c, const ipm__rec_t *r)
 {
-    uint8_t *p = c->mem.store + r->off;
-    put32(p, r->len);
-    put16(p + 4, r->pid);
-    p[6] = r->state;
-    p[7] = r->qos;
+    rec_hdr_t h = {.len = r->len, .pid = r->pid, .state = r->state, .qos = r->qos};
+    memcpy(c->mem.store + r->off, &h, sizeof h);
 }
 
 size_t ipm__rec_next(const ipm__rec_t *r)
@@ -154,20 +148,21 @@ uint16_t ipm__pid_alloc(ipm_client_t *c)
     return 0;
 }
 
-/* ---- subscriptions: [u16 len][u8 options][u8 0][u32 sub id][filter] ------------------- */
+/* ---- subscriptions: [sub_hdr_t][filter] ------------------------------------------------ */
 
-#define SUB_HDR 8u
+#define SUB_HDR sizeof(sub_hdr_t)
 
 int ipm__subs_next(const ipm_client_t *c, size_t *off, ipm_bytes_t *filter, uint8_t *options,
                    uint32_t *sub_id)
 {
     if (*off + SUB_HDR > c->subs_len)
         return 0;
-    const uint8_t *p = c->mem.subs + *off;
-    filter->len = get16(p);
-    filter->data = p + SUB_HDR;
-    *options = p[2];
-    *sub_id = get32(p + 4);
+    sub_hdr_t h;
+    memcpy(&h, c->mem.subs + *off, sizeof h);
+    filter->len = h.len;
+    filter->data = c->mem.subs + *off + SUB_HDR;
+    *options = h.options;
+    *sub_id = h.sub_id;
     *off += SUB_HDR + filter->len;
     return 1;
 }
@@ -193,12 +188,9 @@ int ipm__subs_add(ipm_client_t *c, const char *filter, uint8_t options, uint32_t
     ipm__subs_del(c, filter);
     if (n > 0xFFFFu || c->mem.subs_cap < c->subs_len || c->mem.subs_cap - c->subs_len < SUB_HDR + n)
         return IPM_ENOSPACE;
-    uint8_t *p = c->mem.subs + c->subs_len;
-    put16(p, (uint16_t)n);
-    p[2] = options;
-    p[3] = 0;
-    put32(p + 4, sub_id);
-    memcpy(p + SUB_HDR, filter, n);
+    sub_hdr_t h = {.len = (uint16_t)n, .options = options, .sub_id = sub_id};
+    memcpy(c->mem.subs + c->subs_len, &h, sizeof h);
+    memcpy(c->mem.subs + c->subs_len + SUB_HDR, filter, n);
     c->subs_len += SUB_HDR + n;
     return IPM_OK;
 }
@@ -231,20 +223,19 @@ void ipm__q2_del(ipm_client_t *c, uint16_t pid)
     }
 }
 
-/* ---- incoming topic aliases: [u16 alias][u16 len][topic] ----------------------------- */
+/* ---- incoming topic aliases: [alias_hdr_t][topic] ------------------------------------- */
 
 static int alias_find(const ipm_client_t *c, uint16_t alias, size_t *at, ipm_bytes_t *topic)
 {
-    for (size_t off = 0; off + 4 <= c->aliases_len;) {
-        const uint8_t *p = c->mem.aliases + off;
-        uint16_t len = get16(p + 2);
-        if (get16(p) == alias) {
+    alias_hdr_t h;
+    for (size_t off = 0; off + sizeof h <= c->aliases_len; off += sizeof h + h.len) {
+        memcpy(&h, c->mem.aliases + off, sizeof h);
+        if (h.alias == alias) {
             *at = off;
-            topic->data = p + 4;
-            topic->len = len;
+            topic->data = c->mem.aliases + off + sizeof h;
+            topic->len = h.len;
             return 1;
         }
-        off += 4u + len;
     }
     return 0;
 }
@@ -260,17 +251,16 @@ int ipm__alias_set(ipm_client_t *c, uint16_t alias, ipm_bytes_t topic)
     size_t at;
     ipm_bytes_t old;
     if (alias_find(c, alias, &at, &old)) {
-        size_t end = at + 4 + old.len;
+        size_t end = at + sizeof(alias_hdr_t) + old.len;
         memmove(c->mem.aliases + at, c->mem.aliases + end, c->aliases_len - end);
         c->aliases_len -= end - at;
     }
     if (topic.len > 0xFFFFu || c->mem.aliases_cap < c->aliases_len ||
-        c->mem.aliases_cap - c->aliases_len < 4u + topic.len)
+        c->mem.aliases_cap - c->aliases_len < sizeof(alias_hdr_t) + topic.len)
         return IPM_EQUOTA;
-    uint8_t *p = c->mem.aliases + c->aliases_len;
-    put16(p, alias);
-    put16(p + 2, (uint16_t)topic.len);
-    memcpy(p + 4, topic.data, topic.len);
-    c->aliases_len += 4u + topic.len;
+    alias_hdr_t h = {.alias = alias, .len = (uint16_t)topic.len};
+    memcpy(c->mem.aliases + c->aliases_len, &h, sizeof h);
+    memcpy(c->mem.aliases + c->aliases_len + sizeof h, topic.data, topic.len);
+    c->aliases_len += sizeof h + topic.len;
     return IPM_OK;
 }
