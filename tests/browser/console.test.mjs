@@ -350,6 +350,19 @@ async function scenario(browser, { web, proxy, secure, broker, pub, pubLines, su
     await page.click('#plot-sessions button[data-session="*"]');
   });
 
+  await check('20,000 rows through the broker reach the plot, the table and the tree', async () => {
+    await pubLines('flood/new_series', ['["wave", "t", "v"]']);
+    const rows = [];
+    for (let i = 0; i < 20000; i++) rows.push(`["wave", ${i}, ${Math.sin(i / 300).toFixed(4)}]`);
+    const t0 = Date.now();
+    await pubLines('flood/data', rows);
+    await page.waitForSelector('article[data-series="wave"] .chart[data-points="20000"]', { timeout: 30000 });
+    console.log(`     20,000 rows published and drawn in ${Date.now() - t0} ms`);
+    await tab(page, 'topics');
+    await page.waitForSelector('#tree-root > li[data-topic="flood"][data-total="20001"]', { timeout: 10000 });
+    await tab(page, 'plots');
+  });
+
   await check('a series whose x goes back is drawn over its whole x range', async () => {
     await pubLines('lab/new_series', ['["sweep", "v", "i"]']);
     await pubLines('lab/data', ['["sweep", 0, 0]', '["sweep", 5, 1]', '["sweep", -5, -1]', '["sweep", 2, 0.5]']);
