@@ -33,6 +33,8 @@ static int refuse(ipb_conn_t *c, uint8_t rc5, const char *why)
     ipm_packet_t pkt = {.type = IPM_CONNACK};
     pkt.u.connack.reason = code;
     ipb__conn_send(c, &pkt);
+    ipb__msg_unref(c->will); /* a refused connection has no will */
+    c->will = NULL;
     char peer[64];
     ipb__conn_peer(c, peer, sizeof peer);
     ipb__log(c->b, IPB_LOG_NOTICE, "Refused connection from %s: %s.", peer, why);
@@ -192,6 +194,10 @@ static ipb_session_t *attach_session(ipb_conn_t *c, const char *id, bool clean, 
     if (s && s->conn)
         take_over(c, s, clean);
     if (s && clean) {
+        if (s->will) {
+            /* The old session ends here, before its will delay ran out: send it now. */
+            ipb__will_publish(b, s->will);
+        }
         ipb__session_free(b, s);
         s = NULL;
     }

@@ -84,7 +84,6 @@ typedef struct ipb_sub ipb_sub_t;
 struct ipb_session {
     /* Pointers first, then the small counters packed: there is one per client. */
     ipb_session_t *hnext; /* client-id hash chain */
-    ipb_session_t *onext, *oprev; /* offline list, for expiry */
     ipb_conn_t *conn;     /* NULL while offline */
     uint64_t serial;
     ipb_sub_t *subs;      /* this session's subscriptions */
@@ -99,6 +98,7 @@ struct ipb_session {
     uint32_t nqueued;
     uint32_t expiry;      /* session expiry interval, seconds */
     uint32_t mgen, midx;  /* scratch of one fan-out (see subtree.c) */
+    uint32_t oidx;        /* 1 + slot in the broker's offline array; 0 = not there */
     uint16_t ninflight;
     uint16_t nrx_qos2, rx_qos2_cap;
     uint16_t next_pid;
@@ -330,7 +330,8 @@ struct ipb_broker {
 
     ipb_session_t **stab;      /* client id -> session */
     size_t nstab, nsessions;
-    ipb_session_t *offline;    /* offline sessions with an expiry or a delayed will */
+    ipb_session_t **offline;   /* offline sessions with an expiry or a delayed will */
+    size_t noffline, offline_cap;
     uint64_t next_serial;
     uint64_t next_auto_id;
 

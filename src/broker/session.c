@@ -107,23 +107,25 @@ void ipb__session_reset(ipb_broker_t *b, ipb_session_t *s)
     s->will = NULL;
 }
 
+/* Offline sessions to time are kept in an array; each knows its slot (oidx, 1-based). */
 void ipb__session_set_offline(ipb_broker_t *b, ipb_session_t *s, bool offline)
 {
-    bool listed = s->oprev || b->offline == s;
-    if (offline && !listed) {
-        s->onext = b->offline;
-        if (b->offline)
-            b->offline->oprev = s;
-        b->offline = s;
-        s->oprev = NULL;
-    } else if (!offline && listed) {
-        if (s->oprev)
-            s->oprev->onext = s->onext;
-        else
-            b->offline = s->onext;
-        if (s->onext)
-            s->onext->oprev = s->oprev;
-        s->onext = s->oprev = NULL;
+    if (offline && !s->oidx) {
+        if (b->noffline == b->offline_cap) {
+            size_t nc = b->offline_cap ? b->offline_cap * 2 : 64;
+            ipb_session_t **n = realloc(b->offline, nc * sizeof *n);
+            if (!n)
+                return; /* not timed: it stays until a client takes it over */
+            b->offline = n;
+            b->offline_cap = nc;
+        }
+        b->offline[b->noffline++] = s;
+        s->oidx = (uint32_t)b->noffline;
+    } else if (!offline && s->oidx) {
+        ipb_session_t *last = b->offline[--b->noffline];
+        b->offline[s->oidx - 1] = last;
+        last->oidx = s->oidx;
+        s->oidx = 0;
     }
 }
 
@@ -149,6 +151,9 @@ void ipb__sessions_free_all(ipb_broker_t *b)
     free(b->stab);
     b->stab = NULL;
     b->nstab = 0;
+    free(b->offline);
+    b->offline = NULL;
+    b->noffline = b->offline_cap = 0;
 }
 
 /* ---- sending ---------------------------------------------------------------------- */
@@ -452,9 +457,11 @@ void ipb__session_ack(ipb_broker_t *b, ipb_session_t *s, uint8_t type, const ipm
 
 void ipb__sessions_tick(ipb_broker_t *b, uint64_t now)
 {
-    ipb_session_t *s = b->offline, *next;
-    for (; s; s = next) {
-        next = s->onext;
+    /* Backwards: removing slot i moves the last (already visited) session into it. */
+    for (size_t i = b->noffline; i-- > 0;) {
+        if (i >= b->noffline)
+            continue;
+        ipb_session_t *s = b->offline[i];
         bool ending = s->expire_at && s->expire_at <= now;
         /* The will goes out after its delay or when the session ends, whichever is first. */
         if (s->will && (s->will_at <= now || ending)) {
@@ -463,11 +470,9 @@ void ipb__sessions_tick(ipb_broker_t *b, uint64_t now)
             ipb__will_publish(b, w);
             ipb__msg_unref(w);
         }
-        if (ending) {
-            next = s->onext;
+        if (ending)
             ipb__session_free(b, s);
-        } else if (!s->will && !s->expire_at) {
+        else if (!s->will && !s->expire_at)
             ipb__session_set_offline(b, s, false); /* nothing left to time */
-        }
     }
 }
