@@ -70,6 +70,7 @@ export function setupConnect(link) {
   const log = (text, kind) => {
     logList.prepend(el('li', { class: `log-${kind}` }, el('time', {}, clock(Date.now())), ' ', text));
     while (logList.children.length > LOG_MAX) logList.lastChild.remove();
+    $('#connect-log-empty').hidden = true;
   };
 
   const start = () => {
