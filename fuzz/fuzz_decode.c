@@ -28,15 +28,21 @@ static void decode_stream(const uint8_t *buf, size_t len, uint8_t version, uint3
         IPFZ_CHECK(f.header_len + f.remaining_len == f.total_len);
         IPFZ_CHECK(f.first_byte == buf[off]);
         IPFZ_CHECK(max == 0 || f.total_len <= max);
+        /* Decode from an exact copy of the frame: reading into the next packet is an
+         * ASan report, not a silent success. */
+        uint8_t *pkt = malloc(f.total_len);
+        IPFZ_CHECK(pkt != NULL);
+        memcpy(pkt, buf + off, f.total_len);
         ipm_packet_t p;
-        rc = ipm_decode(&f, buf + off, version, &p);
+        rc = ipm_decode(&f, pkt, version, &p);
         if (rc == IPM_OK) {
             IPFZ_CHECK(p.type == f.first_byte >> 4);
-            sink += ipfz_walk(&p, buf + off, buf + off + f.total_len);
+            sink += ipfz_walk(&p, pkt, pkt + f.total_len);
         } else {
             IPFZ_CHECK(rc < 0);
             sink += ipm_err_reason(rc);
         }
+        free(pkt);
         off += f.total_len;
     }
 }

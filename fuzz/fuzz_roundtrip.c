@@ -139,8 +139,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     ipm_frame_t f;
     ipm_packet_t p;
-    if (ipm_frame(in, len, 0, &f) != IPM_OK || ipm_decode(&f, in, version, &p) != IPM_OK ||
-        legacy_refusal(&p, version)) {
+    if (ipm_frame(in, len, 0, &f) != IPM_OK) {
+        free(in);
+        return 0;
+    }
+    /* Bytes after the packet are not part of it: keep the frame alone, exactly sized. */
+    if (f.total_len < len) {
+        len = f.total_len;
+        uint8_t *exact = malloc(len);
+        IPFZ_CHECK(exact != NULL);
+        memcpy(exact, in, len);
+        free(in);
+        in = exact;
+    }
+    if (ipm_decode(&f, in, version, &p) != IPM_OK || legacy_refusal(&p, version)) {
         free(in);
         return 0;
     }
