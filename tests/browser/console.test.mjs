@@ -482,7 +482,7 @@ async function scenario(browser, { web, proxy, secure, broker, pub, pubLines, su
     await p.waitForSelector('#subscription-list li[data-topic="phone/#"] .sub-state:text("granted QoS 0")');
     await pub('phone/hello', '{"from": "mosquitto_pub", "ok": true}');
     await eventually(async () => (await rowText(p, 'phone/hello')) !== null, 'phone row');
-    for (const name of ['messages', 'publish', 'plots']) {
+    for (const name of ['connect', 'messages', 'topics', 'publish', 'status', 'plots']) {
       await tab(p, name);
       const wide = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       if (wide > 1) throw new Error(`${name}: page is ${wide}px wider than the phone screen`);
