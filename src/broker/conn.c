@@ -38,7 +38,7 @@ ipb_conn_t *ipb_conn_new(ipb_broker_t *b, unsigned listener, ipb_transport_t *t)
     c->b = b;
     c->tr = t;
     c->listener = (uint8_t)listener;
-    c->last_rx = ipb__now(b);
+    c->last_rx = (uint32_t)ipb__now(b);
     c->recv_max = UINT16_MAX;
     t->conn = c;
     if (t->vt->read_start(t) < 0) {
@@ -248,11 +248,11 @@ static void detach_session(ipb_conn_t *c)
     c->s = NULL;
     if (s)
         s->conn = NULL;
-    if (will && s && c->will_delay && s->expiry) {
+    if (will && s && will->will_delay && s->expiry) {
         /* 5.0: the will waits for its delay unless the session ends first. */
         ipb__msg_ref(will);
         s->will = will;
-        s->will_at = now + (uint64_t)c->will_delay * 1000;
+        s->will_at = now + (uint64_t)will->will_delay * 1000;
         will = NULL;
     }
     if (will)
@@ -283,11 +283,12 @@ void ipb__conn_close(ipb_conn_t *c, const char *why)
     }
     detach_session(c);
     c->state = IPB_CONN_CLOSING;
-    c->last_rx = ipb__now(b);
+    c->last_rx = (uint32_t)ipb__now(b);
     c->tr->vt->read_stop(c->tr);
     free(c->rbuf);
     c->rbuf = NULL;
-    c->rlen = c->rcap = 0;
+    c->rlen = 0;
+    c->rshift = 0;
     ipb__conn_want_flush(c);
 }
 
@@ -357,18 +358,19 @@ void ipb_conn_read_buf(ipb_conn_t *c, size_t suggested, uv_buf_t *buf)
         *buf = uv_buf_init((char *)c->b->rbuf, IPB_RBUF_SHARED);
         return;
     }
-    if (c->rlen == c->rcap) {
+    uint32_t cap = 1u << c->rshift;
+    if (c->rlen == cap) {
         /* Grow by doubling while a large packet arrives; the frame size was capped. */
-        uint32_t nc = c->rcap * 2;
-        uint8_t *nb = realloc(c->rbuf, nc);
+        uint8_t *nb = c->rshift < 31 ? realloc(c->rbuf, (size_t)cap * 2) : NULL;
         if (!nb) {
             *buf = uv_buf_init(NULL, 0);
             return;
         }
         c->rbuf = nb;
-        c->rcap = nc;
+        c->rshift++;
+        cap *= 2;
     }
-    *buf = uv_buf_init((char *)c->rbuf + c->rlen, c->rcap - c->rlen);
+    *buf = uv_buf_init((char *)c->rbuf + c->rlen, cap - c->rlen);
 }
 
 /* Handle every whole packet in p[0..len); returns bytes consumed, or -1 if closing. */
@@ -385,7 +387,7 @@ static ssize_t process(ipb_conn_t *c, const uint8_t *p, size_t len, ipm_frame_t 
         }
         c->b->st.msgs_received++;
         c->b->st.bytes_received += f->total_len;
-        c->last_rx = ipb__now(c->b);
+        c->last_rx = (uint32_t)ipb__now(c->b);
         rc = dispatch(c, f, p + used);
         used += f->total_len;
         if (rc < 0)
@@ -401,7 +403,8 @@ static void keep_tail(ipb_conn_t *c, const uint8_t *p, size_t used, size_t len)
     if (!left) {
         free(c->rbuf);
         c->rbuf = NULL;
-        c->rlen = c->rcap = 0;
+        c->rlen = 0;
+    c->rshift = 0;
         return;
     }
     if (c->rbuf) {
@@ -409,9 +412,10 @@ static void keep_tail(ipb_conn_t *c, const uint8_t *p, size_t used, size_t len)
         c->rlen = (uint32_t)left;
         return;
     }
-    size_t cap = 1024;
-    while (cap < left * 2)
-        cap *= 2;
+    uint8_t shift = 10;
+    while (((size_t)1 << shift) < left * 2)
+        shift++;
+    size_t cap = (size_t)1 << shift;
     c->rbuf = malloc(cap);
     if (!c->rbuf) {
         ipb__conn_kick(c, IPM_RC_SERVER_BUSY, "out of memory");
@@ -419,7 +423,7 @@ static void keep_tail(ipb_conn_t *c, const uint8_t *p, size_t used, size_t len)
     }
     memcpy(c->rbuf, p + used, left);
     c->rlen = (uint32_t)left;
-    c->rcap = (uint32_t)cap;
+    c->rshift = shift;
 }
 
 void ipb_conn_on_read(ipb_conn_t *c, ssize_t n, const uv_buf_t *buf)
@@ -521,7 +525,7 @@ void ipb__conns_tick(ipb_broker_t *b, uint64_t now)
     ipb_conn_t *c = b->conns, *next;
     for (; c; c = next) {
         next = c->next;
-        uint64_t idle = now - c->last_rx;
+        uint32_t idle = (uint32_t)now - c->last_rx; /* wraps correctly */
         if (c->state == IPB_CONN_NEW && idle >= b->cfg.connect_timeout_ms) {
             hard_close(c);
         } else if (c->state == IPB_CONN_ACTIVE && c->keepalive &&

@@ -122,10 +122,6 @@ static bool make_will(ipb_conn_t *c, const ipm_connect_t *p, uint8_t *reason)
         *reason = IPM_RC_RETAIN_NOT_SUPPORTED;
         return false;
     }
-    ipm_prop_t prop;
-    if (p->version == IPM_PROTO_V5 &&
-        ipm_props_get(&p->will_props, IPM_PROP_WILL_DELAY_INTERVAL, &prop))
-        c->will_delay = prop.num;
     c->will = ipb__msg_new((const char *)p->will_topic.data, p->will_topic.len,
                            p->will_payload.data, p->will_payload.len, p->will_qos,
                            p->will_retain, p->version == IPM_PROTO_V5 ? &p->will_props : NULL,
@@ -134,6 +130,10 @@ static bool make_will(ipb_conn_t *c, const ipm_connect_t *p, uint8_t *reason)
         *reason = IPM_RC_SERVER_BUSY;
         return false;
     }
+    ipm_prop_t prop;
+    if (p->version == IPM_PROTO_V5 &&
+        ipm_props_get(&p->will_props, IPM_PROP_WILL_DELAY_INTERVAL, &prop))
+        c->will->will_delay = prop.num;
     c->will_on_close = true;
     return true;
 }
@@ -159,9 +159,6 @@ static uint32_t read_props(ipb_conn_t *c, const ipm_connect_t *p, uint8_t *reaso
         case IPM_PROP_TOPIC_ALIAS_MAXIMUM:
             c->alias_max = (uint16_t)(prop.num < IPB_OUT_ALIAS_CAP ? prop.num : IPB_OUT_ALIAS_CAP);
             break;
-        case IPM_PROP_REQUEST_PROBLEM_INFORMATION:
-            c->problem_info = prop.num != 0;
-            break;
         case IPM_PROP_AUTHENTICATION_METHOD:
             *reason = IPM_RC_BAD_AUTHENTICATION_METHOD; /* no enhanced authentication */
             break;
@@ -178,7 +175,7 @@ static void take_over(ipb_conn_t *c, ipb_session_t *s, bool clean)
     ipb_conn_t *old = s->conn;
     old->s = NULL;
     s->conn = NULL;
-    if (old->will && old->will_on_close && (clean || !old->will_delay))
+    if (old->will && old->will_on_close && (clean || !old->will->will_delay))
         ipb__will_publish(c->b, old->will);
     ipb__msg_unref(old->will);
     old->will = NULL;

@@ -34,6 +34,7 @@ typedef struct ipb_msg {
     uint32_t payload_len;
     uint16_t nprops;          /* forwarded 5.0 properties (no alias, expiry, sub id) */
     uint32_t expiry;          /* message expiry interval, seconds; 0 = none */
+    uint32_t will_delay;      /* a will's delay interval, seconds */
     uint64_t expire_at;       /* loop ms when it expires; 0 = never */
     uint64_t origin;          /* serial of the publishing session, for no local */
     ipm_prop_t *props;
@@ -231,22 +232,22 @@ typedef struct {
 } ipb_aliases_t;
 
 struct ipb_conn {
+    /* Pointers first, then packed small fields: one per client, 136 bytes. */
     ipb_broker_t *b;
     ipb_transport_t *tr;
     ipb_session_t *s;
     ipb_conn_t *next, *prev;   /* all connections */
     ipb_conn_t *fnext;         /* connections with output to flush */
     uint8_t *rbuf;             /* partial packet, allocated only while one is pending */
-    uint32_t rlen, rcap;
     ipb_out_t *out, *out_tail;
     uint64_t out_bytes;
-    uint32_t out_off;          /* bytes of the head entry already written */
-    uint32_t writing;          /* entries handed to an async write */
-    uint64_t last_rx;
     ipb_msg_t *will;
-    uint32_t will_delay;
     char *username;
     ipb_aliases_t *alias;      /* NULL until a topic alias is used either way */
+    uint32_t rlen;
+    uint32_t out_off;          /* bytes of the head entry already written */
+    uint32_t writing;          /* bytes handed to an async write */
+    uint32_t last_rx;          /* loop ms, truncated: compared by wrapping difference */
     uint32_t max_packet;       /* the client's maximum packet size; 0 = none */
     uint16_t keepalive;
     uint16_t recv_max;         /* the client's receive maximum */
@@ -256,7 +257,7 @@ struct ipb_conn {
     uint8_t listener;
     bool in_flush;
     bool will_on_close;        /* publish the will when this connection ends */
-    bool problem_info;         /* 5.0 request problem information */
+    uint8_t rshift;            /* rbuf holds 1 << rshift bytes */
 };
 
 /* Queue an encoded packet (takes the reference). */
