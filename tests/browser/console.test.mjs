@@ -370,6 +370,7 @@ async function scenario(browser, { web, proxy, secure, broker, pub, pubLines, su
     const info = await page.evaluate(() => window.iotplotConsole.plots.inspect('lab', 'sweep'));
     expectEq(info.sorted, false, 'sorted');
     expectEq(`${info.xmin}..${info.xmax}`, '-5..5', 'x range');
+    if (!(info.ymin < -1 && info.ymax > 1)) throw new Error(`y range ${info.ymin}..${info.ymax} misses rows`);
   });
 
   await check('1,000,000 points are drawn smoothly', async () => {

@@ -38,6 +38,8 @@ class Series {
     this.sorted = true; // x never decreased: uPlot's fast path (binary search, range from the ends)
     this.xmin = Infinity;
     this.xmax = -Infinity;
+    this.ymin = Infinity;
+    this.ymax = -Infinity;
     this.dirty = true;
   }
 
@@ -67,6 +69,10 @@ class Series {
     else if (i > 0 && x < this.cols[0][i - 1]) this.sorted = false;
     if (x < this.xmin) this.xmin = x;
     if (x > this.xmax) this.xmax = x;
+    for (let c = this.index ? 0 : 1; c < values.length; c++) {
+      if (values[c] < this.ymin) this.ymin = values[c];
+      if (values[c] > this.ymax) this.ymax = values[c];
+    }
     this.n = i + 1;
     this.dirty = true;
     return true;
@@ -112,6 +118,16 @@ function unsortedRange(series) {
   const pad = series.xmax > series.xmin ? 0 : 1;
   return [series.xmin - pad, series.xmax + pad];
 }
+
+function unsortedYRange(series) {
+  const span = series.ymax - series.ymin;
+  const pad = span > 0 ? span * 0.05 : Math.abs(series.ymax) * 0.1 || 1;
+  return [series.ymin - pad, series.ymax + pad];
+}
+
+// uPlot picks the rows to draw by binary search on x, which needs x sorted; a series
+// whose x goes back draws all its rows instead.
+const allRows = (builder) => (u, i) => builder(u, i, 0, u.data[0].length - 1);
 
 function fileUrl(name) {
   return FILES_URL + name.split('/').filter((p) => p && p !== '.' && p !== '..').map(encodeURIComponent).join('/');
@@ -287,9 +303,13 @@ export function setupPlots(link) {
       height: CHART_HEIGHT,
       // x that goes back (a sweep, a scatter) is drawn in row order like matplotlib does;
       // uPlot would take the range from the first and last x, so give it the real one.
-      scales: { x: series.sorted ? { time: false } : { time: false, range: (u, min, max) => (series.zoomed ? [min, max] : unsortedRange(series)) } },
+      scales: series.sorted ? { x: { time: false } } : {
+        x: { time: false, range: (u, min, max) => (series.zoomed ? [min, max] : unsortedRange(series)) },
+        y: { range: () => unsortedYRange(series) },
+      },
       series: [{ label: xLabel }, ...ys.map((c, i) => ({
         label: c, stroke: COLORS[i % COLORS.length], width: 1.5, points: { show: false },
+        ...(series.sorted ? {} : { paths: allRows(uPlot.paths.linear()) }),
       }))],
       axes: [
         { label: xLabel, stroke: '#475569', grid: { stroke: '#e2e8f0' }, ticks: { stroke: '#cbd5e1' }, ...(series.index ? { incrs: INDEX_STEPS } : {}) },
@@ -381,8 +401,11 @@ export function setupPlots(link) {
     inspect: (sess, name) => {
       const series = all.get(`${sess}\u0000${name}`);
       if (!series) return null;
-      const x = series.chart && series.chart.scales.x;
-      return { rows: series.n, sorted: series.sorted, xmin: x ? x.min : null, xmax: x ? x.max : null };
+      const sc = series.chart ? series.chart.scales : {};
+      return {
+        rows: series.n, sorted: series.sorted,
+        xmin: sc.x ? sc.x.min : null, xmax: sc.x ? sc.x.max : null, ymin: sc.y ? sc.y.min : null, ymax: sc.y ? sc.y.max : null,
+      };
     },
     /** Feed one message as if it came from the broker (used by the console's own tests). */
     inject: (topic, text) => {
