@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "plot_internal.h"
+#include "utf8.h"
 
 typedef struct {
     const char *p, *end;
@@ -111,10 +112,16 @@ static int string(parser_t *ps, ipp_jval_t *v)
         if (c < 0x20)
             return fail(ps, "control character in string");
         if (c != '\\') {
+            /* plain bytes in a run; text must be UTF-8, since it may become a file name */
             const char *run = ps->p;
             while (ps->p < ps->end && *ps->p != '"' && *ps->p != '\\' &&
-                   (unsigned char)*ps->p >= 0x20)
-                ps->p++;
+                   (unsigned char)*ps->p >= 0x20) {
+                size_t n = ipp__utf8_seq((const unsigned char *)ps->p,
+                                         (size_t)(ps->end - ps->p));
+                if (!n)
+                    return fail(ps, "string is not UTF-8");
+                ps->p += n;
+            }
             if (put(ps, run, (size_t)(ps->p - run)))
                 return -1;
             continue;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "iotplot/plotclient.h"
+#include "utf8.h"
 
 /* Digits, sign and exponent: anything else in snprintf's output is the decimal point. */
 static int num_char(char c)
@@ -90,12 +91,13 @@ void ipp_json_raw(ipp_json_t *j, const char *s, size_t n)
     j->buf[j->len] = '\0';
 }
 
-/* Length of the well-formed UTF-8 sequence at s, or 0 if it is not one. */
-static size_t utf8_seq(const unsigned char *s)
+size_t ipp__utf8_seq(const unsigned char *s, size_t avail)
 {
     unsigned c = s[0];
     size_t n;
     unsigned min;
+    if (avail == 0)
+        return 0;
     if (c < 0x80)
         return 1;
     if (c >= 0xC2 && c <= 0xDF)
@@ -105,6 +107,8 @@ static size_t utf8_seq(const unsigned char *s)
     else if (c >= 0xF0 && c <= 0xF4)
         n = 4, min = 0x10000;
     else
+        return 0;
+    if (avail < n)
         return 0;
     unsigned cp = c & (0x3F >> (n - 1));
     for (size_t i = 1; i < n; i++) {
@@ -149,7 +153,7 @@ void ipp_json_str(ipp_json_t *j, const char *s)
                 esc[5] = hex[*p & 15];
                 n = 6;
             } else {
-                n = utf8_seq(p);
+                n = ipp__utf8_seq(p, 4); /* a NUL ends the string first */
                 if (!n) {
                     j->err = IPM_EBAD_UTF8;
                     return;

@@ -168,7 +168,8 @@ static void test_parser(void **state)
     assert_int_equal(v[7].len, strlen("{\"a\": [1, \"]\"]}"));
     static const char *bad[] = {"", "{}", "[1,]", "[01]", "[1 2]", "[\"a]", "[1] x",
                                 "[\"\\u0000\"]", "[\"\\ud800\"]", "[.5]", "[1e]",
-                                "[nan]", "[\"a\tb\"]", "[{]"};
+                                "[nan]", "[\"a\tb\"]", "[{]", "[\"\xff\"]",
+                                "[\"\xc3\"]", "[\"\xed\xa0\x80\"]", "[\"\xc0\xaf\"]"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         why = NULL;
         assert_int_equal(ipp__json_array(bad[i], strlen(bad[i]), v, 8, sb, sizeof sb, &why),
