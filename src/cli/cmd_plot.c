@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "commands.h"
 #include "plot/plot_internal.h"
@@ -17,7 +18,8 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: iotplot plot FILE.{csv,json,pkl} -o OUT [options]\n"
             "       iotplot plot --db DIR --session S --series NAME [--version N] -o OUT "
-            "[options]\n\n"
+            "[options]\n"
+            "       iotplot plot --db DIR --list\n\n"
             "OUT ends in .pdf, .png or .svg (a figure) or .csv, .json, .pkl (the data).\n"
             "  --title T, --xlabel T, --ylabel T   text, TeX math between $...$\n"
             "  --format F       matplotlib format of the next line (repeat: r-- bs g^ ...)\n"
@@ -29,6 +31,7 @@ static void usage(FILE *out)
 typedef struct {
     const char *file, *out, *db, *session, *series;
     long version;
+    bool list;
     double dpi;
     ipp_plotopts_t o;
     size_t fcap;
@@ -84,6 +87,8 @@ static int parse(int argc, char **argv, args_t *a)
             }
         } else if (!strcmp(k, "--dpi") && more)
             a->dpi = strtod(argv[++i], NULL);
+        else if (!strcmp(k, "--list"))
+            a->list = true;
         else if (!strcmp(k, "--xlog"))
             a->o.xlog = true;
         else if (!strcmp(k, "--ylog"))
@@ -101,6 +106,8 @@ static int parse(int argc, char **argv, args_t *a)
         }
 #undef VALUE
     }
+    if (a->list && a->db)
+        return 0;
     if (!a->out || (!a->file && !a->db) || (a->db && (!a->session || !a->series))) {
         usage(stderr);
         return 2;
@@ -125,6 +132,36 @@ static int load_db(const args_t *a, ipp_data_t *d, char *err, size_t errlen)
         snprintf(err, errlen, "%s", ipp__store_errmsg(st));
     ipp__store_close(st);
     return rc ? -1 : 0;
+}
+
+static void list_cb(void *arg, const char *session, const char *name,
+                    const ipp_series_info_t *info, const char *columns, double created)
+{
+    (void)arg;
+    char when[32] = "";
+    time_t t = (time_t)created;
+    struct tm tm;
+    if (gmtime_r(&t, &tm))
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+    printf("%-12s %-16s %7lld %9lld  %s UTC  %s\n", session, name, (long long)info->version,
+           (long long)info->nrows, when, columns);
+}
+
+/* `--list`: every version of every series in the store. */
+static int list_db(const args_t *a, char *err, size_t errlen)
+{
+    char path[4096];
+    ipp_store_t *st;
+    snprintf(path, sizeof path, "%s/%s", a->db, IPP_DB_NAME);
+    if (ipp__store_open(path, true, &st, err, errlen))
+        return -1;
+    printf("%-12s %-16s %7s %9s  %-23s  %s\n", "session", "series", "version", "rows",
+           "created", "columns");
+    int rc = ipp__store_list(st, list_cb, NULL);
+    if (rc)
+        snprintf(err, errlen, "%s", ipp__store_errmsg(st));
+    ipp__store_close(st);
+    return rc;
 }
 
 static int write_data(const args_t *a, const char *ext, const ipp_data_t *d, char *err,
@@ -175,6 +212,11 @@ int cmd_plot(int argc, char **argv)
     if ((rc = parse(argc, argv, &a)))
         goto done;
     rc = 1;
+    if (a.list) {
+        if (list_db(&a, err, sizeof err) == 0)
+            rc = 0;
+        goto done;
+    }
     if (a.db ? load_db(&a, &d, err, sizeof err) : ipp__read_file(a.file, &d, err, sizeof err))
         goto done;
     ipp__path_ext(a.out, ext, sizeof ext);

@@ -83,6 +83,11 @@ int ipp__store_append(ipp_store_t *st, int64_t id, int64_t seq, double t, const 
 typedef void (*ipp_store_each_cb)(void *arg, const char *session, const char *name,
                                   const ipp_series_info_t *info);
 int ipp__store_each_latest(ipp_store_t *st, ipp_store_each_cb cb, void *arg);
+/* Every version of every series, oldest first (for `iotplot plot --list`). */
+typedef void (*ipp_store_list_cb)(void *arg, const char *session, const char *name,
+                                  const ipp_series_info_t *info, const char *columns,
+                                  double created);
+int ipp__store_list(ipp_store_t *st, ipp_store_list_cb cb, void *arg);
 /* Find session/name (version 0 = the latest). 0, 1 if not found, -1 on error. */
 int ipp__store_find(ipp_store_t *st, const char *session, const char *name, int64_t version,
                     ipp_series_info_t *info);

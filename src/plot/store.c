@@ -239,6 +239,28 @@ int ipp__store_each_latest(ipp_store_t *st, ipp_store_each_cb cb, void *arg)
     return rc;
 }
 
+int ipp__store_list(ipp_store_t *st, ipp_store_list_cb cb, void *arg)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT id, session, name, version, columns, created FROM series"
+                           " ORDER BY session, name, version",
+                           -1, &q, NULL) != SQLITE_OK)
+        return -1;
+    int step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *cols = (const char *)sqlite3_column_text(q, 4);
+        ipp_series_info_t info = {.id = sqlite3_column_int64(q, 0),
+                                  .version = sqlite3_column_int64(q, 3),
+                                  .ncols = count_columns(cols)};
+        info.nrows = row_count(st, info.id);
+        cb(arg, (const char *)sqlite3_column_text(q, 1), (const char *)sqlite3_column_text(q, 2),
+           &info, cols, sqlite3_column_double(q, 5));
+    }
+    sqlite3_finalize(q);
+    return step == SQLITE_DONE ? 0 : -1;
+}
+
 int ipp__store_find(ipp_store_t *st, const char *session, const char *name, int64_t version,
                     ipp_series_info_t *info)
 {

@@ -93,6 +93,10 @@ with iptest.tempdir() as d:
             with open(p(f"v{version}.pkl"), "rb") as f:
                 iptest.expect_eq(dict(pickle.load(f)), want, "data")
         res.check(f"--db version {version}", check)
+    r = iptest.run([bin, "plot", "--db", out, "--list"])
+    res.check("--list shows both versions", lambda: iptest.expect_eq(
+        [ln.split()[:4] for ln in r.stdout.splitlines()[1:]],
+        [["s1", "n", "1", "1"], ["s1", "n", "2", "1"]], r.stdout + r.stderr))
     r = iptest.run([bin, "plot", "--db", out, "--session", "s1", "--series", "n", "-o",
                     p("db.pdf")])
     res.check("--db to pdf", lambda: plotlib.check_pdf(p("db.pdf")))
