@@ -50,4 +50,15 @@ with iptest.tempdir() as d, iptest.mosquitto() as (port, _):
                     "filename": f"example.{ext}", "title": plotlib.TITLE,
                     "xlabel": "Time [s]", "ylabel": "Voltage [mV]"}]), "plot_series")
         res.check(f"messages qos {qos} as the protocol says", meaning)
+
+        def bytes_as_python():
+            """Numbers in their shortest form: the same text Python's json.dumps writes."""
+            raw = [p for _, t, p in lines if t in ("cap/new_series", "cap/data",
+                                                   "cap/save_series")]
+            want = [json.dumps(["sinusoid"] + plotlib.COLUMNS)]
+            want += [json.dumps(["sinusoid"] + r) for r in rows]
+            want += [json.dumps(["sinusoid", None])]
+            for i, (g, w) in enumerate(zip(raw, want)):
+                iptest.expect_eq(g, w, f"message {i}")
+        res.check(f"payloads qos {qos} byte for byte as Python's", bytes_as_python)
 res.finish()
