@@ -95,6 +95,8 @@ async function main() {
   });
   const broker = await startMosquitto();
   const proxy = await startWsProxy(broker.port);
+  const locked = await startMosquitto({ users: { device: 's3cret' } });
+  const lockedProxy = await startWsProxy(locked.port);
   const web = await startStatic(dist, plotsDir);
   const tls = testCertificate(work);
   const secure = await startWsProxy(broker.port, tls);
@@ -126,13 +128,13 @@ async function main() {
       '--disable-component-update', '--disable-sync', `--ignore-certificate-errors-spki-list=${tls.spki}`],
   });
   try {
-    await scenario(browser, { web, proxy, secure, broker, pub, pubLines, subscriber, plotsDir });
+    await scenario(browser, { web, proxy, secure, lockedProxy, broker, pub, pubLines, subscriber, plotsDir });
   } finally {
     await browser.close().catch(() => {});
   }
 }
 
-async function scenario(browser, { web, proxy, secure, broker, pub, pubLines, subscriber }) {
+async function scenario(browser, { web, proxy, secure, lockedProxy, broker, pub, pubLines, subscriber }) {
   const context = await browser.newContext({ viewport: { width: 1366, height: 860 }, acceptDownloads: false });
   context.setDefaultTimeout(10000);
   const page = await context.newPage();
@@ -179,6 +181,26 @@ async function scenario(browser, { web, proxy, secure, broker, pub, pubLines, su
       order.push(await page.evaluate(() => document.activeElement.name || document.activeElement.id));
     }
     expectEq(order.join(' '), 'port path tls version clientId suffix username password remember connect-submit', 'Tab order');
+  });
+
+  await check('a refused password shows an error and does not retry; the right one connects', async () => {
+    await page.fill('input[name="port"]', String(lockedProxy.port));
+    await page.fill('input[name="username"]', 'device');
+    await page.fill('input[name="password"]', 'wrong');
+    await page.click('#connect-submit');
+    await page.waitForSelector('#conn-state[data-state="error"]');
+    const detail = await page.textContent('#conn-state .detail');
+    if (!/not authori[sz]ed|bad user ?name or password/i.test(detail)) throw new Error(`error detail ${JSON.stringify(detail)}`);
+    await sleep(4000); // longer than the reconnect period
+    expectEq(await page.getAttribute('#conn-state', 'data-state'), 'error', 'state after the reconnect period');
+    await page.fill('input[name="password"]', 's3cret');
+    await page.click('#connect-submit');
+    await page.waitForSelector('#conn-state[data-state="connected"]');
+    await page.click('#topbar-connect');
+    await page.waitForSelector('#conn-state[data-state="disconnected"]');
+    await tab(page, 'connect');
+    await page.fill('input[name="username"]', '');
+    await page.fill('input[name="password"]', '');
   });
 
   const connected = await check('connect over ws:// through the proxy (MQTT 3.1.1), keyboard only', async () => {
@@ -262,6 +284,18 @@ async function scenario(browser, { web, proxy, secure, broker, pub, pubLines, su
     await eventually(async () => (await page.$$('#message-rows tr')).length === 0, 'table empty');
   });
 
+  await check('the table keeps at most the chosen number of rows', async () => {
+    await page.selectOption('#history-limit', '100');
+    const lines = [];
+    for (let i = 0; i < 150; i++) lines.push(`n${i}`);
+    await pubLines('console/bounded', lines);
+    await eventually(async () => (await page.textContent('#message-count')).includes('100 shown'), '100 rows shown');
+    const newest = await page.textContent('#message-rows tr:first-child td.payload');
+    if (!newest.startsWith('n149')) throw new Error(`newest row ${newest}`);
+    expectEq(await page.$$eval('#message-rows tr', (rows) => rows.length), 100, 'rows');
+    await page.selectOption('#history-limit', '500');
+  });
+
   await check('topic tree counts messages per topic and below', async () => {
     await pubLines('tree/a', ['1', '2', '3']);
     await pub('tree/b', 'only');
@@ -300,6 +334,13 @@ async function scenario(browser, { web, proxy, secure, broker, pub, pubLines, su
     expectEq(after.code, 27, 'mosquitto_sub timed out waiting for a retained message');
     await page.click('li[data-topic="tree/a"] .node-name');
     await shot(page, '03-topics');
+  });
+
+  await check('"Publish to this topic" fills the publish form', async () => {
+    await page.click('#tree-publish');
+    await page.waitForSelector('#panel-publish:not([hidden])');
+    expectEq(await page.inputValue('#publish-form input[name="topic"]'), 'tree/a', 'topic');
+    expectEq(await page.inputValue('#publish-form textarea[name="payload"]'), '3', 'payload');
   });
 
   await check('status shows $SYS/broker values', async () => {

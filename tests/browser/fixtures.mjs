@@ -3,7 +3,7 @@
 // for the built console with /plots/ mapped to a folder. All on 127.0.0.1, ephemeral
 // ports, every wait bounded, every child process killed when the test process ends.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, createReadStream } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { X509Certificate, createHash } from 'node:crypto';
 import http from 'node:http';
@@ -122,13 +122,24 @@ export function tempDir(prefix = 'iotplot-browser-') {
  * A real mosquitto on 127.0.0.1:<ephemeral>, anonymous, $SYS every second, logging
  * subscriptions (the tests read the log to know when a mosquitto_sub is ready).
  */
-export async function startMosquitto() {
+export async function startMosquitto({ users = null } = {}) {
   const dir = tempDir('iotplot-mosquitto-');
   const port = await freePort();
   const log = join(dir, 'mosquitto.log');
   const conf = join(dir, 'mosquitto.conf');
-  let text = `listener ${port} ${HOST}\nallow_anonymous true\nsys_interval 1\npersistence false\n` +
+  let text = `listener ${port} ${HOST}\nsys_interval 1\npersistence false\n` +
     `log_dest file ${log}\nlog_type all\n`;
+  if (users) {
+    // users = {name: password}: only they may connect.
+    const file = join(dir, 'passwd');
+    for (const [name, password] of Object.entries(users)) {
+      const r = spawnSync('mosquitto_passwd', [...(existsSync(file) ? [] : ['-c']), '-b', file, name, password], { encoding: 'utf8', timeout: 10000 });
+      if (r.status !== 0) throw new Error(`mosquitto_passwd failed: ${r.stderr}`);
+    }
+    text += `allow_anonymous false\npassword_file ${file}\n`;
+  } else {
+    text += 'allow_anonymous true\n';
+  }
   if (process.getuid && process.getuid() === 0) text += 'user root\n';
   writeFileSync(conf, text);
   const proc = start('mosquitto', ['-c', conf]);
