@@ -188,9 +188,15 @@ void ipp_server_handle(ipp_server_t *s, const char *topic, size_t topic_len,
     if (!m || s->queued_bytes + size > s->cfg.max_queue || s->stopping) {
         s->stats.dropped++;
         size_t waiting = s->queued_bytes;
+        bool stopping = s->stopping;
         pthread_mutex_unlock(&s->mu);
         char why[128];
-        snprintf(why, sizeof why, "queue full (%zu bytes waiting)", waiting);
+        if (stopping)
+            snprintf(why, sizeof why, "the server is stopping");
+        else if (!m)
+            snprintf(why, sizeof why, "out of memory");
+        else
+            snprintf(why, sizeof why, "queue full (%zu bytes waiting)", waiting);
         refuse(s, topic, topic_len, why);
         free(m);
         return;
