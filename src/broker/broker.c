@@ -17,6 +17,11 @@ uint64_t ipb__now(ipb_broker_t *b)
     return uv_now(b->loop);
 }
 
+uint32_t ipb__secs(ipb_broker_t *b, uint64_t now)
+{
+    return (uint32_t)((now - b->start_ms) / 1000) + 1;
+}
+
 static void on_tick(uv_timer_t *t)
 {
     ipb_broker_t *b = t->data;

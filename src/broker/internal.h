@@ -36,7 +36,7 @@ typedef struct ipb_msg {
     uint32_t expiry;          /* message expiry interval, seconds; 0 = none */
     uint32_t will_delay;      /* a will's delay interval, seconds */
     uint64_t expire_at;       /* loop ms when it expires; 0 = never */
-    uint64_t origin;          /* serial of the publishing session, for no local */
+    uint32_t origin;          /* serial of the publishing session, for no local */
     ipm_prop_t *props;
     char *topic;              /* NUL-terminated */
     uint8_t *payload;
@@ -83,18 +83,18 @@ typedef struct ipb_dlv {
 typedef struct ipb_sub ipb_sub_t;
 
 struct ipb_session {
-    /* Pointers first, then the small counters packed: there is one per client. */
+    /* Pointers first, then packed small fields: one per client. */
     ipb_session_t *hnext; /* client-id hash chain */
     ipb_conn_t *conn;     /* NULL while offline */
-    uint64_t serial;
     ipb_sub_t *subs;      /* this session's subscriptions */
     ipb_dlv_t *inflight, *inflight_tail; /* sent, waiting for an acknowledgement */
     ipb_dlv_t *queue, *queue_tail;       /* waiting for room in the inflight window */
     uint64_t queued_bytes;
     uint16_t *rx_qos2;    /* packet ids of QoS 2 received, waiting for PUBREL */
-    uint64_t expire_at;   /* while offline: loop ms; 0 = never */
     ipb_msg_t *will;      /* delayed will waiting while offline */
-    uint64_t will_at;
+    uint32_t serial;      /* tells sessions apart for No Local (0 = none) */
+    uint32_t expire_at;   /* while offline: ipb__secs() deadline; 0 = never */
+    uint32_t will_at;     /* ipb__secs() when the delayed will goes out */
     uint32_t nsubs;
     uint32_t nqueued;
     uint32_t expiry;      /* session expiry interval, seconds */
@@ -333,7 +333,7 @@ struct ipb_broker {
     size_t nstab, nsessions;
     ipb_session_t **offline;   /* offline sessions with an expiry or a delayed will */
     size_t noffline, offline_cap;
-    uint64_t next_serial;
+    uint32_t next_serial;
     uint64_t next_auto_id;
 
     ipb_tree_t tree;
@@ -363,5 +363,7 @@ struct ipb_broker {
 };
 
 uint64_t ipb__now(ipb_broker_t *b);
+/* Whole seconds since the broker started, at least 1: deadlines of sessions and wills. */
+uint32_t ipb__secs(ipb_broker_t *b, uint64_t now);
 
 #endif

@@ -9,6 +9,7 @@
  * grow the broker); QoS 0 messages for offline sessions are dropped unless
  * queue_qos0_messages is set. Every drop counts in $SYS/broker/publish/messages/dropped.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,11 +61,14 @@ ipb_session_t *ipb__session_new(ipb_broker_t *b, const char *id)
     if (b->nsessions >= b->nstab && table_grow(b) < 0)
         return NULL;
     size_t len = strlen(id);
-    ipb_session_t *s = calloc(1, sizeof *s + len + 1);
+    /* offsetof, not sizeof: the id starts in the struct's tail padding. */
+    ipb_session_t *s = calloc(1, offsetof(ipb_session_t, id) + len + 1);
     if (!s)
         return NULL;
     memcpy(s->id, id, len + 1);
-    s->serial = ++b->next_serial;
+    if (!++b->next_serial)
+        b->next_serial = 1;
+    s->serial = b->next_serial;
     s->next_pid = 1;
     size_t h = hash_id(id) & (b->nstab - 1);
     s->hnext = b->stab[h];
@@ -455,8 +459,9 @@ void ipb__session_ack(ipb_broker_t *b, ipb_session_t *s, uint8_t type, const ipm
     ipb__session_pump(b, s);
 }
 
-void ipb__sessions_tick(ipb_broker_t *b, uint64_t now)
+void ipb__sessions_tick(ipb_broker_t *b, uint64_t now_ms)
 {
+    uint32_t now = ipb__secs(b, now_ms);
     /* Backwards: removing slot i moves the last (already visited) session into it. */
     for (size_t i = b->noffline; i-- > 0;) {
         if (i >= b->noffline)

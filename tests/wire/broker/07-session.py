@@ -10,6 +10,7 @@ def offline_queue_and_redelivery():
         pub.send(publish("q/1", "a", 1, pid=1)).expect(puback(1))
         c.expect(publish("q/1", "a", 1, pid=1))  # not acknowledged
         c.close()
+        b.wait_log("Client s closed its connection")
         pub.send(publish("q/2", "b", 2, pid=2)).expect(pubrec(2)).send(pubrel(2)).expect(pubcomp(2))
         pub.send(publish("q/3", "c", 0)).sync()  # QoS 0 is not queued by default
         c = b.client().send(connect("s", clean=False)).expect(connack(True))

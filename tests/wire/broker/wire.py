@@ -311,6 +311,10 @@ class Broker:
         c.expect(our_connack(v), "CONNACK")
         return c
 
+    def wait_log(self, text):
+        """Wait until the broker has logged text (e.g. that it saw a socket close)."""
+        return eventually(lambda: text in self.logtext(), what=f"log line {text!r}")
+
     def logtext(self):
         self.log.flush()
         with open(self.logpath) as f:
