@@ -7,6 +7,8 @@
 #   corpus/fuzz_roundtrip: every valid vector;
 #   corpus/fuzz_decode:    half of them, a quarter of the malformed ones, and a few
 #                          multi-packet streams per version.
+# corpus/fuzz_encode holds byte strings that fill packet structs, not packets: it is
+# generated once (one per version and type) and not touched here.
 set -euo pipefail
 build=${1:?usage: fuzz/make_corpus.sh BUILD_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
