@@ -80,16 +80,17 @@ def refusals():
 
 def session_present():
     with Broker() as b:
-        b.client().send(connect("sp", V311, clean=False)).expect(connack(False)).send(disconnect())
+        c = b.client().send(connect("sp", V311, clean=False)).expect(connack(False))
+        c.send(disconnect()).expect_closed()
         c = b.client().send(connect("sp", V311, clean=False))
         c.expect(connack(True), "session present")
-        c.send(disconnect())
+        c.send(disconnect()).expect_closed()
         c = b.client().send(connect("sp", V311, clean=True)).expect(connack(False))
         c5 = b.client().send(connect("sp5", V5, clean=False, p=[(0x11, 60)]))
-        c5.expect(our_connack(V5)).send(disconnect(0, V5))
+        c5.expect(our_connack(V5)).send(disconnect(0, V5)).expect_closed()
         c5 = b.client().send(connect("sp5", V5, clean=False))
         c5.expect(our_connack(V5, sp=True), "v5 session present")
-        c5.send(disconnect(0, V5))
+        c5.send(disconnect(0, V5)).expect_closed()
         # Expiry 0 on the last connection: the session ended with it.
         b.client().send(connect("sp5", V5, clean=False)).expect(our_connack(V5, sp=False))
 
