@@ -186,18 +186,30 @@ void ipp_server_handle(ipp_server_t *s, const char *topic, size_t topic_len,
     pthread_mutex_lock(&s->mu);
     s->stats.messages++;
     if (!m || s->queued_bytes + size > s->cfg.max_queue || s->stopping) {
+        /* a flood must not become a flood of log lines: one a second, with a count */
+        double t = m ? m->t : 0;
+        bool log = !m || t - s->full_logged_at >= 1.0;
+        uint64_t unlogged = s->full_unlogged;
         s->stats.dropped++;
+        if (log) {
+            s->full_logged_at = t;
+            s->full_unlogged = 0;
+        } else {
+            s->full_unlogged++;
+        }
         size_t waiting = s->queued_bytes;
         bool stopping = s->stopping;
         pthread_mutex_unlock(&s->mu);
-        char why[128];
+        char why[160];
         if (stopping)
             snprintf(why, sizeof why, "the server is stopping");
         else if (!m)
             snprintf(why, sizeof why, "out of memory");
         else
-            snprintf(why, sizeof why, "queue full (%zu bytes waiting)", waiting);
-        refuse(s, topic, topic_len, why);
+            snprintf(why, sizeof why, "queue full (%zu bytes waiting; %llu dropped since the last such line)",
+                     waiting, (unsigned long long)unlogged);
+        if (log)
+            refuse(s, topic, topic_len, why);
         free(m);
         return;
     }

@@ -63,6 +63,8 @@ struct ipp_server {
     bool stopping, ingest_done;
     ipp_server_stats_t stats;
     uint64_t tmp_seq;
+    double full_logged_at; /* a full queue is logged once a second, with a count */
+    uint64_t full_unlogged;
 
     pthread_t ingest_thread, writer_thread;
     bool threads_started;

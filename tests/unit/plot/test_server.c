@@ -215,12 +215,42 @@ static void test_coalescing(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A tiny queue: whatever is refused at the door is counted, everything else is stored. */
+static void test_queue_limit(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ipp-server-XXXXXX", msg[64], err[256];
+    logbuf_t l = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    assert_non_null(mkdtemp(dir));
+    ipp_server_config_t cfg = {.dir = dir, .log = log_cb, .log_arg = &l, .max_queue = 2048};
+    ipp_server_t *s;
+    assert_int_equal(ipp_server_create(&cfg, &s, err, sizeof err), 0);
+    send(s, "q/new_series", "[\"n\", \"i\"]");
+    assert_int_equal(ipp_server_sync(s, 10000), 0);
+    for (int i = 0; i < 20000; i++) {
+        snprintf(msg, sizeof msg, "[\"n\", %d]", i);
+        send(s, "q/data", msg);
+    }
+    assert_int_equal(ipp_server_sync(s, 60000), 0);
+    ipp_server_stats_t st;
+    ipp_server_stats(s, &st);
+    assert_int_equal(st.messages, 20001);
+    assert_int_equal(st.rows + st.dropped, 20000);
+    if (st.dropped)
+        assert_true(logged(&l, "queue full") > 0);
+    ipp_server_destroy(s);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_commands),
         cmocka_unit_test(test_many_rows),
         cmocka_unit_test(test_coalescing),
+        cmocka_unit_test(test_queue_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
