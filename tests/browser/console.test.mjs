@@ -1,5 +1,6 @@
 // The console in a real browser (Debian's chromium, driven by playwright-core) against a
-// real broker: mosquitto on TCP behind a WebSocket proxy, the page from a static server.
+// real broker: mosquitto on TCP behind WebSocket proxies, the page from a static server
+// that relays WebSocket upgrades on its own port like the broker's listener will.
 // Each check prints "ok"/"FAIL"; the last line is "N passed, N failed".
 // Environment: IOTPLOT_ARTIFACTS (screenshots folder), CHROMIUM (browser binary).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -94,10 +95,11 @@ async function main() {
     if (/(src|href)="(https?:)?\/\//.test(html)) throw new Error('index.html loads something from another host');
   });
   const broker = await startMosquitto();
-  const proxy = await startWsProxy(broker.port);
   const locked = await startMosquitto({ users: { device: 's3cret' } });
   const lockedProxy = await startWsProxy(locked.port);
-  const web = await startStatic(dist, plotsDir);
+  // The page's server also relays WebSocket upgrades to mosquitto, as the broker's own
+  // listener will: the console connects with its default settings.
+  const web = await startStatic(dist, plotsDir, broker.port);
   const tls = testCertificate(work);
   const secure = await startWsProxy(broker.port, tls);
   const pubArgs = ['-h', HOST, '-p', String(broker.port)];
@@ -116,7 +118,7 @@ async function main() {
     await eventually(() => broker.log().includes(`${id} 0 ${topic}`) || child.exitCode !== null, `${id} subscribed`);
     return child;
   };
-  console.log(`mosquitto :${broker.port}, ws proxy :${proxy.port}, wss proxy :${secure.port}, page http://${HOST}:${web.port}/`);
+  console.log(`mosquitto :${broker.port}, page and ws:// :${web.port}, wss:// :${secure.port}, mosquitto with passwords behind ws:// :${lockedProxy.port}`);
 
   const { chromium } = webRequire('playwright-core');
   // launch() gives chromium a fresh temporary --user-data-dir of its own and removes it on close.
@@ -128,13 +130,13 @@ async function main() {
       '--disable-component-update', '--disable-sync', `--ignore-certificate-errors-spki-list=${tls.spki}`],
   });
   try {
-    await scenario(browser, { web, proxy, secure, lockedProxy, broker, pub, pubLines, subscriber, plotsDir });
+    await scenario(browser, { web, secure, lockedProxy, broker, pub, pubLines, subscriber, plotsDir });
   } finally {
     await browser.close().catch(() => {});
   }
 }
 
-async function scenario(browser, { web, proxy, secure, lockedProxy, broker, pub, pubLines, subscriber }) {
+async function scenario(browser, { web, secure, lockedProxy, broker, pub, pubLines, subscriber }) {
   const context = await browser.newContext({ viewport: { width: 1366, height: 860 }, acceptDownloads: false });
   context.setDefaultTimeout(10000);
   const page = await context.newPage();
@@ -203,14 +205,14 @@ async function scenario(browser, { web, proxy, secure, lockedProxy, broker, pub,
     await page.fill('input[name="password"]', '');
   });
 
-  const connected = await check('connect over ws:// through the proxy (MQTT 3.1.1), keyboard only', async () => {
+  const connected = await check('connect over ws:// on the page\'s own port and path (MQTT 3.1.1), keyboard only', async () => {
     await page.focus('input[name="clientId"]');
     await page.keyboard.press('Control+A');
     await page.keyboard.type('browser-test');
     await page.focus('input[name="port"]');
     await page.keyboard.press('Control+A');
-    await page.keyboard.type(String(proxy.port));
-    expectEq(await page.textContent('#connect-url'), `ws://${HOST}:${proxy.port}/mqtt`, 'url preview');
+    await page.keyboard.type(String(web.port));
+    expectEq(await page.textContent('#connect-url'), `ws://${HOST}:${web.port}/mqtt`, 'url preview');
     await shot(page, '01-connect');
     await page.keyboard.press('Enter');
     await page.waitForSelector('#conn-state[data-state="connected"]', { timeout: 10000 });
@@ -460,7 +462,7 @@ async function scenario(browser, { web, proxy, secure, lockedProxy, broker, pub,
   await check('settings, subscriptions and connection survive a reload', async () => {
     await page.reload({ waitUntil: 'load' });
     await page.waitForSelector('#conn-state[data-state="connected"]', { timeout: 10000 });
-    expectEq(await page.inputValue('input[name="port"]'), String(proxy.port), 'port kept');
+    expectEq(await page.inputValue('input[name="port"]'), String(web.port), 'port kept');
     await page.waitForSelector('#subscription-list li[data-topic="#"] .sub-state:text("granted QoS 1")', { state: 'attached' });
     await pub('console/after-reload', 'still here');
     await tab(page, 'messages');
@@ -516,8 +518,7 @@ async function scenario(browser, { web, proxy, secure, lockedProxy, broker, pub,
     await p.goto(url, { waitUntil: 'load' });
     await p.waitForSelector('body[data-ready="true"]');
     await tab(p, 'connect');
-    await p.fill('input[name="port"]', String(proxy.port));
-    await p.click('#connect-submit');
+    await p.click('#connect-submit'); // the defaults: the page's own host, port and /mqtt
     await p.waitForSelector('#conn-state[data-state="connected"]');
     await p.fill('#subscribe-form input[name="topic"]', 'phone/#');
     await p.click('#subscribe-form button[type="submit"]');

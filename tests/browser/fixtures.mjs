@@ -156,40 +156,43 @@ export async function startMosquitto({ users = null } = {}) {
 
 // --- WebSocket to TCP proxy --------------------------------------------------------------
 
+/** Relay WebSocket connections on server (subprotocol mqtt, any path) to tcp 127.0.0.1:mqttPort. */
+function attachProxy(server, mqttPort) {
+  const { WebSocketServer } = webRequire('ws');
+  const wss = new WebSocketServer({
+    server,
+    handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
+  });
+  wss.on('connection', (ws) => {
+    const tcp = tcpConnect({ host: HOST, port: mqttPort });
+    tcp.on('data', (d) => ws.readyState === ws.OPEN && ws.send(d, { binary: true }));
+    tcp.on('close', () => ws.close());
+    tcp.on('error', () => ws.terminate());
+    ws.on('message', (d) => tcp.write(d));
+    ws.on('close', () => tcp.destroy());
+    ws.on('error', () => tcp.destroy());
+  });
+  atExit(() => {
+    for (const c of wss.clients) c.terminate();
+    wss.close();
+  });
+}
+
 /**
  * ws://127.0.0.1:<port>/<any path> -> tcp 127.0.0.1:mqttPort, subprotocol mqtt; with
  * tls = {key, cert}, wss:// instead.
  */
 export function startWsProxy(mqttPort, tls = null) {
-  const { WebSocketServer } = webRequire('ws');
-  return new Promise((res) => {
-    const server = tls ? https.createServer(tls) : http.createServer();
-    server.on('request', (req, resp) => {
-      resp.writeHead(426, { 'Content-Type': 'text/plain' });
-      resp.end('WebSocket only\n');
-    });
-    const wss = new WebSocketServer({
-      server,
-      handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
-    });
-    wss.on('connection', (ws) => {
-      const tcp = tcpConnect({ host: HOST, port: mqttPort });
-      tcp.on('data', (d) => ws.readyState === ws.OPEN && ws.send(d, { binary: true }));
-      tcp.on('close', () => ws.close());
-      tcp.on('error', () => ws.terminate());
-      ws.on('message', (d) => tcp.write(d));
-      ws.on('close', () => tcp.destroy());
-      ws.on('error', () => tcp.destroy());
-    });
-    server.listen(0, HOST, () => {
-      atExit(() => {
-        for (const c of wss.clients) c.terminate();
-        wss.close();
-        server.close();
-      });
-      res({ port: server.address().port });
-    });
+  const server = tls ? https.createServer(tls) : http.createServer();
+  server.on('request', (req, resp) => {
+    resp.writeHead(426, { 'Content-Type': 'text/plain' });
+    resp.end('WebSocket only\n');
   });
+  attachProxy(server, mqttPort);
+  return new Promise((res) => server.listen(0, HOST, () => {
+    atExit(() => server.close());
+    res({ port: server.address().port });
+  }));
 }
 
 /**
@@ -229,8 +232,12 @@ const TYPES = {
 export const CSP = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; " +
   "style-src 'self'; script-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
-/** Serve root on GET/HEAD, and plotsDir under /plots/; nothing outside them, no listings. */
-export function startStatic(root, plotsDir) {
+/**
+ * Serve root on GET/HEAD, and plotsDir under /plots/; nothing outside them, no listings.
+ * With mqttPort, WebSocket upgrades on the same port are relayed to that broker, as the
+ * broker's own listener will do: the page then connects with its default settings.
+ */
+export function startStatic(root, plotsDir, mqttPort = 0) {
   const server = http.createServer((req, res) => {
     const send = (code, text) => {
       res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8' });
@@ -268,9 +275,10 @@ export function startStatic(root, plotsDir) {
     if (req.method === 'HEAD') return res.end();
     createReadStream(file).pipe(res);
   });
+  if (mqttPort) attachProxy(server, mqttPort);
   return new Promise((res) => server.listen(0, HOST, () => {
     atExit(() => server.close());
-    res({ port: server.address().port, close: () => new Promise((r) => server.close(r)) });
+    res({ port: server.address().port });
   }));
 }
 
