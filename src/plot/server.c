@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,18 +25,44 @@ const char *ipp_server_db_name(void)
     return IPP_DB_NAME;
 }
 
+static void emit(ipp_server_t *s, const char *line)
+{
+    if (s->cfg.log)
+        s->cfg.log(s->cfg.log_arg, line);
+    else
+        fprintf(stderr, "%s\n", line);
+}
+
 void ipp__log(ipp_server_t *s, const char *fmt, ...)
 {
     char line[1024];
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    uint64_t suppressed = 0;
+    pthread_mutex_lock(&s->log_mu);
+    if (now - s->log_window >= 1.0) {
+        suppressed = s->log_suppressed;
+        s->log_window = now;
+        s->log_lines = 0;
+        s->log_suppressed = 0;
+    }
+    bool quiet = ++s->log_lines > IPP_LOG_PER_SECOND;
+    s->log_suppressed += quiet;
+    pthread_mutex_unlock(&s->log_mu);
+    if (suppressed) {
+        snprintf(line, sizeof line, "plot: %llu log lines suppressed (over %d a second)",
+                 (unsigned long long)suppressed, IPP_LOG_PER_SECOND);
+        emit(s, line);
+    }
+    if (quiet)
+        return;
     va_list ap;
     va_start(ap, fmt);
     memcpy(line, "plot: ", 6);
     vsnprintf(line + 6, sizeof line - 6, fmt, ap);
     va_end(ap);
-    if (s->cfg.log)
-        s->cfg.log(s->cfg.log_arg, line);
-    else
-        fprintf(stderr, "%s\n", line);
+    emit(s, line);
 }
 
 /* Make the folder and every missing parent (mkdir -p). The path is the operator's. */
@@ -101,6 +128,7 @@ int ipp_server_create(const ipp_server_config_t *cfg, ipp_server_t **out, char *
     if (!s->cfg.max_queue)
         s->cfg.max_queue = DEFAULT_MAX_QUEUE;
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->log_mu, NULL);
     pthread_cond_init(&s->msg_cv, NULL);
     pthread_cond_init(&s->job_cv, NULL);
     pthread_cond_init(&s->idle_cv, NULL);
@@ -287,6 +315,7 @@ void ipp_server_destroy(ipp_server_t *s)
     free(s->dir);
     free(s->tmpdir);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->log_mu);
     pthread_cond_destroy(&s->msg_cv);
     pthread_cond_destroy(&s->job_cv);
     pthread_cond_destroy(&s->idle_cv);

@@ -18,6 +18,9 @@
 /* Files waiting to be written; more requests are refused (a device asking for a new
  * file name every millisecond must not grow the queue without bound). */
 #define IPP_MAX_JOBS 1000
+/* Log lines per second at most: a device sending bad rows as fast as it can must not
+ * turn the log into the bottleneck. The rest are counted and the count is logged. */
+#define IPP_LOG_PER_SECOND 100
 /* Rows per transaction at most, so one commit never holds a huge batch. */
 #define IPP_BATCH_ROWS 20000
 
@@ -65,6 +68,10 @@ struct ipp_server {
     uint64_t tmp_seq;
     double full_logged_at; /* a full queue is logged once a second, with a count */
     uint64_t full_unlogged;
+    pthread_mutex_t log_mu; /* log lines: at most IPP_LOG_PER_SECOND, then a count */
+    double log_window;
+    unsigned log_lines;
+    uint64_t log_suppressed;
 
     pthread_t ingest_thread, writer_thread;
     bool threads_started;

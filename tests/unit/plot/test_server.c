@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -21,7 +22,7 @@
 typedef struct {
     pthread_mutex_t mu;
     char lines[64][512];
-    int n;
+    int n, total, suppressed;
 } logbuf_t;
 
 static void log_cb(void *arg, const char *line)
@@ -30,6 +31,10 @@ static void log_cb(void *arg, const char *line)
     pthread_mutex_lock(&l->mu);
     if (l->n < 64)
         snprintf(l->lines[l->n++], sizeof l->lines[0], "%s", line);
+    else /* keep the latest line in the last slot */
+        snprintf(l->lines[63], sizeof l->lines[0], "%s", line);
+    l->total++;
+    l->suppressed += strstr(line, "log lines suppressed") != NULL;
     pthread_mutex_unlock(&l->mu);
 }
 
@@ -244,6 +249,30 @@ static void test_queue_limit(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Bad messages as fast as they come: the log stays bounded and says how much it hid. */
+static void test_log_flood(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ipp-server-XXXXXX";
+    logbuf_t l = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    assert_non_null(mkdtemp(dir));
+    ipp_server_t *s = start(dir, &l);
+    for (int i = 0; i < 5000; i++)
+        send(s, "f/data", "[\"nothing\", 1]");
+    assert_int_equal(ipp_server_sync(s, 60000), 0);
+    /* at most one second's worth per second elapsed (generously: the flood takes < 10 s) */
+    assert_true(l.total < 5000);
+    struct timespec ts = {1, 100000000};
+    nanosleep(&ts, NULL);
+    send(s, "f/data", "[\"nothing\", 1]");
+    assert_int_equal(ipp_server_sync(s, 10000), 0);
+    assert_true(l.suppressed == 1 || l.total >= 5000);
+    ipp_server_destroy(s);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -251,6 +280,7 @@ int main(void)
         cmocka_unit_test(test_many_rows),
         cmocka_unit_test(test_coalescing),
         cmocka_unit_test(test_queue_limit),
+        cmocka_unit_test(test_log_flood),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
