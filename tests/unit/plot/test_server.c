@@ -266,7 +266,7 @@ static void test_log_flood(void **state)
     nanosleep(&ts, NULL);
     send(s, "f/data", "[\"nothing\", 1]");
     assert_int_equal(ipp_server_sync(s, 10000), 0);
-    assert_true(l.suppressed == 1 || l.total >= 5000);
+    assert_true(l.suppressed >= 1 || l.total >= 5000);
     ipp_server_destroy(s);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
