@@ -25,15 +25,18 @@ static void usage(FILE *out)
             "  --format F       matplotlib format of the next line (repeat: r-- bs g^ ...)\n"
             "  --figsize W H    inches (default 5 3)    --dpi N   PNG resolution (100)\n"
             "  --xlog, --ylog   logarithmic axes        --hist    histogram of every column\n"
-            "  --no-grid        no grid lines\n");
+            "  --no-grid        no grid lines\n"
+            "  --options JSON   the options object of a plot_series message, e.g.\n"
+            "                   '{\"xlabel\": \"t\", \"format\": [\"r--\"]}'; the flags above win\n");
 }
 
 typedef struct {
     const char *file, *out, *db, *session, *series;
     long version;
-    bool list;
+    bool list, no_grid;
     double dpi;
-    ipp_plotopts_t o;
+    ipp_plotopts_t o;    /* from the flags; strings point into argv */
+    ipp_plotopts_t json; /* from --options; owns its strings */
     size_t fcap;
 } args_t;
 
@@ -51,10 +54,37 @@ static int add_format(args_t *a, const char *f)
     return 0;
 }
 
+/* The flags win over --options, key by key. */
+static void merge(args_t *a)
+{
+    const ipp_plotopts_t *j = &a->json;
+    ipp_plotopts_t *o = &a->o;
+    if (!o->title)
+        o->title = j->title;
+    if (!o->xlabel)
+        o->xlabel = j->xlabel;
+    if (!o->ylabel)
+        o->ylabel = j->ylabel;
+    if (!(o->width_in > 0)) {
+        o->width_in = j->width_in;
+        o->height_in = j->height_in;
+    }
+    if (!o->nformats) {
+        free(o->formats);
+        o->formats = j->formats; /* borrowed: not freed through o */
+        o->nformats = j->nformats;
+        a->fcap = 0;
+    }
+    o->xlog |= j->xlog;
+    o->ylog |= j->ylog;
+    o->hist |= j->hist;
+    o->grid = !a->no_grid && j->grid;
+}
+
 /* Parse argv into a; 0, or 2 (usage error, message printed). */
 static int parse(int argc, char **argv, args_t *a)
 {
-    a->o.grid = true;
+    a->json.grid = true;
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i];
         bool more = i + 1 < argc;
@@ -96,7 +126,17 @@ static int parse(int argc, char **argv, args_t *a)
         else if (!strcmp(k, "--hist"))
             a->o.hist = true;
         else if (!strcmp(k, "--no-grid"))
-            a->o.grid = false;
+            a->no_grid = true;
+        else if (!strcmp(k, "--options") && more) {
+            char err[256];
+            ipp__plotopts_free(&a->json);
+            if (ipp__plotopts_parse(argv[i + 1], strlen(argv[i + 1]), &a->json, err,
+                                    sizeof err)) {
+                fprintf(stderr, "iotplot plot: --options: %s\n", err);
+                return 2;
+            }
+            i++;
+        }
         else if (k[0] != '-' && !a->file)
             a->file = k;
         else {
@@ -106,6 +146,7 @@ static int parse(int argc, char **argv, args_t *a)
         }
 #undef VALUE
     }
+    merge(a);
     if (a->list && a->db)
         return 0;
     if (!a->out || (!a->file && !a->db) || (a->db && (!a->session || !a->series))) {
@@ -235,7 +276,9 @@ int cmd_plot(int argc, char **argv)
 done:
     if (rc == 1)
         fprintf(stderr, "iotplot plot: %s\n", err);
-    free(a.o.formats);
+    if (a.o.formats != a.json.formats)
+        free(a.o.formats);
+    ipp__plotopts_free(&a.json);
     ipp__data_free(&d);
     return rc;
 }

@@ -61,6 +61,12 @@ with iptest.tempdir() as d:
                        ("h.png", ["--hist", "--no-grid", "--title", plotlib.TITLE])):
         r = iptest.run([bin, "plot", p("a.csv"), "-o", p(out), *extra])
         res.check(f"plot {out}", lambda r=r: iptest.expect_eq(r.returncode, 0, r.stderr))
+    r = iptest.run([bin, "plot", p("a.csv"), "-o", p("o.png"), "--options",
+                    json.dumps({"figsize": [4, 4], "format": ["g^"], "xlog": True,
+                                "title": plotlib.TITLE}), "--title", "the flag wins"])
+    res.check("--options", lambda: plotlib.check_png(p("o.png"), 4, 4))
+    r = iptest.run([bin, "plot", p("a.csv"), "-o", p("o.png"), "--options", '{"xlog": "x"}'])
+    res.check("--options refused", lambda: iptest.expect_eq(r.returncode, 2, r.stderr))
     res.check("pdf valid", lambda: plotlib.check_pdf(p("f.pdf")))
     res.check("png size", lambda: plotlib.check_png(p("f.png"), 6, 4))
     res.check("svg valid", lambda: plotlib.check_svg(p("f.svg")))
