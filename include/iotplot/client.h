@@ -199,7 +199,7 @@ typedef enum {
 typedef struct {
     ipm_event_type_t type;
     int err;             /* IPM_OK or the IPM_E* that ended the connection */
-    uint8_t reason;      /* MQTT reason code from the server, if any */
+    uint8_t reason;      /* the server's reason code behind the event (ipm_client_reason()) */
     uint16_t packet_id;
     bool session_present;
     const ipm_props_t *props; /* properties of the packet behind the event, or NULL */
@@ -247,9 +247,10 @@ int ipm_client_init(ipm_client_t *c, const ipm_client_config_t *cfg, const ipm_c
 
 #ifndef IPM_NO_MALLOC
 /*
- * Host convenience (library ipm_net): allocate a client with 256 KiB receive and transmit
- * buffers, a 1 MiB message store, the host platform hooks and the TCP transport, or TLS
- * when `tls` is not NULL. cfg->transport and cfg->platform are ignored.
+ * Host convenience (library ipm_net): allocate a client with 1 MiB receive and transmit
+ * buffers, a 4 MiB message store, a QoS 2 table of 1024 ids, the host platform hooks and
+ * the TCP transport, or TLS when `tls` is not NULL. cfg->transport and cfg->platform are
+ * ignored.
  * Returns NULL on out-of-memory, bad configuration or TLS files that cannot be loaded;
  * then, if err is not NULL, *err says why (valid until the next call).
  *
@@ -355,9 +356,9 @@ int ipm_client_unsubscribe(ipm_client_t *c, const char *filter);
  * connecting.
  * Returns the packet id (> 0) for QoS 1/2 sent or in flight, 0 for QoS 0 sent or any
  * message queued, or: IPM_EBAD_TOPIC, IPM_EBAD_QOS, IPM_EINVALID (5.0 property not allowed,
- * retain/QoS beyond what the server allows), IPM_ETOO_LARGE (bigger than tx_buf or the
- * server's Maximum Packet Size), IPM_EFULL (store or outbox full with the refuse policy),
- * IPM_ENOT_CONNECTED (disconnected and no outbox), transport errors.
+ * retain/QoS beyond what the server allows, a topic alias used wrongly), IPM_ETOO_LARGE
+ * (bigger than tx_buf or the server's Maximum Packet Size), IPM_EFULL (store or outbox full
+ * with the refuse policy), IPM_ENOT_CONNECTED (disconnected and no outbox), transport errors.
  *
  *     ipm_client_publish(c, "temp", "21.5", 4, 1, false);
  *     ipm_prop_t up[] = {{.id = IPM_PROP_USER_PROPERTY, .bin = ipm_str("unit"),
@@ -366,6 +367,12 @@ int ipm_client_unsubscribe(ipm_client_t *c, const char *filter);
  *     ipm_message_t m = {.topic = "temp", .payload = "21.5", .len = 4, .qos = 2,
  *                        .props = up, .prop_count = 2};
  *     ipm_client_publish_ex(c, &m);
+ *
+ * Topic aliases (5.0) are the caller's: a message with a topic and an IPM_PROP_TOPIC_ALIAS
+ * (1..32, and within the server's Topic Alias Maximum) sets the alias; later QoS 0
+ * messages on the same connection may then give topic "" with that alias. The server
+ * forgets aliases when the connection ends, so an empty topic is refused (IPM_EINVALID)
+ * while disconnected, at QoS 1/2, behind queued messages, or for an alias not yet set.
  */
 int ipm_client_publish(ipm_client_t *c, const char *topic, const void *payload, size_t len,
                        uint8_t qos, bool retain);
@@ -462,6 +469,7 @@ struct ipm_client {
     bool in_cb;
     int last_err;
     int delivered;
+    uint32_t alias_out; /* outgoing topic aliases 1..32 set on this connection */
     ipm_props_t connack_props;
     uint8_t connack_buf[IPM_CLIENT_CONNACK_PROPS_MAX];
 };

@@ -148,7 +148,8 @@ static int subscribe_all(sub_opts_t *s, ipm_client_t *c)
             return -1;
         }
         if (s->o.debug)
-            fprintf(stderr, "iotplot sub: subscribed to '%s' (granted QoS %d)\n", s->o.topics[i], rc);
+            fprintf(stderr, "iotplot sub: subscribed to '%s' (granted QoS %d)\n",
+                    s->o.topics[i], rc);
     }
     for (int i = 0; i < s->nunsub; i++) {
         int rc = ipm_client_unsubscribe(c, s->unsub[i]);

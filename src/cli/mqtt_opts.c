@@ -36,7 +36,8 @@ void cli_mqtt_usage(FILE *out)
           "  -d                 print debug messages on stderr\n"
           "  -D CMD PROP VALUE  MQTT 5 property; CMD is connect, publish, subscribe or will;\n"
           "                     PROP e.g. user-property K V, content-type, response-topic,\n"
-          "                     correlation-data, message-expiry-interval, session-expiry-interval\n"
+          "                     correlation-data, message-expiry-interval,\n"
+          "                     session-expiry-interval\n"
           "  --will-topic T, --will-payload P, --will-qos Q, --will-retain\n"
           "tls:\n"
           "  --cafile FILE, --capath DIR   trusted CAs (TLS on; default: system store)\n"
@@ -251,13 +252,15 @@ void cli_mqtt_error(const cli_mqtt_opts_t *o, ipm_client_t *c, const char *what,
 {
     uint8_t rc = c ? ipm_client_reason(c) : 0;
     if (err == IPM_EREFUSED) {
-        const char *name = o->version == IPM_PROTO_V5 ? ipm_reason_string(rc) : ipm_connack3_string(rc);
+        const char *name =
+            o->version == IPM_PROTO_V5 ? ipm_reason_string(rc) : ipm_connack3_string(rc);
         fprintf(stderr, "%s: %s: connection refused: %s (reason code 0x%02x)\n", o->prog, what,
                 name, rc);
     } else if (err == IPM_ETLS && c) {
         fprintf(stderr, "%s: %s: %s\n", o->prog, what, ipm_client_tls_error(c));
     } else if (rc >= 0x80 && (err == IPM_EDENIED || err == IPM_ECLOSED)) {
-        fprintf(stderr, "%s: %s: %s (reason code 0x%02x)\n", o->prog, what, ipm_reason_string(rc), rc);
+        fprintf(stderr, "%s: %s: %s (reason code 0x%02x)\n", o->prog, what,
+                ipm_reason_string(rc), rc);
     } else {
         fprintf(stderr, "%s: %s: %s\n", o->prog, what, ipm_strerror(err));
     }
@@ -289,7 +292,8 @@ static void on_event(ipm_client_t *c, const ipm_event_t *ev, void *user)
             fprintf(stderr, "%s: connection lost: %s\n", o->prog, ipm_strerror(ev->err));
         break;
     case IPM_EV_PUBLISHED:
-        fprintf(stderr, "%s: message %u acknowledged (reason 0x%02x)\n", o->prog, ev->packet_id, ev->reason);
+        fprintf(stderr, "%s: message %u acknowledged (reason 0x%02x)\n", o->prog,
+                ev->packet_id, ev->reason);
         break;
     case IPM_EV_DROPPED:
         fprintf(stderr, "%s: message dropped: %s\n", o->prog, ipm_strerror(ev->err));

@@ -29,17 +29,15 @@ int ipm_client_init(ipm_client_t *c, const ipm_client_config_t *cfg, const ipm_c
     if (!c || !cfg || !mem)
         return IPM_EINVALID;
     memset(c, 0, sizeof *c);
-    if (!cfg->transport || !cfg->platform.now_ms || !cfg->host)
-        return IPM_EINVALID;
-    if (cfg->version != IPM_PROTO_V31 && cfg->version != IPM_PROTO_V311 &&
-        cfg->version != IPM_PROTO_V5)
-        return IPM_EINVALID;
-    if (cfg->will.qos > 2 || cfg->will.prop_count > IPM_CLIENT_MAX_PROPS ||
-        cfg->connect_prop_count > IPM_CLIENT_MAX_PROPS)
-        return IPM_EINVALID;
-    if (!mem->rx_buf || mem->rx_cap < 128 || !mem->tx_buf || mem->tx_cap < 128 ||
-        !mem->qos2_ids || mem->qos2_cap == 0 || (mem->store_cap && !mem->store) ||
-        (mem->subs_cap && !mem->subs) || (mem->aliases_cap && !mem->aliases))
+    /* Protocol levels 3, 4 and 5 are 3.1, 3.1.1 and 5.0. */
+    bool ok = cfg->transport && cfg->platform.now_ms && cfg->host &&
+              cfg->version >= IPM_PROTO_V31 && cfg->version <= IPM_PROTO_V5 && cfg->will.qos <= 2 &&
+              cfg->will.prop_count <= IPM_CLIENT_MAX_PROPS &&
+              cfg->connect_prop_count <= IPM_CLIENT_MAX_PROPS && mem->rx_buf &&
+              mem->rx_cap >= 128 && mem->tx_buf && mem->tx_cap >= 128 && mem->qos2_ids &&
+              mem->qos2_cap && (mem->store || !mem->store_cap) && (mem->subs || !mem->subs_cap) &&
+              (mem->aliases || !mem->aliases_cap);
+    if (!ok)
         return IPM_EINVALID;
     c->cfg = *cfg;
     c->tr = *cfg->transport;
@@ -198,6 +196,7 @@ int ipm__session_start(ipm_client_t *c, const ipm_connack_t *ack)
 {
     read_limits(c, &ack->props);
     c->aliases_len = 0;
+    c->alias_out = 0;
     c->inflight = 0;
     if (!ack->session_present)
         c->qos2_count = 0;
@@ -214,7 +213,7 @@ int ipm__session_start(ipm_client_t *c, const ipm_connack_t *ack)
             off = ipm__rec_next(&r);
         } else if (r.state == IPM__MSG_REL) {
             ipm__rec_remove(c, &r); /* the server had it (PUBREC) before losing the session */
-            ipm__event(c, IPM_EV_PUBLISHED, IPM_OK, 0, r.pid, NULL);
+            ipm__event(c, IPM_EV_PUBLISHED, IPM_OK, r.pid, NULL);
         } else {
             r.state = IPM__MSG_QUEUED; /* the server forgot it: send it again as new */
             r.pid = 0;
@@ -227,7 +226,8 @@ int ipm__session_start(ipm_client_t *c, const ipm_connack_t *ack)
     ipm_bytes_t filter;
     uint8_t options;
     uint32_t sub_id;
-    while (rc == IPM_OK && !ack->session_present && ipm__subs_next(c, &off, &filter, &options, &sub_id))
+    while (rc == IPM_OK && !ack->session_present &&
+           ipm__subs_next(c, &off, &filter, &options, &sub_id))
         rc = send_subscribe(c, IPM_SUBSCRIBE, filter, options, sub_id, NULL, 0, ipm__pid_alloc(c));
     return rc == IPM_OK ? ipm__drain(c) : rc;
 }
@@ -279,7 +279,7 @@ static void close_now(ipm_client_t *c, int err)
     c->ping_out = false;
     c->last_err = 0;
     if (was)
-        ipm__event(c, IPM_EV_DISCONNECTED, err, c->reason, 0, NULL);
+        ipm__event(c, IPM_EV_DISCONNECTED, err, 0, NULL);
 }
 
 int ipm_client_disconnect(ipm_client_t *c, uint8_t reason)
@@ -380,7 +380,8 @@ static int step(ipm_client_t *c, uint32_t wait_ms)
         if (!c->cfg.platform.sleep_ms)
             return 1;
         if (wait_ms)
-            c->cfg.platform.sleep_ms(c->cfg.platform.ctx, (uint32_t)due < wait_ms ? (uint32_t)due : wait_ms);
+            c->cfg.platform.sleep_ms(c->cfg.platform.ctx,
+                                     (uint32_t)due < wait_ms ? (uint32_t)due : wait_ms);
         return IPM_OK;
     }
     if (c->state != IPM__ST_CONNECTED)
@@ -422,8 +423,6 @@ int ipm_client_flush(ipm_client_t *c, uint32_t timeout_ms)
         uint32_t spent = ipm__now(c) - start;
         if (spent >= timeout_ms)
             return IPM_ETIMEOUT;
-        if (c->state == IPM__ST_CONNECTED && c->queued)
-            (void)ipm__drain(c);
         int rc = step(c, timeout_ms - spent < 100u ? timeout_ms - spent : 100u);
         if (rc < 0)
             return rc;
@@ -532,14 +531,16 @@ static int outbox_room(ipm_client_t *c)
         return IPM_OK;
     if (c->cfg.outbox_policy == IPM_OUTBOX_REFUSE || !ipm__rec_drop_oldest(c)) {
         c->dropped++;
-        ipm__event(c, IPM_EV_DROPPED, IPM_EFULL, 0, 0, NULL);
+        ipm__event(c, IPM_EV_DROPPED, IPM_EFULL, 0, NULL);
         return IPM_EFULL;
     }
     return IPM_OK;
 }
 
-static int check_message(const ipm_client_t *c, const ipm_message_t *m)
+/* Validate a message; *alias_bit is the outgoing topic alias it sets, if any. */
+static int check_message(const ipm_client_t *c, const ipm_message_t *m, uint32_t *alias_bit)
 {
+    *alias_bit = 0;
     if (!m || !m->topic || (m->len && !m->payload))
         return IPM_EINVALID;
     if (m->qos > 2)
@@ -550,15 +551,22 @@ static int check_message(const ipm_client_t *c, const ipm_message_t *m)
         return IPM_EINVALID;
     ipm_prop_t a;
     ipm_props_t props = {.list = m->props, .count = m->prop_count};
-    if (m->prop_count && ipm_props_get(&props, IPM_PROP_TOPIC_ALIAS, &a) &&
-        (a.num == 0 || a.num > c->srv_alias_max))
+    if (!m->prop_count || !ipm_props_get(&props, IPM_PROP_TOPIC_ALIAS, &a))
+        return m->topic[0] ? IPM_OK : IPM_EBAD_TOPIC;
+    /* An outgoing topic alias lives as long as the connection: only while connected, and
+     * an empty topic only at QoS 0, sent at once, for an alias set on this connection. */
+    if (c->state != IPM__ST_CONNECTED || a.num == 0 || a.num > c->srv_alias_max || a.num > 32)
+        return IPM_EINVALID;
+    *alias_bit = 1u << (a.num - 1);
+    if (!m->topic[0] && (m->qos || c->queued || !(c->alias_out & *alias_bit)))
         return IPM_EINVALID;
     return IPM_OK;
 }
 
 int ipm_client_publish_ex(ipm_client_t *c, const ipm_message_t *m)
 {
-    int rc = check_message(c, m);
+    uint32_t alias_bit;
+    int rc = check_message(c, m, &alias_bit);
     if (rc < 0)
         return rc;
     ipm_packet_t p;
@@ -578,6 +586,7 @@ int ipm_client_publish_ex(ipm_client_t *c, const ipm_message_t *m)
         (c->state == IPM__ST_CONNECTED && c->srv_max_packet && (uint64_t)size > c->srv_max_packet))
         return IPM_ETOO_LARGE;
     bool online = c->state == IPM__ST_CONNECTED;
+    c->alias_out |= alias_bit;
     if (online && m->qos == 0 && c->queued == 0)
         return ipm__send(c, &p);
     if (!online && (rc = outbox_room(c)) < 0)

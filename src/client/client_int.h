@@ -80,15 +80,13 @@ int ipm__drain(ipm_client_t *c);
 int ipm__pump(ipm_client_t *c, uint32_t timeout_ms);
 /* The connection is gone: close, report, and schedule a reconnect if configured. */
 void ipm__lost(ipm_client_t *c, int err);
-/* Report an event to the caller's event callback. */
-void ipm__event(ipm_client_t *c, ipm_event_type_t type, int err, uint8_t reason, uint16_t pid,
+/* Report an event; its reason is the last one from the server (c->reason). */
+void ipm__event(ipm_client_t *c, ipm_event_type_t type, int err, uint16_t pid,
                 const ipm_props_t *props);
 /* After CONNACK accepted: read its limits, restore the session or the subscriptions. */
 int ipm__session_start(ipm_client_t *c, const ipm_connack_t *ack);
 
-static inline uint32_t ipm__now(const ipm_client_t *c)
-{
-    return c->cfg.platform.now_ms(c->cfg.platform.ctx);
-}
+/* The platform's millisecond clock. */
+uint32_t ipm__now(const ipm_client_t *c);
 
 #endif /* IOTPLOT_CLIENT_INT_H */

@@ -6,12 +6,17 @@
 
 #include "client_int.h"
 
-void ipm__event(ipm_client_t *c, ipm_event_type_t type, int err, uint8_t reason, uint16_t pid,
+uint32_t ipm__now(const ipm_client_t *c)
+{
+    return c->cfg.platform.now_ms(c->cfg.platform.ctx);
+}
+
+void ipm__event(ipm_client_t *c, ipm_event_type_t type, int err, uint16_t pid,
                 const ipm_props_t *props)
 {
     if (!c->ev_cb)
         return;
-    ipm_event_t ev = {.type = type, .err = err, .reason = reason, .packet_id = pid,
+    ipm_event_t ev = {.type = type, .err = err, .reason = c->reason, .packet_id = pid,
                       .session_present = c->session_present, .props = props};
     c->ev_cb(c, &ev, c->ev_user);
 }
@@ -35,11 +40,12 @@ void ipm__lost(ipm_client_t *c, int err)
         if (c->cfg.platform.random)
             jitter = c->cfg.platform.random(c->cfg.platform.ctx) % (delay / 4u + 1u);
         c->reconnect_at = ipm__now(c) + delay + jitter;
-        c->backoff_ms = delay >= c->cfg.reconnect_max_ms / 2u ? c->cfg.reconnect_max_ms : delay * 2u;
+        uint32_t max = c->cfg.reconnect_max_ms;
+        c->backoff_ms = delay >= max / 2u ? max : delay * 2u;
         c->state = IPM__ST_BACKOFF;
     }
     if (was_connected)
-        ipm__event(c, IPM_EV_DISCONNECTED, err, c->reason, 0, NULL);
+        ipm__event(c, IPM_EV_DISCONNECTED, err, 0, NULL);
 }
 
 int ipm__send(ipm_client_t *c, const ipm_packet_t *pkt)
@@ -111,7 +117,7 @@ int ipm__drain(ipm_client_t *c)
             /* It cannot ever go to this server: drop it rather than block the rest. */
             ipm__rec_remove(c, &r);
             c->dropped++;
-            ipm__event(c, IPM_EV_DROPPED, rc, 0, r.pid, NULL);
+            ipm__event(c, IPM_EV_DROPPED, rc, r.pid, NULL);
             continue;
         }
         if (rc < 0)
@@ -207,7 +213,7 @@ static int on_ack(ipm_client_t *c, uint8_t type, const ipm_ack_t *a)
     }
     if (done) {
         ipm__rec_remove(c, &r);
-        ipm__event(c, IPM_EV_PUBLISHED, IPM_OK, a->reason, a->packet_id, &a->props);
+        ipm__event(c, IPM_EV_PUBLISHED, IPM_OK, a->packet_id, &a->props);
     }
     return ipm__drain(c);
 }
@@ -220,8 +226,9 @@ static int on_suback(ipm_client_t *c, uint8_t type, const ipm_suback_t *s)
         c->wait_rc = rc;
         return IPM_OK;
     }
+    c->reason = rc;
     if (type == IPM_SUBACK)
-        ipm__event(c, IPM_EV_SUBACK, IPM_OK, rc, s->packet_id, &s->props);
+        ipm__event(c, IPM_EV_SUBACK, IPM_OK, s->packet_id, &s->props);
     return IPM_OK;
 }
 
@@ -242,7 +249,7 @@ static int on_connack(ipm_client_t *c, const ipm_connack_t *a)
     }
     c->state = IPM__ST_CONNECTED;
     c->backoff_ms = c->cfg.reconnect_min_ms;
-    ipm__event(c, IPM_EV_CONNECTED, IPM_OK, 0, 0, &a->props);
+    ipm__event(c, IPM_EV_CONNECTED, IPM_OK, 0, &a->props);
     return c->state == IPM__ST_CONNECTED ? ipm__session_start(c, a) : IPM_OK;
 }
 

@@ -116,7 +116,7 @@ int ipm__rec_drop_oldest(ipm_client_t *c)
         if (r.state == IPM__MSG_QUEUED) {
             ipm__rec_remove(c, &r);
             c->dropped++;
-            ipm__event(c, IPM_EV_DROPPED, IPM_EFULL, 0, 0, NULL);
+            ipm__event(c, IPM_EV_DROPPED, IPM_EFULL, 0, NULL);
             return 1;
         }
     }

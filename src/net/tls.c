@@ -156,7 +156,7 @@ int ipm_tls_init(ipm_tls_t *t, const ipm_tls_opts_t *opts, ipm_transport_t *out)
     *out = (ipm_transport_t){.ctx = t, .open = tls_open, .send = tls_send, .recv = tls_recv,
                              .close = tls_close};
     if (!t->opts.certfile != !t->opts.keyfile) {
-        snprintf(t->error, sizeof t->error, "a client certificate needs its key, and a key its certificate");
+        snprintf(t->error, sizeof t->error, "a client certificate and its key go together");
         return IPM_EINVALID;
     }
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());

@@ -69,7 +69,8 @@ static void on_msg(ipm_client_t *c, const ipm_msg_t *m, void *user)
 {
     fixture_t *x = user;
     x->msgs++;
-    snprintf(x->last_topic, sizeof x->last_topic, "%.*s", (int)m->topic.len, (const char *)m->topic.data);
+    snprintf(x->last_topic, sizeof x->last_topic, "%.*s", (int)m->topic.len,
+             (const char *)m->topic.data);
     snprintf(x->last_payload, sizeof x->last_payload, "%.*s", (int)m->payload.len,
              (const char *)m->payload.data);
     x->last_qos = m->qos;

@@ -83,7 +83,8 @@ static void test_connect_v5_props(void **state)
     assert_true(ipm_props_get(&p.u.connect.props, IPM_PROP_MAXIMUM_PACKET_SIZE, &v));
     assert_int_equal(v.num, sizeof x->rx);
     assert_true(ipm_props_get(&p.u.connect.props, IPM_PROP_TOPIC_ALIAS_MAXIMUM, &v));
-    assert_true(ipm_props_get(ipm_client_connack_props(&x->c), IPM_PROP_ASSIGNED_CLIENT_IDENTIFIER, &v));
+    const ipm_props_t *cp = ipm_client_connack_props(&x->c);
+    assert_true(ipm_props_get(cp, IPM_PROP_ASSIGNED_CLIENT_IDENTIFIER, &v));
     assert_memory_equal(v.bin.data, "given", 5);
     assert_int_equal(x->events[IPM_EV_CONNECTED], 1);
 }
@@ -370,6 +371,38 @@ static void test_topic_alias_in(void **state)
     assert_int_equal(p.u.disconnect.reason, IPM_RC_PROTOCOL_ERROR);
 }
 
+static void test_topic_alias_out(void **state)
+{
+    fixture_t *x = &X;
+    fx_init(x, IPM_PROTO_V5);
+    ipm_prop_t lim = {.id = IPM_PROP_TOPIC_ALIAS_MAXIMUM, .num = 4};
+    fx_connack(x, false, 0, &lim, 1);
+    assert_int_equal(ipm_client_connect(&x->c), IPM_OK);
+    expect_type(x, IPM_CONNECT, NULL);
+    ipm_prop_t alias = {.id = IPM_PROP_TOPIC_ALIAS, .num = 1};
+    ipm_message_t m = {.topic = "sensors/room/temperature", .payload = "20", .len = 2,
+                       .props = &alias, .prop_count = 1};
+    assert_int_equal(ipm_client_publish_ex(&x->c, &m), 0);
+    m.topic = "";
+    assert_int_equal(ipm_client_publish_ex(&x->c, &m), 0);
+    ipm_packet_t p;
+    expect_type(x, IPM_PUBLISH, &p);
+    assert_int_equal(p.u.publish.topic.len, 24);
+    expect_type(x, IPM_PUBLISH, &p);
+    assert_int_equal(p.u.publish.topic.len, 0);
+    m.qos = 1; /* would outlive the connection's aliases */
+    assert_int_equal(ipm_client_publish_ex(&x->c, &m), IPM_EINVALID);
+    m.qos = 0;
+    alias.num = 2; /* never set */
+    assert_int_equal(ipm_client_publish_ex(&x->c, &m), IPM_EINVALID);
+    alias.num = 5; /* over the server's maximum */
+    m.topic = "t";
+    assert_int_equal(ipm_client_publish_ex(&x->c, &m), IPM_EINVALID);
+    m.prop_count = 0;
+    m.topic = "";
+    assert_int_equal(ipm_client_publish_ex(&x->c, &m), IPM_EBAD_TOPIC);
+}
+
 static void test_malformed_input(void **state)
 {
     static const uint8_t bad[][6] = {
@@ -449,6 +482,7 @@ int main(void)
         cmocka_unit_test(test_reconnect_without_session),
         cmocka_unit_test(test_outbox_refuse),
         cmocka_unit_test(test_topic_alias_in),
+        cmocka_unit_test(test_topic_alias_out),
         cmocka_unit_test(test_malformed_input),
         cmocka_unit_test(test_server_disconnect_and_refusals),
         cmocka_unit_test(test_init_rejects),
