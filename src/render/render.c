@@ -180,7 +180,16 @@ static int draw_data(job_t *j, cairo_t *cr, const ipp__page_t *pg, const ipp__ax
     ipp__axes_map(ax, &mx, &my);
     int rc = 0;
     cairo_save(cr);
-    cairo_rectangle(cr, ax->box.x0, ax->box.y0, ax->box.x1 - ax->box.x0, ax->box.y1 - ax->box.y0);
+    /* a clip on whole pixels is a plain rectangle for cairo; a fractional one becomes a
+     * mask that every stroke has to be composited through */
+    double x0 = ax->box.x0, y0 = ax->box.y0, x1 = ax->box.x1, y1 = ax->box.y1;
+    if (pg->raster) {
+        x0 = floor(x0 / pg->px) * pg->px;
+        y0 = floor(y0 / pg->px) * pg->px;
+        x1 = ceil(x1 / pg->px) * pg->px;
+        y1 = ceil(y1 / pg->px) * pg->px;
+    }
+    cairo_rectangle(cr, x0, y0, x1 - x0, y1 - y0);
     cairo_clip(cr);
     if (j->fig->hist) {
         rc = ipp__draw_hist(cr, pg, j->hist, j->lines, &mx, &my, &j->paths[0]);
