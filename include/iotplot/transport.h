@@ -128,6 +128,7 @@ typedef struct {
     ipm_tls_opts_t opts;
     void *ssl_ctx; /* SSL_CTX *, built by ipm_tls_init() */
     void *ssl;     /* SSL *, one per connection */
+    void *bio_method; /* BIO_METHOD * carrying TLS records over the TCP transport's socket */
     char error[160]; /* why the last open() failed, e.g. "certificate verify failed" */
 } ipm_tls_t;
 

@@ -107,21 +107,50 @@ void ipm__tcp_close(void *ctx)
     t->fd = -1;
 }
 
+int ipm__tcp_write_some(int fd, const uint8_t *buf, size_t len)
+{
+    for (;;) {
+        /* MSG_NOSIGNAL: a peer that went away is an error to return, not a SIGPIPE. */
+        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+        if (n >= 0)
+            return (int)n;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return 0;
+        return errno == EPIPE || errno == ECONNRESET ? IPM_ECLOSED : IPM_EIO;
+    }
+}
+
+int ipm__tcp_read_some(int fd, uint8_t *buf, size_t cap)
+{
+    for (;;) {
+        ssize_t n = recv(fd, buf, cap > 0x7FFFFFFF ? 0x7FFFFFFF : cap, 0);
+        if (n > 0)
+            return (int)n;
+        if (n == 0)
+            return IPM_ECLOSED;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return 0;
+        return errno == ECONNRESET ? IPM_ECLOSED : IPM_EIO;
+    }
+}
+
 static int tcp_send(void *ctx, const uint8_t *buf, size_t len, uint32_t timeout_ms)
 {
     ipm_tcp_t *t = ctx;
     uint32_t start = ipm__mono_ms();
     size_t off = 0;
     while (off < len) {
-        ssize_t n = send(t->fd, buf + off, len - off, MSG_NOSIGNAL);
-        if (n > 0) {
-            off += (size_t)n;
+        size_t chunk = len - off > 0x7FFFFFFF ? 0x7FFFFFFF : len - off;
+        int n = ipm__tcp_write_some(t->fd, buf + off, chunk);
+        if (n < 0)
+            return n;
+        off += (size_t)n;
+        if (n > 0)
             continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-            return errno == EPIPE || errno == ECONNRESET ? IPM_ECLOSED : IPM_EIO;
         uint32_t spent = ipm__mono_ms() - start;
         int w = spent >= timeout_ms ? 0 : ipm__fd_wait(t->fd, POLLOUT, timeout_ms - spent);
         if (w <= 0)
@@ -134,20 +163,7 @@ static int tcp_recv(void *ctx, uint8_t *buf, size_t cap, uint32_t timeout_ms)
 {
     ipm_tcp_t *t = ctx;
     int w = ipm__fd_wait(t->fd, POLLIN, timeout_ms);
-    if (w <= 0)
-        return w;
-    for (;;) {
-        ssize_t n = recv(t->fd, buf, cap > 0x7FFFFFFF ? 0x7FFFFFFF : cap, 0);
-        if (n > 0)
-            return (int)n;
-        if (n == 0)
-            return IPM_ECLOSED;
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return 0;
-        return errno == ECONNRESET ? IPM_ECLOSED : IPM_EIO;
-    }
+    return w <= 0 ? w : ipm__tcp_read_some(t->fd, buf, cap);
 }
 
 void ipm_tcp_init(ipm_tcp_t *t, ipm_transport_t *out)

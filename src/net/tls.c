@@ -1,7 +1,8 @@
 /*
- * tls.c - the OpenSSL 3 TLS transport. TCP (tcp.c) opens the socket; this file only runs
- * TLS on it: the handshake, certificate and host name checks, and record I/O, waiting on
- * the same poll helper whenever OpenSSL wants the socket readable or writable.
+ * tls.c - the OpenSSL 3 TLS transport. TCP (tcp.c) opens the socket and moves the bytes
+ * (a BIO over its non-blocking send/recv, so a closed peer is an error, never SIGPIPE); this
+ * file only runs TLS on top: the handshake, certificate and host name checks, and record
+ * I/O, waiting on the same poll helper whenever OpenSSL wants the socket.
  */
 #include <arpa/inet.h>
 #include <poll.h>
@@ -27,6 +28,44 @@ static void set_error(ipm_tls_t *t, const char *what)
     else
         snprintf(t->error, sizeof t->error, "%s", what);
     ERR_clear_error();
+}
+
+/* ---- a BIO over the TCP transport ---------------------------------------------------- */
+
+static int bio_write(BIO *b, const char *buf, int len)
+{
+    ipm_tcp_t *tcp = BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    int n = ipm__tcp_write_some(tcp->fd, (const uint8_t *)buf, (size_t)len);
+    if (n == 0)
+        BIO_set_retry_write(b);
+    return n > 0 ? n : -1;
+}
+
+static int bio_read(BIO *b, char *buf, int len)
+{
+    ipm_tcp_t *tcp = BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    int n = ipm__tcp_read_some(tcp->fd, (uint8_t *)buf, (size_t)len);
+    if (n == 0)
+        BIO_set_retry_read(b);
+    return n > 0 ? n : n == IPM_ECLOSED ? 0 : -1;
+}
+
+static long bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static BIO_METHOD *bio_method_new(void)
+{
+    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "iotplot tcp");
+    if (m && (!BIO_meth_set_write(m, bio_write) || !BIO_meth_set_read(m, bio_read) ||
+              !BIO_meth_set_ctrl(m, bio_ctrl))) {
+        BIO_meth_free(m);
+        m = NULL;
+    }
+    return m;
 }
 
 const char *ipm_tls_error(const ipm_tls_t *t)
@@ -80,10 +119,14 @@ static int tls_open(void *ctx, const char *host, uint16_t port, uint32_t timeout
         return rc;
     rc = IPM_ETLS;
     t->ssl = SSL_new(t->ssl_ctx);
-    if (!t->ssl || SSL_set_fd(t->ssl, t->tcp.fd) != 1) {
+    BIO *bio = t->ssl ? BIO_new(t->bio_method) : NULL;
+    if (!bio) {
         set_error(t, "TLS setup");
         goto fail;
     }
+    BIO_set_data(bio, &t->tcp);
+    BIO_set_init(bio, 1);
+    SSL_set_bio(t->ssl, bio, bio); /* the SSL owns it now */
     const char *name = t->opts.server_name ? t->opts.server_name : host;
     if (!t->opts.insecure && !check_name(t, name)) {
         set_error(t, "TLS host name");
@@ -161,11 +204,14 @@ int ipm_tls_init(ipm_tls_t *t, const ipm_tls_opts_t *opts, ipm_transport_t *out)
     }
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     t->ssl_ctx = ctx;
-    if (!ctx) {
+    t->bio_method = bio_method_new();
+    if (!ctx || !t->bio_method) {
         set_error(t, "TLS context");
         return IPM_ETLS;
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    /* A peer closing the TCP connection without close_notify is "closed", not an error. */
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
     if (!t->opts.insecure) {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
         int ok = t->opts.cafile || t->opts.capath
@@ -195,5 +241,8 @@ void ipm_tls_free(ipm_tls_t *t)
     tls_close(t);
     if (t->ssl_ctx)
         SSL_CTX_free(t->ssl_ctx);
+    if (t->bio_method)
+        BIO_meth_free(t->bio_method);
     t->ssl_ctx = NULL;
+    t->bio_method = NULL;
 }

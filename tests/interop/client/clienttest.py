@@ -137,11 +137,12 @@ class Paho:
 
 
 def make_pki(d):
-    """A CA, a server certificate for 127.0.0.1/localhost, a client certificate, and an
-    unrelated second CA. Returns a dict of file paths."""
+    """A CA, a server certificate for 127.0.0.1/localhost, one for another name only, a
+    client certificate, and an unrelated second CA. Returns a dict of file paths."""
     f = {k: os.path.join(d, k) for k in
          ("ca.key", "ca.pem", "other.key", "other.pem", "server.key", "server.csr", "server.pem",
-          "client.key", "client.csr", "client.pem", "ext.cnf")}
+          "client.key", "client.csr", "client.pem", "ext.cnf", "elsewhere.key", "elsewhere.csr",
+          "elsewhere.pem", "elsewhere.cnf")}
 
     def ossl(*a):
         r = subprocess.run(["openssl", *a], capture_output=True, text=True, timeout=30)
@@ -153,10 +154,14 @@ def make_pki(d):
              "-keyout", f[f"{ca}.key"], "-out", f[f"{ca}.pem"])
     with open(f["ext.cnf"], "w") as e:
         e.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    for who, cn in (("server", "localhost"), ("client", "iotplot-client")):
+    with open(f["elsewhere.cnf"], "w") as e:
+        e.write("subjectAltName=DNS:elsewhere.example\n")
+    for who, cn in (("server", "localhost"), ("client", "iotplot-client"),
+                    ("elsewhere", "elsewhere.example")):
         ossl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={cn}",
              "-keyout", f[f"{who}.key"], "-out", f[f"{who}.csr"])
-        ext = ["-extfile", f["ext.cnf"]] if who == "server" else []
+        ext = {"server": ["-extfile", f["ext.cnf"]],
+               "elsewhere": ["-extfile", f["elsewhere.cnf"]]}.get(who, [])
         ossl("x509", "-req", "-in", f[f"{who}.csr"], "-CA", f["ca.pem"], "-CAkey", f["ca.key"],
              "-CAcreateserial", "-days", "2", "-out", f[f"{who}.pem"], *ext)
     return f

@@ -65,7 +65,7 @@ def kill_restart(v, qos, persistent_args):
             write_lines(p, want[20:])
             time.sleep(0.3)
             stack.enter_context(broker(d, port))
-            got = s.wait_out(30, timeout=30)
+            s.wait_out(30, timeout=30)
             iptest.eventually(lambda: len(first_seen(s.out)) >= 30, 30, what="all 30 messages")
             iptest.expect_eq(first_seen(s.out), want, "messages in order, none lost")
             p.p.stdin.close()

@@ -1,18 +1,20 @@
 """TLS against a real mosquitto with certificates made at test time by openssl: a trusted
-CA works, an unrelated CA is refused (unless --insecure), a listener that requires client
+CA works, an unrelated CA or a certificate for another host name is refused (unless
+--insecure), a listener that requires client
 certificates accepts ours and refuses a client without one, and TLS to a plain port fails
 cleanly."""
-import contextlib
 
 import iptest
-from clienttest import Proc, BIN, expect_ok, make_pki, pub, sub
+from clienttest import BIN, expect_ok, make_pki, pub, sub
 
 H = iptest.HOST
 
 
-def config(pki, port2):
+def config(pki, port2, port3):
     common = f"cafile {pki['ca.pem']}\ncertfile {pki['server.pem']}\nkeyfile {pki['server.key']}\n"
-    return (common + f"listener {port2} {H}\n" + common + "require_certificate true\n")
+    return (common + f"listener {port2} {H}\n" + common + "require_certificate true\n" +
+            f"listener {port3} {H}\ncafile {pki['ca.pem']}\ncertfile {pki['elsewhere.pem']}\n"
+            f"keyfile {pki['elsewhere.key']}\n")
 
 
 def expect_fail(r, words, what):
@@ -44,6 +46,14 @@ def wrong_ca(port, pki):
     expect_fail(r, ["ca.pem"], "missing CA file")
 
 
+def wrong_name(port3, pki):
+    # Signed by the trusted CA, but for another name: the host name check refuses it.
+    for host in (H, "localhost"):
+        r = iptest.run([BIN, "pub", "-h", host, "-p", str(port3), "--cafile", pki["ca.pem"],
+                        "-t", "t", "-m", "x"])
+        expect_fail(r, ["certificate verify failed"], f"name mismatch ({host})")
+
+
 def client_cert(port2, pki):
     expect_ok(pub(port2, "--cafile", pki["ca.pem"], "--cert", pki["client.pem"],
                   "--key", pki["client.key"], "-t", "tls/c", "-m", "with cert", "-q", "1"),
@@ -67,12 +77,14 @@ def main():
     res = iptest.Results()
     with iptest.tempdir() as d:
         pki = make_pki(d)
-        port2 = iptest.free_port()
-        with iptest.mosquitto(config(pki, port2), workdir=d) as (port, proc):
+        port2, port3 = iptest.free_port(), iptest.free_port()
+        with iptest.mosquitto(config(pki, port2, port3), workdir=d) as (port, proc):
             iptest.wait_port(port2, proc=proc)
+            iptest.wait_port(port3, proc=proc)
             res.check("trusted CA, 3.1.1 and 5.0, by address and by name", trusted_ca, port, pki)
             res.check("unrelated CA refused, --insecure accepted", wrong_ca, port, pki)
             res.check("client certificate", client_cert, port2, pki)
+            res.check("server certificate for another name refused", wrong_name, port3, pki)
     res.check("TLS to a plain TCP port", tls_to_plain_port)
     res.finish()
 
