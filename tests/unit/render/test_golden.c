@@ -228,6 +228,46 @@ static void test_errors(void **state)
     golden_case_free(&c);
 }
 
+/* Odd but legal figures all render: no names, NULL formats, one row, all NaN,
+ * negative data on log axes, a megabyte title, hist of nothing, every marker. */
+static void test_odd_inputs(void **state)
+{
+    (void)state;
+    char path[1200], err[256];
+    static const double one[] = {1}, nan3[] = {NAN, NAN, NAN}, neg[] = {-1, 0, 2, -5};
+    static const double x4[] = {-2, -1, 1, 2};
+    const double *c1[] = {one}, *cn[] = {nan3, nan3}, *cneg[] = {x4, neg};
+    const char *fmts[] = {NULL, "", "o"};
+    ipp_figure_t f = {.ncols = 1, .nrows = 1, .cols = c1, .grid = true};
+    out_path(path, sizeof path, "odd", "png");
+    assert_int_equal(ipp_render(&f, path, err, sizeof err), 0); /* no names at all */
+    f = (ipp_figure_t){.ncols = 2, .nrows = 3, .cols = cn, .formats = fmts, .nformats = 3};
+    assert_int_equal(ipp_render(&f, path, err, sizeof err), 0);
+    f.hist = true;
+    assert_int_equal(ipp_render(&f, path, err, sizeof err), 0);
+    f = (ipp_figure_t){.ncols = 2, .nrows = 4, .cols = cneg, .xlog = true, .ylog = true};
+    assert_int_equal(ipp_render(&f, path, err, sizeof err), 0);
+    f.hist = true;
+    assert_int_equal(ipp_render(&f, out_path(path, sizeof path, "odd", "svg"), err, sizeof err), 0);
+    f = (ipp_figure_t){.ncols = 1, .nrows = 0, .hist = true};
+    assert_int_equal(ipp_render(&f, path, err, sizeof err), 0);
+    size_t big = 1 << 20;
+    char *title = malloc(big + 1);
+    assert_non_null(title);
+    for (size_t i = 0; i < big; i++)
+        title[i] = "a$^{}\\x_ "[i % 9];
+    title[big] = 0;
+    f = (ipp_figure_t){.ncols = 1, .nrows = 1, .cols = c1, .title = title, .xlabel = title + 7};
+    assert_int_equal(ipp_render(&f, out_path(path, sizeof path, "odd", "pdf"), err, sizeof err), 0);
+    free(title);
+    const char *markers[] = {".", ",", "o", "v", "^", "<", ">", "s", "p", "*",
+                             "h", "H", "+", "x", "D", "d", "|", "_"};
+    static const double xs[] = {0, 1, 2}, ys[] = {1, 0, 1};
+    const double *cm[] = {xs, ys, ys, ys, ys, ys, ys, ys, ys, ys, ys, ys, ys, ys, ys, ys, ys, ys, ys};
+    f = (ipp_figure_t){.ncols = 19, .nrows = 3, .cols = cm, .formats = markers, .nformats = 18};
+    assert_int_equal(ipp_render(&f, out_path(path, sizeof path, "odd", "png"), err, sizeof err), 0);
+}
+
 typedef struct {
     int id;
     int rc;
@@ -275,7 +315,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden_images), cmocka_unit_test(test_vector_outputs),
         cmocka_unit_test(test_png_dimensions), cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_odd_inputs),   cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
