@@ -33,7 +33,7 @@ static void usage(FILE *out)
 typedef struct {
     const char *file, *out, *db, *session, *series;
     long version;
-    bool list, no_grid;
+    bool list, no_grid, has_options;
     double dpi;
     ipp_plotopts_t o;    /* from the flags; strings point into argv */
     ipp_plotopts_t json; /* from --options; owns its strings */
@@ -130,6 +130,7 @@ static int parse(int argc, char **argv, args_t *a)
         else if (!strcmp(k, "--options") && more) {
             char err[256];
             ipp__plotopts_free(&a->json);
+            a->has_options = true;
             if (ipp__plotopts_parse(argv[i + 1], strlen(argv[i + 1]), &a->json, err,
                                     sizeof err)) {
                 fprintf(stderr, "iotplot plot: --options: %s\n", err);
@@ -156,7 +157,7 @@ static int parse(int argc, char **argv, args_t *a)
     return 0;
 }
 
-static int load_db(const args_t *a, ipp_data_t *d, char *err, size_t errlen)
+static int load_db(args_t *a, ipp_data_t *d, char *err, size_t errlen)
 {
     char path[4096];
     ipp_store_t *st;
@@ -171,6 +172,13 @@ static int load_db(const args_t *a, ipp_data_t *d, char *err, size_t errlen)
         snprintf(err, errlen, "%s", ipp__store_errmsg(st));
     else if ((rc = ipp__store_read(st, info.id, -1, d)))
         snprintf(err, errlen, "%s", ipp__store_errmsg(st));
+    if (rc == 0 && !a->has_options) {
+        /* without --options, the options of the device's last plot_series */
+        char *json = ipp__store_last_plot(st, info.id);
+        if (json && ipp__plotopts_parse(json, strlen(json), &a->json, err, errlen) == 0)
+            merge(a);
+        free(json);
+    }
     ipp__store_close(st);
     return rc ? -1 : 0;
 }

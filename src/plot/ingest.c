@@ -308,6 +308,10 @@ static void cmd_plot_series(cmd_t *c)
         free(rel);
         REJECT(c, "plot file must end in .pdf, .png or .svg");
     }
+    /* kept so `iotplot plot --db` can draw the same figure again */
+    if (has && ipp__store_plot(c->s->store, e->info.id, c->v[1].str, c->v[1].len))
+        ipp__log(c->s, "store: cannot keep the plot options: %s",
+                 ipp__store_errmsg(c->s->store));
     make_job(c, IPP_JOB_PLOT, e, name, rel, &o);
 }
 

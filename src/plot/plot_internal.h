@@ -83,6 +83,10 @@ int ipp__store_append(ipp_store_t *st, int64_t id, int64_t seq, double t, const 
 typedef void (*ipp_store_each_cb)(void *arg, const char *session, const char *name,
                                   const ipp_series_info_t *info);
 int ipp__store_each_latest(ipp_store_t *st, ipp_store_each_cb cb, void *arg);
+/* Remember the options object of a plot_series (for re-rendering offline). */
+int ipp__store_plot(ipp_store_t *st, int64_t id, const char *options, size_t len);
+/* The options of the latest plot_series of series id (malloc'd), or NULL. */
+char *ipp__store_last_plot(ipp_store_t *st, int64_t id);
 /* Every version of every series, oldest first (for `iotplot plot --list`). */
 typedef void (*ipp_store_list_cb)(void *arg, const char *session, const char *name,
                                   const ipp_series_info_t *info, const char *columns,

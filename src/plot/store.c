@@ -32,7 +32,9 @@ static const char schema[] =
     " UNIQUE(session, name, version));"
     "CREATE TABLE IF NOT EXISTS rows("
     " series INTEGER NOT NULL, seq INTEGER NOT NULL, t REAL NOT NULL, vals BLOB NOT NULL,"
-    " PRIMARY KEY(series, seq)) WITHOUT ROWID;";
+    " PRIMARY KEY(series, seq)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS plots("
+    " series INTEGER NOT NULL, t REAL NOT NULL, options TEXT NOT NULL);";
 
 const char *ipp__store_errmsg(ipp_store_t *st)
 {
@@ -237,6 +239,36 @@ int ipp__store_each_latest(ipp_store_t *st, ipp_store_each_cb cb, void *arg)
         rc = 0;
     sqlite3_finalize(q);
     return rc;
+}
+
+int ipp__store_plot(ipp_store_t *st, int64_t id, const char *options, size_t len)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db, "INSERT INTO plots(series, t, options) VALUES(?,?,?)", -1,
+                           &q, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_double(q, 2, now_s());
+    sqlite3_bind_text(q, 3, options, (int)len, SQLITE_STATIC);
+    int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
+    sqlite3_finalize(q);
+    return rc;
+}
+
+char *ipp__store_last_plot(ipp_store_t *st, int64_t id)
+{
+    sqlite3_stmt *q;
+    char *out = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT options FROM plots WHERE series = ? ORDER BY t DESC,"
+                           " rowid DESC LIMIT 1",
+                           -1, &q, NULL) != SQLITE_OK)
+        return NULL; /* an older store without the table: no options */
+    sqlite3_bind_int64(q, 1, id);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        out = strdup((const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    return out;
 }
 
 int ipp__store_list(ipp_store_t *st, ipp_store_list_cb cb, void *arg)

@@ -88,6 +88,7 @@ with iptest.tempdir() as d:
             pc.data("n", 1, 2)
             pc.new_series("n", "x")       # version 2
             pc.data("n", 5)
+            pc.plot_series("n", filename="n.png", figsize=[4, 4], title="kept")
             pc.save_series("n", "sync.csv")
             plotlib.wait_file(os.path.join(out, "sync.csv"))
     for version, want in (("1", {"a": [1.0], "b": [2.0]}), ("0", {"x": [5.0]})):
@@ -106,4 +107,8 @@ with iptest.tempdir() as d:
     r = iptest.run([bin, "plot", "--db", out, "--session", "s1", "--series", "n", "-o",
                     p("db.pdf")])
     res.check("--db to pdf", lambda: plotlib.check_pdf(p("db.pdf")))
+    r = iptest.run([bin, "plot", "--db", out, "--session", "s1", "--series", "n", "-o",
+                    p("db.png")])
+    res.check("--db reuses the device's plot options",
+              lambda: plotlib.check_png(p("db.png"), 4, 4))
 res.finish()
