@@ -296,16 +296,17 @@ static void linear_ticks(ipp__axis_t *ax, int nbins)
 
 static void log_ticks(ipp__axis_t *ax, int nbins)
 {
+    /* LogLocator: numticks from the tick space (2..9), a stride of whole decades,
+     * counted from one stride below the lowest decade as matplotlib does */
     double l0 = log10(ax->lo), l1 = log10(ax->hi);
     double d0 = floor(l0 + 1e-9), d1 = ceil(l1 - 1e-9);
-    double ndec = d1 - d0;
-    if (nbins < 1)
-        nbins = 1;
-    double stride = fmax(1, ceil((ndec + 1) / (nbins > 9 ? 9 : nbins)));
+    double numdec = floor(l1 + 1e-9) - ceil(l0 - 1e-9);
+    int numticks = nbins < 2 ? 2 : nbins > 9 ? 9 : nbins;
+    double stride = fmax(1, ceil(numdec / (numticks - 1)));
     ax->nmajor = 0;
     ax->nminor = 0;
     ax->offset_text[0] = 0;
-    for (double d = floor(d0 / stride) * stride; d <= d1 + 1e-9; d += stride) {
+    for (double d = d0 - stride; d <= d1 + 1e-9; d += stride) {
         double v = pow(10, d);
         if (v >= ax->lo * (1 - 1e-9) && v <= ax->hi * (1 + 1e-9) &&
             ax->nmajor < IPP__MAX_TICKS) {
@@ -316,6 +317,12 @@ static void log_ticks(ipp__axis_t *ax, int nbins)
         }
         for (int s = 2; s <= 9 && stride == 1; s++) {
             double m = s * v;
+            if (m >= ax->lo && m <= ax->hi && ax->nminor < IPP__MAX_MINOR)
+                ax->minor[ax->nminor++] = m;
+        }
+        /* decades left unlabelled get a minor tick each, as in matplotlib */
+        for (double e = d + 1; stride > 1 && stride <= 16 && e < d + stride; e++) {
+            double m = pow(10, e);
             if (m >= ax->lo && m <= ax->hi && ax->nminor < IPP__MAX_MINOR)
                 ax->minor[ax->nminor++] = m;
         }

@@ -123,7 +123,7 @@ static void test_log_ticks(void **state)
     a.hi = 1e30;
     ipp__axis_ticks(&a, 5); /* 61 decades: every 13th labelled */
     assert_true(a.nmajor >= 2 && a.nmajor <= 6);
-    assert_int_equal(a.nminor, 0);
+    assert_true(a.nminor >= 40 && a.nminor <= 61); /* the unlabelled decades */
     a.lo = 2;
     a.hi = 8; /* no decade inside: linear ticks */
     ipp__axis_ticks(&a, 6);
