@@ -84,6 +84,7 @@ typedef struct {
     const char *s;
     size_t pos, end; /* parse s[pos..end) */
     bool full;       /* out of nodes or text: stop adding */
+    int text_mode;   /* inside \text{}: spaces count */
 } parser_t;
 
 static int new_node(parser_t *p, ipp__mt_kind_t kind)
@@ -309,6 +310,43 @@ static void add_symbol(parser_t *p, int g, int *last, const sym_t *sym, ipp__mt_
     }
 }
 
+/* Accents as Unicode combining marks, which the font places over the letter. */
+static const char *accent_mark(const char *name, size_t len)
+{
+    static const struct {
+        const char *name, *mark;
+    } accents[] = {
+        {"hat", "\xcc\x82"},   {"bar", "\xcc\x84"},  {"overline", "\xcc\x85"},
+        {"tilde", "\xcc\x83"}, {"dot", "\xcc\x87"},  {"ddot", "\xcc\x88"},
+        {"vec", "\xe2\x83\x97"}, {"acute", "\xcc\x81"}, {"grave", "\xcc\x80"},
+        {"breve", "\xcc\x86"}, {"check", "\xcc\x8c"},
+    };
+    for (size_t i = 0; i < sizeof accents / sizeof accents[0]; i++) {
+        if (strlen(accents[i].name) == len && memcmp(accents[i].name, name, len) == 0)
+            return accents[i].mark;
+    }
+    return NULL;
+}
+
+/* Put the mark after the argument's last character when that is the latest text;
+ * anything more complex keeps its argument and drops the accent. */
+static void add_accent(parser_t *p, int g, int *last, const char *mark, int arg)
+{
+    ipp__mt_t *mt = p->mt;
+    size_t ml = strlen(mark);
+    if (arg >= 0) {
+        int child = mt->nodes[arg].kind == IPP__MT_GROUP ? mt->nodes[arg].a : arg;
+        if (child >= 0 && mt->nodes[child].kind == IPP__MT_TEXT && mt->nodes[child].next < 0 &&
+            mt->nodes[child].off + mt->nodes[child].len == mt->textlen &&
+            mt->textlen + ml <= mt->textcap) {
+            memcpy(mt->text + mt->textlen, mark, ml);
+            mt->textlen += ml;
+            mt->nodes[child].len += (uint32_t)ml;
+        }
+    }
+    group_add(p, g, arg, last);
+}
+
 /* A backslash command at p->pos (which points past the backslash). */
 static void parse_command(parser_t *p, int g, int *last, ipp__mt_style_t font, int depth)
 {
@@ -356,7 +394,15 @@ static void parse_command(parser_t *p, int g, int *last, ipp__mt_style_t font, i
     if (IS("mathrm") || IS("text") || IS("textrm") || IS("mathdefault") || IS("mathsf") ||
         IS("operatorname") || IS("mathbf") || IS("mathit") || IS("mathnormal")) {
         ipp__mt_style_t st = IS("mathit") || IS("mathnormal") ? IPP__MT_ITALIC : IPP__MT_ROMAN;
+        bool text = IS("text") || IS("textrm");
+        p->text_mode += text;
         group_add(p, g, parse_arg(p, st, depth), last);
+        p->text_mode -= text;
+        return;
+    }
+    const char *mark = accent_mark(name, len);
+    if (mark) {
+        add_accent(p, g, last, mark, parse_arg(p, font, depth));
         return;
     }
     if (IS("left") || IS("right") || IS("big") || IS("Big") || IS("bigg") || IS("Bigg")) {
@@ -379,7 +425,7 @@ static void parse_char(parser_t *p, int g, int *last, ipp__mt_style_t font)
         n = p->end - p->pos;
     const char *t = s + p->pos;
     p->pos += n;
-    if (c == ' ')
+    if (c == ' ' && !p->text_mode)
         return; /* TeX ignores spaces in math */
     if (c == '-' || c == '+' || c == '*' || c == '/') {
         static const sym_t minus = {"-", "−", 'b'}, plus = {"+", "+", 'b'},

@@ -140,6 +140,18 @@ static void test_functions(void **state)
            "Damped exponential decay /e/^(" MINUS "/t/)cos(2/πt/)");
 }
 
+static void test_text_and_accents(void **state)
+{
+    (void)state;
+    expect("$a \\text{if } b$", "/a/if /b/");
+    expect("$\\mathrm{a b}$", "ab");
+    expect("$\\bar{x}$", "/x\xcc\x84/");
+    expect("$\\hat y$", "/y\xcc\x82/");
+    expect("$\\vec{v}$", "/v\xe2\x83\x97/");
+    expect("$\\dot{\\frac{1}{2}}$", "(1|2)"); /* too complex: accent dropped */
+    expect("$\\bar$", "");
+}
+
 static void test_frac_sqrt(void **state)
 {
     (void)state;
@@ -243,7 +255,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain),     cmocka_unit_test(test_scripts),
         cmocka_unit_test(test_symbols),   cmocka_unit_test(test_functions),
-        cmocka_unit_test(test_frac_sqrt), cmocka_unit_test(test_unknown_and_unbalanced),
+        cmocka_unit_test(test_frac_sqrt), cmocka_unit_test(test_text_and_accents),
+        cmocka_unit_test(test_unknown_and_unbalanced),
         cmocka_unit_test(test_layout),    cmocka_unit_test(test_hostile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
