@@ -201,11 +201,29 @@ static int draw_data(job_t *j, cairo_t *cr, const ipp__page_t *pg, const ipp__ax
     return rc;
 }
 
+static void draw_entries(job_t *j, ipp__text_t *tx, const ipp__axes_t *ax,
+                         const ipp__page_t *pg, const ipp__line_t *lines, size_t n);
+
 static void draw_legend(job_t *j, ipp__text_t *tx, const ipp__axes_t *ax, const ipp__page_t *pg)
 {
     if (!j->fig->hist && j->nlines < 2)
         return;
-    ipp__legend_t lg = {.n = j->nlines, .lines = j->lines, .patches = j->fig->hist};
+    /* like matplotlib, entries without a label (or "_hidden" ones) stay out */
+    ipp__line_t *shown = malloc(j->nlines * sizeof *shown);
+    size_t n = 0;
+    for (size_t i = 0; shown && i < j->nlines; i++) {
+        if (j->lines[i].label[0] && j->lines[i].label[0] != '_')
+            shown[n++] = j->lines[i];
+    }
+    if (n > 0)
+        draw_entries(j, tx, ax, pg, shown, n);
+    free(shown);
+}
+
+static void draw_entries(job_t *j, ipp__text_t *tx, const ipp__axes_t *ax,
+                         const ipp__page_t *pg, const ipp__line_t *lines, size_t n)
+{
+    ipp__legend_t lg = {.n = n, .lines = lines, .patches = j->fig->hist};
     ipp__legend_measure(&lg, tx);
     ipp__legend_place(&lg, &ax->box, j->paths, j->fig->hist ? 1 : j->nlines);
     ipp__legend_draw(&lg, tx, pg);
