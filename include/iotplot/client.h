@@ -106,7 +106,9 @@ typedef struct {
     const char *password;  /* NULL = none */
     uint8_t version;       /* IPM_PROTO_V31, IPM_PROTO_V311 (default) or IPM_PROTO_V5 */
     uint16_t keepalive;    /* seconds; 0 = off. Default 60 */
-    bool clean_start;      /* clean session (3.x) / clean start (5.0). Default true */
+    /* Clean session (3.x): on every connect. Clean start (5.0): on the first connect only;
+     * later connects resume the session, which lives session_expiry seconds. Default true */
+    bool clean_start;
     uint32_t session_expiry; /* 5.0 Session Expiry Interval, seconds (0 = ends on close) */
     ipm_will_t will;
     const ipm_prop_t *connect_props; /* extra 5.0 CONNECT properties (user properties...) */
@@ -467,6 +469,7 @@ struct ipm_client {
     bool wait_done;
     uint8_t wait_rc;
     bool in_cb;
+    bool connected_once;
     int last_err;
     int delivered;
     uint32_t alias_out; /* outgoing topic aliases 1..32 set on this connection */

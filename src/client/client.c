@@ -112,7 +112,7 @@ static int send_connect(ipm_client_t *c)
     }
     p.type = IPM_CONNECT;
     p.u.connect.version = k->version;
-    p.u.connect.clean_start = k->clean_start;
+    p.u.connect.clean_start = k->clean_start && (k->version != IPM_PROTO_V5 || !c->connected_once);
     p.u.connect.keepalive = k->keepalive;
     p.u.connect.client_id = ipm_str(k->client_id);
     if (k->will.topic) {

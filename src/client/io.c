@@ -238,6 +238,7 @@ static int on_connack(ipm_client_t *c, const ipm_connack_t *a)
     if (a->reason != 0)
         return IPM_EREFUSED;
     c->session_present = a->session_present;
+    c->connected_once = true;
     /* Keep the properties for ipm_client_connack_props(); the receive buffer moves on. */
     memset(&c->connack_props, 0, sizeof c->connack_props);
     if (a->props.raw.len <= sizeof c->connack_buf) {
