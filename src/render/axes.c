@@ -63,8 +63,24 @@ static void choose_ticks(ipp__axis_t *a, ipp__text_t *tx, double len, bool horiz
     nb = nb < 1 ? 1 : nb > 9 ? 9 : nb;
     for (;; nb--) {
         ipp__axis_ticks(a, nb);
-        if (nb <= 1 || !labels_collide(a, tx, 0, horizontal ? len : -len, horizontal))
+        if (!labels_collide(a, tx, 0, horizontal ? len : -len, horizontal))
             return;
+        if (nb <= 1)
+            break;
+    }
+    /* still touching (long labels on a short axis): label every other tick only */
+    while (a->nmajor > 2 && labels_collide(a, tx, 0, horizontal ? len : -len, horizontal)) {
+        size_t n = 0;
+        for (size_t i = 0; i < a->nmajor; i++) {
+            if (i % 2 == 0) {
+                a->major[n] = a->major[i];
+                memmove(a->labels[n], a->labels[i], IPP__LABEL_LEN);
+                n++;
+            } else if (a->nminor < IPP__MAX_MINOR) {
+                a->minor[a->nminor++] = a->major[i];
+            }
+        }
+        a->nmajor = n;
     }
 }
 

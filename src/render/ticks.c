@@ -329,6 +329,28 @@ static void log_ticks(ipp__axis_t *ax, int nbins)
     }
 }
 
+/* No decade in view: like matplotlib's LogFormatterSciNotation, label the minor
+ * ticks "s×10^n", all of them within 0.4 decade, else those with s in 1, 2, 3, 4, 6. */
+static void label_minor(ipp__axis_t *ax)
+{
+    double numdec = log10(ax->hi / ax->lo);
+    size_t keep = 0;
+    for (size_t i = 0; i < ax->nminor; i++) {
+        double m = ax->minor[i];
+        int e = (int)floor(log10(m) + 1e-9);
+        int sub = (int)lround(m / pow(10, e));
+        bool show = numdec <= 0.4 || sub == 1 || sub == 2 || sub == 3 || sub == 4 || sub == 6;
+        if (show && ax->nmajor < IPP__MAX_TICKS) {
+            ax->major[ax->nmajor] = m;
+            snprintf(ax->labels[ax->nmajor], IPP__LABEL_LEN, "$%d\\times10^{%d}$", sub, e);
+            ax->nmajor++;
+        } else {
+            ax->minor[keep++] = m;
+        }
+    }
+    ax->nminor = keep;
+}
+
 void ipp__axis_ticks(ipp__axis_t *ax, int nbins)
 {
     if (nbins > 9)
@@ -337,10 +359,9 @@ void ipp__axis_ticks(ipp__axis_t *ax, int nbins)
         nbins = 1;
     if (ax->log) {
         log_ticks(ax, nbins);
-        if (ax->nmajor >= 2)
-            return;
-        /* less than a decade in view: nice linear values still read well */
-        ax->nminor = 0;
+        if (ax->nmajor == 0)
+            label_minor(ax);
+        return;
     }
     linear_ticks(ax, nbins);
 }

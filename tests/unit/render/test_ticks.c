@@ -125,10 +125,17 @@ static void test_log_ticks(void **state)
     assert_true(a.nmajor >= 2 && a.nmajor <= 6);
     assert_true(a.nminor >= 40 && a.nminor <= 61); /* the unlabelled decades */
     a.lo = 2;
-    a.hi = 8; /* no decade inside: linear ticks */
+    a.hi = 8; /* no decade inside: minor ticks labelled like matplotlib's */
     ipp__axis_ticks(&a, 6);
-    assert_true(a.nmajor >= 2);
-    assert_string_equal(a.labels[0], "2");
+    assert_int_equal(a.nmajor, 4);
+    assert_string_equal(a.labels[0], "$2\\times10^{0}$");
+    assert_string_equal(a.labels[3], "$6\\times10^{0}$");
+    assert_int_equal(a.nminor, 3); /* 5, 7, 8 unlabelled */
+    a.lo = 2;
+    a.hi = 30; /* one decade inside: it alone is labelled */
+    ipp__axis_ticks(&a, 6);
+    assert_int_equal(a.nmajor, 1);
+    assert_string_equal(a.labels[0], "$10^{1}$");
 }
 
 int main(void)
