@@ -22,6 +22,8 @@ static void usage(FILE *out)
           "  -C COUNT           exit after COUNT messages\n"
           "  -W SECONDS         exit (with status 27) when nothing came for SECONDS\n"
           "  -R                 do not print retained messages (stale ones)\n"
+          "  --retained-only    print only retained messages; exit at the first live one\n"
+          "  -E                 exit once the subscriptions are acknowledged\n"
           "  --remove-retained  clear each retained message received from the broker\n",
           out);
     cli_mqtt_usage(out);
@@ -31,7 +33,8 @@ typedef struct {
     cli_mqtt_opts_t o;
     const char *unsub[CLI_MAX_TOPICS];
     int nunsub;
-    bool verbose, no_newline, skip_retained, remove_retained;
+    bool verbose, no_newline, skip_retained, remove_retained, retained_only, exit_subscribed;
+    bool done;
     long count, timeout_s, received;
 } sub_opts_t;
 
@@ -65,6 +68,10 @@ static int parse(sub_opts_t *s, int argc, char **argv)
             s->skip_retained = true;
         } else if (!strcmp(a, "--remove-retained")) {
             s->remove_retained = true;
+        } else if (!strcmp(a, "--retained-only")) {
+            s->retained_only = true;
+        } else if (!strcmp(a, "-E")) {
+            s->exit_subscribed = true;
         } else if (!strcmp(a, "-U") && i + 1 < argc && s->nunsub < CLI_MAX_TOPICS) {
             s->unsub[s->nunsub++] = argv[++i];
         } else if ((!strcmp(a, "-C") || !strcmp(a, "-W")) && i + 1 < argc) {
@@ -122,7 +129,9 @@ static void on_message(ipm_client_t *c, const ipm_msg_t *m, void *user)
         topic[m->topic.len] = 0;
         (void)ipm_client_publish(c, topic, "", 0, 0, true);
     }
-    if ((s->skip_retained && m->retain) || (s->count && s->received >= s->count))
+    if (s->retained_only && !m->retain)
+        s->done = true;
+    if (s->done || (s->skip_retained && m->retain) || (s->count && s->received >= s->count))
         return;
     s->received++;
     if (s->o.debug && s->o.version == IPM_PROTO_V5)
@@ -174,17 +183,17 @@ int cmd_sub(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    ipm_client_t *c = cli_mqtt_connect(&s.o, true, 0);
+    ipm_client_t *c = cli_mqtt_connect_cb(&s.o, true, 0, on_message, &s);
     if (!c)
         return 1;
-    ipm_client_set_callback(c, on_message, &s);
     int status = 0;
     if (subscribe_all(&s, c) < 0) {
         status = 1;
         goto out;
     }
     long waited_ms = 0;
-    while (!stop_requested && !(s.count && s.received >= s.count)) {
+    while (!stop_requested && !s.exit_subscribed && !s.done &&
+           !(s.count && s.received >= s.count)) {
         long before = s.received;
         int rc = ipm_client_wait_msg(c, 200);
         if (rc >= 0 && s.o.fatal)

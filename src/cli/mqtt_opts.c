@@ -40,7 +40,8 @@ void cli_mqtt_usage(FILE *out)
           "                     session-expiry-interval\n"
           "  --will-topic T, --will-payload P, --will-qos Q, --will-retain\n"
           "tls:\n"
-          "  --cafile FILE, --capath DIR   trusted CAs (TLS on; default: system store)\n"
+          "  --cafile FILE, --capath DIR   trusted CAs (turns TLS on)\n"
+          "  --tls-use-os-certs            TLS with the system's trusted CAs\n"
           "  --cert FILE --key FILE        client certificate and key\n"
           "  --insecure                    do not check the server certificate (tests only)\n",
           out);
@@ -170,6 +171,10 @@ int cli_mqtt_option(cli_mqtt_opts_t *o, int argc, char **argv, int *i)
         o->insecure = true;
         return 1;
     }
+    if (!strcmp(a, "--tls-use-os-certs")) {
+        o->os_certs = true;
+        return 1;
+    }
     if (!strcmp(a, "--will-retain")) {
         o->will_retain = true;
         return 1;
@@ -229,7 +234,7 @@ int cli_mqtt_option(cli_mqtt_opts_t *o, int argc, char **argv, int *i)
 
 int cli_mqtt_check(cli_mqtt_opts_t *o)
 {
-    bool tls = o->cafile || o->capath || o->cert || o->key || o->insecure;
+    bool tls = o->cafile || o->capath || o->cert || o->key || o->insecure || o->os_certs;
     if (o->port < 0)
         o->port = tls ? 8883 : 1883;
     if (!o->cert != !o->key)
@@ -304,7 +309,8 @@ static void on_event(ipm_client_t *c, const ipm_event_t *ev, void *user)
     }
 }
 
-ipm_client_t *cli_mqtt_connect(cli_mqtt_opts_t *o, bool auto_reconnect, uint16_t outbox)
+ipm_client_t *cli_mqtt_connect_cb(cli_mqtt_opts_t *o, bool auto_reconnect, uint16_t outbox,
+                                  ipm_msg_cb on_msg, void *user)
 {
     ipm_client_config_t cfg = ipm_client_config_default();
     cfg.host = o->host;
@@ -334,7 +340,7 @@ ipm_client_t *cli_mqtt_connect(cli_mqtt_opts_t *o, bool auto_reconnect, uint16_t
     cfg.outbox_policy = IPM_OUTBOX_REFUSE; /* pub waits for room: every line is delivered */
     ipm_tls_opts_t tls = {.cafile = o->cafile, .capath = o->capath, .certfile = o->cert,
                           .keyfile = o->key, .insecure = o->insecure};
-    bool use_tls = o->cafile || o->capath || o->cert || o->key || o->insecure;
+    bool use_tls = o->cafile || o->capath || o->cert || o->key || o->insecure || o->os_certs;
     const char *why = NULL;
     ipm_client_t *c = ipm_client_new(&cfg, use_tls ? &tls : NULL, &why);
     if (!c) {
@@ -342,6 +348,7 @@ ipm_client_t *cli_mqtt_connect(cli_mqtt_opts_t *o, bool auto_reconnect, uint16_t
         return NULL;
     }
     ipm_client_set_event_cb(c, on_event, o);
+    ipm_client_set_callback(c, on_msg, user);
     int rc = ipm_client_connect(c);
     if (rc != IPM_OK) {
         char what[300];
@@ -351,4 +358,9 @@ ipm_client_t *cli_mqtt_connect(cli_mqtt_opts_t *o, bool auto_reconnect, uint16_t
         return NULL;
     }
     return c;
+}
+
+ipm_client_t *cli_mqtt_connect(cli_mqtt_opts_t *o, bool auto_reconnect, uint16_t outbox)
+{
+    return cli_mqtt_connect_cb(o, auto_reconnect, outbox, NULL, NULL);
 }

@@ -31,6 +31,7 @@ typedef struct {
     long session_expiry; /* -x, 5.0; -1 = not given */
     const char *cafile, *capath, *cert, *key;
     bool insecure;
+    bool os_certs; /* --tls-use-os-certs: TLS with the system's trusted CAs */
     const char *topics[CLI_MAX_TOPICS];
     int ntopics;
     const char *will_topic, *will_payload;
@@ -63,6 +64,10 @@ void cli_mqtt_usage(FILE *out);
  * configure reconnecting after the first successful connect.
  */
 ipm_client_t *cli_mqtt_connect(cli_mqtt_opts_t *o, bool auto_reconnect, uint16_t outbox);
+/* The same with the message callback installed before connecting: a kept session may
+ * deliver messages right after CONNACK, before a later set_callback() could catch them. */
+ipm_client_t *cli_mqtt_connect_cb(cli_mqtt_opts_t *o, bool auto_reconnect, uint16_t outbox,
+                                  ipm_msg_cb on_msg, void *user);
 
 /* Print "prog: what: reason" for a client error (the server's reason code if any). */
 void cli_mqtt_error(const cli_mqtt_opts_t *o, ipm_client_t *c, const char *what, int err);

@@ -58,6 +58,25 @@ def retained(port):
     iptest.expect_eq((code, out), (27, []), "retained message removed")
 
 
+def retained_only_and_exit(port):
+    expect_ok(pub(port, "-t", "r2/a", "-m", "ret", "-r", "-q", "1"), "pub -r")
+    s = sub(port, "-t", "r2/#", "-v", "--retained-only")
+    s.wait_out(1)
+    iptest.run(["mosquitto_pub", "-h", H, "-p", str(port), "-t", "r2/b", "-m", "live"], check=True)
+    code, out, _ = s.finish()
+    iptest.expect_eq((code, out), (0, ["r2/a ret"]), "--retained-only")
+    expect_ok(pub(port, "-t", "r2/a", "-n", "-r"), "clear retained")
+    # -E with a kept session: subscribe and leave; messages wait for the next visit.
+    code, out, err = Proc([BIN, "sub", "-h", H, "-p", str(port), "-c", "-i", "visitor", "-q", "1",
+                           "-t", "e/#", "-E"]).finish()
+    iptest.expect_eq((code, out), (0, []), f"-E exits after SUBACK ({err})")
+    iptest.run(["mosquitto_pub", "-h", H, "-p", str(port), "-t", "e/x", "-m", "waited", "-q", "1"],
+               check=True)
+    code, out, _ = Proc([BIN, "sub", "-h", H, "-p", str(port), "-c", "-i", "visitor", "-q", "1",
+                         "-t", "e/#", "-C", "1", "-v"]).finish()
+    iptest.expect_eq((code, out), (0, ["e/x waited"]), "queued for the kept session")
+
+
 def will_on_abrupt_close(port):
     for v in ("mqttv311", "mqttv5"):
         watch = mosquitto_sub(port, "-t", f"will/{v}", "-C", "1", "-q", "1")
@@ -155,6 +174,7 @@ def main():
     with iptest.mosquitto() as (port, _):
         res.check("qos 0/1/2 both ways, 3.1 / 3.1.1 / 5.0", qos_both_ways, port)
         res.check("retained, -R, --remove-retained", retained, port)
+        res.check("--retained-only, -E and a kept session", retained_only_and_exit, port)
         res.check("will on abrupt close, none after DISCONNECT", will_on_abrupt_close, port)
         res.check("unsubscribe", unsubscribe, port)
         res.check("-n and -l (every line at QoS 2)", payload_sources, port)

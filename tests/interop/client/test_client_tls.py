@@ -42,6 +42,9 @@ def wrong_ca(port, pki):
     expect_fail(r, ["certificate verify failed"], "unrelated CA")
     expect_ok(pub(port, "--cafile", pki["other.pem"], "--insecure", "-t", "tls/x", "-m", "x"),
               "--insecure skips the check")
+    # Verified by default: the system's CAs do not know the test CA.
+    r = pub(port, "--tls-use-os-certs", "-t", "tls/x", "-m", "x")
+    expect_fail(r, ["certificate verify failed"], "system CA store")
     r = pub(port, "--cafile", "/nonexistent/ca.pem", "-t", "tls/x", "-m", "x")
     expect_fail(r, ["ca.pem"], "missing CA file")
 
