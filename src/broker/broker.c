@@ -76,6 +76,11 @@ int ipb_broker_new(uv_loop_t *loop, const ipb_config_t *cfg, ipb_broker_t **out)
 
 int ipb_broker_start(ipb_broker_t *b)
 {
+    char err[512];
+    if (ipb__security_open(b, err, sizeof err)) {
+        ipb__log(b, IPB_LOG_ERR, "Error: %s.", err);
+        return UV_EINVAL;
+    }
     for (unsigned i = 0; i < b->cfg.n_listeners; i++) {
         int rc = ipb__listener_open(b, i);
         if (rc < 0) {
@@ -167,6 +172,7 @@ static void finish(ipb_broker_t *b)
     free(b->deferred);
     free(b->fan_v);
     free(b->fan_local);
+    ipb__security_close(b);
     ipb__log(b, IPB_LOG_NOTICE, "iotplot broker terminated.");
     ipb__log_close(b);
     free(b);

@@ -54,10 +54,24 @@ typedef struct ipb_conn ipb_conn_t;
 #define IPB_LOG_UNSUBSCRIBE 0x40u
 #define IPB_LOG_ALL 0xFFu
 
+#define IPB_PATH_MAX 256
+
 typedef struct {
     char address[64]; /* "" = every address */
     uint16_t port;    /* 0 = ephemeral, see ipb_broker_port() */
     int allow_anonymous; /* -1 = inherit the broker-wide setting */
+    /* `protocol websockets`: an HTTP upgrade to WebSocket, and static files on GET
+     * (http_dir, else the console compiled into the binary). */
+    bool websockets;
+    char http_dir[IPB_PATH_MAX];
+    /* TLS when certfile is set (mosquitto.conf names). */
+    char certfile[IPB_PATH_MAX], keyfile[IPB_PATH_MAX], cafile[IPB_PATH_MAX],
+        capath[IPB_PATH_MAX];
+    bool require_certificate;
+    bool use_identity_as_username; /* the client certificate's CN is the user name */
+    bool use_subject_as_username;  /* its whole subject (RFC 2253) is */
+    char tls_version[16];          /* minimum: tlsv1.2 (default) or tlsv1.3 */
+    char ciphers[256], ciphersuites[256];
 } ipb_listener_config_t;
 
 typedef struct {
@@ -81,6 +95,12 @@ typedef struct {
     uint32_t connect_timeout_ms; /* time allowed for the first packet (CONNECT) */
     uint32_t max_sessions;       /* sessions kept, online or offline */
     bool per_listener_settings;
+    /* Security (src/auth): files in mosquitto's formats, and a failed-login limit. */
+    char password_file[IPB_PATH_MAX];
+    char acl_file[IPB_PATH_MAX];
+    uint32_t max_login_failures;   /* per source address and window; 0 = no limit */
+    uint32_t login_failure_window; /* seconds */
+    char plots_dir[IPB_PATH_MAX];  /* served read-only under /plots/ by websockets listeners */
     unsigned log_types;   /* IPB_LOG_* mask */
     int log_dest;         /* IPB_LOG_DEST_* */
     char log_file[256];   /* for IPB_LOG_DEST_FILE */
@@ -112,6 +132,13 @@ int ipb_broker_new(uv_loop_t *loop, const ipb_config_t *cfg, ipb_broker_t **out)
 
 /* Bind and listen on every configured listener. Returns 0 or a negative UV error. */
 int ipb_broker_start(ipb_broker_t *b);
+
+/*
+ * Read the certificates, the password file and the ACL file again (SIGHUP). Connected
+ * clients stay. If anything fails to load, everything stays as it was and err says why.
+ * Either outcome is logged. Returns 0 or -1.
+ */
+int ipb_broker_reload(ipb_broker_t *b, char *err, size_t errlen);
 
 /* Port listener i is bound to (after start), or 0. */
 uint16_t ipb_broker_port(const ipb_broker_t *b, unsigned i);
@@ -175,6 +202,11 @@ typedef struct {
     void (*close)(ipb_transport_t *t);
     /* "address:port" of the peer into buf. */
     void (*peer)(ipb_transport_t *t, char *buf, size_t len);
+    /*
+     * Optional (TLS): the verified client certificate's CN, or its whole subject, into
+     * buf. 0, or -1 when there is none. NULL for transports without certificates.
+     */
+    int (*identity)(ipb_transport_t *t, bool whole_subject, char *buf, size_t len);
 } ipb_transport_vt;
 
 struct ipb_transport {

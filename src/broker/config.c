@@ -31,6 +31,8 @@ void ipb_config_init(ipb_config_t *cfg)
     cfg->max_subscriptions = 10000;
     cfg->max_outgoing_bytes = 4u << 20;
     cfg->connect_timeout_ms = 10000;
+    cfg->max_login_failures = 10;
+    cfg->login_failure_window = 60;
     cfg->max_sessions = 1000000;
     cfg->log_types = IPB_LOG_ERR | IPB_LOG_WARNING | IPB_LOG_NOTICE | IPB_LOG_INFO;
     cfg->log_dest = IPB_LOG_DEST_STDERR;
@@ -170,15 +172,11 @@ static const char *later(const char *d)
         const char *name;
         const char *what;
     } list[] = {
-        {"certfile", "TLS"}, {"keyfile", "TLS"}, {"cafile", "TLS"}, {"capath", "TLS"},
-        {"require_certificate", "TLS"}, {"use_identity_as_username", "TLS"},
-        {"use_subject_as_username", "TLS"}, {"tls_version", "TLS"}, {"ciphers", "TLS"},
-        {"ciphers_tls1.3", "TLS"}, {"crlfile", "TLS"}, {"psk_hint", "TLS"},
-        {"psk_file", "TLS"}, {"password_file", "password files"},
-        {"acl_file", "ACL files"}, {"persistence", "persistence"},
+        {"crlfile", "certificate revocation lists"}, {"psk_hint", "TLS-PSK"},
+        {"psk_file", "TLS-PSK"}, {"persistence", "persistence"},
         {"persistence_file", "persistence"}, {"persistence_location", "persistence"},
         {"autosave_interval", "persistence"}, {"autosave_on_changes", "persistence"},
-        {"http_dir", "WebSockets"}, {"connection", "bridges"}, {"address", "bridges"},
+        {"connection", "bridges"}, {"address", "bridges"},
         {"addresses", "bridges"}, {"plugin", "plugins"}, {"auth_plugin", "plugins"},
     };
     for (size_t i = 0; i < sizeof list / sizeof list[0]; i++)
@@ -294,6 +292,86 @@ static int number(parse_t *p, const char *d, const char *v, int *rc)
     return 0;
 }
 
+static int set_str(parse_t *p, const char *d, const char *v, char *out, size_t cap)
+{
+    if (!v)
+        return fail(p, "%s needs a value", d);
+    if (snprintf(out, cap, "%s", v) >= (int)cap)
+        return fail(p, "%s: value longer than %zu bytes", d, cap - 1);
+    return 0;
+}
+
+/*
+ * Options of the listener above them (TLS, WebSockets), as in mosquitto.conf. Returns 1
+ * and sets *rc if `d` is one.
+ */
+static int listener_option(parse_t *p, const char *d, const char *v, int *rc)
+{
+    static const char *const names[] = {
+        "certfile", "keyfile", "cafile", "capath", "require_certificate",
+        "use_identity_as_username", "use_subject_as_username", "tls_version", "ciphers",
+        "ciphers_tls1.3", "ciphersuites", "http_dir", "protocol"};
+    size_t i = 0;
+    while (i < sizeof names / sizeof names[0] && strcmp(d, names[i]))
+        i++;
+    if (i == sizeof names / sizeof names[0])
+        return 0;
+    if (!p->cfg->n_listeners) {
+        *rc = fail(p, "'%s' must follow the 'listener' line it applies to", d);
+        return 1;
+    }
+    ipb_listener_config_t *l = &p->cfg->listeners[p->cfg->n_listeners - 1];
+    switch (i) {
+    case 0: *rc = set_str(p, d, v, l->certfile, sizeof l->certfile); break;
+    case 1: *rc = set_str(p, d, v, l->keyfile, sizeof l->keyfile); break;
+    case 2: *rc = set_str(p, d, v, l->cafile, sizeof l->cafile); break;
+    case 3: *rc = set_str(p, d, v, l->capath, sizeof l->capath); break;
+    case 4: *rc = get_bool(p, d, v, &l->require_certificate); break;
+    case 5: *rc = get_bool(p, d, v, &l->use_identity_as_username); break;
+    case 6: *rc = get_bool(p, d, v, &l->use_subject_as_username); break;
+    case 7:
+        if (v && strcmp(v, "tlsv1.2") && strcmp(v, "tlsv1.3"))
+            *rc = fail(p, "tls_version must be tlsv1.2 or tlsv1.3 (older versions are broken)");
+        else
+            *rc = set_str(p, d, v, l->tls_version, sizeof l->tls_version);
+        break;
+    case 8: *rc = set_str(p, d, v, l->ciphers, sizeof l->ciphers); break;
+    case 9:
+    case 10: *rc = set_str(p, d, v, l->ciphersuites, sizeof l->ciphersuites); break;
+    case 11: *rc = set_str(p, d, v, l->http_dir, sizeof l->http_dir); break;
+    default:
+        if (v && (!strcmp(v, "mqtt") || !strcmp(v, "websockets")))
+            l->websockets = !strcmp(v, "websockets");
+        else
+            *rc = fail(p, "protocol must be mqtt or websockets");
+    }
+    return 1;
+}
+
+/* Password file, ACL file, failed-login limit, connect timeout. 1 if `d` is one. */
+static int security_option(parse_t *p, const char *d, const char *v, int *rc)
+{
+    ipb_config_t *c = p->cfg;
+    uint64_t x;
+    if (!strcmp(d, "password_file"))
+        *rc = set_str(p, d, v, c->password_file, sizeof c->password_file);
+    else if (!strcmp(d, "acl_file"))
+        *rc = set_str(p, d, v, c->acl_file, sizeof c->acl_file);
+    else if (!strcmp(d, "max_login_failures")) {
+        if ((*rc = get_u64(p, d, v, UINT32_MAX, &x)) == 0)
+            c->max_login_failures = (uint32_t)x;
+    } else if (!strcmp(d, "login_failure_window")) {
+        if ((*rc = get_u64(p, d, v, 86400, &x)) == 0)
+            c->login_failure_window = (uint32_t)x; /* seconds */
+    } else if (!strcmp(d, "connect_timeout")) {
+        if ((*rc = get_u64(p, d, v, 3600, &x)) == 0 && x == 0)
+            *rc = fail(p, "connect_timeout must be 1 to 3600 seconds");
+        c->connect_timeout_ms = (uint32_t)x * 1000;
+    } else
+        return 0;
+    return 1;
+}
+
 static int directive(parse_t *p, char **tok, int n)
 {
     ipb_config_t *c = p->cfg;
@@ -302,7 +380,7 @@ static int directive(parse_t *p, char **tok, int n)
     const char *what = later(d);
     if (what)
         return fail(p, "'%s' needs %s, which this broker does not support yet", d, what);
-    if (number(p, d, v, &rc))
+    if (number(p, d, v, &rc) || listener_option(p, d, v, &rc) || security_option(p, d, v, &rc))
         return rc;
     if (!strcmp(d, "listener"))
         return listener(p, v, n > 2 ? tok[2] : NULL);
@@ -346,13 +424,6 @@ static int directive(parse_t *p, char **tok, int n)
     }
     if (!strcmp(d, "include_dir"))
         return include_dir(p, v);
-    if (!strcmp(d, "protocol")) {
-        if (v && !strcmp(v, "mqtt"))
-            return 0;
-        if (v && !strcmp(v, "websockets"))
-            return fail(p, "'protocol websockets' is not supported yet");
-        return fail(p, "protocol must be mqtt or websockets");
-    }
     return fail(p, "unknown directive '%s'", d);
 }
 

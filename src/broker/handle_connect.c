@@ -114,13 +114,26 @@ static uint8_t check_auth(ipb_conn_t *c, const ipm_connect_t *p, const char *id)
 }
 
 /* The will as a message, with its delay; false if it is not allowed. */
-static bool make_will(ipb_conn_t *c, const ipm_connect_t *p, uint8_t *reason)
+static bool make_will(ipb_conn_t *c, const ipm_connect_t *p, const char *id, uint8_t *reason)
 {
     if (!p->will)
         return true;
     if (p->will_retain && !c->b->cfg.retain_available) {
         *reason = IPM_RC_RETAIN_NOT_SUPPORTED;
         return false;
+    }
+    /* A will is published in the client's name: it needs the right to write there. */
+    ipb_broker_t *b = c->b;
+    if (b->auth && b->auth->publish) {
+        char topic[IPM_MAX_STRING_LEN + 1];
+        memcpy(topic, p->will_topic.data, p->will_topic.len);
+        topic[p->will_topic.len] = '\0';
+        ipb_auth_client_t cl = {.client_id = id, .username = c->username,
+                                .listener = c->listener, .version = p->version};
+        if (b->auth->publish(b->auth_ctx, &cl, topic, p->will_qos, p->will_retain)) {
+            *reason = IPM_RC_NOT_AUTHORIZED;
+            return false;
+        }
     }
     c->will = ipb__msg_new((const char *)p->will_topic.data, p->will_topic.len,
                            p->will_payload.data, p->will_payload.len, p->will_qos,
@@ -283,7 +296,11 @@ int ipb__handle_connect_raw(ipb_conn_t *c, int rc, const ipm_frame_t *f, const u
         free(id);
         return refuse(c, IPM_RC_SERVER_BUSY, "out of memory");
     }
-    if ((reason = check_auth(c, p, id)) != 0 || !make_will(c, p, &reason)) {
+    if ((reason = (uint8_t)ipb__tls_identity(c)) != 0) {
+        free(id);
+        return refuse(c, reason, "no verified client certificate to take the user name from");
+    }
+    if ((reason = check_auth(c, p, id)) != 0 || !make_will(c, p, id, &reason)) {
         free(id);
         return refuse(c, reason, "not authorized");
     }

@@ -12,6 +12,7 @@
 #define IOTPLOT_BROKER_INTERNAL_H
 
 #include "broker.h"
+#include "layered.h"
 
 typedef struct ipb_session ipb_session_t;
 typedef struct ipb_node ipb_node_t;
@@ -303,10 +304,21 @@ typedef struct {
     unsigned index;
     uint16_t port;
     bool open;
+    bool layered;          /* TLS and/or WebSocket: accepted by layered.c */
+    ipb_layer_opts_t layer; /* its options, kept current by security.c */
 } ipb_listener_t;
 
 int ipb__tcp_accept(ipb_broker_t *b, unsigned index, uv_stream_t *server);
 int ipb__listener_open(ipb_broker_t *b, unsigned i);
+
+/* ---- TLS contexts and the auth policy (security.c) ------------------------------------ */
+
+typedef struct ipb_security ipb_security_t;
+/* Load certificates, password and ACL files; install the auth hook. 0, or -1 with err. */
+int ipb__security_open(ipb_broker_t *b, char *err, size_t errlen);
+void ipb__security_close(ipb_broker_t *b);
+/* use_identity_as_username: the connection's user name from its certificate; 0 or a reason. */
+int ipb__tls_identity(ipb_conn_t *c);
 
 /* ---- the broker ------------------------------------------------------------------- */
 
@@ -343,6 +355,7 @@ struct ipb_broker {
 
     const ipb_auth_t *auth;
     void *auth_ctx;
+    ipb_security_t *sec;
     const ipb_store_t *store;
     void *store_ctx;
 

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "http/assets.h"
 #include "http/http.h"
 #include "http/ws.h"
 #include "internal.h"
@@ -350,9 +351,14 @@ static void http_file(layer_t *l, const ipb_http_req_t *req, bool head)
         file = rel + 6;
     }
     size_t len = 0;
-    int status;
-    uint8_t *data = read_below(root, file, &len, &status);
-    if (!data) {
+    int status = 404;
+    uint8_t *data = NULL;
+    const ipb_asset_t *asset = NULL;
+    if (root)
+        data = read_below(root, file, &len, &status);
+    else if (file == rel && (asset = ipb_console_find(rel)) != NULL)
+        len = asset->len; /* no http_dir: the console compiled into the binary */
+    if (!data && !asset) {
         http_error(l, status);
         return;
     }
@@ -361,7 +367,8 @@ static void http_file(layer_t *l, const ipb_http_req_t *req, bool head)
                      "X-Content-Type-Options: nosniff\r\nCache-Control: no-cache\r\n"
                      "Connection: close\r\n\r\n",
                      ipb_http_content_type(file), len);
-    uv_buf_t bufs[2] = {uv_buf_init(hdr, (unsigned)n), uv_buf_init((char *)data, (unsigned)len)};
+    uv_buf_t bufs[2] = {uv_buf_init(hdr, (unsigned)n),
+                        uv_buf_init(asset ? (char *)asset->data : (char *)data, (unsigned)len)};
     out_t *o = transform(l, bufs, head ? 1 : 2, 0);
     free(data);
     if (o)
@@ -529,12 +536,18 @@ static void layer_peer(ipb_transport_t *tr, char *buf, size_t len)
     ipb__tcp_peer_name(&l->h, buf, len);
 }
 
+static int layer_identity(ipb_transport_t *tr, bool whole_subject, char *buf, size_t len)
+{
+    layer_t *l = (layer_t *)tr;
+    return l->tls ? ipb_tls_peer_name(l->tls, whole_subject, buf, len) : -1;
+}
+
 /* Three names for one implementation: the name shows in logs and $SYS. */
 #define LAYER_VT(n)                                                                        \
     {                                                                                      \
         .name = n, .read_start = layer_read_start, .read_stop = layer_read_stop,          \
         .try_write = layer_try_write, .write = layer_write, .close = layer_close,          \
-        .peer = layer_peer,                                                                \
+        .peer = layer_peer, .identity = layer_identity,                                    \
     }
 static const ipb_transport_vt tls_vt = LAYER_VT("tls");
 static const ipb_transport_vt ws_vt = LAYER_VT("ws");

@@ -90,12 +90,16 @@ static void tcp_close(ipb_transport_t *tr)
 
 static void tcp_peer(ipb_transport_t *tr, char *buf, size_t len)
 {
-    tcp_t *t = (tcp_t *)tr;
+    ipb__tcp_peer_name(&((tcp_t *)tr)->h, buf, len);
+}
+
+void ipb__tcp_peer_name(uv_tcp_t *h, char *buf, size_t len)
+{
     struct sockaddr_storage ss;
     int sl = sizeof ss;
     char host[64] = "?";
     int port = 0;
-    if (uv_tcp_getpeername(&t->h, (struct sockaddr *)&ss, &sl) == 0) {
+    if (uv_tcp_getpeername(h, (struct sockaddr *)&ss, &sl) == 0) {
         if (ss.ss_family == AF_INET6) {
             uv_ip6_name((struct sockaddr_in6 *)&ss, host, sizeof host);
             port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
@@ -150,7 +154,10 @@ static void on_connection(uv_stream_t *server, int status)
         ipb__log(l->b, IPB_LOG_ERR, "Accept error: %s.", uv_strerror(status));
         return;
     }
-    ipb__tcp_accept(l->b, l->index, server);
+    if (l->layered)
+        ipb__layered_accept(l->b, l->index, server, &l->layer);
+    else
+        ipb__tcp_accept(l->b, l->index, server);
 }
 
 static int bind_addr(const char *address, uint16_t port, struct sockaddr_storage *ss)

@@ -12,7 +12,7 @@
 #include "commands.h"
 
 typedef struct {
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
     ipb_broker_t *b;
     int handles;
 } broker_main_t;
@@ -38,6 +38,17 @@ static void on_broker_closed(void *arg)
     broker_main_t *m = arg;
     uv_close((uv_handle_t *)&m->sigint, on_closed_handle);
     uv_close((uv_handle_t *)&m->sigterm, on_closed_handle);
+    uv_close((uv_handle_t *)&m->sighup, on_closed_handle);
+}
+
+/* SIGHUP: certificates, password and ACL files again; the broker logs the outcome. */
+static void on_hangup(uv_signal_t *s, int signum)
+{
+    broker_main_t *m = s->data;
+    char err[512];
+    (void)signum;
+    if (m->b)
+        ipb_broker_reload(m->b, err, sizeof err);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -46,6 +57,7 @@ static void on_signal(uv_signal_t *s, int signum)
     (void)signum;
     uv_signal_stop(&m->sigint);
     uv_signal_stop(&m->sigterm);
+    uv_signal_stop(&m->sighup);
     if (m->b) {
         ipb_broker_t *b = m->b;
         m->b = NULL;
@@ -120,9 +132,11 @@ int cmd_broker(int argc, char **argv)
     }
     uv_signal_init(loop, &m.sigint);
     uv_signal_init(loop, &m.sigterm);
-    m.sigint.data = m.sigterm.data = &m;
+    uv_signal_init(loop, &m.sighup);
+    m.sigint.data = m.sigterm.data = m.sighup.data = &m;
     uv_signal_start(&m.sigint, on_signal, SIGINT);
     uv_signal_start(&m.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&m.sighup, on_hangup, SIGHUP);
     int status = 0;
     if (ipb_broker_start(m.b) < 0) {
         status = 1;

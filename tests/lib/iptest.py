@@ -24,11 +24,21 @@ def binary():
     return path
 
 
+_given = set()
+
+
 def free_port():
-    """An ephemeral TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+    """An ephemeral TCP port on 127.0.0.1 that nothing listens on right now, and that
+    this process has not handed out before (two calls in a row may otherwise get the
+    same one back from the kernel)."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind((HOST, 0))
+            port = s.getsockname()[1]
+        if port not in _given:
+            _given.add(port)
+            return port
+    raise RuntimeError("no fresh ephemeral port")
 
 
 def wait_port(port, timeout=TIMEOUT, proc=None):

@@ -4,6 +4,7 @@
 #   server.pem / server.key    CN=localhost, SAN DNS:localhost, IP:127.0.0.1, signed by ca
 #   client.pem / client.key    CN=alice, signed by ca
 #   other-ca.pem, other.pem / other.key   a second CA and a client it signed (CN=mallory)
+#   wrongname.pem / .key       signed by ca for DNS:wrong.example only (a name mismatch)
 # EC P-256 keys: generated in milliseconds, unlike RSA.
 set -eu
 d=$1
@@ -24,3 +25,4 @@ ca other-ca "some other CA"
 leaf server localhost ca "subjectAltName=DNS:localhost,IP:127.0.0.1"
 leaf client alice ca "extendedKeyUsage=clientAuth"
 leaf other mallory other-ca "extendedKeyUsage=clientAuth"
+leaf wrongname wrong.example ca "subjectAltName=DNS:wrong.example"

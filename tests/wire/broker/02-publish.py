@@ -23,8 +23,9 @@ def dollar_topics():
         sys = b.connect("sys")
         sys.send(subscribe(1, [("$inner/#", 0)])).expect(suback(1, [0]))
         pub = b.connect("pub")
+        # '$' topics belong to the server: a client's publish there reaches nobody.
         pub.send(publish("$inner/x", "d")).send(publish("y/x", "n")).sync()
-        sys.expect(publish("$inner/x", "d"))
+        sys.sync()
         sub.expect(publish("y/x", "n"), "once, although two filters match").sync()
 
 

@@ -31,12 +31,16 @@ def bad_configs():
         cases = [
             ("bogus_directive 1\n", "broker.conf:1: unknown directive 'bogus_directive'"),
             ("listener 1883\ncertfile /x.pem\n",
-             "broker.conf:2: 'certfile' needs TLS, which this broker does not support yet"),
+             "listener 1883: a TLS listener needs certfile and keyfile"),
+            ("certfile /x.pem\n", "broker.conf:1: 'certfile' must follow the 'listener' line"),
+            ("listener 1883\ntls_version tlsv1\n", "broker.conf:2: tls_version must be"),
+            ("crlfile /x\n", "'crlfile' needs certificate revocation lists"),
             ("\n# comment\nmax_inflight_messages lots\n",
              "broker.conf:3: max_inflight_messages: 'lots' is not a number"),
             ("allow_anonymous maybe\n", "broker.conf:1: allow_anonymous must be true or false"),
-            ("password_file /etc/p\n", "'password_file' needs password files"),
-            ("listener 1883\nprotocol websockets\n", "'protocol websockets' is not supported"),
+            ("password_file /nonexistent/p\n", "/nonexistent/p: No such file or directory"),
+            ("listener 1883\nprotocol smoke\n", "protocol must be mqtt or websockets"),
+            ("persistence true\n", "'persistence' needs persistence"),
             ("persistent_client_expiration 3x\n", "is not a duration"),
         ]
         for text, want in cases:

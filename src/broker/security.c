@@ -1,0 +1,209 @@
+/*
+ * security.c - the broker's TLS contexts and its auth policy (src/auth) behind the auth
+ * hook: loaded at start, replaced whole on reload (SIGHUP), so a bad file never leaves
+ * the broker half-configured.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/authz.h"
+#include "internal.h"
+#include "layered.h"
+
+struct ipb_security {
+    ipb_authz_t *authz;
+    ipb_tls_ctx_t *tls[IPB_MAX_LISTENERS];
+};
+
+static bool listener_anonymous(const ipb_broker_t *b, unsigned i)
+{
+    const ipb_listener_config_t *l = &b->cfg.listeners[i];
+    if (b->cfg.per_listener_settings && l->allow_anonymous >= 0)
+        return l->allow_anonymous;
+    return b->cfg.allow_anonymous;
+}
+
+static bool uses_identity(const ipb_listener_config_t *l)
+{
+    return l->use_identity_as_username || l->use_subject_as_username;
+}
+
+/* ---- the auth hook -------------------------------------------------------------------- */
+
+static uint8_t on_connect(void *ctx, const ipb_auth_client_t *cl, const ipm_connect_t *c)
+{
+    ipb_broker_t *b = ctx;
+    if (uses_identity(&b->cfg.listeners[cl->listener]))
+        return cl->username ? 0 : IPM_RC_NOT_AUTHORIZED; /* the certificate vouched */
+    /* The failed-login limit counts addresses, not ports. */
+    char addr[64];
+    snprintf(addr, sizeof addr, "%s", cl->peer ? cl->peer : "");
+    char *colon = strrchr(addr, ':');
+    if (colon)
+        *colon = '\0';
+    return (uint8_t)ipb_authz_login(b->sec->authz, listener_anonymous(b, cl->listener), addr,
+                                    ipb__now(b) / 1000, cl->username, c->password.data,
+                                    c->password.len, c->has_password);
+}
+
+static uint8_t check(ipb_broker_t *b, const ipb_auth_client_t *cl, const char *topic, int access)
+{
+    return ipb_authz_allows(b->sec->authz, cl->username, cl->client_id, topic, strlen(topic),
+                            access)
+               ? 0
+               : IPM_RC_NOT_AUTHORIZED;
+}
+
+static uint8_t on_publish(void *ctx, const ipb_auth_client_t *cl, const char *topic, uint8_t qos,
+                          bool retain)
+{
+    (void)qos;
+    (void)retain;
+    return check(ctx, cl, topic, IPB_ACL_WRITE);
+}
+
+static uint8_t on_subscribe(void *ctx, const ipb_auth_client_t *cl, const char *filter,
+                            uint8_t qos)
+{
+    ipm_bytes_t group, inner;
+    (void)qos;
+    /* A shared subscription reads what its filter matches: check that filter. */
+    if (ipm_shared_split((const uint8_t *)filter, strlen(filter), &group, &inner) == 1) {
+        char f[IPM_MAX_STRING_LEN + 1];
+        memcpy(f, inner.data, inner.len);
+        f[inner.len] = '\0';
+        return check(ctx, cl, f, IPB_ACL_SUBSCRIBE);
+    }
+    return check(ctx, cl, filter, IPB_ACL_SUBSCRIBE);
+}
+
+static uint8_t on_deliver(void *ctx, const ipb_auth_client_t *cl, const char *topic)
+{
+    return check(ctx, cl, topic, IPB_ACL_READ);
+}
+
+static const ipb_auth_t hook = {on_connect, on_publish, on_subscribe, on_deliver};
+
+int ipb__tls_identity(ipb_conn_t *c)
+{
+    const ipb_listener_config_t *l = &c->b->cfg.listeners[c->listener];
+    char id[512];
+    if (!uses_identity(l))
+        return 0;
+    free(c->username);
+    c->username = NULL;
+    if (!c->tr->vt->identity ||
+        c->tr->vt->identity(c->tr, l->use_subject_as_username, id, sizeof id) < 0)
+        return IPM_RC_NOT_AUTHORIZED;
+    c->username = strdup(id);
+    return c->username ? 0 : IPM_RC_SERVER_BUSY;
+}
+
+/* ---- loading -------------------------------------------------------------------------- */
+
+static void free_contexts(ipb_tls_ctx_t **tls)
+{
+    for (unsigned i = 0; i < IPB_MAX_LISTENERS; i++) {
+        ipb_tls_ctx_free(tls[i]);
+        tls[i] = NULL;
+    }
+}
+
+/* Every TLS listener's context, all or nothing. */
+static int load_contexts(const ipb_config_t *cfg, ipb_tls_ctx_t **out, char *err, size_t errlen)
+{
+    for (unsigned i = 0; i < cfg->n_listeners; i++) {
+        const ipb_listener_config_t *l = &cfg->listeners[i];
+        if (!l->certfile[0] && !l->keyfile[0])
+            continue;
+        ipb_tls_config_t t = {
+            .certfile = l->certfile[0] ? l->certfile : NULL,
+            .keyfile = l->keyfile[0] ? l->keyfile : NULL,
+            .cafile = l->cafile[0] ? l->cafile : NULL,
+            .capath = l->capath[0] ? l->capath : NULL,
+            .require_certificate = l->require_certificate || uses_identity(l),
+            .tls_version = l->tls_version[0] ? l->tls_version : NULL,
+            .ciphers = l->ciphers[0] ? l->ciphers : NULL,
+            .ciphersuites = l->ciphersuites[0] ? l->ciphersuites : NULL,
+        };
+        char why[400];
+        if (!(out[i] = ipb_tls_ctx_new(&t, why, sizeof why))) {
+            snprintf(err, errlen, "listener %u: %s", l->port, why);
+            free_contexts(out);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static ipb_authz_t *load_authz(const ipb_config_t *cfg, char *err, size_t errlen)
+{
+    ipb_authz_config_t a;
+    ipb_authz_config_init(&a);
+    a.password_file = cfg->password_file[0] ? cfg->password_file : NULL;
+    a.acl_file = cfg->acl_file[0] ? cfg->acl_file : NULL;
+    a.max_login_failures = cfg->max_login_failures;
+    a.failure_window_s = cfg->login_failure_window;
+    return ipb_authz_new(&a, err, errlen);
+}
+
+/* Point each listener's layer options at the current contexts. */
+static void set_layers(ipb_broker_t *b)
+{
+    for (unsigned i = 0; i < b->cfg.n_listeners; i++) {
+        const ipb_listener_config_t *l = &b->cfg.listeners[i];
+        ipb_listener_t *ls = &b->listeners[i];
+        ls->layer.tls = b->sec->tls[i];
+        ls->layer.websockets = l->websockets;
+        ls->layer.http_dir = l->http_dir[0] ? l->http_dir : NULL;
+        ls->layer.plots_dir = b->cfg.plots_dir[0] ? b->cfg.plots_dir : NULL;
+        ls->layer.handshake_timeout_ms = b->cfg.connect_timeout_ms;
+        ls->layered = ls->layer.tls || ls->layer.websockets;
+    }
+}
+
+int ipb__security_open(ipb_broker_t *b, char *err, size_t errlen)
+{
+    if (!(b->sec = calloc(1, sizeof *b->sec))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (load_contexts(&b->cfg, b->sec->tls, err, errlen) ||
+        !(b->sec->authz = load_authz(&b->cfg, err, errlen))) {
+        ipb__security_close(b);
+        return -1;
+    }
+    set_layers(b);
+    ipb_broker_set_auth(b, &hook, b);
+    return 0;
+}
+
+void ipb__security_close(ipb_broker_t *b)
+{
+    if (!b->sec)
+        return;
+    free_contexts(b->sec->tls);
+    ipb_authz_free(b->sec->authz);
+    free(b->sec);
+    b->sec = NULL;
+}
+
+int ipb_broker_reload(ipb_broker_t *b, char *err, size_t errlen)
+{
+    ipb_tls_ctx_t *tls[IPB_MAX_LISTENERS] = {0};
+    if (!b->sec) {
+        snprintf(err, errlen, "broker not started");
+        return -1;
+    }
+    if (load_contexts(&b->cfg, tls, err, errlen) ||
+        (ipb_authz_reload(b->sec->authz, err, errlen) && (free_contexts(tls), 1))) {
+        ipb__log(b, IPB_LOG_ERR, "Reload failed: %s; keeping the current configuration.", err);
+        return -1;
+    }
+    /* Connections already made keep their own reference to the old contexts. */
+    free_contexts(b->sec->tls);
+    memcpy(b->sec->tls, tls, sizeof tls);
+    set_layers(b);
+    ipb__log(b, IPB_LOG_NOTICE, "Reloaded certificates, password file and ACL file.");
+    return 0;
+}

@@ -1,0 +1,106 @@
+"""ACLs of `iotplot broker` with the classroom rule `pattern readwrite %u/#`: two users,
+each confined to their prefix through exact topics, '+', '#', $share, retained messages
+and wills, checked with python3-paho-mqtt over 3.1.1 and 5.0."""
+import os
+
+import paho.mqtt.client as mqtt
+
+import iptest
+from iptest import expect_eq
+from sectest import Broker, Peer, passwd_file  # noqa: F401
+
+V5 = mqtt.MQTTv5
+
+
+def classroom(fn):
+    def run():
+        with iptest.tempdir() as d:
+            pw, acl = os.path.join(d, "pw"), os.path.join(d, "acl")
+            passwd_file(pw, {"alice": "a", "bob": "b"})
+            with open(acl, "w") as f:
+                f.write("pattern read $SYS/#\npattern readwrite %u/#\n")
+            with Broker(f"password_file {pw}\nacl_file {acl}\n", anonymous=False) as b:
+                fn(b)
+    return run
+
+
+def peer(b, user, proto=mqtt.MQTTv311, will=None, cid=None):
+    p = Peer(b.port, cid or f"{user}-{proto}", proto=proto, user=user, pw=user[0], will=will)
+    expect_eq(p.connect(), 0, f"{user} connects")
+    return p
+
+
+@classroom
+def own_prefix_works(b):
+    a = peer(b, "alice")
+    expect_eq(a.sub("alice/#"), 1, "alice/#")
+    a.pub("alice/t", b"1")
+    m = a.get(5)
+    expect_eq(m and m.payload, b"1", "own message")
+    a.close()
+
+
+@classroom
+def subscriptions_outside_refused(b):
+    a = peer(b, "alice")
+    for f in ("bob/#", "bob/t", "+/t", "#", "$share/g/bob/#", "$share/g/#"):
+        expect_eq(a.sub(f), 0x80, f"3.1.1 SUBACK for {f}")
+    a.close()
+    a5 = peer(b, "alice", V5)
+    expect_eq(a5.sub("bob/#"), 0x87, "5.0 SUBACK 0x87")
+    expect_eq(a5.sub("$SYS/broker/uptime"), 1, "$SYS is readable")
+    a5.close()
+
+
+@classroom
+def no_reading_or_writing_the_other(b):
+    bob = peer(b, "bob")
+    expect_eq(bob.sub("bob/#"), 1, "bob/#")
+    a = peer(b, "alice")
+    a.pub("bob/inbox", b"from alice")  # 3.1.1: acknowledged, not delivered
+    a5 = peer(b, "alice", V5, cid="alice5")
+    info = a5.pub("bob/inbox", b"from alice 5")
+    expect_eq(bob.get(2), None, "bob got nothing from alice")
+    s = peer(b, "bob", cid="bobsys")
+    expect_eq(s.sub("$SYS/broker/fake"), 1, "bob may read $SYS")
+    a.pub("$SYS/broker/fake", b"x")
+    expect_eq(s.get(2), None, "clients cannot publish to $SYS")
+    for p in (a, a5, bob, s):
+        p.close()
+    del info
+
+
+@classroom
+def retained_and_wills_stay_private(b):
+    bob = peer(b, "bob")
+    bob.pub("bob/secret", b"retained", retain=True)
+    bob.close()
+    # alice asks for everything she may read: bob's retained message is not among it.
+    a = peer(b, "alice")
+    expect_eq(a.sub("alice/#"), 1, "alice/#")
+    expect_eq(a.get(2), None, "no retained message of bob's")
+    # A will aimed at bob's prefix is never delivered to bob.
+    bob = peer(b, "bob", cid="bob2")
+    expect_eq(bob.sub("bob/#"), 1, "bob/#")
+    m = bob.get(3)
+    expect_eq(m and m.payload, b"retained", "bob's own retained message")
+    # A will aimed at bob's prefix: alice may not write there, so she may not connect
+    # with it (as mosquitto does), and bob never sees it.
+    w = Peer(b.port, "alicewill", user="alice", pw="a", will=("bob/will", b"alice died", 1, False))
+    expect_eq(w.connect(), 5, "a will outside her prefix is refused")
+    w.close(clean=False)
+    expect_eq(bob.get(2), None, "alice's will to bob's prefix")
+    own = Peer(b.port, "aliceown", user="alice", pw="a", will=("alice/will", b"gone", 1, False))
+    expect_eq(own.connect(), 0, "a will inside her prefix is fine")
+    own.close()
+    a.close()
+    bob.close()
+
+
+results = iptest.Results()
+for name, fn in [("each user works in their own prefix", own_prefix_works),
+                 ("subscriptions outside the prefix refused (0x80 / 0x87)", subscriptions_outside_refused),
+                 ("no reading or writing the other's topics; no $SYS publishes", no_reading_or_writing_the_other),
+                 ("retained messages and wills stay in their prefix", retained_and_wills_stay_private)]:
+    results.check(name, fn)
+results.finish()
