@@ -166,7 +166,10 @@ typedef struct {
 
 /*
  * Defaults: port 1883, version 3.1.1, keepalive 60 s, clean start, 10 s timeouts, 20 in flight,
- * reconnect off (500 ms .. 30 s when on), outbox 0, drop-oldest.
+ * reconnect off (500 ms .. 30 s when on), outbox 0, drop-oldest. Never fails.
+ *
+ *     ipm_client_config_t cfg = ipm_client_config_default();
+ *     cfg.host = "broker.local";
  */
 ipm_client_config_t ipm_client_config_default(void);
 
@@ -262,15 +265,36 @@ int ipm_client_init(ipm_client_t *c, const ipm_client_config_t *cfg, const ipm_c
  */
 ipm_client_t *ipm_client_new(const ipm_client_config_t *cfg, const ipm_tls_opts_t *tls,
                               const char **err);
-/* Close the connection without DISCONNECT and free what ipm_client_new() allocated. */
+/*
+ * Close the connection without DISCONNECT (send ipm_client_disconnect() first for a clean
+ * end) and free what ipm_client_new() allocated. NULL is ignored. Never fails.
+ */
 void ipm_client_free(ipm_client_t *c);
-/* Reason of the last TLS failure of a client from ipm_client_new() ("" if none). */
+/*
+ * Reason of the last TLS failure of a client from ipm_client_new() ("" if none or TCP).
+ *
+ *     if (ipm_client_connect(c) == IPM_ETLS) fprintf(stderr, "%s\n", ipm_client_tls_error(c));
+ */
 const char *ipm_client_tls_error(const ipm_client_t *c);
 #endif
 
-/* Callback for incoming messages (one per client; NULL to ignore messages). */
+/*
+ * Callback for incoming messages (one per client; NULL to ignore messages). Set it before
+ * ipm_client_connect(): a kept session may deliver queued messages right after CONNACK.
+ * Never fails.
+ *
+ *     ipm_client_set_callback(c, on_msg, &my_state);
+ */
 void ipm_client_set_callback(ipm_client_t *c, ipm_msg_cb cb, void *user);
-/* Callback for connection and delivery events (optional). */
+/*
+ * Callback for connection and delivery events (optional). Never fails.
+ *
+ *     static void on_ev(ipm_client_t *c, const ipm_event_t *ev, void *user)
+ *     {
+ *         if (ev->type == IPM_EV_DISCONNECTED) printf("lost: %s\n", ipm_strerror(ev->err));
+ *     }
+ *     ipm_client_set_event_cb(c, on_ev, NULL);
+ */
 void ipm_client_set_event_cb(ipm_client_t *c, ipm_event_cb cb, void *user);
 
 /* ---- connection ---------------------------------------------------------------------- */
@@ -303,11 +327,18 @@ int ipm_client_disconnect(ipm_client_t *c, uint8_t reason);
 /*
  * Close the transport without DISCONNECT, as if the connection dropped: the server
  * publishes the will. Unacknowledged messages stay for the next connect. No auto
- * reconnect follows until ipm_client_connect() is called again.
+ * reconnect follows until ipm_client_connect() is called again. Never fails.
+ *
+ *     ipm_client_close(c);          // e.g. before a deep sleep; the will tells the others
  */
 void ipm_client_close(ipm_client_t *c);
 
-/* true while connected (CONNACK accepted and the transport up). */
+/*
+ * true while connected (CONNACK accepted and the transport up); false while connecting,
+ * waiting to reconnect, or closed.
+ *
+ *     if (!ipm_client_connected(c)) show_offline_icon();
+ */
 bool ipm_client_connected(const ipm_client_t *c);
 
 /*
@@ -394,6 +425,8 @@ int ipm_client_flush(ipm_client_t *c, uint32_t timeout_ms);
  * acknowledgements, send PINGREQ when the keepalive is due and detect a dead peer, send
  * queued messages the server's Receive Maximum now allows, and (auto reconnect) reconnect
  * when the backoff delay has passed (that attempt blocks up to cfg.connect_timeout_ms).
+ * Unacknowledged messages are re-sent only on reconnecting, as MQTT-4.4.0-1 requires; a
+ * server that stops answering is found by the keepalive, and the reconnect re-sends.
  * Returns the number of messages delivered (>= 0), or a negative error when the connection
  * failed: IPM_ECLOSED, IPM_EIO, IPM_ETIMEOUT (dead peer), IPM_EMALFORMED and other decode
  * errors, IPM_EPROTOCOL, IPM_ENOT_CONNECTED. With auto reconnect, connection failures are
@@ -413,11 +446,21 @@ int ipm_client_wait_msg(ipm_client_t *c, uint32_t timeout_ms);
 
 /* ---- state --------------------------------------------------------------------------- */
 
-/* Last reason code from the server (CONNACK, SUBACK, UNSUBACK, PUBACK..., DISCONNECT). */
+/*
+ * State readers; none fails.
+ *
+ * ipm_client_reason: the last reason code from the server (CONNACK, SUBACK, UNSUBACK,
+ *   PUBACK/PUBREC/PUBCOMP, a server DISCONNECT); 3.x CONNACK return codes as they are.
+ * ipm_client_dropped: messages dropped from or refused by the outbox since init.
+ * ipm_client_pending: QoS 1/2 messages not yet acknowledged plus queued messages.
+ *
+ *     if (ipm_client_wait_msg(c, 100) == IPM_ECLOSED)
+ *         printf("server said 0x%02x\n", ipm_client_reason(c));   // e.g. 0x8B shutting down
+ *     printf("%u lost while offline, %u waiting\n", ipm_client_dropped(c),
+ *            ipm_client_pending(c));
+ */
 uint8_t ipm_client_reason(const ipm_client_t *c);
-/* Messages dropped from or refused by the outbox since init. */
 uint32_t ipm_client_dropped(const ipm_client_t *c);
-/* QoS 1/2 messages not yet acknowledged plus queued messages. */
 uint32_t ipm_client_pending(const ipm_client_t *c);
 
 /*

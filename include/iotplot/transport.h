@@ -143,9 +143,17 @@ typedef struct {
  *     if (ipm_tls_init(&tls, &o, &tr) != IPM_OK) fprintf(stderr, "%s\n", ipm_tls_error(&tls));
  */
 int ipm_tls_init(ipm_tls_t *t, const ipm_tls_opts_t *opts, ipm_transport_t *out);
-/* Close the connection if open and free the TLS context. Safe to call twice. */
+/*
+ * Close the connection if open and free the TLS context. Safe to call twice; never fails.
+ *
+ *     ipm_tls_free(&tls);
+ */
 void ipm_tls_free(ipm_tls_t *t);
-/* The reason of the last TLS failure ("" if none); never NULL. */
+/*
+ * The reason of the last TLS failure ("" if none); never NULL.
+ *
+ *     if (tr.open(tr.ctx, host, 8883, 5000) == IPM_ETLS) puts(ipm_tls_error(&tls));
+ */
 const char *ipm_tls_error(const ipm_tls_t *t);
 
 #ifdef __cplusplus
