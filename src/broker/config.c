@@ -348,7 +348,7 @@ static int listener_option(parse_t *p, const char *d, const char *v, int *rc)
     return 1;
 }
 
-/* Password file, ACL file, failed-login limit, connect timeout. 1 if `d` is one. */
+/* Password file, ACL file, failed-login limit, connect timeout, plots folder. 1 if `d` is. */
 static int security_option(parse_t *p, const char *d, const char *v, int *rc)
 {
     ipb_config_t *c = p->cfg;
@@ -357,6 +357,8 @@ static int security_option(parse_t *p, const char *d, const char *v, int *rc)
         *rc = set_str(p, d, v, c->password_file, sizeof c->password_file);
     else if (!strcmp(d, "acl_file"))
         *rc = set_str(p, d, v, c->acl_file, sizeof c->acl_file);
+    else if (!strcmp(d, "plots_dir")) /* ours: the plot server's folder, under /plots/ */
+        *rc = set_str(p, d, v, c->plots_dir, sizeof c->plots_dir);
     else if (!strcmp(d, "max_login_failures")) {
         if ((*rc = get_u64(p, d, v, UINT32_MAX, &x)) == 0)
             c->max_login_failures = (uint32_t)x;
