@@ -233,8 +233,18 @@ def static_files_served_safely():
         with open(os.path.join(www, "index.html"), "w") as f:
             f.write("<h1>own page</h1>")
         os.symlink("/etc", os.path.join(www, "etc"))
+        os.makedirs(os.path.join(plots, "s1"))
+        with open(os.path.join(plots, "s1", "fig.svg"), "w") as f:
+            f.write("<svg/>")
         port, port2 = iptest.free_port(), iptest.free_port()
-        with Broker(ws_listener(port, f"http_dir {www}\n") + ws_listener(port2)):
+        with Broker(f"plots_dir {plots}\n" + ws_listener(port, f"http_dir {www}\n") +
+                    ws_listener(port2)):
+            r = http(port, b"GET /plots/s1/fig.svg HTTP/1.1\r\nHost: x\r\n\r\n")
+            if not r.startswith(b"HTTP/1.1 200") or b"image/svg+xml" not in r or not r.endswith(b"<svg/>"):
+                raise AssertionError(f"plot file: {r[:200]!r}")
+            r = http(port, b"GET /plots/../www/index.html HTTP/1.1\r\nHost: x\r\n\r\n")
+            if r.startswith(b"HTTP/1.1 200"):
+                raise AssertionError("climbed out of the plots folder")
             r = http(port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             if not r.startswith(b"HTTP/1.1 200") or b"text/html" not in r or not r.endswith(b"<h1>own page</h1>"):
                 raise AssertionError(r[:300])
