@@ -31,29 +31,21 @@ typedef struct {
 ipm_client_t *ipm_client_new(const ipm_client_config_t *cfg, const ipm_tls_opts_t *tls,
                               const char **err)
 {
-    static const char *const oom = "out of memory", *const bad = "invalid client configuration";
+    /* Reasons outlive the allocation they describe: keep them in static storage. */
+    static char why[sizeof ((ipm_tls_t *)0)->error];
+    const char *reason = "out of memory";
     size_t total = (size_t)HOST_RX + HOST_TX + HOST_STORE + HOST_SUBS + HOST_ALIASES;
     host_client_t *h = calloc(1, sizeof *h + total);
-    if (!h) {
-        if (err)
-            *err = oom;
-        return NULL;
+    if (!h)
+        goto fail;
+    h->is_tls = tls != NULL;
+    if (tls && ipm_tls_init(&h->tls, tls, &h->tr) != IPM_OK) {
+        snprintf(why, sizeof why, "%s", h->tls.error);
+        reason = why;
+        goto fail;
     }
-    if (tls) {
-        h->is_tls = true;
-        if (ipm_tls_init(&h->tls, tls, &h->tr) != IPM_OK) {
-            /* Keep the reason readable after freeing: copy it to a static buffer. */
-            static char why[sizeof h->tls.error];
-            snprintf(why, sizeof why, "%s", h->tls.error);
-            if (err)
-                *err = why;
-            ipm_tls_free(&h->tls);
-            free(h);
-            return NULL;
-        }
-    } else {
+    if (!tls)
         ipm_tcp_init(&h->tcp, &h->tr);
-    }
     uint8_t *b = h->bytes;
     ipm_client_mem_t mem = {
         .rx_buf = b, .rx_cap = HOST_RX,
@@ -67,15 +59,18 @@ ipm_client_t *ipm_client_new(const ipm_client_config_t *cfg, const ipm_tls_opts_
     c.transport = &h->tr;
     ipm_net_platform(&c.platform);
     if (ipm_client_init(&h->client, &c, &mem) != IPM_OK) {
-        if (err)
-            *err = bad;
-        if (h->is_tls)
-            ipm_tls_free(&h->tls);
-        free(h);
-        return NULL;
+        reason = "invalid client configuration";
+        goto fail;
     }
     h->client.host_alloc = h;
     return &h->client;
+fail:
+    if (h && h->is_tls)
+        ipm_tls_free(&h->tls);
+    free(h);
+    if (err)
+        *err = reason;
+    return NULL;
 }
 
 void ipm_client_free(ipm_client_t *c)

@@ -5,6 +5,7 @@
  * I/O, waiting on the same poll helper whenever OpenSSL wants the socket.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -190,6 +191,17 @@ static int tls_recv(void *ctx, uint8_t *buf, size_t cap, uint32_t timeout_ms)
     }
 }
 
+/* OpenSSL says "system lib" for a missing file; say which file and why. */
+static bool readable(ipm_tls_t *t, const char *path)
+{
+    FILE *f = path ? fopen(path, "r") : NULL;
+    if (path && !f)
+        snprintf(t->error, sizeof t->error, "cannot read %s: %s", path, strerror(errno));
+    if (f)
+        fclose(f);
+    return !path || f;
+}
+
 int ipm_tls_init(ipm_tls_t *t, const ipm_tls_opts_t *opts, ipm_transport_t *out)
 {
     memset(t, 0, sizeof *t);
@@ -202,6 +214,9 @@ int ipm_tls_init(ipm_tls_t *t, const ipm_tls_opts_t *opts, ipm_transport_t *out)
         snprintf(t->error, sizeof t->error, "a client certificate and its key go together");
         return IPM_EINVALID;
     }
+    if (!readable(t, t->opts.cafile) || !readable(t, t->opts.certfile) ||
+        !readable(t, t->opts.keyfile))
+        return IPM_ETLS;
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     t->ssl_ctx = ctx;
     t->bio_method = bio_method_new();
