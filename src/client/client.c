@@ -75,9 +75,9 @@ void ipm_client_set_event_cb(ipm_client_t *c, ipm_event_cb cb, void *user)
 
 static uint16_t add_props(ipm_prop_t *dst, uint16_t n, const ipm_prop_t *src, uint16_t count)
 {
-    for (uint16_t i = 0; i < count; i++)
-        dst[n++] = src[i];
-    return n;
+    if (count)
+        memcpy(dst + n, src, count * sizeof *src);
+    return (uint16_t)(n + count);
 }
 
 static uint16_t num_prop(ipm_prop_t *dst, uint16_t n, uint8_t id, uint32_t num)
