@@ -51,7 +51,9 @@ static void usage(FILE *out)
             "                      (default iot49)\n"
             "  -d, --dir DIR       output folder for files and the series store (default .)\n"
             "  -q QOS              subscription QoS, 0 as the original or 1 (default 0)\n"
-            "  --verbose           print every file written\n\n"
+            "  --verbose           print every file written\n"
+            "  With -q 1 -c -i ID the broker keeps the session: rows sent while the plot\n"
+            "  server is down are delivered when it is back.\n\n"
             "MQTT options as in `iotplot sub`:\n");
     cli_mqtt_usage(out);
 }

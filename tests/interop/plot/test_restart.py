@@ -43,6 +43,25 @@ with iptest.tempdir() as d, iptest.mosquitto() as (port, _):
             res.check("plot after restart", lambda: plotlib.check_png(
                 plotlib.wait_file(os.path.join(out, "r.png"))))
 
+    # a kept session (-c, fixed -i): rows sent while the server is down arrive when it is back
+    keep = ["-q", "1", "-c", "-i", "plotserver-kept", "-s", "k"]
+    with plotlib.plotserver(port, out, *keep) as (p, log):
+        with plotlib.paho_client(port) as mq:
+            pc = plotlib.PythonPlotClient(mq, "k", qos=1)
+            pc.new_series("d", "i")
+            pc.data("d", 0)
+            iptest.eventually(lambda: stored(out) == 301, what="first row stored")
+    with plotlib.paho_client(port) as mq:          # server down: the broker keeps these
+        pc = plotlib.PythonPlotClient(mq, "k", qos=1)
+        for i in range(1, 100):
+            pc.data("d", i)
+    with plotlib.plotserver(port, out, *keep) as (p, log):
+        with plotlib.paho_client(port) as mq:
+            plotlib.PythonPlotClient(mq, "k", qos=1).save_series("d", "d.csv")
+            res.check("rows sent while the server was down", lambda: plotlib.check_csv(
+                plotlib.wait_file(os.path.join(out, "d.csv")), ["i"],
+                [[float(i)] for i in range(100)]))
+
     # SIGTERM while rows are queued: they are stored before the process exits
     with plotlib.serve(out) as (p, sport, log):
         with plotlib.paho_client(sport) as mq:
@@ -53,5 +72,5 @@ with iptest.tempdir() as d, iptest.mosquitto() as (port, _):
         before = stored(out)
         res.check("SIGTERM exits 0", lambda: iptest.expect_eq(iptest.stop(p), 0, "exit"))
         res.check("SIGTERM stores every queued row",
-                  lambda: iptest.expect_eq(stored(out) - 300, 2000, f"rows ({before} before)"))
+                  lambda: iptest.expect_eq(stored(out) - 400, 2000, f"rows ({before} before)"))
 res.finish()
