@@ -252,10 +252,10 @@ int ipm_client_init(ipm_client_t *c, const ipm_client_config_t *cfg, const ipm_c
 
 #ifndef IPM_NO_MALLOC
 /*
- * Host convenience (library ipm_net): allocate a client with 1 MiB receive and transmit
- * buffers, a 4 MiB message store, a QoS 2 table of 1024 ids, the host platform hooks and
- * the TCP transport, or TLS when `tls` is not NULL. cfg->transport and cfg->platform are
- * ignored.
+ * Host convenience (library ipm_net): allocate a client with 16 MiB receive and transmit
+ * buffers, a 16 MiB message store (mapped lazily: an idle client costs little), a QoS 2
+ * table of 1024 ids, the host platform hooks and the TCP transport, or TLS when `tls` is
+ * not NULL. cfg->transport and cfg->platform are ignored.
  * Returns NULL on out-of-memory, bad configuration or TLS files that cannot be loaded;
  * then, if err is not NULL, *err says why (valid until the next call).
  *

@@ -10,9 +10,10 @@
 
 #ifndef IPM_NO_MALLOC
 
-#define HOST_RX (1u << 20)
-#define HOST_TX (1u << 20)
-#define HOST_STORE (4u << 20)
+/* Virtual sizes: calloc maps them lazily, so an idle client costs little memory. */
+#define HOST_RX (16u << 20)
+#define HOST_TX (16u << 20)
+#define HOST_STORE (16u << 20)
 #define HOST_SUBS (64u << 10)
 #define HOST_QOS2 1024u
 #define HOST_ALIASES (16u << 10)
