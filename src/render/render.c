@@ -18,7 +18,7 @@
 
 #define MAX_INCHES 100.0
 #define MAX_DPI 2400.0
-#define MAX_PIXELS 100000000.0 /* 100 Mpixel PNG: 400 MB of canvas at most */
+#define MAX_PIXELS 25000000.0 /* 25 Mpixel PNG (e.g. 50 x 50 in at 100 dpi): 100 MB of canvas */
 #define VECTOR_COLUMN 0.25     /* decimation column of PDF/SVG in points (288 dpi) */
 
 typedef enum { OUT_PDF, OUT_PNG, OUT_SVG } out_kind_t;

@@ -161,11 +161,14 @@ void ipp__draw_marker(cairo_t *cr, char marker, double x, double y, double size)
 static int draw_markers(cairo_t *cr, const ipp__page_t *pg, const ipp__line_t *ln,
                         const ipp__map_t *mx, const ipp__map_t *my)
 {
-    size_t cols = (size_t)ceil(pg->page_w / pg->px) + 1, rows = (size_t)ceil(pg->page_h / pg->px) + 1;
+    /* cells of one output pixel, but at most 8192 a side (8 MB of bits at worst): a
+     * huge vector page gets slightly coarser cells */
+    double pix = fmax(pg->px, fmax(pg->page_w, pg->page_h) / 8192), s = IPP__MARKER_SIZE;
+    double slack = s;
+    size_t cols = (size_t)ceil(pg->page_w / pix) + 1, rows = (size_t)ceil(pg->page_h / pix) + 1;
     uint8_t *seen = calloc((cols * rows + 7) / 8, 1);
     if (!seen)
         return -1;
-    double pix = pg->px, s = IPP__MARKER_SIZE, slack = s;
     size_t batch = 0;
     cairo_new_path(cr);
     for (size_t i = 0; i < ln->n; i++) {
@@ -180,7 +183,7 @@ static int draw_markers(cairo_t *cr, const ipp__page_t *pg, const ipp__line_t *l
             continue;
         seen[bit / 8] |= (uint8_t)(1u << (bit % 8));
         if (ln->style.marker == ',') {
-            cairo_rectangle(cr, x - pix / 2, y - pix / 2, pix, pix);
+            cairo_rectangle(cr, x - pg->px / 2, y - pg->px / 2, pg->px, pg->px);
         } else {
             marker_path(cr, ln->style.marker, x, y, s);
         }
