@@ -37,12 +37,12 @@ def wait_port(port, proc):
     sys.exit("broker did not listen")
 
 
-def run_one(broker_cmd, loadgen, args, d):
+def run_one(broker_cmd, loadgen, args, d, extra=""):
     port = free_port()
     conf = os.path.join(d, "bench.conf")
     with open(conf, "w") as f:
         f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\nlog_dest none\n"
-                "max_queued_messages 10000\nmax_connections -1\n")
+                "max_queued_messages 10000\nmax_connections -1\n" + extra)
     proc = subprocess.Popen(broker_cmd + ["-c", conf], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
@@ -63,6 +63,8 @@ def main():
     ap.add_argument("--seconds", default="3")
     ap.add_argument("--idle", default="10000")
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--nodelay", action="store_true",
+                    help="give mosquitto set_tcp_nodelay true (its default leaves Nagle on)")
     a = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -83,7 +85,8 @@ def main():
             res = {b: [] for b in brokers}
             for _ in range(a.rounds):
                 for b, cmd in brokers.items():
-                    res[b].append(run_one(cmd, loadgen, args, d))
+                    extra = "set_tcp_nodelay true\n" if b == "mosquitto" and a.nodelay else ""
+                    res[b].append(run_one(cmd, loadgen, args, d, extra))
             if key:
                 v = {b: best(r[key] for r in res[b]) for b in brokers}
                 rows.append((name, v["iotplot"], v["mosquitto"]))

@@ -25,5 +25,12 @@ def pings_keep_alive():
             c.sync()
 
 
-run([("expiry_v311", expiry_v311), ("expiry_v5", expiry_v5),
+def connect_timeout():
+    with Broker() as b:
+        c = b.client(timeout=30)
+        c.expect_closed("no CONNECT within the 10 s connect timeout")
+        b.connect("still-fine").sync()
+
+
+run([("expiry_v311", expiry_v311), ("connect_timeout", connect_timeout), ("expiry_v5", expiry_v5),
      ("pings_keep_alive", pings_keep_alive)])
