@@ -121,7 +121,7 @@ def payload_sources(port):
 def binary_file(port):
     with iptest.tempdir() as d:
         path = os.path.join(d, "blob")
-        blob = bytes(range(256)) * 40  # 10 KiB, every byte value
+        blob = bytes(range(256)) * 40 + os.urandom(3 << 20)  # every byte value, 3 MiB
         with open(path, "wb") as f:
             f.write(blob)
         # Retained, so the reader gets it whenever it subscribes: no race to set up.
