@@ -124,6 +124,9 @@ int ipb_config_add_listener(ipb_config_t *cfg, uint16_t port, const char *addres
  * with a message saying so.
  */
 int ipb_config_load(ipb_config_t *cfg, const char *path, char *err, size_t errlen);
+/* The same for text[0..len) in memory (tests, fuzzing); `name` appears in errors. */
+int ipb_config_parse(ipb_config_t *cfg, const char *text, size_t len, const char *name,
+                     char *err, size_t errlen);
 
 /* ---- the broker ------------------------------------------------------------------- */
 
@@ -276,6 +279,21 @@ typedef struct {
 } ipb_store_t;
 
 void ipb_broker_set_store(ipb_broker_t *b, const ipb_store_t *store, void *ctx);
+
+/*
+ * Replaying what a store kept, at start (before ipb_broker_start). None of these calls
+ * the store back. Each returns 0 or a negative IPM_E*:
+ *   - a retained message (IPM_EBAD_TOPIC, IPM_EBAD_QOS, IPM_ENOMEM);
+ *   - an offline session that expires expiry_interval seconds from now (or never);
+ *   - one subscription of a restored session (IPM_EINVALID if there is no such session,
+ *     IPM_EBAD_FILTER, IPM_ENOMEM).
+ */
+int ipb_broker_restore_retained(ipb_broker_t *b, const char *topic, const uint8_t *payload,
+                                size_t len, uint8_t qos);
+int ipb_broker_restore_session(ipb_broker_t *b, const char *client_id,
+                               uint32_t expiry_interval);
+int ipb_broker_restore_sub(ipb_broker_t *b, const char *client_id, const char *filter,
+                           uint8_t options, uint32_t subid);
 
 /* ---- statistics (also published under $SYS) --------------------------------------- */
 

@@ -429,13 +429,8 @@ static int directive(parse_t *p, char **tok, int n)
     return fail(p, "unknown directive '%s'", d);
 }
 
-static int parse_file(parse_t *p, const char *path)
+static int parse_stream(parse_t *p, FILE *f)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(p->err, p->errlen, "%s: %s", path, strerror(errno));
-        return IPM_EIO;
-    }
     char line[IPB_CONFIG_MAX_LINE];
     int rc = 0;
     p->line = 0;
@@ -454,6 +449,17 @@ static int parse_file(parse_t *p, const char *path)
             continue;
         rc = directive(p, tok, n);
     }
+    return rc;
+}
+
+static int parse_file(parse_t *p, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(p->err, p->errlen, "%s: %s", path, strerror(errno));
+        return IPM_EIO;
+    }
+    int rc = parse_stream(p, f);
     fclose(f);
     return rc;
 }
@@ -464,4 +470,21 @@ int ipb_config_load(ipb_config_t *cfg, const char *path, char *err, size_t errle
     /* As mosquitto 2: a configuration file must allow anonymous clients explicitly. */
     cfg->allow_anonymous = false;
     return parse_file(&p, path);
+}
+
+int ipb_config_parse(ipb_config_t *cfg, const char *text, size_t len, const char *name,
+                     char *err, size_t errlen)
+{
+    parse_t p = {.cfg = cfg, .file = name, .err = err, .errlen = errlen};
+    FILE *f = len ? fmemopen((void *)text, len, "r") : NULL;
+    cfg->allow_anonymous = false;
+    if (!len)
+        return 0;
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", name, strerror(errno));
+        return IPM_ENOMEM;
+    }
+    int rc = parse_stream(&p, f);
+    fclose(f);
+    return rc;
 }
