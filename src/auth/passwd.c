@@ -238,7 +238,10 @@ ipb_passwd_t *ipb_passwd_load(const char *path, char *err, size_t errlen)
 bool ipb_passwd_check(const ipb_passwd_t *pw, const char *user, const uint8_t *password,
                       size_t len)
 {
-    /* Unknown users cost the same work as known ones: check against the decoy. */
+    /* Unknown users cost the same work as known ones: check against the decoy. An empty
+     * file has no users to hide. */
+    if (pw->count == 0)
+        return false;
     const entry_t *e = user ? find(pw, user) : NULL;
     bool ok = ipb_passwd_verify(e ? e->hash : pw->decoy, password, len);
     return e && ok;
