@@ -401,6 +401,10 @@ int ipm_client_unsubscribe(ipm_client_t *c, const char *filter);
  *                        .props = up, .prop_count = 2};
  *     ipm_client_publish_ex(c, &m);
  *
+ * With auto reconnect, a message whose send fails because the connection just dropped is
+ * kept (QoS 0 in the outbox, if there is one) and goes out after reconnecting; the call
+ * then succeeds.
+ *
  * Topic aliases (5.0) are the caller's: a message with a topic and an IPM_PROP_TOPIC_ALIAS
  * (1..32, and within the server's Topic Alias Maximum) sets the alias; later QoS 0
  * messages on the same connection may then give topic "" with that alias. The server

@@ -587,8 +587,12 @@ int ipm_client_publish_ex(ipm_client_t *c, const ipm_message_t *m)
         return IPM_ETOO_LARGE;
     bool online = c->state == IPM__ST_CONNECTED;
     c->alias_out |= alias_bit;
-    if (online && m->qos == 0 && c->queued == 0)
-        return ipm__send(c, &p);
+    if (online && m->qos == 0 && c->queued == 0) {
+        rc = ipm__send(c, &p);
+        if (rc >= 0 || c->state != IPM__ST_BACKOFF)
+            return rc;
+        online = false; /* lost while sending: keep it for after the reconnect */
+    }
     if (!online && (rc = outbox_room(c)) < 0)
         return rc;
     rc = ipm__rec_append(c, &p);
@@ -600,8 +604,8 @@ int ipm_client_publish_ex(ipm_client_t *c, const ipm_message_t *m)
     if (!online)
         return 0;
     rc = ipm__drain(c);
-    if (rc < 0)
-        return rc;
+    if (rc < 0 && c->state != IPM__ST_BACKOFF)
+        return rc; /* with auto reconnect, it is stored and goes out after reconnecting */
     /* A QoS 1/2 message is still the last record: report its packet id once sent. */
     ipm__rec_t r;
     if (m->qos == 0 || c->store_len < IPM__REC_HDR + (size_t)size)

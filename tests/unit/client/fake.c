@@ -24,6 +24,8 @@ static int f_send(void *ctx, const uint8_t *buf, size_t len, uint32_t timeout_ms
 {
     fake_t *f = ctx;
     assert_true(f->is_open);
+    if (f->send_rc != IPM_OK)
+        return f->send_rc;
     assert_true(f->out_len + len <= sizeof f->out);
     memcpy(f->out + f->out_len, buf, len);
     f->out_len += len;

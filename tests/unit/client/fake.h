@@ -18,6 +18,7 @@ typedef struct {
     bool peer_closed;  /* recv reports IPM_ECLOSED once `in` is drained */
     bool is_open;
     int open_rc;
+    int send_rc;       /* what send returns (IPM_OK: accept the bytes) */
     int opens;
     uint32_t now;
     uint8_t version;

@@ -329,6 +329,32 @@ static void test_reconnect_without_session(void **state)
     }
 }
 
+static void test_send_fails_with_auto_reconnect(void **state)
+{
+    fixture_t *x = &X;
+    fx_init(x, IPM_PROTO_V311);
+    x->cfg.auto_reconnect = true;
+    x->cfg.outbox_max = 4;
+    fx_reinit(x);
+    fx_connect(x);
+    x->f.send_rc = IPM_ECLOSED; /* the connection breaks under the next send */
+    assert_true(ipm_client_publish(&x->c, "t", "kept", 4, 1, false) > 0);
+    assert_false(ipm_client_connected(&x->c));
+    assert_int_equal(ipm_client_publish(&x->c, "t", "zero", 4, 0, false), 0);
+    assert_int_equal(ipm_client_pending(&x->c), 2);
+    x->f.send_rc = IPM_OK;
+    fx_connack(x, false, 0, NULL, 0);
+    assert_int_equal(ipm_client_wait_msg(&x->c, 60000), 0);
+    assert_true(ipm_client_connected(&x->c));
+    ipm_packet_t p;
+    expect_type(x, IPM_CONNECT, NULL);
+    expect_type(x, IPM_PUBLISH, &p);
+    assert_memory_equal(p.u.publish.payload.data, "kept", 4);
+    expect_type(x, IPM_PUBLISH, &p);
+    assert_memory_equal(p.u.publish.payload.data, "zero", 4);
+    assert_int_equal(ipm_client_pending(&x->c), 1);
+}
+
 static void test_outbox_refuse(void **state)
 {
     fixture_t *x = &X;
@@ -480,6 +506,7 @@ int main(void)
         cmocka_unit_test(test_keepalive_dead_peer),
         cmocka_unit_test(test_resend_after_reconnect),
         cmocka_unit_test(test_reconnect_without_session),
+        cmocka_unit_test(test_send_fails_with_auto_reconnect),
         cmocka_unit_test(test_outbox_refuse),
         cmocka_unit_test(test_topic_alias_in),
         cmocka_unit_test(test_topic_alias_out),
