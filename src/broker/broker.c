@@ -110,12 +110,6 @@ void ipb_broker_set_auth(ipb_broker_t *b, const ipb_auth_t *auth, void *ctx)
     b->auth_ctx = ctx;
 }
 
-void ipb_broker_set_store(ipb_broker_t *b, const ipb_store_t *store, void *ctx)
-{
-    b->store = store;
-    b->store_ctx = ctx;
-}
-
 void ipb_broker_stats(const ipb_broker_t *b, ipb_stats_t *out)
 {
     *out = b->st;

@@ -306,6 +306,12 @@ int ipb__handle_connect_raw(ipb_conn_t *c, int rc, const ipm_frame_t *f, const u
     }
     c->keepalive = p->keepalive;
     uint16_t server_ka = 0;
+    if (p->version != IPM_PROTO_V5 && b->cfg.max_keepalive < UINT16_MAX &&
+        (p->keepalive > b->cfg.max_keepalive || !p->keepalive)) {
+        /* As mosquitto: 3.x has no way to lower the keepalive, so such a client is refused. */
+        free(id);
+        return refuse(c, IPM_RC_CLIENT_IDENTIFIER_NOT_VALID, "keepalive above max_keepalive");
+    }
     if (p->version == IPM_PROTO_V5 && b->cfg.max_keepalive &&
         (p->keepalive > b->cfg.max_keepalive || (!p->keepalive && b->cfg.max_keepalive < UINT16_MAX)))
         c->keepalive = server_ka = b->cfg.max_keepalive;

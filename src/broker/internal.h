@@ -199,6 +199,8 @@ void ipb__fanout(ipb_broker_t *b, ipb_msg_t *m);
 
 /* Store, replace or (empty payload) clear the retained message of m's topic. */
 void ipb__retain_set(ipb_broker_t *b, ipb_msg_t *m);
+/* The same, telling the store (notify) or not (a replay from the store). */
+void ipb__retain_put(ipb_broker_t *b, ipb_msg_t *m, bool notify);
 /* Send retained messages matching filter to s (or cb) at most at qos. */
 void ipb__retain_send(ipb_broker_t *b, ipb_session_t *s, ipb_local_cb cb, void *arg,
                       const char *filter, size_t flen, uint8_t opts, uint32_t subid);

@@ -11,8 +11,13 @@
 
 void ipb__retain_set(ipb_broker_t *b, ipb_msg_t *m)
 {
+    ipb__retain_put(b, m, true);
+}
+
+void ipb__retain_put(ipb_broker_t *b, ipb_msg_t *m, bool notify)
+{
     ipb_node_t *n = ipb__tree_node(&b->tree, m->topic, m->topic_len, m->payload_len > 0);
-    if (b->store && b->store->retain_set) {
+    if (notify && b->store && b->store->retain_set) {
         int rc = b->store->retain_set(b->store_ctx, m->topic, m->payload, m->payload_len,
                                       m->qos);
         if (rc < 0)

@@ -117,11 +117,52 @@ static void test_errors_and_reentry(void **state)
     finish(&loop, b);
 }
 
+static int retain_calls;
+
+static int count_retain(void *ctx, const char *topic, const uint8_t *payload, size_t len,
+                        uint8_t qos)
+{
+    (void)ctx, (void)topic, (void)payload, (void)len, (void)qos;
+    retain_calls++;
+    return 0;
+}
+
+static void test_store_seam(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    ipb_broker_t *b = new_broker(&loop);
+    static const ipb_store_t store = {.retain_set = count_retain};
+    ipb_broker_set_store(b, &store, NULL);
+    retain_calls = 0;
+    assert_int_equal(ipb_broker_restore_retained(b, "kept/1", (const uint8_t *)"v", 1, 1), 0);
+    assert_int_equal(retain_calls, 0); /* a replay is not written back */
+    assert_int_equal(ipb_broker_restore_retained(b, "bad/#", NULL, 0, 0), IPM_EBAD_TOPIC);
+    rx_t rx = {.b = b};
+    assert_int_equal(ipb_local_subscribe(b, "kept/#", 1, on_msg, &rx), 0);
+    assert_int_equal(rx.n, 1);
+    assert_string_equal(rx.last_payload, "v");
+    assert_int_equal(rx.last_qos, 1);
+    assert_int_equal(ipb_local_publish(b, "kept/2", (const uint8_t *)"w", 1, 0, true), 0);
+    assert_int_equal(retain_calls, 1);
+    assert_int_equal(ipb_broker_restore_sub(b, "nobody", "a/#", 1, 0), IPM_EINVALID);
+    assert_int_equal(ipb_broker_restore_session(b, "dev1", 3600), 0);
+    assert_int_equal(ipb_broker_restore_sub(b, "dev1", "a/#", 1, 7), 0);
+    assert_int_equal(ipb_broker_restore_sub(b, "dev1", "a/#/b", 1, 0), IPM_EBAD_FILTER);
+    ipb_stats_t st;
+    ipb_broker_stats(b, &st);
+    assert_int_equal(st.subscriptions, 2); /* kept/# (local) and dev1 a/# */
+    assert_int_equal(st.retained, 2);
+    finish(&loop, b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_publish_subscribe),
         cmocka_unit_test(test_errors_and_reentry),
+        cmocka_unit_test(test_store_seam),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
