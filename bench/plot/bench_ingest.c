@@ -143,7 +143,7 @@ static int through_broker(int devices, int rows)
     }
     ipp_server_sync(ipp_serve_plot(s), -1);
     double dt = now() - t0;
-    ipp_serve_stop(s);
+    ipp_serve_stop(s, NULL);
     long stored = count_rows(dir, devices, rows);
     printf("broker+plot server: %d devices x %d rows at QoS 1: %ld stored in %.3f s = %.0f "
            "rows/s, lost %ld\n",

@@ -105,7 +105,7 @@ int cmd_demo(int argc, char **argv)
         fprintf(stderr, "iotplot demo: the plot server did not finish in 60 s\n");
         rc = -1;
     }
-    ipp_serve_stop(s);
+    ipp_serve_stop(s, NULL);
     for (size_t i = 0; rc == 0 && i < sizeof files / sizeof files[0]; i++) {
         char path[4096];
         struct stat sb;

@@ -162,10 +162,10 @@ int cmd_plotserver(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    c = cli_mqtt_connect(&a.mq, true, 0);
+    /* the callback is in place before CONNACK: a kept session delivers right after it */
+    c = cli_mqtt_connect_cb(&a.mq, true, 0, on_message, srv);
     if (!c)
         goto done;
-    ipm_client_set_callback(c, on_message, srv);
     ipm_client_set_event_cb(c, on_event, NULL);
     if (subscribe_all(&a, c))
         goto done;

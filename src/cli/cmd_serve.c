@@ -114,7 +114,12 @@ int cmd_serve(int argc, char **argv)
         nanosleep(&ts, NULL);
     }
     fprintf(stderr, "iotplot serve: stopping\n");
-    ipp_serve_stop(s);
+    ipp_server_stats_t st;
+    ipp_serve_stop(s, &st);
+    fprintf(stderr,
+            "iotplot serve: %llu messages, %llu rows stored, %llu refused, %llu files written\n",
+            (unsigned long long)st.messages, (unsigned long long)st.rows,
+            (unsigned long long)st.dropped, (unsigned long long)st.files);
     return 0;
 }
 

@@ -171,14 +171,18 @@ ipp_server_t *ipp_serve_plot(ipp_serve_t *s)
     return s->plot;
 }
 
-void ipp_serve_stop(ipp_serve_t *s)
+void ipp_serve_stop(ipp_serve_t *s, ipp_server_stats_t *final)
 {
     if (!s)
         return;
     uv_async_send(&s->stop_async);
     pthread_join(s->thread, NULL);
     uv_loop_close(&s->loop);
-    ipp_server_destroy(s->plot); /* after the broker: no callback can still arrive */
+    /* after the broker: no callback can still arrive; then write what was received */
+    ipp_server_sync(s->plot, -1);
+    if (final)
+        ipp_server_stats(s->plot, final);
+    ipp_server_destroy(s->plot);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s);

@@ -39,8 +39,9 @@ int ipp_serve_start(const ipp_serve_config_t *cfg, ipp_serve_t **out, char *err,
 uint16_t ipp_serve_port(const ipp_serve_t *s);
 /* The plot server (for ipp_server_sync and stats). */
 ipp_server_t *ipp_serve_plot(ipp_serve_t *s);
-/* Stop the broker, write everything received, free s. */
-void ipp_serve_stop(ipp_serve_t *s);
+/* Stop the broker, write everything received, free s. If final is not NULL it gets the
+ * plot server's statistics once everything is written. */
+void ipp_serve_stop(ipp_serve_t *s, ipp_server_stats_t *final);
 
 /*
  * The classic iot-plot example as a device: connect to host:port with our MQTT client,
