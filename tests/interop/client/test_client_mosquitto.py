@@ -5,6 +5,7 @@ passwords, and bad arguments."""
 import os
 import signal
 import subprocess
+import time
 
 import iptest
 from clienttest import BIN, Proc, expect_ok, pub, sub
@@ -75,6 +76,17 @@ def retained_only_and_exit(port):
     code, out, _ = Proc([BIN, "sub", "-h", H, "-p", str(port), "-c", "-i", "visitor", "-q", "1",
                          "-t", "e/#", "-C", "1", "-v"]).finish()
     iptest.expect_eq((code, out), (0, ["e/x waited"]), "queued for the kept session")
+
+
+def keepalive(port):
+    # -k 1: mosquitto drops a client silent for 1.5 s; our PINGREQs keep it connected.
+    s = sub(port, "-t", "ka", "-k", "1", "-C", "1")
+    time.sleep(3.5)
+    iptest.run(["mosquitto_pub", "-h", H, "-p", str(port), "-t", "ka", "-m", "still here"], check=True)
+    code, out, err = s.finish()
+    iptest.expect_eq((code, out), (0, ["still here"]), "message after idle time")
+    if any("connection lost" in l for l in err):
+        raise AssertionError(f"connection dropped while idle: {err}")
 
 
 def will_on_abrupt_close(port):
@@ -175,6 +187,7 @@ def main():
         res.check("qos 0/1/2 both ways, 3.1 / 3.1.1 / 5.0", qos_both_ways, port)
         res.check("retained, -R, --remove-retained", retained, port)
         res.check("--retained-only, -E and a kept session", retained_only_and_exit, port)
+        res.check("keepalive pings hold an idle connection", keepalive, port)
         res.check("will on abrupt close, none after DISCONNECT", will_on_abrupt_close, port)
         res.check("unsubscribe", unsubscribe, port)
         res.check("-n and -l (every line at QoS 2)", payload_sources, port)
