@@ -97,10 +97,39 @@ def retained_and_wills_stay_private(b):
     bob.close()
 
 
+def deny_inside_own_prefix():
+    """A deny rule inside what a wildcard subscription may read: live and retained
+    messages on the denied topic never reach the subscriber."""
+    with iptest.tempdir() as d:
+        pw, acl = os.path.join(d, "pw"), os.path.join(d, "acl")
+        passwd_file(pw, {"alice": "a", "admin": "x"})
+        with open(acl, "w") as f:
+            f.write("pattern readwrite %u/#\nuser alice\ntopic deny alice/secret\n"
+                    "user admin\ntopic write #\n")
+        with Broker(f"password_file {pw}\nacl_file {acl}\n", anonymous=False) as b:
+            admin = Peer(b.port, "admin", user="admin", pw="x")
+            expect_eq(admin.connect(), 0, "admin connects")
+            admin.pub("alice/secret", b"hidden", retain=True)
+            admin.pub("alice/open", b"shown", retain=True)
+            a = Peer(b.port, "alice", proto=V5, user="alice", pw="a")
+            expect_eq(a.connect(), 0, "alice connects")
+            expect_eq(a.sub("alice/#"), 1, "alice/# is allowed")
+            m = a.get(3)
+            expect_eq(m and (m.topic, m.payload), ("alice/open", b"shown"), "only the open retained")
+            admin.pub("alice/secret", b"live")
+            admin.pub("alice/open", b"live too")
+            m = a.get(3)
+            expect_eq(m and (m.topic, m.payload), ("alice/open", b"live too"), "only the open live")
+            expect_eq(a.get(1), None, "nothing from alice/secret")
+            a.close()
+            admin.close()
+
+
 results = iptest.Results()
 for name, fn in [("each user works in their own prefix", own_prefix_works),
                  ("subscriptions outside the prefix refused (0x80 / 0x87)", subscriptions_outside_refused),
                  ("no reading or writing the other's topics; no $SYS publishes", no_reading_or_writing_the_other),
-                 ("retained messages and wills stay in their prefix", retained_and_wills_stay_private)]:
+                 ("retained messages and wills stay in their prefix", retained_and_wills_stay_private),
+                 ("a deny rule inside an allowed wildcard holds for retained and live", deny_inside_own_prefix)]:
     results.check(name, fn)
 results.finish()
