@@ -181,7 +181,11 @@ static void format_data(char *dst, size_t cap, double v)
         if (sl > 0 && sig[sl - 1] == '.')
             sig[--sl] = 0;
     }
-    snprintf(buf, sizeof buf, "%se%d", sig, atoi(e + 1));
+    int ex = atoi(e + 1);
+    if (ex == 0)
+        snprintf(buf, sizeof buf, "%s", sig); /* matplotlib: "1", not "1e0" */
+    else
+        snprintf(buf, sizeof buf, "%se%d", sig, ex);
     put_minus(dst, cap, buf);
 }
 
