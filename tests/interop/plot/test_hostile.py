@@ -76,11 +76,15 @@ with iptest.tempdir() as d:
             pc.data("s", 1)
             for cmd, payload, _ in ATTACKS:
                 pc.raw(cmd, payload or '["s", "/tmp/abs.pkl"]')
-            # 1 MiB is more than our MQTT client's receive buffer (256 KiB): the client
-            # drops that connection and reconnects; the server carries on
+            # over 1 MiB: refused by the plot server with a log line, or, if the MQTT
+            # client's receive buffer is smaller, the connection is dropped and made again
             pc.raw("data", "[" + " " * (1 << 20) + '"s", 1]')
-            res.check("plotserver: reconnects after a huge message",
-                      lambda: plotlib.wait_log(log, "plotserver: connected"))
+
+            def huge_handled():
+                text = plotlib.read(log)
+                return "over the limit" in text or "plotserver: connected" in text
+            res.check("plotserver: survives a huge message", lambda: iptest.eventually(
+                huge_handled, what="huge message logged or connection made again"))
             pc.save_series("s", "final.csv")
             res.check("plotserver: still serving", lambda: plotlib.check_csv(
                 plotlib.wait_file(os.path.join(out2, "final.csv")), ["v"], [[1.0]]))
