@@ -64,11 +64,11 @@ int ipm__rec_find(const ipm_client_t *c, uint16_t pid, ipm__rec_t *r)
     return 0;
 }
 
-/* Cut `n` bytes at `at` out of the store. */
-static void store_cut(ipm_client_t *c, size_t at, size_t n)
+/* Cut `n` bytes at `at` out of a packed table of *len bytes. */
+static void cut(uint8_t *buf, size_t *len, size_t at, size_t n)
 {
-    memmove(c->mem.store + at, c->mem.store + at + n, c->store_len - at - n);
-    c->store_len -= n;
+    memmove(buf + at, buf + at + n, *len - at - n);
+    *len -= n;
 }
 
 void ipm__rec_remove(ipm_client_t *c, const ipm__rec_t *r)
@@ -77,13 +77,13 @@ void ipm__rec_remove(ipm_client_t *c, const ipm__rec_t *r)
         c->queued--;
     else if (r->qos > 0 && c->inflight > 0)
         c->inflight--;
-    store_cut(c, r->off, IPM__REC_HDR + r->len);
+    cut(c->mem.store, &c->store_len, r->off, IPM__REC_HDR + r->len);
 }
 
 void ipm__rec_shrink(ipm_client_t *c, ipm__rec_t *r)
 {
     /* After PUBREC the message itself is the server's: keep only the packet id. */
-    store_cut(c, r->off + IPM__REC_HDR, r->len);
+    cut(c->mem.store, &c->store_len, r->off + IPM__REC_HDR, r->len);
     r->len = 0;
     ipm__rec_put(c, r);
 }
@@ -175,8 +175,7 @@ void ipm__subs_del(ipm_client_t *c, const char *filter)
     uint32_t id;
     while (at = off, ipm__subs_next(c, &off, &f, &o, &id)) {
         if (f.len == n && !memcmp(f.data, filter, n)) {
-            memmove(c->mem.subs + at, c->mem.subs + off, c->subs_len - off);
-            c->subs_len -= off - at;
+            cut(c->mem.subs, &c->subs_len, at, off - at);
             return;
         }
     }
@@ -252,8 +251,7 @@ int ipm__alias_set(ipm_client_t *c, uint16_t alias, ipm_bytes_t topic)
     ipm_bytes_t old;
     if (alias_find(c, alias, &at, &old)) {
         size_t end = at + sizeof(alias_hdr_t) + old.len;
-        memmove(c->mem.aliases + at, c->mem.aliases + end, c->aliases_len - end);
-        c->aliases_len -= end - at;
+        cut(c->mem.aliases, &c->aliases_len, at, end - at);
     }
     if (topic.len > 0xFFFFu || c->mem.aliases_cap < c->aliases_len ||
         c->mem.aliases_cap - c->aliases_len < sizeof(alias_hdr_t) + topic.len)
