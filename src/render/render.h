@@ -21,7 +21,7 @@ typedef struct {
     bool grid;  /* callers set true unless the options say false */
     bool hist;  /* a histogram of every column side by side */
 
-    size_t ncols;             /* columns, >= 1 (at most 64 plotted) */
+    size_t ncols;             /* columns, >= 1 (at most 256 plotted) */
     const char *const *names; /* column names, ncols of them */
     size_t nrows;             /* rows, may be 0 */
     const double *const *cols; /* cols[c][r]: column-major, ncols arrays of nrows */

@@ -55,7 +55,7 @@
 #define IPP__FIG_PAD 7.2          /* savefig.pad_inches = 0.1 in */
 #define IPP__HIST_BINS 10
 #define IPP__HIST_RWIDTH 0.7      /* fraction of a bin the side-by-side bars fill */
-#define IPP__MAX_LINES 64         /* plotted lines (and histogram columns) */
+#define IPP__MAX_LINES 256        /* plotted lines (and histogram columns) */
 
 typedef struct {
     double r, g, b;
