@@ -42,6 +42,7 @@ typedef struct {
 static int parse(pub_opts_t *p, int argc, char **argv)
 {
     cli_mqtt_defaults(&p->o, "iotplot pub");
+    p->o.usage = usage;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int r = cli_mqtt_option(&p->o, argc, argv, &i);

@@ -49,6 +49,7 @@ static void on_signal(int sig)
 static int parse(sub_opts_t *s, int argc, char **argv)
 {
     cli_mqtt_defaults(&s->o, "iotplot sub");
+    s->o.usage = usage;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int r = cli_mqtt_option(&s->o, argc, argv, &i);

@@ -75,7 +75,13 @@ __attribute__((format(printf, 2, 3))) static int bad(const cli_mqtt_opts_t *o, c
     fprintf(stderr, "%s: ", o->prog);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\n'%s --help' lists the options.\n", o->prog);
+    fputc('\n', stderr);
+    if (o->usage) {
+        fputc('\n', stderr);
+        o->usage(stderr);
+    } else {
+        fprintf(stderr, "'%s --help' lists the options.\n", o->prog);
+    }
     return -1;
 }
 

@@ -17,6 +17,7 @@ enum { CLI_PROPS_CONNECT, CLI_PROPS_PUBLISH, CLI_PROPS_SUBSCRIBE, CLI_PROPS_WILL
 
 typedef struct {
     const char *prog; /* "iotplot pub" */
+    void (*usage)(FILE *out); /* the command's usage, printed after a bad argument */
     const char *host;
     int port;
     const char *id;

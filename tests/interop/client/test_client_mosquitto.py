@@ -169,8 +169,10 @@ def bad_arguments():
                 ["sub"], ["sub", "-t", "a", "-V", "mqttv4"], ["pub", "-t", "a", "-m", "x", "-Z"],
                 ["pub", "-t", "a", "-m", "x", "-D", "publish", "content-type", "x"]):
         r = iptest.run([BIN, *cmd])
-        if r.returncode == 0 or not r.stderr.strip():
-            raise AssertionError(f"{cmd}: exit {r.returncode}, stderr {r.stderr!r}")
+        first = r.stderr.strip().splitlines()[:1]
+        if r.returncode == 0 or not first or "usage:" not in r.stderr or "usage" in first[0]:
+            raise AssertionError(f"{cmd}: want a reason, then the usage; exit {r.returncode}, "
+                                 f"stderr {r.stderr!r}")
     for cmd in ("pub", "sub"):
         r = iptest.run([BIN, cmd, "--help"])
         if r.returncode != 0 or "-t" not in r.stdout or "--cafile" not in r.stdout:
