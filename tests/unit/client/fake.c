@@ -40,7 +40,7 @@ static int f_recv(void *ctx, uint8_t *buf, size_t cap, uint32_t timeout_ms)
     if (left == 0) {
         if (f->peer_closed)
             return IPM_ECLOSED;
-        f->now += timeout_ms ? timeout_ms : 1; /* nothing came: the wait passes */
+        f->now += timeout_ms; /* nothing came: the wait passes */
         return 0;
     }
     size_t n = left < cap ? left : cap;

@@ -452,6 +452,39 @@ static void test_malformed_input(void **state)
     }
 }
 
+/*
+ * Random bytes after CONNACK, with a fixed seed: whatever they are, the client either
+ * handles them or fails with an error and closes; it never reads out of bounds (ASan) or
+ * waits past its timeout.
+ */
+static void test_random_input(void **state)
+{
+    uint32_t seed = 12345;
+    for (int round = 0; round < 3000; round++) {
+        fixture_t *x = &X;
+        fx_init(x, round % 2 ? IPM_PROTO_V5 : IPM_PROTO_V311);
+        fx_connect(x);
+        uint8_t junk[96];
+        seed = seed * 1103515245u + 12345u;
+        size_t n = 1 + (seed >> 16) % sizeof junk;
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            junk[i] = (uint8_t)(seed >> 16);
+        }
+        /* Mostly plausible headers: a real type and a small remaining length. */
+        junk[0] = (uint8_t)((junk[0] & 0xF0) | (round % 3 ? 0 : junk[0] & 0x0F));
+        if (n > 1 && round % 4)
+            junk[1] = (uint8_t)(n - 2);
+        fx_push_raw(x, junk, n);
+        uint32_t before = x->f.now;
+        int rc = ipm_client_wait_msg(&x->c, 50);
+        assert_true(rc >= IPM__ERR_FIRST);
+        assert_true(x->f.now - before <= 50);
+        if (rc < 0)
+            assert_false(x->f.is_open);
+    }
+}
+
 static void test_server_disconnect_and_refusals(void **state)
 {
     fixture_t *x = &X;
@@ -511,6 +544,7 @@ int main(void)
         cmocka_unit_test(test_topic_alias_in),
         cmocka_unit_test(test_topic_alias_out),
         cmocka_unit_test(test_malformed_input),
+        cmocka_unit_test(test_random_input),
         cmocka_unit_test(test_server_disconnect_and_refusals),
         cmocka_unit_test(test_init_rejects),
     };
