@@ -17,8 +17,10 @@
  * - Keepalive: PINGREQ when idle, and the connection is declared dead when no PINGRESP
  *   comes back within the keepalive interval.
  * - 5.0: CONNECT/CONNACK properties, session expiry, will properties, publish properties
- *   both ways, incoming topic aliases, the server's Receive Maximum, Maximum Packet Size,
- *   Maximum QoS and Retain Available honoured, reason codes surfaced.
+ *   both ways, topic aliases both ways (incoming ones resolved by the client, outgoing ones
+ *   chosen by the caller), subscription options and identifiers, the server's Receive
+ *   Maximum, Maximum Packet Size, Maximum QoS and Retain Available honoured, reason codes
+ *   surfaced.
  * - Optional automatic reconnect with exponential backoff and jitter, restoring
  *   subscriptions, and a bounded outbox for publishes made while disconnected.
  *
