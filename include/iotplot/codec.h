@@ -67,7 +67,7 @@ extern "C" {
     X(BAD_CLIENT_ID, "client identifier not allowed")                                   \
     X(BAD_REASON, "reason code not allowed in this packet")                             \
     X(EMPTY_LIST, "SUBSCRIBE or UNSUBSCRIBE without a topic filter")                    \
-    X(BAD_SUBOPT, "reserved subscription option bits set or retain handling 3")         \
+    X(BAD_SUBOPT, "reserved subscription option bits set, or QoS 3")                   \
     X(PROTOCOL, "protocol error")                                                       \
     X(TOO_LARGE, "packet larger than the maximum packet size")                          \
     X(NOSPACE, "buffer too small")                                                      \
