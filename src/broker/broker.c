@@ -22,6 +22,13 @@ uint32_t ipb__secs(ipb_broker_t *b, uint64_t now)
     return (uint32_t)((now - b->start_ms) / 1000) + 1;
 }
 
+uint32_t ipb__deadline(ipb_broker_t *b, uint64_t now, uint32_t interval)
+{
+    /* +1: the current second has partly gone, and a deadline must not come early. */
+    uint64_t d = (uint64_t)ipb__secs(b, now) + interval + 1;
+    return d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+}
+
 static void on_tick(uv_timer_t *t)
 {
     ipb_broker_t *b = t->data;

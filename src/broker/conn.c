@@ -252,7 +252,7 @@ static void detach_session(ipb_conn_t *c)
         /* 5.0: the will waits for its delay unless the session ends first. */
         ipb__msg_ref(will);
         s->will = will;
-        s->will_at = ipb__secs(b, now) + will->will_delay;
+        s->will_at = ipb__deadline(b, now, will->will_delay);
         will = NULL;
     }
     if (will)
@@ -265,7 +265,7 @@ static void detach_session(ipb_conn_t *c)
         ipb__session_free(b, s);
         return;
     }
-    s->expire_at = s->expiry == IPM_SESSION_EXPIRY_NEVER ? 0 : ipb__secs(b, now) + s->expiry;
+    s->expire_at = s->expiry == IPM_SESSION_EXPIRY_NEVER ? 0 : ipb__deadline(b, now, s->expiry);
     if (s->expire_at || s->will)
         ipb__session_set_offline(b, s, true);
 }

@@ -40,7 +40,7 @@ int ipb_broker_restore_session(ipb_broker_t *b, const char *client_id, uint32_t 
     s->expiry = expiry_interval;
     s->expire_at = expiry_interval == IPM_SESSION_EXPIRY_NEVER
                        ? 0
-                       : ipb__secs(b, ipb__now(b)) + expiry_interval;
+                       : ipb__deadline(b, ipb__now(b), expiry_interval);
     if (s->expire_at)
         ipb__session_set_offline(b, s, true);
     return 0;

@@ -19,8 +19,8 @@ def expiry_v5():
 
 def pings_keep_alive():
     with Broker() as b:
-        c = b.connect("alive", ka=1)
-        for _ in range(4):
+        c = b.connect("alive", ka=2)
+        for _ in range(6):
             time.sleep(0.5)
             c.sync()
 
