@@ -101,6 +101,11 @@ typedef struct {
     uint32_t max_login_failures;   /* per source address and window; 0 = no limit */
     uint32_t login_failure_window; /* seconds */
     char plots_dir[IPB_PATH_MAX];  /* served read-only under /plots/ by websockets listeners */
+    /* Limits against abuse: larger topics or filters are refused, and past the memory
+     * ceiling publishes from clients are refused with 0x97 (quota exceeded). */
+    uint32_t max_topic_length;  /* bytes; default 4096 */
+    uint32_t max_topic_levels;  /* default 64 */
+    uint64_t memory_limit;      /* resident bytes; 0 = none (the default) */
     unsigned log_types;   /* IPB_LOG_* mask */
     int log_dest;         /* IPB_LOG_DEST_* */
     char log_file[256];   /* for IPB_LOG_DEST_FILE */

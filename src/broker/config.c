@@ -33,6 +33,8 @@ void ipb_config_init(ipb_config_t *cfg)
     cfg->connect_timeout_ms = 10000;
     cfg->max_login_failures = 10;
     cfg->login_failure_window = 60;
+    cfg->max_topic_length = 4096;
+    cfg->max_topic_levels = 64;
     cfg->max_sessions = 1000000;
     cfg->log_types = IPB_LOG_ERR | IPB_LOG_WARNING | IPB_LOG_NOTICE | IPB_LOG_INFO;
     cfg->log_dest = IPB_LOG_DEST_STDERR;
@@ -348,7 +350,7 @@ static int listener_option(parse_t *p, const char *d, const char *v, int *rc)
     return 1;
 }
 
-/* Password file, ACL file, failed-login limit, connect timeout, plots folder. 1 if `d` is. */
+/* Password and ACL files, login limit, timeouts, plots folder, abuse limits. 1 if `d` is. */
 static int security_option(parse_t *p, const char *d, const char *v, int *rc)
 {
     ipb_config_t *c = p->cfg;
@@ -359,6 +361,14 @@ static int security_option(parse_t *p, const char *d, const char *v, int *rc)
         *rc = set_str(p, d, v, c->acl_file, sizeof c->acl_file);
     else if (!strcmp(d, "plots_dir")) /* ours: the plot server's folder, under /plots/ */
         *rc = set_str(p, d, v, c->plots_dir, sizeof c->plots_dir);
+    else if (!strcmp(d, "max_topic_length")) {
+        if ((*rc = get_u64(p, d, v, IPM_MAX_STRING_LEN, &x)) == 0)
+            c->max_topic_length = x ? (uint32_t)x : IPM_MAX_STRING_LEN;
+    } else if (!strcmp(d, "max_topic_levels")) {
+        if ((*rc = get_u64(p, d, v, IPM_MAX_STRING_LEN, &x)) == 0)
+            c->max_topic_levels = x ? (uint32_t)x : IPM_MAX_STRING_LEN;
+    } else if (!strcmp(d, "memory_limit"))
+        *rc = get_u64(p, d, v, UINT64_MAX / 2, &c->memory_limit); /* bytes, as mosquitto */
     else if (!strcmp(d, "max_login_failures")) {
         if ((*rc = get_u64(p, d, v, UINT32_MAX, &x)) == 0)
             c->max_login_failures = (uint32_t)x;

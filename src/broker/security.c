@@ -10,10 +10,45 @@
 #include "internal.h"
 #include "layered.h"
 
+#define RSS_CHECK_MS 100 /* reading the resident size costs a syscall: not per publish */
+
 struct ipb_security {
     ipb_authz_t *authz;
     ipb_tls_ctx_t *tls[IPB_MAX_LISTENERS];
+    uint64_t rss_at;   /* loop ms of the last reading */
+    bool over_memory;  /* the last reading was above memory_limit */
 };
+
+/* Is the topic (or filter) within max_topic_length and max_topic_levels? */
+static bool topic_fits(const ipb_config_t *cfg, const char *t)
+{
+    size_t len = strlen(t), levels = 1;
+    if (len > cfg->max_topic_length)
+        return false;
+    for (const char *p = t; (p = strchr(p, '/')) != NULL; p++)
+        if (++levels > cfg->max_topic_levels)
+            return false;
+    return true;
+}
+
+static bool over_memory(ipb_broker_t *b)
+{
+    if (!b->cfg.memory_limit)
+        return false;
+    uint64_t now = ipb__now(b);
+    if (now - b->sec->rss_at >= RSS_CHECK_MS || !b->sec->rss_at) {
+        size_t rss = 0;
+        b->sec->rss_at = now ? now : 1;
+        if (uv_resident_set_memory(&rss) == 0) {
+            bool over = rss > b->cfg.memory_limit;
+            if (over && !b->sec->over_memory)
+                ipb__log(b, IPB_LOG_WARNING,
+                         "Memory %zu bytes is above memory_limit: refusing publishes.", rss);
+            b->sec->over_memory = over;
+        }
+    }
+    return b->sec->over_memory;
+}
 
 static bool listener_anonymous(const ipb_broker_t *b, unsigned i)
 {
@@ -57,9 +92,14 @@ static uint8_t check(ipb_broker_t *b, const ipb_auth_client_t *cl, const char *t
 static uint8_t on_publish(void *ctx, const ipb_auth_client_t *cl, const char *topic, uint8_t qos,
                           bool retain)
 {
+    ipb_broker_t *b = ctx;
     (void)qos;
     (void)retain;
-    return check(ctx, cl, topic, IPB_ACL_WRITE);
+    if (!topic_fits(&b->cfg, topic))
+        return IPM_RC_TOPIC_NAME_INVALID;
+    if (over_memory(b))
+        return IPM_RC_QUOTA_EXCEEDED;
+    return check(b, cl, topic, IPB_ACL_WRITE);
 }
 
 static uint8_t on_subscribe(void *ctx, const ipb_auth_client_t *cl, const char *filter,
@@ -67,6 +107,8 @@ static uint8_t on_subscribe(void *ctx, const ipb_auth_client_t *cl, const char *
 {
     ipm_bytes_t group, inner;
     (void)qos;
+    if (!topic_fits(&((ipb_broker_t *)ctx)->cfg, filter))
+        return IPM_RC_TOPIC_FILTER_INVALID;
     /* A shared subscription reads what its filter matches: check that filter. */
     if (ipm_shared_split((const uint8_t *)filter, strlen(filter), &group, &inner) == 1) {
         char f[IPM_MAX_STRING_LEN + 1];

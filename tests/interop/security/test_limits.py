@@ -1,0 +1,76 @@
+"""Limits against abuse on `iotplot broker`, byte-exact: topic length and levels on
+PUBLISH and SUBSCRIBE, the memory ceiling (5.0 PUBACK 0x97, 3.1.1 acknowledged and
+dropped), and max_connections; the broker keeps serving everyone else."""
+import os
+import socket
+import sys
+
+sys.path.insert(0, os.path.join(os.environ["IOTPLOT_SRC"], "tests", "wire", "broker"))
+import iptest  # noqa: E402
+from wire import (V5, V311, Broker, connect, our_connack, puback, publish,  # noqa: E402
+                  subscribe, suback)
+
+
+def topic_length_and_levels():
+    with Broker("max_topic_length 16\nmax_topic_levels 3\n") as b:
+        c = b.connect("lim", V5)
+        c.send(subscribe(1, [("a/b/c", 1), ("a/b/c/d", 1), ("x" * 17, 1)], V5))
+        c.expect(suback(1, [1, 0x8F, 0x8F], V5), "filters past the limits refused one by one")
+        c.send(publish("a/b/c", b"ok", 1, pid=2, v=V5))
+        got = {c.read_packet(), c.read_packet()}  # the copy and the ack, in either order
+        iptest.expect_eq(got, {puback(2, 0, V5), publish("a/b/c", b"ok", 1, pid=1, v=V5)},
+                         "within the limits: acknowledged and delivered")
+        c.send(puback(1, 0, V5))
+        c.send(publish("a/b/c/d", b"deep", 1, pid=3, v=V5)).expect(puback(3, 0x90, V5), "too deep")
+        c.send(publish("y" * 17, b"long", 1, pid=4, v=V5)).expect(puback(4, 0x90, V5), "too long")
+        c.sync()
+        old = b.connect("old", V311)
+        old.send(subscribe(1, [("a/b/c/d", 0)])).expect(suback(1, [0x80]), "3.1.1 failure code")
+        old.sync()
+
+
+def memory_ceiling():
+    with Broker("memory_limit 1000\n") as b:  # far below any process: everything refused
+        c = b.connect("mem", V5)
+        c.send(subscribe(1, [("m/#", 1)], V5)).expect(suback(1, [1], V5))
+        c.send(publish("m/1", b"x", 1, pid=2, v=V5)).expect(puback(2, 0x97, V5), "quota exceeded")
+        old = b.connect("old", V311)
+        old.send(publish("m/2", b"y", 1, pid=7)).expect(puback(7), "3.1.1 acknowledged")
+        c.sync()  # and nothing was delivered
+        old.sync()
+        iptest.eventually(lambda: "memory_limit" in b.logtext(), what="a log line says why")
+
+
+def max_connections():
+    with Broker("max_connections 2\n") as b:
+        one, two = b.connect("one"), b.connect("two")
+        s = socket.create_connection((iptest.HOST, b.port), timeout=10)
+        s.sendall(connect("three"))
+        s.settimeout(5)
+        data = b""
+        try:
+            data = s.recv(100)
+        except OSError:
+            pass
+        iptest.expect_eq(data, b"", "the third connection is closed unanswered")
+        s.close()
+        one.sync()
+        two.sync()
+        one.close()
+        iptest.eventually(lambda: _connects(b), what="room again after one leaves")
+
+
+def _connects(b):
+    s = socket.create_connection((iptest.HOST, b.port), timeout=10)
+    try:
+        s.sendall(connect("again"))
+        return s.recv(4) == our_connack(V311)
+    finally:
+        s.close()
+
+
+results = iptest.Results()
+results.check("max_topic_length and max_topic_levels", topic_length_and_levels)
+results.check("memory_limit refuses publishes with 0x97", memory_ceiling)
+results.check("max_connections", max_connections)
+results.finish()
