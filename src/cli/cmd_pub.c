@@ -214,6 +214,9 @@ int cmd_pub(int argc, char **argv)
     }
     if (rc < 0)
         cli_mqtt_error(&p.o, c, what, rc);
+    else if (p.o.refused)
+        fprintf(stderr, "iotplot pub: publish refused: %s (reason code 0x%02x)\n",
+                ipm_reason_string((uint8_t)p.o.refused), (unsigned)p.o.refused);
     else
         status = 0;
     ipm_client_disconnect(c, 0);

@@ -290,6 +290,8 @@ static void on_event(ipm_client_t *c, const ipm_event_t *ev, void *user)
     /* A server that sends malformed packets will not mend by reconnecting: give up. */
     if (ev->type == IPM_EV_DISCONNECTED && !transient(ev->err))
         o->fatal = ev->err;
+    if (ev->type == IPM_EV_PUBLISHED && ev->reason >= IPM_RC_UNSPECIFIED_ERROR && !o->refused)
+        o->refused = ev->reason;
     if (!o->debug)
         return;
     switch (ev->type) {

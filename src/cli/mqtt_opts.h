@@ -42,6 +42,7 @@ typedef struct {
     uint16_t nprops[CLI_PROPS_N];
     char idbuf[32];
     int fatal; /* set when the connection ended in a way reconnecting cannot cure */
+    int refused; /* 5.0 reason code of the first publish the server refused, or 0 */
 } cli_mqtt_opts_t;
 
 /* Defaults: localhost:1883, 3.1.1, keepalive 60, QoS 0. */

@@ -164,6 +164,23 @@ def credentials():
                 raise AssertionError(f"anonymous: {r.returncode} {r.stderr!r}")
 
 
+def refused_publish():
+    # mosquitto grants any subscription but refuses publishing outside the ACL: 5.0 says
+    # why in PUBACK/PUBREC, and pub reports it.
+    with iptest.tempdir() as d:
+        os.chmod(d, 0o755)
+        acl = os.path.join(d, "acl")
+        with open(acl, "w") as f:
+            f.write("topic readwrite open/#\n")
+        os.chmod(acl, 0o644)
+        with iptest.mosquitto(f"acl_file {acl}\n", workdir=d) as (port, _):
+            expect_ok(pub(port, "-V", "mqttv5", "-q", "1", "-t", "open/x", "-m", "ok"), "allowed")
+            for q in ("1", "2"):
+                r = pub(port, "-V", "mqttv5", "-q", q, "-t", "secret/x", "-m", "no")
+                if r.returncode == 0 or "Not authorized (reason code 0x87)" not in r.stderr:
+                    raise AssertionError(f"qos {q}: exit {r.returncode}, stderr {r.stderr!r}")
+
+
 def bad_arguments():
     for cmd in (["pub", "-m", "x"], ["pub", "-t", "a"], ["pub", "-t", "a", "-m", "x", "-q", "3"],
                 ["sub"], ["sub", "-t", "a", "-V", "mqttv4"], ["pub", "-t", "a", "-m", "x", "-Z"],
@@ -195,6 +212,7 @@ def main():
         res.check("-n and -l (every line at QoS 2)", payload_sources, port)
         res.check("-f binary file", binary_file, port)
     res.check("user name and password accepted / refused", credentials)
+    res.check("5.0 publish refused by the ACL", refused_publish)
     res.check("bad arguments and no broker", bad_arguments)
     res.finish()
 
