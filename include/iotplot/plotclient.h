@@ -1,7 +1,7 @@
 /*
  * plotclient.h - the device side of iot-plot: send series to a plot server over MQTT.
  *
- * Speaks the protocol of the Python iot-plot package (docs: iot-plot-protocol.md): every
+ * Speaks the protocol of the Python iot-plot package (docs/iot-plot-protocol.md): every
  * call is one MQTT message to "<session>/<command>" with a JSON array as payload, so a
  * device using this library works with the original Python plot server and with ours.
  *
