@@ -67,15 +67,16 @@ def retained_only_and_exit(port):
     code, out, _ = s.finish()
     iptest.expect_eq((code, out), (0, ["r2/a ret"]), "--retained-only")
     expect_ok(pub(port, "-t", "r2/a", "-n", "-r"), "clear retained")
-    # -E with a kept session: subscribe and leave; messages wait for the next visit.
-    code, out, err = Proc([BIN, "sub", "-h", H, "-p", str(port), "-c", "-i", "visitor", "-q", "1",
-                           "-t", "e/#", "-E"]).finish()
-    iptest.expect_eq((code, out), (0, []), f"-E exits after SUBACK ({err})")
-    iptest.run(["mosquitto_pub", "-h", H, "-p", str(port), "-t", "e/x", "-m", "waited", "-q", "1"],
-               check=True)
-    code, out, _ = Proc([BIN, "sub", "-h", H, "-p", str(port), "-c", "-i", "visitor", "-q", "1",
-                         "-t", "e/#", "-C", "1", "-v"]).finish()
-    iptest.expect_eq((code, out), (0, ["e/x waited"]), "queued for the kept session")
+    # -E with a kept session (3.1.1 clean session off; 5.0 session expiry): subscribe and
+    # leave; messages wait for the next visit.
+    for v, keep in (("mqttv311", ["-c"]), ("mqttv5", ["-c", "-x", "60"])):
+        args = ["-h", H, "-p", str(port), "-V", v, *keep, "-i", f"visitor-{v}", "-q", "1"]
+        code, out, err = Proc([BIN, "sub", *args, "-t", "e/#", "-E"]).finish()
+        iptest.expect_eq((code, out), (0, []), f"-E exits after SUBACK ({err})")
+        iptest.run(["mosquitto_pub", "-h", H, "-p", str(port), "-t", "e/x", "-m", f"waited {v}",
+                    "-q", "1"], check=True)
+        code, out, _ = Proc([BIN, "sub", *args, "-t", "e/#", "-C", "1", "-v"]).finish()
+        iptest.expect_eq((code, out), (0, [f"e/x waited {v}"]), f"queued for the kept session {v}")
 
 
 def keepalive(port):

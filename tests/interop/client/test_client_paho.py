@@ -1,4 +1,4 @@
-"""Interop with python3-paho-mqtt (1.6) through a real mosquitto, MQTT 3.1.1 and 5.0, both
+"""Interop with python3-paho-mqtt (1.6) through a real mosquitto, MQTT 3.1, 3.1.1 and 5.0, both
 directions at QoS 0/1/2, and 5.0 properties carried both ways (publish and will)."""
 import signal
 
@@ -10,7 +10,7 @@ from clienttest import Paho, expect_ok, pub, sub
 
 
 def both_ways(port):
-    for v in ("mqttv311", "mqttv5"):
+    for v in ("mqttv31", "mqttv311", "mqttv5"):
         p = Paho(port, v)
         try:
             p.subscribe(f"p/{v}/ours", 2)
@@ -94,7 +94,7 @@ def will_with_props(port):
 def main():
     res = iptest.Results()
     with iptest.mosquitto() as (port, _):
-        res.check("paho 3.1.1 and 5.0, QoS 0/1/2 both ways", both_ways, port)
+        res.check("paho 3.1, 3.1.1 and 5.0, QoS 0/1/2 both ways", both_ways, port)
         res.check("5.0 properties to paho", props_to_paho, port)
         res.check("5.0 properties from paho", props_from_paho, port)
         res.check("5.0 will properties", will_with_props, port)
