@@ -50,6 +50,9 @@ void ipm__lost(ipm_client_t *c, int err)
 
 int ipm__send(ipm_client_t *c, const ipm_packet_t *pkt)
 {
+    /* A callback may have closed the connection under the packet being handled. */
+    if (c->state != IPM__ST_CONNECTING && c->state != IPM__ST_CONNECTED)
+        return IPM_ENOT_CONNECTED;
     int64_t n = ipm_encode(pkt, c->cfg.version, c->mem.tx_buf, c->mem.tx_cap);
     if (n == IPM_ENOSPACE)
         return IPM_ETOO_LARGE;

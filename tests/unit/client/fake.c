@@ -76,6 +76,8 @@ static void on_msg(ipm_client_t *c, const ipm_msg_t *m, void *user)
     snprintf(x->last_payload, sizeof x->last_payload, "%.*s", (int)m->payload.len,
              (const char *)m->payload.data);
     x->last_qos = m->qos;
+    if (x->disconnect_in_cb)
+        assert_int_equal(ipm_client_disconnect(c, 0), IPM_OK);
 }
 
 static void on_event(ipm_client_t *c, const ipm_event_t *ev, void *user)

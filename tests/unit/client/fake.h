@@ -33,6 +33,7 @@ typedef struct {
     uint8_t rx[2048], tx[2048], store[4096], subs[512], aliases[256];
     uint16_t q2[4];
     int msgs;
+    bool disconnect_in_cb; /* the message callback disconnects */
     char last_topic[128];
     char last_payload[128];
     uint8_t last_qos;

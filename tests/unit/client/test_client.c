@@ -207,6 +207,27 @@ static void test_receive_qos(void **state)
     assert_int_equal(x->msgs, 3);
 }
 
+static void test_disconnect_from_callback(void **state)
+{
+    fixture_t *x = &X;
+    fx_init(x, IPM_PROTO_V311);
+    fx_connect(x);
+    ipm_packet_t in = {.type = IPM_PUBLISH};
+    in.u.publish.topic = ipm_str("t");
+    in.u.publish.payload = ipm_str("bye");
+    in.u.publish.qos = 1;
+    in.u.publish.packet_id = 3;
+    fx_push(x, &in);
+    fx_push(x, &in); /* a second packet in the same read is not handled after the close */
+    x->disconnect_in_cb = true;
+    assert_int_equal(ipm_client_wait_msg(&x->c, 100), IPM_ENOT_CONNECTED);
+    assert_int_equal(x->msgs, 1);
+    assert_false(x->f.is_open);
+    expect_type(x, IPM_DISCONNECT, NULL); /* and no PUBACK on the closed connection */
+    assert_int_equal(fx_next(x, &in), 0);
+    assert_int_equal(ipm_client_wait_msg(&x->c, 0), IPM_ENOT_CONNECTED);
+}
+
 static void test_partial_reads(void **state)
 {
     fixture_t *x = &X;
@@ -535,6 +556,7 @@ int main(void)
         cmocka_unit_test(test_packet_ids_skip_in_use),
         cmocka_unit_test(test_receive_maximum),
         cmocka_unit_test(test_receive_qos),
+        cmocka_unit_test(test_disconnect_from_callback),
         cmocka_unit_test(test_partial_reads),
         cmocka_unit_test(test_keepalive_dead_peer),
         cmocka_unit_test(test_resend_after_reconnect),
