@@ -162,6 +162,8 @@ static int tcp_send(void *ctx, const uint8_t *buf, size_t len, uint32_t timeout_
 static int tcp_recv(void *ctx, uint8_t *buf, size_t cap, uint32_t timeout_ms)
 {
     ipm_tcp_t *t = ctx;
+    if (t->fd < 0)
+        return IPM_ECLOSED;
     int w = ipm__fd_wait(t->fd, POLLIN, timeout_ms);
     return w <= 0 ? w : ipm__tcp_read_some(t->fd, buf, cap);
 }

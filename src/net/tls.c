@@ -160,6 +160,8 @@ static int tls_send(void *ctx, const uint8_t *buf, size_t len, uint32_t timeout_
     ipm_tls_t *t = ctx;
     uint32_t start = ipm__mono_ms();
     size_t off = 0;
+    if (!t->ssl)
+        return IPM_ECLOSED;
     while (off < len) {
         size_t n = 0;
         int r = SSL_write_ex(t->ssl, buf + off, len - off, &n);
@@ -178,6 +180,8 @@ static int tls_recv(void *ctx, uint8_t *buf, size_t cap, uint32_t timeout_ms)
 {
     ipm_tls_t *t = ctx;
     uint32_t start = ipm__mono_ms();
+    if (!t->ssl)
+        return IPM_ECLOSED;
     if (cap > 0x7FFFFFFF)
         cap = 0x7FFFFFFF;
     for (;;) {
