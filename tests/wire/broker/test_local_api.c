@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "broker/broker.h"
+#include "broker/internal.h"
 
 typedef struct {
     ipb_broker_t *b;
@@ -157,12 +158,146 @@ static void test_store_seam(void **state)
     finish(&loop, b);
 }
 
+/* ---- a fake transport: what the broker writes, and how many writes it took ---- */
+
+typedef struct {
+    ipb_transport_t base;
+    unsigned writes;
+    size_t bytes;
+    bool closed;
+} fake_t;
+
+static int fake_nop(ipb_transport_t *t)
+{
+    (void)t;
+    return 0;
+}
+
+static int fake_try_write(ipb_transport_t *t, const uv_buf_t *bufs, unsigned n)
+{
+    fake_t *f = (fake_t *)t;
+    f->writes++;
+    for (unsigned i = 0; i < n; i++)
+        f->bytes += bufs[i].len;
+    size_t total = 0;
+    for (unsigned i = 0; i < n; i++)
+        total += bufs[i].len;
+    return (int)total;
+}
+
+static int fake_write(ipb_transport_t *t, const uv_buf_t *bufs, unsigned n)
+{
+    (void)t, (void)bufs, (void)n;
+    return UV_EIO; /* try_write always takes everything */
+}
+
+static void fake_close(ipb_transport_t *t)
+{
+    fake_t *f = (fake_t *)t;
+    f->closed = true;
+    ipb_conn_on_closed(t->conn);
+}
+
+static void fake_peer(ipb_transport_t *t, char *buf, size_t len)
+{
+    (void)t;
+    snprintf(buf, len, "fake:1");
+}
+
+static const ipb_transport_vt fake_vt = {.name = "fake",
+                                         .read_start = fake_nop,
+                                         .read_stop = fake_nop,
+                                         .try_write = fake_try_write,
+                                         .write = fake_write,
+                                         .close = fake_close,
+                                         .peer = fake_peer};
+
+static void feed(ipb_conn_t *c, const uint8_t *data, size_t len)
+{
+    uv_buf_t buf;
+    ipb_conn_read_buf(c, len, &buf);
+    assert_true(buf.len >= len);
+    memcpy(buf.base, data, len);
+    ipb_conn_on_read(c, (ssize_t)len, &buf);
+}
+
+static void test_batched_writes(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    ipb_broker_t *b = new_broker(&loop);
+    assert_int_equal(ipb_broker_start(b), 0);
+    fake_t f = {.base.vt = &fake_vt};
+    ipb_conn_t *c = ipb_conn_new(b, 0, &f.base);
+    assert_non_null(c);
+    /* CONNECT "f" (3.1.1) and SUBSCRIBE b/# at QoS 1 in one read. */
+    static const uint8_t hello[] = {0x10, 13, 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 60, 0, 1, 'f',
+                                    0x82, 8, 0, 1, 0, 3, 'b', '/', '#', 1};
+    feed(c, hello, sizeof hello);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    assert_int_equal(f.writes, 1); /* CONNACK and SUBACK together */
+    assert_int_equal(f.bytes, 4 + 5);
+    /* 100 messages in one loop turn: one gathered write, not one per packet. */
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(ipb_local_publish(b, "b/x", (const uint8_t *)"12345678", 8, 0, false),
+                         0);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    assert_int_equal(f.writes, 2);
+    assert_int_equal(f.bytes, 9 + 100 * (2 + 2 + 3 + 8));
+    finish(&loop, b);
+    assert_true(f.closed);
+}
+
+static void test_shared_encoding(void **state)
+{
+    (void)state;
+    ipm_prop_t up = {.id = IPM_PROP_USER_PROPERTY, .bin = ipm_str("k"), .val = ipm_str("v")};
+    /* Properties as a decoded packet has them: a raw block. */
+    uint8_t raw[16];
+    ipm_props_t list = {.list = &up, .count = 1};
+    int64_t n = ipm_props_size(&list, IPM_PUBLISH);
+    assert_true(n > 0 && n < (int64_t)sizeof raw);
+    ipm_packet_t pkt = {.type = IPM_PUBLISH};
+    pkt.u.publish.topic = ipm_str("t");
+    pkt.u.publish.props = list;
+    uint8_t wire[64];
+    int64_t w = ipm_encode(&pkt, IPM_PROTO_V5, wire, sizeof wire);
+    assert_true(w > 0);
+    ipm_frame_t fr;
+    assert_int_equal(ipm_frame(wire, (size_t)w, 0, &fr), 0);
+    ipm_packet_t dec;
+    assert_int_equal(ipm_decode(&fr, wire, IPM_PROTO_V5, &dec), 0);
+    ipb_msg_t *m = ipb__msg_new("t", 1, (const uint8_t *)"p", 1, 1, false, &dec.u.publish.props, 0);
+    assert_non_null(m);
+    ipb_enc_t *a = ipb__enc_publish(m, IPM_PROTO_V311, 1, NULL, 0, 0);
+    ipb_enc_t *b2 = ipb__enc_publish(m, IPM_PROTO_V311, 1, NULL, 0, 0);
+    ipb_enc_t *c5 = ipb__enc_publish(m, IPM_PROTO_V5, 1, NULL, 0, 0);
+    ipb_enc_t *d5 = ipb__enc_publish(m, IPM_PROTO_V5, 1, NULL, 0, 0);
+    uint32_t id = 9;
+    ipb_enc_t *e5 = ipb__enc_publish(m, IPM_PROTO_V5, 1, &id, 1, 0);
+    assert_ptr_equal(a, b2);  /* one encoding per shape, shared */
+    assert_ptr_equal(c5, d5);
+    assert_ptr_not_equal(a, c5);
+    assert_ptr_not_equal(c5, e5); /* subscription identifiers: per client */
+    assert_int_equal(a->refs, 3); /* the cache and two users */
+    assert_true(c5->len > a->len); /* the 5.0 one carries the user property */
+    ipb__enc_unref(a);
+    ipb__enc_unref(b2);
+    ipb__enc_unref(c5);
+    ipb__enc_unref(d5);
+    ipb__enc_unref(e5);
+    ipb__msg_unref(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_publish_subscribe),
         cmocka_unit_test(test_errors_and_reentry),
         cmocka_unit_test(test_store_seam),
+        cmocka_unit_test(test_batched_writes),
+        cmocka_unit_test(test_shared_encoding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
