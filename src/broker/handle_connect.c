@@ -201,9 +201,13 @@ static ipb_session_t *attach_session(ipb_conn_t *c, const char *id, bool clean, 
 {
     ipb_broker_t *b = c->b;
     ipb_session_t *s = ipb__session_find(b, id);
+    /* Another user's session is never resumed: its subscriptions and queued messages
+     * were authorized for someone else. */
+    bool stranger = s && (s->username || c->username) &&
+                    (!s->username || !c->username || strcmp(s->username, c->username));
     if (s && s->conn)
-        take_over(c, s, clean);
-    if (s && clean) {
+        take_over(c, s, clean || stranger);
+    if (s && (clean || stranger)) {
         if (s->will) {
             /* The old session ends here, before its will delay ran out: send it now. */
             ipb__will_publish(b, s->will);
@@ -218,6 +222,10 @@ static ipb_session_t *attach_session(ipb_conn_t *c, const char *id, bool clean, 
         /* Reconnected within the will delay: the will is not sent (MQTT-3.1.3-9). */
         ipb__msg_unref(s->will);
         s->will = NULL;
+    }
+    if (c->username && !s->username && !(s->username = strdup(c->username))) {
+        ipb__session_free(b, s);
+        return NULL;
     }
     s->expire_at = 0;
     ipb__session_set_offline(b, s, false);

@@ -144,6 +144,7 @@ void ipb__session_free(ipb_broker_t *b, ipb_session_t *s)
     if (b->store && b->store->session_del && s->expiry)
         b->store->session_del(b->store_ctx, s->id);
     ipb__session_reset(b, s);
+    free(s->username);
     free(s);
 }
 
@@ -286,9 +287,9 @@ static bool deliver_allowed(ipb_broker_t *b, ipb_session_t *s, const ipb_msg_t *
 {
     if (!b->auth || !b->auth->deliver)
         return true;
-    ipb_auth_client_t cl = {.client_id = s->id};
+    /* The session's owner decides, online or not: queued messages are checked too. */
+    ipb_auth_client_t cl = {.client_id = s->id, .username = s->username};
     if (s->conn) {
-        cl.username = s->conn->username;
         cl.version = s->conn->version;
         cl.listener = s->conn->listener;
     }

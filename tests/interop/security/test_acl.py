@@ -125,11 +125,75 @@ def deny_inside_own_prefix():
             admin.close()
 
 
+@classroom
+def persistent_sessions_keep_their_owner(b):
+    """Messages queued for alice while she is offline are hers (checked as her); bob
+    using alice's client id gets a fresh session, not her subscriptions or queue."""
+    import paho.mqtt.client as m
+    a = m.Client("alice-dev", clean_session=False)
+    a.username_pw_set("alice", "a")
+    got = []
+    a.on_message = lambda c, u, msg: got.append(msg.payload)
+    a.connect(iptest.HOST, b.port, 30)
+    a.loop_start()
+    iptest.eventually(a.is_connected, what="alice connected")
+    a.subscribe("alice/#", 1)
+    import time
+    time.sleep(0.5)
+    a.disconnect()
+    a.loop_stop()
+    w = peer(b, "alice", cid="alice-writer")
+    w.pub("alice/queued", b"while away")
+    w.close()
+    # bob takes alice's client id: a new session, nothing of hers.
+    bob = m.Client("alice-dev", clean_session=False)
+    bob.username_pw_set("bob", "b")
+    flags = {}
+    bob_got = []
+    bob.on_connect = lambda c, u, f, rc: flags.update(f)
+    bob.on_message = lambda c, u, msg: bob_got.append(msg.payload)
+    bob.connect(iptest.HOST, b.port, 30)
+    bob.loop_start()
+    iptest.eventually(lambda: flags, what="bob's CONNACK")
+    expect_eq(flags.get("session present"), 0, "no session present for another user")
+    time.sleep(1)
+    expect_eq(bob_got, [], "bob got none of alice's queued messages")
+    bob.disconnect()
+    bob.loop_stop()
+
+
+@classroom
+def offline_queue_delivered_to_owner(b):
+    import time
+    import paho.mqtt.client as m
+    a = m.Client("alice-dev2", clean_session=False)
+    a.username_pw_set("alice", "a")
+    got = []
+    a.on_message = lambda c, u, msg: got.append(msg.payload)
+    a.connect(iptest.HOST, b.port, 30)
+    a.loop_start()
+    iptest.eventually(a.is_connected, what="alice connected")
+    a.subscribe("alice/#", 1)
+    time.sleep(0.5)
+    a.disconnect()
+    a.loop_stop()
+    w = peer(b, "alice", cid="alice-writer2")
+    w.pub("alice/queued", b"while away")
+    w.close()
+    a.reconnect()
+    a.loop_start()
+    iptest.eventually(lambda: b"while away" in got, what="the queued message after reconnect")
+    a.disconnect()
+    a.loop_stop()
+
+
 results = iptest.Results()
 for name, fn in [("each user works in their own prefix", own_prefix_works),
                  ("subscriptions outside the prefix refused (0x80 / 0x87)", subscriptions_outside_refused),
                  ("no reading or writing the other's topics; no $SYS publishes", no_reading_or_writing_the_other),
                  ("retained messages and wills stay in their prefix", retained_and_wills_stay_private),
-                 ("a deny rule inside an allowed wildcard holds for retained and live", deny_inside_own_prefix)]:
+                 ("a deny rule inside an allowed wildcard holds for retained and live", deny_inside_own_prefix),
+                 ("messages queued offline reach their owner", offline_queue_delivered_to_owner),
+                 ("another user never resumes a session", persistent_sessions_keep_their_owner)]:
     results.check(name, fn)
 results.finish()
