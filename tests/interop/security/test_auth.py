@@ -40,10 +40,10 @@ def our_file_and_anonymous_listeners():
     with iptest.tempdir() as d:
         pw = os.path.join(d, "pw")
         passwd_file(pw, {"carol": "c4rol"})
-        port2 = iptest.free_port()
         extra = (f"per_listener_settings true\npassword_file {pw}\n"
-                 f"listener {port2} 127.0.0.1\nallow_anonymous true\n")
+                 f"listener 0 127.0.0.1\nallow_anonymous true\n")
         with Broker(extra, anonymous=False) as b:
+            port2 = b.ports[1]
             expect_eq(login(b.port, "carol", "c4rol"), 0, "carol with our file")
             expect_eq(login(b.port, None, None), 5, "listener 1 refuses anonymous")
             expect_eq(login(port2, None, None), 0, "listener 2 allows anonymous")

@@ -11,15 +11,16 @@ from iptest import expect_eq
 from sectest import Broker, Peer, pki, tls_opts
 
 
-def tls_listener(d, port, cert="server", extra=""):
-    return (f"listener {port} 127.0.0.1\ncertfile {d}/{cert}.pem\nkeyfile {d}/{cert}.key\n"
+def tls_listener(d, cert="server", extra=""):
+    """A TLS listener on a port the kernel picks (see Broker.ports)."""
+    return (f"listener 0 127.0.0.1\ncertfile {d}/{cert}.pem\nkeyfile {d}/{cert}.key\n"
             f"cafile {d}/ca.pem\n{extra}")
 
 
 def mosquitto_clients_over_tls():
     with pki() as d:
-        port = iptest.free_port()
-        with Broker(tls_listener(d, port)) as b:
+        with Broker(tls_listener(d)) as b:
+            port = b.ports[1]
             sub = iptest.spawn(["mosquitto_sub", "-h", "localhost", "-p", str(port), "--cafile",
                                 f"{d}/ca.pem", "-t", "tls/#", "-C", "1", "-W", "10", "-v"])
             time.sleep(0.5)
@@ -35,9 +36,9 @@ def mosquitto_clients_over_tls():
 
 def wrong_ca_and_name_refused():
     with pki() as d:
-        port, port2 = iptest.free_port(), iptest.free_port()
-        extra = tls_listener(d, port) + tls_listener(d, port2, cert="wrongname")
-        with Broker(extra):
+        extra = tls_listener(d) + tls_listener(d, cert="wrongname")
+        with Broker(extra) as b:
+            port, port2 = b.ports[1:3]
             r = iptest.run(["mosquitto_pub", "-h", "localhost", "-p", str(port), "--cafile",
                             f"{d}/other-ca.pem", "-t", "t", "-m", "m"])
             if r.returncode == 0:
@@ -54,12 +55,12 @@ def wrong_ca_and_name_refused():
 
 def client_certificates_and_identity():
     with pki() as d:
-        port = iptest.free_port()
         acl = os.path.join(d, "acl")
         with open(acl, "w") as f:
             f.write("user alice\ntopic readwrite alice/#\n")
-        extra = tls_listener(d, port, extra="require_certificate true\nuse_identity_as_username true\n")
-        with Broker(extra + f"acl_file {acl}\n"):
+        extra = tls_listener(d, extra="require_certificate true\nuse_identity_as_username true\n")
+        with Broker(f"acl_file {acl}\n" + extra) as b:
+            port = b.ports[1]
             alice = Peer(port, "a1", tls=tls_opts(d, "client"), host="localhost")
             expect_eq(alice.connect(), 0, "alice with her certificate")
             expect_eq(alice.sub("alice/#"), 1, "alice subscribes to her prefix")
@@ -92,10 +93,10 @@ def s_client(port, *args, data=b""):
 
 def versions_and_ciphers():
     with pki() as d:
-        p12, p13, pc = iptest.free_port(), iptest.free_port(), iptest.free_port()
-        extra = (tls_listener(d, p12) + tls_listener(d, p13, extra="tls_version tlsv1.3\n") +
-                 tls_listener(d, pc, extra="ciphers ECDHE-ECDSA-AES128-GCM-SHA256\n"))
-        with Broker(extra):
+        extra = (tls_listener(d) + tls_listener(d, extra="tls_version tlsv1.3\n") +
+                 tls_listener(d, extra="ciphers ECDHE-ECDSA-AES128-GCM-SHA256\n"))
+        with Broker(extra) as b:
+            p12, p13, pc = b.ports[1:4]
             expect_eq(s_client(p12, "-tls1_1"), False, "TLS 1.1 refused")
             expect_eq(s_client(p12, "-tls1_2"), True, "TLS 1.2 accepted")
             expect_eq(s_client(p12, "-tls1_3"), True, "TLS 1.3 accepted")
@@ -109,8 +110,8 @@ def versions_and_ciphers():
 
 def plaintext_and_silence_refused():
     with pki() as d:
-        port = iptest.free_port()
-        with Broker(tls_listener(d, port) + "connect_timeout 1\n") as b:
+        with Broker("connect_timeout 1\n" + tls_listener(d)) as b:
+            port = b.ports[1]
             s = socket.create_connection((iptest.HOST, port), timeout=10)
             s.sendall(bytes.fromhex("100c00044d5154540402003c0000"))  # a CONNECT, in clear
             s.settimeout(5)
@@ -133,8 +134,8 @@ def plaintext_and_silence_refused():
 
 def sighup_reloads_certificates():
     with pki() as d:
-        port = iptest.free_port()
-        with Broker(tls_listener(d, port)) as b:
+        with Broker(tls_listener(d)) as b:
+            port = b.ports[1]
             p = Peer(port, "stay", tls=tls_opts(d), host="localhost")
             expect_eq(p.connect(), 0, "connected before the reload")
             expect_eq(p.sub("k/#"), 1, "subscribed")

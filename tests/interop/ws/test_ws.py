@@ -21,8 +21,9 @@ MODULES = os.path.join(SRC, "tests", "node", "node_modules")
 KEY = base64.b64encode(b"0123456789abcdef").decode()
 
 
-def ws_listener(port, extra=""):
-    return f"listener {port} 127.0.0.1\nprotocol websockets\n{extra}"
+def ws_listener(extra=""):
+    """A WebSocket listener on a port the kernel picks (see Broker.ports)."""
+    return f"listener 0 127.0.0.1\nprotocol websockets\n{extra}"
 
 
 def http(port, request):
@@ -134,10 +135,9 @@ class WsClient:
 
 def mqttjs_over_ws_and_wss():
     with pki() as d:
-        p1, p2 = iptest.free_port(), iptest.free_port()
-        extra = ws_listener(p1) + ws_listener(
-            p2, f"certfile {d}/server.pem\nkeyfile {d}/server.key\n")
-        with Broker(extra):
+        extra = ws_listener() + ws_listener(f"certfile {d}/server.pem\nkeyfile {d}/server.key\n")
+        with Broker(extra) as b:
+            p1, p2 = b.ports[1:3]
             env = dict(os.environ, NODE_PATH=MODULES)
             script = os.path.join(os.path.dirname(__file__), "mqttjs_ws.js")
             for args in ([f"ws://127.0.0.1:{p1}/mqtt"], [f"wss://localhost:{p2}/", f"{d}/ca.pem"]):
@@ -149,8 +149,8 @@ def mqttjs_over_ws_and_wss():
 
 
 def frames_carry_the_stream():
-    port = iptest.free_port()
-    with Broker(ws_listener(port)):
+    with Broker(ws_listener()) as b:
+        port = b.ports[1]
         c = WsClient(port)
         if "101 Switching Protocols" not in c.head or "Sec-WebSocket-Protocol: mqtt" not in c.head:
             raise AssertionError(f"bad upgrade answer: {c.head!r}")
@@ -179,8 +179,8 @@ def frames_carry_the_stream():
 
 
 def protocol_errors_close_cleanly():
-    port = iptest.free_port()
-    with Broker(ws_listener(port)) as b:
+    with Broker(ws_listener()) as b:
+        port = b.ports[1]
         for name, data, code in [("unmasked", frame(connect("x"), mask=False), 1002),
                                  ("text", frame(b"hello", op=1), 1003),
                                  ("long ping", frame(b"x" * 126, op=9), 1002),
@@ -200,12 +200,11 @@ def protocol_errors_close_cleanly():
         good.send(frame(b"\xc0\x00"))  # PINGREQ
         expect_eq(good.mqtt_bytes(2), b"\xd0\x00", "the other client is unharmed")
         good.close()
-        del b
 
 
 def bad_upgrades_refused():
-    port = iptest.free_port()
-    with Broker(ws_listener(port)):
+    with Broker(ws_listener()) as b:
+        port = b.ports[1]
         cases = [
             (upgrade_request(version="8"), b"426"),
             (upgrade_request(proto="chat"), b"400"),
@@ -236,9 +235,9 @@ def static_files_served_safely():
         os.makedirs(os.path.join(plots, "s1"))
         with open(os.path.join(plots, "s1", "fig.svg"), "w") as f:
             f.write("<svg/>")
-        port, port2 = iptest.free_port(), iptest.free_port()
-        with Broker(f"plots_dir {plots}\n" + ws_listener(port, f"http_dir {www}\n") +
-                    ws_listener(port2)):
+        with Broker(f"plots_dir {plots}\n" + ws_listener(f"http_dir {www}\n") +
+                    ws_listener()) as b:
+            port, port2 = b.ports[1:3]
             r = http(port, b"GET /plots/s1/fig.svg HTTP/1.1\r\nHost: x\r\n\r\n")
             if not r.startswith(b"HTTP/1.1 200") or b"image/svg+xml" not in r or not r.endswith(b"<svg/>"):
                 raise AssertionError(f"plot file: {r[:200]!r}")

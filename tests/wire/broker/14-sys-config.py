@@ -66,8 +66,12 @@ def include_dir_and_log_file():
             f.write(f"include_dir {inc}\n")
         r = iptest.run([iptest.binary(), "broker", "-c", conf])
         expect_eq("b.conf:1: unknown directive 'nonsense'" in r.stderr, True, r.stderr)
-    with Broker(f"log_dest file LOGFILE\n".replace("LOGFILE", "/dev/null")) as b:
-        b.connect("x").sync()
+    with iptest.tempdir() as d:
+        log = os.path.join(d, "broker.log")
+        with Broker(f"log_dest file {log}\n") as b:
+            b.connect("x").sync()
+        with open(log) as f:
+            expect_eq("New client connected" in f.read(), True, "the log went to the file")
 
 
 def shutdown_disconnects_v5():

@@ -6,6 +6,7 @@ Every wait is bounded; the broker is stopped (and must exit cleanly) when a test
 """
 import contextlib
 import os
+import re
 import socket
 import struct
 import subprocess
@@ -284,10 +285,11 @@ class Broker:
         self.stack = contextlib.ExitStack()
         d = self.stack.enter_context(iptest.tempdir())
         self.dir = d
-        self.port = iptest.free_port()
         conf = os.path.join(d, "broker.conf")
         with open(conf, "w") as f:
-            f.write(f"listener {self.port} 127.0.0.1\n")
+            # Port 0 everywhere: the kernel picks, so tests running side by side (and their
+            # thousands of client sockets) can never take a port from under the broker.
+            f.write("listener 0 127.0.0.1\n")
             if self.anonymous:
                 f.write("allow_anonymous true\n")
             f.write("log_type all\n")
@@ -296,8 +298,24 @@ class Broker:
         self.log = open(self.logpath, "w")
         self.proc = subprocess.Popen([iptest.binary(), "broker", "-c", conf], stdout=self.log,
                                      stderr=subprocess.STDOUT)
-        iptest.wait_port(self.port, proc=self.proc)
+        self.ports = iptest.eventually(self._listening, what="the broker's listeners")
+        self.port = self.ports[0]
         return self
+
+    def _listening(self):
+        """The ports of every listener, in configuration order, once the broker runs
+        (read from its log: stdout, or the file `log_dest file` names)."""
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"broker exited with {self.proc.returncode}:\n{self.logtext()}")
+        m = re.search(r"^log_dest file (\S+)", self.extra, re.M)
+        text = self.logtext()
+        if m and os.path.exists(m.group(1)):
+            with open(m.group(1)) as f:
+                text += f.read()
+        if "broker running" not in text:
+            return None
+        return [int(line.rsplit(" ", 1)[1].rstrip(".")) for line in text.splitlines()
+                if "listen socket on port" in line]
 
     def client(self, timeout=iptest.TIMEOUT):
         c = Client(self.port, timeout)
