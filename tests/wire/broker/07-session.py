@@ -68,6 +68,20 @@ def session_expiry_v5():
         b.client().send(connect("n", V5, clean=False)).expect(our_connack(V5, sp=True))
 
 
+def queue_bytes_cap():
+    with Broker("max_queued_bytes 10\n") as b:
+        c = b.connect("s", clean=False)
+        c.send(subscribe(1, [("qb", 1)])).expect(suback(1, [1]))
+        c.send(disconnect()).expect_closed()
+        pub = b.connect("p")
+        for i in range(3):
+            pub.send(publish("qb", f"m{i}xx", 1, pid=i + 1)).expect(puback(i + 1))
+        c = b.client().send(connect("s", clean=False)).expect(connack(True))
+        c.expect(publish("qb", "m0xx", 1, pid=1)).expect(publish("qb", "m1xx", 1, pid=2))
+        c.send(puback(1)).send(puback(2)).sync()  # the third (12 bytes > 10) was dropped
+
+
 run([("offline_queue_and_redelivery", offline_queue_and_redelivery),
+     ("queue_bytes_cap", queue_bytes_cap),
      ("pubrel_resent", pubrel_resent), ("queue_cap_and_qos0", queue_cap_and_qos0),
      ("clean_start_discards", clean_start_discards), ("session_expiry_v5", session_expiry_v5)])

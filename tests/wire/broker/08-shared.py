@@ -40,6 +40,23 @@ def shared_and_plain():
         m.expect(publish("z", "1", v=V5)).expect(publish("z", "1", v=V5), "once per subscription")
 
 
-run([("round_robin", round_robin),
+def offline_member_queued():
+    with Broker() as b:
+        m1 = b.connect("m1", clean=False)
+        m1.send(subscribe(1, [("$share/g/q", 1)])).expect(suback(1, [1]))
+        m1.send(disconnect()).expect_closed()
+        m2 = b.connect("m2")
+        m2.send(subscribe(1, [("$share/g/q", 1)])).expect(suback(1, [1]))
+        pub = b.connect("p")
+        pub.send(publish("q", "a", 1, pid=1)).expect(puback(1))
+        pub.send(publish("q", "b", 1, pid=2)).expect(puback(2))
+        m2.expect(publish("q", "a", 1, pid=1)).expect(publish("q", "b", 1, pid=2), "online first")
+        m2.send(puback(1)).send(puback(2)).send(disconnect()).expect_closed()
+        pub.send(publish("q", "c", 1, pid=3)).expect(puback(3))
+        m1 = b.client().send(connect("m1", clean=False)).expect(connack(True))
+        m1.expect(publish("q", "c", 1, pid=1), "queued for the only member, offline")
+
+
+run([("round_robin", round_robin), ("offline_member_queued", offline_member_queued),
      ("no_retained_and_no_local_error", no_retained_and_no_local_error),
      ("shared_and_plain", shared_and_plain)])
