@@ -27,6 +27,8 @@ static void usage(FILE *out)
             "usage: iotplot serve [-p PORT] [-a ADDRESS] [-d DIR] [-s SESSION]... [-c CONF]\n\n"
             "Runs an MQTT broker for the devices and the plot server attached to it.\n"
             "  -p, --port PORT       port devices connect to (default 1883; 0 = any free)\n"
+            "  --http-port PORT      web console and MQTT over WebSockets (default 8080)\n"
+            "  --no-http             no web console\n"
             "  -a, --address ADDR    listen address (default: every address)\n"
             "  -d, --dir DIR         where series, files and plots go (default ./plots)\n"
             "  -s, --session NAME    serve only this session (repeatable; default all)\n"
@@ -53,6 +55,17 @@ static int parse(int argc, char **argv, ipp_serve_config_t *cfg)
                 return 2;
             }
             cfg->port = (uint16_t)p;
+        } else if (!strcmp(k, "--http-port") && v) {
+            char *end;
+            long p = strtol(v, &end, 10);
+            if (*end || p < 0 || p > 65535) {
+                fprintf(stderr, "iotplot serve: bad port '%s'\n", v);
+                return 2;
+            }
+            cfg->http_port = (uint16_t)p;
+        } else if (!strcmp(k, "--no-http")) {
+            cfg->http = false;
+            continue;
         } else if ((!strcmp(k, "-a") || !strcmp(k, "--address")) && v) {
             cfg->address = v;
         } else if ((!strcmp(k, "-d") || !strcmp(k, "--dir")) && v) {
@@ -82,7 +95,7 @@ static int parse(int argc, char **argv, ipp_serve_config_t *cfg)
 
 int cmd_serve(int argc, char **argv)
 {
-    ipp_serve_config_t cfg = {.dir = "plots", .port = 1883};
+    ipp_serve_config_t cfg = {.dir = "plots", .port = 1883, .http = true, .http_port = 8080};
     ipp_serve_t *s;
     char err[512];
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
@@ -109,6 +122,9 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "%s%s", i ? ", " : "", cfg.sessions[i]);
     fprintf(stderr, "%s)\niotplot serve: plots and saved series go to %s/ (series store %s/%s)\n",
             cfg.nsessions ? "" : "all", cfg.dir, cfg.dir, ipp_server_db_name());
+    if (ipp_serve_http_port(s))
+        fprintf(stderr, "iotplot serve: web console at http://%s:%u/ (MQTT over WebSockets there too)\n",
+                cfg.address ? cfg.address : "localhost", ipp_serve_http_port(s));
     while (!stop_requested) {
         struct timespec ts = {0, 100 * 1000000L};
         nanosleep(&ts, NULL);

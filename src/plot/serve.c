@@ -26,7 +26,7 @@ struct ipp_serve {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int state; /* 0 starting, 1 running, -1 failed */
-    uint16_t port;
+    uint16_t port, http_port;
     char err[256];
 };
 
@@ -70,8 +70,16 @@ static int open_broker(ipp_serve_t *s)
         if (rc < 0)
             return -1;
     }
-    if (bc.n_listeners == 0)
+    bool console = false;
+    if (bc.n_listeners == 0) {
         ipb_config_add_listener(&bc, s->cfg.port, s->cfg.address);
+        /* The console and MQTT over WebSockets on a second listener. */
+        if (s->cfg.http && ipb_config_add_listener(&bc, s->cfg.http_port, s->cfg.address) == 0)
+            bc.listeners[1].websockets = console = true;
+    }
+    /* The console links to what the plot server writes: serve the folder under /plots/. */
+    if (!bc.plots_dir[0])
+        snprintf(bc.plots_dir, sizeof bc.plots_dir, "%s", s->cfg.dir);
     if (s->cfg.quiet_broker)
         bc.log_dest = IPB_LOG_DEST_NONE;
     int rc = ipb_broker_new(&s->loop, &bc, &s->broker);
@@ -86,6 +94,7 @@ static int open_broker(ipp_serve_t *s)
         return -1;
     }
     s->port = ipb_broker_port(s->broker, 0);
+    s->http_port = console ? ipb_broker_port(s->broker, 1) : 0;
     int n = s->cfg.nsessions ? s->cfg.nsessions : 1;
     for (int i = 0; i < n; i++) {
         char filter[512];
@@ -164,6 +173,11 @@ fail:
 uint16_t ipp_serve_port(const ipp_serve_t *s)
 {
     return s->port;
+}
+
+uint16_t ipp_serve_http_port(const ipp_serve_t *s)
+{
+    return s->http_port;
 }
 
 ipp_server_t *ipp_serve_plot(ipp_serve_t *s)

@@ -23,6 +23,8 @@ typedef struct {
     const char *address;     /* listen address; NULL = every address */
     uint16_t port;           /* 0 = ephemeral (see ipp_serve_port) */
     const char *config_file; /* optional mosquitto.conf-style broker configuration */
+    bool http;               /* also the web console and MQTT over WebSockets */
+    uint16_t http_port;      /* its port (0 = ephemeral, see ipp_serve_http_port) */
     const char *sessions[IPP_SERVE_MAX_SESSIONS]; /* none = every session ("+") */
     int nsessions;
     bool quiet_broker; /* broker log off (the demo) */
@@ -37,6 +39,8 @@ int ipp_serve_start(const ipp_serve_config_t *cfg, ipp_serve_t **out, char *err,
                     size_t errlen);
 /* The port devices connect to (the first listener). */
 uint16_t ipp_serve_port(const ipp_serve_t *s);
+/* The port of the web console and MQTT over WebSockets, or 0 without one. */
+uint16_t ipp_serve_http_port(const ipp_serve_t *s);
 /* The plot server (for ipp_server_sync and stats). */
 ipp_server_t *ipp_serve_plot(ipp_serve_t *s);
 /* Stop the broker, write everything received, free s. If final is not NULL it gets the
