@@ -337,9 +337,22 @@ static uint8_t *read_below(const char *root, const char *rel, size_t *len, int *
     return data;
 }
 
+/*
+ * Content-Security-Policy per kind of file: the console gets the policy it is tested
+ * under (MQTT.js keeps its timers in a blob: worker); plot files, which hold text that
+ * devices chose, may run nothing at all. Files of http_dir are the operator's business.
+ */
+static const char CSP_CONSOLE[] =
+    "Content-Security-Policy: default-src 'self'; connect-src 'self' ws: wss:; "
+    "img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+    "worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'\r\n";
+static const char CSP_PLOTS[] =
+    "Content-Security-Policy: default-src 'none'; img-src 'self' data:; "
+    "style-src 'unsafe-inline'; sandbox\r\n";
+
 static void http_file(layer_t *l, const ipb_http_req_t *req, bool head)
 {
-    char rel[1024], hdr[512];
+    char rel[1024], hdr[1024];
     const char *root = l->opts->http_dir;
     const char *file = rel;
     if (ipb_http_path(&req->target, rel, sizeof rel)) {
@@ -364,9 +377,10 @@ static void http_file(layer_t *l, const ipb_http_req_t *req, bool head)
     }
     int n = snprintf(hdr, sizeof hdr,
                      "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                     "X-Content-Type-Options: nosniff\r\nCache-Control: no-cache\r\n"
+                     "X-Content-Type-Options: nosniff\r\nCache-Control: no-cache\r\n%s"
                      "Connection: close\r\n\r\n",
-                     ipb_http_content_type(file), len);
+                     ipb_http_content_type(file), len,
+                     asset ? CSP_CONSOLE : file != rel ? CSP_PLOTS : "");
     uv_buf_t bufs[2] = {uv_buf_init(hdr, (unsigned)n),
                         uv_buf_init(asset ? (char *)asset->data : (char *)data, (unsigned)len)};
     out_t *o = transform(l, bufs, head ? 1 : 2, 0);

@@ -241,6 +241,8 @@ def static_files_served_safely():
             r = http(port, b"GET /plots/s1/fig.svg HTTP/1.1\r\nHost: x\r\n\r\n")
             if not r.startswith(b"HTTP/1.1 200") or b"image/svg+xml" not in r or not r.endswith(b"<svg/>"):
                 raise AssertionError(f"plot file: {r[:200]!r}")
+            if b"sandbox" not in r:
+                raise AssertionError("a plot file may run scripts")
             r = http(port, b"GET /plots/../www/index.html HTTP/1.1\r\nHost: x\r\n\r\n")
             if r.startswith(b"HTTP/1.1 200"):
                 raise AssertionError("climbed out of the plots folder")
@@ -258,6 +260,8 @@ def static_files_served_safely():
             r = http(port2, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             if not r.startswith(b"HTTP/1.1 200") or b"<html" not in r.lower():
                 raise AssertionError(f"built-in console: {r[:200]!r}")
+            if b"Content-Security-Policy: default-src 'self'" not in r:
+                raise AssertionError("the console is served without its CSP")
             r = http(port2, b"GET /vendor/mqtt.esm.js HTTP/1.1\r\nHost: x\r\n\r\n")
             if not r.startswith(b"HTTP/1.1 200") or b"text/javascript" not in r:
                 raise AssertionError(f"console script: {r[:200]!r}")
