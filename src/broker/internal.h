@@ -373,6 +373,8 @@ struct ipb_broker {
     uint64_t start_ms, next_sys;
     double load_rx[3], load_tx[3], load_conn[3];
     uint64_t last_rx_total, last_tx_total, last_conn_total;
+    double load_brx[3], load_btx[3], load_prx[3], load_ptx[3]; /* bytes, publishes */
+    uint64_t last_brx, last_btx, last_prx, last_ptx;
 
     FILE *log;
     uint8_t rbuf[IPB_RBUF_SHARED]; /* every connection reads here first */

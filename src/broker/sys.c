@@ -52,6 +52,10 @@ void ipb__sys_tick(ipb_broker_t *b, uint64_t now)
     update_load(b->load_rx, &b->last_rx_total, st->msgs_received, interval);
     update_load(b->load_tx, &b->last_tx_total, st->msgs_sent, interval);
     update_load(b->load_conn, &b->last_conn_total, st->clients_total, interval);
+    update_load(b->load_brx, &b->last_brx, st->bytes_received, interval);
+    update_load(b->load_btx, &b->last_btx, st->bytes_sent, interval);
+    update_load(b->load_prx, &b->last_prx, st->pub_received, interval);
+    update_load(b->load_ptx, &b->last_ptx, st->pub_sent, interval);
     ipb_local_publish(b, "$SYS/broker/version", (const uint8_t *)"iotplot version " IOTPLOT_VERSION,
                       strlen("iotplot version " IOTPLOT_VERSION), 0, true);
     char up[48];
@@ -76,4 +80,8 @@ void ipb__sys_tick(ipb_broker_t *b, uint64_t now)
     pub_load(b, "messages/received", b->load_rx);
     pub_load(b, "messages/sent", b->load_tx);
     pub_load(b, "connections", b->load_conn);
+    pub_load(b, "bytes/received", b->load_brx);
+    pub_load(b, "bytes/sent", b->load_btx);
+    pub_load(b, "publish/received", b->load_prx);
+    pub_load(b, "publish/sent", b->load_ptx);
 }

@@ -21,6 +21,17 @@ def sys_topics():
         c.expect(suback(2, [0]))
         names = {c.read_packet()[4:4 + 40] for _ in range(3)}
         expect_eq(len(names), 3, "1min, 5min, 15min")
+        # The byte loads too, which the console's Status cards show.
+        c.send(subscribe(3, [("$SYS/broker/load/bytes/+/1min", 0)]))
+        c.expect(suback(3, [0]))
+        topics = set()
+        while len(topics) < 2:
+            p = c.read_packet()
+            tlen = p[2] << 8 | p[3]
+            if p[4:4 + tlen].startswith(b"$SYS/broker/load/bytes/"):  # others come too
+                topics.add(p[4:4 + tlen])
+        expect_eq(topics, {b"$SYS/broker/load/bytes/received/1min",
+                           b"$SYS/broker/load/bytes/sent/1min"}, "byte loads")
         n = b.connect("n")
         n.send(publish("$SYS/broker/version", "fake", retain=True)).sync()
         c.sync()  # clients cannot publish under $SYS
