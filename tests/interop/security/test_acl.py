@@ -134,12 +134,13 @@ def persistent_sessions_keep_their_owner(b):
     a.username_pw_set("alice", "a")
     got = []
     a.on_message = lambda c, u, msg: got.append(msg.payload)
+    subscribed = []
+    a.on_subscribe = lambda c, u, mid, granted: subscribed.append(granted)
     a.connect(iptest.HOST, b.port, 30)
     a.loop_start()
     iptest.eventually(a.is_connected, what="alice connected")
     a.subscribe("alice/#", 1)
-    import time
-    time.sleep(0.5)
+    iptest.eventually(lambda: subscribed, what="alice's SUBACK")
     a.disconnect()
     a.loop_stop()
     w = peer(b, "alice", cid="alice-writer")
@@ -156,7 +157,8 @@ def persistent_sessions_keep_their_owner(b):
     bob.loop_start()
     iptest.eventually(lambda: flags, what="bob's CONNACK")
     expect_eq(flags.get("session present"), 0, "no session present for another user")
-    time.sleep(1)
+    import time
+    time.sleep(1)  # what would arrive from a resumed session comes right after CONNACK
     expect_eq(bob_got, [], "bob got none of alice's queued messages")
     bob.disconnect()
     bob.loop_stop()
@@ -164,17 +166,18 @@ def persistent_sessions_keep_their_owner(b):
 
 @classroom
 def offline_queue_delivered_to_owner(b):
-    import time
     import paho.mqtt.client as m
     a = m.Client("alice-dev2", clean_session=False)
     a.username_pw_set("alice", "a")
     got = []
     a.on_message = lambda c, u, msg: got.append(msg.payload)
+    subscribed = []
+    a.on_subscribe = lambda c, u, mid, granted: subscribed.append(granted)
     a.connect(iptest.HOST, b.port, 30)
     a.loop_start()
     iptest.eventually(a.is_connected, what="alice connected")
     a.subscribe("alice/#", 1)
-    time.sleep(0.5)
+    iptest.eventually(lambda: subscribed, what="alice's SUBACK")
     a.disconnect()
     a.loop_stop()
     w = peer(b, "alice", cid="alice-writer2")
