@@ -23,6 +23,8 @@ void ipb_config_init(ipb_config_t *cfg)
     cfg->max_connections = -1;
     cfg->allow_anonymous = true;
     cfg->max_keepalive = UINT16_MAX;
+    /* Bounded by default: a client may not make us buffer 256 MB for one packet. */
+    cfg->max_packet_size = 16u << 20;
     cfg->max_inflight_messages = 20;
     cfg->max_queued_messages = 1000;
     cfg->retain_available = true;

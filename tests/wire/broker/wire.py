@@ -101,8 +101,11 @@ def connack(sp=False, rc=0, v=V311, p=None):
     return pkt(0x20, body)
 
 
-def our_connack(v=V311, sp=False, assigned=None, ka=None, maxpkt=None, rm=20, alias=10,
-                retain=1):
+DEFAULT_MAX_PACKET = 16 << 20  # the broker's max_packet_size unless configured
+
+
+def our_connack(v=V311, sp=False, assigned=None, ka=None, maxpkt=DEFAULT_MAX_PACKET, rm=20,
+                alias=10, retain=1):
     """The CONNACK our broker sends on success, with its 5.0 properties in its order."""
     if v != V5:
         return connack(sp, 0, v)
