@@ -190,6 +190,25 @@ def offline_queue_delivered_to_owner(b):
     a.loop_stop()
 
 
+@classroom
+def refusals_on_the_wire(b):
+    """The exact acknowledgements: 5.0 PUBACK 0x87 and SUBACK 0x87, 3.1.1 PUBACK (the
+    message is dropped) and SUBACK 0x80."""
+    import wire
+    c = b.client()
+    c.send(wire.connect("a5", wire.V5, user="alice", pw="a")).expect(wire.our_connack(wire.V5))
+    c.send(wire.publish("bob/x", b"no", 1, pid=5, v=wire.V5)).expect(wire.puback(5, 0x87, wire.V5))
+    c.send(wire.subscribe(6, [("bob/#", 1), ("alice/#", 1)], wire.V5))
+    c.expect(wire.suback(6, [0x87, 1], wire.V5))
+    c.sync()
+    o = b.client()
+    o.send(wire.connect("a3", wire.V311, user="alice", pw="a")).expect(wire.our_connack(wire.V311))
+    o.send(wire.publish("bob/x", b"no", 1, pid=7)).expect(wire.puback(7))
+    o.send(wire.subscribe(8, [("bob/#", 1)])).expect(wire.suback(8, [0x80]))
+    o.sync()
+    c.sync()  # alice's 5.0 client saw nothing of what the 3.1.1 one tried
+
+
 results = iptest.Results()
 for name, fn in [("each user works in their own prefix", own_prefix_works),
                  ("subscriptions outside the prefix refused (0x80 / 0x87)", subscriptions_outside_refused),
@@ -197,6 +216,7 @@ for name, fn in [("each user works in their own prefix", own_prefix_works),
                  ("retained messages and wills stay in their prefix", retained_and_wills_stay_private),
                  ("a deny rule inside an allowed wildcard holds for retained and live", deny_inside_own_prefix),
                  ("messages queued offline reach their owner", offline_queue_delivered_to_owner),
+                 ("refusals byte-exact: PUBACK/SUBACK 0x87 in 5.0, 0x80 in 3.1.1", refusals_on_the_wire),
                  ("another user never resumes a session", persistent_sessions_keep_their_owner)]:
     results.check(name, fn)
 results.finish()
