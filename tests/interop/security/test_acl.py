@@ -125,16 +125,14 @@ def deny_inside_own_prefix():
             admin.close()
 
 
-@classroom
-def persistent_sessions_keep_their_owner(b):
-    """Messages queued for alice while she is offline are hers (checked as her); bob
-    using alice's client id gets a fresh session, not her subscriptions or queue."""
+def away_with_a_queued_message(b, cid):
+    """alice subscribes with a kept session, goes offline, and a message for her is
+    published meanwhile. Returns her (disconnected) paho client and its message list."""
     import paho.mqtt.client as m
-    a = m.Client("alice-dev", clean_session=False)
+    a = m.Client(cid, clean_session=False)
     a.username_pw_set("alice", "a")
-    got = []
+    got, subscribed = [], []
     a.on_message = lambda c, u, msg: got.append(msg.payload)
-    subscribed = []
     a.on_subscribe = lambda c, u, mid, granted: subscribed.append(granted)
     a.connect(iptest.HOST, b.port, 30)
     a.loop_start()
@@ -143,51 +141,41 @@ def persistent_sessions_keep_their_owner(b):
     iptest.eventually(lambda: subscribed, what="alice's SUBACK")
     a.disconnect()
     a.loop_stop()
-    w = peer(b, "alice", cid="alice-writer")
+    w = peer(b, "alice", cid=cid + "-writer")
     w.pub("alice/queued", b"while away")
     w.close()
-    # bob takes alice's client id: a new session, nothing of hers.
+    return a, got
+
+
+@classroom
+def offline_queue_delivered_to_owner(b):
+    a, got = away_with_a_queued_message(b, "alice-dev")
+    a.reconnect()
+    a.loop_start()
+    iptest.eventually(lambda: b"while away" in got, what="the queued message after reconnect")
+    a.disconnect()
+    a.loop_stop()
+
+
+@classroom
+def persistent_sessions_keep_their_owner(b):
+    """bob using alice's client id gets a fresh session, not her subscriptions or queue."""
+    import time
+    import paho.mqtt.client as m
+    away_with_a_queued_message(b, "alice-dev")
     bob = m.Client("alice-dev", clean_session=False)
     bob.username_pw_set("bob", "b")
-    flags = {}
-    bob_got = []
+    flags, bob_got = {}, []
     bob.on_connect = lambda c, u, f, rc: flags.update(f)
     bob.on_message = lambda c, u, msg: bob_got.append(msg.payload)
     bob.connect(iptest.HOST, b.port, 30)
     bob.loop_start()
     iptest.eventually(lambda: flags, what="bob's CONNACK")
     expect_eq(flags.get("session present"), 0, "no session present for another user")
-    import time
     time.sleep(1)  # what would arrive from a resumed session comes right after CONNACK
     expect_eq(bob_got, [], "bob got none of alice's queued messages")
     bob.disconnect()
     bob.loop_stop()
-
-
-@classroom
-def offline_queue_delivered_to_owner(b):
-    import paho.mqtt.client as m
-    a = m.Client("alice-dev2", clean_session=False)
-    a.username_pw_set("alice", "a")
-    got = []
-    a.on_message = lambda c, u, msg: got.append(msg.payload)
-    subscribed = []
-    a.on_subscribe = lambda c, u, mid, granted: subscribed.append(granted)
-    a.connect(iptest.HOST, b.port, 30)
-    a.loop_start()
-    iptest.eventually(a.is_connected, what="alice connected")
-    a.subscribe("alice/#", 1)
-    iptest.eventually(lambda: subscribed, what="alice's SUBACK")
-    a.disconnect()
-    a.loop_stop()
-    w = peer(b, "alice", cid="alice-writer2")
-    w.pub("alice/queued", b"while away")
-    w.close()
-    a.reconnect()
-    a.loop_start()
-    iptest.eventually(lambda: b"while away" in got, what="the queued message after reconnect")
-    a.disconnect()
-    a.loop_stop()
 
 
 @classroom
