@@ -271,7 +271,7 @@ static int number(parse_t *p, const char *d, const char *v, int *rc)
         uint64_t max;
     } nums[] = {{"max_keepalive", UINT16_MAX},       {"max_packet_size", IPM_MAX_REMAINING_LENGTH + 5},
                 {"message_size_limit", IPM_MAX_REMAINING_LENGTH}, {"max_inflight_messages", UINT16_MAX},
-                {"max_queued_messages", UINT32_MAX}, {"max_queued_bytes", UINT64_MAX / 2},
+                {"max_queued_messages", UINT32_MAX}, {"max_queued_bytes", INT32_MAX},
                 {"sys_interval", 86400 * 365},       {"max_topic_alias", UINT16_MAX},
                 {"max_subscriptions", UINT32_MAX},   {"max_outgoing_bytes", UINT64_MAX / 2}};
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {

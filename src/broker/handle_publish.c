@@ -99,13 +99,17 @@ static bool rx_qos2_has(ipb_session_t *s, uint16_t pid)
 
 static bool rx_qos2_add(ipb_session_t *s, uint16_t pid)
 {
-    if (s->nrx_qos2 == s->rx_qos2_cap) {
-        unsigned nc = s->rx_qos2_cap ? s->rx_qos2_cap * 2u : 4u;
+    /* Capacity is 0, or the smallest power of two >= max(4, count): grow when full. */
+    unsigned cap = 0;
+    if (s->nrx_qos2)
+        for (cap = 4; cap < s->nrx_qos2; cap *= 2)
+            ;
+    if (s->nrx_qos2 == cap) {
+        unsigned nc = cap ? cap * 2u : 4u;
         uint16_t *n = realloc(s->rx_qos2, nc * sizeof *n);
         if (!n)
             return false;
         s->rx_qos2 = n;
-        s->rx_qos2_cap = (uint16_t)nc;
     }
     s->rx_qos2[s->nrx_qos2++] = pid;
     return true;

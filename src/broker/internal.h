@@ -90,7 +90,6 @@ struct ipb_session {
     ipb_sub_t *subs;      /* this session's subscriptions */
     ipb_dlv_t *inflight, *inflight_tail; /* sent, waiting for an acknowledgement */
     ipb_dlv_t *queue, *queue_tail;       /* waiting for room in the inflight window */
-    uint64_t queued_bytes;
     uint16_t *rx_qos2;    /* packet ids of QoS 2 received, waiting for PUBREL */
     ipb_msg_t *will;      /* delayed will waiting while offline */
     char *username;       /* who owns it: ACL checks of deliveries while offline */
@@ -99,11 +98,12 @@ struct ipb_session {
     uint32_t will_at;     /* ipb__secs() when the delayed will goes out */
     uint32_t nsubs;
     uint32_t nqueued;
+    uint32_t queued_bytes; /* payload bytes queued, saturating (caps fit 31 bits) */
     uint32_t expiry;      /* session expiry interval, seconds */
     uint32_t mgen, midx;  /* scratch of one fan-out (see subtree.c) */
     uint32_t oidx;        /* 1 + slot in the broker's offline array; 0 = not there */
     uint16_t ninflight;
-    uint16_t nrx_qos2, rx_qos2_cap;
+    uint16_t nrx_qos2;    /* the array's capacity follows from it: see rx_qos2_add() */
     uint16_t next_pid;
     char id[];            /* client identifier, in the same allocation */
 };

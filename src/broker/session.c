@@ -58,7 +58,8 @@ ipb_session_t *ipb__session_new(ipb_broker_t *b, const char *id)
 {
     if (b->nsessions >= b->cfg.max_sessions)
         return NULL;
-    if (b->nsessions >= b->nstab && table_grow(b) < 0)
+    /* Up to two sessions per slot: lookups happen at CONNECT only, memory is per client. */
+    if (b->nsessions >= 2 * b->nstab && table_grow(b) < 0)
         return NULL;
     size_t len = strlen(id);
     /* offsetof, not sizeof: the id starts in the struct's tail padding. */
@@ -106,7 +107,7 @@ void ipb__session_reset(ipb_broker_t *b, ipb_session_t *s)
     s->queued_bytes = 0;
     free(s->rx_qos2);
     s->rx_qos2 = NULL;
-    s->nrx_qos2 = s->rx_qos2_cap = 0;
+    s->nrx_qos2 = 0;
     ipb__msg_unref(s->will);
     s->will = NULL;
 }
@@ -280,7 +281,8 @@ static bool queue_full(ipb_broker_t *b, ipb_session_t *s, const ipb_msg_t *m)
 {
     if (b->cfg.max_queued_messages && s->nqueued >= b->cfg.max_queued_messages)
         return true;
-    return b->cfg.max_queued_bytes && s->queued_bytes + m->payload_len > b->cfg.max_queued_bytes;
+    return b->cfg.max_queued_bytes &&
+           (uint64_t)s->queued_bytes + m->payload_len > b->cfg.max_queued_bytes;
 }
 
 static bool deliver_allowed(ipb_broker_t *b, ipb_session_t *s, const ipb_msg_t *m)
@@ -342,7 +344,8 @@ void ipb__session_deliver(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, uint8
         s->queue = d;
     s->queue_tail = d;
     s->nqueued++;
-    s->queued_bytes += m->payload_len;
+    uint64_t qb = (uint64_t)s->queued_bytes + m->payload_len;
+    s->queued_bytes = qb > UINT32_MAX ? UINT32_MAX : (uint32_t)qb;
 }
 
 void ipb__session_pump(ipb_broker_t *b, ipb_session_t *s)
@@ -354,7 +357,8 @@ void ipb__session_pump(ipb_broker_t *b, ipb_session_t *s)
         if (!s->queue)
             s->queue_tail = NULL;
         s->nqueued--;
-        s->queued_bytes -= d->msg->payload_len;
+        s->queued_bytes -= d->msg->payload_len < s->queued_bytes ? d->msg->payload_len
+                                                                 : s->queued_bytes;
         if (ipb__msg_remaining(d->msg, now) == 0) {
             dlv_free(b, d); /* expired while queued: never delivered */
         } else if (d->qos == 0) {
