@@ -32,6 +32,10 @@ static int refuse(ipb_conn_t *c, uint8_t rc5, const char *why)
     }
     ipm_packet_t pkt = {.type = IPM_CONNACK};
     pkt.u.connack.reason = code;
+    /* 5.0 says why in words too (allowed on CONNACK whatever the client asked for). */
+    ipm_prop_t text = {.id = IPM_PROP_REASON_STRING, .bin = ipm_str(why)};
+    if (c->version == IPM_PROTO_V5)
+        pkt.u.connack.props = (ipm_props_t){.list = &text, .count = 1};
     ipb__conn_send(c, &pkt);
     ipb__msg_unref(c->will); /* a refused connection has no will */
     c->will = NULL;
@@ -165,6 +169,9 @@ static uint32_t read_props(ipb_conn_t *c, const ipm_connect_t *p, uint8_t *reaso
             break;
         case IPM_PROP_RECEIVE_MAXIMUM:
             c->recv_max = (uint16_t)prop.num;
+            break;
+        case IPM_PROP_REQUEST_PROBLEM_INFORMATION:
+            c->no_problem_info = prop.num == 0; /* then no reason strings on acks */
             break;
         case IPM_PROP_MAXIMUM_PACKET_SIZE:
             c->max_packet = prop.num;

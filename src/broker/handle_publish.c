@@ -7,11 +7,28 @@
 
 #include "internal.h"
 
+/* Words for the reasons a PUBLISH is refused, sent as the 5.0 Reason String. */
+static const char *refusal_text(uint8_t reason)
+{
+    switch (reason) {
+    case IPM_RC_NOT_AUTHORIZED: return "not authorized to publish to this topic";
+    case IPM_RC_QUOTA_EXCEEDED: return "message too large, or the broker is over its memory limit";
+    case IPM_RC_TOPIC_NAME_INVALID: return "topic longer or deeper than the broker allows";
+    case IPM_RC_PACKET_IDENTIFIER_NOT_FOUND: return "no such packet identifier";
+    default: return NULL;
+    }
+}
+
 static void ack(ipb_conn_t *c, uint8_t type, uint16_t pid, uint8_t reason)
 {
     ipm_packet_t pkt = {.type = type};
     pkt.u.ack.packet_id = pid;
     pkt.u.ack.reason = c->version == IPM_PROTO_V5 ? reason : 0;
+    const char *why = refusal_text(reason);
+    ipm_prop_t text = {.id = IPM_PROP_REASON_STRING, .bin = ipm_str(why)};
+    /* MQTT-3.1.2-29: none when the client asked for no problem information. */
+    if (c->version == IPM_PROTO_V5 && why && !c->no_problem_info)
+        pkt.u.ack.props = (ipm_props_t){.list = &text, .count = 1};
     ipb__conn_send(c, &pkt);
 }
 

@@ -261,6 +261,7 @@ struct ipb_conn {
     uint8_t listener;
     bool in_flush;
     bool will_on_close;        /* publish the will when this connection ends */
+    bool no_problem_info;      /* 5.0 Request Problem Information 0: no reason strings */
     uint8_t rshift;            /* rbuf holds 1 << rshift bytes */
 };
 

@@ -185,7 +185,13 @@ def refusals_on_the_wire(b):
     import wire
     c = b.client()
     c.send(wire.connect("a5", wire.V5, user="alice", pw="a")).expect(wire.our_connack(wire.V5))
-    c.send(wire.publish("bob/x", b"no", 1, pid=5, v=wire.V5)).expect(wire.puback(5, 0x87, wire.V5))
+    c.send(wire.publish("bob/x", b"no", 1, pid=5, v=wire.V5)).expect(
+        wire.puback(5, 0x87, wire.V5, [(0x1F, "not authorized to publish to this topic")]))
+    # A client that asks for no problem information gets the bare code.
+    q = b.client()
+    q.send(wire.connect("a5q", wire.V5, user="alice", pw="a", p=[(0x17, 0)]))
+    q.expect(wire.our_connack(wire.V5))
+    q.send(wire.publish("bob/x", b"no", 1, pid=9, v=wire.V5)).expect(wire.puback(9, 0x87, wire.V5))
     c.send(wire.subscribe(6, [("bob/#", 1), ("alice/#", 1)], wire.V5))
     c.expect(wire.suback(6, [0x87, 1], wire.V5))
     c.sync()

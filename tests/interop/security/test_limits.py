@@ -21,8 +21,9 @@ def topic_length_and_levels():
         iptest.expect_eq(got, {puback(2, 0, V5), publish("a/b/c", b"ok", 1, pid=1, v=V5)},
                          "within the limits: acknowledged and delivered")
         c.send(puback(1, 0, V5))
-        c.send(publish("a/b/c/d", b"deep", 1, pid=3, v=V5)).expect(puback(3, 0x90, V5), "too deep")
-        c.send(publish("y" * 17, b"long", 1, pid=4, v=V5)).expect(puback(4, 0x90, V5), "too long")
+        why = [(0x1F, "topic longer or deeper than the broker allows")]
+        c.send(publish("a/b/c/d", b"deep", 1, pid=3, v=V5)).expect(puback(3, 0x90, V5, why), "too deep")
+        c.send(publish("y" * 17, b"long", 1, pid=4, v=V5)).expect(puback(4, 0x90, V5, why), "too long")
         c.sync()
         old = b.connect("old", V311)
         old.send(subscribe(1, [("a/b/c/d", 0)])).expect(suback(1, [0x80]), "3.1.1 failure code")
@@ -33,7 +34,8 @@ def memory_ceiling():
     with Broker("memory_limit 1000\n") as b:  # far below any process: everything refused
         c = b.connect("mem", V5)
         c.send(subscribe(1, [("m/#", 1)], V5)).expect(suback(1, [1], V5))
-        c.send(publish("m/1", b"x", 1, pid=2, v=V5)).expect(puback(2, 0x97, V5), "quota exceeded")
+        why = [(0x1F, "message too large, or the broker is over its memory limit")]
+        c.send(publish("m/1", b"x", 1, pid=2, v=V5)).expect(puback(2, 0x97, V5, why), "quota exceeded")
         old = b.connect("old", V311)
         old.send(publish("m/2", b"y", 1, pid=7)).expect(puback(7), "3.1.1 acknowledged")
         c.sync()  # and nothing was delivered

@@ -28,7 +28,8 @@ def message_size_limit():
         s = b.connect("s")
         s.send(subscribe(1, [("l", 1)])).expect(suback(1, [1]))
         p5 = b.connect("p5", V5)
-        p5.send(publish("l", "123456", 1, pid=1, v=V5)).expect(puback(1, 0x97, V5))
+        p5.send(publish("l", "123456", 1, pid=1, v=V5)).expect(puback(
+            1, 0x97, V5, [(0x1F, "message too large, or the broker is over its memory limit")]))
         p = b.connect("p")
         p.send(publish("l", "123456", 1, pid=1)).expect(puback(1))
         p.send(publish("l", "12345", 1, pid=2)).expect(puback(2))
