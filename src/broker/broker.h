@@ -106,6 +106,7 @@ typedef struct {
     uint32_t max_topic_length;  /* bytes; default 4096 */
     uint32_t max_topic_levels;  /* default 64 */
     uint64_t memory_limit;      /* resident bytes; 0 = none (the default) */
+    uint32_t max_retained_messages; /* distinct retained topics; 0 = none. Default 100000 */
     unsigned log_types;   /* IPB_LOG_* mask */
     int log_dest;         /* IPB_LOG_DEST_* */
     char log_file[256];   /* for IPB_LOG_DEST_FILE */

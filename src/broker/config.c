@@ -37,6 +37,7 @@ void ipb_config_init(ipb_config_t *cfg)
     cfg->login_failure_window = 60;
     cfg->max_topic_length = 4096;
     cfg->max_topic_levels = 64;
+    cfg->max_retained_messages = 100000;
     cfg->max_sessions = 1000000;
     cfg->log_types = IPB_LOG_ERR | IPB_LOG_WARNING | IPB_LOG_NOTICE | IPB_LOG_INFO;
     cfg->log_dest = IPB_LOG_DEST_STDERR;
@@ -369,6 +370,9 @@ static int security_option(parse_t *p, const char *d, const char *v, int *rc)
     } else if (!strcmp(d, "max_topic_levels")) {
         if ((*rc = get_u64(p, d, v, IPM_MAX_STRING_LEN, &x)) == 0)
             c->max_topic_levels = x ? (uint32_t)x : IPM_MAX_STRING_LEN;
+    } else if (!strcmp(d, "max_retained_messages")) {
+        if ((*rc = get_u64(p, d, v, UINT32_MAX, &x)) == 0)
+            c->max_retained_messages = (uint32_t)x;
     } else if (!strcmp(d, "memory_limit"))
         *rc = get_u64(p, d, v, UINT64_MAX / 2, &c->memory_limit); /* bytes, as mosquitto */
     else if (!strcmp(d, "max_login_failures")) {

@@ -360,6 +360,8 @@ struct ipb_broker {
     const ipb_auth_t *auth;
     void *auth_ctx;
     ipb_security_t *sec;
+    bool retain_full_logged;
+    uint32_t retained_by_clients; /* retained topics not under '$' (max_retained_messages) */
     const ipb_store_t *store;
     void *store_ctx;
 

@@ -14,8 +14,29 @@ void ipb__retain_set(ipb_broker_t *b, ipb_msg_t *m)
     ipb__retain_put(b, m, true);
 }
 
+/* At max_retained_messages, a new topic is not retained (replacing and clearing are). */
+static bool retain_full(ipb_broker_t *b, const ipb_msg_t *m)
+{
+    /* Only what clients retain counts: the broker's own $SYS topics are bounded. */
+    if (!b->cfg.max_retained_messages || b->retained_by_clients < b->cfg.max_retained_messages ||
+        !m->payload_len || m->topic[0] == '$')
+        return false;
+    ipb_node_t *n = ipb__tree_node(&b->tree, m->topic, m->topic_len, false);
+    if (n && n->retained)
+        return false;
+    if (!b->retain_full_logged) {
+        ipb__log(b, IPB_LOG_WARNING,
+                 "max_retained_messages (%u) reached: new retained topics are not kept.",
+                 b->cfg.max_retained_messages);
+        b->retain_full_logged = true;
+    }
+    return true;
+}
+
 void ipb__retain_put(ipb_broker_t *b, ipb_msg_t *m, bool notify)
 {
+    if (retain_full(b, m))
+        return;
     ipb_node_t *n = ipb__tree_node(&b->tree, m->topic, m->topic_len, m->payload_len > 0);
     if (notify && b->store && b->store->retain_set) {
         int rc = b->store->retain_set(b->store_ctx, m->topic, m->payload, m->payload_len,
@@ -26,15 +47,18 @@ void ipb__retain_put(ipb_broker_t *b, ipb_msg_t *m, bool notify)
     }
     if (!n)
         return;
+    bool by_client = m->topic[0] != '$';
     if (n->retained) {
         ipb__msg_unref(n->retained);
         n->retained = NULL;
         b->st.retained--;
+        b->retained_by_clients -= by_client;
     }
     if (m->payload_len) {
         ipb__msg_ref(m);
         n->retained = m;
         b->st.retained++;
+        b->retained_by_clients += by_client;
     } else {
         ipb__tree_prune(&b->tree, n);
     }

@@ -43,6 +43,21 @@ def memory_ceiling():
         iptest.eventually(lambda: "memory_limit" in b.logtext(), what="a log line says why")
 
 
+def retained_cap():
+    with Broker("max_retained_messages 2\n") as b:
+        p = b.connect("p")
+        for t in ("r/1", "r/2", "r/3"):
+            p.send(publish(t, b"v", retain=True))
+        p.send(publish("r/1", b"new", retain=True)).sync()  # replacing still works
+        s = b.connect("s")
+        s.send(subscribe(1, [("r/#", 0)])).expect(suback(1, [0]))
+        got = {s.read_packet(), s.read_packet()}
+        iptest.expect_eq(got, {publish("r/1", b"new", retain=True), publish("r/2", b"v", retain=True)},
+                         "two retained topics kept, the third not")
+        s.sync()
+        iptest.eventually(lambda: "max_retained_messages" in b.logtext(), what="a log line")
+
+
 def max_connections():
     with Broker("max_connections 2\n") as b:
         one, two = b.connect("one"), b.connect("two")
@@ -77,4 +92,5 @@ results = iptest.Results()
 results.check("max_topic_length and max_topic_levels", topic_length_and_levels)
 results.check("memory_limit refuses publishes with 0x97", memory_ceiling)
 results.check("max_connections", max_connections)
+results.check("max_retained_messages", retained_cap)
 results.finish()
