@@ -21,7 +21,7 @@ HOST = iptest.HOST
 
 # Processes started by these tests render figures: ignore fontconfig's process-lifetime
 # cache under LeakSanitizer (see lsan.supp), nothing else.
-_supp = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lsan.supp")
+_supp = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lsan.supp")
 os.environ["LSAN_OPTIONS"] = ":".join(
     x for x in (os.environ.get("LSAN_OPTIONS"), f"suppressions={_supp}") if x)
 COLUMNS = ["time", "cos", "sin", "sin*cos"]
