@@ -241,16 +241,10 @@ int ipb_local_unsubscribe(ipb_broker_t *b, const char *filter, ipb_local_cb cb, 
 int ipb_local_publish(ipb_broker_t *b, const char *topic, const uint8_t *payload, size_t len,
                       uint8_t qos, bool retain)
 {
-    if (!b || !topic || (len && !payload))
-        return IPM_EINVALID;
-    if (qos > 2)
-        return IPM_EBAD_QOS;
-    size_t tlen = strlen(topic);
-    if (!ipm_topic_name_valid((const uint8_t *)topic, tlen))
-        return IPM_EBAD_TOPIC;
-    ipb_msg_t *m = ipb__msg_new(topic, tlen, payload, len, qos, retain, NULL, ipb__now(b));
-    if (!m)
-        return IPM_ENOMEM;
+    ipb_msg_t *m;
+    int rc = ipb__msg_local(b, topic, payload, len, qos, retain, &m);
+    if (rc)
+        return rc;
     ipb__publish(b, m);
     ipb__msg_unref(m);
     return 0;

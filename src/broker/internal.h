@@ -46,6 +46,9 @@ typedef struct ipb_msg {
 
 ipb_msg_t *ipb__msg_new(const char *topic, size_t tlen, const uint8_t *payload, size_t plen,
                         uint8_t qos, bool retain, const ipm_props_t *props, uint64_t now);
+/* A message from an in-process caller, checked as a client's would be. 0 or IPM_E*. */
+int ipb__msg_local(ipb_broker_t *b, const char *topic, const uint8_t *payload, size_t len,
+                   uint8_t qos, bool retain, ipb_msg_t **out);
 void ipb__msg_ref(ipb_msg_t *m);
 void ipb__msg_unref(ipb_msg_t *m);
 /* Seconds left before expiry (>= 1), 0 if expired, UINT32_MAX if it never expires. */

@@ -203,3 +203,17 @@ ipb_enc_t *ipb__enc_publish_alias(ipb_msg_t *m, uint8_t qos, const uint32_t *sub
     free(list);
     return e;
 }
+
+int ipb__msg_local(ipb_broker_t *b, const char *topic, const uint8_t *payload, size_t len,
+                   uint8_t qos, bool retain, ipb_msg_t **out)
+{
+    if (!b || !topic || (len && !payload))
+        return IPM_EINVALID;
+    if (qos > 2)
+        return IPM_EBAD_QOS;
+    size_t tlen = strlen(topic);
+    if (!ipm_topic_name_valid((const uint8_t *)topic, tlen))
+        return IPM_EBAD_TOPIC;
+    *out = ipb__msg_new(topic, tlen, payload, len, qos, retain, NULL, ipb__now(b));
+    return *out ? 0 : IPM_ENOMEM;
+}

@@ -15,16 +15,10 @@ void ipb_broker_set_store(ipb_broker_t *b, const ipb_store_t *store, void *ctx)
 int ipb_broker_restore_retained(ipb_broker_t *b, const char *topic, const uint8_t *payload,
                                 size_t len, uint8_t qos)
 {
-    if (!b || !topic || (len && !payload))
-        return IPM_EINVALID;
-    if (qos > 2)
-        return IPM_EBAD_QOS;
-    size_t tlen = strlen(topic);
-    if (!ipm_topic_name_valid((const uint8_t *)topic, tlen))
-        return IPM_EBAD_TOPIC;
-    ipb_msg_t *m = ipb__msg_new(topic, tlen, payload, len, qos, true, NULL, ipb__now(b));
-    if (!m)
-        return IPM_ENOMEM;
+    ipb_msg_t *m;
+    int rc = ipb__msg_local(b, topic, payload, len, qos, true, &m);
+    if (rc)
+        return rc;
     ipb__retain_put(b, m, false);
     ipb__msg_unref(m);
     return 0;
