@@ -33,6 +33,7 @@
 
 #define READ_BUF 16384
 #define MAX_FILE (64u << 20) /* largest static file served */
+#define LINGER_MS 5000       /* how long a closing socket may take to send what is queued */
 
 typedef enum { MODE_MQTT, MODE_HTTP, MODE_WS, MODE_DONE } layer_mode_t;
 
@@ -46,6 +47,7 @@ typedef struct {
     ipb_tls_t *tls;
     layer_mode_t mode;
     bool reading, closing, timer_on;
+    bool lingering; /* closing, but writes are still queued: close when they are out */
     unsigned writes; /* our uv_writes in flight */
     uint8_t *rbuf;   /* socket reads, before the filters */
     char *head;      /* HTTP request head so far */
@@ -62,14 +64,18 @@ typedef struct {
     uint8_t data[];
 } out_t;
 
+static void close_handles(layer_t *l);
+
 static void on_write(uv_write_t *req, int status)
 {
     out_t *o = (out_t *)req;
     layer_t *l = o->l;
     l->writes--;
-    if (o->notify && l->base.conn)
+    if (o->notify && l->base.conn && !l->closing)
         ipb_conn_on_written(l->base.conn, status);
     free(o);
+    if (l->lingering && (l->writes == 0 || status < 0))
+        close_handles(l);
 }
 
 /* Put bytes on the socket: what it takes now, the rest in one owned write. */
@@ -172,13 +178,26 @@ static void on_handle_closed(uv_handle_t *h)
     free(l);
 }
 
+static void close_handles(layer_t *l)
+{
+    l->lingering = false;
+    uv_timer_stop(&l->timer);
+    uv_close((uv_handle_t *)&l->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&l->h, on_handle_closed);
+}
+
+static void on_linger_timeout(uv_timer_t *t)
+{
+    close_handles(t->data); /* the peer does not read: give up on what is queued */
+}
+
 static void layer_close(ipb_transport_t *tr)
 {
     layer_t *l = (layer_t *)tr;
     if (l->closing)
         return;
     l->closing = true;
-    /* Say goodbye in each protocol, best effort: the socket closes after queued writes. */
+    /* Say goodbye in each protocol, best effort. */
     if (l->mode == MODE_WS) {
         static const uint8_t normal[2] = {IPB_WS_NORMAL >> 8, IPB_WS_NORMAL & 0xFF};
         send_raw(l, normal, 2, IPB_WS_CLOSE);
@@ -187,9 +206,15 @@ static void layer_close(ipb_transport_t *tr)
         ipb_tls_shutdown(l->tls);
         flush_tls(l);
     }
-    uv_timer_stop(&l->timer);
-    uv_close((uv_handle_t *)&l->timer, on_handle_closed);
-    uv_close((uv_handle_t *)&l->h, on_handle_closed);
+    /* uv_close would cancel queued writes: an HTTP answer or a last packet would be cut. */
+    if (l->writes) {
+        l->lingering = true;
+        uv_read_stop((uv_stream_t *)&l->h);
+        uv_timer_stop(&l->timer);
+        uv_timer_start(&l->timer, on_linger_timeout, LINGER_MS, 0);
+        return;
+    }
+    close_handles(l);
 }
 
 /* Before a connection exists, a failure just closes the socket, with a log line. */

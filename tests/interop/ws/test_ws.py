@@ -253,6 +253,20 @@ def static_files_served_safely():
                 r = http(port, b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n\r\n")
                 if r.startswith(b"HTTP/1.1 200") or b"root:" in r:
                     raise AssertionError(f"{path!r} was served: {r[:200]!r}")
+            # A file larger than the socket takes at once, to a reader that starts late:
+            # the answer must arrive whole although the broker closes right after it.
+            big = bytes(range(256)) * (24 * 4096)  # 24 MiB
+            with open(os.path.join(www, "big.bin"), "wb") as f:
+                f.write(big)
+            with socket.create_connection((iptest.HOST, port), timeout=30) as s:
+                s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+                import time
+                time.sleep(1)
+                data = b""
+                while chunk := s.recv(1 << 20):
+                    data += chunk
+            expect_eq(data.endswith(big) and len(data) - len(big) < 400, True,
+                      f"the whole 24 MiB body ({len(data)} bytes received)")
             r = http(port, b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n")
             if not r.startswith(b"HTTP/1.1 200") or r.endswith(b"</h1>"):
                 raise AssertionError(f"HEAD: {r!r}")
