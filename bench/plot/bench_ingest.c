@@ -1,11 +1,15 @@
 /*
  * bench_ingest.c - rows per second the plot server stores, and that none is lost.
  *
- *   bench_plot_ingest [DEVICES [ROWS]]        defaults: 100 devices, 2000 rows each
+ *   bench_plot_ingest [DEVICES [ROWS [THREADS]]]   defaults: 100 devices, 2000 rows,
+ *                                                  one thread per device
  *
- * (1) through the network: DEVICES threads, each a device with our MQTT client and plot
- *     client publishing ROWS rows at QoS 1 to our broker, with the plot server attached
- *     in-process (`iotplot serve`); timed from the first row to the last row committed.
+ * (1) through the network: DEVICES devices, each with our MQTT client and plot client
+ *     and its own connection, publishing ROWS rows at QoS 1 to our broker, with the plot
+ *     server attached in-process (`iotplot serve`); timed from the first row to the last
+ *     row committed. The devices run on THREADS threads: on a two-core machine a hundred
+ *     device threads mostly measure the scheduler, while real devices bring their own
+ *     CPUs, so fewer threads each driving several devices in turns show the host's share.
  * (2) the server alone: the same rows handed to ipp_server_handle() from one thread.
  * Both then count the rows in the store: every series must have all ROWS rows.
  */
@@ -22,12 +26,27 @@
 #include "plot/plot_internal.h"
 #include "plot/serve.h"
 
+/* One device: its own static-sized buffers, as on a board; QoS 1, every row acknowledged. */
 typedef struct {
-    int index, rows;
-    uint16_t port;
-    pthread_barrier_t *start;
+    int index;
+    char id[32], name[32];
+    uint8_t rx[4096], tx[4096], store[65536], subs[256];
+    uint16_t q2[8];
+    char json[256];
+    ipm_tcp_t tcp;
+    ipm_transport_t tr;
+    ipm_client_t c;
+    ipp_plotclient_t pc;
     int rc;
 } device_t;
+
+/* A thread driving devices[first .. first + count) in turns, a row each per turn. */
+typedef struct {
+    device_t *dev;
+    int count, rows;
+    uint16_t port;
+    pthread_barrier_t *start;
+} group_t;
 
 static double now(void)
 {
@@ -36,44 +55,51 @@ static double now(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* One device: static-sized buffers as on a board, QoS 1, every row acknowledged. */
-static void *device_main(void *arg)
+static int device_open(device_t *d, uint16_t port)
 {
-    device_t *d = arg;
-    static _Thread_local uint8_t rx[4096], tx[4096], store[65536], subs[256];
-    static _Thread_local uint16_t q2[8];
-    static _Thread_local char json[256];
-    char id[32], name[32];
-    ipm_client_mem_t mem = {rx, sizeof rx, tx, sizeof tx, store, sizeof store, subs,
-                            sizeof subs, q2, 8, NULL, 0};
-    ipm_tcp_t tcp;
     ipm_client_config_t cfg = ipm_client_config_default();
-    ipm_transport_t tr;
-    ipm_client_t c;
-    ipp_plotclient_t pc;
-    ipm_tcp_init(&tcp, &tr);
+    ipm_client_mem_t mem = {d->rx, sizeof d->rx, d->tx, sizeof d->tx, d->store,
+                            sizeof d->store, d->subs, sizeof d->subs, d->q2, 8, NULL, 0};
+    ipm_tcp_init(&d->tcp, &d->tr);
     ipm_net_platform(&cfg.platform);
-    snprintf(id, sizeof id, "bench-device-%d", d->index);
-    snprintf(name, sizeof name, "dev%d", d->index);
+    snprintf(d->id, sizeof d->id, "bench-device-%d", d->index);
+    snprintf(d->name, sizeof d->name, "dev%d", d->index);
     cfg.host = "127.0.0.1";
-    cfg.port = d->port;
-    cfg.client_id = id;
-    cfg.transport = &tr;
-    d->rc = ipm_client_init(&c, &cfg, &mem);
-    if (d->rc == 0)
-        d->rc = ipm_client_connect(&c);
-    if (d->rc == 0)
-        d->rc = ipp_plotclient_init(&pc, "bench", 1, json, sizeof json,
-                                    ipp_plotclient_ipm_publish, &c);
-    if (d->rc == 0)
-        d->rc = ipp_plot_new_series(&pc, name, "i", "t", "v");
-    pthread_barrier_wait(d->start);
-    for (int i = 0; d->rc == 0 && i < d->rows; i++)
-        d->rc = ipp_plot_data(&pc, name, i, i * 0.001, d->index + i * 1e-6);
-    if (d->rc == 0)
-        d->rc = ipm_client_flush(&c, 60000);
-    if (ipm_client_connected(&c))
-        ipm_client_disconnect(&c, 0);
+    cfg.port = port;
+    cfg.client_id = d->id;
+    cfg.transport = &d->tr;
+    int rc = ipm_client_init(&d->c, &cfg, &mem);
+    if (rc == 0)
+        rc = ipm_client_connect(&d->c);
+    if (rc == 0)
+        rc = ipp_plotclient_init(&d->pc, "bench", 1, d->json, sizeof d->json,
+                                 ipp_plotclient_ipm_publish, &d->c);
+    if (rc == 0)
+        rc = ipp_plot_new_series(&d->pc, d->name, "i", "t", "v");
+    return rc;
+}
+
+static void *group_main(void *arg)
+{
+    group_t *g = arg;
+    for (int k = 0; k < g->count; k++)
+        g->dev[k].rc = device_open(&g->dev[k], g->port);
+    pthread_barrier_wait(g->start);
+    for (int i = 0; i < g->rows; i++)
+        for (int k = 0; k < g->count; k++) {
+            device_t *d = &g->dev[k];
+            if (d->rc == 0)
+                d->rc = ipp_plot_data(&d->pc, d->name, i, i * 0.001, d->index + i * 1e-6);
+            if (d->rc == 0 && g->count > 1)
+                ipm_client_check_msg(&d->c); /* acknowledgements, and room to send */
+        }
+    for (int k = 0; k < g->count; k++) {
+        device_t *d = &g->dev[k];
+        if (d->rc == 0)
+            d->rc = ipm_client_flush(&d->c, 60000);
+        if (ipm_client_connected(&d->c))
+            ipm_client_disconnect(&d->c, 0);
+    }
     return NULL;
 }
 
@@ -111,7 +137,7 @@ static void quiet(void *arg, const char *line)
         fprintf(stderr, "%s\n", line);
 }
 
-static int through_broker(int devices, int rows)
+static int through_broker(int devices, int rows, int threads)
 {
     char dir[] = "/tmp/iotplot-bench-XXXXXX", err[256], cmd[300];
     ipp_serve_t *s;
@@ -124,35 +150,42 @@ static int through_broker(int devices, int rows)
         return 1;
     }
     pthread_barrier_t start;
-    pthread_barrier_init(&start, NULL, (unsigned)devices + 1);
+    pthread_barrier_init(&start, NULL, (unsigned)threads + 1);
     device_t *d = calloc((size_t)devices, sizeof *d);
-    pthread_t *t = calloc((size_t)devices, sizeof *t);
-    for (int i = 0; i < devices; i++) {
-        d[i] = (device_t){.index = i, .rows = rows, .port = ipp_serve_port(s), .start = &start};
-        pthread_create(&t[i], NULL, device_main, &d[i]);
+    group_t *g = calloc((size_t)threads, sizeof *g);
+    pthread_t *t = calloc((size_t)threads, sizeof *t);
+    for (int i = 0; i < devices; i++)
+        d[i].index = i;
+    for (int i = 0, first = 0; i < threads; i++) {
+        int count = devices / threads + (i < devices % threads);
+        g[i] = (group_t){.dev = d + first, .count = count, .rows = rows,
+                         .port = ipp_serve_port(s), .start = &start};
+        first += count;
+        pthread_create(&t[i], NULL, group_main, &g[i]);
     }
     pthread_barrier_wait(&start);
     double t0 = now();
     int failed = 0;
-    for (int i = 0; i < devices; i++) {
+    for (int i = 0; i < threads; i++)
         pthread_join(t[i], NULL);
+    for (int i = 0; i < devices; i++)
         if (d[i].rc) {
             fprintf(stderr, "device %d: %s\n", i, ipm_strerror(d[i].rc));
             failed++;
         }
-    }
     ipp_server_sync(ipp_serve_plot(s), -1);
     double dt = now() - t0;
     ipp_serve_stop(s, NULL);
     long stored = count_rows(dir, devices, rows);
-    printf("broker+plot server: %d devices x %d rows at QoS 1: %ld stored in %.3f s = %.0f "
-           "rows/s, lost %ld\n",
-           devices, rows, stored, dt, stored > 0 ? stored / dt : 0.0,
+    printf("broker+plot server: %d devices on %d threads x %d rows at QoS 1: %ld stored in "
+           "%.3f s = %.0f rows/s, lost %ld\n",
+           devices, threads, rows, stored, dt, stored > 0 ? stored / dt : 0.0,
            stored >= 0 ? (long)devices * rows - stored : -1);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd)) {
     }
     free(d);
+    free(g);
     free(t);
     pthread_barrier_destroy(&start);
     return failed || stored != (long)devices * rows;
@@ -198,11 +231,12 @@ int main(int argc, char **argv)
 {
     int devices = argc > 1 ? atoi(argv[1]) : 100;
     int rows = argc > 2 ? atoi(argv[2]) : 2000;
-    if (devices <= 0 || rows <= 0) {
-        fprintf(stderr, "usage: bench_plot_ingest [DEVICES [ROWS]]\n");
+    int threads = argc > 3 ? atoi(argv[3]) : devices;
+    if (devices <= 0 || rows <= 0 || threads <= 0 || threads > devices) {
+        fprintf(stderr, "usage: bench_plot_ingest [DEVICES [ROWS [THREADS]]]\n");
         return 2;
     }
-    int rc = through_broker(devices, rows);
+    int rc = through_broker(devices, rows, threads);
     rc |= server_alone(devices, rows);
     return rc;
 }

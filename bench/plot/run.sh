@@ -5,5 +5,6 @@
 set -eu
 BUILD=${1:?usage: bench/plot/run.sh BUILD_DIR}
 cmake --build "$BUILD" --target bench_plot_ingest >/dev/null
-"$BUILD/bench/plot/bench_plot_ingest" 100 2000
+"$BUILD/bench/plot/bench_plot_ingest" 100 2000      # a thread per device
 "$BUILD/bench/plot/bench_plot_ingest" 100 10000
+"$BUILD/bench/plot/bench_plot_ingest" 100 10000 2    # the 100 devices on two threads
