@@ -30,6 +30,13 @@ int ipm_frame(const uint8_t *buf, size_t len, uint32_t max_packet, ipm_frame_t *
 
 static bool is_v5(uint8_t version) { return version == IPM_PROTO_V5; }
 
+/* A Packet Identifier: never 0 (MQTT-2.2.1-3). */
+static int rd_pid(ipm__rd_t *r, uint16_t *pid)
+{
+    int rc = rd_u16(r, pid);
+    return rc ? rc : *pid ? IPM_OK : IPM_EZERO_PACKET_ID;
+}
+
 static int finish(const ipm__rd_t *r)
 {
     return r->p == r->end ? IPM_OK : IPM_ETRAILING;
@@ -181,10 +188,8 @@ static int decode_publish(ipm__rd_t *r, uint8_t flags, uint8_t version, ipm_publ
     if ((rc = rd_str(r, &p->topic)))
         return rc;
     if (p->qos) {
-        if ((rc = rd_u16(r, &p->packet_id)))
+        if ((rc = rd_pid(r, &p->packet_id)))
             return rc;
-        if (p->packet_id == 0)
-            return IPM_EZERO_PACKET_ID; /* MQTT-2.2.1-3 */
     }
     if (is_v5(version) && (rc = ipm__props_decode(r, IPM_PUBLISH, &p->props)))
         return rc;
@@ -207,11 +212,9 @@ static int decode_publish(ipm__rd_t *r, uint8_t flags, uint8_t version, ipm_publ
 /* PUBACK, PUBREC, PUBREL, PUBCOMP; 5.0 may omit the reason (0) and the properties. */
 static int decode_ack(ipm__rd_t *r, uint8_t type, uint8_t version, ipm_ack_t *a)
 {
-    int rc = rd_u16(r, &a->packet_id);
+    int rc = rd_pid(r, &a->packet_id);
     if (rc)
         return rc;
-    if (a->packet_id == 0)
-        return IPM_EZERO_PACKET_ID;
     if (is_v5(version) && rd_left(r) > 0) {
         if ((rc = rd_u8(r, &a->reason)))
             return rc;
@@ -252,11 +255,9 @@ static int decode_sub_entry(ipm__rd_t *r, bool unsub, uint8_t version, ipm_sub_t
 
 static int decode_subscribe(ipm__rd_t *r, uint8_t type, uint8_t version, ipm_subscribe_t *s)
 {
-    int rc = rd_u16(r, &s->packet_id);
+    int rc = rd_pid(r, &s->packet_id);
     if (rc)
         return rc;
-    if (s->packet_id == 0)
-        return IPM_EZERO_PACKET_ID;
     if (is_v5(version) && (rc = ipm__props_decode(r, type, &s->props)))
         return rc;
     s->raw.data = r->p;
@@ -276,11 +277,9 @@ static int decode_subscribe(ipm__rd_t *r, uint8_t type, uint8_t version, ipm_sub
 
 static int decode_suback(ipm__rd_t *r, uint8_t type, uint8_t version, ipm_suback_t *s)
 {
-    int rc = rd_u16(r, &s->packet_id);
+    int rc = rd_pid(r, &s->packet_id);
     if (rc)
         return rc;
-    if (s->packet_id == 0)
-        return IPM_EZERO_PACKET_ID;
     if (is_v5(version) && (rc = ipm__props_decode(r, type, &s->props)))
         return rc;
     s->reasons = r->p;
