@@ -246,6 +246,7 @@ typedef struct {
     const char *peer;     /* "address:port" */
     unsigned listener;
     uint8_t version;
+    bool anonymous_allowed; /* on CONNECT: allow_anonymous as it applies to this listener */
 } ipb_auth_client_t;
 
 /*

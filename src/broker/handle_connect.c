@@ -113,7 +113,8 @@ static uint8_t check_auth(ipb_conn_t *c, const ipm_connect_t *p, const char *id)
     char peer[64];
     ipb__conn_peer(c, peer, sizeof peer);
     ipb_auth_client_t cl = {.client_id = id, .username = c->username, .peer = peer,
-                            .listener = c->listener, .version = p->version};
+                            .listener = c->listener, .version = p->version,
+                            .anonymous_allowed = anon};
     return b->auth->connect(b->auth_ctx, &cl, p);
 }
 

@@ -50,14 +50,6 @@ static bool over_memory(ipb_broker_t *b)
     return b->sec->over_memory;
 }
 
-static bool listener_anonymous(const ipb_broker_t *b, unsigned i)
-{
-    const ipb_listener_config_t *l = &b->cfg.listeners[i];
-    if (b->cfg.per_listener_settings && l->allow_anonymous >= 0)
-        return l->allow_anonymous;
-    return b->cfg.allow_anonymous;
-}
-
 static bool uses_identity(const ipb_listener_config_t *l)
 {
     return l->use_identity_as_username || l->use_subject_as_username;
@@ -76,7 +68,7 @@ static uint8_t on_connect(void *ctx, const ipb_auth_client_t *cl, const ipm_conn
     char *colon = strrchr(addr, ':');
     if (colon)
         *colon = '\0';
-    return (uint8_t)ipb_authz_login(b->sec->authz, listener_anonymous(b, cl->listener), addr,
+    return (uint8_t)ipb_authz_login(b->sec->authz, cl->anonymous_allowed, addr,
                                     ipb__now(b) / 1000, cl->username, c->password.data,
                                     c->password.len, c->has_password);
 }
