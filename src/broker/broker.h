@@ -95,7 +95,7 @@ typedef struct {
     uint32_t connect_timeout_ms; /* time allowed for the first packet (CONNECT) */
     uint32_t max_sessions;       /* sessions kept, online or offline */
     bool per_listener_settings;
-    /* Security (src/auth): files in mosquitto's formats, and a failed-login limit. */
+    /* Security (src/broker/auth): files in mosquitto's formats, and a failed-login limit. */
     char password_file[IPB_PATH_MAX];
     char acl_file[IPB_PATH_MAX];
     uint32_t max_login_failures;   /* per source address and window; 0 = no limit */

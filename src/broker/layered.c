@@ -2,7 +2,7 @@
  * layered.c - the TLS and WebSocket transports: one TCP socket with up to two filters
  * between it and the MQTT connection.
  *
- *     socket <-> [TLS: src/tls] <-> [HTTP upgrade, WebSocket frames: src/http] <-> conn
+ *     socket <-> [TLS: src/broker/tls] <-> [HTTP upgrade, WebSocket frames: src/broker/http] <-> conn
  *
  * Plain TCP stays in tcp.c, which needs none of this. Here the bytes read go through TLS
  * (if the listener has certificates) and then either straight to the connection (mqtts)

@@ -1,5 +1,5 @@
 /*
- * security.c - the broker's TLS contexts and its auth policy (src/auth) behind the auth
+ * security.c - the broker's TLS contexts and its auth policy (src/broker/auth) behind the auth
  * hook: loaded at start, replaced whole on reload (SIGHUP), so a bad file never leaves
  * the broker half-configured.
  */
