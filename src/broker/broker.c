@@ -67,7 +67,7 @@ int ipb_broker_new(uv_loop_t *loop, const ipb_config_t *cfg, ipb_broker_t **out)
     b->loop = loop;
     b->cfg = *cfg;
     if (ipb__tree_init(&b->tree) < 0 || ipb__log_open(b) < 0) {
-        free(b->tree.slots);
+        ipb__tree_free(&b->tree);
         free(b);
         return IPM_ENOMEM;
     }
@@ -165,8 +165,8 @@ static void finish(ipb_broker_t *b)
     void *arg = b->closed_arg;
     /* Sessions first (they unlink their subscriptions), then what is left in the tree. */
     ipb__sessions_free_all(b);
-    free_retained(&b->tree.root);
-    free_local_subs(b, &b->tree.root);
+    free_retained(b->tree.root);
+    free_local_subs(b, b->tree.root);
     ipb__tree_free(&b->tree);
     for (size_t i = 0; i < b->ndeferred; i++)
         ipb__msg_unref(b->deferred[i]);

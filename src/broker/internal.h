@@ -173,7 +173,7 @@ struct ipb_node {
 typedef struct {
     ipb_node_t **slots;
     size_t nslots, count;
-    ipb_node_t root;
+    ipb_node_t *root;
 } ipb_tree_t;
 
 int ipb__tree_init(ipb_tree_t *t);

@@ -140,5 +140,5 @@ void ipb__retain_send(ipb_broker_t *b, ipb_session_t *s, ipb_local_cb cb, void *
                       const char *filter, size_t flen, uint8_t opts, uint32_t subid)
 {
     rctx_t r = {b, s, cb, arg, opts, subid, ipb__now(b)};
-    walk(&r, &b->tree.root, filter, flen, true);
+    walk(&r, b->tree.root, filter, flen, true);
 }

@@ -25,7 +25,16 @@ int ipb__tree_init(ipb_tree_t *t)
     memset(t, 0, sizeof *t);
     t->nslots = 256;
     t->slots = calloc(t->nslots, sizeof *t->slots);
-    return t->slots ? 0 : IPM_ENOMEM;
+    /* The root is allocated like any node: a struct ending in a flexible array may not be
+     * a member of another struct (ISO C). */
+    t->root = calloc(1, sizeof *t->root);
+    if (!t->slots || !t->root) {
+        free(t->slots);
+        free(t->root);
+        memset(t, 0, sizeof *t);
+        return IPM_ENOMEM;
+    }
+    return 0;
 }
 
 static ipb_node_t *lookup(ipb_tree_t *t, ipb_node_t *parent, const char *s, size_t len)
@@ -85,7 +94,7 @@ static ipb_node_t *child_new(ipb_tree_t *t, ipb_node_t *parent, const char *s, s
 
 ipb_node_t *ipb__tree_node(ipb_tree_t *t, const char *topic, size_t len, bool create)
 {
-    ipb_node_t *n = &t->root;
+    ipb_node_t *n = t->root;
     size_t i = 0;
     for (;;) {
         size_t j = i;
@@ -112,7 +121,7 @@ static void unhash(ipb_tree_t *t, ipb_node_t *n)
 
 void ipb__tree_prune(ipb_tree_t *t, ipb_node_t *n)
 {
-    while (n && n != &t->root && !n->child && !n->subs && !n->groups && !n->retained) {
+    while (n && n != t->root && !n->child && !n->subs && !n->groups && !n->retained) {
         ipb_node_t *p = n->parent;
         unhash(t, n);
         if (n->prev)
@@ -140,7 +149,9 @@ static void free_subtree(ipb_node_t *n)
 void ipb__tree_free(ipb_tree_t *t)
 {
     /* Subscriptions and retained messages are released by their owners first. */
-    free_subtree(&t->root);
+    if (t->root)
+        free_subtree(t->root);
+    free(t->root);
     free(t->slots);
     memset(t, 0, sizeof *t);
 }
@@ -451,7 +462,7 @@ void ipb__fanout(ipb_broker_t *b, ipb_msg_t *m)
                 s->mgen = 0;
         b->mgen = 1;
     }
-    walk(&f, &b->tree.root, m->topic, m->topic_len, true);
+    walk(&f, b->tree.root, m->topic, m->topic_len, true);
     for (size_t i = 0; i < f.n; i++) {
         match_t *mt = &f.v[i];
         uint8_t qos = mt->qos < m->qos ? mt->qos : m->qos;

@@ -34,6 +34,7 @@ typedef struct {
     FILE *out;
 } job_t;
 
+static int failf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int failf(char *err, size_t errlen, const char *fmt, ...)
 {
     if (err && errlen) {
