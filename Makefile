@@ -5,7 +5,7 @@ FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 20
 
-.PHONY: all build test test-fast test-asan size fuzz fuzz-smoke demo bench clean
+.PHONY: all build test test-fast test-asan size fuzz fuzz-smoke demo bench docs clean
 
 all: build
 
@@ -52,6 +52,11 @@ demo: build
 bench: build
 	@scripts/deps.sh bench
 	@bench/run.sh $(BUILD)
+
+# The generated tables of docs/broker.md (directives, $SYS topics), from the broker's tables.
+docs: build
+	@$(BUILD)/src/broker/gen_broker_doc docs/broker.md > docs/broker.md.new || { rm -f docs/broker.md.new; exit 1; }
+	@mv docs/broker.md.new docs/broker.md
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

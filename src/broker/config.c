@@ -1,46 +1,28 @@
 /*
- * config.c - defaults and the mosquitto.conf-style configuration file.
- *
- * Directives keep mosquitto's meaning. Directives of features that do not exist yet are
- * recognised and refused with a message saying so, never silently ignored: a config
- * that asks for TLS must not come up as plaintext.
+ * config.c - the mosquitto.conf-style configuration file: the line reader, and what each
+ * type of row of config_table.c means. Which directives exist, their bounds and defaults
+ * are the table's business, not this file's.
  */
 #include <dirent.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_table.h"
 #include "internal.h"
 
 #define IPB_CONFIG_MAX_DEPTH 4
 #define IPB_CONFIG_MAX_LINE 4096
+#define IPB_CONFIG_MAX_ROWS 256 /* for the bitmap of FLAGS rows already replaced */
 
 void ipb_config_init(ipb_config_t *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->max_connections = -1;
-    cfg->allow_anonymous = true;
-    cfg->max_keepalive = UINT16_MAX;
-    /* Bounded by default: a client may not make us buffer 256 MB for one packet. */
-    cfg->max_packet_size = 16u << 20;
-    cfg->max_inflight_messages = 20;
-    cfg->max_queued_messages = 1000;
-    cfg->retain_available = true;
-    cfg->sys_interval = 10;
-    cfg->topic_alias_maximum = 10;
-    cfg->max_subscriptions = 10000;
-    cfg->max_outgoing_bytes = 4u << 20;
-    cfg->connect_timeout_ms = 10000;
-    cfg->max_login_failures = 10;
-    cfg->login_failure_window = 60;
-    cfg->max_topic_length = 4096;
-    cfg->max_topic_levels = 64;
-    cfg->max_retained_messages = 100000;
+    ipb__config_defaults(cfg);
+    /* Not a directive: the cap on the session table, generous enough never to matter for
+     * honest clients. */
     cfg->max_sessions = 1000000;
-    cfg->log_types = IPB_LOG_ERR | IPB_LOG_WARNING | IPB_LOG_NOTICE | IPB_LOG_INFO;
-    cfg->log_dest = IPB_LOG_DEST_STDERR;
 }
 
 int ipb_config_add_listener(ipb_config_t *cfg, uint16_t port, const char *address)
@@ -56,18 +38,17 @@ int ipb_config_add_listener(ipb_config_t *cfg, uint16_t port, const char *addres
     return 0;
 }
 
-typedef struct {
+struct ipb__cparse {
     ipb_config_t *cfg;
     const char *file;
     unsigned line;
     char *err;
     size_t errlen;
-    bool log_type_set;
     int depth;
-} parse_t;
+    uint8_t replaced[IPB_CONFIG_MAX_ROWS / 8]; /* FLAGS rows seen once in this load */
+};
 
-static int fail(parse_t *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(parse_t *p, const char *fmt, ...)
+int ipb__cfail(ipb__cparse_t *p, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -78,121 +59,165 @@ static int fail(parse_t *p, const char *fmt, ...)
     return IPM_EINVALID;
 }
 
-static int get_u64(parse_t *p, const char *name, const char *v, uint64_t max, uint64_t *out)
+ipb_config_t *ipb__cparse_cfg(ipb__cparse_t *p)
+{
+    return p->cfg;
+}
+
+int ipb__cparse_int(ipb__cparse_t *p, const char *what, const char *v, int64_t min,
+                    int64_t max, int64_t *out)
 {
     char *end;
     if (!v)
-        return fail(p, "%s needs a value", name);
+        return ipb__cfail(p, "%s needs a value", what);
     errno = 0;
-    unsigned long long x = strtoull(v, &end, 10);
-    if (errno || *end || v[0] == '-' || end == v || x > max)
-        return fail(p, "%s: '%s' is not a number from 0 to %llu", name, v,
-                    (unsigned long long)max);
+    long long x = strtoll(v, &end, 10);
+    if (errno || *end || end == v || x < min || x > max)
+        return ipb__cfail(p, "%s: '%s' is not a number from %lld to %lld", what, v,
+                          (long long)min, (long long)max);
     *out = x;
     return 0;
 }
 
-static int get_bool(parse_t *p, const char *name, const char *v, bool *out)
+int ipb__cparse_bool(ipb__cparse_t *p, const char *what, const char *v, bool *out)
 {
     if (v && !strcmp(v, "true"))
         *out = true;
     else if (v && !strcmp(v, "false"))
         *out = false;
     else
-        return fail(p, "%s must be true or false", name);
+        return ipb__cfail(p, "%s must be true or false", what);
     return 0;
 }
 
 /* mosquitto's durations: a number and h, d, w, m (months) or y. */
-static int get_duration(parse_t *p, const char *name, const char *v, uint32_t *out)
+static int get_duration(ipb__cparse_t *p, const ipb__cdir_t *d, const char *v, int64_t *out)
 {
+    static const struct {
+        char unit;
+        unsigned long long seconds;
+    } units[] = {{'h', 3600}, {'d', 86400}, {'w', 7 * 86400}, {'m', 30 * 86400},
+                 {'y', 365 * 86400}};
     char *end;
     if (!v)
-        return fail(p, "%s needs a value", name);
-    unsigned long long x = strtoull(v, &end, 10);
-    unsigned long long unit = 0;
-    if (!strcmp(end, "h"))
-        unit = 3600;
-    else if (!strcmp(end, "d"))
-        unit = 86400;
-    else if (!strcmp(end, "w"))
-        unit = 7 * 86400;
-    else if (!strcmp(end, "m"))
-        unit = 30 * 86400;
-    else if (!strcmp(end, "y"))
-        unit = 365 * 86400;
-    if (end == v || !unit || x * unit > UINT32_MAX - 1)
-        return fail(p, "%s: '%s' is not a duration like 1h, 2d, 3w, 4m or 5y", name, v);
-    *out = (uint32_t)(x * unit);
+        return ipb__cfail(p, "%s needs a value", d->name);
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10), unit = 0;
+    for (size_t i = 0; i < sizeof units / sizeof units[0] && end[0] && !end[1]; i++)
+        if (end[0] == units[i].unit)
+            unit = units[i].seconds;
+    if (errno || end == v || v[0] == '-' || !unit || x > (unsigned long long)d->max / unit)
+        return ipb__cfail(p, "%s: '%s' is not a duration like 1h, 2d, 3w, 4m or 5y", d->name,
+                          v);
+    *out = (int64_t)(x * unit);
     return 0;
 }
 
-static int log_type(parse_t *p, const char *v)
+static int set_str(ipb__cparse_t *p, const ipb__cdir_t *d, const char *v, char *out)
 {
-    static const struct {
-        const char *name;
-        unsigned bits;
-    } types[] = {{"error", IPB_LOG_ERR},        {"warning", IPB_LOG_WARNING},
-                 {"notice", IPB_LOG_NOTICE},    {"information", IPB_LOG_INFO},
-                 {"debug", IPB_LOG_DEBUG},      {"subscribe", IPB_LOG_SUBSCRIBE},
-                 {"unsubscribe", IPB_LOG_UNSUBSCRIBE}, {"websockets", 0},
-                 {"all", IPB_LOG_ALL},          {"none", 0}};
     if (!v)
-        return fail(p, "log_type needs a value");
-    if (!p->log_type_set)
-        p->cfg->log_types = 0; /* the first log_type replaces the default set */
-    p->log_type_set = true;
-    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-        if (!strcmp(v, types[i].name)) {
-            p->cfg->log_types |= types[i].bits;
-            return 0;
-        }
-    return fail(p, "unknown log_type '%s'", v);
-}
-
-static int log_dest(parse_t *p, const char *v, const char *arg)
-{
-    ipb_config_t *c = p->cfg;
-    if (v && !strcmp(v, "stderr"))
-        c->log_dest = IPB_LOG_DEST_STDERR;
-    else if (v && !strcmp(v, "stdout"))
-        c->log_dest = IPB_LOG_DEST_STDOUT;
-    else if (v && !strcmp(v, "none"))
-        c->log_dest = IPB_LOG_DEST_NONE;
-    else if (v && !strcmp(v, "file") && arg) {
-        c->log_dest = IPB_LOG_DEST_FILE;
-        if (snprintf(c->log_file, sizeof c->log_file, "%s", arg) >= (int)sizeof c->log_file)
-            return fail(p, "log_dest file: path too long");
-    } else if (v && (!strcmp(v, "syslog") || !strcmp(v, "topic") || !strcmp(v, "dlt")))
-        return fail(p, "log_dest %s is not supported; use stderr, stdout, file or none", v);
-    else
-        return fail(p, "log_dest must be stderr, stdout, file PATH or none");
+        return ipb__cfail(p, "%s needs a value", d->name);
+    if (snprintf(out, d->size, "%s", v) >= (int)d->size)
+        return ipb__cfail(p, "%s: value longer than %zu bytes", d->name, d->size - 1);
     return 0;
 }
 
-/* Directives that belong to features of later work: refused by name. */
-static const char *later(const char *d)
+/* "a, b or c" of a row's names, for messages. */
+static void join_names(const ipb__cname_t *names, char *buf, size_t len)
 {
-    static const struct {
-        const char *name;
-        const char *what;
-    } list[] = {
-        {"crlfile", "certificate revocation lists"}, {"psk_hint", "TLS-PSK"},
-        {"psk_file", "TLS-PSK"}, {"persistence", "persistence"},
-        {"persistence_file", "persistence"}, {"persistence_location", "persistence"},
-        {"autosave_interval", "persistence"}, {"autosave_on_changes", "persistence"},
-        {"connection", "bridges"}, {"address", "bridges"},
-        {"addresses", "bridges"}, {"plugin", "plugins"}, {"auth_plugin", "plugins"},
-    };
-    for (size_t i = 0; i < sizeof list / sizeof list[0]; i++)
-        if (!strcmp(d, list[i].name))
-            return list[i].what;
-    if (!strncmp(d, "bridge_", 7))
-        return "bridges";
+    size_t n = 0, at = 0;
+    while (names[n].name)
+        n++;
+    buf[0] = 0;
+    for (size_t i = 0; i < n && at < len; i++)
+        at += (size_t)snprintf(buf + at, len - at, "%s%s",
+                               i == 0 ? "" : i + 1 == n ? " or " : ", ", names[i].name);
+}
+
+static const ipb__cname_t *find_name(const ipb__cname_t *names, const char *v)
+{
+    for (; v && names->name; names++)
+        if (!strcmp(v, names->name))
+            return names;
     return NULL;
 }
 
-static int parse_file(parse_t *p, const char *path);
+/* One value-taking row: parse tok[1] by the row's type into the field at base. */
+static int set_value(ipb__cparse_t *p, const ipb__cdir_t *d, void *base, const char *v)
+{
+    int64_t x = 0;
+    bool b = false;
+    const ipb__cname_t *nm;
+    char names[256];
+    switch (d->type) {
+    case IPB__CT_BOOL:
+        if (ipb__cparse_bool(p, d->name, v, &b) < 0)
+            return IPM_EINVALID;
+        x = b;
+        break;
+    case IPB__CT_INT:
+    case IPB__CT_SIZE:
+        if (ipb__cparse_int(p, d->name, v, d->min, d->max, &x) < 0)
+            return IPM_EINVALID;
+        if (x == 0 && d->flags & IPB__CF_ZERO_IS_MAX)
+            x = d->max;
+        x *= d->scale ? d->scale : 1;
+        break;
+    case IPB__CT_DURATION:
+        if (get_duration(p, d, v, &x) < 0)
+            return IPM_EINVALID;
+        break;
+    case IPB__CT_STRING:
+    case IPB__CT_PATH:
+        return set_str(p, d, v, (char *)base + d->offset);
+    case IPB__CT_ENUM:
+        if (!(nm = find_name(d->names, v))) {
+            join_names(d->names, names, sizeof names);
+            return ipb__cfail(p, "%s must be %s", d->name, names);
+        }
+        x = nm->value;
+        break;
+    case IPB__CT_FLAGS: {
+        if (!v)
+            return ipb__cfail(p, "%s needs a value", d->name);
+        if (!(nm = find_name(d->names, v)))
+            return ipb__cfail(p, "unknown %s '%s'", d->name, v);
+        size_t row = (size_t)(d - ipb__config_table);
+        uint8_t bit = (uint8_t)(1u << (row % 8));
+        if (!(p->replaced[row / 8] & bit))
+            ipb__config_put(d, base, 0); /* the first line replaces the default set */
+        p->replaced[row / 8] |= bit;
+        x = ipb__config_get(d, base) | nm->value;
+        break;
+    }
+    default:
+        return ipb__cfail(p, "%s: no parser for this row", d->name);
+    }
+    if (!(d->flags & IPB__CF_NOSTORE))
+        ipb__config_put(d, base, x);
+    return 0;
+}
+
+static int directive(ipb__cparse_t *p, char **tok, int n)
+{
+    const ipb__cdir_t *d = ipb__config_find(tok[0]);
+    if (!d)
+        return ipb__cfail(p, "unknown directive '%s'", tok[0]);
+    if (d->type == IPB__CT_REFUSED)
+        return ipb__cfail(p, "'%s' needs %s, which this broker does not support yet", tok[0],
+                          d->doc);
+    void *base = p->cfg;
+    if (d->scope == IPB__CS_LISTENER) {
+        if (!p->cfg->n_listeners)
+            return ipb__cfail(p, "'%s' must follow the 'listener' line it applies to", tok[0]);
+        base = &p->cfg->listeners[p->cfg->n_listeners - 1];
+    }
+    if (d->type == IPB__CT_CUSTOM)
+        return d->parse(p, d, tok, n);
+    return set_value(p, d, base, n > 1 ? tok[1] : NULL);
+}
+
+static int parse_file(ipb__cparse_t *p, const char *path);
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -200,15 +225,15 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* include_dir: every *.conf in the folder, in alphabetical order, as mosquitto does. */
-static int include_dir(parse_t *p, const char *dir)
+int ipb__cparse_include_dir(ipb__cparse_t *p, const char *dir)
 {
     if (!dir)
-        return fail(p, "include_dir needs a folder");
+        return ipb__cfail(p, "include_dir needs a folder");
     if (p->depth >= IPB_CONFIG_MAX_DEPTH)
-        return fail(p, "include_dir nested too deeply");
+        return ipb__cfail(p, "include_dir nested too deeply");
     DIR *d = opendir(dir);
     if (!d)
-        return fail(p, "include_dir %s: %s", dir, strerror(errno));
+        return ipb__cfail(p, "include_dir %s: %s", dir, strerror(errno));
     char **names = NULL;
     size_t n = 0, cap = 0;
     int rc = 0;
@@ -221,7 +246,7 @@ static int include_dir(parse_t *p, const char *dir)
             size_t nc = cap ? cap * 2 : 8;
             char **nn = realloc(names, nc * sizeof *nn);
             if (!nn) {
-                rc = fail(p, "out of memory");
+                rc = ipb__cfail(p, "out of memory");
                 break;
             }
             names = nn;
@@ -229,7 +254,7 @@ static int include_dir(parse_t *p, const char *dir)
         }
         size_t sz = strlen(dir) + len + 2;
         if (!(names[n] = malloc(sz))) {
-            rc = fail(p, "out of memory");
+            rc = ipb__cfail(p, "out of memory");
             break;
         }
         snprintf(names[n++], sz, "%s/%s", dir, e->d_name);
@@ -237,7 +262,7 @@ static int include_dir(parse_t *p, const char *dir)
     closedir(d);
     if (n)
         qsort(names, n, sizeof *names, cmp_str);
-    parse_t sub = *p;
+    ipb__cparse_t sub = *p;
     sub.depth++;
     for (size_t i = 0; i < n; i++) {
         if (rc == 0) {
@@ -247,205 +272,11 @@ static int include_dir(parse_t *p, const char *dir)
         free(names[i]);
     }
     free(names);
-    p->log_type_set = sub.log_type_set;
+    memcpy(p->replaced, sub.replaced, sizeof p->replaced);
     return rc;
 }
 
-static int listener(parse_t *p, const char *port, const char *addr)
-{
-    uint64_t v;
-    if (get_u64(p, "listener", port, UINT16_MAX, &v) < 0)
-        return IPM_EINVALID;
-    if (addr && strlen(addr) >= sizeof p->cfg->listeners[0].address)
-        return fail(p, "listener address too long");
-    if (ipb_config_add_listener(p->cfg, (uint16_t)v, addr) < 0)
-        return fail(p, "more than %d listeners", IPB_MAX_LISTENERS);
-    return 0;
-}
-
-static int number(parse_t *p, const char *d, const char *v, int *rc)
-{
-    ipb_config_t *c = p->cfg;
-    uint64_t x;
-    static const struct {
-        const char *name;
-        uint64_t max;
-    } nums[] = {{"max_keepalive", UINT16_MAX},       {"max_packet_size", IPM_MAX_REMAINING_LENGTH + 5},
-                {"message_size_limit", IPM_MAX_REMAINING_LENGTH}, {"max_inflight_messages", UINT16_MAX},
-                {"max_queued_messages", UINT32_MAX}, {"max_queued_bytes", INT32_MAX},
-                {"sys_interval", 86400 * 365},       {"max_topic_alias", UINT16_MAX},
-                {"max_subscriptions", UINT32_MAX},   {"max_outgoing_bytes", UINT64_MAX / 2}};
-    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
-        if (strcmp(d, nums[i].name))
-            continue;
-        if ((*rc = get_u64(p, d, v, nums[i].max, &x)) < 0)
-            return 1;
-        switch (i) {
-        case 0: c->max_keepalive = (uint16_t)x; break;
-        case 1: c->max_packet_size = (uint32_t)x; break;
-        case 2: c->message_size_limit = (uint32_t)x; break;
-        case 3: c->max_inflight_messages = (uint16_t)x; break;
-        case 4: c->max_queued_messages = (uint32_t)x; break;
-        case 5: c->max_queued_bytes = x; break;
-        case 6: c->sys_interval = (uint32_t)x; break;
-        case 7: c->topic_alias_maximum = (uint16_t)x; break;
-        case 8: c->max_subscriptions = (uint32_t)x; break;
-        default: c->max_outgoing_bytes = x; break;
-        }
-        return 1;
-    }
-    return 0;
-}
-
-static int set_str(parse_t *p, const char *d, const char *v, char *out, size_t cap)
-{
-    if (!v)
-        return fail(p, "%s needs a value", d);
-    if (snprintf(out, cap, "%s", v) >= (int)cap)
-        return fail(p, "%s: value longer than %zu bytes", d, cap - 1);
-    return 0;
-}
-
-/*
- * Options of the listener above them (TLS, WebSockets), as in mosquitto.conf. Returns 1
- * and sets *rc if `d` is one.
- */
-static int listener_option(parse_t *p, const char *d, const char *v, int *rc)
-{
-    static const char *const names[] = {
-        "certfile", "keyfile", "cafile", "capath", "require_certificate",
-        "use_identity_as_username", "use_subject_as_username", "tls_version", "ciphers",
-        "ciphers_tls1.3", "ciphersuites", "http_dir", "protocol"};
-    size_t i = 0;
-    while (i < sizeof names / sizeof names[0] && strcmp(d, names[i]))
-        i++;
-    if (i == sizeof names / sizeof names[0])
-        return 0;
-    if (!p->cfg->n_listeners) {
-        *rc = fail(p, "'%s' must follow the 'listener' line it applies to", d);
-        return 1;
-    }
-    ipb_listener_config_t *l = &p->cfg->listeners[p->cfg->n_listeners - 1];
-    switch (i) {
-    case 0: *rc = set_str(p, d, v, l->certfile, sizeof l->certfile); break;
-    case 1: *rc = set_str(p, d, v, l->keyfile, sizeof l->keyfile); break;
-    case 2: *rc = set_str(p, d, v, l->cafile, sizeof l->cafile); break;
-    case 3: *rc = set_str(p, d, v, l->capath, sizeof l->capath); break;
-    case 4: *rc = get_bool(p, d, v, &l->require_certificate); break;
-    case 5: *rc = get_bool(p, d, v, &l->use_identity_as_username); break;
-    case 6: *rc = get_bool(p, d, v, &l->use_subject_as_username); break;
-    case 7:
-        if (v && strcmp(v, "tlsv1.2") && strcmp(v, "tlsv1.3"))
-            *rc = fail(p, "tls_version must be tlsv1.2 or tlsv1.3 (older versions are broken)");
-        else
-            *rc = set_str(p, d, v, l->tls_version, sizeof l->tls_version);
-        break;
-    case 8: *rc = set_str(p, d, v, l->ciphers, sizeof l->ciphers); break;
-    case 9:
-    case 10: *rc = set_str(p, d, v, l->ciphersuites, sizeof l->ciphersuites); break;
-    case 11: *rc = set_str(p, d, v, l->http_dir, sizeof l->http_dir); break;
-    default:
-        if (v && (!strcmp(v, "mqtt") || !strcmp(v, "websockets")))
-            l->websockets = !strcmp(v, "websockets");
-        else
-            *rc = fail(p, "protocol must be mqtt or websockets");
-    }
-    return 1;
-}
-
-/* Password and ACL files, login limit, timeouts, plots folder, abuse limits. 1 if `d` is. */
-static int security_option(parse_t *p, const char *d, const char *v, int *rc)
-{
-    ipb_config_t *c = p->cfg;
-    uint64_t x;
-    if (!strcmp(d, "password_file"))
-        *rc = set_str(p, d, v, c->password_file, sizeof c->password_file);
-    else if (!strcmp(d, "acl_file"))
-        *rc = set_str(p, d, v, c->acl_file, sizeof c->acl_file);
-    else if (!strcmp(d, "plots_dir")) /* ours: the plot server's folder, under /plots/ */
-        *rc = set_str(p, d, v, c->plots_dir, sizeof c->plots_dir);
-    else if (!strcmp(d, "max_topic_length")) {
-        if ((*rc = get_u64(p, d, v, IPM_MAX_STRING_LEN, &x)) == 0)
-            c->max_topic_length = x ? (uint32_t)x : IPM_MAX_STRING_LEN;
-    } else if (!strcmp(d, "max_topic_levels")) {
-        if ((*rc = get_u64(p, d, v, IPM_MAX_STRING_LEN, &x)) == 0)
-            c->max_topic_levels = x ? (uint32_t)x : IPM_MAX_STRING_LEN;
-    } else if (!strcmp(d, "max_retained_messages")) {
-        if ((*rc = get_u64(p, d, v, UINT32_MAX, &x)) == 0)
-            c->max_retained_messages = (uint32_t)x;
-    } else if (!strcmp(d, "memory_limit"))
-        *rc = get_u64(p, d, v, UINT64_MAX / 2, &c->memory_limit); /* bytes, as mosquitto */
-    else if (!strcmp(d, "max_login_failures")) {
-        if ((*rc = get_u64(p, d, v, UINT32_MAX, &x)) == 0)
-            c->max_login_failures = (uint32_t)x;
-    } else if (!strcmp(d, "login_failure_window")) {
-        if ((*rc = get_u64(p, d, v, 86400, &x)) == 0)
-            c->login_failure_window = (uint32_t)x; /* seconds */
-    } else if (!strcmp(d, "connect_timeout")) {
-        if ((*rc = get_u64(p, d, v, 3600, &x)) == 0 && x == 0)
-            *rc = fail(p, "connect_timeout must be 1 to 3600 seconds");
-        c->connect_timeout_ms = (uint32_t)x * 1000;
-    } else
-        return 0;
-    return 1;
-}
-
-static int directive(parse_t *p, char **tok, int n)
-{
-    ipb_config_t *c = p->cfg;
-    const char *d = tok[0], *v = n > 1 ? tok[1] : NULL;
-    int rc = 0;
-    const char *what = later(d);
-    if (what)
-        return fail(p, "'%s' needs %s, which this broker does not support yet", d, what);
-    if (number(p, d, v, &rc) || listener_option(p, d, v, &rc) || security_option(p, d, v, &rc))
-        return rc;
-    if (!strcmp(d, "listener"))
-        return listener(p, v, n > 2 ? tok[2] : NULL);
-    if (!strcmp(d, "port"))
-        return listener(p, v, NULL);
-    if (!strcmp(d, "max_connections")) {
-        if (v && !strcmp(v, "-1")) {
-            c->max_connections = -1;
-            return 0;
-        }
-        uint64_t x;
-        if ((rc = get_u64(p, d, v, INT_MAX, &x)) == 0)
-            c->max_connections = (int)x;
-        return rc;
-    }
-    if (!strcmp(d, "allow_anonymous")) {
-        bool b = false;
-        if ((rc = get_bool(p, d, v, &b)) < 0)
-            return rc;
-        if (c->per_listener_settings && c->n_listeners)
-            c->listeners[c->n_listeners - 1].allow_anonymous = b;
-        else
-            c->allow_anonymous = b;
-        return 0;
-    }
-    if (!strcmp(d, "queue_qos0_messages"))
-        return get_bool(p, d, v, &c->queue_qos0_messages);
-    if (!strcmp(d, "retain_available"))
-        return get_bool(p, d, v, &c->retain_available);
-    if (!strcmp(d, "per_listener_settings"))
-        return get_bool(p, d, v, &c->per_listener_settings);
-    if (!strcmp(d, "persistent_client_expiration"))
-        return get_duration(p, d, v, &c->persistent_client_expiration);
-    if (!strcmp(d, "log_dest"))
-        return log_dest(p, v, n > 2 ? tok[2] : NULL);
-    if (!strcmp(d, "log_type"))
-        return log_type(p, v);
-    if (!strcmp(d, "log_timestamp")) {
-        bool b = false;
-        return get_bool(p, d, v, &b);
-    }
-    if (!strcmp(d, "include_dir"))
-        return include_dir(p, v);
-    return fail(p, "unknown directive '%s'", d);
-}
-
-static int parse_stream(parse_t *p, FILE *f)
+static int parse_stream(ipb__cparse_t *p, FILE *f)
 {
     char line[IPB_CONFIG_MAX_LINE];
     int rc = 0;
@@ -453,7 +284,7 @@ static int parse_stream(parse_t *p, FILE *f)
     while (rc == 0 && fgets(line, sizeof line, f)) {
         p->line++;
         if (!strchr(line, '\n') && !feof(f)) {
-            rc = fail(p, "line longer than %d bytes", IPB_CONFIG_MAX_LINE - 2);
+            rc = ipb__cfail(p, "line longer than %d bytes", IPB_CONFIG_MAX_LINE - 2);
             break;
         }
         char *tok[8], *save = NULL;
@@ -468,7 +299,7 @@ static int parse_stream(parse_t *p, FILE *f)
     return rc;
 }
 
-static int parse_file(parse_t *p, const char *path)
+static int parse_file(ipb__cparse_t *p, const char *path)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
@@ -482,7 +313,7 @@ static int parse_file(parse_t *p, const char *path)
 
 int ipb_config_load(ipb_config_t *cfg, const char *path, char *err, size_t errlen)
 {
-    parse_t p = {.cfg = cfg, .file = path, .err = err, .errlen = errlen};
+    ipb__cparse_t p = {.cfg = cfg, .file = path, .err = err, .errlen = errlen};
     /* As mosquitto 2: a configuration file must allow anonymous clients explicitly. */
     cfg->allow_anonymous = false;
     return parse_file(&p, path);
@@ -491,7 +322,7 @@ int ipb_config_load(ipb_config_t *cfg, const char *path, char *err, size_t errle
 int ipb_config_parse(ipb_config_t *cfg, const char *text, size_t len, const char *name,
                      char *err, size_t errlen)
 {
-    parse_t p = {.cfg = cfg, .file = name, .err = err, .errlen = errlen};
+    ipb__cparse_t p = {.cfg = cfg, .file = name, .err = err, .errlen = errlen};
     FILE *f = len ? fmemopen((void *)text, len, "r") : NULL;
     cfg->allow_anonymous = false;
     if (!len)

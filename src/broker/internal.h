@@ -13,6 +13,7 @@
 
 #include "broker.h"
 #include "layered.h"
+#include "sys.h"
 
 typedef struct ipb_session ipb_session_t;
 typedef struct ipb_node ipb_node_t;
@@ -298,7 +299,6 @@ void ipb__will_publish(ipb_broker_t *b, ipb_msg_t *will);
 
 /* ---- $SYS (sys.c) and logging (log.c) ----------------------------------------------- */
 
-void ipb__sys_tick(ipb_broker_t *b, uint64_t now);
 void ipb__log(ipb_broker_t *b, unsigned type, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int ipb__log_open(ipb_broker_t *b);
@@ -378,10 +378,7 @@ struct ipb_broker {
     uint64_t queued_total;     /* deliveries queued or in flight, all sessions */
     uint64_t clients_disconnected;
     uint64_t start_ms, next_sys;
-    double load_rx[3], load_tx[3], load_conn[3];
-    uint64_t last_rx_total, last_tx_total, last_conn_total;
-    double load_brx[3], load_btx[3], load_prx[3], load_ptx[3]; /* bytes, publishes */
-    uint64_t last_brx, last_btx, last_prx, last_ptx;
+    ipb__sys_t sys;
 
     FILE *log;
     uint8_t rbuf[IPB_RBUF_SHARED]; /* every connection reads here first */

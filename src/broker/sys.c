@@ -1,33 +1,100 @@
 /*
  * sys.c - $SYS/broker/... topics like mosquitto's, published as retained messages every
- * sys_interval seconds.
+ * sys_interval seconds: one row per topic in ipb__sys_topics.
  */
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
+#include "sys.h"
 
 #ifndef IOTPLOT_VERSION
 #define IOTPLOT_VERSION "0"
 #endif
 
-static void pub(ipb_broker_t *b, const char *topic, unsigned long long v)
+#define STAT(m) .field = offsetof(ipb_stats_t, m)
+
+static uint64_t uptime(const ipb_broker_t *b, uint64_t now)
 {
-    char buf[32];
-    int n = snprintf(buf, sizeof buf, "%llu", v);
-    ipb_local_publish(b, topic, (const uint8_t *)buf, (size_t)n, 0, true);
+    return (now - b->start_ms) / 1000;
 }
 
-static void pub_load(ipb_broker_t *b, const char *base, const double load[3])
+static uint64_t sessions_offline(const ipb_broker_t *b, uint64_t now)
 {
-    static const char *const names[3] = {"1min", "5min", "15min"};
-    char topic[128], buf[32];
-    for (int i = 0; i < 3; i++) {
-        snprintf(topic, sizeof topic, "$SYS/broker/load/%s/%s", base, names[i]);
-        int n = snprintf(buf, sizeof buf, "%.2f", load[i]);
-        ipb_local_publish(b, topic, (const uint8_t *)buf, (size_t)n, 0, true);
-    }
+    (void)now;
+    return b->nsessions - b->st.clients_connected;
+}
+
+static uint64_t sessions(const ipb_broker_t *b, uint64_t now)
+{
+    (void)now;
+    return b->nsessions;
+}
+
+static uint64_t stored(const ipb_broker_t *b, uint64_t now)
+{
+    (void)now;
+    return b->st.retained + b->queued_total;
+}
+
+const ipb__sys_topic_t ipb__sys_topics[] = {
+    {"version", IPB__SYS_TEXT, .text = "iotplot version " IOTPLOT_VERSION,
+     .doc = "`iotplot version` and the version"},
+    {"uptime", IPB__SYS_FN, .fn = uptime, .unit = "seconds", .doc = "since the broker started"},
+    {"clients/connected", IPB__SYS_FIELD, STAT(clients_connected), .doc = "clients connected now"},
+    {"clients/active", IPB__SYS_FIELD, STAT(clients_connected), .doc = "the same"},
+    {"clients/disconnected", IPB__SYS_FN, .fn = sessions_offline,
+     .doc = "sessions kept without a connection"},
+    {"clients/inactive", IPB__SYS_FN, .fn = sessions_offline, .doc = "the same"},
+    {"clients/total", IPB__SYS_FN, .fn = sessions, .doc = "sessions, online or offline"},
+    {"clients/maximum", IPB__SYS_FIELD, STAT(clients_maximum),
+     .doc = "the most clients connected at once"},
+    {"messages/received", IPB__SYS_FIELD, STAT(msgs_received), .doc = "MQTT packets received, of every type"},
+    {"messages/sent", IPB__SYS_FIELD, STAT(msgs_sent), .doc = "MQTT packets sent, of every type"},
+    {"bytes/received", IPB__SYS_FIELD, STAT(bytes_received), .doc = "bytes received"},
+    {"bytes/sent", IPB__SYS_FIELD, STAT(bytes_sent), .doc = "bytes sent"},
+    {"publish/messages/received", IPB__SYS_FIELD, STAT(pub_received),
+     .doc = "PUBLISH packets received"},
+    {"publish/messages/sent", IPB__SYS_FIELD, STAT(pub_sent), .doc = "PUBLISH packets sent"},
+    {"publish/messages/dropped", IPB__SYS_FIELD, STAT(pub_dropped),
+     .doc = "publishes refused on arrival, and deliveries dropped: a full queue, unsent "
+            "bytes past `max_outgoing_bytes`, a packet larger than the receiver takes"},
+    {"subscriptions/count", IPB__SYS_FIELD, STAT(subscriptions), .doc = "subscriptions"},
+    {"retained messages/count", IPB__SYS_FIELD, STAT(retained), .doc = "retained topics"},
+    {"store/messages/count", IPB__SYS_FN, .fn = stored,
+     .doc = "retained messages and deliveries queued or in flight"},
+    {"load/messages/received", IPB__SYS_LOAD, STAT(msgs_received),
+     .doc = "`messages/received` per minute, averaged over 1, 5 and 15 minutes"},
+    {"load/messages/sent", IPB__SYS_LOAD, STAT(msgs_sent), .doc = "the same for `messages/sent`"},
+    {"load/connections", IPB__SYS_LOAD, STAT(clients_total),
+     .doc = "connections accepted per minute"},
+    {"load/bytes/received", IPB__SYS_LOAD, STAT(bytes_received),
+     .doc = "the same for `bytes/received`"},
+    {"load/bytes/sent", IPB__SYS_LOAD, STAT(bytes_sent), .doc = "the same for `bytes/sent`"},
+    {"load/publish/received", IPB__SYS_LOAD, STAT(pub_received),
+     .doc = "the same for `publish/messages/received`"},
+    {"load/publish/sent", IPB__SYS_LOAD, STAT(pub_sent),
+     .doc = "the same for `publish/messages/sent`"},
+};
+
+const size_t ipb__sys_topics_len = sizeof ipb__sys_topics / sizeof ipb__sys_topics[0];
+
+const char *const ipb__sys_load_spans[3] = {"1min", "5min", "15min"};
+
+static uint64_t stat_of(const ipb_broker_t *b, const ipb__sys_topic_t *t)
+{
+    uint64_t v;
+    memcpy(&v, (const char *)&b->st + t->field, sizeof v);
+    return v;
+}
+
+static void pub(ipb_broker_t *b, const char *topic, const char *value, int len)
+{
+    char full[128];
+    snprintf(full, sizeof full, "$SYS/broker/%s", topic);
+    ipb_local_publish(b, full, (const uint8_t *)value, (size_t)len, 0, true);
 }
 
 /* Exponentially weighted per-minute rates over 1, 5 and 15 minutes, as mosquitto's. */
@@ -48,40 +115,43 @@ void ipb__sys_tick(ipb_broker_t *b, uint64_t now)
         return;
     double interval = b->cfg.sys_interval;
     b->next_sys = now + (uint64_t)b->cfg.sys_interval * 1000;
-    ipb_stats_t *st = &b->st;
-    update_load(b->load_rx, &b->last_rx_total, st->msgs_received, interval);
-    update_load(b->load_tx, &b->last_tx_total, st->msgs_sent, interval);
-    update_load(b->load_conn, &b->last_conn_total, st->clients_total, interval);
-    update_load(b->load_brx, &b->last_brx, st->bytes_received, interval);
-    update_load(b->load_btx, &b->last_btx, st->bytes_sent, interval);
-    update_load(b->load_prx, &b->last_prx, st->pub_received, interval);
-    update_load(b->load_ptx, &b->last_ptx, st->pub_sent, interval);
-    ipb_local_publish(b, "$SYS/broker/version", (const uint8_t *)"iotplot version " IOTPLOT_VERSION,
-                      strlen("iotplot version " IOTPLOT_VERSION), 0, true);
-    char up[48];
-    int n = snprintf(up, sizeof up, "%llu seconds", (unsigned long long)(now - b->start_ms) / 1000);
-    ipb_local_publish(b, "$SYS/broker/uptime", (const uint8_t *)up, (size_t)n, 0, true);
-    pub(b, "$SYS/broker/clients/connected", st->clients_connected);
-    pub(b, "$SYS/broker/clients/active", st->clients_connected);
-    pub(b, "$SYS/broker/clients/disconnected", b->nsessions - st->clients_connected);
-    pub(b, "$SYS/broker/clients/inactive", b->nsessions - st->clients_connected);
-    pub(b, "$SYS/broker/clients/total", b->nsessions);
-    pub(b, "$SYS/broker/clients/maximum", st->clients_maximum);
-    pub(b, "$SYS/broker/messages/received", st->msgs_received);
-    pub(b, "$SYS/broker/messages/sent", st->msgs_sent);
-    pub(b, "$SYS/broker/bytes/received", st->bytes_received);
-    pub(b, "$SYS/broker/bytes/sent", st->bytes_sent);
-    pub(b, "$SYS/broker/publish/messages/received", st->pub_received);
-    pub(b, "$SYS/broker/publish/messages/sent", st->pub_sent);
-    pub(b, "$SYS/broker/publish/messages/dropped", st->pub_dropped);
-    pub(b, "$SYS/broker/subscriptions/count", st->subscriptions);
-    pub(b, "$SYS/broker/retained messages/count", st->retained);
-    pub(b, "$SYS/broker/store/messages/count", st->retained + b->queued_total);
-    pub_load(b, "messages/received", b->load_rx);
-    pub_load(b, "messages/sent", b->load_tx);
-    pub_load(b, "connections", b->load_conn);
-    pub_load(b, "bytes/received", b->load_brx);
-    pub_load(b, "bytes/sent", b->load_btx);
-    pub_load(b, "publish/received", b->load_prx);
-    pub_load(b, "publish/sent", b->load_ptx);
+    ipb__sys_t *s = &b->sys;
+    /* Every load from the counters as they were at the tick: the publishes below count
+     * as messages sent, and must only show in the next tick's rates. */
+    size_t li = 0;
+    for (size_t i = 0; i < ipb__sys_topics_len; i++)
+        if (ipb__sys_topics[i].kind == IPB__SYS_LOAD) {
+            assert(li < IPB__SYS_NLOADS);
+            update_load(s->load[li], &s->last[li], stat_of(b, &ipb__sys_topics[i]), interval);
+            li++;
+        }
+    li = 0;
+    for (size_t i = 0; i < ipb__sys_topics_len; i++) {
+        const ipb__sys_topic_t *t = &ipb__sys_topics[i];
+        char buf[64], topic[96];
+        int n = 0;
+        uint64_t v = 0;
+        switch (t->kind) {
+        case IPB__SYS_TEXT:
+            pub(b, t->topic, t->text, (int)strlen(t->text));
+            continue;
+        case IPB__SYS_LOAD:
+            for (int k = 0; k < 3; k++) {
+                snprintf(topic, sizeof topic, "%s/%s", t->topic, ipb__sys_load_spans[k]);
+                n = snprintf(buf, sizeof buf, "%.2f", s->load[li][k]);
+                pub(b, topic, buf, n);
+            }
+            li++;
+            continue;
+        case IPB__SYS_FIELD:
+            v = stat_of(b, t);
+            break;
+        case IPB__SYS_FN:
+            v = t->fn(b, now);
+            break;
+        }
+        n = snprintf(buf, sizeof buf, "%llu%s%s", (unsigned long long)v, t->unit ? " " : "",
+                     t->unit ? t->unit : "");
+        pub(b, t->topic, buf, n);
+    }
 }

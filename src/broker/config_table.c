@@ -1,0 +1,346 @@
+/*
+ * config_table.c - every mosquitto.conf directive the broker knows, one row each.
+ *
+ * Directives keep mosquitto's meaning. Directives of features this broker does not offer
+ * are rows too (IPB__CT_REFUSED): refused by name with the feature they need, never
+ * silently ignored, so a config that asks for a bridge does not come up without one.
+ * Rows are in the order docs/broker.md lists them, section by section.
+ */
+#include <limits.h>
+#include <string.h>
+
+#include "config_table.h"
+
+/* Where a row's value lives: a field of ipb_config_t or of the listener above it. */
+#define G(m)                                                                                \
+    .scope = IPB__CS_GLOBAL, .offset = offsetof(ipb_config_t, m),                          \
+    .size = sizeof(((ipb_config_t *)0)->m)
+#define L(m)                                                                                \
+    .scope = IPB__CS_LISTENER, .offset = offsetof(ipb_listener_config_t, m),               \
+    .size = sizeof(((ipb_listener_config_t *)0)->m)
+
+#define LISTENERS "Listeners"
+#define AUTH "Authentication and authorization"
+#define LIMITS "Limits"
+#define OTHER "Other"
+#define REFUSED "Not offered"
+
+/* ---- the directives that need more than a value --------------------------------------- */
+
+static int listener(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok, int n)
+{
+    ipb_config_t *cfg = ipb__cparse_cfg(p);
+    const char *addr = n > 2 && !strcmp(d->name, "listener") ? tok[2] : NULL;
+    int64_t port;
+    if (ipb__cparse_int(p, "listener", n > 1 ? tok[1] : NULL, 0, UINT16_MAX, &port) < 0)
+        return IPM_EINVALID;
+    if (addr && strlen(addr) >= sizeof cfg->listeners[0].address)
+        return ipb__cfail(p, "listener address too long");
+    if (ipb_config_add_listener(cfg, (uint16_t)port, addr) < 0)
+        return ipb__cfail(p, "more than %d listeners", IPB_MAX_LISTENERS);
+    return 0;
+}
+
+/* With per_listener_settings, allow_anonymous belongs to the listener above it. */
+static int allow_anonymous(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok, int n)
+{
+    ipb_config_t *c = ipb__cparse_cfg(p);
+    bool b = false;
+    if (ipb__cparse_bool(p, d->name, n > 1 ? tok[1] : NULL, &b) < 0)
+        return IPM_EINVALID;
+    if (c->per_listener_settings && c->n_listeners)
+        c->listeners[c->n_listeners - 1].allow_anonymous = b;
+    else
+        ipb__config_put(d, c, b);
+    return 0;
+}
+
+static int tls_version(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok, int n)
+{
+    ipb_config_t *c = ipb__cparse_cfg(p);
+    const char *v = n > 1 ? tok[1] : NULL;
+    if (!v || (strcmp(v, "tlsv1.2") && strcmp(v, "tlsv1.3")))
+        return ipb__cfail(p, "tls_version must be tlsv1.2 or tlsv1.3 (older versions are broken)");
+    char *out = (char *)&c->listeners[c->n_listeners - 1] + d->offset;
+    snprintf(out, d->size, "%s", v);
+    return 0;
+}
+
+static int log_dest(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok, int n)
+{
+    ipb_config_t *c = ipb__cparse_cfg(p);
+    const char *v = n > 1 ? tok[1] : NULL, *arg = n > 2 ? tok[2] : NULL;
+    (void)d;
+    if (v && !strcmp(v, "stderr"))
+        c->log_dest = IPB_LOG_DEST_STDERR;
+    else if (v && !strcmp(v, "stdout"))
+        c->log_dest = IPB_LOG_DEST_STDOUT;
+    else if (v && !strcmp(v, "none"))
+        c->log_dest = IPB_LOG_DEST_NONE;
+    else if (v && !strcmp(v, "file") && arg) {
+        c->log_dest = IPB_LOG_DEST_FILE;
+        if (snprintf(c->log_file, sizeof c->log_file, "%s", arg) >= (int)sizeof c->log_file)
+            return ipb__cfail(p, "log_dest file: path too long");
+    } else if (v && (!strcmp(v, "syslog") || !strcmp(v, "topic") || !strcmp(v, "dlt")))
+        return ipb__cfail(p, "log_dest %s is not supported; use stderr, stdout, file or none", v);
+    else
+        return ipb__cfail(p, "log_dest must be stderr, stdout, file PATH or none");
+    return 0;
+}
+
+static int include_dir(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok, int n)
+{
+    (void)d;
+    return ipb__cparse_include_dir(p, n > 1 ? tok[1] : NULL);
+}
+
+static const ipb__cname_t protocols[] = {{"mqtt", 0}, {"websockets", 1}, {NULL, 0}};
+
+/* mosquitto's log_type names; websockets is accepted and logs nothing here. */
+static const ipb__cname_t log_types[] = {
+    {"error", IPB_LOG_ERR},        {"warning", IPB_LOG_WARNING},
+    {"notice", IPB_LOG_NOTICE},    {"information", IPB_LOG_INFO},
+    {"debug", IPB_LOG_DEBUG},      {"subscribe", IPB_LOG_SUBSCRIBE},
+    {"unsubscribe", IPB_LOG_UNSUBSCRIBE}, {"websockets", 0},
+    {"all", IPB_LOG_ALL},          {"none", 0},
+    {NULL, 0}};
+
+#define NOT_OFFERED(n, what) {.name = n, .section = REFUSED, .type = IPB__CT_REFUSED, .doc = what}
+
+const ipb__cdir_t ipb__config_table[] = {
+    /* ---- listeners ---- */
+    {.name = "listener", .section = LISTENERS, .type = IPB__CT_CUSTOM, .parse = listener,
+     .arg = "PORT [ADDRESS]", .doc_default = "none",
+     .doc = "a listener; `0` lets the kernel pick the port (logged)"},
+    {.name = "port", .section = LISTENERS, .type = IPB__CT_CUSTOM, .parse = listener,
+     .arg = "PORT", .doc = "the same as `listener PORT`"},
+    {.name = "protocol", .section = LISTENERS, .type = IPB__CT_ENUM, L(websockets),
+     .names = protocols,
+     .doc = "`websockets`: MQTT over WebSockets (any path, subprotocol `mqtt` or `mqttv3.1`) "
+            "and static files on GET"},
+    {.name = "http_dir", .section = LISTENERS, .type = IPB__CT_PATH, L(http_dir), .arg = "DIR",
+     .doc_default = "the built-in console", .doc = "files served on GET by a websockets listener"},
+    {.name = "certfile", .section = LISTENERS, .type = IPB__CT_PATH, L(certfile), .arg = "FILE",
+     .doc = "PEM certificate chain: the listener speaks TLS (`mqtts`, `wss`); needs `keyfile`"},
+    {.name = "keyfile", .section = LISTENERS, .type = IPB__CT_PATH, L(keyfile), .arg = "FILE",
+     .doc = "the PEM key of that certificate"},
+    {.name = "cafile", .section = LISTENERS, .type = IPB__CT_PATH, L(cafile), .arg = "FILE",
+     .doc = "CAs for client certificates"},
+    {.name = "capath", .section = LISTENERS, .type = IPB__CT_PATH, L(capath), .arg = "DIR",
+     .doc = "a folder of such CAs"},
+    {.name = "require_certificate", .section = LISTENERS, .type = IPB__CT_BOOL,
+     L(require_certificate), .max = 1, .doc = "mutual TLS"},
+    {.name = "use_identity_as_username", .section = LISTENERS, .type = IPB__CT_BOOL,
+     L(use_identity_as_username), .max = 1,
+     .doc = "the client certificate's CN is the user name (no password needed)"},
+    {.name = "use_subject_as_username", .section = LISTENERS, .type = IPB__CT_BOOL,
+     L(use_subject_as_username), .max = 1, .doc = "its whole subject, RFC 2253, is"},
+    {.name = "tls_version", .section = LISTENERS, .type = IPB__CT_CUSTOM, L(tls_version),
+     .parse = tls_version, .arg = "tlsv1.2|tlsv1.3", .doc_default = "`tlsv1.2`",
+     .doc = "minimum TLS version"},
+    {.name = "ciphers", .section = LISTENERS, .type = IPB__CT_STRING, L(ciphers), .arg = "LIST",
+     .doc_default = "OpenSSL's", .doc = "TLS 1.2 cipher list"},
+    {.name = "ciphers_tls1.3", .section = LISTENERS, .type = IPB__CT_STRING, L(ciphersuites),
+     .arg = "LIST", .doc_default = "OpenSSL's", .doc = "TLS 1.3 suites"},
+    {.name = "ciphersuites", .section = LISTENERS, .type = IPB__CT_STRING, L(ciphersuites),
+     .arg = "LIST", .doc = "the same as `ciphers_tls1.3`"},
+
+    /* ---- authentication and authorization ---- */
+    {.name = "allow_anonymous", .section = AUTH, .type = IPB__CT_CUSTOM, G(allow_anonymous),
+     .parse = allow_anonymous, .max = 1, .dflt = 1, .arg = "true|false",
+     .doc_default = "`false` with `-c`",
+     .doc = "clients without a user name; per listener with `per_listener_settings true`"},
+    {.name = "per_listener_settings", .section = AUTH, .type = IPB__CT_BOOL,
+     G(per_listener_settings), .max = 1,
+     .doc = "`allow_anonymous` applies to the listener above it"},
+    {.name = "password_file", .section = AUTH, .type = IPB__CT_PATH, G(password_file),
+     .arg = "FILE", .doc_default = "none",
+     .doc = "mosquitto_passwd's format: `user:$7$...` (PBKDF2-SHA512) or `user:$6$...`; make "
+            "it with `iotplot passwd`"},
+    {.name = "acl_file", .section = AUTH, .type = IPB__CT_PATH, G(acl_file), .arg = "FILE",
+     .doc_default = "none",
+     .doc = "mosquitto's ACL format; once given, what it does not allow is denied"},
+    {.name = "max_login_failures", .section = AUTH, .type = IPB__CT_INT, G(max_login_failures),
+     .max = UINT32_MAX, .dflt = 10,
+     .doc = "failed logins from one address per window before that address is refused "
+            "(`0x8A`) without checking; `0` = no limit"},
+    {.name = "login_failure_window", .section = AUTH, .type = IPB__CT_INT,
+     G(login_failure_window), .max = 86400, .dflt = 60, .arg = "SECONDS", .doc = "that window"},
+
+    /* ---- limits ---- */
+    {.name = "max_connections", .section = LIMITS, .type = IPB__CT_INT, G(max_connections),
+     .min = -1, .max = INT_MAX, .dflt = -1, .doc_default = "`-1` (none)",
+     .doc = "connections beyond it are closed at once"},
+    {.name = "connect_timeout", .section = LIMITS, .type = IPB__CT_INT, G(connect_timeout_ms),
+     .min = 1, .max = 3600, .dflt = 10, .scale = 1000, .arg = "SECONDS",
+     .doc = "time for the TLS handshake, the HTTP request and the first MQTT packet"},
+    {.name = "max_packet_size", .section = LIMITS, .type = IPB__CT_SIZE, G(max_packet_size),
+     .max = IPM_MAX_REMAINING_LENGTH + 5, .dflt = 16 << 20,
+     .doc = "larger packets close the connection (5.0: DISCONNECT `0x95`); `0` = the "
+            "protocol's 256 MB"},
+    {.name = "message_size_limit", .section = LIMITS, .type = IPB__CT_SIZE,
+     G(message_size_limit), .max = IPM_MAX_REMAINING_LENGTH, .doc_default = "`0` (none)",
+     .doc = "larger payloads are refused (5.0: `0x97`)"},
+    {.name = "max_topic_length", .section = LIMITS, .type = IPB__CT_SIZE, G(max_topic_length),
+     .max = IPM_MAX_STRING_LEN, .dflt = 4096, .flags = IPB__CF_ZERO_IS_MAX,
+     .doc = "longer topics and filters are refused (`0x90` / `0x8F`); `0` = the protocol's "
+            "65535"},
+    {.name = "max_topic_levels", .section = LIMITS, .type = IPB__CT_INT, G(max_topic_levels),
+     .max = IPM_MAX_STRING_LEN, .dflt = 64, .flags = IPB__CF_ZERO_IS_MAX,
+     .doc = "so are deeper ones; `0` = no limit"},
+    {.name = "max_subscriptions", .section = LIMITS, .type = IPB__CT_INT, G(max_subscriptions),
+     .max = UINT32_MAX, .dflt = 10000, .doc = "per client"},
+    {.name = "max_inflight_messages", .section = LIMITS, .type = IPB__CT_INT,
+     G(max_inflight_messages), .max = UINT16_MAX, .dflt = 20,
+     .doc = "QoS 1/2 in flight per client each way (our Receive Maximum)"},
+    {.name = "max_queued_messages", .section = LIMITS, .type = IPB__CT_INT,
+     G(max_queued_messages), .max = UINT32_MAX, .dflt = 1000,
+     .doc = "per session beyond the in-flight window; when full, the newest message is "
+            "dropped and what is queued keeps its order"},
+    {.name = "max_queued_bytes", .section = LIMITS, .type = IPB__CT_SIZE, G(max_queued_bytes),
+     .max = INT32_MAX, .doc_default = "`0` (none)", .doc = "the same in payload bytes"},
+    {.name = "queue_qos0_messages", .section = LIMITS, .type = IPB__CT_BOOL,
+     G(queue_qos0_messages), .max = 1,
+     .doc = "queue QoS 0 for offline persistent sessions too"},
+    {.name = "max_outgoing_bytes", .section = LIMITS, .type = IPB__CT_SIZE,
+     G(max_outgoing_bytes), .max = INT64_MAX, .dflt = 4 << 20,
+     .doc = "unsent bytes per connection before QoS 0 messages to it are dropped (a slow "
+            "reader cannot grow memory). Every drop counts in "
+            "`$SYS/broker/publish/messages/dropped`"},
+    {.name = "max_retained_messages", .section = LIMITS, .type = IPB__CT_INT,
+     G(max_retained_messages), .max = UINT32_MAX, .dflt = 100000,
+     .doc = "distinct retained topics kept; beyond it new retained topics are delivered but "
+            "not kept (replacing and clearing still work); `0` = none"},
+    {.name = "memory_limit", .section = LIMITS, .type = IPB__CT_SIZE, G(memory_limit),
+     .max = INT64_MAX, .doc_default = "`0` (none)",
+     .doc = "above this resident size, publishes from clients are refused (5.0: `0x97`)"},
+    {.name = "max_keepalive", .section = LIMITS, .type = IPB__CT_INT, G(max_keepalive),
+     .max = UINT16_MAX, .dflt = UINT16_MAX, .arg = "SECONDS",
+     .doc = "larger keepalives are lowered (5.0: Server Keep Alive)"},
+    {.name = "max_topic_alias", .section = LIMITS, .type = IPB__CT_INT, G(topic_alias_maximum),
+     .max = UINT16_MAX, .dflt = 10, .doc = "topic aliases a 5.0 client may use towards us"},
+    {.name = "persistent_client_expiration", .section = LIMITS, .type = IPB__CT_DURATION,
+     G(persistent_client_expiration), .max = UINT32_MAX - 1, .doc_default = "never",
+     .doc = "3.x persistent sessions expire after this (`1h`, `2d`, `3w`, `4m`, `5y`)"},
+
+    /* ---- other ---- */
+    {.name = "retain_available", .section = OTHER, .type = IPB__CT_BOOL, G(retain_available),
+     .max = 1, .dflt = 1, .doc = "retained messages"},
+    {.name = "sys_interval", .section = OTHER, .type = IPB__CT_INT, G(sys_interval),
+     .max = 86400 * 365, .dflt = 10, .arg = "SECONDS",
+     .doc = "seconds between updates of the `$SYS/broker/...` topics below; `0` = off"},
+    {.name = "plots_dir", .section = OTHER, .type = IPB__CT_PATH, G(plots_dir), .arg = "DIR",
+     .doc_default = "none (`iotplot serve`: its output folder)",
+     .doc = "served read-only under `/plots/` by websockets listeners"},
+    {.name = "log_dest", .section = OTHER, .type = IPB__CT_CUSTOM, G(log_dest),
+     .parse = log_dest, .dflt = IPB_LOG_DEST_STDERR, .arg = "stderr|stdout|file PATH|none",
+     .doc_default = "`stderr`", .doc = "where the log goes"},
+    {.name = "log_type", .section = OTHER, .type = IPB__CT_FLAGS, G(log_types),
+     .names = log_types, .max = UINT_MAX,
+     .dflt = IPB_LOG_ERR | IPB_LOG_WARNING | IPB_LOG_NOTICE | IPB_LOG_INFO,
+     .doc = "repeatable; the first replaces the default"},
+    {.name = "log_timestamp", .section = OTHER, .type = IPB__CT_BOOL, .flags = IPB__CF_NOSTORE,
+     .max = 1, .doc_default = "`true`",
+     .doc = "accepted as mosquitto's; every log line starts with its Unix time"},
+    {.name = "include_dir", .section = OTHER, .type = IPB__CT_CUSTOM, .parse = include_dir,
+     .arg = "DIR", .doc = "every `*.conf` in DIR, in name order"},
+
+    /* ---- recognised and refused ---- */
+    NOT_OFFERED("crlfile", "certificate revocation lists"),
+    NOT_OFFERED("psk_hint", "TLS-PSK"),
+    NOT_OFFERED("psk_file", "TLS-PSK"),
+    NOT_OFFERED("persistence", "persistence"),
+    NOT_OFFERED("persistence_file", "persistence"),
+    NOT_OFFERED("persistence_location", "persistence"),
+    NOT_OFFERED("autosave_interval", "persistence"),
+    NOT_OFFERED("autosave_on_changes", "persistence"),
+    NOT_OFFERED("connection", "bridges"),
+    NOT_OFFERED("address", "bridges"),
+    NOT_OFFERED("addresses", "bridges"),
+    {.name = "bridge_", .section = REFUSED, .type = IPB__CT_REFUSED, .flags = IPB__CF_PREFIX,
+     .doc = "bridges"},
+    NOT_OFFERED("plugin", "plugins"),
+    NOT_OFFERED("auth_plugin", "plugins"),
+};
+
+const size_t ipb__config_table_len = sizeof ipb__config_table / sizeof ipb__config_table[0];
+
+const ipb__cdir_t *ipb__config_find(const char *name)
+{
+    for (size_t i = 0; i < ipb__config_table_len; i++) {
+        const ipb__cdir_t *d = &ipb__config_table[i];
+        if (d->flags & IPB__CF_PREFIX ? !strncmp(name, d->name, strlen(d->name))
+                                      : !strcmp(name, d->name))
+            return d;
+    }
+    return NULL;
+}
+
+/* Only fields the row stores: string fields start empty, custom rows without a field and
+ * refused rows have none. */
+static bool has_number(const ipb__cdir_t *d)
+{
+    return d->size && d->type != IPB__CT_STRING && d->type != IPB__CT_PATH &&
+           !(d->type == IPB__CT_CUSTOM && d->size > sizeof(int64_t));
+}
+
+int64_t ipb__config_get(const ipb__cdir_t *d, const void *base)
+{
+    const char *f = (const char *)base + d->offset;
+    bool s = d->min < 0;
+    switch (d->size) {
+    case 1: {
+        bool b;
+        memcpy(&b, f, 1);
+        return b;
+    }
+    case 2: {
+        uint16_t v;
+        memcpy(&v, f, 2);
+        return v;
+    }
+    case 4: {
+        uint32_t v;
+        memcpy(&v, f, 4);
+        return s ? (int64_t)(int32_t)v : (int64_t)v;
+    }
+    default: {
+        int64_t v;
+        memcpy(&v, f, 8);
+        return v;
+    }
+    }
+}
+
+void ipb__config_put(const ipb__cdir_t *d, void *base, int64_t v)
+{
+    char *f = (char *)base + d->offset;
+    switch (d->size) {
+    case 1: {
+        bool b = v != 0;
+        memcpy(f, &b, 1);
+        break;
+    }
+    case 2: {
+        uint16_t x = (uint16_t)v;
+        memcpy(f, &x, 2);
+        break;
+    }
+    case 4: {
+        uint32_t x = (uint32_t)v;
+        memcpy(f, &x, 4);
+        break;
+    }
+    default:
+        memcpy(f, &v, 8);
+    }
+}
+
+void ipb__config_defaults(ipb_config_t *cfg)
+{
+    for (size_t i = 0; i < ipb__config_table_len; i++) {
+        const ipb__cdir_t *d = &ipb__config_table[i];
+        if (d->scope == IPB__CS_GLOBAL && has_number(d))
+            ipb__config_put(d, cfg, d->dflt * (d->scale ? d->scale : 1));
+    }
+}
