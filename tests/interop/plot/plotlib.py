@@ -119,8 +119,8 @@ def serve(outdir, *extra, logdir=None):
     port = iptest.free_port()
     log = os.path.join(logdir, f"serve-{time.monotonic_ns()}.log")
     with open(log, "w") as lf:
-        p = subprocess.Popen([iptest.binary(), "serve", "-a", HOST, "-p", str(port), "-d",
-                              outdir, "-q", *extra], stdout=lf, stderr=subprocess.STDOUT)
+        p = subprocess.Popen([iptest.binary(), "serve", "-a", HOST, "-p", str(port),
+                              "--http-port", "0", "-d", outdir, "-q", *extra], stdout=lf, stderr=subprocess.STDOUT)
     try:
         iptest.wait_port(port, proc=p)
         yield p, port, log
