@@ -23,8 +23,8 @@
 #include "iotplot/client.h"
 #include "iotplot/plotclient.h"
 #include "iotplot/transport.h"
-#include "plot/plot_internal.h"
-#include "plot/serve.h"
+#include "plotserver/plot_internal.h"
+#include "app/serve.h"
 
 /* One device: its own static-sized buffers, as on a board; QoS 1, every row acknowledged. */
 typedef struct {

@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "commands.h"
-#include "plot/plot_internal.h"
+#include "plotserver/plot_internal.h"
 
 static void usage(FILE *out)
 {
@@ -240,12 +240,7 @@ static int render(const args_t *a, const ipp_data_t *d, char *err, size_t errlen
         snprintf(err, errlen, "the data has no columns");
         return -1;
     }
-#ifdef IPP_HAVE_RENDER
     return ipp_render(&fig, a->out, err, errlen);
-#else
-    snprintf(err, errlen, "this build has no renderer");
-    return -1;
-#endif
 }
 
 int cmd_plot(int argc, char **argv)

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "plot/plot_internal.h"
+#include "plotserver/plot_internal.h"
 
 static void sample(ipp_data_t *d)
 {

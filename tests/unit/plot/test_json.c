@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "iotplot/plotclient.h"
-#include "plot/plot_internal.h"
+#include "plotserver/plot_internal.h"
 
 typedef struct {
     char topic[128];

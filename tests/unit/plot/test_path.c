@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "plot/plot_internal.h"
+#include "plotserver/plot_internal.h"
 
 static void test_check(void **state)
 {

@@ -16,8 +16,8 @@
 
 #include <cmocka.h>
 
-#include "plot/plot.h"
-#include "plot/plot_internal.h"
+#include "iotplot/plotserver.h"
+#include "plotserver/plot_internal.h"
 
 typedef struct {
     pthread_mutex_t mu;

@@ -87,12 +87,7 @@ static int render(ipp_server_t *s, const ipp_job_t *j, const ipp_data_t *d,
         snprintf(err, errlen, "series has no columns");
         return -1;
     }
-#ifdef IPP_HAVE_RENDER
     return ipp_render(&fig, path, err, errlen);
-#else
-    snprintf(err, errlen, "this build has no renderer");
-    return -1;
-#endif
 }
 
 /* Write one job's file: 0, or -1 after logging why. */

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "plot_internal.h"
-#include "utf8.h"
+#include "plotclient/utf8.h"
 
 typedef struct {
     const char *p, *end;

@@ -1,5 +1,5 @@
 /*
- * plot.h - the plot server: iot-plot messages in, series in SQLite and files out.
+ * plotserver.h - the plot server: iot-plot messages in, series in SQLite and files out.
  *
  * The server does not know how messages arrive: `iotplot plotserver` feeds it from an
  * MQTT client subscribed to a broker, `iotplot serve` from inside our broker. Either way
@@ -18,8 +18,8 @@
  *     ... for each message: ipp_server_handle(s, topic, tlen, payload, plen);
  *     ipp_server_destroy(s);   // applies and writes everything received first
  */
-#ifndef IOTPLOT_PLOT_H
-#define IOTPLOT_PLOT_H
+#ifndef IOTPLOT_PLOTSERVER_H
+#define IOTPLOT_PLOTSERVER_H
 
 #include <stddef.h>
 #include <stdint.h>
