@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "fuzz_util.h"
-#include "plot/plot_internal.h"
+#include "iotplot/plotserver.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -34,36 +34,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ipp_data_t d;
     switch (data[0] % 6) {
     case 0:
-        ipp__json_array(text, n, vals, 64, strbuf, sizeof strbuf, &why);
+        ipp_json_array(text, n, vals, 64, strbuf, sizeof strbuf, &why);
         break;
     case 1:
-        if (ipp__plotopts_parse(text, n, &o, err, sizeof err) == 0)
-            ipp__plotopts_free(&o);
+        if (ipp_plotopts_parse(text, n, &o, err, sizeof err) == 0)
+            ipp_plotopts_free(&o);
         break;
     case 2:
         if (n < sizeof name) {
             memcpy(name, text, n);
             name[n] = '\0';
-            if (ipp__path_check(name, &why) == 0 && !fuzz_path_inside(name))
+            if (ipp_path_check(name, &why) == 0 && !fuzz_path_inside(name))
                 abort(); /* an accepted name must stay inside the folder */
         }
         break;
     case 3:
-        if (ipp__read_pickle((const uint8_t *)text, n, &d, err, sizeof err) == 0) {
+        if (ipp_read_pickle((const uint8_t *)text, n, &d, err, sizeof err) == 0) {
             check_data(&d);
-            ipp__data_free(&d);
+            ipp_data_free(&d);
         }
         break;
     case 4:
-        if (ipp__read_csv(text, n, &d, err, sizeof err) == 0) {
+        if (ipp_read_csv(text, n, &d, err, sizeof err) == 0) {
             check_data(&d);
-            ipp__data_free(&d);
+            ipp_data_free(&d);
         }
         break;
     case 5:
-        if (ipp__read_json(text, n, &d, err, sizeof err) == 0) {
+        if (ipp_read_json(text, n, &d, err, sizeof err) == 0) {
             check_data(&d);
-            ipp__data_free(&d);
+            ipp_data_free(&d);
         }
         break;
     }

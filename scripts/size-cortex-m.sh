@@ -73,11 +73,11 @@ PY
 
 # The device-side plot client, reported beside the MQTT budget (not part of it).
 plot_objs=()
-for src in "$here/src/plot/plotclient.c" "$here/src/plot/json_out.c"; do
+for src in "$here/src/plotclient/plotclient.c" "$here/src/plotclient/json_out.c"; do
   obj="$out/plot_$(basename "${src%.c}").o"
   "$cc" "${flags[@]}" -c "$src" -o "$obj"
   plot_objs+=("$obj")
 done
 echo
-echo "Plot client (src/plot/plotclient.c, json_out.c), text in bytes, not in the budget:"
+echo "Plot client (src/plotclient/plotclient.c, json_out.c), text in bytes, not in the budget:"
 arm-none-eabi-size -t "${plot_objs[@]}" | awk 'END { print "  " $1 }'

@@ -20,11 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app/serve.h"
 #include "iotplot/client.h"
 #include "iotplot/plotclient.h"
+#include "iotplot/plotserver.h"
 #include "iotplot/transport.h"
-#include "plot/plot_internal.h"
-#include "plot/serve.h"
 
 /* One device: its own static-sized buffers, as on a board; QoS 1, every row acknowledged. */
 typedef struct {
@@ -106,27 +106,26 @@ static void *group_main(void *arg)
 /* Rows of every device series in the store; -1 if any series misses rows. */
 static long count_rows(const char *dir, int devices, int rows)
 {
-    char path[512], err[256], name[32];
+    char err[256], name[32];
     ipp_store_t *st;
     ipp_series_info_t info;
     long total = 0;
-    snprintf(path, sizeof path, "%s/%s", dir, IPP_DB_NAME);
-    if (ipp__store_open(path, true, &st, err, sizeof err)) {
+    if (ipp_store_open(dir, &st, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return -1;
     }
     for (int i = 0; i < devices; i++) {
         snprintf(name, sizeof name, "dev%d", i);
-        if (ipp__store_find(st, "bench", name, 0, &info) || info.nrows != rows) {
+        if (ipp_store_find(st, "bench", name, 0, &info) || info.nrows != rows) {
             fprintf(stderr, "series %s: %lld rows, want %d\n", name,
-                    (long long)(ipp__store_find(st, "bench", name, 0, &info) ? -1 : info.nrows),
+                    (long long)(ipp_store_find(st, "bench", name, 0, &info) ? -1 : info.nrows),
                     rows);
             total = -1;
             break;
         }
         total += (long)info.nrows;
     }
-    ipp__store_close(st);
+    ipp_store_close(st);
     return total;
 }
 

@@ -10,10 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "app/serve.h"
 #include "commands.h"
-
-#ifdef IPP_HAVE_SERVE
-#include "plot/serve.h"
 
 static void usage(FILE *out)
 {
@@ -119,15 +117,3 @@ int cmd_demo(int argc, char **argv)
     }
     return rc ? 1 : 0;
 }
-
-#else
-
-int cmd_demo(int argc, char **argv)
-{
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "iotplot demo: this build has no broker or MQTT client\n");
-    return 1;
-}
-
-#endif

@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "commands.h"
-#include "plot/plot_internal.h"
+#include "iotplot/plotserver.h"
 
 static void usage(FILE *out)
 {
@@ -129,10 +129,10 @@ static int parse(int argc, char **argv, args_t *a)
             a->no_grid = true;
         else if (!strcmp(k, "--options") && more) {
             char err[256];
-            ipp__plotopts_free(&a->json);
+            ipp_plotopts_free(&a->json);
             a->has_options = true;
-            if (ipp__plotopts_parse(argv[i + 1], strlen(argv[i + 1]), &a->json, err,
-                                    sizeof err)) {
+            if (ipp_plotopts_parse(argv[i + 1], strlen(argv[i + 1]), &a->json, err,
+                                   sizeof err)) {
                 fprintf(stderr, "iotplot plot: --options: %s\n", err);
                 return 2;
             }
@@ -159,27 +159,25 @@ static int parse(int argc, char **argv, args_t *a)
 
 static int load_db(args_t *a, ipp_data_t *d, char *err, size_t errlen)
 {
-    char path[4096];
     ipp_store_t *st;
     ipp_series_info_t info;
-    snprintf(path, sizeof path, "%s/%s", a->db, IPP_DB_NAME);
-    if (ipp__store_open(path, true, &st, err, errlen))
+    if (ipp_store_open(a->db, &st, err, errlen))
         return -1;
-    int rc = ipp__store_find(st, a->session, a->series, a->version, &info);
+    int rc = ipp_store_find(st, a->session, a->series, a->version, &info);
     if (rc == 1)
         snprintf(err, errlen, "no series '%s' in session '%s'", a->series, a->session);
     else if (rc < 0)
-        snprintf(err, errlen, "%s", ipp__store_errmsg(st));
-    else if ((rc = ipp__store_read(st, info.id, -1, d)))
-        snprintf(err, errlen, "%s", ipp__store_errmsg(st));
+        snprintf(err, errlen, "%s", ipp_store_errmsg(st));
+    else if ((rc = ipp_store_read(st, info.id, -1, d)))
+        snprintf(err, errlen, "%s", ipp_store_errmsg(st));
     if (rc == 0 && !a->has_options) {
         /* without --options, the options of the device's last plot_series */
-        char *json = ipp__store_last_plot(st, info.id);
-        if (json && ipp__plotopts_parse(json, strlen(json), &a->json, err, errlen) == 0)
+        char *json = ipp_store_last_plot(st, info.id);
+        if (json && ipp_plotopts_parse(json, strlen(json), &a->json, err, errlen) == 0)
             merge(a);
         free(json);
     }
-    ipp__store_close(st);
+    ipp_store_close(st);
     return rc ? -1 : 0;
 }
 
@@ -199,17 +197,15 @@ static void list_cb(void *arg, const char *session, const char *name,
 /* `--list`: every version of every series in the store. */
 static int list_db(const args_t *a, char *err, size_t errlen)
 {
-    char path[4096];
     ipp_store_t *st;
-    snprintf(path, sizeof path, "%s/%s", a->db, IPP_DB_NAME);
-    if (ipp__store_open(path, true, &st, err, errlen))
+    if (ipp_store_open(a->db, &st, err, errlen))
         return -1;
     printf("%-12s %-16s %7s %9s  %-23s  %s\n", "session", "series", "version", "rows",
            "created", "columns");
-    int rc = ipp__store_list(st, list_cb, NULL);
+    int rc = ipp_store_list(st, list_cb, NULL);
     if (rc)
-        snprintf(err, errlen, "%s", ipp__store_errmsg(st));
-    ipp__store_close(st);
+        snprintf(err, errlen, "%s", ipp_store_errmsg(st));
+    ipp_store_close(st);
     return rc;
 }
 
@@ -221,9 +217,9 @@ static int write_data(const args_t *a, const char *ext, const ipp_data_t *d, cha
         snprintf(err, errlen, "cannot write %s", a->out);
         return -1;
     }
-    int rc = !strcmp(ext, "csv")    ? ipp__write_csv(f, d)
-             : !strcmp(ext, "json") ? ipp__write_json(f, a->series ? a->series : "", d)
-                                    : ipp__write_pickle(f, d);
+    int rc = !strcmp(ext, "csv")    ? ipp_write_csv(f, d)
+             : !strcmp(ext, "json") ? ipp_write_json(f, a->series ? a->series : "", d)
+                                    : ipp_write_pickle(f, d);
     if (fclose(f) || rc) {
         snprintf(err, errlen, "cannot write %s", a->out);
         return -1;
@@ -233,19 +229,11 @@ static int write_data(const args_t *a, const char *ext, const ipp_data_t *d, cha
 
 static int render(const args_t *a, const ipp_data_t *d, char *err, size_t errlen)
 {
-    ipp_figure_t fig;
-    ipp__figure_of(d, &a->o, &fig);
-    fig.dpi = a->dpi;
-    if (fig.ncols == 0) {
+    if (d->ncols == 0) {
         snprintf(err, errlen, "the data has no columns");
         return -1;
     }
-#ifdef IPP_HAVE_RENDER
-    return ipp_render(&fig, a->out, err, errlen);
-#else
-    snprintf(err, errlen, "this build has no renderer");
-    return -1;
-#endif
+    return ipp_figure_render(d, &a->o, a->dpi, a->out, err, errlen);
 }
 
 int cmd_plot(int argc, char **argv)
@@ -266,9 +254,9 @@ int cmd_plot(int argc, char **argv)
             rc = 0;
         goto done;
     }
-    if (a.db ? load_db(&a, &d, err, sizeof err) : ipp__read_file(a.file, &d, err, sizeof err))
+    if (a.db ? load_db(&a, &d, err, sizeof err) : ipp_read_file(a.file, &d, err, sizeof err))
         goto done;
-    ipp__path_ext(a.out, ext, sizeof ext);
+    ipp_path_ext(a.out, ext, sizeof ext);
     if (!strcmp(ext, "csv") || !strcmp(ext, "json") || !strcmp(ext, "pkl")) {
         if (write_data(&a, ext, &d, err, sizeof err))
             goto done;
@@ -286,7 +274,7 @@ done:
         fprintf(stderr, "iotplot plot: %s\n", err);
     if (a.o.formats != a.json.formats)
         free(a.o.formats);
-    ipp__plotopts_free(&a.json);
-    ipp__data_free(&d);
+    ipp_plotopts_free(&a.json);
+    ipp_data_free(&d);
     return rc;
 }

@@ -10,7 +10,7 @@
 #include "commands.h"
 #include "iotplot/client.h"
 #include "mqtt_opts.h"
-#include "plot/plot.h"
+#include "iotplot/plotserver.h"
 
 #define MAX_SESSIONS 32
 

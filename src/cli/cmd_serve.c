@@ -8,10 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "app/serve.h"
 #include "commands.h"
-
-#ifdef IPP_HAVE_SERVE
-#include "plot/serve.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -138,15 +136,3 @@ int cmd_serve(int argc, char **argv)
             (unsigned long long)st.dropped, (unsigned long long)st.files);
     return 0;
 }
-
-#else
-
-int cmd_serve(int argc, char **argv)
-{
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "iotplot serve: this build has no broker\n");
-    return 1;
-}
-
-#endif

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "plot/plot_internal.h"
+#include "plotserver/plot_internal.h"
 
 static void sample(ipp_data_t *d)
 {
@@ -52,19 +52,19 @@ static void round_trip(int kind)
     sample(&d);
     FILE *f = open_memstream(&buf, &len);
     assert_non_null(f);
-    int rc = kind == 0 ? ipp__write_pickle(f, &d)
-             : kind == 1 ? ipp__write_csv(f, &d)
-                         : ipp__write_json(f, "s", &d);
+    int rc = kind == 0 ? ipp_write_pickle(f, &d)
+             : kind == 1 ? ipp_write_csv(f, &d)
+                         : ipp_write_json(f, "s", &d);
     assert_int_equal(rc, 0);
     fclose(f);
-    rc = kind == 0 ? ipp__read_pickle((uint8_t *)buf, len, &back, err, sizeof err)
-         : kind == 1 ? ipp__read_csv(buf, len, &back, err, sizeof err)
-                     : ipp__read_json(buf, len, &back, err, sizeof err);
+    rc = kind == 0 ? ipp_read_pickle((uint8_t *)buf, len, &back, err, sizeof err)
+         : kind == 1 ? ipp_read_csv(buf, len, &back, err, sizeof err)
+                     : ipp_read_json(buf, len, &back, err, sizeof err);
     if (rc)
         fail_msg("%s", err);
     same(&d, &back);
-    ipp__data_free(&d);
-    ipp__data_free(&back);
+    ipp_data_free(&d);
+    ipp_data_free(&back);
     free(buf);
 }
 
@@ -98,27 +98,27 @@ static void test_python_pickles(void **state)
         "\x00\x00\x00\x00" "e\x8c\x01" "b\x94]\x94G@\x08\x00\x00\x00\x00\x00\x00" "au.";
     ipp_data_t d;
     char err[128];
-    assert_int_equal(ipp__read_pickle((const uint8_t *)p0, sizeof p0 - 1, &d, err, sizeof err),
+    assert_int_equal(ipp_read_pickle((const uint8_t *)p0, sizeof p0 - 1, &d, err, sizeof err),
                      0);
     assert_int_equal(d.ncols, 2);
     assert_int_equal(d.nrows, 2);
     assert_true(d.cols[0][0] == 1.0 && d.cols[0][1] == 2.0 && isnan(d.cols[1][0]));
-    ipp__data_free(&d);
-    assert_int_equal(ipp__read_pickle((const uint8_t *)p4, sizeof p4 - 1, &d, err, sizeof err),
+    ipp_data_free(&d);
+    assert_int_equal(ipp_read_pickle((const uint8_t *)p4, sizeof p4 - 1, &d, err, sizeof err),
                      0);
     assert_string_equal(d.names[1], "b");
     assert_true(d.cols[0][1] == 2.5 && d.cols[1][0] == 3.0);
-    ipp__data_free(&d);
+    ipp_data_free(&d);
     /* anything but a dict of lists is refused, never called */
     static const char evil[] = "cos\nsystem\n(S'echo hi'\ntR.";
-    assert_int_equal(ipp__read_pickle((const uint8_t *)evil, sizeof evil - 1, &d, err,
-                                      sizeof err), -1);
-    assert_int_equal(ipp__read_pickle((const uint8_t *)"\x80\x02", 2, &d, err, sizeof err), -1);
+    assert_int_equal(ipp_read_pickle((const uint8_t *)evil, sizeof evil - 1, &d, err,
+                                     sizeof err), -1);
+    assert_int_equal(ipp_read_pickle((const uint8_t *)"\x80\x02", 2, &d, err, sizeof err), -1);
     /* SETITEMS / APPENDS with nothing below their MARK (found by fuzzing) */
     static const char *const broken[] = {"(u.", "(e.", "Ka.", "KKs.", "]q\x00h\x01.", "(t."};
     for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++)
-        assert_int_equal(ipp__read_pickle((const uint8_t *)broken[i], strlen(broken[i]), &d,
-                                          err, sizeof err),
+        assert_int_equal(ipp_read_pickle((const uint8_t *)broken[i], strlen(broken[i]), &d,
+                                         err, sizeof err),
                          -1);
 }
 
@@ -128,19 +128,19 @@ static void test_csv_edges(void **state)
     ipp_data_t d;
     char err[128];
     static const char ok[] = "\"a,\"\"x\"\"\",b\r\n1,\r\n\n2.5,-Infinity\n3";
-    assert_int_equal(ipp__read_csv(ok, sizeof ok - 1, &d, err, sizeof err), 0);
+    assert_int_equal(ipp_read_csv(ok, sizeof ok - 1, &d, err, sizeof err), 0);
     assert_string_equal(d.names[0], "a,\"x\"");
     assert_int_equal(d.nrows, 3);
     assert_true(isnan(d.cols[1][0]) && isinf(d.cols[1][1]) && isnan(d.cols[1][2]));
-    ipp__data_free(&d);
+    ipp_data_free(&d);
     static const char *bad[] = {"", "a,b\n1,x\n", "a\n1,2\n"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        assert_int_equal(ipp__read_csv(bad[i], strlen(bad[i]), &d, err, sizeof err), -1);
+        assert_int_equal(ipp_read_csv(bad[i], strlen(bad[i]), &d, err, sizeof err), -1);
     char *wide = malloc(IPP_MAX_COLS * 2 + 8);
     for (size_t i = 0; i < IPP_MAX_COLS + 1; i++)
         memcpy(wide + 2 * i, "x,", 2);
     wide[2 * IPP_MAX_COLS + 1] = '\n';
-    assert_int_equal(ipp__read_csv(wide, 2 * IPP_MAX_COLS + 2, &d, err, sizeof err), -1);
+    assert_int_equal(ipp_read_csv(wide, 2 * IPP_MAX_COLS + 2, &d, err, sizeof err), -1);
     free(wide);
 }
 
@@ -164,18 +164,18 @@ static void test_store_versions(void **state)
     assert_int_equal(ipp__store_commit(st), 0);
     assert_int_equal(a.version, 1);
     assert_int_equal(b.version, 2);
-    assert_int_equal(ipp__store_find(st, "s", "n", 0, &f), 0);
+    assert_int_equal(ipp_store_find(st, "s", "n", 0, &f), 0);
     assert_int_equal(f.id, b.id);
-    assert_int_equal(ipp__store_find(st, "s", "n", 1, &f), 0);
+    assert_int_equal(ipp_store_find(st, "s", "n", 1, &f), 0);
     assert_int_equal(f.nrows, 10);
     assert_int_equal(f.ncols, 2);
-    assert_int_equal(ipp__store_find(st, "other", "n", 0, &f), 1);
+    assert_int_equal(ipp_store_find(st, "other", "n", 0, &f), 1);
     ipp_data_t d;
-    assert_int_equal(ipp__store_read(st, a.id, 4, &d), 0);
+    assert_int_equal(ipp_store_read(st, a.id, 4, &d), 0);
     assert_int_equal(d.nrows, 4);
     assert_true(d.cols[1][3] == 1.5);
-    ipp__data_free(&d);
-    ipp__store_close(st);
+    ipp_data_free(&d);
+    ipp_store_close(st);
     char cmd[200];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "iotplot/plotclient.h"
-#include "plot/plot_internal.h"
+#include "plotserver/plot_internal.h"
 
 typedef struct {
     char topic[128];
@@ -154,7 +154,7 @@ static void test_parser(void **state)
     const char *why = NULL;
     const char *in = " [\"s\\u00e9\\ud83d\\ude00\", 1.5, -0, NaN, -Infinity, null, true,"
                      " {\"a\": [1, \"]\"]}] ";
-    int n = ipp__json_array(in, strlen(in), v, 8, sb, sizeof sb, &why);
+    int n = ipp_json_array(in, strlen(in), v, 8, sb, sizeof sb, &why);
     assert_int_equal(n, 8);
     assert_int_equal(v[0].type, IPP_JV_STR);
     assert_string_equal(v[0].str, "s\xc3\xa9\xf0\x9f\x98\x80");
@@ -172,13 +172,13 @@ static void test_parser(void **state)
                                 "[\"\xc3\"]", "[\"\xed\xa0\x80\"]", "[\"\xc0\xaf\"]"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         why = NULL;
-        assert_int_equal(ipp__json_array(bad[i], strlen(bad[i]), v, 8, sb, sizeof sb, &why),
+        assert_int_equal(ipp_json_array(bad[i], strlen(bad[i]), v, 8, sb, sizeof sb, &why),
                          -1);
         assert_non_null(why);
     }
     /* too many items, too long strings */
-    assert_int_equal(ipp__json_array("[1,2,3]", 7, v, 2, sb, sizeof sb, &why), -1);
-    assert_int_equal(ipp__json_array("[\"abcdef\"]", 10, v, 2, sb, 4, &why), -1);
+    assert_int_equal(ipp_json_array("[1,2,3]", 7, v, 2, sb, sizeof sb, &why), -1);
+    assert_int_equal(ipp_json_array("[\"abcdef\"]", 10, v, 2, sb, 4, &why), -1);
 }
 
 /* What the client writes, the server reads back exactly. */
@@ -193,7 +193,7 @@ static void test_client_to_parser(void **state)
     double vals[] = {3.141592653589793, -1e-310, NAN, INFINITY, 1e22};
     ipp_plotclient_init(&pc, NULL, 0, buf, sizeof buf, capture, &cap);
     assert_int_equal(ipp_plotclient_data(&pc, "n", vals, 5), 0);
-    assert_int_equal(ipp__json_array(cap.payload, cap.len, v, 8, sb, sizeof sb, &why), 6);
+    assert_int_equal(ipp_json_array(cap.payload, cap.len, v, 8, sb, sizeof sb, &why), 6);
     for (int i = 0; i < 5; i++) {
         if (isnan(vals[i]))
             assert_true(isnan(v[i + 1].num));
@@ -210,7 +210,7 @@ static void test_plotopts(void **state)
     const char *js = "{\"filename\": \"a/b.png\", \"title\": \"T\", \"figsize\": [6, 2.5],"
                      " \"format\": [\"r--\", \"bs\"], \"hist\": false, \"xlog\": true,"
                      " \"grid\": false, \"other\": 1}";
-    assert_int_equal(ipp__plotopts_parse(js, strlen(js), &o, err, sizeof err), 0);
+    assert_int_equal(ipp_plotopts_parse(js, strlen(js), &o, err, sizeof err), 0);
     assert_string_equal(o.filename, "a/b.png");
     assert_string_equal(o.title, "T");
     assert_null(o.xlabel);
@@ -218,14 +218,14 @@ static void test_plotopts(void **state)
     assert_int_equal(o.nformats, 2);
     assert_string_equal(o.formats[1], "bs");
     assert_true(o.hist && o.xlog && !o.ylog && !o.grid);
-    ipp__plotopts_free(&o);
-    assert_int_equal(ipp__plotopts_parse(NULL, 0, &o, err, sizeof err), 0);
+    ipp_plotopts_free(&o);
+    assert_int_equal(ipp_plotopts_parse(NULL, 0, &o, err, sizeof err), 0);
     assert_true(o.grid && !o.hist);
     static const char *bad[] = {"[]", "{\"title\": 3}", "{\"figsize\": [1]}",
                                 "{\"figsize\": [-1, 2]}", "{\"format\": [1]}",
                                 "{\"xlog\": \"yes\"}", "{"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        assert_int_equal(ipp__plotopts_parse(bad[i], strlen(bad[i]), &o, err, sizeof err), -1);
+        assert_int_equal(ipp_plotopts_parse(bad[i], strlen(bad[i]), &o, err, sizeof err), -1);
 }
 
 int main(void)

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "plot/plot_internal.h"
+#include "plotserver/plot_internal.h"
 
 static void test_check(void **state)
 {
@@ -23,19 +23,19 @@ static void test_check(void **state)
     static const char *good[] = {"a.pdf", "sub/dir/a.png", "..a", "a..b/c", "x y.csv",
                                  "\xc3\xa9.pkl", ".hidden"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
-        assert_int_equal(ipp__path_check(good[i], &why), 0);
+        assert_int_equal(ipp_path_check(good[i], &why), 0);
     static const char *bad[] = {"", "/etc/passwd", "../x", "a/../../x", "a/..", "./a",
                                 "a//b", "a/", "a\nb", "a\x1b[2J", "a\x7f",
                                 IPP_DB_NAME, IPP_DB_NAME "-wal", IPP_TMP_DIR "/x"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         why = NULL;
-        assert_int_equal(ipp__path_check(bad[i], &why), -1);
+        assert_int_equal(ipp_path_check(bad[i], &why), -1);
         assert_non_null(why);
     }
     char longname[1100];
     memset(longname, 'a', sizeof longname - 1);
     longname[sizeof longname - 1] = '\0';
-    assert_int_equal(ipp__path_check(longname, &why), -1);
+    assert_int_equal(ipp_path_check(longname, &why), -1);
 }
 
 static void test_open_parent(void **state)
@@ -77,11 +77,11 @@ static void test_ext(void **state)
 {
     (void)state;
     char e[16];
-    ipp__path_ext("a/b.PDF", e, sizeof e);
+    ipp_path_ext("a/b.PDF", e, sizeof e);
     assert_string_equal(e, "pdf");
-    ipp__path_ext("a.b/c", e, sizeof e);
+    ipp_path_ext("a.b/c", e, sizeof e);
     assert_string_equal(e, "");
-    ipp__path_ext(".hidden", e, sizeof e);
+    ipp_path_ext(".hidden", e, sizeof e);
     assert_string_equal(e, "");
 }
 

@@ -16,8 +16,8 @@
 
 #include <cmocka.h>
 
-#include "plot/plot.h"
-#include "plot/plot_internal.h"
+#include "iotplot/plotserver.h"
+#include "plotserver/plot_internal.h"
 
 typedef struct {
     pthread_mutex_t mu;
@@ -151,11 +151,11 @@ static void test_commands(void **state)
     ipp_store_t *stq;
     ipp_series_info_t info;
     assert_int_equal(ipp__store_open(path, true, &stq, err, sizeof err), 0);
-    assert_int_equal(ipp__store_find(stq, "hopla", "sin", 1, &info), 0);
+    assert_int_equal(ipp_store_find(stq, "hopla", "sin", 1, &info), 0);
     assert_int_equal(info.nrows, 3);
-    assert_int_equal(ipp__store_find(stq, "hopla", "sin", 0, &info), 0);
+    assert_int_equal(ipp_store_find(stq, "hopla", "sin", 0, &info), 0);
     assert_int_equal(info.version, 2);
-    ipp__store_close(stq);
+    ipp_store_close(stq);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
@@ -179,11 +179,11 @@ static void test_many_rows(void **state)
     char p[300], err[128];
     snprintf(p, sizeof p, "%s/n.json", dir);
     ipp_data_t d;
-    assert_int_equal(ipp__read_file(p, &d, err, sizeof err), 0);
+    assert_int_equal(ipp_read_file(p, &d, err, sizeof err), 0);
     assert_int_equal(d.nrows, 50000);
     for (size_t i = 0; i < d.nrows; i++)
         assert_true(d.cols[0][i] == (double)i);
-    ipp__data_free(&d);
+    ipp_data_free(&d);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
@@ -212,9 +212,9 @@ static void test_coalescing(void **state)
     char p[300], err[128];
     snprintf(p, sizeof p, "%s/n.csv", dir);
     ipp_data_t d;
-    assert_int_equal(ipp__read_file(p, &d, err, sizeof err), 0);
+    assert_int_equal(ipp_read_file(p, &d, err, sizeof err), 0);
     assert_int_equal(d.nrows, 3000);
-    ipp__data_free(&d);
+    ipp_data_free(&d);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);

@@ -6,13 +6,13 @@
  * demo device (a C program of the classic iot-plot example) lives here too, since the
  * demo and the tests both run it against a serve instance.
  */
-#ifndef IOTPLOT_PLOT_SERVE_H
-#define IOTPLOT_PLOT_SERVE_H
+#ifndef IOTPLOT_APP_SERVE_H
+#define IOTPLOT_APP_SERVE_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "plot/plot.h"
+#include "iotplot/plotserver.h"
 
 typedef struct ipp_serve ipp_serve_t;
 

@@ -57,7 +57,7 @@ static int csv_next(const char **p, const char *end, char *out, size_t cap)
     return eol;
 }
 
-int ipp__read_csv(const char *buf, size_t len, ipp_data_t *d, char *err, size_t errlen)
+int ipp_read_csv(const char *buf, size_t len, ipp_data_t *d, char *err, size_t errlen)
 {
     const char *p = buf, *end = buf + len;
     char field[IPP_MAX_NAME + 64];
@@ -109,7 +109,7 @@ int ipp__read_csv(const char *buf, size_t len, ipp_data_t *d, char *err, size_t 
     }
     return 0;
 fail:
-    ipp__data_free(d);
+    ipp_data_free(d);
     return -1;
 }
 
@@ -237,7 +237,7 @@ static int json_columns(const cJSON *root, ipp_data_t *d, char *err, size_t errl
     return 0;
 }
 
-int ipp__read_json(const char *buf, size_t len, ipp_data_t *d, char *err, size_t errlen)
+int ipp_read_json(const char *buf, size_t len, ipp_data_t *d, char *err, size_t errlen)
 {
     memset(d, 0, sizeof *d);
     char *s = python_tokens(buf, len);
@@ -258,13 +258,13 @@ done:
     cJSON_Delete(root);
     free(s);
     if (rc)
-        ipp__data_free(d);
+        ipp_data_free(d);
     return rc;
 }
 
 /* ---- by extension ------------------------------------------------------------------- */
 
-int ipp__read_file(const char *path, ipp_data_t *d, char *err, size_t errlen)
+int ipp_read_file(const char *path, ipp_data_t *d, char *err, size_t errlen)
 {
     char ext[16];
     int rc = -1;
@@ -296,13 +296,13 @@ int ipp__read_file(const char *path, ipp_data_t *d, char *err, size_t errlen)
         goto done;
     }
     buf[len] = '\0';
-    ipp__path_ext(path, ext, sizeof ext);
+    ipp_path_ext(path, ext, sizeof ext);
     if (!strcmp(ext, "csv"))
-        rc = ipp__read_csv(buf, len, d, err, errlen);
+        rc = ipp_read_csv(buf, len, d, err, errlen);
     else if (!strcmp(ext, "json"))
-        rc = ipp__read_json(buf, len, d, err, errlen);
+        rc = ipp_read_json(buf, len, d, err, errlen);
     else if (!strcmp(ext, "pkl") || !strcmp(ext, "pickle"))
-        rc = ipp__read_pickle((const uint8_t *)buf, len, d, err, errlen);
+        rc = ipp_read_pickle((const uint8_t *)buf, len, d, err, errlen);
     else
         snprintf(err, errlen, "%s: unknown data format (use .csv, .json or .pkl)", path);
 done:

@@ -9,7 +9,7 @@
 
 #include "iotplot/client.h"
 #include "iotplot/plotclient.h"
-#include "plot/serve.h"
+#include "app/serve.h"
 
 static const double two_pi = 6.283185307179586;
 

@@ -1,5 +1,5 @@
 /*
- * opts.c - the options object of plot_series, and the figure it describes.
+ * opts.c - the options object of plot_series.
  *
  * Unknown keys are ignored (a newer client may send more); a known key with the wrong
  * type rejects the whole message, because plotting with half the options would give a
@@ -104,8 +104,8 @@ nomem:
     return -1;
 }
 
-int ipp__plotopts_parse(const char *json, size_t len, ipp_plotopts_t *o, char *err,
-                        size_t errlen)
+int ipp_plotopts_parse(const char *json, size_t len, ipp_plotopts_t *o, char *err,
+                       size_t errlen)
 {
     memset(o, 0, sizeof *o);
     o->grid = true;
@@ -132,11 +132,11 @@ int ipp__plotopts_parse(const char *json, size_t len, ipp_plotopts_t *o, char *e
 done:
     cJSON_Delete(obj);
     if (rc)
-        ipp__plotopts_free(o);
+        ipp_plotopts_free(o);
     return rc;
 }
 
-void ipp__plotopts_free(ipp_plotopts_t *o)
+void ipp_plotopts_free(ipp_plotopts_t *o)
 {
     free(o->filename);
     free(o->title);
@@ -146,24 +146,4 @@ void ipp__plotopts_free(ipp_plotopts_t *o)
         free(o->formats[i]);
     free(o->formats);
     memset(o, 0, sizeof *o);
-}
-
-void ipp__figure_of(const ipp_data_t *d, const ipp_plotopts_t *o, ipp_figure_t *fig)
-{
-    memset(fig, 0, sizeof *fig);
-    fig->title = o->title;
-    fig->xlabel = o->xlabel;
-    fig->ylabel = o->ylabel;
-    fig->width_in = o->width_in;
-    fig->height_in = o->height_in;
-    fig->xlog = o->xlog;
-    fig->ylog = o->ylog;
-    fig->grid = o->grid;
-    fig->hist = o->hist;
-    fig->ncols = d->ncols;
-    fig->names = (const char *const *)d->names;
-    fig->nrows = d->nrows;
-    fig->cols = (const double *const *)d->cols;
-    fig->formats = (const char *const *)o->formats;
-    fig->nformats = o->nformats;
 }

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "plot_internal.h"
-#include "utf8.h"
+#include "plotclient/utf8.h"
 
 typedef struct {
     const char *p, *end;
@@ -272,8 +272,8 @@ static int value(parser_t *ps, ipp_jval_t *v)
     return fail(ps, "not JSON");
 }
 
-int ipp__json_array(const char *s, size_t n, ipp_jval_t *vals, size_t maxvals, char *strbuf,
-                    size_t strcap, const char **why)
+int ipp_json_array(const char *s, size_t n, ipp_jval_t *vals, size_t maxvals, char *strbuf,
+                   size_t strcap, const char **why)
 {
     parser_t ps = {.p = s, .end = s + n, .out = strbuf, .out_end = strbuf + strcap};
     int count = 0;

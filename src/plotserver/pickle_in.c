@@ -468,7 +468,7 @@ static int to_data(unpickler_t *u, pobj_t *dict, ipp_data_t *d)
     return 0;
 }
 
-int ipp__read_pickle(const uint8_t *buf, size_t len, ipp_data_t *d, char *err, size_t errlen)
+int ipp_read_pickle(const uint8_t *buf, size_t len, ipp_data_t *d, char *err, size_t errlen)
 {
     unpickler_t u = {.p = buf, .end = buf + len};
     int rc;
@@ -489,6 +489,6 @@ int ipp__read_pickle(const uint8_t *buf, size_t len, ipp_data_t *d, char *err, s
     free(u.stack);
     free(u.memo);
     if (rc)
-        ipp__data_free(d);
+        ipp_data_free(d);
     return rc;
 }

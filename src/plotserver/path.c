@@ -24,7 +24,7 @@ static bool reserved(const char *comp, size_t n)
            (n == tmp && !memcmp(comp, IPP_TMP_DIR, tmp));
 }
 
-int ipp__path_check(const char *rel, const char **why)
+int ipp_path_check(const char *rel, const char **why)
 {
     size_t n = strlen(rel);
     if (n == 0) {
@@ -77,7 +77,7 @@ int ipp__path_check(const char *rel, const char **why)
 
 int ipp__path_open_parent(int rootfd, const char *rel, const char **leaf, const char **why)
 {
-    if (ipp__path_check(rel, why))
+    if (ipp_path_check(rel, why))
         return -1;
     int fd = dup(rootfd);
     if (fd < 0) {
@@ -113,7 +113,7 @@ fail:
     return -1;
 }
 
-void ipp__path_ext(const char *name, char *ext, size_t cap)
+void ipp_path_ext(const char *name, char *ext, size_t cap)
 {
     const char *slash = strrchr(name, '/');
     const char *base = slash ? slash + 1 : name;

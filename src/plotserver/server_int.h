@@ -9,7 +9,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
-#include "plot.h"
+#include "iotplot/plotserver.h"
 #include "plot_internal.h"
 
 /* Most series the server keeps track of at once (each costs a few dozen bytes). */

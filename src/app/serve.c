@@ -14,7 +14,7 @@
 #include <uv.h>
 
 #include "broker.h"
-#include "plot/serve.h"
+#include "app/serve.h"
 
 struct ipp_serve {
     ipp_serve_config_t cfg;

@@ -21,7 +21,7 @@ void ipp__job_free(ipp_job_t *j)
     free(j->session);
     free(j->name);
     free(j->rel);
-    ipp__plotopts_free(&j->opts);
+    ipp_plotopts_free(&j->opts);
     free(j);
 }
 
@@ -30,7 +30,7 @@ int ipp__job_push_locked(ipp_server_t *s, ipp_job_t *j)
     for (ipp_job_t *q = s->jobs; q; q = q->next) {
         if (q->kind == j->kind && q->id == j->id && !strcmp(q->rel, j->rel)) {
             q->nrows = j->nrows;
-            ipp__plotopts_free(&q->opts);
+            ipp_plotopts_free(&q->opts);
             q->opts = j->opts;
             memset(&j->opts, 0, sizeof j->opts);
             ipp__job_free(j);
@@ -64,11 +64,11 @@ static int export(ipp_server_t *s, const ipp_job_t *j, const ipp_data_t *d, cons
     }
     int rc;
     if (!strcmp(ext, "csv"))
-        rc = ipp__write_csv(f, d);
+        rc = ipp_write_csv(f, d);
     else if (!strcmp(ext, "json"))
-        rc = ipp__write_json(f, j->name, d);
+        rc = ipp_write_json(f, j->name, d);
     else /* .pkl, and like the original, any other name gets a pickle */
-        rc = ipp__write_pickle(f, d);
+        rc = ipp_write_pickle(f, d);
     if (fclose(f))
         rc = -1;
     if (rc)
@@ -80,19 +80,12 @@ static int render(ipp_server_t *s, const ipp_job_t *j, const ipp_data_t *d,
                   const char *tmpname, char *err, size_t errlen)
 {
     char path[4096];
-    ipp_figure_t fig;
     snprintf(path, sizeof path, "%s/%s", s->tmpdir, tmpname);
-    ipp__figure_of(d, &j->opts, &fig);
-    if (fig.ncols == 0) {
+    if (d->ncols == 0) {
         snprintf(err, errlen, "series has no columns");
         return -1;
     }
-#ifdef IPP_HAVE_RENDER
-    return ipp_render(&fig, path, err, errlen);
-#else
-    snprintf(err, errlen, "this build has no renderer");
-    return -1;
-#endif
+    return ipp_figure_render(d, &j->opts, 0, path, err, errlen);
 }
 
 /* Write one job's file: 0, or -1 after logging why. */
@@ -103,14 +96,14 @@ static int run_job(ipp_server_t *s, ipp_store_t *st, const ipp_job_t *j)
     ipp_data_t d;
     int rc = -1, parent = -1;
     bool tmp_made = false;
-    ipp__path_ext(j->rel, ext, sizeof ext);
+    ipp_path_ext(j->rel, ext, sizeof ext);
     pthread_mutex_lock(&s->mu);
     uint64_t seq = ++s->tmp_seq;
     pthread_mutex_unlock(&s->mu);
     snprintf(tmpname, sizeof tmpname, "%ld-%llu.%s", (long)getpid(), (unsigned long long)seq,
              ext[0] ? ext : "pkl");
-    if (ipp__store_read(st, j->id, j->nrows, &d)) {
-        snprintf(err, sizeof err, "cannot read the series: %s", ipp__store_errmsg(st));
+    if (ipp_store_read(st, j->id, j->nrows, &d)) {
+        snprintf(err, sizeof err, "cannot read the series: %s", ipp_store_errmsg(st));
         goto done;
     }
     tmp_made = true;
@@ -138,7 +131,7 @@ done:
         unlinkat(s->tmpfd, tmpname, 0);
     if (parent >= 0)
         close(parent);
-    ipp__data_free(&d);
+    ipp_data_free(&d);
     return rc;
 }
 
@@ -173,6 +166,6 @@ void *ipp__writer_main(void *arg)
         pthread_cond_broadcast(&s->idle_cv);
     }
     pthread_mutex_unlock(&s->mu);
-    ipp__store_close(st);
+    ipp_store_close(st);
     return NULL;
 }

@@ -89,7 +89,7 @@ int ipp__ingest_load(ipp_server_t *s, char *err, size_t errlen)
     if (ipp__store_open(path, false, &s->store, err, errlen))
         return -1;
     if (ipp__store_each_latest(s->store, load_cb, s)) {
-        snprintf(err, errlen, "%s: %s", path, ipp__store_errmsg(s->store));
+        snprintf(err, errlen, "%s: %s", path, ipp_store_errmsg(s->store));
         return -1;
     }
     return 0;
@@ -110,7 +110,7 @@ void ipp__ingest_free(ipp_server_t *s)
         s->ready = j->next;
         ipp__job_free(j);
     }
-    ipp__store_close(s->store);
+    ipp_store_close(s->store);
     s->store = NULL;
     free(s->vals);
     free(s->strbuf);
@@ -177,7 +177,7 @@ static void cmd_new_series(cmd_t *c)
     if (!lookup(c->s, c->session, name) && c->s->nseries >= IPP_MAX_SERIES)
         REJECT(c, "too many series (%d)", IPP_MAX_SERIES);
     if (ipp__store_new_series(c->s->store, c->session, name, cols, (size_t)c->n - 1, &info))
-        REJECT(c, "store: %s", ipp__store_errmsg(c->s->store));
+        REJECT(c, "store: %s", ipp_store_errmsg(c->s->store));
     if (remember(c->s, c->session, name, &info))
         REJECT(c, "out of memory");
     ipp__log(c->s, "session '%s': new series '%s' (version %lld) with %d columns", c->session,
@@ -205,7 +205,7 @@ static void cmd_data(cmd_t *c)
             REJECT(c, "value %d of series '%s' is not a number", i, name);
     }
     if (ipp__store_append(c->s->store, e->info.id, e->info.nrows, c->t, row, e->info.ncols))
-        REJECT(c, "store: %s", ipp__store_errmsg(c->s->store));
+        REJECT(c, "store: %s", ipp_store_errmsg(c->s->store));
     e->info.nrows++;
     c->rows++;
 }
@@ -221,7 +221,7 @@ static void make_job(cmd_t *c, ipp_job_kind_t kind, ipp_entry_t *e, const char *
     }
     if (!j || !j->session || !j->name) {
         free(rel);
-        ipp__plotopts_free(opts);
+        ipp_plotopts_free(opts);
         if (j)
             ipp__job_free(j);
         REJECT(c, "out of memory");
@@ -250,7 +250,7 @@ static char *output_name(cmd_t *c, const char *name, const char *asked, const ch
         memcpy(rel, asked, n);
     else
         snprintf(rel, n, "%s.%s", name, ext);
-    if (ipp__path_check(rel, &why)) {
+    if (ipp_path_check(rel, &why)) {
         char msg[300];
         snprintf(msg, sizeof msg, "file name refused: %s", why);
         reject(c, msg);
@@ -294,24 +294,24 @@ static void cmd_plot_series(cmd_t *c)
     if (!e)
         REJECT(c, "unknown series '%s'", name);
     bool has = c->n == 2 && c->v[1].type == IPP_JV_NESTED;
-    if (ipp__plotopts_parse(has ? c->v[1].str : NULL, has ? c->v[1].len : 0, &o, err,
-                            sizeof err))
+    if (ipp_plotopts_parse(has ? c->v[1].str : NULL, has ? c->v[1].len : 0, &o, err,
+                           sizeof err))
         REJECT(c, "%s", err);
     char *rel = output_name(c, name, o.filename && *o.filename ? o.filename : NULL, "pdf");
     if (!rel) {
-        ipp__plotopts_free(&o);
+        ipp_plotopts_free(&o);
         return;
     }
-    ipp__path_ext(rel, ext, sizeof ext);
+    ipp_path_ext(rel, ext, sizeof ext);
     if (strcmp(ext, "pdf") && strcmp(ext, "png") && strcmp(ext, "svg")) {
-        ipp__plotopts_free(&o);
+        ipp_plotopts_free(&o);
         free(rel);
         REJECT(c, "plot file must end in .pdf, .png or .svg");
     }
     /* kept so `iotplot plot --db` can draw the same figure again */
     if (has && ipp__store_plot(c->s->store, e->info.id, c->v[1].str, c->v[1].len))
         ipp__log(c->s, "store: cannot keep the plot options: %s",
-                 ipp__store_errmsg(c->s->store));
+                 ipp_store_errmsg(c->s->store));
     make_job(c, IPP_JOB_PLOT, e, name, rel, &o);
 }
 
@@ -352,8 +352,8 @@ static void apply(ipp_server_t *s, ipp_msg_t *m, size_t *rows)
         reject(&c, "unknown command (nothing from the network is executed)");
         return;
     }
-    c.n = ipp__json_array(payload, m->len, s->vals, IPP_MAX_COLS + 2, s->strbuf,
-                          s->cfg.max_payload + 1, &why);
+    c.n = ipp_json_array(payload, m->len, s->vals, IPP_MAX_COLS + 2, s->strbuf,
+                         s->cfg.max_payload + 1, &why);
     if (c.n < 0) {
         char msg[128];
         snprintf(msg, sizeof msg, "invalid payload: %s", why);
@@ -368,7 +368,7 @@ static void apply(ipp_server_t *s, ipp_msg_t *m, size_t *rows)
 static void commit(ipp_server_t *s, size_t rows)
 {
     if (ipp__store_commit(s->store))
-        ipp__log(s, "store: commit failed: %s", ipp__store_errmsg(s->store));
+        ipp__log(s, "store: commit failed: %s", ipp_store_errmsg(s->store));
     size_t refused = 0;
     pthread_mutex_lock(&s->mu);
     s->stats.rows += rows;

@@ -28,7 +28,7 @@ int ipp__data_init(ipp_data_t *d, const char *const *names, size_t ncols)
     }
     return 0;
 fail:
-    ipp__data_free(d);
+    ipp_data_free(d);
     return -1;
 }
 
@@ -50,7 +50,7 @@ int ipp__data_push(ipp_data_t *d, const double *row, size_t *cap)
     return 0;
 }
 
-void ipp__data_free(ipp_data_t *d)
+void ipp_data_free(ipp_data_t *d)
 {
     for (size_t i = 0; i < d->ncols; i++) {
         if (d->names)
@@ -85,7 +85,7 @@ static void put_binfloat(FILE *f, double v)
  * keep the unpickler's stack small. */
 #define PICKLE_BATCH 1000
 
-int ipp__write_pickle(FILE *f, const ipp_data_t *d)
+int ipp_write_pickle(FILE *f, const ipp_data_t *d)
 {
     static const char head[] = "\x80\x02" "ccollections\nOrderedDict\n" ")R";
     fwrite(head, 1, sizeof head - 1, f);
@@ -129,7 +129,7 @@ static void csv_field(FILE *f, const char *s)
     fputc('"', f);
 }
 
-int ipp__write_csv(FILE *f, const ipp_data_t *d)
+int ipp_write_csv(FILE *f, const ipp_data_t *d)
 {
     char num[40];
     for (size_t c = 0; c < d->ncols; c++) {
@@ -170,7 +170,7 @@ static void json_str(FILE *f, const char *s)
     free(buf);
 }
 
-int ipp__write_json(FILE *f, const char *series, const ipp_data_t *d)
+int ipp_write_json(FILE *f, const char *series, const ipp_data_t *d)
 {
     char num[40];
     fputs("{\"series\": ", f);

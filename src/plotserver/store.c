@@ -36,7 +36,7 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS plots("
     " series INTEGER NOT NULL, t REAL NOT NULL, options TEXT NOT NULL);";
 
-const char *ipp__store_errmsg(ipp_store_t *st)
+const char *ipp_store_errmsg(ipp_store_t *st)
 {
     return st && st->db ? sqlite3_errmsg(st->db) : "no database";
 }
@@ -69,11 +69,18 @@ int ipp__store_open(const char *path, bool readonly, ipp_store_t **out, char *er
     return 0;
 fail:
     snprintf(err, errlen, "%s: %s", path, st->db ? sqlite3_errmsg(st->db) : "cannot open");
-    ipp__store_close(st);
+    ipp_store_close(st);
     return -1;
 }
 
-void ipp__store_close(ipp_store_t *st)
+int ipp_store_open(const char *dir, ipp_store_t **out, char *err, size_t errlen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, IPP_DB_NAME);
+    return ipp__store_open(path, true, out, err, errlen);
+}
+
+void ipp_store_close(ipp_store_t *st)
 {
     if (!st)
         return;
@@ -196,7 +203,7 @@ static size_t count_columns(const char *json)
     size_t n = strlen(json);
     char *tmp = malloc(n + 1);
     const char *why;
-    int c = tmp ? ipp__json_array(json, n, v, IPP_MAX_COLS, tmp, n + 1, &why) : -1;
+    int c = tmp ? ipp_json_array(json, n, v, IPP_MAX_COLS, tmp, n + 1, &why) : -1;
     free(tmp);
     return c < 0 ? 0 : (size_t)c;
 }
@@ -255,7 +262,7 @@ int ipp__store_plot(ipp_store_t *st, int64_t id, const char *options, size_t len
     return rc;
 }
 
-char *ipp__store_last_plot(ipp_store_t *st, int64_t id)
+char *ipp_store_last_plot(ipp_store_t *st, int64_t id)
 {
     sqlite3_stmt *q;
     char *out = NULL;
@@ -271,7 +278,7 @@ char *ipp__store_last_plot(ipp_store_t *st, int64_t id)
     return out;
 }
 
-int ipp__store_list(ipp_store_t *st, ipp_store_list_cb cb, void *arg)
+int ipp_store_list(ipp_store_t *st, ipp_store_list_cb cb, void *arg)
 {
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(st->db,
@@ -293,8 +300,8 @@ int ipp__store_list(ipp_store_t *st, ipp_store_list_cb cb, void *arg)
     return step == SQLITE_DONE ? 0 : -1;
 }
 
-int ipp__store_find(ipp_store_t *st, const char *session, const char *name, int64_t version,
-                    ipp_series_info_t *info)
+int ipp_store_find(ipp_store_t *st, const char *session, const char *name, int64_t version,
+                   ipp_series_info_t *info)
 {
     sqlite3_stmt *q;
     int rc = -1;
@@ -340,7 +347,7 @@ static int read_names(ipp_store_t *st, int64_t id, ipp_data_t *d)
     const char *why;
     tmp = malloc(n + 1);
     v = malloc(sizeof *v * IPP_MAX_COLS);
-    int c = tmp && v ? ipp__json_array(json, n, v, IPP_MAX_COLS, tmp, n + 1, &why) : -1;
+    int c = tmp && v ? ipp_json_array(json, n, v, IPP_MAX_COLS, tmp, n + 1, &why) : -1;
     if (c <= 0)
         goto done;
     const char *names[IPP_MAX_COLS];
@@ -354,7 +361,7 @@ done:
     return rc;
 }
 
-int ipp__store_read(ipp_store_t *st, int64_t id, int64_t upto, ipp_data_t *d)
+int ipp_store_read(ipp_store_t *st, int64_t id, int64_t upto, ipp_data_t *d)
 {
     sqlite3_stmt *q = NULL;
     size_t cap = 0;
@@ -383,6 +390,6 @@ int ipp__store_read(ipp_store_t *st, int64_t id, int64_t upto, ipp_data_t *d)
     return 0;
 fail:
     sqlite3_finalize(q);
-    ipp__data_free(d);
+    ipp_data_free(d);
     return -1;
 }
