@@ -20,9 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "iotplot/client.h"
+#include "iotplot/net.h"
 #include "iotplot/plotclient.h"
-#include "iotplot/transport.h"
 #include "plot/plot_internal.h"
 #include "plot/serve.h"
 
