@@ -29,7 +29,8 @@
  * call with your own mutex and loop on wait_msg() with a short timeout (say 50 ms) so
  * other threads get the lock. Callbacks run inside check_msg()/wait_msg()/subscribe()/
  * flush() on the calling thread, and may call ipm_client_publish*() and
- * ipm_client_disconnect(), but not ipm_client_free() (net.h) or the blocking subscribe/unsubscribe.
+ * ipm_client_disconnect(), but not ipm_client_free() (net.h) or the blocking
+ * subscribe/unsubscribe.
  *
  * Errors are the negative IPM_E* codes of codec.h (ipm_strerror() names them); the last
  * MQTT reason code from the server is ipm_client_reason().
