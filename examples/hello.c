@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "iotplot/client.h"
+#include "iotplot/net.h"
 
 static void on_message(ipm_client_t *c, const ipm_msg_t *m, void *user)
 {

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "iotplot/client.h"
+#include "iotplot/net.h"
 #include "iotplot/plotclient.h"
 
 int main(int argc, char **argv)

@@ -7,8 +7,8 @@
 #ifndef IPM_PORT_CONFIG_H
 #define IPM_PORT_CONFIG_H
 
-/* No heap: ipm_client_new() and ipm_client_free() are not declared; use ipm_client_init()
- * with static buffers. */
+/* No heap: use ipm_client_init() with static buffers. The host header iotplot/net.h
+ * (ipm_client_new(), the POSIX and OpenSSL transports) refuses to compile with it. */
 #define IPM_NO_MALLOC 1
 
 /* Drop the error message tables of the codec (ipm_strerror() returns one fixed string). */

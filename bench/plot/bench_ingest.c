@@ -21,10 +21,9 @@
 #include <unistd.h>
 
 #include "app/serve.h"
-#include "iotplot/client.h"
+#include "iotplot/net.h"
 #include "iotplot/plotclient.h"
 #include "iotplot/plotserver.h"
-#include "iotplot/transport.h"
 
 /* One device: its own static-sized buffers, as on a board; QoS 1, every row acknowledged. */
 typedef struct {

@@ -5,8 +5,8 @@
  *
  * The core is pure C11: no malloc, no POSIX. The network is an ipm_transport_t and the
  * clock an ipm_platform_t (transport.h). Every buffer is the caller's (ipm_client_mem_t),
- * so a device can place them all in static memory; hosts may use ipm_client_new(), which
- * allocates defaults and picks the TCP or TLS transport (not built with IPM_NO_MALLOC).
+ * so a device can place them all in static memory; hosts may use ipm_client_new() (net.h,
+ * library ipm_net), which allocates defaults and picks the TCP or TLS transport.
  *
  * What it does:
  * - QoS 0, 1 and 2 in both directions. Outgoing QoS 1/2 messages stay in the message store
@@ -29,12 +29,13 @@
  * call with your own mutex and loop on wait_msg() with a short timeout (say 50 ms) so
  * other threads get the lock. Callbacks run inside check_msg()/wait_msg()/subscribe()/
  * flush() on the calling thread, and may call ipm_client_publish*() and
- * ipm_client_disconnect(), but not ipm_client_free() or the blocking subscribe/unsubscribe.
+ * ipm_client_disconnect(), but not ipm_client_free() (net.h) or the blocking
+ * subscribe/unsubscribe.
  *
  * Errors are the negative IPM_E* codes of codec.h (ipm_strerror() names them); the last
  * MQTT reason code from the server is ipm_client_reason().
  *
- * Example (host):
+ * Example (host, with net.h):
  *
  *     static void on_msg(ipm_client_t *c, const ipm_msg_t *m, void *user)
  *     {
@@ -128,8 +129,8 @@ typedef struct {
     /* Outbox: publishes made while disconnected, sent in order after (re)connecting. */
     uint16_t outbox_max;       /* messages; 0 = publish while disconnected fails */
     ipm_outbox_policy_t outbox_policy;
-    const ipm_transport_t *transport; /* set by ipm_client_new(); copied by init */
-    ipm_platform_t platform;          /* set by ipm_client_new(); copied by init */
+    const ipm_transport_t *transport; /* set by ipm_client_new() (net.h); copied by init */
+    ipm_platform_t platform;          /* set by ipm_client_new() (net.h); copied by init */
 } ipm_client_config_t;
 
 /*
@@ -251,34 +252,6 @@ typedef struct {
  *     if (ipm_client_init(&c, &cfg, &mem) != IPM_OK) ...
  */
 int ipm_client_init(ipm_client_t *c, const ipm_client_config_t *cfg, const ipm_client_mem_t *mem);
-
-#ifndef IPM_NO_MALLOC
-/*
- * Host convenience (library ipm_net): allocate a client with 16 MiB receive and transmit
- * buffers, a 16 MiB message store (mapped lazily: an idle client costs little), a QoS 2
- * table of 1024 ids, the host platform hooks and the TCP transport, or TLS when `tls` is
- * not NULL. cfg->transport and cfg->platform are ignored.
- * Returns NULL on out-of-memory, bad configuration or TLS files that cannot be loaded;
- * then, if err is not NULL, *err says why (valid until the next call).
- *
- *     ipm_tls_opts_t tls = {.cafile = "ca.pem"};
- *     const char *why;
- *     ipm_client_t *c = ipm_client_new(&cfg, &tls, &why);
- */
-ipm_client_t *ipm_client_new(const ipm_client_config_t *cfg, const ipm_tls_opts_t *tls,
-                              const char **err);
-/*
- * Close the connection without DISCONNECT (send ipm_client_disconnect() first for a clean
- * end) and free what ipm_client_new() allocated. NULL is ignored. Never fails.
- */
-void ipm_client_free(ipm_client_t *c);
-/*
- * Reason of the last TLS failure of a client from ipm_client_new() ("" if none or TCP).
- *
- *     if (ipm_client_connect(c) == IPM_ETLS) fprintf(stderr, "%s\n", ipm_client_tls_error(c));
- */
-const char *ipm_client_tls_error(const ipm_client_t *c);
-#endif
 
 /*
  * Callback for incoming messages (one per client; NULL to ignore messages). Set it before

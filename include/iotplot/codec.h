@@ -103,6 +103,14 @@ const char *ipm_strerror(int err);
  * 0x8F/0x90 topic filter/name, 0x95 packet too large, 0x97 quota. 0x80 otherwise.
  */
 uint8_t ipm_err_reason(int err);
+/*
+ * The 3.1 / 3.1.1 CONNACK return code (1..5) a server sends on an older connection where
+ * 5.0 would send `reason` (IPM_REASON_MAP's 3.x column); 0 for success, 3 "server
+ * unavailable" for a code a CONNACK cannot carry. Never fails.
+ *
+ *     uint8_t code = version == IPM_PROTO_V5 ? reason : ipm_reason_connack3(reason);
+ */
+uint8_t ipm_reason_connack3(uint8_t reason);
 
 /* ---- basic types ------------------------------------------------------------------- */
 

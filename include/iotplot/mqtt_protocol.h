@@ -63,52 +63,105 @@
 /* 3.1.1 SUBACK failure. */
 #define IPM_SUBACK_FAILURE 0x80
 
-/* 5.0 reason codes (section 2.4). */
-#define IPM_RC_SUCCESS 0x00
-#define IPM_RC_NORMAL_DISCONNECTION 0x00
-#define IPM_RC_GRANTED_QOS_0 0x00
-#define IPM_RC_GRANTED_QOS_1 0x01
-#define IPM_RC_GRANTED_QOS_2 0x02
-#define IPM_RC_DISCONNECT_WITH_WILL_MESSAGE 0x04
-#define IPM_RC_NO_MATCHING_SUBSCRIBERS 0x10
-#define IPM_RC_NO_SUBSCRIPTION_EXISTED 0x11
-#define IPM_RC_CONTINUE_AUTHENTICATION 0x18
-#define IPM_RC_REAUTHENTICATE 0x19
-#define IPM_RC_UNSPECIFIED_ERROR 0x80
-#define IPM_RC_MALFORMED_PACKET 0x81
-#define IPM_RC_PROTOCOL_ERROR 0x82
-#define IPM_RC_IMPLEMENTATION_SPECIFIC_ERROR 0x83
-#define IPM_RC_UNSUPPORTED_PROTOCOL_VERSION 0x84
-#define IPM_RC_CLIENT_IDENTIFIER_NOT_VALID 0x85
-#define IPM_RC_BAD_USER_NAME_OR_PASSWORD 0x86
-#define IPM_RC_NOT_AUTHORIZED 0x87
-#define IPM_RC_SERVER_UNAVAILABLE 0x88
-#define IPM_RC_SERVER_BUSY 0x89
-#define IPM_RC_BANNED 0x8A
-#define IPM_RC_SERVER_SHUTTING_DOWN 0x8B
-#define IPM_RC_BAD_AUTHENTICATION_METHOD 0x8C
-#define IPM_RC_KEEP_ALIVE_TIMEOUT 0x8D
-#define IPM_RC_SESSION_TAKEN_OVER 0x8E
-#define IPM_RC_TOPIC_FILTER_INVALID 0x8F
-#define IPM_RC_TOPIC_NAME_INVALID 0x90
-#define IPM_RC_PACKET_IDENTIFIER_IN_USE 0x91
-#define IPM_RC_PACKET_IDENTIFIER_NOT_FOUND 0x92
-#define IPM_RC_RECEIVE_MAXIMUM_EXCEEDED 0x93
-#define IPM_RC_TOPIC_ALIAS_INVALID 0x94
-#define IPM_RC_PACKET_TOO_LARGE 0x95
-#define IPM_RC_MESSAGE_RATE_TOO_HIGH 0x96
-#define IPM_RC_QUOTA_EXCEEDED 0x97
-#define IPM_RC_ADMINISTRATIVE_ACTION 0x98
-#define IPM_RC_PAYLOAD_FORMAT_INVALID 0x99
-#define IPM_RC_RETAIN_NOT_SUPPORTED 0x9A
-#define IPM_RC_QOS_NOT_SUPPORTED 0x9B
-#define IPM_RC_USE_ANOTHER_SERVER 0x9C
-#define IPM_RC_SERVER_MOVED 0x9D
-#define IPM_RC_SHARED_SUBSCRIPTIONS_NOT_SUPPORTED 0x9E
-#define IPM_RC_CONNECTION_RATE_EXCEEDED 0x9F
-#define IPM_RC_MAXIMUM_CONNECT_TIME 0xA0
-#define IPM_RC_SUBSCRIPTION_IDENTIFIERS_NOT_SUPPORTED 0xA1
-#define IPM_RC_WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED 0xA2
+/*
+ * 5.0 reason codes (section 2.4, Table 2-6), one row each:
+ *   X(code, NAME, "name as the specification writes it", 3.x CONNACK code, packets)
+ * NAME makes IPM_RC_<NAME>. The 3.x column is the 3.1 / 3.1.1 CONNACK return code a server
+ * sends instead on an older connection (IPM_NO_3X where a CONNACK cannot carry the code):
+ * 0x84 gives 1, 0x85 gives 2, 0x86 gives 4; what says this client may not connect (0x87,
+ * 0x8A banned, 0x8C bad authentication method) gives 5 "not authorized"; everything else
+ * gives 3 "server unavailable", the one 3.x refusal that blames neither the client's
+ * version, identifier nor credentials. The packets are the IPM_IN_* bits (1 << packet
+ * type) of the packets that may carry the code, as Table 2-6 lists them. 0x00 has three
+ * rows: its name depends on the packet.
+ *
+ * Generated from it: the IPM_RC_* constants below, ipm_reason_string() (client.h), the
+ * codec's check of which packet may carry which code, and ipm_reason_connack3() (codec.h).
+ */
+#define IPM_REASON_MAP(X)                                                                          \
+    X(0x00, SUCCESS, "Success", 0,                                                                 \
+      IPM_IN_CONNACK | IPM_IN_PUBACK | IPM_IN_PUBREC | IPM_IN_PUBREL | IPM_IN_PUBCOMP |            \
+      IPM_IN_UNSUBACK | IPM_IN_AUTH)                                                               \
+    X(0x00, NORMAL_DISCONNECTION, "Normal disconnection", IPM_NO_3X, IPM_IN_DISCONNECT)            \
+    X(0x00, GRANTED_QOS_0, "Granted QoS 0", IPM_NO_3X, IPM_IN_SUBACK)                              \
+    X(0x01, GRANTED_QOS_1, "Granted QoS 1", IPM_NO_3X, IPM_IN_SUBACK)                              \
+    X(0x02, GRANTED_QOS_2, "Granted QoS 2", IPM_NO_3X, IPM_IN_SUBACK)                              \
+    X(0x04, DISCONNECT_WITH_WILL_MESSAGE, "Disconnect with Will Message", IPM_NO_3X,               \
+      IPM_IN_DISCONNECT)                                                                           \
+    X(0x10, NO_MATCHING_SUBSCRIBERS, "No matching subscribers", IPM_NO_3X,                         \
+      IPM_IN_PUBACK | IPM_IN_PUBREC)                                                               \
+    X(0x11, NO_SUBSCRIPTION_EXISTED, "No subscription existed", IPM_NO_3X, IPM_IN_UNSUBACK)        \
+    X(0x18, CONTINUE_AUTHENTICATION, "Continue authentication", IPM_NO_3X, IPM_IN_AUTH)            \
+    X(0x19, REAUTHENTICATE, "Re-authenticate", IPM_NO_3X, IPM_IN_AUTH)                             \
+    X(0x80, UNSPECIFIED_ERROR, "Unspecified error", 3,                                             \
+      IPM_IN_CONNACK | IPM_IN_PUBACK | IPM_IN_PUBREC | IPM_IN_SUBACK | IPM_IN_UNSUBACK |           \
+      IPM_IN_DISCONNECT)                                                                           \
+    X(0x81, MALFORMED_PACKET, "Malformed Packet", 3, IPM_IN_CONNACK | IPM_IN_DISCONNECT)           \
+    X(0x82, PROTOCOL_ERROR, "Protocol Error", 3, IPM_IN_CONNACK | IPM_IN_DISCONNECT)               \
+    X(0x83, IMPLEMENTATION_SPECIFIC_ERROR, "Implementation specific error", 3,                     \
+      IPM_IN_CONNACK | IPM_IN_PUBACK | IPM_IN_PUBREC | IPM_IN_SUBACK | IPM_IN_UNSUBACK |           \
+      IPM_IN_DISCONNECT)                                                                           \
+    X(0x84, UNSUPPORTED_PROTOCOL_VERSION, "Unsupported Protocol Version", 1, IPM_IN_CONNACK)       \
+    X(0x85, CLIENT_IDENTIFIER_NOT_VALID, "Client Identifier not valid", 2, IPM_IN_CONNACK)         \
+    X(0x86, BAD_USER_NAME_OR_PASSWORD, "Bad User Name or Password", 4, IPM_IN_CONNACK)             \
+    X(0x87, NOT_AUTHORIZED, "Not authorized", 5,                                                   \
+      IPM_IN_CONNACK | IPM_IN_PUBACK | IPM_IN_PUBREC | IPM_IN_SUBACK | IPM_IN_UNSUBACK |           \
+      IPM_IN_DISCONNECT)                                                                           \
+    X(0x88, SERVER_UNAVAILABLE, "Server unavailable", 3, IPM_IN_CONNACK)                           \
+    X(0x89, SERVER_BUSY, "Server busy", 3, IPM_IN_CONNACK | IPM_IN_DISCONNECT)                     \
+    X(0x8A, BANNED, "Banned", 5, IPM_IN_CONNACK)                                                   \
+    X(0x8B, SERVER_SHUTTING_DOWN, "Server shutting down", IPM_NO_3X, IPM_IN_DISCONNECT)            \
+    X(0x8C, BAD_AUTHENTICATION_METHOD, "Bad authentication method", 5,                             \
+      IPM_IN_CONNACK | IPM_IN_DISCONNECT)                                                          \
+    X(0x8D, KEEP_ALIVE_TIMEOUT, "Keep Alive timeout", IPM_NO_3X, IPM_IN_DISCONNECT)                \
+    X(0x8E, SESSION_TAKEN_OVER, "Session taken over", IPM_NO_3X, IPM_IN_DISCONNECT)                \
+    X(0x8F, TOPIC_FILTER_INVALID, "Topic Filter invalid", IPM_NO_3X,                               \
+      IPM_IN_SUBACK | IPM_IN_UNSUBACK | IPM_IN_DISCONNECT)                                         \
+    X(0x90, TOPIC_NAME_INVALID, "Topic Name invalid", 3,                                           \
+      IPM_IN_CONNACK | IPM_IN_PUBACK | IPM_IN_PUBREC | IPM_IN_DISCONNECT)                          \
+    X(0x91, PACKET_IDENTIFIER_IN_USE, "Packet Identifier in use", IPM_NO_3X,                       \
+      IPM_IN_PUBACK | IPM_IN_PUBREC | IPM_IN_SUBACK | IPM_IN_UNSUBACK)                             \
+    X(0x92, PACKET_IDENTIFIER_NOT_FOUND, "Packet Identifier not found", IPM_NO_3X,                 \
+      IPM_IN_PUBREL | IPM_IN_PUBCOMP)                                                              \
+    X(0x93, RECEIVE_MAXIMUM_EXCEEDED, "Receive Maximum exceeded", IPM_NO_3X,                       \
+      IPM_IN_DISCONNECT)                                                                           \
+    X(0x94, TOPIC_ALIAS_INVALID, "Topic Alias invalid", IPM_NO_3X, IPM_IN_DISCONNECT)              \
+    X(0x95, PACKET_TOO_LARGE, "Packet too large", 3, IPM_IN_CONNACK | IPM_IN_DISCONNECT)           \
+    X(0x96, MESSAGE_RATE_TOO_HIGH, "Message rate too high", IPM_NO_3X, IPM_IN_DISCONNECT)          \
+    X(0x97, QUOTA_EXCEEDED, "Quota exceeded", 3,                                                   \
+      IPM_IN_CONNACK | IPM_IN_PUBACK | IPM_IN_PUBREC | IPM_IN_SUBACK | IPM_IN_DISCONNECT)          \
+    X(0x98, ADMINISTRATIVE_ACTION, "Administrative action", IPM_NO_3X, IPM_IN_DISCONNECT)          \
+    X(0x99, PAYLOAD_FORMAT_INVALID, "Payload format invalid", 3,                                   \
+      IPM_IN_CONNACK | IPM_IN_PUBACK | IPM_IN_PUBREC | IPM_IN_DISCONNECT)                          \
+    X(0x9A, RETAIN_NOT_SUPPORTED, "Retain not supported", 3, IPM_IN_CONNACK | IPM_IN_DISCONNECT)   \
+    X(0x9B, QOS_NOT_SUPPORTED, "QoS not supported", 3, IPM_IN_CONNACK | IPM_IN_DISCONNECT)         \
+    X(0x9C, USE_ANOTHER_SERVER, "Use another server", 3, IPM_IN_CONNACK | IPM_IN_DISCONNECT)       \
+    X(0x9D, SERVER_MOVED, "Server moved", 3, IPM_IN_CONNACK | IPM_IN_DISCONNECT)                   \
+    X(0x9E, SHARED_SUBSCRIPTIONS_NOT_SUPPORTED, "Shared Subscriptions not supported", IPM_NO_3X,   \
+      IPM_IN_SUBACK | IPM_IN_DISCONNECT)                                                           \
+    X(0x9F, CONNECTION_RATE_EXCEEDED, "Connection rate exceeded", 3,                               \
+      IPM_IN_CONNACK | IPM_IN_DISCONNECT)                                                          \
+    X(0xA0, MAXIMUM_CONNECT_TIME, "Maximum connect time", IPM_NO_3X, IPM_IN_DISCONNECT)            \
+    X(0xA1, SUBSCRIPTION_IDENTIFIERS_NOT_SUPPORTED, "Subscription Identifiers not supported",      \
+      IPM_NO_3X, IPM_IN_SUBACK | IPM_IN_DISCONNECT)                                                \
+    X(0xA2, WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED, "Wildcard Subscriptions not supported",          \
+      IPM_NO_3X, IPM_IN_SUBACK | IPM_IN_DISCONNECT)
+
+/* The packet set bits of IPM_REASON_MAP, and its mark for "no 3.x CONNACK code". */
+#define IPM_IN_CONNACK (1u << IPM_CONNACK)
+#define IPM_IN_PUBACK (1u << IPM_PUBACK)
+#define IPM_IN_PUBREC (1u << IPM_PUBREC)
+#define IPM_IN_PUBREL (1u << IPM_PUBREL)
+#define IPM_IN_PUBCOMP (1u << IPM_PUBCOMP)
+#define IPM_IN_SUBACK (1u << IPM_SUBACK)
+#define IPM_IN_UNSUBACK (1u << IPM_UNSUBACK)
+#define IPM_IN_DISCONNECT (1u << IPM_DISCONNECT)
+#define IPM_IN_AUTH (1u << IPM_AUTH)
+#define IPM_NO_3X 0xFF
+
+#define IPM__RC_ENUM(code, name, spec, v3, in) IPM_RC_##name = code,
+enum { IPM_REASON_MAP(IPM__RC_ENUM) };
+#undef IPM__RC_ENUM
 
 /* 5.0 property identifiers (section 2.2.2.2). */
 #define IPM_PROP_PAYLOAD_FORMAT_INDICATOR 0x01

@@ -5,8 +5,8 @@
  * talks to the network through an ipm_transport_t, a small table of function pointers over
  * an opaque context, and asks the time and random numbers through an ipm_platform_t. A
  * microcontroller port fills both with its own functions (see ports/); hosts use the
- * POSIX TCP and OpenSSL 3 TLS transports declared at the end of this file (library
- * ipm_net).
+ * POSIX TCP and OpenSSL 3 TLS transports and the host platform of net.h (library ipm_net).
+ * This header is all a port needs: nothing in it is POSIX's or the host's.
  *
  * Error values are the negative IPM_E* codes of codec.h; 0 is success.
  */
@@ -77,84 +77,6 @@ typedef struct {
     void (*sleep_ms)(void *ctx, uint32_t ms);
     void *ctx;
 } ipm_platform_t;
-
-/* ---- host implementations (library ipm_net: POSIX and OpenSSL 3) --------------------- */
-
-/*
- * The host platform: CLOCK_MONOTONIC, getrandom()/urandom seeded PRNG, nanosleep.
- *
- *     ipm_platform_t plat;
- *     ipm_net_platform(&plat);
- */
-void ipm_net_platform(ipm_platform_t *out);
-
-/*
- * POSIX TCP: getaddrinfo (IPv4 and IPv6), non-blocking connect bounded by the timeout,
- * TCP_NODELAY, poll()-based send and recv. The caller owns the ipm_tcp_t; it must
- * outlive the transport.
- *
- *     ipm_tcp_t tcp;
- *     ipm_transport_t tr;
- *     ipm_tcp_init(&tcp, &tr);
- *     int rc = tr.open(tr.ctx, "127.0.0.1", 1883, 5000);
- */
-typedef struct {
-    int fd; /* -1 when closed */
-} ipm_tcp_t;
-
-void ipm_tcp_init(ipm_tcp_t *t, ipm_transport_t *out);
-
-/*
- * TLS options. By default the server certificate is verified against `cafile` / `capath`,
- * or the system store when both are NULL, and its name must match the host given to
- * open() (or `server_name` if set; it is also sent as SNI).
- */
-typedef struct {
-    const char *cafile;      /* PEM file of trusted CAs, or NULL */
-    const char *capath;      /* directory of hashed CA certificates, or NULL */
-    const char *certfile;    /* client certificate (PEM), or NULL */
-    const char *keyfile;     /* its private key (PEM); required with certfile */
-    const char *server_name; /* name to verify and send as SNI; NULL = the host */
-    bool insecure;           /* TESTS ONLY: skip certificate and name checks */
-} ipm_tls_opts_t;
-
-/*
- * OpenSSL 3 TLS layered over the TCP transport above (TCP connects, TLS runs on its
- * socket). The caller owns the ipm_tls_t. `opts` strings are copied by pointer: they must
- * outlive the transport.
- */
-typedef struct {
-    ipm_tcp_t tcp;
-    ipm_tls_opts_t opts;
-    void *ssl_ctx; /* SSL_CTX *, built by ipm_tls_init() */
-    void *ssl;     /* SSL *, one per connection */
-    void *bio_method; /* BIO_METHOD * carrying TLS records over the TCP transport's socket */
-    char error[160]; /* why the last open() failed, e.g. "certificate verify failed" */
-} ipm_tls_t;
-
-/*
- * Build the TLS context: load the CAs, the client certificate and key.
- * Returns IPM_OK, IPM_EINVALID (certfile without keyfile) or IPM_ETLS (a file that cannot
- * be loaded; ipm_tls_error() says which). Free with ipm_tls_free() in every case.
- *
- *     ipm_tls_t tls;
- *     ipm_transport_t tr;
- *     ipm_tls_opts_t o = {.cafile = "ca.pem"};
- *     if (ipm_tls_init(&tls, &o, &tr) != IPM_OK) fprintf(stderr, "%s\n", ipm_tls_error(&tls));
- */
-int ipm_tls_init(ipm_tls_t *t, const ipm_tls_opts_t *opts, ipm_transport_t *out);
-/*
- * Close the connection if open and free the TLS context. Safe to call twice; never fails.
- *
- *     ipm_tls_free(&tls);
- */
-void ipm_tls_free(ipm_tls_t *t);
-/*
- * The reason of the last TLS failure ("" if none); never NULL.
- *
- *     if (tr.open(tr.ctx, host, 8883, 5000) == IPM_ETLS) puts(ipm_tls_error(&tls));
- */
-const char *ipm_tls_error(const ipm_tls_t *t);
 
 #ifdef __cplusplus
 }

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "iotplot/client.h"
+#include "iotplot/net.h"
 #include "iotplot/plotclient.h"
 #include "app/serve.h"
 

@@ -10,26 +10,7 @@
 /* Refuse with a CONNACK (3.x return code or 5.0 reason), then close. */
 static int refuse(ipb_conn_t *c, uint8_t rc5, const char *why)
 {
-    uint8_t code = rc5;
-    if (c->version != IPM_PROTO_V5) {
-        switch (rc5) {
-        case IPM_RC_UNSUPPORTED_PROTOCOL_VERSION:
-            code = IPM_CONNACK_REFUSED_PROTOCOL_VERSION;
-            break;
-        case IPM_RC_CLIENT_IDENTIFIER_NOT_VALID:
-            code = IPM_CONNACK_REFUSED_IDENTIFIER_REJECTED;
-            break;
-        case IPM_RC_BAD_USER_NAME_OR_PASSWORD:
-            code = IPM_CONNACK_REFUSED_BAD_USERNAME_PASSWORD;
-            break;
-        case IPM_RC_NOT_AUTHORIZED:
-            code = IPM_CONNACK_REFUSED_NOT_AUTHORIZED;
-            break;
-        default:
-            code = IPM_CONNACK_REFUSED_SERVER_UNAVAILABLE;
-            break;
-        }
-    }
+    uint8_t code = c->version == IPM_PROTO_V5 ? rc5 : ipm_reason_connack3(rc5);
     ipm_packet_t pkt = {.type = IPM_CONNACK};
     pkt.u.connack.reason = code;
     /* 5.0 says why in words too (allowed on CONNACK whatever the client asked for). */

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "commands.h"
-#include "iotplot/client.h"
+#include "iotplot/net.h"
 #include "mqtt_opts.h"
 #include "iotplot/plotserver.h"
 

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "iotplot/client.h"
+#include "iotplot/net.h"
 
 #define CLI_MAX_TOPICS 64
 

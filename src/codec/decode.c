@@ -42,41 +42,54 @@ static int finish(const ipm__rd_t *r)
     return r->p == r->end ? IPM_OK : IPM_ETRAILING;
 }
 
-/* Reason codes each 5.0 packet may carry (sections 3.x.2.1). */
+/*
+ * Which 5.0 packets may carry which reason code: IPM_REASON_MAP's packet sets in one byte
+ * per row, small enough for a device. PUBREC shares PUBACK's bit and PUBCOMP PUBREL's: the
+ * specification gives each pair the same codes (5.0 3.5.2.1, 3.7.2.1), as checked below.
+ */
+#define BIT(in, type, to) (((in) >> (type) & 1u) << (to))
+#define FOLD(in)                                                                          \
+    (BIT(in, IPM_CONNACK, 0) | BIT(in, IPM_PUBACK, 1) | BIT(in, IPM_PUBREC, 1) |           \
+     BIT(in, IPM_PUBREL, 2) | BIT(in, IPM_PUBCOMP, 2) | BIT(in, IPM_SUBACK, 3) |           \
+     BIT(in, IPM_UNSUBACK, 4) | BIT(in, IPM_DISCONNECT, 5) | BIT(in, IPM_AUTH, 6))
+
+#define PAIRED(in, a, b) (((in) >> (a) & 1u) == ((in) >> (b) & 1u))
+#define CHECK_PAIRS(code, name, spec, v3, in)                                             \
+    _Static_assert(PAIRED(in, IPM_PUBACK, IPM_PUBREC) && PAIRED(in, IPM_PUBREL, IPM_PUBCOMP), \
+                   "PUBREC and PUBCOMP share the reason codes of PUBACK and PUBREL: " spec);
+IPM_REASON_MAP(CHECK_PAIRS)
+
+#define CODE(code, name, spec, v3, in) code,
+static const uint8_t rc_codes[] = {IPM_REASON_MAP(CODE)};
+#undef CODE
+
 bool ipm__reason_ok(uint8_t type, uint8_t rc)
 {
-    static const uint8_t connack[] = {0x00, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87,
-                                      0x88, 0x89, 0x8A, 0x8C, 0x90, 0x95, 0x97, 0x99, 0x9A,
-                                      0x9B, 0x9C, 0x9D, 0x9F, 0};
-    static const uint8_t puback[] = {0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99, 0};
-    static const uint8_t pubrel[] = {0x00, 0x92, 0};
-    static const uint8_t suback[] = {0x00, 0x01, 0x02, 0x80, 0x83, 0x87, 0x8F,
-                                     0x91, 0x97, 0x9E, 0xA1, 0xA2, 0};
-    static const uint8_t unsuback[] = {0x00, 0x11, 0x80, 0x83, 0x87, 0x8F, 0x91, 0};
-    static const uint8_t disconnect[] = {0x00, 0x04, 0x80, 0x81, 0x82, 0x83, 0x87, 0x89, 0x8B,
-                                         0x8D, 0x8E, 0x8F, 0x90, 0x93, 0x94, 0x95, 0x96, 0x97,
-                                         0x98, 0x99, 0x9A, 0x9B, 0x9C, 0x9D, 0x9E, 0x9F, 0xA0,
-                                         0xA1, 0xA2, 0};
-    static const uint8_t auth[] = {0x00, 0x18, 0x19, 0};
-    const uint8_t *set;
-    switch (type) {
-    case IPM_CONNACK: set = connack; break;
-    case IPM_PUBACK:
-    case IPM_PUBREC: set = puback; break;
-    case IPM_PUBREL:
-    case IPM_PUBCOMP: set = pubrel; break;
-    case IPM_SUBACK: set = suback; break;
-    case IPM_UNSUBACK: set = unsuback; break;
-    case IPM_DISCONNECT: set = disconnect; break;
-    case IPM_AUTH: set = auth; break;
-    default: return false;
-    }
-    if (rc == 0)
-        return true;
-    for (const uint8_t *s = set + 1; *s; s++)
-        if (*s == rc)
+#define SET(code, name, spec, v3, in) (uint8_t)FOLD(in),
+    static const uint8_t sets[] = {IPM_REASON_MAP(SET)};
+#undef SET
+#define KIND(t) [t] = FOLD(1u << (t))
+    static const uint8_t bit_of_type[16] = {
+        KIND(IPM_CONNACK), KIND(IPM_PUBACK),   KIND(IPM_PUBREC),     KIND(IPM_PUBREL),
+        KIND(IPM_PUBCOMP), KIND(IPM_SUBACK),   KIND(IPM_UNSUBACK),   KIND(IPM_DISCONNECT),
+        KIND(IPM_AUTH)};
+#undef KIND
+    unsigned bit = type < 16 ? bit_of_type[type] : 0;
+    for (size_t i = 0; i < sizeof rc_codes; i++)
+        if (rc_codes[i] == rc && (sets[i] & bit))
             return true;
     return false;
+}
+
+uint8_t ipm_reason_connack3(uint8_t reason)
+{
+#define V3(code, name, spec, v3, in) v3,
+    static const uint8_t v3s[] = {IPM_REASON_MAP(V3)};
+#undef V3
+    for (size_t i = 0; i < sizeof rc_codes; i++)
+        if (rc_codes[i] == reason && v3s[i] != IPM_NO_3X)
+            return v3s[i];
+    return IPM_CONNACK_REFUSED_SERVER_UNAVAILABLE;
 }
 
 static int decode_will(ipm__rd_t *r, ipm_connect_t *c)

@@ -25,8 +25,8 @@ static const prop_def_t defs[] = {
     [IPM_PROP_CONTENT_TYPE] = {IPM_PT_UTF8, V_ANY, 0, PUBLISH_AND_WILL, 0},
     [IPM_PROP_RESPONSE_TOPIC] = {IPM_PT_UTF8, V_ANY, 0, PUBLISH_AND_WILL, 0},
     [IPM_PROP_CORRELATION_DATA] = {IPM_PT_BINARY, V_ANY, 0, PUBLISH_AND_WILL, 0},
-    /* MQTT-3.3.4-? / 3.8.2.1.2: several in PUBLISH (one per matching subscription),
-     * one in SUBSCRIBE; 0 is a Protocol Error. */
+    /* 3.3.2.3.8: a PUBLISH may carry several (one per matching subscription); 3.8.2.1.2:
+     * a SUBSCRIBE at most one. 0 is a Protocol Error in both. */
     [IPM_PROP_SUBSCRIPTION_IDENTIFIER] = {IPM_PT_VARINT, V_NONZERO, 1,
                                           P(IPM_PUBLISH) | P(IPM_SUBSCRIBE), P(IPM_PUBLISH)},
     [IPM_PROP_SESSION_EXPIRY_INTERVAL] = {IPM_PT_U32, V_ANY, 0,

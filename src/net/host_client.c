@@ -5,10 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "iotplot/client.h"
+#include "iotplot/net.h"
 #include "net_int.h"
-
-#ifndef IPM_NO_MALLOC
 
 /* Virtual sizes: calloc maps them lazily, so an idle client costs little memory. */
 #define HOST_RX (16u << 20)
@@ -92,5 +90,3 @@ const char *ipm_client_tls_error(const ipm_client_t *c)
     const host_client_t *h = c->host_alloc;
     return h && h->is_tls ? ipm_tls_error(&h->tls) : "";
 }
-
-#endif /* IPM_NO_MALLOC */

@@ -5,7 +5,7 @@
 #ifndef IOTPLOT_NET_INT_H
 #define IOTPLOT_NET_INT_H
 
-#include "iotplot/transport.h"
+#include "iotplot/net.h"
 
 /* Wait until fd is ready for `events` (POLLIN/POLLOUT): 1 ready, 0 timeout, <0 IPM_E*. */
 int ipm__fd_wait(int fd, short events, uint32_t timeout_ms);

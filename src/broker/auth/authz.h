@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "acl.h"
+#include "iotplot/mqtt_protocol.h"
 #include "passwd.h"
 
 typedef struct {
@@ -39,10 +40,10 @@ bool ipb_authz_has_passwords(const ipb_authz_t *a);
 
 /* Outcome of a login attempt, as 5.0 reason codes (0 = accepted). */
 enum {
-    IPB_AUTHZ_OK = 0,
-    IPB_AUTHZ_BAD_LOGIN = 0x86,   /* bad user name or password */
-    IPB_AUTHZ_NOT_ALLOWED = 0x87, /* anonymous access is off */
-    IPB_AUTHZ_BANNED = 0x8A,      /* too many failures from this address: try later */
+    IPB_AUTHZ_OK = IPM_RC_SUCCESS,
+    IPB_AUTHZ_BAD_LOGIN = IPM_RC_BAD_USER_NAME_OR_PASSWORD,
+    IPB_AUTHZ_NOT_ALLOWED = IPM_RC_NOT_AUTHORIZED, /* anonymous access is off */
+    IPB_AUTHZ_BANNED = IPM_RC_BANNED, /* too many failures from this address: try later */
 };
 
 /*

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "iotplot/client.h"
+#include "iotplot/net.h"
 
 typedef struct {
     char topic[64][64];

@@ -543,6 +543,15 @@ static void test_init_rejects(void **state)
     assert_int_equal(ipm_client_init(&x->c, &x->cfg, &mem), IPM_EINVALID);
     assert_string_equal(ipm_reason_string(0x87), "Not authorized");
     assert_string_equal(ipm_connack3_string(4), "bad user name or password");
+    /* Every code of the table has its name; 0x00 is named by its first row. */
+#define NAMED(code, name, spec, v3, in)                                                    \
+    if (code != 0)                                                                         \
+        assert_string_equal(ipm_reason_string(code), spec);
+    IPM_REASON_MAP(NAMED)
+#undef NAMED
+    assert_string_equal(ipm_reason_string(IPM_RC_SUCCESS), "Success");
+    assert_string_equal(ipm_reason_string(IPM_RC_REAUTHENTICATE), "Re-authenticate");
+    assert_string_equal(ipm_reason_string(0x03), "unknown reason code");
 }
 
 int main(void)
