@@ -5,7 +5,7 @@ FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 20
 
-.PHONY: all build test test-fast test-asan size fuzz fuzz-smoke demo bench clean
+.PHONY: all build test test-fast test-asan size fuzz fuzz-smoke demo bench clean install deb
 
 all: build
 
@@ -52,6 +52,19 @@ demo: build
 bench: build
 	@scripts/deps.sh bench
 	@bench/run.sh $(BUILD)
+
+# The command, libiotplot, its headers and iotplot.pc under PREFIX (staged under DESTDIR).
+PREFIX ?= /usr/local
+install:
+	@scripts/deps.sh build
+	@cmake -S . -B $(BUILD) -DIOTPLOT_WERROR=ON -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+	@DESTDIR=$(DESTDIR) cmake --install $(BUILD)
+
+# The Debian packages (iotplot, libiotplot1, libiotplot-dev) in DEB_OUT, built by debhelper.
+DEB_OUT ?= dist
+deb:
+	@scripts/package-deb.sh $(DEB_OUT)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
