@@ -53,18 +53,19 @@ bench: build
 	@scripts/deps.sh bench
 	@bench/run.sh $(BUILD)
 
-# The command, libiotplot, its headers and iotplot.pc under PREFIX (staged under DESTDIR).
+# The command, libiotplot, its headers and iotplot.pc under PREFIX (staged under DESTDIR);
+# CMAKE_ARGS go to cmake (e.g. -DIOTPLOT_TESTS=OFF for a build folder of its own).
 PREFIX ?= /usr/local
 install:
 	@scripts/deps.sh build
-	@cmake -S . -B $(BUILD) -DIOTPLOT_WERROR=ON -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@cmake -S . -B $(BUILD) -DIOTPLOT_WERROR=ON -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
 	@DESTDIR=$(DESTDIR) cmake --install $(BUILD)
 
 # The Debian packages (iotplot, libiotplot1, libiotplot-dev) in DEB_OUT, built by debhelper.
-DEB_OUT ?= dist
+DEB_OUT ?= build-deb
 deb:
-	@scripts/package-deb.sh $(DEB_OUT)
+	@scripts/deb.sh $(DEB_OUT)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
