@@ -10,6 +10,7 @@
 
 #include "broker/broker.h"
 #include "commands.h"
+#include "service.h"
 
 typedef struct {
     uv_signal_t sigint, sigterm, sighup;
@@ -47,6 +48,7 @@ static void on_hangup(uv_signal_t *s, int signum)
     broker_main_t *m = s->data;
     char err[512];
     (void)signum;
+    service_reloading();
     if (m->b)
         ipb_broker_reload(m->b, err, sizeof err);
 }
@@ -142,6 +144,8 @@ int cmd_broker(int argc, char **argv)
         status = 1;
         on_signal(&m.sigint, SIGTERM);
     }
+    if (!status)
+        service_ready(loop);
     uv_run(loop, UV_RUN_DEFAULT);
     uv_loop_close(loop);
     return status;

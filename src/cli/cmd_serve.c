@@ -10,6 +10,7 @@
 
 #include "app/serve.h"
 #include "commands.h"
+#include "service.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -123,11 +124,13 @@ int cmd_serve(int argc, char **argv)
     if (ipp_serve_http_port(s))
         fprintf(stderr, "iotplot serve: web console at http://%s:%u/ (MQTT over WebSockets there too)\n",
                 cfg.address ? cfg.address : "localhost", ipp_serve_http_port(s));
+    service_ready(NULL);
     while (!stop_requested) {
         struct timespec ts = {0, 100 * 1000000L};
         nanosleep(&ts, NULL);
     }
     fprintf(stderr, "iotplot serve: stopping\n");
+    service_stopping();
     ipp_server_stats_t st;
     ipp_serve_stop(s, &st);
     fprintf(stderr,
