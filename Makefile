@@ -43,7 +43,7 @@ test-clang:
 	@ctest --test-dir $(CLANG_BUILD) --output-on-failure -j$(JOBS) --timeout 300 -L '^(unit|fuzz)$$'
 
 test-asan:
-	@cmake -S . -B $(ASAN_BUILD) -DIOTPLOT_WERROR=ON -DIOTPLOT_SANITIZE=address -DIOTPLOT_TESTS=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake -S . -B $(ASAN_BUILD) -DIOTPLOT_WERROR=ON -DIOTPLOT_SANITIZE=ON -DIOTPLOT_TESTS=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
