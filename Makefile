@@ -1,38 +1,59 @@
 # Thin front end over CMake/CTest. Every target installs what it needs first.
-BUILD      ?= build
-ASAN_BUILD ?= build-asan
-FUZZ_BUILD ?= build-fuzz
-JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+BUILD       ?= build
+ASAN_BUILD  ?= build-asan
+TSAN_BUILD  ?= build-tsan
+CLANG_BUILD ?= build-clang
+FUZZ_BUILD  ?= build-fuzz
+JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 20
+# What the ThreadSanitizer pass runs: the tests that start the plot server's threads and
+# `serve` (the broker's loop thread beside them), and the fuzz seeds.
+TSAN_TESTS  ?= ^(unit_plot_|interop_plot_|fuzz_replay_)
 
-.PHONY: all build test test-fast test-asan size fuzz fuzz-smoke demo bench docs clean install deb
+.PHONY: all build test test-fast test-clang test-asan test-tsan size fuzz fuzz-smoke demo bench docs clean install deb
 
 all: build
 
+# The product alone: no test package (cmocka, mosquitto, clang, chromium...) is needed.
 build:
 	@scripts/deps.sh build
-	@cmake -S . -B $(BUILD) -DIOTPLOT_WERROR=ON >/dev/null
+	@cmake -S . -B $(BUILD) -DIOTPLOT_WERROR=ON -DIOTPLOT_TESTS=OFF >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
 
-# The whole suite, then again under ASan+UBSan, the Cortex-M size check and a short fuzz run.
+# The whole suite (gcc), the unit tests of a clang build, the suite again under ASan+UBSan,
+# the threaded tests under TSan, the Cortex-M size check and a short fuzz run.
 test:
 	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory test-fast
+	@$(MAKE) --no-print-directory test-clang
 	@$(MAKE) --no-print-directory test-asan
+	@$(MAKE) --no-print-directory test-tsan
 	@$(MAKE) --no-print-directory size
 	@$(MAKE) --no-print-directory fuzz-smoke
 
 test-fast:
-	@cmake -S . -B $(BUILD) -DIOTPLOT_WERROR=ON >/dev/null
+	@cmake -S . -B $(BUILD) -DIOTPLOT_WERROR=ON -DIOTPLOT_TESTS=ON >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
 	@ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) --timeout 300
 
+# The whole tree with clang's warnings as errors; its unit tests and fuzz seed replays.
+test-clang:
+	@CC=clang cmake -S . -B $(CLANG_BUILD) -DIOTPLOT_WERROR=ON -DIOTPLOT_TESTS=ON >/dev/null
+	@cmake --build $(CLANG_BUILD) -j$(JOBS)
+	@ctest --test-dir $(CLANG_BUILD) --output-on-failure -j$(JOBS) --timeout 300 -L '^(unit|fuzz)$$'
+
 test-asan:
-	@cmake -S . -B $(ASAN_BUILD) -DIOTPLOT_WERROR=ON -DIOTPLOT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake -S . -B $(ASAN_BUILD) -DIOTPLOT_WERROR=ON -DIOTPLOT_SANITIZE=ON -DIOTPLOT_TESTS=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j$(JOBS) --timeout 600 -LE package
+
+test-tsan:
+	@cmake -S . -B $(TSAN_BUILD) -DIOTPLOT_WERROR=ON -DIOTPLOT_SANITIZE=thread -DIOTPLOT_TESTS=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake --build $(TSAN_BUILD) -j$(JOBS)
+	@TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp \
+	  ctest --test-dir $(TSAN_BUILD) --output-on-failure -j$(JOBS) --timeout 600 -R '$(TSAN_TESTS)'
 
 # The microcontroller build: codec + client core for Cortex-M4, and its size.
 size:
@@ -73,4 +94,4 @@ deb:
 	@scripts/deb.sh $(DEB_OUT)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(CLANG_BUILD) $(FUZZ_BUILD)

@@ -6,8 +6,13 @@ set -euo pipefail
 want=${1:-all}
 here=$(cd "$(dirname "$0")/.." && pwd)
 
-build_pkgs=(cmake make gcc pkg-config libuv1-dev libssl-dev libsqlite3-dev libcjson-dev
-            libcairo2-dev libpango1.0-dev fonts-dejavu-core nodejs npm libsystemd-dev)
+# What `make build` and `make demo` need, and nothing only the tests use. gcc only
+# recommends the C library's headers, and recommends are not installed here: libc6-dev.
+build_pkgs=(cmake make gcc libc6-dev pkg-config libuv1-dev libssl-dev libsqlite3-dev libcjson-dev
+            libcairo2-dev libpango1.0-dev fonts-dejavu-core nodejs npm
+            libsystemd-dev)
+# What `make test` adds: cmocka (unit tests), clang (the clang pass and libFuzzer), the
+# peers of the interop tests, chromium (browser tests), the Cortex-M toolchain (make size).
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev mosquitto mosquitto-clients
            python3 python3-paho-mqtt poppler-utils gcc-arm-none-eabi libnewlib-arm-none-eabi
            binutils-arm-none-eabi openssl chromium debhelper dpkg-dev lintian systemd

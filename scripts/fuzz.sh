@@ -12,7 +12,9 @@ build=${1:?usage: scripts/fuzz.sh BUILD_DIR [SECONDS]}
 secs=${2:-20}
 here=$(cd "$(dirname "$0")/.." && pwd)
 
-mapfile -t bins < <(find "$build" -type f -name 'fuzz_*' -perm -u+x 2>/dev/null | sort)
+# fuzz-replay/ holds the tests' seed replayers (fuzz/replay.cmake), not libFuzzer binaries.
+mapfile -t bins < <(find "$build" -type f -name 'fuzz_*' -perm -u+x -not -path '*/fuzz-replay/*' \
+                      2>/dev/null | sort)
 if [ ${#bins[@]} -eq 0 ]; then
   echo "fuzz: no fuzz_* binaries in $build (make fuzz builds them)" >&2
   exit 1
