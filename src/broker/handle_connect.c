@@ -5,7 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "clock.h"
+#include "conn.h"
+#include "core.h"
+#include "handlers.h"
+#include "log.h"
+#include "outq.h"
+#include "route.h"
+#include "security.h"
+#include "session.h"
 
 /* Refuse with a CONNACK (3.x return code or 5.0 reason), then close. */
 static int refuse(ipb_conn_t *c, uint8_t rc5, const char *why)
@@ -36,7 +44,7 @@ static int refuse(ipb_conn_t *c, uint8_t rc5, const char *why)
     ipm_prop_t text = {.id = IPM_PROP_REASON_STRING, .bin = ipm_str(why)};
     if (c->version == IPM_PROTO_V5)
         pkt.u.connack.props = (ipm_props_t){.list = &text, .count = 1};
-    ipb__conn_send(c, &pkt);
+    ipb__out_send(c, &pkt);
     ipb__msg_unref(c->will); /* a refused connection has no will */
     c->will = NULL;
     char peer[64];
@@ -197,7 +205,7 @@ static void take_over(ipb_conn_t *c, ipb_session_t *s, bool clean)
     old->s = NULL;
     s->conn = NULL;
     if (old->will && old->will_on_close && (clean || !old->will->will_delay))
-        ipb__will_publish(c->b, old->will);
+        ipb__publish(c->b, old->will);
     ipb__msg_unref(old->will);
     old->will = NULL;
     ipb__log(c->b, IPB_LOG_NOTICE, "Client %s already connected, closing old connection.",
@@ -218,7 +226,7 @@ static ipb_session_t *attach_session(ipb_conn_t *c, const char *id, bool clean, 
     if (s && (clean || stranger)) {
         if (s->will) {
             /* The old session ends here, before its will delay ran out: send it now. */
-            ipb__will_publish(b, s->will);
+            ipb__publish(b, s->will);
         }
         ipb__session_free(b, s);
         s = NULL;
@@ -269,7 +277,7 @@ static void send_connack(ipb_conn_t *c, bool present, bool assigned, uint16_t se
     ipm_packet_t pkt = {.type = IPM_CONNACK};
     pkt.u.connack.session_present = present;
     pkt.u.connack.props = (ipm_props_t){.list = props, .count = (uint16_t)n};
-    ipb__conn_send(c, &pkt);
+    ipb__out_send(c, &pkt);
 }
 
 static void log_connect(ipb_conn_t *c, const ipm_connect_t *p)

@@ -27,8 +27,10 @@
 #include "http/assets.h"
 #include "http/http.h"
 #include "http/ws.h"
-#include "internal.h"
+#include "core.h"
 #include "layered.h"
+#include "log.h"
+#include "peer.h"
 #include "tls/tls.h"
 
 #define READ_BUF 16384
