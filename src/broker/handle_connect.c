@@ -11,7 +11,6 @@
 #include "handlers.h"
 #include "log.h"
 #include "outq.h"
-#include "route.h"
 #include "security.h"
 #include "session.h"
 
@@ -199,15 +198,9 @@ static uint32_t read_props(ipb_conn_t *c, const ipm_connect_t *p, uint8_t *reaso
 }
 
 /* Close the connection that holds the session now (MQTT-3.1.4-3). */
-static void take_over(ipb_conn_t *c, ipb_session_t *s, bool clean)
+static void take_over(ipb_conn_t *c, ipb_session_t *s, bool ending)
 {
-    ipb_conn_t *old = s->conn;
-    old->s = NULL;
-    s->conn = NULL;
-    if (old->will && old->will_on_close && (clean || !old->will->will_delay))
-        ipb__publish(c->b, old->will);
-    ipb__msg_unref(old->will);
-    old->will = NULL;
+    ipb_conn_t *old = ipb__session_unlink(c->b, s, ending);
     ipb__log(c->b, IPB_LOG_NOTICE, "Client %s already connected, closing old connection.",
              s->id);
     ipb__conn_kick(old, IPM_RC_SESSION_TAKEN_OVER, NULL);
@@ -215,39 +208,14 @@ static void take_over(ipb_conn_t *c, ipb_session_t *s, bool clean)
 
 static ipb_session_t *attach_session(ipb_conn_t *c, const char *id, bool clean, bool *present)
 {
-    ipb_broker_t *b = c->b;
-    ipb_session_t *s = ipb__session_find(b, id);
+    ipb_session_t *s = ipb__session_find(c->b, id);
     /* Another user's session is never resumed: its subscriptions and queued messages
      * were authorized for someone else. */
     bool stranger = s && (s->username || c->username) &&
                     (!s->username || !c->username || strcmp(s->username, c->username));
     if (s && s->conn)
         take_over(c, s, clean || stranger);
-    if (s && (clean || stranger)) {
-        if (s->will) {
-            /* The old session ends here, before its will delay ran out: send it now. */
-            ipb__publish(b, s->will);
-        }
-        ipb__session_free(b, s);
-        s = NULL;
-    }
-    *present = s != NULL;
-    if (!s && !(s = ipb__session_new(b, id)))
-        return NULL;
-    if (s->will) {
-        /* Reconnected within the will delay: the will is not sent (MQTT-3.1.3-9). */
-        ipb__msg_unref(s->will);
-        s->will = NULL;
-    }
-    if (c->username && !s->username && !(s->username = strdup(c->username))) {
-        ipb__session_free(b, s);
-        return NULL;
-    }
-    s->expire_at = 0;
-    ipb__session_set_offline(b, s, false);
-    s->conn = c;
-    c->s = s;
-    return s;
+    return ipb__session_attach(c->b, c, s, id, clean || stranger, present);
 }
 
 static void send_connack(ipb_conn_t *c, bool present, bool assigned, uint16_t server_ka)

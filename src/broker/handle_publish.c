@@ -40,32 +40,6 @@ static void ack(ipb_conn_t *c, uint8_t type, uint16_t pid, uint8_t reason)
     ipb__out_send(c, &pkt);
 }
 
-static bool rx_qos2_has(ipb_session_t *s, uint16_t pid)
-{
-    for (unsigned i = 0; i < s->nrx_qos2; i++)
-        if (s->rx_qos2[i] == pid)
-            return true;
-    return false;
-}
-
-static bool rx_qos2_add(ipb_session_t *s, uint16_t pid)
-{
-    /* Capacity is 0, or the smallest power of two >= max(4, count): grow when full. */
-    unsigned cap = 0;
-    if (s->nrx_qos2)
-        for (cap = 4; cap < s->nrx_qos2; cap *= 2)
-            ;
-    if (s->nrx_qos2 == cap) {
-        unsigned nc = cap ? cap * 2u : 4u;
-        uint16_t *n = realloc(s->rx_qos2, nc * sizeof *n);
-        if (!n)
-            return false;
-        s->rx_qos2 = n;
-    }
-    s->rx_qos2[s->nrx_qos2++] = pid;
-    return true;
-}
-
 /* Why this PUBLISH is not delivered (a 5.0 reason for the ack), or 0 to deliver it. */
 static uint8_t refusal(ipb_conn_t *c, const ipm_publish_t *p)
 {
@@ -91,14 +65,14 @@ int ipb__handle_publish(ipb_conn_t *c, ipm_publish_t *p)
     uint8_t rc = ipb__alias_in(c, p);
     if (!rc && p->retain && !b->cfg.retain_available)
         rc = IPM_RC_RETAIN_NOT_SUPPORTED;
-    if (!rc && p->qos == 2 && !rx_qos2_has(s, p->packet_id) &&
+    if (!rc && p->qos == 2 && !ipb__session_rx_has(s, p->packet_id) &&
         s->nrx_qos2 >= (b->cfg.max_inflight_messages ? b->cfg.max_inflight_messages : UINT16_MAX))
         rc = IPM_RC_RECEIVE_MAXIMUM_EXCEEDED;
     if (rc) {
         ipb__conn_kick(c, rc, "sent a PUBLISH that is not allowed");
         return -1;
     }
-    if (p->qos == 2 && rx_qos2_has(s, p->packet_id)) {
+    if (p->qos == 2 && ipb__session_rx_has(s, p->packet_id)) {
         ack(c, IPM_PUBREC, p->packet_id, 0); /* a resend: delivered already */
         return 0;
     }
@@ -121,7 +95,7 @@ int ipb__handle_publish(ipb_conn_t *c, ipm_publish_t *p)
     if (p->qos == 1) {
         ack(c, IPM_PUBACK, p->packet_id, refused);
     } else if (p->qos == 2) {
-        if (!refused && !rx_qos2_add(s, p->packet_id)) {
+        if (!refused && !ipb__session_rx_add(s, p->packet_id)) {
             ipb__conn_kick(c, IPM_RC_SERVER_BUSY, "out of memory");
             return -1;
         }
@@ -132,14 +106,7 @@ int ipb__handle_publish(ipb_conn_t *c, ipm_publish_t *p)
 
 int ipb__handle_pubrel(ipb_conn_t *c, const ipm_ack_t *a)
 {
-    ipb_session_t *s = c->s;
-    for (unsigned i = 0; i < s->nrx_qos2; i++) {
-        if (s->rx_qos2[i] != a->packet_id)
-            continue;
-        s->rx_qos2[i] = s->rx_qos2[--s->nrx_qos2];
-        ack(c, IPM_PUBCOMP, a->packet_id, 0);
-        return 0;
-    }
-    ack(c, IPM_PUBCOMP, a->packet_id, IPM_RC_PACKET_IDENTIFIER_NOT_FOUND);
+    bool had = ipb__session_rx_release(c->s, a->packet_id);
+    ack(c, IPM_PUBCOMP, a->packet_id, had ? 0 : IPM_RC_PACKET_IDENTIFIER_NOT_FOUND);
     return 0;
 }

@@ -170,6 +170,45 @@ void ipb__sessions_free_all(ipb_broker_t *b)
     b->noffline = b->offline_cap = 0;
 }
 
+/* ---- QoS 2 received: packet ids waiting for PUBREL ---------------------------------- */
+
+bool ipb__session_rx_has(const ipb_session_t *s, uint16_t pid)
+{
+    for (unsigned i = 0; i < s->nrx_qos2; i++)
+        if (s->rx_qos2[i] == pid)
+            return true;
+    return false;
+}
+
+bool ipb__session_rx_add(ipb_session_t *s, uint16_t pid)
+{
+    /* Capacity is 0, or the smallest power of two >= max(4, count): grow when full. */
+    unsigned cap = 0;
+    if (s->nrx_qos2)
+        for (cap = 4; cap < s->nrx_qos2; cap *= 2)
+            ;
+    if (s->nrx_qos2 == cap) {
+        unsigned nc = cap ? cap * 2u : 4u;
+        uint16_t *n = realloc(s->rx_qos2, nc * sizeof *n);
+        if (!n)
+            return false;
+        s->rx_qos2 = n;
+    }
+    s->rx_qos2[s->nrx_qos2++] = pid;
+    return true;
+}
+
+bool ipb__session_rx_release(ipb_session_t *s, uint16_t pid)
+{
+    for (unsigned i = 0; i < s->nrx_qos2; i++) {
+        if (s->rx_qos2[i] != pid)
+            continue;
+        s->rx_qos2[i] = s->rx_qos2[--s->nrx_qos2];
+        return true;
+    }
+    return false;
+}
+
 /* ---- sending ---------------------------------------------------------------------- */
 
 static unsigned window(ipb_broker_t *b, ipb_conn_t *c)
@@ -469,6 +508,50 @@ void ipb__session_detach(ipb_broker_t *b, ipb_conn_t *c)
     s->expire_at = s->expiry == IPM_SESSION_EXPIRY_NEVER ? 0 : ipb__deadline(b, now, s->expiry);
     if (s->expire_at || s->will)
         ipb__session_set_offline(b, s, true);
+}
+
+ipb_conn_t *ipb__session_unlink(ipb_broker_t *b, ipb_session_t *s, bool ending)
+{
+    ipb_conn_t *old = s->conn;
+    old->s = NULL;
+    s->conn = NULL;
+    /* A delayed will waits for nothing when the session ends here; otherwise the client
+     * that takes over is back within the delay and the will is not sent (MQTT-3.1.3-9). */
+    if (old->will && old->will_on_close && (ending || !old->will->will_delay))
+        b->publish(b, old->will);
+    ipb__msg_unref(old->will);
+    old->will = NULL;
+    return old;
+}
+
+ipb_session_t *ipb__session_attach(ipb_broker_t *b, ipb_conn_t *c, ipb_session_t *s,
+                                   const char *id, bool fresh, bool *present)
+{
+    if (s && fresh) {
+        if (s->will) {
+            /* The old session ends here, before its will delay ran out: send it now. */
+            b->publish(b, s->will);
+        }
+        ipb__session_free(b, s);
+        s = NULL;
+    }
+    *present = s != NULL;
+    if (!s && !(s = ipb__session_new(b, id)))
+        return NULL;
+    if (s->will) {
+        /* Reconnected within the will delay: the will is not sent (MQTT-3.1.3-9). */
+        ipb__msg_unref(s->will);
+        s->will = NULL;
+    }
+    if (c->username && !s->username && !(s->username = strdup(c->username))) {
+        ipb__session_free(b, s);
+        return NULL;
+    }
+    s->expire_at = 0;
+    ipb__session_set_offline(b, s, false);
+    s->conn = c;
+    c->s = s;
+    return s;
 }
 
 void ipb__sessions_tick(ipb_broker_t *b, uint64_t now_ms)

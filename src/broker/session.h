@@ -49,7 +49,7 @@ struct ipb_session {
     uint32_t mgen, midx;  /* scratch of one fan-out (see subtree.c) */
     uint32_t oidx;        /* 1 + slot in the broker's offline array; 0 = not there */
     uint16_t ninflight;
-    uint16_t nrx_qos2;    /* the array's capacity follows from it: see rx_qos2_add() */
+    uint16_t nrx_qos2;    /* the array's capacity follows from it: see ipb__session_rx_add() */
     uint16_t next_pid;
     char id[];            /* client identifier, in the same allocation */
 };
@@ -68,12 +68,30 @@ void ipb__session_set_offline(ipb_broker_t *b, ipb_session_t *s, bool offline);
  */
 void ipb__session_deliver(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, uint8_t qos,
                           bool retain, const uint32_t *subids, unsigned nsubids);
+/* QoS 2 received from the client (exactly once): is pid waiting for PUBREL; remember it
+ * (false: no memory); PUBREL releases it (false: it was not there). */
+bool ipb__session_rx_has(const ipb_session_t *s, uint16_t pid);
+bool ipb__session_rx_add(ipb_session_t *s, uint16_t pid);
+bool ipb__session_rx_release(ipb_session_t *s, uint16_t pid);
 /* Send what fits in the window from the queue (after an ack or on reconnect). */
 void ipb__session_pump(ipb_broker_t *b, ipb_session_t *s);
 /* Resend everything in flight with DUP (reconnect). */
 void ipb__session_resend(ipb_broker_t *b, ipb_session_t *s);
 /* Handle PUBACK / PUBREC / PUBCOMP for an outgoing message. */
 void ipb__session_ack(ipb_broker_t *b, ipb_session_t *s, uint8_t type, const ipm_ack_t *a);
+/*
+ * A new connection takes s over (MQTT-3.1.4-3): unlink the connection holding it and
+ * return that one, for the caller to close. Its will goes out now if it has no delay or
+ * the session is ending; otherwise the newcomer cancels it.
+ */
+ipb_conn_t *ipb__session_unlink(ipb_broker_t *b, ipb_session_t *s, bool ending);
+/*
+ * Attach c to session s of client id (s from ipb__session_find, or NULL). fresh: a clean
+ * start, or another user's session: the old one ends first, its will sent. *present
+ * tells whether a session was resumed. NULL when no session can be made.
+ */
+ipb_session_t *ipb__session_attach(ipb_broker_t *b, ipb_conn_t *c, ipb_session_t *s,
+                                   const char *id, bool fresh, bool *present);
 /* c ends: unlink its session; publish or keep its will; free or time the session. */
 void ipb__session_detach(ipb_broker_t *b, ipb_conn_t *c);
 void ipb__sessions_tick(ipb_broker_t *b, uint64_t now);
