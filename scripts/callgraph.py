@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """File-level call graph of src/, read from the build's object files.
 
-Usage: callgraph.py BUILD_DIR [SOURCE_DIR] [--max N] [--dot]
+Usage: callgraph.py BUILD_DIR [SOURCE_DIR] [--max N] [--nm NM] [--require DIR]... [--dot]
 
 Each object CMake built from a file under SOURCE_DIR/src is mapped back to that file
 (build/X/CMakeFiles/T.dir/Y.c.o comes from X/Y.c, with CMake's "__" for ".."). `nm` gives
@@ -10,7 +10,9 @@ A uses a symbol B defines. Only names resolve: a call through a function pointer
 edge, which is the point (upper layers hand callbacks down).
 
 Prints every strongly connected component of more than one file and exits 1 when one has
-more than N files (default 4): such a loop cannot be read as a stack.
+more than N files (default 4): such a loop cannot be read as a stack. --require DIR (a
+folder of SOURCE_DIR) exits 1 as well when a .c file below it has no object: a graph read
+from half a build proves nothing.
 """
 import os
 import subprocess
@@ -41,8 +43,11 @@ def source_of(obj, build, src):
     return os.path.relpath(path, src)
 
 
+NM = "nm"
+
+
 def symbols(obj):
-    out = subprocess.run(["nm", "-P", obj], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([NM, "-P", obj], capture_output=True, text=True, check=True).stdout
     defined, undefined = set(), set()
     for line in out.splitlines():
         f = line.split()
@@ -57,6 +62,7 @@ def symbols(obj):
 
 
 def graph(build, src):
+    """{file: set of files it calls}, for every file of src/ with an object in build."""
     defs, uses = {}, {}
     for obj in objects(build):
         path = source_of(obj, build, src)
@@ -119,11 +125,20 @@ def sccs(edges):
 
 
 def main(argv):
-    args = [a for a in argv[1:] if not a.startswith("--")]
-    limit = 4
-    if "--max" in argv:
-        limit = int(argv[argv.index("--max") + 1])
-        args.remove(str(limit))
+    global NM
+    args, limit, require, dot = [], 4, [], False
+    it = iter(argv[1:])
+    for a in it:
+        if a == "--max":
+            limit = int(next(it))
+        elif a == "--nm":
+            NM = next(it)
+        elif a == "--require":
+            require.append(next(it))
+        elif a == "--dot":
+            dot = True
+        else:
+            args.append(a)
     if not args:
         print(__doc__.strip(), file=sys.stderr)
         return 2
@@ -131,10 +146,20 @@ def main(argv):
     src = os.path.abspath(args[1]) if len(args) > 1 else os.path.dirname(
         os.path.dirname(os.path.abspath(__file__)))
     edges = graph(build, src)
+    missing = []
+    for d in require:
+        for root, _dirs, files in os.walk(os.path.join(src, d)):
+            missing += [os.path.relpath(os.path.join(root, f), src)
+                        for f in files if f.endswith(".c")]
+    missing = sorted(m for m in missing if m not in edges)
+    if missing:
+        print("no object for: " + " ".join(missing) + f" (under {build}: build first)",
+              file=sys.stderr)
+        return 1
     if not edges:
         print(f"no objects from {src}/src under {build}: build first", file=sys.stderr)
         return 2
-    if "--dot" in argv:
+    if dot:
         print("digraph calls {")
         for a in sorted(edges):
             for b in sorted(edges[a]):
