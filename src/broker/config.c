@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "broker.h"
 
 #define IPB_CONFIG_MAX_DEPTH 4
 #define IPB_CONFIG_MAX_LINE 4096

@@ -1,6 +1,7 @@
 /*
  * internal.h - every module header of src/broker in one include, for tests and fuzzers
- * that reach inside the broker. The broker's own files include only what they use.
+ * that reach inside the broker. The broker's own files include only what they use, so
+ * each one's includes say which modules it depends on.
  */
 #ifndef IOTPLOT_BROKER_INTERNAL_H
 #define IOTPLOT_BROKER_INTERNAL_H

@@ -6,7 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "core.h"
+#include "sys.h"
 
 #ifndef IOTPLOT_VERSION
 #define IOTPLOT_VERSION "0"
