@@ -54,7 +54,7 @@ struct ipb_broker {
 
     ipb_tree_t tree;
     uint32_t mgen;             /* fan-out generation, see ipb_session_t.mgen */
-    void *fan_v, *fan_local;   /* fan-out scratch, reused (subtree.c) */
+    void *fan_v, *fan_local;   /* fan-out scratch, reused (route.c) */
     size_t fan_cap, fan_local_cap;
 
     const ipb_auth_t *auth;

@@ -46,7 +46,7 @@ struct ipb_session {
     uint32_t nqueued;
     uint32_t queued_bytes; /* payload bytes queued, saturating (caps fit 31 bits) */
     uint32_t expiry;      /* session expiry interval, seconds */
-    uint32_t mgen, midx;  /* scratch of one fan-out (see subtree.c) */
+    uint32_t mgen, midx;  /* scratch of one fan-out (see route.c) */
     uint32_t oidx;        /* 1 + slot in the broker's offline array; 0 = not there */
     uint16_t ninflight;
     uint16_t nrx_qos2;    /* the array's capacity follows from it: see ipb__session_rx_add() */
