@@ -230,8 +230,9 @@ static bool send_publish(ipb_broker_t *b, ipb_conn_t *c, ipb_msg_t *m, uint8_t q
                          unsigned nids)
 {
     uint64_t now = ipb__now(b);
-    bool known;
-    uint16_t alias = ipb__alias_out(c, m, &known);
+    bool known = false;
+    /* Most clients take no aliases: no call for them on the delivery path. */
+    uint16_t alias = c->alias_max ? ipb__alias_out(c, m, &known) : 0;
     ipb_enc_t *e = alias ? ipb__enc_publish_alias(m, qos, ids, nids, now, alias, known)
                          : ipb__enc_publish(m, c->version, qos, ids, nids, now);
     if (!e)
