@@ -127,40 +127,9 @@ static void take_node(fan_t *f, ipb_node_t *n)
         take_group(f, g);
 }
 
-static void walk(fan_t *f, ipb_node_t *n, const char *t, size_t len, bool root)
+static void visit(void *arg, ipb_node_t *n)
 {
-    ipb_tree_t *tree = &f->b->tree;
-    size_t j = 0;
-    while (j < len && t[j] != '/')
-        j++;
-    bool last = j >= len;
-    /* MQTT-4.7.2-1: wildcards at the first level do not match '$' topics. */
-    bool wild = !(root && len && t[0] == '$');
-    ipb_node_t *c = ipb__tree_child(tree, n, t, j);
-    if (c) {
-        if (last) {
-            take_node(f, c);
-            ipb_node_t *h = ipb__tree_child(tree, c, "#", 1); /* "a/#" also matches "a" */
-            if (h)
-                take_node(f, h);
-        } else {
-            walk(f, c, t + j + 1, len - j - 1, false);
-        }
-    }
-    if (!wild)
-        return;
-    if ((c = ipb__tree_child(tree, n, "+", 1))) {
-        if (last) {
-            take_node(f, c);
-            ipb_node_t *h = ipb__tree_child(tree, c, "#", 1);
-            if (h)
-                take_node(f, h);
-        } else {
-            walk(f, c, t + j + 1, len - j - 1, false);
-        }
-    }
-    if ((c = ipb__tree_child(tree, n, "#", 1)))
-        take_node(f, c);
+    take_node(arg, n);
 }
 
 static void fanout(ipb_broker_t *b, ipb_msg_t *m)
@@ -175,7 +144,7 @@ static void fanout(ipb_broker_t *b, ipb_msg_t *m)
                 s->mgen = 0;
         b->mgen = 1;
     }
-    walk(&f, b->tree.root, m->topic, m->topic_len, true);
+    ipb__tree_match(&b->tree, m->topic, m->topic_len, visit, &f);
     for (size_t i = 0; i < f.n; i++) {
         match_t *mt = &f.v[i];
         uint8_t qos = mt->qos < m->qos ? mt->qos : m->qos;

@@ -1,7 +1,7 @@
 /*
  * subtree.c - the topic tree: nodes, and the subscriptions and shared groups on them,
- * one node per topic level. Matching a message against it is route.c's; the retained
- * messages on its nodes are retain.c's.
+ * one node per topic level, and which nodes a topic matches. What a match receives is
+ * route.c's; the retained messages on the nodes are retain.c's.
  *
  * Children are found through one hash table keyed by (parent, level), so matching a topic
  * costs a few lookups per level (the exact level, '+', '#') whatever the number of
@@ -302,4 +302,55 @@ bool ipb__sub_remove(ipb_broker_t *b, ipb_session_t *s, ipb_local_cb cb, void *a
         return false;
     ipb__sub_free(b, sub);
     return true;
+}
+
+/* ---- matching --------------------------------------------------------------------- */
+
+typedef struct {
+    ipb_tree_t *t;
+    void (*visit)(void *arg, ipb_node_t *n);
+    void *arg;
+} walk_t;
+
+static void walk(walk_t *f, ipb_node_t *n, const char *t, size_t len, bool root)
+{
+    ipb_tree_t *tree = f->t;
+    size_t j = 0;
+    while (j < len && t[j] != '/')
+        j++;
+    bool last = j >= len;
+    /* MQTT-4.7.2-1: wildcards at the first level do not match '$' topics. */
+    bool wild = !(root && len && t[0] == '$');
+    ipb_node_t *c = lookup(tree, n, t, j);
+    if (c) {
+        if (last) {
+            f->visit(f->arg, c);
+            ipb_node_t *h = lookup(tree, c, "#", 1); /* "a/#" also matches "a" */
+            if (h)
+                f->visit(f->arg, h);
+        } else {
+            walk(f, c, t + j + 1, len - j - 1, false);
+        }
+    }
+    if (!wild)
+        return;
+    if ((c = lookup(tree, n, "+", 1))) {
+        if (last) {
+            f->visit(f->arg, c);
+            ipb_node_t *h = lookup(tree, c, "#", 1);
+            if (h)
+                f->visit(f->arg, h);
+        } else {
+            walk(f, c, t + j + 1, len - j - 1, false);
+        }
+    }
+    if ((c = lookup(tree, n, "#", 1)))
+        f->visit(f->arg, c);
+}
+
+void ipb__tree_match(ipb_tree_t *t, const char *topic, size_t len,
+                     void (*visit)(void *arg, ipb_node_t *n), void *arg)
+{
+    walk_t f = {t, visit, arg};
+    walk(&f, t->root, topic, len, true);
 }

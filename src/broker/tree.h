@@ -56,6 +56,12 @@ void ipb__tree_free(ipb_tree_t *t);
 /* Node for a topic or filter, created if create is set; NULL if absent or no memory. */
 ipb_node_t *ipb__tree_node(ipb_tree_t *t, const char *topic, size_t len, bool create);
 ipb_node_t *ipb__tree_child(ipb_tree_t *t, ipb_node_t *parent, const char *s, size_t len);
+/*
+ * Call visit for every node whose filter matches topic: the exact levels, '+', '#' (also
+ * "a/#" for "a"); wildcards at the first level skip '$' topics (MQTT-4.7.2-1).
+ */
+void ipb__tree_match(ipb_tree_t *t, const char *topic, size_t len,
+                     void (*visit)(void *arg, ipb_node_t *n), void *arg);
 /* Free n and empty ancestors. */
 void ipb__tree_prune(ipb_tree_t *t, ipb_node_t *n);
 
