@@ -1,6 +1,8 @@
 /*
- * broker.c - the broker context: creation, listeners, the loop hooks that flush output
- * once per turn, the one-second tick, and an orderly close.
+ * broker.c - the broker's lifecycle: creation, listeners, the loop hooks that flush
+ * output once per turn, the 250 ms tick that times connections, sessions and $SYS, and
+ * an orderly close. The top of the stack: it wires the layers together (b->publish) and
+ * nothing calls it back by name.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -8,26 +10,18 @@
 #include <malloc.h>
 #endif
 
-#include "internal.h"
+#include "clock.h"
+#include "conn.h"
+#include "core.h"
+#include "listener.h"
+#include "log.h"
+#include "route.h"
+#include "security.h"
+#include "session.h"
+#include "sys.h"
+#include "tree.h"
 
 #define IPB_TICK_MS 250
-
-uint64_t ipb__now(ipb_broker_t *b)
-{
-    return uv_now(b->loop);
-}
-
-uint32_t ipb__secs(ipb_broker_t *b, uint64_t now)
-{
-    return (uint32_t)((now - b->start_ms) / 1000) + 1;
-}
-
-uint32_t ipb__deadline(ipb_broker_t *b, uint64_t now, uint32_t interval)
-{
-    /* +1: the current second has partly gone, and a deadline must not come early. */
-    uint64_t d = (uint64_t)ipb__secs(b, now) + interval + 1;
-    return d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
-}
 
 static void on_tick(uv_timer_t *t)
 {
@@ -66,6 +60,7 @@ int ipb_broker_new(uv_loop_t *loop, const ipb_config_t *cfg, ipb_broker_t **out)
         return IPM_ENOMEM;
     b->loop = loop;
     b->cfg = *cfg;
+    b->publish = ipb__publish;
     if (ipb__tree_init(&b->tree) < 0 || ipb__log_open(b) < 0) {
         ipb__tree_free(&b->tree);
         free(b);

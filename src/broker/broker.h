@@ -14,11 +14,14 @@
  *     if (ipb_broker_new(uv_default_loop(), &cfg, &b) == 0 && ipb_broker_start(b) == 0)
  *         uv_run(uv_default_loop(), UV_RUN_DEFAULT);
  *
- * Seams for later work, all declared here:
- *   - ipb_transport_vt: how a connection's bytes move (TCP now; TLS and WebSocket are
- *     further implementations of the same table, created by a listener's accept function);
- *   - ipb_auth_t: called on CONNECT, PUBLISH, SUBSCRIBE and on every delivery;
- *   - ipb_store_t: write-through persistence of sessions and retained messages;
+ * Seams, all declared here:
+ *   - ipb_transport_vt: how a connection's bytes move: plain TCP, and TLS and/or WebSocket
+ *     (one layered implementation), picked per listener when it accepts;
+ *   - ipb_auth_t: called on CONNECT, PUBLISH, SUBSCRIBE and on every delivery
+ *     (ipb_broker_start installs the broker's own, from password files and ACLs; call
+ *     ipb_broker_set_auth after it to replace that);
+ *   - ipb_store_t: write-through persistence of sessions and retained messages (the
+ *     broker keeps none itself: a store is the embedder's);
  *   - ipb_local_subscribe / ipb_local_publish: in-process clients without a socket.
  */
 #ifndef IOTPLOT_BROKER_H
@@ -125,9 +128,10 @@ int ipb_config_add_listener(ipb_config_t *cfg, uint16_t port, const char *addres
 
 /*
  * Read a mosquitto.conf-style file into cfg (on top of what it holds). On error returns a
- * negative IPM_E* and writes "file:line: reason" into err. Directives of features not
- * built yet (TLS, password_file, acl_file, persistence, websockets, bridges) are refused
- * with a message saying so.
+ * negative IPM_E* and writes "file:line: reason" into err. TLS, password_file, acl_file
+ * and websockets are read like mosquitto's; directives of features the broker does not
+ * have (persistence, bridges, plugins, TLS-PSK, certificate revocation lists) are
+ * refused with a message saying so, never silently ignored.
  */
 int ipb_config_load(ipb_config_t *cfg, const char *path, char *err, size_t errlen);
 /* The same for text[0..len) in memory (tests, fuzzing); `name` appears in errors. */

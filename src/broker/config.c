@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker.h"
 #include "config_table.h"
-#include "internal.h"
 
 #define IPB_CONFIG_MAX_DEPTH 4
 #define IPB_CONFIG_MAX_LINE 4096

@@ -5,7 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "clock.h"
+#include "conn.h"
+#include "core.h"
+#include "handlers.h"
+#include "log.h"
+#include "outq.h"
+#include "security.h"
+#include "session.h"
 
 /* Refuse with a CONNACK (3.x return code or 5.0 reason), then close. */
 static int refuse(ipb_conn_t *c, uint8_t rc5, const char *why)
@@ -17,7 +24,7 @@ static int refuse(ipb_conn_t *c, uint8_t rc5, const char *why)
     ipm_prop_t text = {.id = IPM_PROP_REASON_STRING, .bin = ipm_str(why)};
     if (c->version == IPM_PROTO_V5)
         pkt.u.connack.props = (ipm_props_t){.list = &text, .count = 1};
-    ipb__conn_send(c, &pkt);
+    ipb__out_send(c, &pkt);
     ipb__msg_unref(c->will); /* a refused connection has no will */
     c->will = NULL;
     char peer[64];
@@ -172,15 +179,9 @@ static uint32_t read_props(ipb_conn_t *c, const ipm_connect_t *p, uint8_t *reaso
 }
 
 /* Close the connection that holds the session now (MQTT-3.1.4-3). */
-static void take_over(ipb_conn_t *c, ipb_session_t *s, bool clean)
+static void take_over(ipb_conn_t *c, ipb_session_t *s, bool ending)
 {
-    ipb_conn_t *old = s->conn;
-    old->s = NULL;
-    s->conn = NULL;
-    if (old->will && old->will_on_close && (clean || !old->will->will_delay))
-        ipb__will_publish(c->b, old->will);
-    ipb__msg_unref(old->will);
-    old->will = NULL;
+    ipb_conn_t *old = ipb__session_unlink(c->b, s, ending);
     ipb__log(c->b, IPB_LOG_NOTICE, "Client %s already connected, closing old connection.",
              s->id);
     ipb__conn_kick(old, IPM_RC_SESSION_TAKEN_OVER, NULL);
@@ -188,39 +189,14 @@ static void take_over(ipb_conn_t *c, ipb_session_t *s, bool clean)
 
 static ipb_session_t *attach_session(ipb_conn_t *c, const char *id, bool clean, bool *present)
 {
-    ipb_broker_t *b = c->b;
-    ipb_session_t *s = ipb__session_find(b, id);
+    ipb_session_t *s = ipb__session_find(c->b, id);
     /* Another user's session is never resumed: its subscriptions and queued messages
      * were authorized for someone else. */
     bool stranger = s && (s->username || c->username) &&
                     (!s->username || !c->username || strcmp(s->username, c->username));
     if (s && s->conn)
         take_over(c, s, clean || stranger);
-    if (s && (clean || stranger)) {
-        if (s->will) {
-            /* The old session ends here, before its will delay ran out: send it now. */
-            ipb__will_publish(b, s->will);
-        }
-        ipb__session_free(b, s);
-        s = NULL;
-    }
-    *present = s != NULL;
-    if (!s && !(s = ipb__session_new(b, id)))
-        return NULL;
-    if (s->will) {
-        /* Reconnected within the will delay: the will is not sent (MQTT-3.1.3-9). */
-        ipb__msg_unref(s->will);
-        s->will = NULL;
-    }
-    if (c->username && !s->username && !(s->username = strdup(c->username))) {
-        ipb__session_free(b, s);
-        return NULL;
-    }
-    s->expire_at = 0;
-    ipb__session_set_offline(b, s, false);
-    s->conn = c;
-    c->s = s;
-    return s;
+    return ipb__session_attach(c->b, c, s, id, clean || stranger, present);
 }
 
 static void send_connack(ipb_conn_t *c, bool present, bool assigned, uint16_t server_ka)
@@ -250,7 +226,7 @@ static void send_connack(ipb_conn_t *c, bool present, bool assigned, uint16_t se
     ipm_packet_t pkt = {.type = IPM_CONNACK};
     pkt.u.connack.session_present = present;
     pkt.u.connack.props = (ipm_props_t){.list = props, .count = (uint16_t)n};
-    ipb__conn_send(c, &pkt);
+    ipb__out_send(c, &pkt);
 }
 
 static void log_connect(ipb_conn_t *c, const ipm_connect_t *p)

@@ -5,7 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "conn.h"
+#include "core.h"
+#include "handlers.h"
+#include "log.h"
+#include "outq.h"
+#include "route.h"
+#include "session.h"
+#include "tree.h"
 
 /* Result code for one filter: the granted QoS, or a refusal. */
 static uint8_t subscribe_one(ipb_conn_t *c, const ipm_sub_t *sub, uint32_t subid, bool *isnew)
@@ -51,7 +58,7 @@ static void send_retained(ipb_conn_t *c, const ipm_sub_t *sub, uint32_t subid, b
     ipm_bytes_t g, f;
     if (ipm_shared_split(sub->filter.data, sub->filter.len, &g, &f) != 0)
         return; /* shared subscriptions get no retained messages */
-    ipb__retain_send(c->b, c->s, NULL, NULL, (const char *)sub->filter.data, sub->filter.len,
+    ipb__route_retained(c->b, c->s, NULL, NULL, (const char *)sub->filter.data, sub->filter.len,
                      sub->options & IPM_SUBOPT_QOS_MASK, subid);
 }
 
@@ -92,7 +99,7 @@ int ipb__handle_subscribe(ipb_conn_t *c, const ipm_subscribe_t *p)
     ipm_packet_t pkt = {.type = IPM_SUBACK};
     pkt.u.suback = (ipm_suback_t){.packet_id = p->packet_id, .reasons = reasons,
                                   .count = (uint16_t)n};
-    ipb__conn_send(c, &pkt);
+    ipb__out_send(c, &pkt);
     n = 0;
     ipm_subs_iter(p, false, &it);
     while (n < p->count && ipm_subs_next(&it, &sub)) {
@@ -132,7 +139,7 @@ int ipb__handle_unsubscribe(ipb_conn_t *c, const ipm_subscribe_t *p)
     ipm_packet_t pkt = {.type = IPM_UNSUBACK};
     pkt.u.suback = (ipm_suback_t){.packet_id = p->packet_id, .reasons = reasons,
                                   .count = (uint16_t)n};
-    ipb__conn_send(c, &pkt);
+    ipb__out_send(c, &pkt);
     free(reasons);
     return 0;
 }

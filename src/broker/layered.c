@@ -7,32 +7,26 @@
  * Plain TCP stays in tcp.c, which needs none of this. Here the bytes read go through TLS
  * (if the listener has certificates) and then either straight to the connection (mqtts)
  * or through an HTTP request that either upgrades to WebSocket (ws, wss) or asks for a
- * file of the console or of the plot folder, answered once before closing.
+ * file of the console or of the plot folder (http/files.c), answered once before closing.
  *
  * Writes from the connection are framed and encrypted at once into one buffer, so the
  * vtable's contract holds: try_write takes a whole batch or answers UV_EAGAIN while an
  * earlier batch is still on its way, and write() reports back when its batch is out.
  */
-/* realpath() is X/Open. */
-#define _XOPEN_SOURCE 700
-
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "http/assets.h"
+#include "http/files.h"
 #include "http/http.h"
 #include "http/ws.h"
-#include "internal.h"
+#include "core.h"
 #include "layered.h"
+#include "log.h"
+#include "peer.h"
 #include "tls/tls.h"
 
 #define READ_BUF 16384
-#define MAX_FILE (64u << 20) /* largest static file served */
 #define LINGER_MS 5000       /* how long a closing socket may take to send what is queued */
 
 typedef enum { MODE_MQTT, MODE_HTTP, MODE_WS, MODE_DONE } layer_mode_t;
@@ -300,116 +294,29 @@ static void ws_input(layer_t *l, uint8_t *p, size_t n)
 
 /* ---- HTTP --------------------------------------------------------------------------- */
 
-static const char *status_text(int status)
-{
-    switch (status) {
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 426: return "Upgrade Required";
-    case 431: return "Request Header Fields Too Large";
-    default: return "Internal Server Error";
-    }
-}
-
 /* An error answer, then close once it is written. */
 static void http_error(layer_t *l, int status)
 {
     char buf[400];
-    const char *text = status_text(status);
-    int n = snprintf(buf, sizeof buf,
-                     "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                     "Content-Length: %zu\r\nX-Content-Type-Options: nosniff\r\n%s"
-                     "Connection: close\r\n\r\n%s\n",
-                     status, text, strlen(text) + 1,
-                     status == 426 ? "Sec-WebSocket-Version: 13\r\n" : "", text);
-    send_raw(l, buf, (size_t)n, 0);
+    size_t n = ipb_http_error(status, buf, sizeof buf);
+    send_raw(l, buf, n, 0);
     l->mode = MODE_DONE;
     layer_close(&l->base);
 }
 
-/* Read `rel` below `root` (refusing anything whose real path leaves root). */
-static uint8_t *read_below(const char *root, const char *rel, size_t *len, int *status)
-{
-    char want[PATH_MAX], real_root[PATH_MAX], real[PATH_MAX];
-    struct stat st;
-    *status = 404;
-    if (!root || !realpath(root, real_root) ||
-        snprintf(want, sizeof want, "%s/%s", real_root, rel) >= (int)sizeof want ||
-        !realpath(want, real))
-        return NULL;
-    size_t rl = strlen(real_root);
-    if (strncmp(real, real_root, rl) || real[rl] != '/') {
-        *status = 403; /* a symlink out of the folder */
-        return NULL;
-    }
-    int fd = open(real, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return NULL;
-    uint8_t *data = NULL;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size <= MAX_FILE &&
-        (data = malloc((size_t)st.st_size + 1)) != NULL) {
-        /* A blocking read: static files are small and in the page cache. */
-        ssize_t got = read(fd, data, (size_t)st.st_size);
-        if (got != st.st_size) {
-            free(data);
-            data = NULL;
-        }
-        *len = (size_t)st.st_size;
-    }
-    close(fd);
-    return data;
-}
-
-/*
- * Content-Security-Policy per kind of file: the console gets the policy it is tested
- * under (MQTT.js keeps its timers in a blob: worker); plot files, which hold text that
- * devices chose, may run nothing at all. Files of http_dir are the operator's business.
- */
-static const char CSP_CONSOLE[] =
-    "Content-Security-Policy: default-src 'self'; connect-src 'self' ws: wss:; "
-    "img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
-    "worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'\r\n";
-static const char CSP_PLOTS[] =
-    "Content-Security-Policy: default-src 'none'; img-src 'self' data:; "
-    "style-src 'unsafe-inline'; sandbox\r\n";
-
+/* A static file (the console, http_dir or the plot folder), then close. */
 static void http_file(layer_t *l, const ipb_http_req_t *req, bool head)
 {
-    char rel[1024], hdr[1024];
-    const char *root = l->opts->http_dir;
-    const char *file = rel;
-    if (ipb_http_path(&req->target, rel, sizeof rel)) {
-        http_error(l, 400);
-        return;
-    }
-    if (!strncmp(rel, "plots/", 6)) {
-        root = l->opts->plots_dir;
-        file = rel + 6;
-    }
-    size_t len = 0;
-    int status = 404;
-    uint8_t *data = NULL;
-    const ipb_asset_t *asset = NULL;
-    if (root)
-        data = read_below(root, file, &len, &status);
-    else if (file == rel && (asset = ipb_console_find(rel)) != NULL)
-        len = asset->len; /* no http_dir: the console compiled into the binary */
-    if (!data && !asset) {
+    ipb_http_file_t f;
+    int status = ipb_http_file(req, l->opts->http_dir, l->opts->plots_dir, &f);
+    if (status != 200) {
         http_error(l, status);
         return;
     }
-    int n = snprintf(hdr, sizeof hdr,
-                     "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                     "X-Content-Type-Options: nosniff\r\nCache-Control: no-cache\r\n%s"
-                     "Connection: close\r\n\r\n",
-                     ipb_http_content_type(file), len,
-                     asset ? CSP_CONSOLE : file != rel ? CSP_PLOTS : "");
-    uv_buf_t bufs[2] = {uv_buf_init(hdr, (unsigned)n),
-                        uv_buf_init(asset ? (char *)asset->data : (char *)data, (unsigned)len)};
+    uv_buf_t bufs[2] = {uv_buf_init(f.head, (unsigned)f.head_len),
+                        uv_buf_init((char *)f.body, (unsigned)f.body_len)};
     out_t *o = transform(l, bufs, head ? 1 : 2, 0);
-    free(data);
+    ipb_http_file_free(&f);
     if (o)
         socket_send(l, o, false);
     l->mode = MODE_DONE;

@@ -26,7 +26,4 @@ typedef struct {
 int ipb__layered_accept(ipb_broker_t *b, unsigned index, uv_stream_t *server,
                         const ipb_layer_opts_t *opts);
 
-/* "address:port" of a TCP handle's peer (tcp.c). */
-void ipb__tcp_peer_name(uv_tcp_t *h, char *buf, size_t len);
-
 #endif

@@ -5,7 +5,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "internal.h"
+#include "core.h"
+#include "log.h"
 
 int ipb__log_open(ipb_broker_t *b)
 {

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "clock.h"
+#include "core.h"
+#include "msg.h"
 
 /* Properties a broker forwards as they came; alias, expiry and ids are per hop. */
 static bool prop_forwarded(uint8_t id)

@@ -1,5 +1,6 @@
 /*
- * retain.c - retained messages, kept on the topic tree's nodes.
+ * retain.c - the retained store: at most one message per topic, kept on the topic tree's
+ * nodes; what matches a filter is found here and sent by route.c.
  *
  * A subscription's retained messages are found by walking only the tree below the
  * filter's literal prefix: '+' visits the children of one node, '#' a whole subtree.
@@ -7,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "clock.h"
+#include "core.h"
+#include "log.h"
+#include "retain.h"
 
 void ipb__retain_set(ipb_broker_t *b, ipb_msg_t *m)
 {
@@ -64,38 +68,24 @@ void ipb__retain_put(ipb_broker_t *b, ipb_msg_t *m, bool notify)
     }
 }
 
+/* One match: fn is the caller's (route.c), which decides what a match receives. */
 typedef struct {
     ipb_broker_t *b;
-    ipb_session_t *s;
-    ipb_local_cb cb;
+    void (*fn)(void *arg, ipb_msg_t *m);
     void *arg;
-    uint8_t opts;
-    uint32_t subid;
-    uint64_t now;
 } rctx_t;
 
-static void send_one(rctx_t *r, ipb_msg_t *m)
+static void found(rctx_t *r, ipb_msg_t *m)
 {
-    uint8_t qos = r->opts & IPM_SUBOPT_QOS_MASK;
-    if (m->qos < qos)
-        qos = m->qos;
-    if (ipb__msg_remaining(m, r->now) == 0)
-        return; /* expired while retained */
-    if (r->cb) {
-        r->cb(r->arg, m->topic, m->topic_len, m->payload, m->payload_len, qos, true);
-        return;
-    }
-    /* Retained messages sent because of a new subscription always carry RETAIN. */
-    ipb__session_deliver(r->b, r->s, m, qos, true, r->subid ? &r->subid : NULL,
-                         r->subid ? 1 : 0);
+    r->fn(r->arg, m);
 }
 
-static void send_all(rctx_t *r, ipb_node_t *n)
+static void found_all(rctx_t *r, ipb_node_t *n)
 {
     if (n->retained)
-        send_one(r, n->retained);
+        found(r, n->retained);
     for (ipb_node_t *c = n->child; c; c = c->next)
-        send_all(r, c);
+        found_all(r, c);
 }
 
 static void walk(rctx_t *r, ipb_node_t *n, const char *f, size_t len, bool root)
@@ -106,10 +96,10 @@ static void walk(rctx_t *r, ipb_node_t *n, const char *f, size_t len, bool root)
     bool last = j >= len;
     if (j == 1 && f[0] == '#') {
         if (!root && n->retained)
-            send_one(r, n->retained); /* "a/#" matches "a" itself */
+            found(r, n->retained); /* "a/#" matches "a" itself */
         for (ipb_node_t *c = n->child; c; c = c->next)
             if (!(root && c->len && c->level[0] == '$'))
-                send_all(r, c);
+                found_all(r, c);
         return;
     }
     if (j == 1 && f[0] == '+') {
@@ -118,7 +108,7 @@ static void walk(rctx_t *r, ipb_node_t *n, const char *f, size_t len, bool root)
                 continue;
             if (last) {
                 if (c->retained)
-                    send_one(r, c->retained);
+                    found(r, c->retained);
             } else {
                 walk(r, c, f + 2, len - 2, false);
             }
@@ -130,15 +120,15 @@ static void walk(rctx_t *r, ipb_node_t *n, const char *f, size_t len, bool root)
         return;
     if (last) {
         if (c->retained)
-            send_one(r, c->retained);
+            found(r, c->retained);
     } else {
         walk(r, c, f + j + 1, len - j - 1, false);
     }
 }
 
-void ipb__retain_send(ipb_broker_t *b, ipb_session_t *s, ipb_local_cb cb, void *arg,
-                      const char *filter, size_t flen, uint8_t opts, uint32_t subid)
+void ipb__retain_match(ipb_broker_t *b, const char *filter, size_t flen,
+                       void (*fn)(void *arg, ipb_msg_t *m), void *arg)
 {
-    rctx_t r = {b, s, cb, arg, opts, subid, ipb__now(b)};
+    rctx_t r = {b, fn, arg};
     walk(&r, b->tree.root, filter, flen, true);
 }

@@ -7,8 +7,11 @@
 #include <string.h>
 
 #include "auth/authz.h"
-#include "internal.h"
-#include "layered.h"
+#include "clock.h"
+#include "conn.h"
+#include "core.h"
+#include "log.h"
+#include "security.h"
 
 #define RSS_CHECK_MS 100 /* reading the resident size costs a syscall: not per publish */
 
@@ -208,7 +211,8 @@ int ipb__security_open(ipb_broker_t *b, char *err, size_t errlen)
         return -1;
     }
     set_layers(b);
-    ipb_broker_set_auth(b, &hook, b);
+    b->auth = &hook;
+    b->auth_ctx = b;
     return 0;
 }
 

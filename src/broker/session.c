@@ -1,6 +1,9 @@
 /*
- * session.c - sessions: the client-id table, the outgoing QoS 1/2 window, offline
- * queues and expiry.
+ * session.c - sessions and their policy: the client-id table, the outgoing QoS 1/2
+ * window, offline queues, expiry, and what happens to a will when its connection ends.
+ *
+ * Sessions sit below routing and the connection: they queue packets on the connection's
+ * outgoing queue (outq.c) and hand wills up through b->publish.
  *
  * Drop policy, documented in one place: a message for a session whose queue already
  * holds max_queued_messages messages or max_queued_bytes payload bytes is dropped (the
@@ -13,7 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "alias.h"
+#include "clock.h"
+#include "conn.h"
+#include "core.h"
+#include "outq.h"
+#include "session.h"
 
 static size_t hash_id(const char *s)
 {
@@ -162,6 +170,45 @@ void ipb__sessions_free_all(ipb_broker_t *b)
     b->noffline = b->offline_cap = 0;
 }
 
+/* ---- QoS 2 received: packet ids waiting for PUBREL ---------------------------------- */
+
+bool ipb__session_rx_has(const ipb_session_t *s, uint16_t pid)
+{
+    for (unsigned i = 0; i < s->nrx_qos2; i++)
+        if (s->rx_qos2[i] == pid)
+            return true;
+    return false;
+}
+
+bool ipb__session_rx_add(ipb_session_t *s, uint16_t pid)
+{
+    /* Capacity is 0, or the smallest power of two >= max(4, count): grow when full. */
+    unsigned cap = 0;
+    if (s->nrx_qos2)
+        for (cap = 4; cap < s->nrx_qos2; cap *= 2)
+            ;
+    if (s->nrx_qos2 == cap) {
+        unsigned nc = cap ? cap * 2u : 4u;
+        uint16_t *n = realloc(s->rx_qos2, nc * sizeof *n);
+        if (!n)
+            return false;
+        s->rx_qos2 = n;
+    }
+    s->rx_qos2[s->nrx_qos2++] = pid;
+    return true;
+}
+
+bool ipb__session_rx_release(ipb_session_t *s, uint16_t pid)
+{
+    for (unsigned i = 0; i < s->nrx_qos2; i++) {
+        if (s->rx_qos2[i] != pid)
+            continue;
+        s->rx_qos2[i] = s->rx_qos2[--s->nrx_qos2];
+        return true;
+    }
+    return false;
+}
+
 /* ---- sending ---------------------------------------------------------------------- */
 
 static unsigned window(ipb_broker_t *b, ipb_conn_t *c)
@@ -177,50 +224,15 @@ static bool online(ipb_session_t *s)
     return s->conn && s->conn->state == IPB_CONN_ACTIVE;
 }
 
-/*
- * The alias to send m's topic with (0 = none): one we assigned before (*known), or the
- * next free one. Aliases go to the first topics a client receives and stay theirs: no
- * replacement, so an alias never changes meaning while messages are in flight.
- */
-static uint16_t out_alias(ipb_conn_t *c, const ipb_msg_t *m, bool *known)
-{
-    *known = false;
-    if (!c->alias_max || c->version != IPM_PROTO_V5)
-        return 0;
-    if (!c->alias && !(c->alias = calloc(1, sizeof *c->alias)))
-        return 0;
-    ipb_aliases_t *a = c->alias;
-    if (!a->out) {
-        if (!(a->out = calloc(c->alias_max, sizeof *a->out)))
-            return 0;
-        a->out_max = c->alias_max;
-    }
-    for (uint16_t i = 0; i < a->out_n; i++)
-        if (a->out[i].len == m->topic_len && !memcmp(a->out[i].topic, m->topic, m->topic_len)) {
-            *known = true;
-            return (uint16_t)(i + 1);
-        }
-    return a->out_n < a->out_max ? (uint16_t)(a->out_n + 1) : 0;
-}
-
-static void out_alias_commit(ipb_conn_t *c, const ipb_msg_t *m)
-{
-    ipb_alias_t *slot = &c->alias->out[c->alias->out_n];
-    if (!(slot->topic = malloc(m->topic_len + 1u)))
-        return;
-    memcpy(slot->topic, m->topic, m->topic_len + 1u);
-    slot->len = m->topic_len;
-    c->alias->out_n++;
-}
-
 /* Queue a PUBLISH on the connection; false if it cannot be sent to this client. */
 static bool send_publish(ipb_broker_t *b, ipb_conn_t *c, ipb_msg_t *m, uint8_t qos,
                          bool retain, bool dup, uint16_t pid, const uint32_t *ids,
                          unsigned nids)
 {
     uint64_t now = ipb__now(b);
-    bool known;
-    uint16_t alias = out_alias(c, m, &known);
+    bool known = false;
+    /* Most clients take no aliases: no call for them on the delivery path. */
+    uint16_t alias = c->alias_max ? ipb__alias_out(c, m, &known) : 0;
     ipb_enc_t *e = alias ? ipb__enc_publish_alias(m, qos, ids, nids, now, alias, known)
                          : ipb__enc_publish(m, c->version, qos, ids, nids, now);
     if (!e)
@@ -232,9 +244,9 @@ static bool send_publish(ipb_broker_t *b, ipb_conn_t *c, ipb_msg_t *m, uint8_t q
         return false;
     }
     if (alias && !known)
-        out_alias_commit(c, m);
+        ipb__alias_out_commit(c, m);
     uint8_t first = (uint8_t)(IPM_PUBLISH << 4 | (dup ? 0x08 : 0) | qos << 1 | (retain ? 1 : 0));
-    ipb__conn_queue(c, e, first, pid);
+    ipb__out_queue(c, e, first, pid);
     b->st.pub_sent++;
     return true;
 }
@@ -375,7 +387,7 @@ static void send_ack(ipb_conn_t *c, uint8_t type, uint16_t pid, uint8_t reason)
     ipm_packet_t pkt = {.type = type};
     pkt.u.ack.packet_id = pid;
     pkt.u.ack.reason = c->version == IPM_PROTO_V5 ? reason : 0;
-    ipb__conn_send(c, &pkt);
+    ipb__out_send(c, &pkt);
 }
 
 void ipb__session_resend(ipb_broker_t *b, ipb_session_t *s)
@@ -464,6 +476,85 @@ void ipb__session_ack(ipb_broker_t *b, ipb_session_t *s, uint8_t type, const ipm
     ipb__session_pump(b, s);
 }
 
+/*
+ * The connection c ends: unlink its session and apply the policy of what is left. Its
+ * will (if it is to go out) is published now or, 5.0, kept by the session until its
+ * delay; a session with no expiry ends with the connection, others wait offline.
+ */
+void ipb__session_detach(ipb_broker_t *b, ipb_conn_t *c)
+{
+    ipb_session_t *s = c->s;
+    uint64_t now = ipb__now(b);
+    ipb_msg_t *will = c->will_on_close ? c->will : NULL;
+    c->s = NULL;
+    if (s)
+        s->conn = NULL;
+    if (will && s && will->will_delay && s->expiry) {
+        /* 5.0: the will waits for its delay unless the session ends first. */
+        ipb__msg_ref(will);
+        s->will = will;
+        s->will_at = ipb__deadline(b, now, will->will_delay);
+        will = NULL;
+    }
+    if (will)
+        b->publish(b, will);
+    ipb__msg_unref(c->will);
+    c->will = NULL;
+    if (!s)
+        return;
+    if (!s->expiry) {
+        ipb__session_free(b, s);
+        return;
+    }
+    s->expire_at = s->expiry == IPM_SESSION_EXPIRY_NEVER ? 0 : ipb__deadline(b, now, s->expiry);
+    if (s->expire_at || s->will)
+        ipb__session_set_offline(b, s, true);
+}
+
+ipb_conn_t *ipb__session_unlink(ipb_broker_t *b, ipb_session_t *s, bool ending)
+{
+    ipb_conn_t *old = s->conn;
+    old->s = NULL;
+    s->conn = NULL;
+    /* A delayed will waits for nothing when the session ends here; otherwise the client
+     * that takes over is back within the delay and the will is not sent (MQTT-3.1.3-9). */
+    if (old->will && old->will_on_close && (ending || !old->will->will_delay))
+        b->publish(b, old->will);
+    ipb__msg_unref(old->will);
+    old->will = NULL;
+    return old;
+}
+
+ipb_session_t *ipb__session_attach(ipb_broker_t *b, ipb_conn_t *c, ipb_session_t *s,
+                                   const char *id, bool fresh, bool *present)
+{
+    if (s && fresh) {
+        if (s->will) {
+            /* The old session ends here, before its will delay ran out: send it now. */
+            b->publish(b, s->will);
+        }
+        ipb__session_free(b, s);
+        s = NULL;
+    }
+    *present = s != NULL;
+    if (!s && !(s = ipb__session_new(b, id)))
+        return NULL;
+    if (s->will) {
+        /* Reconnected within the will delay: the will is not sent (MQTT-3.1.3-9). */
+        ipb__msg_unref(s->will);
+        s->will = NULL;
+    }
+    if (c->username && !s->username && !(s->username = strdup(c->username))) {
+        ipb__session_free(b, s);
+        return NULL;
+    }
+    s->expire_at = 0;
+    ipb__session_set_offline(b, s, false);
+    s->conn = c;
+    c->s = s;
+    return s;
+}
+
 void ipb__sessions_tick(ipb_broker_t *b, uint64_t now_ms)
 {
     uint32_t now = ipb__secs(b, now_ms);
@@ -477,7 +568,7 @@ void ipb__sessions_tick(ipb_broker_t *b, uint64_t now_ms)
         if (s->will && (s->will_at <= now || ending)) {
             ipb_msg_t *w = s->will;
             s->will = NULL;
-            ipb__will_publish(b, w);
+            b->publish(b, w);
             ipb__msg_unref(w);
         }
         if (ending)

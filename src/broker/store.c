@@ -4,7 +4,12 @@
  */
 #include <string.h>
 
-#include "internal.h"
+#include "clock.h"
+#include "core.h"
+#include "msg.h"
+#include "retain.h"
+#include "session.h"
+#include "tree.h"
 
 void ipb_broker_set_store(ipb_broker_t *b, const ipb_store_t *store, void *ctx)
 {

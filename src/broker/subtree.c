@@ -1,6 +1,7 @@
 /*
- * subtree.c - the topic tree: subscriptions, shared groups and retained messages, one
- * node per topic level.
+ * subtree.c - the topic tree: nodes, and the subscriptions and shared groups on them,
+ * one node per topic level, and which nodes a topic matches. What a match receives is
+ * route.c's; the retained messages on the nodes are retain.c's.
  *
  * Children are found through one hash table keyed by (parent, level), so matching a topic
  * costs a few lookups per level (the exact level, '+', '#') whatever the number of
@@ -10,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "core.h"
+#include "session.h" /* a session's list of its subscriptions is kept here */
+#include "tree.h"
 
 static size_t hash_level(const ipb_node_t *parent, const char *s, size_t len)
 {
@@ -301,122 +304,17 @@ bool ipb__sub_remove(ipb_broker_t *b, ipb_session_t *s, ipb_local_cb cb, void *a
     return true;
 }
 
-/* ---- fan-out ---------------------------------------------------------------------- */
-
-/*
- * One fan-out gathers, per session, the highest QoS of its matching subscriptions and
- * all their identifiers, so overlapping subscriptions give one message (3.1.1 and 5.0).
- * Sessions are stamped with the fan-out's generation instead of being looked up.
- */
-typedef struct {
-    ipb_session_t *s;
-    uint8_t qos;
-    bool rap;
-    uint16_t nids;
-    uint32_t ids[8]; /* identifiers past 8 are dropped: a cap on per-message state */
-} match_t;
+/* ---- matching --------------------------------------------------------------------- */
 
 typedef struct {
-    ipb_broker_t *b;
-    ipb_msg_t *m;
-    match_t *v;
-    size_t n, cap;
-    ipb_sub_t **local;
-    size_t nlocal, local_cap;
-    bool oom;
-} fan_t;
+    ipb_tree_t *t;
+    void (*visit)(void *arg, ipb_node_t *n);
+    void *arg;
+} walk_t;
 
-static void *grow_array(void *p, size_t *cap, size_t elem)
+static void walk(walk_t *f, ipb_node_t *n, const char *t, size_t len, bool root)
 {
-    size_t nc = *cap ? *cap * 2 : 16;
-    void *np = realloc(p, nc * elem);
-    if (np)
-        *cap = nc;
-    return np;
-}
-
-static void take(fan_t *f, ipb_sub_t *sub)
-{
-    uint8_t qos = sub->opts & IPM_SUBOPT_QOS_MASK;
-    if (!sub->s) {
-        if (f->nlocal == f->local_cap) {
-            void *np = grow_array(f->local, &f->local_cap, sizeof *f->local);
-            if (!np) {
-                f->oom = true;
-                return;
-            }
-            f->local = np;
-        }
-        f->local[f->nlocal++] = sub;
-        return;
-    }
-    ipb_session_t *s = sub->s;
-    if ((sub->opts & IPM_SUBOPT_NO_LOCAL) && s->serial == f->m->origin)
-        return;
-    match_t *mt;
-    if (s->mgen == f->b->mgen) {
-        mt = &f->v[s->midx];
-    } else {
-        if (f->n == f->cap) {
-            void *np = grow_array(f->v, &f->cap, sizeof *f->v);
-            if (!np) {
-                f->oom = true;
-                return;
-            }
-            f->v = np;
-        }
-        s->mgen = f->b->mgen;
-        s->midx = (uint32_t)f->n;
-        mt = &f->v[f->n++];
-        mt->s = s;
-        mt->qos = 0;
-        mt->rap = false;
-        mt->nids = 0;
-    }
-    if (qos > mt->qos)
-        mt->qos = qos;
-    if (sub->opts & IPM_SUBOPT_RETAIN_AS_PUBLISHED)
-        mt->rap = true;
-    if (sub->subid && mt->nids < 8)
-        mt->ids[mt->nids++] = sub->subid;
-}
-
-/* Round robin: the next online member after the cursor, else the cursor's (queued). */
-static void take_group(fan_t *f, ipb_group_t *g)
-{
-    ipb_sub_t *start = g->cursor ? g->cursor : g->members, *x = start, *pick = NULL;
-    do {
-        if (!x->s || x->s->conn) {
-            pick = x;
-            break;
-        }
-        x = x->next ? x->next : g->members;
-    } while (x != start);
-    if (!pick)
-        pick = start;
-    g->cursor = pick->next ? pick->next : g->members;
-    if (!pick->s) {
-        take(f, pick);
-        return;
-    }
-    uint8_t qos = pick->opts & IPM_SUBOPT_QOS_MASK;
-    if (qos > f->m->qos)
-        qos = f->m->qos;
-    uint32_t id = pick->subid;
-    ipb__session_deliver(f->b, pick->s, f->m, qos, false, id ? &id : NULL, id ? 1 : 0);
-}
-
-static void take_node(fan_t *f, ipb_node_t *n)
-{
-    for (ipb_sub_t *x = n->subs; x; x = x->next)
-        take(f, x);
-    for (ipb_group_t *g = n->groups; g; g = g->next)
-        take_group(f, g);
-}
-
-static void walk(fan_t *f, ipb_node_t *n, const char *t, size_t len, bool root)
-{
-    ipb_tree_t *tree = &f->b->tree;
+    ipb_tree_t *tree = f->t;
     size_t j = 0;
     while (j < len && t[j] != '/')
         j++;
@@ -426,10 +324,10 @@ static void walk(fan_t *f, ipb_node_t *n, const char *t, size_t len, bool root)
     ipb_node_t *c = lookup(tree, n, t, j);
     if (c) {
         if (last) {
-            take_node(f, c);
+            f->visit(f->arg, c);
             ipb_node_t *h = lookup(tree, c, "#", 1); /* "a/#" also matches "a" */
             if (h)
-                take_node(f, h);
+                f->visit(f->arg, h);
         } else {
             walk(f, c, t + j + 1, len - j - 1, false);
         }
@@ -438,47 +336,21 @@ static void walk(fan_t *f, ipb_node_t *n, const char *t, size_t len, bool root)
         return;
     if ((c = lookup(tree, n, "+", 1))) {
         if (last) {
-            take_node(f, c);
+            f->visit(f->arg, c);
             ipb_node_t *h = lookup(tree, c, "#", 1);
             if (h)
-                take_node(f, h);
+                f->visit(f->arg, h);
         } else {
             walk(f, c, t + j + 1, len - j - 1, false);
         }
     }
     if ((c = lookup(tree, n, "#", 1)))
-        take_node(f, c);
+        f->visit(f->arg, c);
 }
 
-void ipb__fanout(ipb_broker_t *b, ipb_msg_t *m)
+void ipb__tree_match(ipb_tree_t *t, const char *topic, size_t len,
+                     void (*visit)(void *arg, ipb_node_t *n), void *arg)
 {
-    /* The arrays are kept on the broker between fan-outs: no allocation per message. */
-    fan_t f = {.b = b, .m = m, .v = b->fan_v, .cap = b->fan_cap, .local = b->fan_local,
-               .local_cap = b->fan_local_cap};
-    if (++b->mgen == 0) {
-        /* The 32-bit generation wrapped: clear every stamp so none matches by accident. */
-        for (size_t i = 0; i < b->nstab; i++)
-            for (ipb_session_t *s = b->stab[i]; s; s = s->hnext)
-                s->mgen = 0;
-        b->mgen = 1;
-    }
-    walk(&f, b->tree.root, m->topic, m->topic_len, true);
-    for (size_t i = 0; i < f.n; i++) {
-        match_t *mt = &f.v[i];
-        uint8_t qos = mt->qos < m->qos ? mt->qos : m->qos;
-        bool retain = mt->rap && m->retain;
-        ipb__session_deliver(b, mt->s, m, qos, retain, mt->ids, mt->nids);
-    }
-    for (size_t i = 0; i < f.nlocal; i++) {
-        ipb_sub_t *x = f.local[i];
-        uint8_t qos = x->opts & IPM_SUBOPT_QOS_MASK;
-        x->cb(x->arg, m->topic, m->topic_len, m->payload, m->payload_len,
-              qos < m->qos ? qos : m->qos, false);
-    }
-    if (f.oom)
-        ipb__log(b, IPB_LOG_ERR, "Out of memory delivering a message on %s.", m->topic);
-    b->fan_v = f.v;
-    b->fan_cap = f.cap;
-    b->fan_local = f.local;
-    b->fan_local_cap = f.local_cap;
+    walk_t f = {t, visit, arg};
+    walk(&f, t->root, topic, len, true);
 }

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "core.h"
 #include "sys.h"
 
 #ifndef IOTPLOT_VERSION

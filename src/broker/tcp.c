@@ -1,14 +1,16 @@
 /*
- * tcp.c - the plain TCP transport (one implementation of ipb_transport_vt) and the
- * listeners that accept into it.
- *
- * A later TLS or WebSocket transport wraps its own uv_tcp_t the same way and gives the
- * connection plaintext MQTT bytes through ipb_conn_read_buf / ipb_conn_on_read.
+ * tcp.c - the plain TCP transport, one implementation of ipb_transport_vt: the socket's
+ * bytes go straight to the connection (ipb_conn_read_buf / ipb_conn_on_read). TLS and
+ * WebSocket are the other implementation, layered.c, which wraps its own uv_tcp_t the
+ * same way; listener.c picks one of the two for each accepted socket.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "core.h"
+#include "log.h"
+#include "peer.h"
+#include "tcp.h"
 
 typedef struct {
     ipb_transport_t base;
@@ -93,24 +95,6 @@ static void tcp_peer(ipb_transport_t *tr, char *buf, size_t len)
     ipb__tcp_peer_name(&((tcp_t *)tr)->h, buf, len);
 }
 
-void ipb__tcp_peer_name(uv_tcp_t *h, char *buf, size_t len)
-{
-    struct sockaddr_storage ss;
-    int sl = sizeof ss;
-    char host[64] = "?";
-    int port = 0;
-    if (uv_tcp_getpeername(h, (struct sockaddr *)&ss, &sl) == 0) {
-        if (ss.ss_family == AF_INET6) {
-            uv_ip6_name((struct sockaddr_in6 *)&ss, host, sizeof host);
-            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-        } else {
-            uv_ip4_name((struct sockaddr_in *)&ss, host, sizeof host);
-            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        }
-    }
-    snprintf(buf, len, "%s:%d", host, port);
-}
-
 static const ipb_transport_vt tcp_vt = {
     .name = "tcp",
     .read_start = tcp_read_start,
@@ -143,58 +127,4 @@ int ipb__tcp_accept(ipb_broker_t *b, unsigned index, uv_stream_t *server)
     }
     uv_close((uv_handle_t *)&t->h, on_refused_close);
     return rc;
-}
-
-/* ---- listeners -------------------------------------------------------------------- */
-
-static void on_connection(uv_stream_t *server, int status)
-{
-    ipb_listener_t *l = server->data;
-    if (status < 0) {
-        ipb__log(l->b, IPB_LOG_ERR, "Accept error: %s.", uv_strerror(status));
-        return;
-    }
-    if (l->layered)
-        ipb__layered_accept(l->b, l->index, server, &l->layer);
-    else
-        ipb__tcp_accept(l->b, l->index, server);
-}
-
-static int bind_addr(const char *address, uint16_t port, struct sockaddr_storage *ss)
-{
-    const char *a = address && *address ? address : "0.0.0.0";
-    if (strchr(a, ':'))
-        return uv_ip6_addr(a, port, (struct sockaddr_in6 *)ss);
-    if (uv_ip4_addr(a, port, (struct sockaddr_in *)ss) == 0)
-        return 0;
-    if (!strcmp(a, "localhost"))
-        return uv_ip4_addr("127.0.0.1", port, (struct sockaddr_in *)ss);
-    return UV_EINVAL;
-}
-
-int ipb__listener_open(ipb_broker_t *b, unsigned i)
-{
-    ipb_listener_t *l = &b->listeners[i];
-    const ipb_listener_config_t *lc = &b->cfg.listeners[i];
-    struct sockaddr_storage ss;
-    int rc = bind_addr(lc->address, lc->port, &ss);
-    if (rc < 0)
-        return rc;
-    l->b = b;
-    l->index = i;
-    uv_tcp_init(b->loop, &l->h);
-    l->h.data = l;
-    l->open = true;
-    b->open_handles++;
-    if ((rc = uv_tcp_bind(&l->h, (struct sockaddr *)&ss, 0)) < 0 ||
-        (rc = uv_listen((uv_stream_t *)&l->h, 1024, on_connection)) < 0)
-        return rc;
-    struct sockaddr_storage got;
-    int len = sizeof got;
-    uv_tcp_getsockname(&l->h, (struct sockaddr *)&got, &len);
-    l->port = ntohs(got.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port
-                                              : ((struct sockaddr_in *)&got)->sin_port);
-    ipb__log(b, IPB_LOG_NOTICE, "Opening %s listen socket on port %u.",
-             got.ss_family == AF_INET6 ? "ipv6" : "ipv4", l->port);
-    return 0;
 }

@@ -1,0 +1,65 @@
+/*
+ * conn.h - one client connection (conn.c): its state, writing its queue out, its timers
+ * and its end (kick, close). Reading and dispatch are dispatch.c, above the handlers.
+ *
+ * The layers below read some fields (sessions look at state, version and the client's
+ * limits; outq.c appends to the queue) but call nothing here.
+ */
+#ifndef IOTPLOT_BROKER_CONN_H
+#define IOTPLOT_BROKER_CONN_H
+
+#include "alias.h"
+#include "broker.h"
+#include "msg.h"
+
+typedef struct ipb_session ipb_session_t;
+typedef struct ipb_out ipb_out_t;
+
+#define IPB_CONN_NEW 0        /* waiting for CONNECT */
+#define IPB_CONN_ACTIVE 1     /* CONNECT accepted */
+#define IPB_CONN_CLOSING 2    /* final bytes flushing, reading stopped */
+#define IPB_CONN_CLOSED 3     /* transport closing */
+
+struct ipb_conn {
+    /* Pointers first, then packed small fields: one per client, 136 bytes. */
+    ipb_broker_t *b;
+    ipb_transport_t *tr;
+    ipb_session_t *s;
+    ipb_conn_t *next, *prev;   /* all connections */
+    ipb_conn_t *fnext;         /* connections with output to flush */
+    uint8_t *rbuf;             /* partial packet, allocated only while one is pending */
+    ipb_out_t *out, *out_tail;
+    uint64_t out_bytes;
+    ipb_msg_t *will;
+    char *username;
+    ipb_aliases_t *alias;      /* NULL until a topic alias is used either way */
+    uint32_t rlen;
+    uint32_t out_off;          /* bytes of the head entry already written */
+    uint32_t writing;          /* bytes handed to an async write */
+    uint32_t last_rx;          /* loop ms, truncated: compared by wrapping difference */
+    uint32_t max_packet;       /* the client's maximum packet size; 0 = none */
+    uint16_t keepalive;
+    uint16_t recv_max;         /* the client's receive maximum */
+    uint16_t alias_max;        /* the client's topic alias maximum (ours to use) */
+    uint8_t version;
+    uint8_t state;
+    uint8_t listener;
+    /* Flags as bits: one byte for all, so an idle connection stays within 136 bytes. */
+    bool in_flush : 1;
+    bool will_on_close : 1;    /* publish the will when this connection ends */
+    bool no_problem_info : 1;  /* 5.0 Request Problem Information 0: no reason strings */
+    uint8_t rshift;            /* rbuf holds 1 << rshift bytes */
+};
+
+/* Send a 5.0 DISCONNECT with reason (if 5.0 and reason set), then close. */
+void ipb__conn_kick(ipb_conn_t *c, uint8_t reason, const char *why);
+/* Close now-ish: detach from the session (its will policy runs), flush, close. */
+void ipb__conn_close(ipb_conn_t *c, const char *why);
+/* Write every connection's queue, once per loop turn (prepare and check hooks). */
+void ipb__flush_all(ipb_broker_t *b);
+/* Connect timeouts, keepalive, and peers that never read their last packets. */
+void ipb__conns_tick(ipb_broker_t *b, uint64_t now);
+/* "address:port" of the peer, from the transport. */
+void ipb__conn_peer(ipb_conn_t *c, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,84 @@
+/*
+ * core.h - the broker context, struct ipb_broker: what every layer of src/broker keeps in
+ * it. Only the struct and the types it embeds; each module's functions are declared in
+ * that module's header (clock.h, msg.h, tree.h, retain.h, session.h, route.h, outq.h,
+ * conn.h, handlers.h, listener.h, ...).
+ *
+ * Ownership in one paragraph: the broker owns listeners, connections, sessions, the topic
+ * tree and the message store. A session outlives its connection (persistent sessions);
+ * a connection points at its session while attached.
+ */
+#ifndef IOTPLOT_BROKER_CORE_H
+#define IOTPLOT_BROKER_CORE_H
+
+#include <stdio.h>
+
+#include "broker.h"
+#include "listener.h"
+#include "msg.h"
+#include "sys.h"
+#include "tree.h"
+
+typedef struct ipb_conn ipb_conn_t;
+typedef struct ipb_security ipb_security_t;
+
+#define IPB_RBUF_SHARED 65536
+
+struct ipb_broker {
+    uv_loop_t *loop;
+    ipb_config_t cfg;
+    ipb_listener_t listeners[IPB_MAX_LISTENERS];
+    uv_timer_t tick;
+    uv_prepare_t prep;
+    uv_check_t check;
+    unsigned open_handles;
+    void (*closed_cb)(void *arg);
+    void *closed_arg;
+    bool closing;
+    /*
+     * How wills leave a session: set by broker.c to the routing layer's ipb__publish.
+     * Sessions sit below routing, so they call up through this pointer, not by name.
+     */
+    void (*publish)(ipb_broker_t *b, ipb_msg_t *m);
+
+    ipb_conn_t *conns;
+    uint32_t nconns;
+    uint32_t closed_since_trim;
+    ipb_conn_t *flush;
+
+    ipb_session_t **stab;      /* client id -> session */
+    size_t nstab, nsessions;
+    ipb_session_t **offline;   /* offline sessions with an expiry or a delayed will */
+    size_t noffline, offline_cap;
+    uint32_t next_serial;
+    uint64_t next_auto_id;
+
+    ipb_tree_t tree;
+    uint32_t mgen;             /* fan-out generation, see ipb_session_t.mgen */
+    void *fan_v, *fan_local;   /* fan-out scratch, reused (route.c) */
+    size_t fan_cap, fan_local_cap;
+
+    const ipb_auth_t *auth;
+    void *auth_ctx;
+    ipb_security_t *sec;
+    bool retain_full_logged;
+    uint32_t retained_by_clients; /* retained topics not under '$' (max_retained_messages) */
+    const ipb_store_t *store;
+    void *store_ctx;
+
+    unsigned fanout_depth;
+    ipb_msg_t **deferred;      /* local publishes made during a fan-out */
+    size_t ndeferred, deferred_cap;
+    bool draining;
+
+    ipb_stats_t st;
+    uint64_t queued_total;     /* deliveries queued or in flight, all sessions */
+    uint64_t clients_disconnected;
+    uint64_t start_ms, next_sys;
+    ipb__sys_t sys;            /* load averages between $SYS ticks (sys.c) */
+
+    FILE *log;
+    uint8_t rbuf[IPB_RBUF_SHARED]; /* every connection reads here first */
+};
+
+#endif

@@ -1,0 +1,22 @@
+/*
+ * handlers.h - the protocol handlers (handle_connect.c, handle_publish.c,
+ * handle_subscribe.c): what each packet a client sends does. dispatch.c calls them; they
+ * answer through outq.h, end connections through conn.h and act through sessions,
+ * routing and the tree below.
+ *
+ * Each returns 0, or -1 when c is closing and no further packet of it may be handled.
+ */
+#ifndef IOTPLOT_BROKER_HANDLERS_H
+#define IOTPLOT_BROKER_HANDLERS_H
+
+#include "conn.h"
+
+/* The first packet: rc is ipm_decode()'s result for it. */
+int ipb__handle_connect_raw(ipb_conn_t *c, int rc, const ipm_frame_t *f, const uint8_t *data,
+                            const ipm_connect_t *p);
+int ipb__handle_publish(ipb_conn_t *c, ipm_publish_t *p);
+int ipb__handle_pubrel(ipb_conn_t *c, const ipm_ack_t *a);
+int ipb__handle_subscribe(ipb_conn_t *c, const ipm_subscribe_t *p);
+int ipb__handle_unsubscribe(ipb_conn_t *c, const ipm_subscribe_t *p);
+
+#endif

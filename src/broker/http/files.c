@@ -1,0 +1,132 @@
+/*
+ * files.c - the broker's static file server: files of the console compiled into the
+ * binary, of a listener's http_dir, or of the plot folder, each kind with its
+ * Content-Security-Policy. Answers are built here; layered.c sends them and closes.
+ */
+/* realpath() is X/Open. */
+#define _XOPEN_SOURCE 700
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "assets.h"
+#include "files.h"
+
+static const char *status_text(int status)
+{
+    switch (status) {
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 426: return "Upgrade Required";
+    case 431: return "Request Header Fields Too Large";
+    default: return "Internal Server Error";
+    }
+}
+
+size_t ipb_http_error(int status, char *buf, size_t len)
+{
+    const char *text = status_text(status);
+    int n = snprintf(buf, len,
+                     "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                     "Content-Length: %zu\r\nX-Content-Type-Options: nosniff\r\n%s"
+                     "Connection: close\r\n\r\n%s\n",
+                     status, text, strlen(text) + 1,
+                     status == 426 ? "Sec-WebSocket-Version: 13\r\n" : "", text);
+    if (n < 0)
+        return 0;
+    return (size_t)n < len ? (size_t)n : len - 1;
+}
+
+/* Read `rel` below `root` (refusing anything whose real path leaves root). */
+static uint8_t *read_below(const char *root, const char *rel, size_t *len, int *status)
+{
+    char want[PATH_MAX], real_root[PATH_MAX], real[PATH_MAX];
+    struct stat st;
+    *status = 404;
+    if (!root || !realpath(root, real_root) ||
+        snprintf(want, sizeof want, "%s/%s", real_root, rel) >= (int)sizeof want ||
+        !realpath(want, real))
+        return NULL;
+    size_t rl = strlen(real_root);
+    if (strncmp(real, real_root, rl) || real[rl] != '/') {
+        *status = 403; /* a symlink out of the folder */
+        return NULL;
+    }
+    int fd = open(real, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    uint8_t *data = NULL;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size <= IPB_HTTP_MAX_FILE &&
+        (data = malloc((size_t)st.st_size + 1)) != NULL) {
+        /* A blocking read: static files are small and in the page cache. */
+        ssize_t got = read(fd, data, (size_t)st.st_size);
+        if (got != st.st_size) {
+            free(data);
+            data = NULL;
+        }
+        *len = (size_t)st.st_size;
+    }
+    close(fd);
+    return data;
+}
+
+/*
+ * Content-Security-Policy per kind of file: the console gets the policy it is tested
+ * under (MQTT.js keeps its timers in a blob: worker); plot files, which hold text that
+ * devices chose, may run nothing at all. Files of http_dir are the operator's business.
+ */
+static const char CSP_CONSOLE[] =
+    "Content-Security-Policy: default-src 'self'; connect-src 'self' ws: wss:; "
+    "img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+    "worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'\r\n";
+static const char CSP_PLOTS[] =
+    "Content-Security-Policy: default-src 'none'; img-src 'self' data:; "
+    "style-src 'unsafe-inline'; sandbox\r\n";
+
+int ipb_http_file(const ipb_http_req_t *req, const char *http_dir, const char *plots_dir,
+                  ipb_http_file_t *out)
+{
+    char rel[1024];
+    const char *root = http_dir;
+    const char *file = rel;
+    memset(out, 0, sizeof *out);
+    if (ipb_http_path(&req->target, rel, sizeof rel))
+        return 400;
+    if (!strncmp(rel, "plots/", 6)) {
+        root = plots_dir;
+        file = rel + 6;
+    }
+    int status = 404;
+    const ipb_asset_t *asset = NULL;
+    if (root) {
+        out->owned = read_below(root, file, &out->body_len, &status);
+        out->body = out->owned;
+    } else if (file == rel && (asset = ipb_console_find(rel)) != NULL) {
+        out->body = asset->data; /* no http_dir: the console compiled into the binary */
+        out->body_len = asset->len;
+    }
+    if (!out->owned && !asset)
+        return status;
+    int n = snprintf(out->head, sizeof out->head,
+                     "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                     "X-Content-Type-Options: nosniff\r\nCache-Control: no-cache\r\n%s"
+                     "Connection: close\r\n\r\n",
+                     ipb_http_content_type(file), out->body_len,
+                     asset ? CSP_CONSOLE : file != rel ? CSP_PLOTS : "");
+    out->head_len = (size_t)n;
+    return 200;
+}
+
+void ipb_http_file_free(ipb_http_file_t *f)
+{
+    free(f->owned);
+    f->owned = NULL;
+    f->body = NULL;
+}

@@ -1,0 +1,14 @@
+/*
+ * log.h - the broker's log lines (log.c), mosquitto style, filtered by log type.
+ */
+#ifndef IOTPLOT_BROKER_LOG_H
+#define IOTPLOT_BROKER_LOG_H
+
+typedef struct ipb_broker ipb_broker_t;
+
+void ipb__log(ipb_broker_t *b, unsigned type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int ipb__log_open(ipb_broker_t *b);
+void ipb__log_close(ipb_broker_t *b);
+
+#endif

@@ -1,0 +1,100 @@
+/*
+ * session.h - sessions (session.c): the client-id table, each session's subscriptions
+ * list, its QoS 1/2 window and offline queue, and its policy: expiry, delayed wills and
+ * what a connection leaves behind when it ends.
+ */
+#ifndef IOTPLOT_BROKER_SESSION_H
+#define IOTPLOT_BROKER_SESSION_H
+
+#include "broker.h"
+#include "msg.h"
+#include "tree.h"
+
+typedef struct ipb_conn ipb_conn_t;
+
+#define IPB_DLV_QUEUED 0     /* not sent yet */
+#define IPB_DLV_WAIT_ACK 1   /* PUBLISH sent, waiting for PUBACK or PUBREC */
+#define IPB_DLV_WAIT_COMP 2  /* PUBREL sent, waiting for PUBCOMP */
+
+typedef struct ipb_dlv {
+    struct ipb_dlv *next;
+    ipb_msg_t *msg;
+    uint32_t *subids; /* NULL if none */
+    uint16_t nsubids;
+    uint16_t pid;
+    uint8_t qos;
+    uint8_t state;
+    bool retain;
+} ipb_dlv_t;
+
+typedef struct ipb_sub ipb_sub_t;
+
+struct ipb_session {
+    /* Pointers first, then packed small fields: one per client. */
+    ipb_session_t *hnext; /* client-id hash chain */
+    ipb_conn_t *conn;     /* NULL while offline */
+    ipb_sub_t *subs;      /* this session's subscriptions */
+    ipb_dlv_t *inflight, *inflight_tail; /* sent, waiting for an acknowledgement */
+    ipb_dlv_t *queue, *queue_tail;       /* waiting for room in the inflight window */
+    uint16_t *rx_qos2;    /* packet ids of QoS 2 received, waiting for PUBREL */
+    ipb_msg_t *will;      /* delayed will waiting while offline */
+    char *username;       /* who owns it: ACL checks of deliveries while offline */
+    uint32_t serial;      /* tells sessions apart for No Local (0 = none) */
+    uint32_t expire_at;   /* while offline: ipb__secs() deadline; 0 = never */
+    uint32_t will_at;     /* ipb__secs() when the delayed will goes out */
+    uint32_t nsubs;
+    uint32_t nqueued;
+    uint32_t queued_bytes; /* payload bytes queued, saturating (caps fit 31 bits) */
+    uint32_t expiry;      /* session expiry interval, seconds */
+    uint32_t mgen, midx;  /* scratch of one fan-out (see route.c) */
+    uint32_t oidx;        /* 1 + slot in the broker's offline array; 0 = not there */
+    uint16_t ninflight;
+    uint16_t nrx_qos2;    /* the array's capacity follows from it: see ipb__session_rx_add() */
+    uint16_t next_pid;
+    char id[];            /* client identifier, in the same allocation */
+};
+
+ipb_session_t *ipb__session_find(ipb_broker_t *b, const char *id);
+ipb_session_t *ipb__session_new(ipb_broker_t *b, const char *id);
+/* Remove every trace of s (subscriptions, queues) and free it. */
+void ipb__session_free(ipb_broker_t *b, ipb_session_t *s);
+/* Clear queues and subscriptions (clean start on an existing session). */
+void ipb__session_reset(ipb_broker_t *b, ipb_session_t *s);
+void ipb__session_set_offline(ipb_broker_t *b, ipb_session_t *s, bool offline);
+/*
+ * Give s a message at qos (already min(message, subscription)). Sends now if online and
+ * the window allows, else queues (dropping per policy). Takes no reference from the
+ * caller: it adds its own.
+ */
+void ipb__session_deliver(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, uint8_t qos,
+                          bool retain, const uint32_t *subids, unsigned nsubids);
+/* QoS 2 received from the client (exactly once): is pid waiting for PUBREL; remember it
+ * (false: no memory); PUBREL releases it (false: it was not there). */
+bool ipb__session_rx_has(const ipb_session_t *s, uint16_t pid);
+bool ipb__session_rx_add(ipb_session_t *s, uint16_t pid);
+bool ipb__session_rx_release(ipb_session_t *s, uint16_t pid);
+/* Send what fits in the window from the queue (after an ack or on reconnect). */
+void ipb__session_pump(ipb_broker_t *b, ipb_session_t *s);
+/* Resend everything in flight with DUP (reconnect). */
+void ipb__session_resend(ipb_broker_t *b, ipb_session_t *s);
+/* Handle PUBACK / PUBREC / PUBCOMP for an outgoing message. */
+void ipb__session_ack(ipb_broker_t *b, ipb_session_t *s, uint8_t type, const ipm_ack_t *a);
+/*
+ * A new connection takes s over (MQTT-3.1.4-3): unlink the connection holding it and
+ * return that one, for the caller to close. Its will goes out now if it has no delay or
+ * the session is ending; otherwise the newcomer cancels it.
+ */
+ipb_conn_t *ipb__session_unlink(ipb_broker_t *b, ipb_session_t *s, bool ending);
+/*
+ * Attach c to session s of client id (s from ipb__session_find, or NULL). fresh: a clean
+ * start, or another user's session: the old one ends first, its will sent. *present
+ * tells whether a session was resumed. NULL when no session can be made.
+ */
+ipb_session_t *ipb__session_attach(ipb_broker_t *b, ipb_conn_t *c, ipb_session_t *s,
+                                   const char *id, bool fresh, bool *present);
+/* c ends: unlink its session; publish or keep its will; free or time the session. */
+void ipb__session_detach(ipb_broker_t *b, ipb_conn_t *c);
+void ipb__sessions_tick(ipb_broker_t *b, uint64_t now);
+void ipb__sessions_free_all(ipb_broker_t *b);
+
+#endif
