@@ -253,7 +253,7 @@ int cli_mqtt_option(cli_mqtt_opts_t *o, int argc, char **argv, int *i)
 {
     const char *a = argv[*i];
     long n;
-    if (!strcmp(a, "-D"))
+    if (!strcmp(a, "-D") || !strcmp(a, "--property"))
         return parse_prop(o, argc, argv, i);
     if (!strcmp(a, "-c") || !strcmp(a, "--disable-clean-session")) {
         o->no_clean = true;

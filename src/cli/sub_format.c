@@ -111,6 +111,16 @@ static void print_bytes_str(ipm_bytes_t b, field_t f)
     free(s);
 }
 
+/*
+ * mosquitto_sub never asks for topic aliases (it sends no Topic Alias Maximum), so no
+ * server sends it one and its %A and JSON never show one. Our library asks, and resolves
+ * the alias itself; showing it would only make the output differ.
+ */
+static bool shown(uint8_t id)
+{
+    return id != IPM_PROP_TOPIC_ALIAS;
+}
+
 /* ---- %j and %J ------------------------------------------------------------------- */
 
 static const char *json_prop_name(uint8_t id)
@@ -132,8 +142,11 @@ static bool json_props(cJSON *root, const ipm_props_t *props)
 {
     ipm_prop_iter_t it;
     ipm_prop_t p;
+    bool any = false;
     ipm_props_iter(props, &it);
-    if (!ipm_props_next(&it, &p))
+    while (!any && ipm_props_next(&it, &p))
+        any = shown(p.id);
+    if (!any)
         return true; /* none: no "properties" member at all */
     cJSON *obj = cJSON_AddObjectToObject(root, "properties"), *user = NULL;
     if (!obj)
@@ -155,7 +168,7 @@ static bool json_props(cJSON *root, const ipm_props_t *props)
             continue;
         }
         const char *name = json_prop_name(p.id);
-        if (!name)
+        if (!name || !shown(p.id))
             continue;
         if (ipm_prop_type(p.id) == IPM_PT_UTF8 || ipm_prop_type(p.id) == IPM_PT_BINARY) {
             if (!(s = cstr(p.bin)))
@@ -228,7 +241,7 @@ out:
 
 static bool prop(const ipm_msg_t *m, uint8_t id, ipm_prop_t *p)
 {
-    return ipm_props_get(&m->props, id, p) != 0;
+    return shown(id) && ipm_props_get(&m->props, id, p) != 0;
 }
 
 static void print_user_props(const ipm_msg_t *m)
