@@ -31,7 +31,7 @@ static void usage(FILE *out)
           "  --pretty           indented JSON for %j and %J\n"
           "  -N                 no newline after each message\n"
           "  -C COUNT           exit after COUNT messages\n"
-          "  -W SECONDS         exit (with status 27) when nothing came for SECONDS\n"
+          "  -W SECONDS         exit (with status 27) after SECONDS, messages or not\n"
           "  -R                 do not print retained messages (stale ones)\n"
           "  --retained-only    print only retained messages; exit at the first live one\n"
           "  -E                 exit once the subscriptions are acknowledged\n"
@@ -248,6 +248,13 @@ static int subscribe_all(sub_opts_t *s, ipm_client_t *c)
     return 0;
 }
 
+static long elapsed_ms(const struct timespec *since)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long)(now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
 int cmd_sub(int argc, char **argv)
 {
     static sub_opts_t s;
@@ -255,6 +262,8 @@ int cmd_sub(int argc, char **argv)
     int r = parse(&s, argc, argv);
     if (r != 0)
         return r > 0 ? 0 : 1; /* mosquitto_sub's status for bad arguments */
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
@@ -266,10 +275,8 @@ int cmd_sub(int argc, char **argv)
         status = 1;
         goto out;
     }
-    long waited_ms = 0;
     while (!stop_requested && !s.exit_subscribed && !s.done &&
            !(s.count && s.received >= s.count)) {
-        long before = s.received;
         int rc = ipm_client_wait_msg(c, 200);
         if (rc >= 0 && s.o.fatal)
             rc = s.o.fatal;
@@ -278,11 +285,10 @@ int cmd_sub(int argc, char **argv)
             status = 1;
             break;
         }
-        waited_ms = s.received != before ? 0 : waited_ms + 200;
-        if (s.timeout_s && waited_ms >= s.timeout_s * 1000) {
+        /* -W bounds the whole run, messages or not, as mosquitto_sub's alarm does. */
+        if (s.timeout_s && elapsed_ms(&start) >= s.timeout_s * 1000) {
             if (!s.o.quiet)
-                fprintf(stderr, "iotplot sub: timed out after %ld s without a message\n",
-                        s.timeout_s);
+                fprintf(stderr, "iotplot sub: timed out after %ld s\n", s.timeout_s);
             status = 27;
             break;
         }

@@ -304,7 +304,8 @@ static void print_percent(const cli_sub_format_t *f, const ipm_msg_t *m, char c,
         break;
     case 'j':
     case 'J': {
-        int rc = print_json(m, now(t), t->ns, c == 'j', f->pretty);
+        const struct tm *tm = now(t); /* before reading t->ns: it sets it */
+        int rc = print_json(m, tm, t->ns, c == 'j', f->pretty);
         if (rc < 0 && !f->quiet)
             fprintf(stderr, "Error: Message payload is not valid JSON on topic %.*s.\n",
                     (int)m->topic.len, (const char *)m->topic.data);

@@ -5,6 +5,7 @@ payloads that exercise JSON escaping, binary, empty and JSON payloads, 5.0 prope
 retained messages and QoS 2; -T, -R, -N, -U, -E, --pretty, -L, pub --repeat and -s,
 --unix, --proxy through a SOCKS5 proxy, exit codes. Times (%I %U @...) cannot match byte
 for byte: their shape and closeness to now are checked instead."""
+import datetime
 import os
 import re
 import subprocess
@@ -104,10 +105,11 @@ def payloads(t, topic, qos="2"):
 
 def all_fields(t):
     for q in ("0", "2"):
-        args = ["-t", f"f{q}/#", "-V", "mqttv5", "-q", q, "-C", "5", "-F", ALL_FIELDS]
+        args = ["-t", f"f{q}/#", "-V", "mqttv5", "-q", q, "-C", "5", "-F", ALL_FIELDS,
+                "-D", "subscribe", "subscription-identifier", "7"]
         out = same(t, args, [payloads(t, f"f{q}")], wait_topic=f"f{q}/#",
                    check=lambda o: re.sub(rb'"tst":"[^"]*"', b'"tst":""', o))
-        for want in (b"[text/x|text/x      |]", b"[k1:v1 k2:v2]", b"[cd1]", b"[rt/x]",
+        for want in (b"[text/x|text/x      |]", b"[k1:v1 k2:v2]", b"[cd1]", b"[rt/x]", b"[7]",
                      b'"payload":null', b"\\u0001", b"626901006eff"):
             if want not in out:
                 raise AssertionError(f"{want!r} missing from {out!r}")
@@ -308,6 +310,10 @@ def times(t):
         tst = re.search(rb'"tst":"([^"]*)"', out).group(1)
         if not re.fullmatch(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z[+-]\d{4}", tst):
             raise AssertionError(f"{tool}: tst {tst!r}")
+        # Local time with its offset, written with "Z" before the offset as mosquitto does.
+        when = datetime.datetime.strptime(tst.decode().replace("Z", ""), "%Y-%m-%dT%H:%M:%S.%f%z")
+        if abs(when.timestamp() - time.time()) > 30:
+            raise AssertionError(f"{tool}: tst {tst!r} is not close to now")
         shapes.append(re.sub(rb"\d", b"0", tst))
     expect_eq(shapes[1], shapes[0], "%j tst shape")
 
@@ -339,6 +345,20 @@ def errors(t):
         r = subprocess.run(SUB[tool] + t.conn() + ["-t", "none", "-W", "1"], capture_output=True,
                            timeout=iptest.TIMEOUT)
         expect_eq(r.returncode, 27, f"{tool} sub -W timeout")
+        # -W bounds the whole run even while messages keep coming.
+        start = time.monotonic()
+        feeder = subprocess.Popen(["sh", "-c", f"for i in $(seq 20); do "
+                                   f"mosquitto_pub -h {H} -p {t.port} -t w/x -m $i; "
+                                   f"sleep 0.2; done"])
+        try:
+            r = subprocess.run(SUB[tool] + t.conn() + ["-t", "w/x", "-W", "1"],
+                               capture_output=True, timeout=iptest.TIMEOUT)
+            took = time.monotonic() - start
+        finally:
+            feeder.wait(iptest.TIMEOUT)
+        expect_eq(r.returncode, 27, f"{tool} sub -W 1 with messages coming")
+        if took > 3:  # 1 s and start-up; the messages alone go on for 4 s
+            raise AssertionError(f"{tool} sub -W 1 ran {took:.1f}s while messages came")
         r = subprocess.run(SUB[tool] + t.conn() + ["-t", "none", "-W", "1", "--quiet"],
                            capture_output=True, timeout=iptest.TIMEOUT)
         expect_eq((r.returncode, r.stdout), (27, b""), f"{tool} sub --quiet")
