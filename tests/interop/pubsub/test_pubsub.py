@@ -3,7 +3,8 @@ command line runs through both tools against the same broker (a real mosquitto, 
 `iotplot broker`) and their stdout must be the same bytes. Covers every -F field with
 payloads that exercise JSON escaping, binary, empty and JSON payloads, 5.0 properties,
 retained messages and QoS 2; -T, -R, -N, -U, -E, --pretty, -L, pub --repeat and -s,
---unix, --proxy through a SOCKS5 proxy, exit codes. Times (%I %U @...) cannot match byte
+--unix, --proxy through a SOCKS5 proxy, exit codes; -S (which the mosquitto here lacks)
+against a DNS server of the test's own. Times (%I %U @...) cannot match byte
 for byte: their shape and closeness to now are checked instead."""
 import datetime
 import os
@@ -15,6 +16,7 @@ import time
 sys.path.insert(0, os.path.join(os.environ["IOTPLOT_SRC"], "tests", "wire", "broker"))
 import iptest  # noqa: E402
 from iptest import expect_eq  # noqa: E402
+from dns_srv import SrvServer  # noqa: E402
 from socks5 import Socks5  # noqa: E402
 from wire import Broker  # noqa: E402
 
@@ -364,14 +366,51 @@ def errors(t):
         expect_eq((r.returncode, r.stdout), (27, b""), f"{tool} sub --quiet")
 
 
+def srv_inside():
+    """Run inside `unshare -mn`: a loopback of our own, a resolv.conf naming a DNS server
+    this process runs, a broker the SRV record points at (after one that is down)."""
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    with iptest.tempdir() as d:
+        conf = os.path.join(d, "resolv.conf")
+        with open(conf, "w") as f:
+            f.write("nameserver 127.0.0.1\noptions attempts:1 timeout:2\n")
+        subprocess.run(["mount", "--bind", conf, "/etc/resolv.conf"], check=True)
+        with iptest.mosquitto() as (port, _):
+            dead = iptest.free_port()
+            recs = {"_mqtt._tcp.example.test": [(20, 0, dead, "localhost"),
+                                                (10, 5, port, "localhost")]}
+            with SrvServer(recs) as dns:
+                r = subprocess.run(PUB["iotplot"] + ["-S", "-h", "example.test", "-t", "srv/x",
+                                                     "-m", "found", "-r"],
+                                   capture_output=True, timeout=iptest.TIMEOUT)
+                expect_eq(r.returncode, 0, f"pub -S: {r.stderr!r}")
+                r = subprocess.run(SUB["iotplot"] + ["-S", "-h", "example.test", "-t", "srv/x",
+                                                     "-v", "-C", "1"],
+                                   capture_output=True, timeout=iptest.TIMEOUT)
+                expect_eq((r.returncode, r.stdout), (0, b"srv/x found\n"), f"sub -S {r.stderr!r}")
+                expect_eq(dns.asked.count(("_mqtt._tcp.example.test", 33)), 2, "SRV queries")
+                r = subprocess.run(SUB["iotplot"] + ["-S", "-h", "nothing.test", "-t", "x", "-E"],
+                                   capture_output=True, text=True, timeout=iptest.TIMEOUT)
+                if r.returncode != 1 or "no SRV record for _mqtt._tcp.nothing.test" not in r.stderr:
+                    raise AssertionError(f"no record: {r.returncode} {r.stderr!r}")
+    print("srv inside: ok", flush=True)
+
+
 def srv():
-    # mosquitto_sub 2.0.11 as packaged here is built without SRV support ("Unknown option
-    # '-S'"), and the system resolver cannot be pointed at a DNS server a test starts
-    # without changing the machine's /etc/resolv.conf: nothing honest to compare against.
+    # mosquitto_sub 2.0.11 as packaged here is built without SRV lookups ("Unknown option
+    # '-S'"): there is nothing to compare with, so our tools are checked on their own. The
+    # system resolver asks only the servers of /etc/resolv.conf, so the check runs in a
+    # private mount and network namespace with a resolv.conf of its own.
     r = subprocess.run(["mosquitto_sub", "-S", "-t", "x", "-E"], capture_output=True, text=True,
                        timeout=iptest.TIMEOUT)
-    print(f"skip -S: no reference ({r.stderr.strip().splitlines()[0]!r}) and no private "
-          "resolver", flush=True)
+    print(f"-S has no reference here: {r.stderr.strip().splitlines()[0]!r}", flush=True)
+    if subprocess.run(["unshare", "-mn", "true"], capture_output=True).returncode != 0:
+        print("skip -S: cannot make a private namespace (unshare -mn needs root)", flush=True)
+        return
+    r = subprocess.run(["unshare", "-mn", sys.executable, __file__, "--srv-inside"],
+                       capture_output=True, text=True, timeout=120)
+    if r.returncode != 0 or "srv inside: ok" not in r.stdout:
+        raise AssertionError(f"exit {r.returncode}: {r.stdout}{r.stderr}")
 
 
 def suite(res, t):
@@ -394,9 +433,12 @@ def main():
     with Broker() as b:
         suite(res, Target("iotplot", b.port, b.logtext))
     res.check("--unix (mosquitto's unix listener)", unix_socket)
-    srv()
+    res.check("-S: SRV records from a DNS server of the test's own", srv)
     res.finish()
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--srv-inside"]:
+        srv_inside()
+    else:
+        main()
