@@ -74,6 +74,9 @@ static int parse(pub_opts_t *p, int argc, char **argv)
         if (!strcmp(a, "--help")) {
             usage(stdout);
             return 1;
+        } else if (!strcmp(a, "--version")) {
+            printf("iotplot pub version %s\n", IOTPLOT_VERSION);
+            return 1;
         } else if ((!strcmp(a, "-m") || !strcmp(a, "--message")) && i + 1 < argc) {
             p->message = argv[++i];
         } else if ((!strcmp(a, "-f") || !strcmp(a, "--file")) && i + 1 < argc) {

@@ -134,6 +134,9 @@ static int parse(sub_opts_t *s, int argc, char **argv)
         } else if (!strcmp(a, "--help")) {
             usage(stdout);
             return 1;
+        } else if (!strcmp(a, "--version")) {
+            printf("iotplot sub version %s\n", IOTPLOT_VERSION);
+            return 1;
         } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
             s->fmt.verbose = true;
         } else if (!strcmp(a, "-N")) {

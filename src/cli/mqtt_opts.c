@@ -366,6 +366,9 @@ int cli_mqtt_check(cli_mqtt_opts_t *o)
         if (o->session_expiry >= 0)
             return bad(o, "%s", "-x needs -V mqttv5");
     }
+    if ((o->will_payload || o->will_retain) && !o->will_topic)
+        return bad(o, "Will %s given, but no will topic given.",
+                   o->will_payload ? "payload" : "retain");
     if (o->id && o->id_prefix)
         return bad(o, "%s", "-i and -I argument cannot be used together.");
     if (o->proxy_host && tls)

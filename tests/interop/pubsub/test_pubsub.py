@@ -327,7 +327,8 @@ def errors(t):
              ["-t", "x", "-F", "@"], ["-t", "x", "-F", "\\"], ["-t", "x", "-F", "\\Z"],
              ["-t", "x", "-R", "--retained-only"], ["-L", "mqtt://localhost"],
              ["-L", "invalid://x/y"], ["-t", "x", "--proxy", "mqtt://x"],
-             ["-t", "x", "--proxy", "socks5h://"], ["-t", "x", "-x", "-2"]]
+             ["-t", "x", "--proxy", "socks5h://"], ["-t", "x", "-x", "-2"],
+             ["-t", "x", "--will-payload", "p"], ["-t", "x", "--will-retain"]]
     for args in cases:
         reasons = []
         for tool in ("mosquitto", "iotplot"):
