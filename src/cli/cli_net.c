@@ -1,15 +1,19 @@
 /*
  * cli_net.c - the ways `iotplot pub` / `iotplot sub` reach a broker that the library's
  * host client does not offer: a unix-domain socket (--unix), a SOCKS5 proxy (--proxy,
- * RFC 1928 with RFC 1929 user names), and DNS SRV records (-S). The first two are one
- * transport whose open() differs; send, recv and close are the TCP transport's own, since
- * both end up with a connected, non-blocking stream socket.
+ * RFC 1928 with RFC 1929 user names), a chosen source address (-A), and DNS SRV records
+ * (-S). The first three are one transport whose open() differs; send, recv and close are
+ * the TCP transport's own, since all end up with a connected, non-blocking stream socket.
  */
 #define _DEFAULT_SOURCE /* res_query() and the ns_* parser are BSD interfaces */
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <resolv.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +59,53 @@ static int unix_open(net_client_t *n)
     }
     n->tcp.fd = fd;
     return IPM_OK;
+}
+
+/* -A: connect from a given local address; each of host's addresses of the same family. */
+static int bound_open(net_client_t *n, const char *host, uint16_t port, uint32_t timeout_ms)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *to, *from;
+    char service[8];
+    snprintf(service, sizeof service, "%u", (unsigned)port);
+    if (getaddrinfo(host, service, &hints, &to) != 0)
+        return IPM_ERESOLVE;
+    hints.ai_flags = AI_PASSIVE;
+    if (getaddrinfo(n->o->bind_address, NULL, &hints, &from) != 0) {
+        freeaddrinfo(to);
+        return IPM_ERESOLVE;
+    }
+    int rc = IPM_EIO, one = 1;
+    for (const struct addrinfo *a = to; a && rc != IPM_OK; a = a->ai_next) {
+        const struct addrinfo *b = from;
+        while (b && b->ai_family != a->ai_family)
+            b = b->ai_next;
+        int fd = b ? socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0) : -1;
+        if (fd < 0)
+            continue;
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (bind(fd, b->ai_addr, b->ai_addrlen) == 0 &&
+            (connect(fd, a->ai_addr, a->ai_addrlen) == 0 ||
+             (errno == EINPROGRESS && poll(&p, 1, (int)timeout_ms) == 1 &&
+              getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0))) {
+            (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            n->tcp.fd = fd;
+            rc = IPM_OK;
+        } else {
+            close(fd);
+        }
+    }
+    freeaddrinfo(to);
+    freeaddrinfo(from);
+    return rc;
+}
+
+static int tcp_open(net_client_t *n, const char *host, uint16_t port, uint32_t timeout_ms)
+{
+    if (n->o->bind_address)
+        return bound_open(n, host, port, timeout_ms);
+    return n->tcp_tr.open(&n->tcp, host, port, timeout_ms);
 }
 
 static int send_all(net_client_t *n, const uint8_t *b, size_t len, uint32_t ms)
@@ -150,7 +201,9 @@ static int net_open(void *ctx, const char *host, uint16_t port, uint32_t timeout
     net_client_t *n = ctx;
     if (n->o->unix_path)
         return unix_open(n);
-    int rc = n->tcp_tr.open(&n->tcp, n->o->proxy_host, (uint16_t)n->o->proxy_port, timeout_ms);
+    if (!n->o->proxy_host)
+        return tcp_open(n, host, port, timeout_ms);
+    int rc = tcp_open(n, n->o->proxy_host, (uint16_t)n->o->proxy_port, timeout_ms);
     return rc == IPM_OK ? socks5(n, host, port, timeout_ms) : rc;
 }
 
@@ -174,7 +227,7 @@ static void net_close(void *ctx)
 
 bool cli_net_needed(const cli_mqtt_opts_t *o)
 {
-    return o->unix_path || o->proxy_host;
+    return o->unix_path || o->proxy_host || o->bind_address;
 }
 
 ipm_client_t *cli_net_client_new(const cli_mqtt_opts_t *o, const ipm_client_config_t *cfg)

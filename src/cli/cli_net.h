@@ -9,10 +9,10 @@
 
 #include "mqtt_opts.h"
 
-/* true when o needs the transport below (--unix or --proxy) instead of the library's. */
+/* true when o needs the transport below (--unix, --proxy, -A) instead of the library's. */
 bool cli_net_needed(const cli_mqtt_opts_t *o);
 
-/* A client over a unix socket or a SOCKS5 proxy, as o says; NULL when out of memory or
+/* A client over a unix socket, a SOCKS5 proxy or from a source address, as o says; NULL when out of memory or
  * the configuration is refused. o must outlive it. Free with cli_net_client_free(). */
 ipm_client_t *cli_net_client_new(const cli_mqtt_opts_t *o, const ipm_client_config_t *cfg);
 void cli_net_client_free(ipm_client_t *c);

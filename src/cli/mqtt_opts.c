@@ -32,6 +32,7 @@ void cli_mqtt_usage(FILE *out)
           "                     the system's CAs)\n"
           "  --unix PATH        connect to a unix-domain socket instead of HOST:PORT\n"
           "  --proxy URL        through a SOCKS5 proxy: socks5h://[USER[:PASS]@]HOST[:PORT]\n"
+          "  -A ADDRESS         connect from this local address\n"
           "  -S                 find HOST's broker in DNS SRV records (_mqtt._tcp.HOST)\n"
           "  --nodelay          accepted: TCP_NODELAY is always on\n"
           "  -i ID              client id (default iotplot-PID)\n"
@@ -244,7 +245,7 @@ static int parse_expiry(cli_mqtt_opts_t *o, const char *v)
 }
 
 /* mosquitto's TLS-engine, PSK and cipher options: our TLS layer has none of them. */
-static const char *const unsupported[] = {"-A", "--ciphers", "--tls-version", "--tls-alpn",
+static const char *const unsupported[] = {"--ciphers", "--tls-version", "--tls-alpn",
                                           "--keyform", "--tls-engine",
                                           "--tls-engine-kpass-sha1", "--psk",
                                           "--psk-identity"};
@@ -294,7 +295,7 @@ int cli_mqtt_option(cli_mqtt_opts_t *o, int argc, char **argv, int *i)
                                           "--host", "--port", "--id", "--username", "--pw",
                                           "--keepalive", "--protocol-version", "--qos",
                                           "--topic", "-L", "--url", "-I", "--id-prefix",
-                                          "-M", "--unix", "--proxy"};
+                                          "-M", "--unix", "--proxy", "-A"};
     bool known = false;
     for (size_t k = 0; k < sizeof with_arg / sizeof with_arg[0]; k++)
         known |= !strcmp(a, with_arg[k]);
@@ -327,6 +328,8 @@ int cli_mqtt_option(cli_mqtt_opts_t *o, int argc, char **argv, int *i)
         return parse_proxy(o, v);
     else if (!strcmp(a, "--unix"))
         o->unix_path = v;
+    else if (!strcmp(a, "-A"))
+        o->bind_address = v;
     else if (!strcmp(a, "-I") || !strcmp(a, "--id-prefix"))
         o->id_prefix = v;
     else if (!strcmp(a, "-M"))
@@ -371,8 +374,8 @@ int cli_mqtt_check(cli_mqtt_opts_t *o)
                    o->will_payload ? "payload" : "retain");
     if (o->id && o->id_prefix)
         return bad(o, "%s", "-i and -I argument cannot be used together.");
-    if (o->proxy_host && tls)
-        return bad(o, "%s", "--proxy with TLS is not supported");
+    if ((o->proxy_host || o->bind_address) && tls)
+        return bad(o, "%s", "--proxy and -A go without TLS");
     if (o->unix_path && (tls || o->proxy_host))
         return bad(o, "%s", "--unix goes without TLS and --proxy");
     if (!o->id) {

@@ -37,6 +37,7 @@ typedef struct {
     bool use_srv;  /* -S: find host and port in DNS SRV records */
     const char *id_prefix;  /* -I: the client id is this and the process id */
     const char *unix_path;  /* --unix: connect to this unix-domain socket */
+    const char *bind_address; /* -A: connect from this local address */
     const char *proxy_host; /* --proxy socks5h://[user[:pass]@]host[:port] */
     const char *proxy_user, *proxy_pass;
     int proxy_port;

@@ -106,11 +106,14 @@ def payloads(t, topic, qos="2"):
 
 
 def all_fields(t):
+    no_tst = lambda o: re.sub(rb'"tst":"[^"]*"', b'"tst":""', o)  # noqa: E731
+    # 3.1.1: no properties at all.
+    same(t, ["-t", "f3/#", "-q", "1", "-C", "5", "-F", ALL_FIELDS], [payloads(t, "f3", "1")],
+         wait_topic="f3/#", check=no_tst)
     for q in ("0", "2"):
         args = ["-t", f"f{q}/#", "-V", "mqttv5", "-q", q, "-C", "5", "-F", ALL_FIELDS,
                 "-D", "subscribe", "subscription-identifier", "7"]
-        out = same(t, args, [payloads(t, f"f{q}")], wait_topic=f"f{q}/#",
-                   check=lambda o: re.sub(rb'"tst":"[^"]*"', b'"tst":""', o))
+        out = same(t, args, [payloads(t, f"f{q}")], wait_topic=f"f{q}/#", check=no_tst)
         for want in (b"[text/x|text/x      |]", b"[k1:v1 k2:v2]", b"[cd1]", b"[rt/x]", b"[7]",
                      b'"payload":null', b"\\u0001", b"626901006eff"):
             if want not in out:
@@ -284,6 +287,30 @@ def proxy(t):
                 expect_eq(bad.returncode, 1, f"wrong proxy password: {bad.stderr!r}")
 
 
+def bind_address(t):
+    """-A: the broker sees the connection come from the address given (any 127/8 address
+    is the loopback on Linux), for both tools, pub and sub, also towards a proxy."""
+    for i, tool in enumerate(("mosquitto", "iotplot")):
+        src = f"127.0.0.{2 + i}"
+        cid = f"bound-{tool}-{os.getpid()}"
+        r = subprocess.run(SUB[tool] + t.conn() + ["-A", src, "-i", cid, "-t", "x", "-E"],
+                           capture_output=True, timeout=iptest.TIMEOUT)
+        expect_eq(r.returncode, 0, f"{tool} sub -A: {r.stderr!r}")
+        r = subprocess.run(PUB[tool] + t.conn() + ["-A", src, "-i", cid + "p", "-t", "x", "-n"],
+                           capture_output=True, timeout=iptest.TIMEOUT)
+        expect_eq(r.returncode, 0, f"{tool} pub -A: {r.stderr!r}")
+        for c in (cid, cid + "p"):
+            iptest.eventually(lambda: f"from {src}:" in "".join(
+                line for line in t.logtext().splitlines(True) if f" as {c} " in line),
+                what=f"{c} connected from {src}")
+        with Socks5() as px:
+            r = subprocess.run(SUB[tool] + t.conn() + ["-A", src, "--proxy",
+                                                       f"socks5h://{H}:{px.port}", "-t", "x",
+                                                       "-E"],
+                               capture_output=True, timeout=iptest.TIMEOUT)
+            expect_eq((r.returncode, len(px.seen)), (0, 1), f"{tool} -A and --proxy {r.stderr!r}")
+
+
 TIME_RE = (rb"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4})\|(\d+)\.(\d{9})\|"
            rb"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\|(\d{9})\|@\|(\d+)\n$")
 
@@ -420,6 +447,7 @@ def suite(res, t):
                      "--remove-retained", retained), ("-T", filter_out),
                      ("-E, -c, -U", unsubscribe_and_exit), ("-L", url),
                      ("pub --repeat, -s, -n, -f, -L", pub_modes), ("--proxy", proxy),
+                     ("-A", bind_address),
                      ("times", times), ("errors and exit codes", errors)):
         res.check(f"{t.kind}: {name}", fn, t)
 
