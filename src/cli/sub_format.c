@@ -1,8 +1,9 @@
 /*
  * sub_format.c - mosquitto_sub's output, byte for byte: the plain and -v lines and the -F
  * format. Its quirks are kept on purpose (scripts parse this output): a field width cuts
- * %p and %x, %x with a width prints half the bytes the width allows, "%-p" without a
- * width pads with as many spaces as the payload is long, %D and %q ignore widths.
+ * %p and %x to that many bytes, and %x then prints only half of those (width 20 and a
+ * 7-byte payload print 3 bytes); "%-p" without a width pads with as many spaces as the
+ * payload is long; %D, %P, %q and %r ignore widths.
  * %j / %J and --pretty go through cJSON, the library mosquitto_sub 2.0 prints JSON with,
  * so numbers, escapes and indentation come out the same.
  */
