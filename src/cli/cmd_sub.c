@@ -89,7 +89,7 @@ static int parse_valued(sub_opts_t *s, const char *a, const char *v)
         s->fmt.format = v;
     } else if (!strcmp(a, "-T") || !strcmp(a, "--filter-out") || !strcmp(a, "-U") ||
                !strcmp(a, "--unsubscribe")) {
-        bool out = a[1] == 'T' || a[2] == 'f';
+        bool out = !strcmp(a, "-T") || !strcmp(a, "--filter-out");
         int *n = out ? &s->nfilter_out : &s->nunsub;
         if (*n >= CLI_MAX_TOPICS || !ipm_topic_filter_valid((const uint8_t *)v, strlen(v)))
             return bad(s, "invalid %s topic filter '%s'", out ? "filter-out" : "unsubscribe", v);
