@@ -208,7 +208,8 @@ def url(t):
 
 
 def pub_modes(t):
-    """Both pubs, one mosquitto_sub: -m with --repeat, -s with binary stdin, -n, -f, -L.
+    """Both pubs, one mosquitto_sub: -m with --repeat, -s with binary stdin, -n, -f, -L,
+    -l (an empty line, a CR kept) with -M and --nodelay.
     All at QoS 1: a broker may reorder deliveries of different QoS levels."""
     blob = bytes(range(256)) + b"\x00end"
     with iptest.tempdir() as d:
@@ -219,7 +220,7 @@ def pub_modes(t):
         for tool in ("mosquitto", "iotplot"):
             cid = f"watch-{tool}"
             p = subprocess.Popen(["mosquitto_sub", *t.conn(), "-i", cid, "-t", "m/#", "-q", "2",
-                                  "-V", "mqttv5", "-C", "7", "-F", "%t %q %l %x %C"],
+                                  "-V", "mqttv5", "-C", "11", "-F", "%t %q %l %x %C"],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             try:
                 t.wait_subscribed(cid, "m/#", p)
@@ -232,7 +233,9 @@ def pub_modes(t):
                                     (["-t", "m/f", "-f", path, "-q", "1", "-V", "mqttv5",
                                       "--property", "publish", "content-type", "a/b"], None),
                                     (["-L", f"mqtt://{H}:{t.port}/m/l", "-m", "url", "-q", "1"],
-                                     None)):
+                                     None),
+                                    (["-t", "m/lines", "-l", "-q", "1", "-M", "1", "--nodelay"],
+                                     b"a\n\nb\r\nlast")):
                     r = subprocess.run(base + args, input=stdin, capture_output=True,
                                        timeout=iptest.TIMEOUT)
                     expect_eq(r.returncode, 0, f"{tool} pub {args}: {r.stderr!r}")
@@ -312,6 +315,17 @@ def random_filter(t):
             n = len(out.splitlines())
             if code != 27 or not lo <= n <= hi:
                 raise AssertionError(f"{tool} --random-filter {pct}: {n} of 400 (exit {code})")
+
+
+def id_prefix(t):
+    """-I: the client id is the prefix and the process id, for both tools."""
+    for tool in ("mosquitto", "iotplot"):
+        prefix = f"pre-{tool}-"
+        r = subprocess.run(SUB[tool] + t.conn() + ["-I", prefix, "-t", "x", "-E"],
+                           capture_output=True, timeout=iptest.TIMEOUT)
+        expect_eq(r.returncode, 0, f"{tool} -I: {r.stderr!r}")
+        iptest.eventually(lambda: re.search(rf" as {prefix}\d+ ", t.logtext()),
+                          what=f"a client id {prefix}PID")
 
 
 def bind_address(t):
@@ -475,7 +489,7 @@ def suite(res, t):
                      ("--retain-as-published", retain_as_published),
                      ("-E, -c, -U", unsubscribe_and_exit), ("-L", url),
                      ("pub --repeat, -s, -n, -f, -L", pub_modes), ("--proxy", proxy),
-                     ("-A", bind_address), ("--random-filter", random_filter),
+                     ("-A", bind_address), ("-I", id_prefix), ("--random-filter", random_filter),
                      ("times", times), ("errors and exit codes", errors)):
         res.check(f"{t.kind}: {name}", fn, t)
 
