@@ -432,7 +432,10 @@ def errors(t):
             raise AssertionError(f"{tool} sub -W 1 ran {took:.1f}s while messages came")
         r = subprocess.run(SUB[tool] + t.conn() + ["-t", "none", "-W", "1", "--quiet"],
                            capture_output=True, timeout=iptest.TIMEOUT)
-        expect_eq((r.returncode, r.stdout), (27, b""), f"{tool} sub --quiet")
+        expect_eq((r.returncode, r.stdout, r.stderr), (27, b"", b""), f"{tool} sub --quiet")
+        r = subprocess.run(PUB[tool] + ["-h", H, "-p", str(dead), "-t", "x", "-m", "y", "--quiet"],
+                           capture_output=True, timeout=iptest.TIMEOUT)
+        expect_eq((r.returncode, r.stderr), (1, b""), f"{tool} pub --quiet, no broker")
 
 
 def srv_inside():
