@@ -5,9 +5,11 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -28,7 +30,9 @@ static void usage(FILE *out)
           "                     reconnects and queues lines while the broker is away\n"
           "  -n                 an empty message\n"
           "  -s                 all of stdin as one message\n"
-          "  -r                 retain the message\n",
+          "  -r                 retain the message\n"
+          "  --repeat N         publish the -m, -f, -s or -n message N times\n"
+          "  --repeat-delay S   wait S seconds (fractions allowed) between repeats\n",
           out);
     cli_mqtt_usage(out);
 }
@@ -37,12 +41,29 @@ typedef struct {
     cli_mqtt_opts_t o;
     const char *message, *file;
     bool lines, null_msg, whole_stdin;
+    long repeat;       /* --repeat: times to publish the message (1) */
+    double repeat_gap; /* --repeat-delay: seconds between them */
 } pub_opts_t;
+
+__attribute__((format(printf, 2, 3))) static int bad(const pub_opts_t *p, const char *fmt, ...)
+{
+    if (p->o.quiet)
+        return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("iotplot pub: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\n\n", stderr);
+    usage(stderr);
+    return -1;
+}
 
 static int parse(pub_opts_t *p, int argc, char **argv)
 {
     cli_mqtt_defaults(&p->o, "iotplot pub");
     p->o.usage = usage;
+    p->repeat = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int r = cli_mqtt_option(&p->o, argc, argv, &i);
@@ -52,6 +73,9 @@ static int parse(pub_opts_t *p, int argc, char **argv)
             continue;
         if (!strcmp(a, "--help")) {
             usage(stdout);
+            return 1;
+        } else if (!strcmp(a, "--version")) {
+            printf("iotplot pub version %s\n", IOTPLOT_VERSION);
             return 1;
         } else if ((!strcmp(a, "-m") || !strcmp(a, "--message")) && i + 1 < argc) {
             p->message = argv[++i];
@@ -65,21 +89,26 @@ static int parse(pub_opts_t *p, int argc, char **argv)
             p->whole_stdin = true;
         } else if (!strcmp(a, "-r") || !strcmp(a, "--retain")) {
             p->o.retain = true;
+        } else if (!strcmp(a, "--repeat") && i + 1 < argc) {
+            char *end;
+            p->repeat = strtol(argv[++i], &end, 10);
+            if (*end || p->repeat < 1)
+                return bad(p, "--repeat argument must be >0.");
+        } else if (!strcmp(a, "--repeat-delay") && i + 1 < argc) {
+            char *end;
+            p->repeat_gap = strtod(argv[++i], &end);
+            if (*end || !(p->repeat_gap >= 0 && p->repeat_gap < 1e9))
+                return bad(p, "--repeat-delay argument must be >=0.0.");
         } else {
-            fprintf(stderr, "iotplot pub: unknown or incomplete option '%s'\n\n", a);
-            usage(stderr);
-            return -1;
+            return bad(p, "unknown or incomplete option '%s'", a);
         }
     }
     int sources = !!p->message + !!p->file + p->lines + p->null_msg + p->whole_stdin;
     const char *why = p->o.ntopics != 1 ? "exactly one topic (-t) is needed"
                       : sources != 1    ? "exactly one of -m, -f, -l, -n, -s is needed"
                                         : NULL;
-    if (why) {
-        fprintf(stderr, "iotplot pub: %s\n\n", why);
-        usage(stderr);
-        return -1;
-    }
+    if (why)
+        return bad(p, "%s", why);
     return cli_mqtt_check(&p->o);
 }
 
@@ -169,13 +198,35 @@ static int publish_lines(pub_opts_t *p, ipm_client_t *c)
     return rc < 0 ? rc : IPM_OK;
 }
 
+/* The message --repeat times, servicing the connection through each --repeat-delay. */
+static int publish_repeated(pub_opts_t *p, ipm_client_t *c, const char *data, size_t len)
+{
+    int rc = IPM_OK;
+    for (long n = 0; rc >= 0 && n < p->repeat; n++) {
+        if (n > 0 && p->repeat_gap > 0) {
+            struct timespec t0, t;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+            for (double left = p->repeat_gap; rc >= 0 && left > 0;) {
+                rc = ipm_client_wait_msg(c, left > 0.1 ? 100 : (uint32_t)(left * 1000) + 1);
+                rc = rc >= 0 && p->o.fatal ? p->o.fatal : rc;
+                clock_gettime(CLOCK_MONOTONIC, &t);
+                left = p->repeat_gap - (double)(t.tv_sec - t0.tv_sec) -
+                       (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
+            }
+        }
+        if (rc >= 0)
+            rc = publish(p, c, data, len);
+    }
+    return rc;
+}
+
 int cmd_pub(int argc, char **argv)
 {
     pub_opts_t p;
     memset(&p, 0, sizeof p);
     int r = parse(&p, argc, argv);
     if (r != 0)
-        return r > 0 ? 0 : 2;
+        return r > 0 ? 0 : 1; /* mosquitto_pub's status for bad arguments */
     signal(SIGPIPE, SIG_IGN);
     char *data = NULL;
     size_t len = 0;
@@ -197,10 +248,9 @@ int cmd_pub(int argc, char **argv)
     int rc;
     if (p.lines)
         rc = publish_lines(&p, c);
-    else if (data)
-        rc = publish(&p, c, data, len);
     else
-        rc = publish(&p, c, p.message ? p.message : "", p.message ? strlen(p.message) : 0);
+        rc = publish_repeated(&p, c, data ? data : p.message ? p.message : "",
+                              data ? len : p.message ? strlen(p.message) : 0);
     const char *what = "publish failed";
     if (rc >= 0) {
         what = "waiting for acknowledgements";
@@ -220,7 +270,7 @@ int cmd_pub(int argc, char **argv)
     else
         status = 0;
     ipm_client_disconnect(c, 0);
-    ipm_client_free(c);
+    cli_mqtt_free(&p.o, c);
 out:
     free(data);
     return status;

@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
+#include "cli_net.h"
 #include "mqtt_opts.h"
 
 void cli_mqtt_defaults(cli_mqtt_opts_t *o, const char *prog)
@@ -26,12 +28,22 @@ void cli_mqtt_usage(FILE *out)
     fputs("connection:\n"
           "  -h HOST            broker host (default localhost)\n"
           "  -p PORT            broker port (default 1883, 8883 with TLS)\n"
+          "  -L URL             mqtt(s)://[USER[:PASS]@]HOST[:PORT]/TOPIC (mqtts: TLS with\n"
+          "                     the system's CAs)\n"
+          "  --unix PATH        connect to a unix-domain socket instead of HOST:PORT\n"
+          "  --proxy URL        through a SOCKS5 proxy: socks5h://[USER[:PASS]@]HOST[:PORT]\n"
+          "  -A ADDRESS         connect from this local address\n"
+          "  -S                 find HOST's broker in DNS SRV records (_mqtt._tcp.HOST)\n"
+          "  --nodelay          accepted: TCP_NODELAY is always on\n"
           "  -i ID              client id (default iotplot-PID)\n"
+          "  -I PREFIX          client id PREFIX followed by the process id\n"
+          "  -M COUNT           QoS 1/2 messages in flight at once (default 20)\n"
+          "  --quiet            print no error messages\n"
           "  -u USER, -P PASS   user name and password\n"
           "  -k SECONDS         keepalive (default 60)\n"
           "  -V VERSION         mqttv31, mqttv311 (default) or mqttv5\n"
           "  -c                 keep the session (clean session / clean start off)\n"
-          "  -x SECONDS         session expiry interval (MQTT 5)\n"
+          "  -x SECONDS         session expiry interval (MQTT 5); -1: never\n"
           "  -q QOS             quality of service 0, 1 or 2 (default 0)\n"
           "  -d                 print debug messages on stderr\n"
           "  -D CMD PROP VALUE  MQTT 5 property; CMD is connect, publish, subscribe or will;\n"
@@ -70,6 +82,8 @@ static const struct {
 
 __attribute__((format(printf, 2, 3))) static int bad(const cli_mqtt_opts_t *o, const char *fmt, ...)
 {
+    if (o->quiet)
+        return -1;
     va_list ap;
     va_start(ap, fmt);
     fprintf(stderr, "%s: ", o->prog);
@@ -159,11 +173,88 @@ static int parse_version(cli_mqtt_opts_t *o, const char *v)
     return 1;
 }
 
+/* "[user[:pass]@]host[:port]" in place; the port is left alone when absent. */
+static void split_authority(char *s, const char **user, const char **pass, const char **host,
+                            int *port)
+{
+    char *at = strchr(s, '@'), *colon;
+    if (at) {
+        *at = 0;
+        if ((colon = strchr(s, ':'))) {
+            *colon = 0;
+            *pass = colon + 1;
+        }
+        *user = s;
+        s = at + 1;
+    }
+    *host = s;
+    if ((colon = strchr(s, ':'))) {
+        *colon = 0;
+        *port = atoi(colon + 1);
+    }
+}
+
+/* -L mqtt(s)://[user[:pass]@]host[:port]/topic, read the way mosquitto reads it. */
+static int parse_url(cli_mqtt_opts_t *o, const char *url)
+{
+    bool tls = !strncasecmp(url, "mqtts://", 8);
+    if (!tls && strncasecmp(url, "mqtt://", 7))
+        return bad(o, "unsupported URL scheme");
+    snprintf(o->urlbuf, sizeof o->urlbuf, "%s", url + (tls ? 8 : 7));
+    char *topic = strchr(o->urlbuf, '/');
+    if (!topic)
+        return bad(o, "Invalid URL for -L argument specified - topic missing.");
+    *topic++ = 0;
+    if (o->ntopics >= CLI_MAX_TOPICS)
+        return bad(o, "too many topics (%s)", topic);
+    o->topics[o->ntopics++] = topic;
+    o->port = tls ? 8883 : 1883;
+    o->os_certs |= tls;
+    split_authority(o->urlbuf, &o->user, &o->pass, &o->host, &o->port);
+    return 1;
+}
+
+/* --proxy socks5h://[user[:pass]@]host[:port] (port 1080 when absent). */
+static int parse_proxy(cli_mqtt_opts_t *o, const char *url)
+{
+    if (strncmp(url, "socks5h://", 10))
+        return bad(o, "Unsupported proxy protocol: %s", url);
+    snprintf(o->proxybuf, sizeof o->proxybuf, "%s", url + 10);
+    o->proxy_port = 1080;
+    split_authority(o->proxybuf, &o->proxy_user, &o->proxy_pass, &o->proxy_host, &o->proxy_port);
+    if (!*o->proxy_host || o->proxy_port < 1 || o->proxy_port > 65535 ||
+        (o->proxy_user && !*o->proxy_user))
+        return bad(o, "Invalid proxy.");
+    return 1;
+}
+
+/* -x: 0..4294967295 seconds; -1 (and the infinity sign) mean "never expires". */
+static int parse_expiry(cli_mqtt_opts_t *o, const char *v)
+{
+    if (!strcmp(v, "-1") || !strcmp(v, "\xe2\x88\x9e")) {
+        o->session_expiry = 0xFFFFFFFFL;
+        return 1;
+    }
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || end == v || *end || n < 0 || n > 0xFFFFFFFFLL)
+        return bad(o, "session-expiry-interval out of range.");
+    o->session_expiry = (long)n;
+    return 1;
+}
+
+/* mosquitto's TLS-engine, PSK and cipher options: our TLS layer has none of them. */
+static const char *const unsupported[] = {"--ciphers", "--tls-version", "--tls-alpn",
+                                          "--keyform", "--tls-engine",
+                                          "--tls-engine-kpass-sha1", "--psk",
+                                          "--psk-identity"};
+
 int cli_mqtt_option(cli_mqtt_opts_t *o, int argc, char **argv, int *i)
 {
     const char *a = argv[*i];
     long n;
-    if (!strcmp(a, "-D"))
+    if (!strcmp(a, "-D") || !strcmp(a, "--property"))
         return parse_prop(o, argc, argv, i);
     if (!strcmp(a, "-c") || !strcmp(a, "--disable-clean-session")) {
         o->no_clean = true;
@@ -185,12 +276,26 @@ int cli_mqtt_option(cli_mqtt_opts_t *o, int argc, char **argv, int *i)
         o->will_retain = true;
         return 1;
     }
+    if (!strcmp(a, "--quiet")) {
+        o->quiet = true;
+        return 1;
+    }
+    if (!strcmp(a, "-S")) {
+        o->use_srv = true;
+        return 1;
+    }
+    if (!strcmp(a, "--nodelay"))
+        return 1; /* the TCP transport always sets TCP_NODELAY */
+    for (size_t k = 0; k < sizeof unsupported / sizeof unsupported[0]; k++)
+        if (!strcmp(a, unsupported[k]))
+            return bad(o, "%s is not supported", a);
     static const char *const with_arg[] = {"-h", "-p", "-i", "-u", "-P", "-k", "-V", "-q", "-t",
                                           "-x", "--cafile", "--capath", "--cert", "--key",
                                           "--will-topic", "--will-payload", "--will-qos",
                                           "--host", "--port", "--id", "--username", "--pw",
                                           "--keepalive", "--protocol-version", "--qos",
-                                          "--topic"};
+                                          "--topic", "-L", "--url", "-I", "--id-prefix",
+                                          "-M", "--unix", "--proxy", "-A"};
     bool known = false;
     for (size_t k = 0; k < sizeof with_arg / sizeof with_arg[0]; k++)
         known |= !strcmp(a, with_arg[k]);
@@ -216,7 +321,19 @@ int cli_mqtt_option(cli_mqtt_opts_t *o, int argc, char **argv, int *i)
     else if (!strcmp(a, "-q") || !strcmp(a, "--qos"))
         return number(o, a, v, 0, 2, &n) < 0 ? -1 : (o->qos = (int)n, 1);
     else if (!strcmp(a, "-x"))
-        return number(o, a, v, 0, 0xFFFFFFFFL, &n) < 0 ? -1 : (o->session_expiry = n, 1);
+        return parse_expiry(o, v);
+    else if (!strcmp(a, "-L") || !strcmp(a, "--url"))
+        return parse_url(o, v);
+    else if (!strcmp(a, "--proxy"))
+        return parse_proxy(o, v);
+    else if (!strcmp(a, "--unix"))
+        o->unix_path = v;
+    else if (!strcmp(a, "-A"))
+        o->bind_address = v;
+    else if (!strcmp(a, "-I") || !strcmp(a, "--id-prefix"))
+        o->id_prefix = v;
+    else if (!strcmp(a, "-M"))
+        return number(o, a, v, 1, 65535, &n) < 0 ? -1 : (o->max_inflight = (int)n, 1);
     else if (!strcmp(a, "-t") || !strcmp(a, "--topic")) {
         if (o->ntopics >= CLI_MAX_TOPICS)
             return bad(o, "too many topics (%s)", v);
@@ -252,15 +369,38 @@ int cli_mqtt_check(cli_mqtt_opts_t *o)
         if (o->session_expiry >= 0)
             return bad(o, "%s", "-x needs -V mqttv5");
     }
+    if ((o->will_payload || o->will_retain) && !o->will_topic)
+        return bad(o, "Will %s given, but no will topic given.",
+                   o->will_payload ? "payload" : "retain");
+    if (o->id && o->id_prefix)
+        return bad(o, "%s", "-i and -I argument cannot be used together.");
+    if ((o->proxy_host || o->bind_address) && tls)
+        return bad(o, "%s", "--proxy and -A go without TLS");
+    if (o->unix_path && (tls || o->proxy_host))
+        return bad(o, "%s", "--unix goes without TLS and --proxy");
     if (!o->id) {
-        snprintf(o->idbuf, sizeof o->idbuf, "iotplot-%ld", (long)getpid());
+        snprintf(o->idbuf, sizeof o->idbuf, "%s%ld", o->id_prefix ? o->id_prefix : "iotplot-",
+                 (long)getpid());
         o->id = o->idbuf;
     }
+    /* As mosquitto: a kept 5.0 session without -x never expires. */
+    if (o->version == IPM_PROTO_V5 && o->no_clean && o->session_expiry < 0)
+        o->session_expiry = 0xFFFFFFFFL;
     return 0;
+}
+
+void cli_mqtt_free(const cli_mqtt_opts_t *o, ipm_client_t *c)
+{
+    if (cli_net_needed(o))
+        cli_net_client_free(c);
+    else
+        ipm_client_free(c);
 }
 
 void cli_mqtt_error(const cli_mqtt_opts_t *o, ipm_client_t *c, const char *what, int err)
 {
+    if (o->quiet)
+        return;
     uint8_t rc = c ? ipm_client_reason(c) : 0;
     if (err == IPM_EREFUSED) {
         const char *name =
@@ -330,6 +470,8 @@ ipm_client_t *cli_mqtt_connect_cb(cli_mqtt_opts_t *o, bool auto_reconnect, uint1
     cfg.keepalive = (uint16_t)o->keepalive;
     cfg.clean_start = !o->no_clean;
     cfg.session_expiry = o->session_expiry > 0 ? (uint32_t)o->session_expiry : 0;
+    if (o->max_inflight)
+        cfg.max_inflight = (uint16_t)o->max_inflight;
     cfg.connect_props = o->props[CLI_PROPS_CONNECT];
     cfg.connect_prop_count = o->nprops[CLI_PROPS_CONNECT];
     if (o->will_topic) {
@@ -350,9 +492,22 @@ ipm_client_t *cli_mqtt_connect_cb(cli_mqtt_opts_t *o, bool auto_reconnect, uint1
                           .keyfile = o->key, .insecure = o->insecure};
     bool use_tls = o->cafile || o->capath || o->cert || o->key || o->insecure || o->os_certs;
     const char *why = NULL;
-    ipm_client_t *c = ipm_client_new(&cfg, use_tls ? &tls : NULL, &why);
+    if (o->use_srv) {
+        int port = 0;
+        if (cli_net_srv(o->host, use_tls, o->srvhost, sizeof o->srvhost, &port) < 0) {
+            if (!o->quiet)
+                fprintf(stderr, "%s: no SRV record for %s_mqtt._tcp.%s\n", o->prog,
+                        use_tls ? "_secure" : "", o->host);
+            return NULL;
+        }
+        cfg.host = o->host = o->srvhost;
+        cfg.port = (uint16_t)(o->port = port);
+    }
+    ipm_client_t *c = cli_net_needed(o) ? cli_net_client_new(o, &cfg)
+                                        : ipm_client_new(&cfg, use_tls ? &tls : NULL, &why);
     if (!c) {
-        fprintf(stderr, "%s: %s\n", o->prog, why ? why : "cannot create the client");
+        if (!o->quiet)
+            fprintf(stderr, "%s: %s\n", o->prog, why ? why : "cannot create the client");
         return NULL;
     }
     ipm_client_set_event_cb(c, on_event, o);
@@ -360,9 +515,12 @@ ipm_client_t *cli_mqtt_connect_cb(cli_mqtt_opts_t *o, bool auto_reconnect, uint1
     int rc = ipm_client_connect(c);
     if (rc != IPM_OK) {
         char what[300];
-        snprintf(what, sizeof what, "cannot connect to %s:%d", o->host, o->port);
+        if (o->unix_path)
+            snprintf(what, sizeof what, "cannot connect to %s", o->unix_path);
+        else
+            snprintf(what, sizeof what, "cannot connect to %s:%d", o->host, o->port);
         cli_mqtt_error(o, c, what, rc);
-        ipm_client_free(c);
+        cli_mqtt_free(o, c);
         return NULL;
     }
     return c;

@@ -32,7 +32,16 @@ typedef struct {
     long session_expiry; /* -x, 5.0; -1 = not given */
     const char *cafile, *capath, *cert, *key;
     bool insecure;
-    bool os_certs; /* --tls-use-os-certs: TLS with the system's trusted CAs */
+    bool os_certs; /* --tls-use-os-certs (or an mqtts:// URL): TLS with the system's CAs */
+    bool quiet;    /* --quiet: no error messages */
+    bool use_srv;  /* -S: find host and port in DNS SRV records */
+    const char *id_prefix;  /* -I: the client id is this and the process id */
+    const char *unix_path;  /* --unix: connect to this unix-domain socket */
+    const char *bind_address; /* -A: connect from this local address */
+    const char *proxy_host; /* --proxy socks5h://[user[:pass]@]host[:port] */
+    const char *proxy_user, *proxy_pass;
+    int proxy_port;
+    int max_inflight; /* -M; 0 = the library's default (20, as mosquitto's) */
     const char *topics[CLI_MAX_TOPICS];
     int ntopics;
     const char *will_topic, *will_payload;
@@ -40,7 +49,9 @@ typedef struct {
     bool will_retain;
     ipm_prop_t props[CLI_PROPS_N][IPM_CLIENT_MAX_PROPS];
     uint16_t nprops[CLI_PROPS_N];
-    char idbuf[32];
+    char idbuf[300];
+    char urlbuf[1024], proxybuf[1024]; /* -L and --proxy, cut into their parts */
+    char srvhost[1025];                /* -S: the target of the SRV record */
     int fatal; /* set when the connection ended in a way reconnecting cannot cure */
     int refused; /* 5.0 reason code of the first publish the server refused, or 0 */
 } cli_mqtt_opts_t;
@@ -70,6 +81,9 @@ ipm_client_t *cli_mqtt_connect(cli_mqtt_opts_t *o, bool auto_reconnect, uint16_t
  * deliver messages right after CONNACK, before a later set_callback() could catch them. */
 ipm_client_t *cli_mqtt_connect_cb(cli_mqtt_opts_t *o, bool auto_reconnect, uint16_t outbox,
                                   ipm_msg_cb on_msg, void *user);
+
+/* Free a client from cli_mqtt_connect*(). NULL is ignored. */
+void cli_mqtt_free(const cli_mqtt_opts_t *o, ipm_client_t *c);
 
 /* Print "prog: what: reason" for a client error (the server's reason code if any). */
 void cli_mqtt_error(const cli_mqtt_opts_t *o, ipm_client_t *c, const char *what, int err);
