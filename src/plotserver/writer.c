@@ -98,6 +98,12 @@ static int run_job(ipp_server_t *s, ipp_store_t *st, const ipp_job_t *j)
         snprintf(err, sizeof err, "cannot read the series: %s", ipp_store_errmsg(st));
         goto done;
     }
+    /* rows from the store all have arrival times; a series without rows yet gets the
+     * `received` column too, so its files have the layout of the later ones */
+    if (!d.t && !(d.t = malloc(sizeof *d.t))) {
+        snprintf(err, sizeof err, "out of memory");
+        goto done;
+    }
     tmp_made = true;
     if (j->kind == IPP_JOB_SAVE ? export(s, j, &d, tmpname, err, sizeof err)
                                 : render(s, j, &d, tmpname, err, sizeof err))

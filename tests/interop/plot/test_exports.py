@@ -158,6 +158,9 @@ with iptest.tempdir() as d:
                 pc.save_series("wx", name)
             pc.raw("save_series", json.dumps(["wx", "excel.csv", {"excel": True}]))
             pc.raw("save_series", json.dumps(["wx", "bad.csv", {"excel": "yes"}]))
+            pc.new_series("empty", "a")
+            for name in ("empty.csv", "empty.xlsx", "empty.mat"):
+                pc.save_series("empty", name)
             pc.save_series("wx", "last.pkl")
             plotlib.wait_file(o("last.pkl"))
             t1 = time.time()
@@ -174,6 +177,18 @@ with iptest.tempdir() as d:
         else:
             print("skip octave: octave-cli is not installed (scripts/deps.sh test)")
         res.check("json: strict, read by JSON.parse and json.loads", check_json, o("wx.json"))
+
+        def empty():
+            import openpyxl
+            import scipy.io
+            with open(o("empty.csv")) as f:
+                iptest.expect_eq(f.read(), "a,received\n", "empty.csv")
+            ws = openpyxl.load_workbook(o("empty.xlsx")).active
+            iptest.expect_eq(list(ws.values), [("a", "received")], "empty.xlsx")
+            m = scipy.io.loadmat(o("empty.mat"), struct_as_record=False)["empty"][0, 0]
+            iptest.expect_eq((list(m._fieldnames), m.a.size, m.received.size),
+                             (["a", "received"], 0, 0), "empty.mat")
+        res.check("a series without rows: the same layout", empty)
         res.check("unknown extensions: refused, logged, not written", lambda: (
             plotlib.wait_log(log, "cannot write 'wx.xyz' of series 'wx': unknown data format "
                              "'.xyz' (use .pkl, .csv, .json, .xlsx or .mat)"),
@@ -183,6 +198,7 @@ with iptest.tempdir() as d:
         res.check("a bad option is refused", lambda: (
             plotlib.wait_log(log, "option 'excel' is not a boolean"),
             iptest.expect_eq(os.path.exists(o("bad.csv")), False, "bad.csv")))
+        res.check("serve stops cleanly", lambda: iptest.expect_eq(iptest.stop(p), 0, "exit"))
 
     # iotplot plot reads the files it and the server write, received column included
     for src in ("wx.csv", "excel.csv", "wx.json"):
