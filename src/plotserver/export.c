@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -326,9 +327,22 @@ bool ipp_export_known(const char *ext)
     return find_exporter(ext) >= 0;
 }
 
+static char export_list[NEXPORTERS * 8 + 8];
+static pthread_once_t export_list_once = PTHREAD_ONCE_INIT;
+
+static void make_export_list(void)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < NEXPORTERS; i++)
+        n += (size_t)snprintf(export_list + n, sizeof export_list - n, "%s.%s",
+                              i == 0 ? "" : i + 1 < NEXPORTERS ? ", " : " or ",
+                              exporters[i].ext);
+}
+
 const char *ipp_export_list(void)
 {
-    return ".pkl, .csv, .json, .xlsx or .mat";
+    pthread_once(&export_list_once, make_export_list);
+    return export_list;
 }
 
 int ipp_export_file(const char *path, const ipp_data_t *d, const ipp_export_opts_t *o,

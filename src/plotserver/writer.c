@@ -55,6 +55,14 @@ static int export(ipp_server_t *s, const ipp_job_t *j, const ipp_data_t *d,
                   const char *tmpname, char *err, size_t errlen)
 {
     char path[4096];
+    /* made here with O_EXCL, so that nothing already under that name (a link left in the
+     * folder) is written through; the exporters then open the empty file by its path */
+    int fd = openat(s->tmpfd, tmpname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s", strerror(errno));
+        return -1;
+    }
+    close(fd);
     snprintf(path, sizeof path, "%s/%s", s->tmpdir, tmpname);
     ipp_export_opts_t o = {.series = j->name, .excel = j->opts.excel};
     return ipp_export_file(path, d, &o, err, errlen);
