@@ -225,9 +225,9 @@ fail:
 /* ---- JSON --------------------------------------------------------------------------- */
 
 /*
- * cJSON does not read NaN and Infinity, which Python's json (and our writer) uses for
- * the non-finite values. Rewrite those tokens outside strings to text cJSON reads:
- * Infinity as 1e999 (strtod gives inf), NaN as null (read back as NaN).
+ * cJSON does not read NaN and Infinity, which Python's json (and our writer, before it
+ * wrote null) uses for the non-finite values. Rewrite those tokens outside strings to
+ * text cJSON reads: Infinity as 1e999 (strtod gives inf), NaN as null (read back as NaN).
  */
 static char *python_tokens(const char *buf, size_t len)
 {

@@ -5,7 +5,7 @@
  * Excel has no NaN or infinity (a cell holding one is a broken file), so those cells
  * stay empty, as a missing value in a spreadsheet is. The workbook is built in constant
  * memory mode: rows go to a temporary file as they are written instead of all cells
- * being kept until the end, so a million-row series costs no more memory than ten.
+ * being kept until the end, so the memory it takes does not grow with the rows.
  */
 #include <math.h>
 #include <string.h>

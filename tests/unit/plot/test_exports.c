@@ -169,8 +169,8 @@ static void test_json_null(void **state)
     ipp_data_t d;
     timed_sample(&d);
     char *json = write_mem(json_s, &d);
-    assert_string_equal(json, "{\"series\": \"s\", \"columns\": [\"a\", \"received\"], \"rows\": [\n"
-                              "  [1.5, 2.0],\n  [null, null],\n  [null, 0.1]\n]}\n");
+    assert_string_equal(json, "{\"series\": \"s\", \"columns\": [\"a\", \"received\"],"
+                              " \"rows\": [\n  [1.5, 2.0],\n  [null, null],\n  [null, 0.1]\n]}\n");
     free(json);
     ipp_data_free(&d);
 }
@@ -184,7 +184,8 @@ static void test_by_extension(void **state)
     assert_true(ipp_export_known("xlsx") && ipp_export_known("mat") && ipp_export_known("pkl"));
     assert_false(ipp_export_known("xyz") || ipp_export_known("") || ipp_export_known("pdf"));
     assert_int_equal(ipp_export_file("/nonexistent/s.xyz", &d, NULL, err, sizeof err), -1);
-    assert_string_equal(err, "unknown data format '.xyz' (use .pkl, .csv, .json, .xlsx or .mat)");
+    assert_string_equal(err,
+                        "unknown data format '.xyz' (use .pkl, .csv, .json, .xlsx or .mat)");
     assert_int_equal(ipp_export_file("/nonexistent/s.csv", &d, NULL, err, sizeof err), -1);
     assert_string_equal(err, "No such file or directory");
     for (const char *const *p = (const char *const[]){"xlsx", "mat", NULL}; *p; p++) {
