@@ -89,11 +89,14 @@ void ipp_server_destroy(ipp_server_t *s);
 /* ---- series in memory ----------------------------------------------------------------- */
 
 /* The columns of a series, column-major: cols[c][r] is row r of column names[c]. Filled
- * by the readers and ipp_store_read(); owned by the caller, freed with ipp_data_free(). */
+ * by the readers and ipp_store_read(); owned by the caller, freed with ipp_data_free().
+ * t[r] is row r's arrival time at the server (seconds since the epoch, UTC): filled by
+ * ipp_store_read() and by the CSV reader from a `received` column, NULL otherwise. */
 typedef struct {
     size_t ncols, nrows;
     char **names;
     double **cols;
+    double *t;
 } ipp_data_t;
 
 /* Free what d holds and zero it (also safe on a zeroed or already freed d). */
@@ -104,12 +107,16 @@ void ipp_data_free(ipp_data_t *d);
 /*
  * Readers: the whole input in buf[0..len), d filled (free it with ipp_data_free()).
  * 0, or -1 with a reason in err (malformed input, out of memory); d is then empty.
+ * The reasons do not name the input; ipp_read_file() puts the file name in front.
  * - pickle: a dict (or OrderedDict) of column name -> list of numbers, protocols 0-5, as
  *   the original server writes it; nothing but the two dict types is ever called, so a
- *   hostile pickle only produces an error.
- * - csv: a header of column names (RFC 4180 quoting), then one row of numbers per line.
+ *   hostile pickle only produces an error ("not a pickle (bad memo)").
+ * - csv: an optional UTF-8 byte order mark, a header of column names (RFC 4180
+ *   quoting), then one row of numbers per line; a last column `received` holding ISO
+ *   8601 times (what ipp_write_csv() adds) fills d->t instead of a column.
  * - json: ours, {"series": s, "columns": [...], "rows": [[...], ...]}, or column-wise
- *   {"col": [...], ...}; NaN, Infinity and -Infinity are read as numbers.
+ *   {"col": [...], ...}; null, NaN, Infinity and -Infinity are read as numbers (null as
+ *   NaN), so files of older versions and of Python's json read too.
  */
 int ipp_read_pickle(const uint8_t *buf, size_t len, ipp_data_t *d, char *err, size_t errlen);
 int ipp_read_csv(const char *buf, size_t len, ipp_data_t *d, char *err, size_t errlen);
@@ -117,7 +124,8 @@ int ipp_read_json(const char *buf, size_t len, ipp_data_t *d, char *err, size_t 
 
 /*
  * Read the file at `path` by its extension (.csv, .json, .pkl or .pickle, any case).
- * 0, or -1 with err (cannot read, too large, unknown extension, or the reader's reason).
+ * 0, or -1 with err, which starts with the path (cannot read, too large, unknown
+ * extension, or the reader's reason: "data.pkl: not a pickle (bad memo)").
  *
  *     ipp_data_t d;
  *     char err[256];
@@ -129,14 +137,65 @@ int ipp_read_file(const char *path, ipp_data_t *d, char *err, size_t errlen);
 
 /*
  * Exporters, written to f as the server writes them: 0, or -1 on a write error (errno
- * set). pickle: protocol 2, collections.OrderedDict of column -> list of float, exact
- * (what the original server writes). csv: a header, one line per row, the shortest
- * numbers that read back exactly, NaN/Infinity for non-finite values. json: row-wise
- * with `series` as its name, numbers as in the payloads.
+ * set).
+ * - pickle: protocol 2, collections.OrderedDict of column -> list of float, exact (what
+ *   the original server writes; no arrival times).
+ * - csv: a header, one line per row, the shortest numbers that read back exactly,
+ *   NaN/Infinity for non-finite values; if d->t, a last column `received` with each
+ *   row's arrival time in ISO 8601, UTC, to the millisecond (2026-12-01T23:00:00.123Z).
+ * - json: strict JSON (RFC 8259), row-wise with `series` as its name, numbers as in the
+ *   payloads, NaN and infinities as null (JSON has no word for them).
  */
 int ipp_write_pickle(FILE *f, const ipp_data_t *d);
 int ipp_write_csv(FILE *f, const ipp_data_t *d);
 int ipp_write_json(FILE *f, const char *series, const ipp_data_t *d);
+
+/*
+ * Exporters that write a file at `path` (the libraries want a name, not a stream):
+ * 0, or -1 with err.
+ * - xlsx (libxlsxwriter): one worksheet named after the series, a header row, numbers
+ *   as numbers, NaN and infinities as empty cells; if d->t, a last column `received`
+ *   of Excel dates formatted yyyy-mm-dd hh:mm:ss.000 (UTC). At most 1,048,575 rows.
+ * - mat (libmatio, MAT-file level 5, compressed): one struct variable, named after the
+ *   series, with one double column vector per column; names are made Matlab
+ *   identifiers by ipp_mat_name(). If d->t, a field `received` with the arrival times
+ *   as POSIX seconds (datetime(s.received, 'ConvertFrom', 'posixtime') in Matlab).
+ */
+int ipp_write_xlsx(const char *path, const char *series, const ipp_data_t *d, char *err,
+                   size_t errlen);
+int ipp_write_mat(const char *path, const char *series, const ipp_data_t *d, char *err,
+                  size_t errlen);
+
+/*
+ * The Matlab identifier for `name`, written to out[0..64): every character (a UTF-8
+ * sequence counts as one) other than an ASCII letter, digit or underscore becomes `_`;
+ * a name that does not start with a letter, or is a Matlab keyword, gets an `x` in
+ * front ("1st" -> "x1st", "end" -> "xend", "" -> "x"); the result is cut to 63 bytes.
+ * `taken` (ntaken names already given out) keeps it unique: "_2", "_3"... is appended,
+ * cutting the name to leave room. "Temperatur °C" -> "Temperatur__C".
+ */
+void ipp_mat_name(const char *name, const char *const *taken, size_t ntaken, char out[64]);
+
+/* How save_series (and `iotplot plot -o`) write a data file. */
+typedef struct {
+    const char *series; /* the series' name: JSON's "series", the sheet, the MAT struct */
+    bool excel;         /* .csv: start with a UTF-8 byte order mark, without which Excel
+                           reads UTF-8 as its ANSI code page ("Temperatur Â°C") */
+} ipp_export_opts_t;
+
+/*
+ * Write d to `path` in the format its extension names (.pkl, .csv, .json, .xlsx or .mat,
+ * any case). 0, or -1 with err: an unknown extension, or why the write failed.
+ *
+ *     ipp_export_opts_t o = {.series = "sinusoid", .excel = true};
+ *     if (ipp_export_file("sinusoid.csv", &d, &o, err, sizeof err)) die(err);
+ */
+int ipp_export_file(const char *path, const ipp_data_t *d, const ipp_export_opts_t *o,
+                    char *err, size_t errlen);
+/* Whether ipp_export_file() writes files ending in `.ext` (lower case, no dot). */
+bool ipp_export_known(const char *ext);
+/* The extensions it writes, for messages: ".pkl, .csv, .json, .xlsx or .mat". */
+const char *ipp_export_list(void);
 
 /* ---- the series store, read back ------------------------------------------------------ */
 
@@ -169,7 +228,8 @@ void ipp_store_close(ipp_store_t *st); /* NULL is fine */
 /* Find session/name, version 0 meaning the latest. 0, 1 if there is none, -1 on error. */
 int ipp_store_find(ipp_store_t *st, const char *session, const char *name, int64_t version,
                    ipp_series_info_t *info);
-/* Rows 0..upto of series `id` (upto < 0: all) with its column names. 0 or -1. */
+/* Rows 0..upto of series `id` (upto < 0: all) with its column names and the rows'
+ * arrival times (d->t). 0 or -1. */
 int ipp_store_read(ipp_store_t *st, int64_t id, int64_t upto, ipp_data_t *d);
 /* The options object of the latest plot_series of series `id` as received (JSON text,
  * malloc'd, the caller frees it), or NULL if it was never plotted. */
@@ -184,7 +244,7 @@ int ipp_store_list(ipp_store_t *st, ipp_store_list_cb cb, void *arg);
 /* The reason for the last failed call on st. */
 const char *ipp_store_errmsg(ipp_store_t *st);
 
-/* ---- figure options: the options object of plot_series -------------------------------- */
+/* ---- options: the options object of plot_series and save_series ---------------------- */
 
 typedef struct {
     char *filename; /* as sent, NULL if absent */
@@ -193,6 +253,7 @@ typedef struct {
     char **formats;             /* matplotlib format strings, one per line */
     size_t nformats;
     bool hist, xlog, ylog, grid;
+    bool excel; /* save_series: a .csv starts with a UTF-8 byte order mark */
 } ipp_plotopts_t;
 
 /*

@@ -2,7 +2,7 @@
  * cmd_plot.c - `iotplot plot`: render (or convert) stored series offline, with the same
  * options a device sends in plot_series.
  *
- *   iotplot plot FILE.{csv,json,pkl} -o OUT.{pdf,png,svg,csv,json,pkl} [options]
+ *   iotplot plot FILE.{csv,json,pkl} -o OUT.{pdf,png,svg,csv,json,pkl,xlsx,mat} [options]
  *   iotplot plot --db DIR --session S --series NAME [--version N] -o OUT [options]
  */
 #include <stdio.h>
@@ -20,12 +20,15 @@ static void usage(FILE *out)
             "       iotplot plot --db DIR --session S --series NAME [--version N] -o OUT "
             "[options]\n"
             "       iotplot plot --db DIR --list\n\n"
-            "OUT ends in .pdf, .png or .svg (a figure) or .csv, .json, .pkl (the data).\n"
+            "OUT ends in .pdf, .png or .svg (a figure) or .csv, .json, .pkl, .xlsx, .mat\n"
+            "(the data).\n"
             "  --title T, --xlabel T, --ylabel T   text, TeX math between $...$\n"
             "  --format F       matplotlib format of the next line (repeat: r-- bs g^ ...)\n"
             "  --figsize W H    inches (default 5 3)    --dpi N   PNG resolution (100)\n"
             "  --xlog, --ylog   logarithmic axes        --hist    histogram of every column\n"
             "  --no-grid        no grid lines\n"
+            "  --excel          OUT.csv starts with a UTF-8 byte order mark, so that Excel\n"
+            "                   reads names such as 'Temperatur °C' right\n"
             "  --options JSON   the options object of a plot_series message, e.g.\n"
             "                   '{\"xlabel\": \"t\", \"format\": [\"r--\"]}'; the flags above win\n");
 }
@@ -33,7 +36,7 @@ static void usage(FILE *out)
 typedef struct {
     const char *file, *out, *db, *session, *series;
     long version;
-    bool list, no_grid, has_options;
+    bool list, no_grid, has_options, excel;
     double dpi;
     ipp_plotopts_t o;    /* from the flags; strings point into argv */
     ipp_plotopts_t json; /* from --options; owns its strings */
@@ -127,6 +130,8 @@ static int parse(int argc, char **argv, args_t *a)
             a->o.hist = true;
         else if (!strcmp(k, "--no-grid"))
             a->no_grid = true;
+        else if (!strcmp(k, "--excel"))
+            a->excel = true;
         else if (!strcmp(k, "--options") && more) {
             char err[256];
             ipp_plotopts_free(&a->json);
@@ -209,19 +214,12 @@ static int list_db(const args_t *a, char *err, size_t errlen)
     return rc;
 }
 
-static int write_data(const args_t *a, const char *ext, const ipp_data_t *d, char *err,
-                      size_t errlen)
+static int write_data(const args_t *a, const ipp_data_t *d, char *err, size_t errlen)
 {
-    FILE *f = fopen(a->out, "wb");
-    if (!f) {
-        snprintf(err, errlen, "cannot write %s", a->out);
-        return -1;
-    }
-    int rc = !strcmp(ext, "csv")    ? ipp_write_csv(f, d)
-             : !strcmp(ext, "json") ? ipp_write_json(f, a->series ? a->series : "", d)
-                                    : ipp_write_pickle(f, d);
-    if (fclose(f) || rc) {
-        snprintf(err, errlen, "cannot write %s", a->out);
+    char why[256];
+    ipp_export_opts_t o = {.series = a->series ? a->series : "", .excel = a->excel};
+    if (ipp_export_file(a->out, d, &o, why, sizeof why)) {
+        snprintf(err, errlen, "%s: %s", a->out, why);
         return -1;
     }
     return 0;
@@ -257,14 +255,14 @@ int cmd_plot(int argc, char **argv)
     if (a.db ? load_db(&a, &d, err, sizeof err) : ipp_read_file(a.file, &d, err, sizeof err))
         goto done;
     ipp_path_ext(a.out, ext, sizeof ext);
-    if (!strcmp(ext, "csv") || !strcmp(ext, "json") || !strcmp(ext, "pkl")) {
-        if (write_data(&a, ext, &d, err, sizeof err))
+    if (ipp_export_known(ext)) {
+        if (write_data(&a, &d, err, sizeof err))
             goto done;
     } else if (!strcmp(ext, "pdf") || !strcmp(ext, "png") || !strcmp(ext, "svg")) {
         if (render(&a, &d, err, sizeof err))
             goto done;
     } else {
-        snprintf(err, sizeof err, "%s: use .pdf, .png, .svg, .csv, .json or .pkl", a.out);
+        snprintf(err, sizeof err, "%s: use .pdf, .png, .svg, %s", a.out, ipp_export_list());
         goto done;
     }
     printf("%s: %zu rows, %zu columns\n", a.out, d.nrows, d.ncols);

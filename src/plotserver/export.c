@@ -1,14 +1,17 @@
 /*
- * export.c - series in memory (column-major) and the files save_series writes:
- * Python pickle, CSV and JSON.
+ * export.c - series in memory (column-major) and the files save_series writes as text
+ * or bytes: Python pickle, CSV and JSON (.xlsx in xlsx.c, .mat in mat.c; exporters.c
+ * picks one by extension).
  *
  * The pickle is written opcode by opcode (protocol 2, which every Python 3 reads):
  * collections.OrderedDict() followed by SETITEMS of column name -> list of floats, the
  * object the original server pickles. Floats are BINFLOAT (8 bytes, big-endian IEEE),
  * so values come back bit for bit. CSV and JSON use the shortest round-trip text.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "iotplot/plotclient.h"
 #include "plot_internal.h"
@@ -32,21 +35,49 @@ fail:
     return -1;
 }
 
+/* Grow every column (and d->t when `timed`) to hold one more row. */
+static int data_grow(ipp_data_t *d, bool timed, size_t *cap)
+{
+    if (d->nrows < *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 256;
+    for (size_t c = 0; c < d->ncols + timed; c++) {
+        double **slot = c < d->ncols ? &d->cols[c] : &d->t;
+        double *p = realloc(*slot, ncap * sizeof *p);
+        if (!p)
+            return -1;
+        *slot = p;
+    }
+    *cap = ncap;
+    return 0;
+}
+
 int ipp__data_push(ipp_data_t *d, const double *row, size_t *cap)
 {
-    if (d->nrows == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 256;
-        for (size_t c = 0; c < d->ncols; c++) {
-            double *p = realloc(d->cols[c], ncap * sizeof *p);
-            if (!p)
-                return -1;
-            d->cols[c] = p;
-        }
-        *cap = ncap;
-    }
+    if (data_grow(d, d->t != NULL, cap))
+        return -1;
     for (size_t c = 0; c < d->ncols; c++)
         d->cols[c][d->nrows] = row[c];
+    if (d->t) /* a timed series given an untimed row: its time is unknown */
+        d->t[d->nrows] = NAN;
     d->nrows++;
+    return 0;
+}
+
+int ipp__data_push_timed(ipp_data_t *d, const double *row, double t, size_t *cap)
+{
+    /* the first timed row: d->t starts at the columns' capacity (earlier rows: unknown) */
+    if (!d->t && *cap) {
+        if (!(d->t = malloc(*cap * sizeof *d->t)))
+            return -1;
+        for (size_t r = 0; r < d->nrows; r++)
+            d->t[r] = NAN;
+    }
+    if (data_grow(d, true, cap))
+        return -1;
+    for (size_t c = 0; c < d->ncols; c++)
+        d->cols[c][d->nrows] = row[c];
+    d->t[d->nrows++] = t;
     return 0;
 }
 
@@ -60,6 +91,7 @@ void ipp_data_free(ipp_data_t *d)
     }
     free(d->names);
     free(d->cols);
+    free(d->t);
     memset(d, 0, sizeof *d);
 }
 
@@ -129,6 +161,26 @@ static void csv_field(FILE *f, const char *s)
     fputc('"', f);
 }
 
+size_t ipp__fmt_time(char *out, size_t cap, double t)
+{
+    if (!isfinite(t) || cap < IPP_TIME_LEN + 1) {
+        if (cap)
+            out[0] = '\0';
+        return 0;
+    }
+    /* whole milliseconds, rounded, so that .9996 s is the next second, not ".1000" */
+    double ms = floor(t * 1000.0 + 0.5);
+    time_t sec = (time_t)floor(ms / 1000.0);
+    int frac = (int)(ms - (double)sec * 1000.0);
+    struct tm tm;
+    if (!gmtime_r(&sec, &tm) || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999) {
+        out[0] = '\0';
+        return 0;
+    }
+    return (size_t)snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                            tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+}
+
 int ipp_write_csv(FILE *f, const ipp_data_t *d)
 {
     char num[40];
@@ -137,6 +189,8 @@ int ipp_write_csv(FILE *f, const ipp_data_t *d)
             fputc(',', f);
         csv_field(f, d->names[c]);
     }
+    if (d->t)
+        fputs(d->ncols ? "," IPP_RECEIVED : IPP_RECEIVED, f);
     fputc('\n', f);
     for (size_t r = 0; r < d->nrows; r++) {
         for (size_t c = 0; c < d->ncols; c++) {
@@ -144,6 +198,11 @@ int ipp_write_csv(FILE *f, const ipp_data_t *d)
                 fputc(',', f);
             size_t n = ipp_fmt_double(num, sizeof num, d->cols[c][r]);
             fwrite(num, 1, n, f);
+        }
+        if (d->t) {
+            if (d->ncols)
+                fputc(',', f);
+            fwrite(num, 1, ipp__fmt_time(num, sizeof num, d->t[r]), f);
         }
         fputc('\n', f);
     }
@@ -187,8 +246,11 @@ int ipp_write_json(FILE *f, const char *series, const ipp_data_t *d)
         for (size_t c = 0; c < d->ncols; c++) {
             if (c)
                 fputs(", ", f);
-            size_t n = ipp_fmt_double(num, sizeof num, d->cols[c][r]);
-            fwrite(num, 1, n, f);
+            double v = d->cols[c][r];
+            if (isfinite(v)) /* strict JSON: NaN and infinities are not numbers */
+                fwrite(num, 1, ipp_fmt_double(num, sizeof num, v), f);
+            else
+                fputs("null", f);
         }
         fputc(']', f);
     }

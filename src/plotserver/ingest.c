@@ -263,22 +263,28 @@ static char *output_name(cmd_t *c, const char *name, const char *asked, const ch
 static void cmd_save_series(cmd_t *c)
 {
     const char *name = series_name(c);
-    ipp_plotopts_t none = {0};
+    ipp_plotopts_t o = {0};
+    char err[256];
     if (!name)
         REJECT(c, "the first item must be the series name");
-    if (c->n > 2)
-        REJECT(c, "expected [name, filename]");
+    if (c->n > 3 || (c->n == 3 && c->v[2].type != IPP_JV_NESTED))
+        REJECT(c, "expected [name, filename] or [name, filename, {options}]");
     ipp_entry_t *e = lookup(c->s, c->session, name);
     if (!e)
         REJECT(c, "unknown series '%s'", name);
     const char *asked = NULL;
-    if (c->n == 2 && c->v[1].type == IPP_JV_STR)
+    if (c->n >= 2 && c->v[1].type == IPP_JV_STR)
         asked = c->v[1].len ? c->v[1].str : NULL; /* "" means the default, as originally */
-    else if (c->n == 2 && c->v[1].type != IPP_JV_NULL)
+    else if (c->n >= 2 && c->v[1].type != IPP_JV_NULL)
         REJECT(c, "the file name is neither a string nor null");
+    /* options such as {"excel": true}, read by the same parser as plot_series' */
+    if (c->n == 3 && ipp_plotopts_parse(c->v[2].str, c->v[2].len, &o, err, sizeof err))
+        REJECT(c, "%s", err);
     char *rel = output_name(c, name, asked, "pkl");
     if (rel)
-        make_job(c, IPP_JOB_SAVE, e, name, rel, &none);
+        make_job(c, IPP_JOB_SAVE, e, name, rel, &o);
+    else
+        ipp_plotopts_free(&o);
 }
 
 static void cmd_plot_series(cmd_t *c)

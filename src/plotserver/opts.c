@@ -124,7 +124,8 @@ int ipp_plotopts_parse(const char *json, size_t len, ipp_plotopts_t *o, char *er
         get_figsize(obj, o, err, errlen) || get_formats(obj, o, err, errlen) ||
         get_bool(obj, "xlog", &o->xlog, err, errlen) ||
         get_bool(obj, "ylog", &o->ylog, err, errlen) ||
-        get_bool(obj, "grid", &o->grid, err, errlen))
+        get_bool(obj, "grid", &o->grid, err, errlen) ||
+        get_bool(obj, "excel", &o->excel, err, errlen))
         goto done;
     /* as in the original: the key's presence asks for a histogram, whatever its value */
     o->hist = cJSON_GetObjectItemCaseSensitive(obj, "hist") != NULL;

@@ -187,7 +187,7 @@ static int global(unpickler_t *u, const char *mod, const char *name)
         (!strcmp(mod, "builtins") && !strcmp(name, "dict")) ||
         (!strcmp(mod, "__builtin__") && !strcmp(name, "dict")))
         return push(u, mk(u, P_DICTCLS));
-    u->why = "pickle refers to something else than a dict of lists";
+    u->why = "it refers to something else than a dict of lists";
     return -1;
 }
 
@@ -477,8 +477,11 @@ int ipp_read_pickle(const uint8_t *buf, size_t len, ipp_data_t *d, char *err, si
         ;
     if (rc == 1)
         rc = u.sp == 1 ? to_data(&u, u.stack[0], d) : (u.why = "bad stack at STOP", -1);
-    if (rc)
-        snprintf(err, errlen, "pickle: %s", u.why ? u.why : "out of memory");
+    const char *why = u.why ? u.why : "out of memory";
+    if (rc && !strcmp(why, "out of memory"))
+        snprintf(err, errlen, "%s", why);
+    else if (rc)
+        snprintf(err, errlen, "not a pickle (%s)", why);
     for (size_t i = 0; i < u.nall; i++) {
         free(u.all[i]->s);
         free(u.all[i]->items);

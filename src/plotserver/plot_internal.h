@@ -58,5 +58,22 @@ int ipp__store_plot(ipp_store_t *st, int64_t id, const char *options, size_t len
 int ipp__data_init(ipp_data_t *d, const char *const *names, size_t ncols);
 /* Append one row (ncols values). 0 or -1. */
 int ipp__data_push(ipp_data_t *d, const double *row, size_t *cap);
+/* Append one row that arrived at time t (seconds since the epoch); d->t is allocated at
+ * the first such row. 0 or -1. */
+int ipp__data_push_timed(ipp_data_t *d, const double *row, double t, size_t *cap);
+
+/* ---- arrival times in files ----------------------------------------------------------- */
+
+/* The header of the arrival-time column in CSV and .xlsx files. */
+#define IPP_RECEIVED "received"
+/* Length of "2026-12-01T23:00:00.123Z". */
+#define IPP_TIME_LEN 24
+/* t as ISO 8601 UTC with milliseconds into out (cap > IPP_TIME_LEN); "" for a time
+ * that is not finite or outside years 0-9999. Returns the length. */
+size_t ipp__fmt_time(char *out, size_t cap, double t);
+/* The inverse, for a whole field s[0..n): 0 and *t, or -1 if it is not such a time.
+ * Accepts what ipp__fmt_time() writes, with 0 to 9 decimals, and an offset +hh:mm in
+ * place of Z. */
+int ipp__parse_time(const char *s, size_t n, double *t);
 
 #endif

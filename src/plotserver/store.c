@@ -370,7 +370,7 @@ int ipp_store_read(ipp_store_t *st, int64_t id, int64_t upto, ipp_data_t *d)
     if (read_names(st, id, d))
         return -1;
     if (sqlite3_prepare_v2(st->db,
-                           "SELECT vals FROM rows WHERE series = ? AND seq < ? ORDER BY seq",
+                           "SELECT vals, t FROM rows WHERE series = ? AND seq < ? ORDER BY seq",
                            -1, &q, NULL) != SQLITE_OK)
         goto fail;
     sqlite3_bind_int64(q, 1, id);
@@ -381,7 +381,7 @@ int ipp_store_read(ipp_store_t *st, int64_t id, int64_t upto, ipp_data_t *d)
         size_t n = (size_t)sqlite3_column_bytes(q, 0) / 8;
         for (size_t c = 0; c < d->ncols; c++)
             row[c] = c < n ? unpack1(b + 8 * c) : NAN;
-        if (ipp__data_push(d, row, &cap))
+        if (ipp__data_push_timed(d, row, sqlite3_column_double(q, 1), &cap))
             goto fail;
     }
     if (step != SQLITE_DONE)

@@ -51,29 +51,21 @@ int ipp__job_push_locked(ipp_server_t *s, ipp_job_t *j)
     return 0;
 }
 
-static int export(ipp_server_t *s, const ipp_job_t *j, const ipp_data_t *d, const char *ext,
-                  const char *tmpname, const char **why)
+static int export(ipp_server_t *s, const ipp_job_t *j, const ipp_data_t *d,
+                  const char *tmpname, char *err, size_t errlen)
 {
+    char path[4096];
+    /* made here with O_EXCL, so that nothing already under that name (a link left in the
+     * folder) is written through; the exporters then open the empty file by its path */
     int fd = openat(s->tmpfd, tmpname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
-    if (!f) {
-        if (fd >= 0)
-            close(fd);
-        *why = strerror(errno);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s", strerror(errno));
         return -1;
     }
-    int rc;
-    if (!strcmp(ext, "csv"))
-        rc = ipp_write_csv(f, d);
-    else if (!strcmp(ext, "json"))
-        rc = ipp_write_json(f, j->name, d);
-    else /* .pkl, and like the original, any other name gets a pickle */
-        rc = ipp_write_pickle(f, d);
-    if (fclose(f))
-        rc = -1;
-    if (rc)
-        *why = "write error";
-    return rc;
+    close(fd);
+    snprintf(path, sizeof path, "%s/%s", s->tmpdir, tmpname);
+    ipp_export_opts_t o = {.series = j->name, .excel = j->opts.excel};
+    return ipp_export_file(path, d, &o, err, errlen);
 }
 
 static int render(ipp_server_t *s, const ipp_job_t *j, const ipp_data_t *d,
@@ -97,17 +89,31 @@ static int run_job(ipp_server_t *s, ipp_store_t *st, const ipp_job_t *j)
     int rc = -1, parent = -1;
     bool tmp_made = false;
     ipp_path_ext(j->rel, ext, sizeof ext);
+    memset(&d, 0, sizeof d);
+    /* unlike the original, which pickles into any name: a .xyz holding a pickle helps
+     * nobody, and the name usually means a format we do not write */
+    if (j->kind == IPP_JOB_SAVE && !ipp_export_known(ext)) {
+        snprintf(err, sizeof err, "unknown data format '%s%s' (use %s)", ext[0] ? "." : "",
+                 ext, ipp_export_list());
+        goto done;
+    }
     pthread_mutex_lock(&s->mu);
     uint64_t seq = ++s->tmp_seq;
     pthread_mutex_unlock(&s->mu);
     snprintf(tmpname, sizeof tmpname, "%ld-%llu.%s", (long)getpid(), (unsigned long long)seq,
-             ext[0] ? ext : "pkl");
+             ext);
     if (ipp_store_read(st, j->id, j->nrows, &d)) {
         snprintf(err, sizeof err, "cannot read the series: %s", ipp_store_errmsg(st));
         goto done;
     }
+    /* rows from the store all have arrival times; a series without rows yet gets the
+     * `received` column too, so its files have the layout of the later ones */
+    if (!d.t && !(d.t = malloc(sizeof *d.t))) {
+        snprintf(err, sizeof err, "out of memory");
+        goto done;
+    }
     tmp_made = true;
-    if (j->kind == IPP_JOB_SAVE ? export(s, j, &d, ext, tmpname, &why)
+    if (j->kind == IPP_JOB_SAVE ? export(s, j, &d, tmpname, err, sizeof err)
                                 : render(s, j, &d, tmpname, err, sizeof err))
         goto done;
     parent = ipp__path_open_parent(s->rootfd, j->rel, &leaf, &why);

@@ -147,13 +147,20 @@ def check_pickle(path, columns, rows):
             iptest.expect_eq(type(g), float, "pickle value type")
 
 
+ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
 def check_csv(path, columns, rows):
+    """A CSV the server wrote: the columns, then `received`, each row's arrival time."""
     import csv
     with open(path, newline="") as f:
         lines = list(csv.reader(f))
-    iptest.expect_eq(lines[0], columns, "csv header")
-    got = [[float(x) for x in line] for line in lines[1:]]
+    iptest.expect_eq(lines[0], columns + ["received"], "csv header")
+    got = [[float(x) for x in line[:-1]] for line in lines[1:]]
     iptest.expect_eq(got, rows, "csv rows")
+    for line in lines[1:]:
+        if not ISO_UTC.match(line[-1]):
+            raise AssertionError(f"csv received {line[-1]!r} is not ISO 8601 UTC")
 
 
 def check_json(path, columns, rows):
