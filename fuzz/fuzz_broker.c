@@ -50,8 +50,15 @@ static void fake_peer(ipb_transport_t *t, char *buf, size_t len)
     buf[len - 1] = '\0';
 }
 
-static const ipb_transport_vt fake_vt = {"fuzz", fake_read, fake_read, fake_try_write,
-                                         fake_write, fake_close, fake_peer};
+static const ipb_transport_vt fake_vt = {
+    .name = "fuzz",
+    .read_start = fake_read,
+    .read_stop = fake_read,
+    .try_write = fake_try_write,
+    .write = fake_write,
+    .close = fake_close,
+    .peer = fake_peer,
+};
 
 static uv_loop_t loop;
 static ipb_broker_t *broker;

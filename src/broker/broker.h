@@ -213,6 +213,12 @@ typedef struct {
     int (*write)(ipb_transport_t *t, const uv_buf_t *bufs, unsigned n);
     /* Close; ipb_conn_on_closed() follows from a later loop callback. */
     void (*close)(ipb_transport_t *t);
+    /*
+     * Optional: half-close after the queued writes (TCP FIN), reading on, so that a peer
+     * still writing when we end the connection reads our last packet instead of a reset.
+     * 0 or a UV error. NULL: a closing connection is closed as soon as it is flushed.
+     */
+    int (*shutdown)(ipb_transport_t *t);
     /* "address:port" of the peer into buf. */
     void (*peer)(ipb_transport_t *t, char *buf, size_t len);
     /*

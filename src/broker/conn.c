@@ -131,6 +131,32 @@ static void hard_close(ipb_conn_t *c)
     c->tr->vt->close(c->tr);
 }
 
+/*
+ * A closing connection whose last packets are written: half-close and drain what the
+ * peer still sends until it closes too (or IPB_CLOSING_GRACE_MS passes, see the tick).
+ * Closing with unread bytes would make the kernel answer with a reset, and a client that
+ * is still writing would get EPIPE instead of reading our DISCONNECT.
+ */
+static void linger(ipb_conn_t *c)
+{
+    if (c->peer_eof || !c->tr->vt->shutdown) {
+        hard_close(c);
+        return;
+    }
+    if (!c->write_shut) {
+        c->write_shut = true;
+        if (c->tr->vt->shutdown(c->tr) < 0)
+            hard_close(c);
+    }
+}
+
+void ipb__conn_on_peer_eof(ipb_conn_t *c)
+{
+    c->peer_eof = true;
+    if (!c->out && !c->writing)
+        hard_close(c);
+}
+
 static void flush(ipb_conn_t *c)
 {
     uv_buf_t bufs[IPB_GATHER_BUFS];
@@ -155,7 +181,7 @@ static void flush(ipb_conn_t *c)
         c->writing = (uint32_t)bytes;
     }
     if (c->state == IPB_CONN_CLOSING && !c->out && !c->writing)
-        hard_close(c);
+        linger(c);
 }
 
 void ipb_conn_on_written(ipb_conn_t *c, int status)
@@ -196,7 +222,9 @@ void ipb__conn_close(ipb_conn_t *c, const char *why)
     ipb__session_detach(b, c);
     c->state = IPB_CONN_CLOSING;
     c->last_rx = (uint32_t)ipb__now(b);
-    c->tr->vt->read_stop(c->tr);
+    /* Reading goes on, discarding (dispatch.c), until the peer closes: see linger(). */
+    if (!c->tr->vt->shutdown)
+        c->tr->vt->read_stop(c->tr);
     free(c->rbuf);
     c->rbuf = NULL;
     c->rlen = 0;

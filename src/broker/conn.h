@@ -48,9 +48,13 @@ struct ipb_conn {
     bool in_flush : 1;
     bool will_on_close : 1;    /* publish the will when this connection ends */
     bool no_problem_info : 1;  /* 5.0 Request Problem Information 0: no reason strings */
+    bool write_shut : 1;       /* closing: our side is half-closed, the peer's bytes drained */
+    bool peer_eof : 1;         /* closing: the peer has closed its side */
     uint8_t rshift;            /* rbuf holds 1 << rshift bytes */
 };
 
+/* A closing connection's peer closed its side: close once our last bytes are out. */
+void ipb__conn_on_peer_eof(ipb_conn_t *c);
 /* Send a 5.0 DISCONNECT with reason (if 5.0 and reason set), then close. */
 void ipb__conn_kick(ipb_conn_t *c, uint8_t reason, const char *why);
 /* Close now-ish: detach from the session (its will policy runs), flush, close. */

@@ -45,6 +45,12 @@ void ipb_conn_read_buf(ipb_conn_t *c, size_t suggested, uv_buf_t *buf)
 static ssize_t process(ipb_conn_t *c, const uint8_t *p, size_t len, ipm_frame_t *f)
 {
     size_t used = 0;
+    /* MQTT-3.1.0-1: the first packet is a CONNECT (0x10, no flags). Anything else ends the
+     * connection at its first byte, not after connect_timeout waiting for a whole frame. */
+    if (c->state == IPB_CONN_NEW && len && p[0] != (IPM_CONNECT << 4)) {
+        ipb__conn_close(c, NULL);
+        return -1;
+    }
     while (c->state < IPB_CONN_CLOSING) {
         int rc = ipm_frame(p + used, len - used, c->b->cfg.max_packet_size, f);
         if (rc == IPM_ENEED_MORE)
@@ -97,6 +103,10 @@ static void keep_tail(ipb_conn_t *c, const uint8_t *p, size_t used, size_t len)
 void ipb_conn_on_read(ipb_conn_t *c, ssize_t n, const uv_buf_t *buf)
 {
     if (n < 0) {
+        if (c->state == IPB_CONN_CLOSING) {
+            ipb__conn_on_peer_eof(c);
+            return;
+        }
         ipb__conn_close(c, c->state == IPB_CONN_ACTIVE ? "closed its connection" : NULL);
         return;
     }

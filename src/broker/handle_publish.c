@@ -65,7 +65,15 @@ int ipb__handle_publish(ipb_conn_t *c, ipm_publish_t *p)
     uint8_t rc = ipb__alias_in(c, p);
     if (!rc && p->retain && !b->cfg.retain_available)
         rc = IPM_RC_RETAIN_NOT_SUPPORTED;
-    if (!rc && p->qos == 2 && !ipb__session_rx_has(s, p->packet_id) &&
+    /* MQTT-3.3.4-6: a Subscription Identifier is the server's to send, never the client's. */
+    ipm_prop_t subid;
+    if (!rc && c->version == IPM_PROTO_V5 &&
+        ipm_props_get(&p->props, IPM_PROP_SUBSCRIPTION_IDENTIFIER, &subid))
+        rc = IPM_RC_PROTOCOL_ERROR;
+    /* The Receive Maximum we announced binds 5.0 clients only: 3.x has none, and its QoS 2
+     * ids waiting for PUBREL are bounded by the id space (65,535 ids, 2 bytes each). */
+    if (!rc && c->version == IPM_PROTO_V5 && p->qos == 2 &&
+        !ipb__session_rx_has(s, p->packet_id) &&
         s->nrx_qos2 >= (b->cfg.max_inflight_messages ? b->cfg.max_inflight_messages : UINT16_MAX))
         rc = IPM_RC_RECEIVE_MAXIMUM_EXCEEDED;
     if (rc) {

@@ -90,6 +90,24 @@ static void tcp_close(ipb_transport_t *tr)
         uv_close((uv_handle_t *)&t->h, on_closed);
 }
 
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)status; /* a failure leaves the closing connection to its grace timer */
+    free(req);
+}
+
+static int tcp_shutdown(ipb_transport_t *tr)
+{
+    tcp_t *t = (tcp_t *)tr;
+    uv_shutdown_t *req = malloc(sizeof *req);
+    if (!req)
+        return UV_ENOMEM;
+    int rc = uv_shutdown(req, (uv_stream_t *)&t->h, on_shutdown);
+    if (rc < 0)
+        free(req);
+    return rc;
+}
+
 static void tcp_peer(ipb_transport_t *tr, char *buf, size_t len)
 {
     ipb__tcp_peer_name(&((tcp_t *)tr)->h, buf, len);
@@ -102,6 +120,7 @@ static const ipb_transport_vt tcp_vt = {
     .try_write = tcp_try_write,
     .write = tcp_write,
     .close = tcp_close,
+    .shutdown = tcp_shutdown,
     .peer = tcp_peer,
 };
 

@@ -37,5 +37,27 @@ def window_v311():
         s.send(pubrec(2)).expect(pubrel(2)).send(pubcomp(2)).sync()
 
 
+def qos2_unreleased_v311():
+    """3.1.1 has no Receive Maximum: a client may leave many QoS 2 messages unreleased."""
+    n = 300
+    with Broker("max_inflight_messages 20\n") as b:
+        s = b.connect("s")
+        s.send(subscribe(1, [("q", 0)])).expect(suback(1, [0]))
+        p = b.connect("p")
+        for i in range(1, n + 1):
+            p.send(publish("q", str(i), 2, pid=i))
+        for i in range(1, n + 1):
+            p.expect(pubrec(i), f"PUBREC {i}")
+        for i in range(1, n + 1):
+            p.send(pubrel(i))
+        for i in range(1, n + 1):
+            p.expect(pubcomp(i), f"PUBCOMP {i}")
+        for i in range(1, n + 1):
+            s.expect(publish("q", str(i)), f"message {i}")
+        p.sync()
+        s.sync()
+
+
 run([("client_receive_maximum", client_receive_maximum),
-     ("our_receive_maximum", our_receive_maximum), ("window_v311", window_v311)])
+     ("our_receive_maximum", our_receive_maximum), ("window_v311", window_v311),
+     ("qos2_unreleased_v311", qos2_unreleased_v311)])

@@ -28,6 +28,8 @@ def closes_only_that_one():
              "property given more than once"),
             (pkt(0x20, b"\x00\x00\x00"), 0x82, "unexpected packet"),
             (pkt(0xF0, b"\x00\x00"), 0x82, "unexpected packet"),
+            # MQTT-3.3.4-6: a client may not send a Subscription Identifier.
+            (pkt(0x30, s("a") + b"\x02\x0b\x01x"), 0x82, "sent a PUBLISH that is not allowed"),
         ]
         for i, (data, rc, why) in enumerate(cases5):
             c = b.connect(f"bad5-{i}", V5).send(data)
@@ -43,6 +45,27 @@ def garbage_before_connect():
         b.connect("ok").sync()
 
 
+def not_a_connect_first():
+    """A first byte that cannot begin a CONNECT ends the connection at once, long before
+    connect_timeout (MQTT-3.1.0-1), even when the frame it announces never completes."""
+    with Broker("connect_timeout 600\n") as b:
+        for first in (b"\x30\xff\xff\xff\x7f", b"\x82", b"\x11\x10", b"GET / HTTP/1.1\r\n"):
+            b.client(timeout=20).send(first).expect_closed(f"first bytes {first!r}")
+        b.connect("ok").sync()
+
+
+def still_writing_reads_disconnect():
+    """A client still writing when the broker ends its connection reads the DISCONNECT
+    and then a clean end of stream, not a reset (the broker half-closes and drains)."""
+    with Broker() as b:
+        for i in range(3):
+            c = b.connect(f"w{i}", V5)
+            bad = pkt(0x30, s(b"a\xff") + b"\x00x")  # topic not UTF-8: 0x81
+            c.send(bad + PINGREQ * 200000)  # 400 kB after it, more than socket buffers
+            c.expect(server_disconnect(0x81, "string is not well-formed UTF-8"))
+            c.expect_eof()
+
+
 def partial_packets():
     with Broker() as b:
         c = b.client()
@@ -53,4 +76,7 @@ def partial_packets():
 
 
 run([("closes_only_that_one", closes_only_that_one),
-     ("garbage_before_connect", garbage_before_connect), ("partial_packets", partial_packets)])
+     ("garbage_before_connect", garbage_before_connect),
+     ("not_a_connect_first", not_a_connect_first),
+     ("still_writing_reads_disconnect", still_writing_reads_disconnect),
+     ("partial_packets", partial_packets)])

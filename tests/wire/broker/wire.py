@@ -266,6 +266,13 @@ class Client:
             raise AssertionError(f"{what}: expected close, got {data.hex()}")
         return self
 
+    def expect_eof(self, what="connection"):
+        """The broker ends the stream cleanly: EOF, not a reset, and nothing more."""
+        data = self.sock.recv(4096)
+        if data:
+            raise AssertionError(f"{what}: expected the end of the stream, got {data.hex()}")
+        return self
+
     def sync(self):
         """PINGREQ must be answered by PINGRESP with nothing before it."""
         self.send(PINGREQ)
