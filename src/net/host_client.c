@@ -15,6 +15,7 @@
 #define HOST_SUBS (64u << 10)
 #define HOST_QOS2 1024u
 #define HOST_ALIASES (16u << 10)
+#define HOST_ACKS 65535u /* every packet id a server can have in flight to us */
 
 /* Everything in one allocation, freed at once by ipm_client_free(). */
 typedef struct {
@@ -24,6 +25,7 @@ typedef struct {
     ipm_tcp_t tcp;
     ipm_tls_t tls;
     uint16_t qos2[HOST_QOS2];
+    ipm_ack_slot_t acks[HOST_ACKS];
     uint8_t bytes[]; /* rx, tx, store, subs, aliases */
 } host_client_t;
 
@@ -53,6 +55,7 @@ ipm_client_t *ipm_client_new(const ipm_client_config_t *cfg, const ipm_tls_opts_
         .subs = b + HOST_RX + HOST_TX + HOST_STORE, .subs_cap = HOST_SUBS,
         .qos2_ids = h->qos2, .qos2_cap = HOST_QOS2,
         .aliases = b + HOST_RX + HOST_TX + HOST_STORE + HOST_SUBS, .aliases_cap = HOST_ALIASES,
+        .acks = h->acks, .acks_cap = HOST_ACKS,
     };
     ipm_client_config_t c = *cfg;
     c.transport = &h->tr;
