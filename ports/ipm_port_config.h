@@ -24,7 +24,7 @@
 #define IPM_CLIENT_TOPIC_ALIAS_MAX 8
 
 /* No acknowledgement by the application (cfg.manual_ack, ipm_client_ack()): it would take
- * about 400 bytes of text the budget does not have; messages are acknowledged on delivery. */
+ * about 600 bytes of text the budget does not have; messages are acknowledged on delivery. */
 #define IPM_CLIENT_MANUAL_ACK 0
 
 #endif /* IPM_PORT_CONFIG_H */
