@@ -47,10 +47,14 @@ static uint64_t token(const feed_t *f, uint32_t seq)
     return (uint64_t)f->conn << 32 | seq;
 }
 
-/* Nothing more of connection `conn` is acknowledged; the loop reconnects. */
+/* Nothing more of connection `conn` is acknowledged; the loop reconnects. Only the
+ * latest connection's block matters (an older number acknowledges nothing waiting on a
+ * newer connection), so a late report about an older one must not lift it. */
 static void block(feed_t *f, uint32_t conn)
 {
-    atomic_store(&f->blocked, conn);
+    uint_fast32_t old = atomic_load(&f->blocked);
+    while (old < conn && !atomic_compare_exchange_weak(&f->blocked, &old, conn))
+        ;
     atomic_store(&f->reconnect, true);
 }
 
