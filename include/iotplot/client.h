@@ -477,7 +477,7 @@ int ipm_client_wait_msg(ipm_client_t *c, uint32_t timeout_ms);
  * within IPM_CLIENT_ACK_POLL_MS.
  *
  * - QoS 1: the PUBACK waits.
- * - QoS 2: the PUBREC waits, since once the server has it, it never sends the PUBLISH
+ * - QoS 2: the PUBREC waits, since a server that has the PUBREC never sends the PUBLISH
  *   again: a message lost before being processed would be lost for good. PUBREL is then
  *   reported as an IPM_EV_RELEASED event with its own seq, and the PUBCOMP waits for
  *   that seq to be acknowledged (the packet id is not reused before PUBCOMP).
@@ -491,9 +491,10 @@ int ipm_client_wait_msg(ipm_client_t *c, uint32_t timeout_ms);
  * - When the connection ends, the waiting acknowledgements are dropped: with a kept
  *   session the server sends every unacknowledged message again (QoS 1 may then arrive
  *   twice) and PUBRELs again; acknowledging an older seq later does nothing.
- * - mem.acks bounds the messages waiting; one more ends the connection with IPM_EQUOTA
- *   (a 5.0 server is told the bound as Receive Maximum; 3.x servers such as mosquitto
- *   keep 20 in flight by default).
+ * - mem.acks bounds the messages waiting; one more ends the connection with IPM_EQUOTA.
+ *   A 5.0 server is told the bound as Receive Maximum; 3.x has no such flow control, and
+ *   a server resuming a session may send thousands at once, so on a host give it (and
+ *   qos2_ids) room for every packet id, 65535, as ipm_client_new() does.
  *
  * Threads: ipm_client_ack() is the one call that may run on another thread while a
  * thread loops on wait_msg() (one acknowledging thread at a time); it only publishes the
