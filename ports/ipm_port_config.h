@@ -23,4 +23,8 @@
 /* Topic aliases accepted from the server when the aliases buffer is given. */
 #define IPM_CLIENT_TOPIC_ALIAS_MAX 8
 
+/* No acknowledgement by the application (cfg.manual_ack, ipm_client_ack()): it would take
+ * about 600 bytes of text the budget does not have; messages are acknowledged on delivery. */
+#define IPM_CLIENT_MANUAL_ACK 0
+
 #endif /* IPM_PORT_CONFIG_H */

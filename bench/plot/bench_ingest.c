@@ -58,7 +58,7 @@ static int device_open(device_t *d, uint16_t port)
 {
     ipm_client_config_t cfg = ipm_client_config_default();
     ipm_client_mem_t mem = {d->rx, sizeof d->rx, d->tx, sizeof d->tx, d->store,
-                            sizeof d->store, d->subs, sizeof d->subs, d->q2, 8, NULL, 0};
+                            sizeof d->store, d->subs, sizeof d->subs, d->q2, 8, NULL, 0, NULL, 0};
     ipm_tcp_init(&d->tcp, &d->tr);
     ipm_net_platform(&cfg.platform);
     snprintf(d->id, sizeof d->id, "bench-device-%d", d->index);

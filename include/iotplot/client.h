@@ -23,6 +23,8 @@
  *   surfaced.
  * - Optional automatic reconnect with exponential backoff and jitter, restoring
  *   subscriptions, and a bounded outbox for publishes made while disconnected.
+ * - Optional acknowledgement by the application after processing (cfg.manual_ack,
+ *   ipm_client_ack()), so that an acknowledged message is a stored one.
  *
  * Threads: a client is not synchronised. Use it from one thread (for example a thread that
  * loops on ipm_client_wait_msg() and publishes from its callbacks), or serialise every
@@ -30,7 +32,8 @@
  * other threads get the lock. Callbacks run inside check_msg()/wait_msg()/subscribe()/
  * flush() on the calling thread, and may call ipm_client_publish*() and
  * ipm_client_disconnect(), but not ipm_client_free() (net.h) or the blocking
- * subscribe/unsubscribe.
+ * subscribe/unsubscribe. The exception is ipm_client_ack() (cfg.manual_ack), which another
+ * thread may call without a lock.
  *
  * Errors are the negative IPM_E* codes of codec.h (ipm_strerror() names them); the last
  * MQTT reason code from the server is ipm_client_reason().
@@ -78,6 +81,16 @@ extern "C" {
 #endif
 #ifndef IPM_CLIENT_TOPIC_ALIAS_MAX
 #define IPM_CLIENT_TOPIC_ALIAS_MAX 16 /* 5.0 Topic Alias Maximum sent when aliases_cap > 0 */
+#endif
+/* Acknowledgement by the application (cfg.manual_ack, ipm_client_ack()). 1 on hosts; the
+ * device build (ports/ipm_port_config.h) sets 0, as the code does not fit its budget. */
+#ifndef IPM_CLIENT_MANUAL_ACK
+#define IPM_CLIENT_MANUAL_ACK 1
+#endif
+/* With acknowledgements waiting, the loop checks for ipm_client_ack() from another thread
+ * at least this often (milliseconds), whatever timeout wait_msg() was given. */
+#ifndef IPM_CLIENT_ACK_POLL_MS
+#define IPM_CLIENT_ACK_POLL_MS 2
 #endif
 
 typedef struct ipm_client ipm_client_t;
@@ -129,6 +142,12 @@ typedef struct {
     /* Outbox: publishes made while disconnected, sent in order after (re)connecting. */
     uint16_t outbox_max;       /* messages; 0 = publish while disconnected fails */
     ipm_outbox_policy_t outbox_policy;
+#if IPM_CLIENT_MANUAL_ACK
+    /* The application acknowledges incoming QoS 1/2 messages with ipm_client_ack() once it
+     * has processed them (see there); needs mem.acks. Default false: acknowledged on
+     * delivery. */
+    bool manual_ack;
+#endif
     const ipm_transport_t *transport; /* set by ipm_client_new() (net.h); copied by init */
     ipm_platform_t platform;          /* set by ipm_client_new() (net.h); copied by init */
 } ipm_client_config_t;
@@ -144,6 +163,8 @@ typedef struct {
  * - subs: subscriptions kept for resubscribing (filter length + 8 bytes each).
  * - qos2_ids: incoming QoS 2 messages awaiting PUBREL (5.0: sent as Receive Maximum).
  * - aliases: incoming 5.0 topic aliases (topic length + 4 bytes each); 0 = none accepted.
+ * - acks: with cfg.manual_ack, incoming packets whose acknowledgement waits for
+ *   ipm_client_ack() (5.0: Receive Maximum is the smaller of qos2_cap and acks_cap).
  *
  * Example: all static, for a device.
  *
@@ -165,7 +186,20 @@ typedef struct {
     uint16_t qos2_cap;
     uint8_t *aliases;
     size_t aliases_cap;
+#if IPM_CLIENT_MANUAL_ACK
+    struct ipm_ack_slot *acks;
+    uint16_t acks_cap;
+#endif
 } ipm_client_mem_t;
+
+#if IPM_CLIENT_MANUAL_ACK
+/* One acknowledgement waiting for the application (mem.acks). Private. */
+typedef struct ipm_ack_slot {
+    uint32_t seq;
+    uint16_t packet_id;
+    uint8_t type; /* IPM_PUBACK, IPM_PUBREC or IPM_PUBCOMP */
+} ipm_ack_slot_t;
+#endif
 
 /*
  * Defaults: port 1883, version 3.1.1, keepalive 60 s, clean start, 10 s timeouts, 20 in flight,
@@ -192,6 +226,9 @@ typedef struct {
     bool dup;
     uint16_t packet_id; /* 0 for QoS 0 */
     ipm_props_t props;
+#if IPM_CLIENT_MANUAL_ACK
+    uint32_t seq; /* cfg.manual_ack, QoS 1/2: pass it to ipm_client_ack(); else 0 */
+#endif
 } ipm_msg_t;
 
 typedef void (*ipm_msg_cb)(ipm_client_t *c, const ipm_msg_t *m, void *user);
@@ -201,7 +238,9 @@ typedef enum {
     IPM_EV_DISCONNECTED, /* connection lost or closed; err and reason (server DISCONNECT) */
     IPM_EV_PUBLISHED,    /* a QoS 1/2 publish was acknowledged; packet_id, reason */
     IPM_EV_DROPPED,      /* a queued message was discarded (outbox full, or refused) */
-    IPM_EV_SUBACK        /* a SUBACK arrived for a resubscription after reconnect */
+    IPM_EV_SUBACK,       /* a SUBACK arrived for a resubscription after reconnect */
+    IPM_EV_RELEASED      /* cfg.manual_ack: PUBREL of an incoming QoS 2 message; packet_id,
+                            seq (its PUBCOMP waits for ipm_client_ack(), see there) */
 } ipm_event_type_t;
 
 typedef struct {
@@ -211,6 +250,9 @@ typedef struct {
     uint16_t packet_id;
     bool session_present;
     const ipm_props_t *props; /* properties of the packet behind the event, or NULL */
+#if IPM_CLIENT_MANUAL_ACK
+    uint32_t seq; /* IPM_EV_RELEASED: pass it to ipm_client_ack() */
+#endif
 } ipm_event_t;
 
 typedef void (*ipm_event_cb)(ipm_client_t *c, const ipm_event_t *ev, void *user);
@@ -423,6 +465,59 @@ int ipm_client_check_msg(ipm_client_t *c);
  */
 int ipm_client_wait_msg(ipm_client_t *c, uint32_t timeout_ms);
 
+#if IPM_CLIENT_MANUAL_ACK
+/* ---- acknowledgement by the application (cfg.manual_ack) ------------------------------ */
+
+/*
+ * With cfg.manual_ack the client does not acknowledge an incoming QoS 1/2 message when
+ * it delivers it: the message gets a sequence number (m->seq) and its acknowledgement
+ * waits until the application calls ipm_client_ack() with that number or a later one,
+ * meaning "everything delivered up to here is processed" (stored, committed...). The
+ * acknowledgements then go out in delivery order, from the loop (check_msg()/wait_msg()),
+ * within IPM_CLIENT_ACK_POLL_MS.
+ *
+ * - QoS 1: the PUBACK waits.
+ * - QoS 2: the PUBREC waits, since a server that has the PUBREC never sends the PUBLISH
+ *   again: a message lost before being processed would be lost for good. PUBREL is then
+ *   reported as an IPM_EV_RELEASED event with its own seq, and the PUBCOMP waits for
+ *   that seq to be acknowledged (the packet id is not reused before PUBCOMP).
+ *   Exactly once across a crash of the application: a crash after processing but before
+ *   the PUBREC reached the server makes it send the PUBLISH again (DUP) on the next
+ *   connection. An application that must not apply it twice records the packet id in
+ *   the same transaction as the data, skips (but acknowledges) a QoS 2 message whose id
+ *   it holds, and forgets the id on IPM_EV_RELEASED, recording that before acknowledging
+ *   the event's seq. The same record serves after a reconnect: a QoS 2 message whose
+ *   PUBREC had not gone out comes back from the server and is delivered again (DUP).
+ * - When the connection ends, the waiting acknowledgements are dropped: with a kept
+ *   session the server sends every unacknowledged message again (QoS 1 may then arrive
+ *   twice) and PUBRELs again; acknowledging an older seq later does nothing.
+ * - mem.acks bounds the messages waiting; one more ends the connection with IPM_EQUOTA.
+ *   A 5.0 server is told the bound as Receive Maximum; 3.x has no such flow control, and
+ *   a server resuming a session may send thousands at once, so on a host give it (and
+ *   qos2_ids) room for every packet id, 65535, as ipm_client_new() does.
+ *
+ * Threads: ipm_client_ack() is the one call that may run on another thread while a
+ * thread loops on wait_msg() (one acknowledging thread at a time); it only publishes the
+ * number for the loop. A number older than the last one is ignored. Never fails.
+ *
+ * Example: a worker thread stores messages and acknowledges after each commit.
+ *
+ *     static void on_msg(ipm_client_t *c, const ipm_msg_t *m, void *user)
+ *     {
+ *         queue_push(user, m->topic, m->payload, m->seq);   // copy: m is the client's
+ *     }
+ *     ...
+ *     cfg.manual_ack = true;
+ *     cfg.clean_start = false;                // a kept session, so unacknowledged
+ *     cfg.client_id = "archiver";             // messages come back after a crash
+ *     ipm_client_t *c = ipm_client_new(&cfg, NULL, NULL);  // mem.acks included
+ *     ...
+ *     // worker thread:
+ *     for (;;) { uint32_t last = store_batch(queue); db_commit(); ipm_client_ack(c, last); }
+ */
+void ipm_client_ack(ipm_client_t *c, uint32_t seq);
+#endif
+
 /* ---- state --------------------------------------------------------------------------- */
 
 /*
@@ -495,6 +590,12 @@ struct ipm_client {
     int last_err;
     int delivered;
     uint32_t alias_out; /* outgoing topic aliases 1..32 set on this connection */
+#if IPM_CLIENT_MANUAL_ACK
+    uint32_t ack_seq;  /* the last sequence number given to the application */
+    uint32_t acked;    /* written by ipm_client_ack(), possibly on another thread */
+    uint16_t ack_head; /* waiting acknowledgements: mem.acks[ack_head..], a ring */
+    uint16_t ack_count;
+#endif
     ipm_props_t connack_props;
     uint8_t connack_buf[IPM_CLIENT_CONNACK_PROPS_MAX];
 };

@@ -119,8 +119,10 @@ const char *ipm_tls_error(const ipm_tls_t *t);
 
 /*
  * Allocate a client with 16 MiB receive and transmit buffers, a 16 MiB message store
- * (mapped lazily: an idle client costs little), a QoS 2 table of 1024 ids, the host
- * platform hooks and the TCP transport, or TLS when `tls` is not NULL. cfg->transport and cfg->platform are ignored.
+ * (mapped lazily: an idle client costs little), a QoS 2 table and room for acknowledgements
+ * waiting for the application (cfg.manual_ack) of 65535 packet ids each, the host platform hooks
+ * and the TCP transport, or TLS when `tls` is not NULL. cfg->transport and cfg->platform
+ * are ignored.
  * Returns NULL on out-of-memory, bad configuration or TLS files that cannot be loaded;
  * then, if err is not NULL, *err says why (valid until the next call).
  *

@@ -40,6 +40,15 @@ typedef void (*ipp_log_fn)(void *arg, const char *line);
 typedef void (*ipp_file_fn)(void *arg, const char *session, const char *series,
                             const char *path);
 
+/*
+ * Messages handed in with ipp_server_handle_ack() are now durable: every one with a
+ * token up to `token` (in the order they were handed in) is committed, or was refused
+ * as bad input and will never be stored. stored = false instead reports a commit that
+ * failed: messages up to `token` may be lost, so they must not be acknowledged. Called
+ * on the ingest thread after each commit that covered a new token; keep it short.
+ */
+typedef void (*ipp_commit_fn)(void *arg, uint64_t token, bool stored);
+
 typedef struct {
     const char *dir;    /* output folder, created if missing; holds the store */
     size_t max_payload; /* larger messages are logged and dropped; 0 = 1 MiB */
@@ -49,6 +58,8 @@ typedef struct {
     void *log_arg;
     ipp_file_fn on_file; /* optional */
     void *file_arg;
+    ipp_commit_fn on_commit; /* optional: tokens of ipp_server_handle_ack() made durable */
+    void *commit_arg;
 } ipp_server_config_t;
 
 typedef struct {
@@ -56,6 +67,7 @@ typedef struct {
     uint64_t rows;     /* data rows stored */
     uint64_t dropped;  /* messages refused (bad input, queue full) */
     uint64_t files;    /* files written */
+    uint64_t repeated; /* QoS 2 messages skipped: their packet id was recorded */
 } ipp_server_stats_t;
 
 /*
@@ -71,6 +83,43 @@ int ipp_server_create(const ipp_server_config_t *cfg, ipp_server_t **out, char *
  */
 void ipp_server_handle(ipp_server_t *s, const char *topic, size_t topic_len,
                        const uint8_t *payload, size_t len);
+
+/*
+ * ipp_server_handle() for a feeder that acknowledges a message only once it is stored,
+ * such as an MQTT client with manual acknowledgement (`iotplot plotserver`):
+ * - token (> 0, increasing from call to call) comes back through cfg.on_commit after
+ *   the commit that made the message durable. A message refused as bad input (too
+ *   large, not a command, bad rows...) is reported too, in order: it will never be
+ *   stored, and a broker sending it again would send it forever.
+ * - qos2_id (0 = none) is the MQTT QoS 2 packet id. It is recorded in the same
+ *   transaction as the message's rows, and a message whose id is recorded is skipped
+ *   (and reported), so a message the broker sends again because the server crashed
+ *   after the commit but before its acknowledgement went out is applied once. The id
+ *   stays recorded until ipp_server_release().
+ * Returns 0 when queued (or refused as bad input), or -1 when dropped: queue full,
+ * stopping, out of memory. A dropped message is never reported, but later tokens may
+ * be, so a feeder whose acknowledgements are cumulative must acknowledge nothing from
+ * the dropped one on and have it sent again (reconnect, for MQTT).
+ *
+ *     static void on_commit(void *arg, uint64_t token, bool stored)
+ *     {
+ *         if (stored) ipm_client_ack(arg, (uint32_t)token);   // acknowledge up to here
+ *     }
+ *     ...
+ *     if (ipp_server_handle_ack(s, topic, tlen, payload, plen, m->seq,
+ *                               m->qos == 2 ? m->packet_id : 0)) reconnect_later();
+ */
+int ipp_server_handle_ack(ipp_server_t *s, const char *topic, size_t topic_len,
+                          const uint8_t *payload, size_t len, uint64_t token,
+                          uint16_t qos2_id);
+
+/*
+ * The broker released QoS 2 packet id `qos2_id` (PUBREL): forget it, in order with the
+ * messages, so a new message reusing the id is applied. qos2_id 0 forgets every id (a
+ * new MQTT session: the old ids mean nothing). token (0 = none) is reported through
+ * cfg.on_commit once the forgetting is committed. 0, or -1 as ipp_server_handle_ack().
+ */
+int ipp_server_release(ipp_server_t *s, uint16_t qos2_id, uint64_t token);
 
 /*
  * Wait until every message handed in so far is applied and every file it asked for is

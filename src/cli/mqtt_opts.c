@@ -432,6 +432,8 @@ static void on_event(ipm_client_t *c, const ipm_event_t *ev, void *user)
         o->fatal = ev->err;
     if (ev->type == IPM_EV_PUBLISHED && ev->reason >= IPM_RC_UNSPECIFIED_ERROR && !o->refused)
         o->refused = ev->reason;
+    if (o->ev_cb)
+        o->ev_cb(c, ev, o->ev_user);
     if (!o->debug)
         return;
     switch (ev->type) {
@@ -453,6 +455,8 @@ static void on_event(ipm_client_t *c, const ipm_event_t *ev, void *user)
         break;
     case IPM_EV_SUBACK:
         fprintf(stderr, "%s: resubscribed (reason 0x%02x)\n", o->prog, ev->reason);
+        break;
+    case IPM_EV_RELEASED:
         break;
     }
 }
@@ -488,6 +492,7 @@ ipm_client_t *cli_mqtt_connect_cb(cli_mqtt_opts_t *o, bool auto_reconnect, uint1
     cfg.reconnect_max_ms = 5000;
     cfg.outbox_max = outbox;
     cfg.outbox_policy = IPM_OUTBOX_REFUSE; /* pub waits for room: every line is delivered */
+    cfg.manual_ack = o->manual_ack;
     ipm_tls_opts_t tls = {.cafile = o->cafile, .capath = o->capath, .certfile = o->cert,
                           .keyfile = o->key, .insecure = o->insecure};
     bool use_tls = o->cafile || o->capath || o->cert || o->key || o->insecure || o->os_certs;

@@ -54,6 +54,9 @@ typedef struct {
     char srvhost[1025];                /* -S: the target of the SRV record */
     int fatal; /* set when the connection ended in a way reconnecting cannot cure */
     int refused; /* 5.0 reason code of the first publish the server refused, or 0 */
+    bool manual_ack;     /* set by the command: it acknowledges with ipm_client_ack() */
+    ipm_event_cb ev_cb;  /* set by the command: its events, from the first connect on */
+    void *ev_user;
 } cli_mqtt_opts_t;
 
 /* Defaults: localhost:1883, 3.1.1, keepalive 60, QoS 0. */

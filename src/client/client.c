@@ -37,6 +37,9 @@ int ipm_client_init(ipm_client_t *c, const ipm_client_config_t *cfg, const ipm_c
               mem->rx_cap >= 128 && mem->tx_buf && mem->tx_cap >= 128 && mem->qos2_ids &&
               mem->qos2_cap && (mem->store || !mem->store_cap) && (mem->subs || !mem->subs_cap) &&
               (mem->aliases || !mem->aliases_cap);
+#if IPM_CLIENT_MANUAL_ACK
+    ok = ok && (!cfg->manual_ack || (mem->acks && mem->acks_cap));
+#endif
     if (!ok)
         return IPM_EINVALID;
     c->cfg = *cfg;
@@ -99,8 +102,13 @@ static int send_connect(ipm_client_t *c)
         /* What this client can take, from the buffers it was given. */
         if (k->session_expiry)
             n = num_prop(props, n, IPM_PROP_SESSION_EXPIRY_INTERVAL, k->session_expiry);
-        if (c->mem.qos2_cap < 65535u)
-            n = num_prop(props, n, IPM_PROP_RECEIVE_MAXIMUM, c->mem.qos2_cap);
+        uint16_t recv_max = c->mem.qos2_cap;
+#if IPM_CLIENT_MANUAL_ACK
+        if (k->manual_ack && c->mem.acks_cap < recv_max)
+            recv_max = c->mem.acks_cap; /* each message waits in mem.acks until acked */
+#endif
+        if (recv_max < 65535u)
+            n = num_prop(props, n, IPM_PROP_RECEIVE_MAXIMUM, recv_max);
         if (c->mem.rx_cap < IPM_MAX_REMAINING_LENGTH)
             n = num_prop(props, n, IPM_PROP_MAXIMUM_PACKET_SIZE, (uint32_t)c->mem.rx_cap);
         if (c->mem.aliases_cap)
@@ -238,6 +246,9 @@ static int connect_once(ipm_client_t *c)
     c->ping_out = false;
     c->reason = 0;
     c->last_err = 0;
+#if IPM_CLIENT_MANUAL_ACK
+    c->ack_count = 0; /* the server sends the unacknowledged again on a kept session */
+#endif
     c->state = IPM__ST_CONNECTING;
     uint32_t start = ipm__now(c);
     int rc = c->tr.open(c->tr.ctx, c->cfg.host, c->cfg.port, c->cfg.connect_timeout_ms);

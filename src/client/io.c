@@ -143,6 +143,65 @@ static int send_ack(ipm_client_t *c, uint8_t type, uint16_t pid, uint8_t reason)
     return ipm__send(c, &p);
 }
 
+#if IPM_CLIENT_MANUAL_ACK
+/* Keep the acknowledgement of an incoming packet until the application has processed it;
+ * *seq is the number the application acknowledges it with. */
+static int ack_later(ipm_client_t *c, uint8_t type, uint16_t pid, uint32_t *seq)
+{
+    if (c->ack_count >= c->mem.acks_cap)
+        return IPM_EQUOTA;
+    c->ack_seq = c->ack_seq + 1u ? c->ack_seq + 1u : 1u; /* 0 means "nothing to ack" */
+    ipm_ack_slot_t *s = &c->mem.acks[((uint32_t)c->ack_head + c->ack_count) % c->mem.acks_cap];
+    s->seq = c->ack_seq;
+    s->packet_id = pid;
+    s->type = type;
+    c->ack_count++;
+    *seq = c->ack_seq;
+    return IPM_OK;
+}
+
+/* Send, in order, the acknowledgements the application has released. */
+static int acks_flush(ipm_client_t *c)
+{
+    uint32_t upto = __atomic_load_n(&c->acked, __ATOMIC_ACQUIRE);
+    while (c->ack_count && (int32_t)(c->mem.acks[c->ack_head].seq - upto) <= 0) {
+        ipm_ack_slot_t s = c->mem.acks[c->ack_head];
+        int rc = IPM_OK;
+        /* From the PUBREC on, a resent PUBLISH is the server's retry, not a new message. */
+        if (s.type == IPM_PUBREC && !ipm__q2_has(c, s.packet_id))
+            rc = ipm__q2_add(c, s.packet_id);
+        if (rc == IPM_OK)
+            rc = send_ack(c, s.type, s.packet_id, IPM_RC_SUCCESS);
+        if (rc < 0)
+            return rc;
+        c->ack_head = (uint16_t)((c->ack_head + 1u) % c->mem.acks_cap);
+        c->ack_count--;
+    }
+    return IPM_OK;
+}
+
+/* PUBREL: the application forgets the packet id, then its seq releases the PUBCOMP. */
+static int on_release(ipm_client_t *c, uint16_t pid)
+{
+    ipm_event_t ev = {.type = IPM_EV_RELEASED, .reason = c->reason, .packet_id = pid,
+                      .session_present = c->session_present};
+    int rc = ack_later(c, IPM_PUBCOMP, pid, &ev.seq);
+    if (rc == IPM_OK && c->ev_cb)
+        c->ev_cb(c, &ev, c->ev_user);
+    return rc;
+}
+
+void ipm_client_ack(ipm_client_t *c, uint32_t seq)
+{
+    /* Another thread may call this while the loop runs: the loop reads `acked` with
+     * acquire, and only this thread writes it. The builtins work on a plain member of a
+     * struct that C++ code includes too, where _Atomic would not. */
+    uint32_t last = __atomic_load_n(&c->acked, __ATOMIC_RELAXED);
+    if ((int32_t)(seq - last) > 0)
+        __atomic_store_n(&c->acked, seq, __ATOMIC_RELEASE);
+}
+#endif
+
 /* Resolve or record a 5.0 topic alias; the topic of `m` is the full name afterwards. */
 static int resolve_alias(ipm_client_t *c, ipm_msg_t *m)
 {
@@ -177,6 +236,14 @@ static int on_publish(ipm_client_t *c, const ipm_publish_t *p)
         return rc;
     /* QoS 2: deliver on the first PUBLISH only; a resend before PUBREL is acked again. */
     bool fresh = p->qos < 2 || !ipm__q2_has(c, p->packet_id);
+#if IPM_CLIENT_MANUAL_ACK
+    if (c->cfg.manual_ack && fresh && p->qos) {
+        rc = ack_later(c, p->qos == 1 ? IPM_PUBACK : IPM_PUBREC, p->packet_id, &m.seq);
+        if (rc == IPM_OK)
+            deliver(c, &m);
+        return rc;
+    }
+#endif
     if (fresh && p->qos == 2 && (rc = ipm__q2_add(c, p->packet_id)) < 0)
         return rc;
     if (fresh)
@@ -270,6 +337,10 @@ static int on_packet(ipm_client_t *c, const ipm_packet_t *p)
         return on_ack(c, p->type, &p->u.ack);
     case IPM_PUBREL:
         ipm__q2_del(c, p->u.ack.packet_id);
+#if IPM_CLIENT_MANUAL_ACK
+        if (c->cfg.manual_ack)
+            return on_release(c, p->u.ack.packet_id);
+#endif
         return send_ack(c, IPM_PUBCOMP, p->u.ack.packet_id, IPM_RC_SUCCESS);
     case IPM_SUBACK:
     case IPM_UNSUBACK:
@@ -303,6 +374,17 @@ static void fail(ipm_client_t *c, int err)
 int ipm__pump(ipm_client_t *c, uint32_t timeout_ms)
 {
     uint8_t *buf = c->mem.rx_buf;
+#if IPM_CLIENT_MANUAL_ACK
+    if (c->ack_count) {
+        int r = c->state == IPM__ST_CONNECTED ? acks_flush(c) : IPM_OK;
+        if (r < 0) {
+            fail(c, r);
+            return r;
+        }
+        if (c->ack_count && timeout_ms > IPM_CLIENT_ACK_POLL_MS)
+            timeout_ms = IPM_CLIENT_ACK_POLL_MS; /* ipm_client_ack() may come any moment */
+    }
+#endif
     int n = c->tr.recv(c->tr.ctx, buf + c->rx_len, c->mem.rx_cap - c->rx_len, timeout_ms);
     if (n < 0) {
         fail(c, n);
@@ -331,6 +413,11 @@ int ipm__pump(ipm_client_t *c, uint32_t timeout_ms)
             break;
         off += f.total_len;
     }
+#if IPM_CLIENT_MANUAL_ACK
+    /* What the callbacks acknowledged goes out now, with the rest of this turn's traffic. */
+    if (rc == IPM_OK && c->ack_count && c->state == IPM__ST_CONNECTED)
+        rc = acks_flush(c);
+#endif
     if (rc < 0) {
         fail(c, rc);
         c->rx_len = 0;

@@ -13,8 +13,13 @@
 #define HOST_TX (16u << 20)
 #define HOST_STORE (16u << 20)
 #define HOST_SUBS (64u << 10)
-#define HOST_QOS2 1024u
+/* Every packet id: an id waits here from our PUBREC to the server's PUBREL, and a server
+ * that resumes a session may send thousands of QoS 2 messages before the first PUBREL
+ * (mosquitto 2.0 does, for a 3.1.1 session), so a smaller table ends every connection
+ * with IPM_EQUOTA, again after each reconnect. */
+#define HOST_QOS2 65535u
 #define HOST_ALIASES (16u << 10)
+#define HOST_ACKS 65535u /* every packet id a server can have in flight to us */
 
 /* Everything in one allocation, freed at once by ipm_client_free(). */
 typedef struct {
@@ -24,6 +29,7 @@ typedef struct {
     ipm_tcp_t tcp;
     ipm_tls_t tls;
     uint16_t qos2[HOST_QOS2];
+    ipm_ack_slot_t acks[HOST_ACKS];
     uint8_t bytes[]; /* rx, tx, store, subs, aliases */
 } host_client_t;
 
@@ -53,6 +59,7 @@ ipm_client_t *ipm_client_new(const ipm_client_config_t *cfg, const ipm_tls_opts_
         .subs = b + HOST_RX + HOST_TX + HOST_STORE, .subs_cap = HOST_SUBS,
         .qos2_ids = h->qos2, .qos2_cap = HOST_QOS2,
         .aliases = b + HOST_RX + HOST_TX + HOST_STORE + HOST_SUBS, .aliases_cap = HOST_ALIASES,
+        .acks = h->acks, .acks_cap = HOST_ACKS,
     };
     ipm_client_config_t c = *cfg;
     c.transport = &h->tr;

@@ -373,8 +373,10 @@ static void apply(ipp_server_t *s, ipp_msg_t *m, size_t *rows)
 /* Commit the batch, then hand its jobs to the writer. */
 static void commit(ipp_server_t *s, size_t rows)
 {
-    if (ipp__store_commit(s->store))
+    int failed = ipp__store_commit(s->store);
+    if (failed)
         ipp__log(s, "store: commit failed: %s", ipp_store_errmsg(s->store));
+    ipp__delivery_committed(s, !failed); /* acknowledged means committed */
     size_t refused = 0;
     pthread_mutex_lock(&s->mu);
     s->stats.rows += rows;
@@ -413,7 +415,8 @@ void *ipp__ingest_main(void *arg)
         while (batch) {
             ipp_msg_t *m = batch;
             batch = m->next;
-            apply(s, m, &rows);
+            if (ipp__delivery_begin(s, m))
+                apply(s, m, &rows);
             freed += sizeof *m + m->topic_len + m->len;
             free(m);
             if (rows >= IPP_BATCH_ROWS || s->ready) {

@@ -51,6 +51,8 @@ typedef void (*ipp_store_each_cb)(void *arg, const char *session, const char *na
 int ipp__store_each_latest(ipp_store_t *st, ipp_store_each_cb cb, void *arg);
 /* Remember the options object of a plot_series (for re-rendering offline). */
 int ipp__store_plot(ipp_store_t *st, int64_t id, const char *options, size_t len);
+/* The write connection (sqlite3 *), for tables kept beside the series (delivery.c). */
+void *ipp__store_db(ipp_store_t *st);
 
 /* ---- data in memory ------------------------------------------------------------------- */
 

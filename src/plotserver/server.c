@@ -182,20 +182,11 @@ static void refuse(ipp_server_t *s, const char *topic, size_t topic_len, const c
     ipp__log(s, "session '%s' topic '%s': %s; message dropped", sess, t, why);
 }
 
-void ipp_server_handle(ipp_server_t *s, const char *topic, size_t topic_len,
-                       const uint8_t *payload, size_t len)
+/* Queue one message for the ingest thread. 0, or -1 when it was dropped (logged). */
+static int enqueue(ipp_server_t *s, const char *topic, size_t topic_len,
+                   const uint8_t *payload, size_t len, uint64_t token, uint16_t qos2_id,
+                   ipp_msg_kind_t kind)
 {
-    if (len > s->cfg.max_payload) {
-        char why[128];
-        snprintf(why, sizeof why, "payload of %zu bytes is over the limit of %zu", len,
-                 s->cfg.max_payload);
-        refuse(s, topic, topic_len, why);
-        pthread_mutex_lock(&s->mu);
-        s->stats.messages++;
-        s->stats.dropped++;
-        pthread_mutex_unlock(&s->mu);
-        return;
-    }
     ipp_msg_t *m = malloc(sizeof *m + topic_len + len + 2);
     if (m) {
         struct timespec ts;
@@ -204,7 +195,11 @@ void ipp_server_handle(ipp_server_t *s, const char *topic, size_t topic_len,
         m->t = (double)ts.tv_sec + ts.tv_nsec / 1e9;
         m->topic_len = topic_len;
         m->len = len;
-        memcpy(m->data, topic, topic_len);
+        m->token = token;
+        m->qos2_id = qos2_id;
+        m->kind = (uint8_t)kind;
+        if (topic_len)
+            memcpy(m->data, topic, topic_len);
         m->data[topic_len] = '\0';
         if (len)
             memcpy(m->data + topic_len + 1, payload, len);
@@ -212,13 +207,15 @@ void ipp_server_handle(ipp_server_t *s, const char *topic, size_t topic_len,
     }
     size_t size = sizeof *m + topic_len + len;
     pthread_mutex_lock(&s->mu);
-    s->stats.messages++;
+    if (kind == IPP_MSG_APPLY)
+        s->stats.messages++;
     if (!m || s->queued_bytes + size > s->cfg.max_queue || s->stopping) {
         /* a flood must not become a flood of log lines: one a second, with a count */
         double t = m ? m->t : 0;
         bool log = !m || t - s->full_logged_at >= 1.0;
         uint64_t unlogged = s->full_unlogged;
-        s->stats.dropped++;
+        if (kind == IPP_MSG_APPLY)
+            s->stats.dropped++;
         if (log) {
             s->full_logged_at = t;
             s->full_unlogged = 0;
@@ -239,7 +236,7 @@ void ipp_server_handle(ipp_server_t *s, const char *topic, size_t topic_len,
         if (log)
             refuse(s, topic, topic_len, why);
         free(m);
-        return;
+        return -1;
     }
     s->queued_bytes += size;
     if (s->tail)
@@ -249,6 +246,45 @@ void ipp_server_handle(ipp_server_t *s, const char *topic, size_t topic_len,
     s->tail = m;
     pthread_cond_signal(&s->msg_cv);
     pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+/* 0 if the payload may be queued; else it is logged, counted and refused as bad input. */
+static int check_size(ipp_server_t *s, const char *topic, size_t topic_len, size_t len)
+{
+    if (len <= s->cfg.max_payload)
+        return 0;
+    char why[128];
+    snprintf(why, sizeof why, "payload of %zu bytes is over the limit of %zu", len,
+             s->cfg.max_payload);
+    refuse(s, topic, topic_len, why);
+    pthread_mutex_lock(&s->mu);
+    s->stats.messages++;
+    s->stats.dropped++;
+    pthread_mutex_unlock(&s->mu);
+    return -1;
+}
+
+void ipp_server_handle(ipp_server_t *s, const char *topic, size_t topic_len,
+                       const uint8_t *payload, size_t len)
+{
+    if (check_size(s, topic, topic_len, len) == 0)
+        (void)enqueue(s, topic, topic_len, payload, len, 0, 0, IPP_MSG_APPLY);
+}
+
+int ipp_server_handle_ack(ipp_server_t *s, const char *topic, size_t topic_len,
+                          const uint8_t *payload, size_t len, uint64_t token,
+                          uint16_t qos2_id)
+{
+    /* Refused as too large: never stored, but its token is reported in its turn. */
+    if (check_size(s, topic, topic_len, len))
+        return enqueue(s, "", 0, NULL, 0, token, 0, IPP_MSG_REFUSED);
+    return enqueue(s, topic, topic_len, payload, len, token, qos2_id, IPP_MSG_APPLY);
+}
+
+int ipp_server_release(ipp_server_t *s, uint16_t qos2_id, uint64_t token)
+{
+    return enqueue(s, "", 0, NULL, 0, token, qos2_id, IPP_MSG_RELEASE);
 }
 
 int ipp_server_sync(ipp_server_t *s, int timeout_ms)
@@ -305,6 +341,7 @@ void ipp_server_destroy(ipp_server_t *s)
         s->jobs = j->next;
         ipp__job_free(j);
     }
+    ipp__delivery_free(s); /* its statements go before the store closes */
     ipp__ingest_free(s);
     if (s->rootfd >= 0)
         close(s->rootfd);

@@ -24,11 +24,21 @@
 /* Rows per transaction at most, so one commit never holds a huge batch. */
 #define IPP_BATCH_ROWS 20000
 
+/* What a queued message asks of the ingest thread. */
+typedef enum {
+    IPP_MSG_APPLY = 0, /* an iot-plot command */
+    IPP_MSG_REFUSED,   /* refused before queueing; only its token is reported */
+    IPP_MSG_RELEASE    /* forget QoS 2 id qos2_id (0: all) */
+} ipp_msg_kind_t;
+
 typedef struct ipp_msg {
     struct ipp_msg *next;
     double t; /* arrival, seconds since the epoch */
     size_t topic_len, len;
-    char data[]; /* topic, NUL, payload, NUL */
+    uint64_t token;   /* ipp_server_handle_ack()'s, or 0 */
+    uint16_t qos2_id; /* 0, or the QoS 2 packet id applied once */
+    uint8_t kind;     /* ipp_msg_kind_t */
+    char data[];      /* topic, NUL, payload, NUL */
 } ipp_msg_t;
 
 typedef enum { IPP_JOB_SAVE, IPP_JOB_PLOT } ipp_job_kind_t;
@@ -83,6 +93,9 @@ struct ipp_server {
     ipp_jval_t *vals;
     char *strbuf;
     ipp_job_t *ready, *ready_tail; /* jobs made in this batch, queued after commit */
+    struct ipp_qos2 *qos2;         /* recorded QoS 2 ids (delivery.c), opened on first use */
+    uint64_t token_applied;        /* the last token of this transaction */
+    uint64_t token_reported;       /* the last one given to cfg.on_commit */
 };
 
 /* A log line "plot: <fmt...>" through the configured sink. */
@@ -96,6 +109,14 @@ void ipp__log(ipp_server_t *s, const char *fmt, ...)
 void *ipp__ingest_main(void *arg);
 int ipp__ingest_load(ipp_server_t *s, char *err, size_t errlen);
 void ipp__ingest_free(ipp_server_t *s);
+
+/* delivery.c: what ipp_server_handle_ack() adds to applying a message. */
+/* Before applying m: record its token and QoS 2 id, forget released ids. 1 if m is to be
+ * applied, 0 if not (refused earlier, a release, or a QoS 2 id already recorded). */
+int ipp__delivery_begin(ipp_server_t *s, const ipp_msg_t *m);
+/* After a commit (stored: it succeeded): report the last token to cfg.on_commit. */
+void ipp__delivery_committed(ipp_server_t *s, bool stored);
+void ipp__delivery_free(ipp_server_t *s);
 
 /* writer.c */
 void *ipp__writer_main(void *arg);

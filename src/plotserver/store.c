@@ -91,6 +91,11 @@ void ipp_store_close(ipp_store_t *st)
     free(st);
 }
 
+void *ipp__store_db(ipp_store_t *st)
+{
+    return st->db;
+}
+
 int ipp__store_begin(ipp_store_t *st)
 {
     return sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;

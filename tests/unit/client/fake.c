@@ -76,6 +76,10 @@ static void on_msg(ipm_client_t *c, const ipm_msg_t *m, void *user)
     snprintf(x->last_payload, sizeof x->last_payload, "%.*s", (int)m->payload.len,
              (const char *)m->payload.data);
     x->last_qos = m->qos;
+    if (x->msgs <= 16)
+        x->seqs[x->msgs - 1] = m->seq;
+    if (x->ack_in_cb)
+        ipm_client_ack(c, m->seq);
     if (x->disconnect_in_cb)
         assert_int_equal(ipm_client_disconnect(c, 0), IPM_OK);
 }
@@ -85,6 +89,7 @@ static void on_event(ipm_client_t *c, const ipm_event_t *ev, void *user)
     fixture_t *x = user;
     x->events[ev->type]++;
     x->last_event_pid = ev->packet_id;
+    x->last_event_seq = ev->seq;
 }
 
 void fx_init(fixture_t *x, uint8_t version)
@@ -99,7 +104,8 @@ void fx_init(fixture_t *x, uint8_t version)
     x->cfg.transport = &x->tr;
     x->cfg.platform = (ipm_platform_t){.now_ms = f_now, .sleep_ms = f_sleep, .ctx = &x->f};
     x->mem = (ipm_client_mem_t){x->rx, sizeof x->rx, x->tx, sizeof x->tx, x->store, sizeof x->store,
-                                x->subs, sizeof x->subs, x->q2, 4, x->aliases, sizeof x->aliases};
+                                x->subs, sizeof x->subs, x->q2, 4, x->aliases, sizeof x->aliases,
+                                x->acks, 3};
     fx_reinit(x);
 }
 

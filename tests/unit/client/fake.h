@@ -32,6 +32,7 @@ typedef struct {
     ipm_client_t c;
     uint8_t rx[2048], tx[2048], store[4096], subs[512], aliases[256];
     uint16_t q2[4];
+    ipm_ack_slot_t acks[3];
     int msgs;
     bool disconnect_in_cb; /* the message callback disconnects */
     char last_topic[128];
@@ -39,6 +40,9 @@ typedef struct {
     uint8_t last_qos;
     int events[8];
     uint16_t last_event_pid;
+    uint32_t seqs[16];     /* m->seq of every message delivered (manual ack) */
+    uint32_t last_event_seq;
+    bool ack_in_cb;        /* the message callback acknowledges what it gets */
 } fixture_t;
 
 /* A client over the fake transport with version `version`, not connected. */

@@ -1,7 +1,8 @@
 /*
  * test_client.c - the client's session and QoS state machine against an in-memory server:
  * CONNECT contents, QoS 0/1/2 both ways, packet ids, Receive Maximum, keepalive and the dead
- * peer, session restore after reconnect, the outbox, topic aliases, hostile input.
+ * peer, session restore after reconnect, the outbox, topic aliases, hostile input, and
+ * acknowledgement by the application (manual ack).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -554,6 +555,151 @@ static void test_init_rejects(void **state)
     assert_string_equal(ipm_reason_string(0x03), "unknown reason code");
 }
 
+/* A QoS 1/2 PUBLISH from the fake server. */
+static void push_publish(fixture_t *x, uint8_t qos, uint16_t pid, bool dup)
+{
+    ipm_packet_t in = {.type = IPM_PUBLISH};
+    in.u.publish.topic = ipm_str("s/1");
+    in.u.publish.payload = ipm_str("row");
+    in.u.publish.qos = qos;
+    in.u.publish.packet_id = pid;
+    in.u.publish.dup = dup;
+    fx_push(x, &in);
+}
+
+static void manual_init(fixture_t *x, uint8_t version)
+{
+    fx_init(x, version);
+    x->cfg.manual_ack = true;
+    fx_reinit(x);
+}
+
+static void test_manual_ack_qos1(void **state)
+{
+    fixture_t *x = &X;
+    manual_init(x, IPM_PROTO_V311);
+    fx_connect(x);
+    push_publish(x, 1, 9, false);
+    push_publish(x, 1, 10, false);
+    push_publish(x, 0, 0, false);
+    assert_int_equal(ipm_client_wait_msg(&x->c, 100), 3);
+    assert_true(x->seqs[0] != 0 && x->seqs[1] == x->seqs[0] + 1);
+    assert_int_equal(x->seqs[2], 0); /* QoS 0: nothing to acknowledge */
+    ipm_packet_t p;
+    assert_int_equal(ipm_client_wait_msg(&x->c, 100), 0);
+    expect_type(x, 0, NULL); /* nothing acknowledged before the application says so */
+    ipm_client_ack(&x->c, x->seqs[0]);
+    assert_int_equal(ipm_client_check_msg(&x->c), 0);
+    expect_type(x, IPM_PUBACK, &p);
+    assert_int_equal(p.u.ack.packet_id, 9);
+    expect_type(x, 0, NULL);
+    ipm_client_ack(&x->c, x->seqs[0] - 1); /* older: ignored */
+    assert_int_equal(ipm_client_check_msg(&x->c), 0);
+    expect_type(x, 0, NULL);
+    ipm_client_ack(&x->c, x->seqs[1]);
+    assert_int_equal(ipm_client_check_msg(&x->c), 0);
+    expect_type(x, IPM_PUBACK, &p);
+    assert_int_equal(p.u.ack.packet_id, 10);
+    /* Acknowledged in the callback: out in the same turn. */
+    x->ack_in_cb = true;
+    push_publish(x, 1, 11, false);
+    assert_int_equal(ipm_client_check_msg(&x->c), 1);
+    expect_type(x, IPM_PUBACK, &p);
+    assert_int_equal(p.u.ack.packet_id, 11);
+}
+
+static void test_manual_ack_qos2(void **state)
+{
+    fixture_t *x = &X;
+    manual_init(x, IPM_PROTO_V311);
+    fx_connect(x);
+    push_publish(x, 2, 7, false);
+    assert_int_equal(ipm_client_wait_msg(&x->c, 100), 1);
+    expect_type(x, 0, NULL); /* the PUBREC waits */
+    ipm_client_ack(&x->c, x->seqs[0]);
+    assert_int_equal(ipm_client_check_msg(&x->c), 0);
+    ipm_packet_t p;
+    expect_type(x, IPM_PUBREC, &p);
+    assert_int_equal(p.u.ack.packet_id, 7);
+    /* After the PUBREC a resend is the server's retry: acknowledged, not delivered. */
+    push_publish(x, 2, 7, true);
+    assert_int_equal(ipm_client_check_msg(&x->c), 0);
+    assert_int_equal(x->msgs, 1);
+    expect_type(x, IPM_PUBREC, NULL);
+    fx_ack(x, IPM_PUBREL, 7);
+    assert_int_equal(ipm_client_check_msg(&x->c), 0);
+    assert_int_equal(x->events[IPM_EV_RELEASED], 1);
+    assert_int_equal(x->last_event_pid, 7);
+    assert_true(x->last_event_seq == x->seqs[0] + 1);
+    expect_type(x, 0, NULL); /* the PUBCOMP waits for the release's seq */
+    ipm_client_ack(&x->c, x->last_event_seq);
+    assert_int_equal(ipm_client_check_msg(&x->c), 0);
+    expect_type(x, IPM_PUBCOMP, &p);
+    assert_int_equal(p.u.ack.packet_id, 7);
+    push_publish(x, 2, 7, false); /* id 7 is free again: a new message */
+    assert_int_equal(ipm_client_check_msg(&x->c), 1);
+    assert_int_equal(x->msgs, 2);
+}
+
+static void test_manual_ack_limits(void **state)
+{
+    fixture_t *x = &X;
+    /* 5.0: Receive Maximum is the waiting room, the smaller of the two tables. */
+    manual_init(x, IPM_PROTO_V5);
+    fx_connack(x, false, 0, NULL, 0);
+    assert_int_equal(ipm_client_connect(&x->c), IPM_OK);
+    ipm_packet_t p;
+    ipm_prop_t v;
+    expect_type(x, IPM_CONNECT, &p);
+    assert_true(ipm_props_get(&p.u.connect.props, IPM_PROP_RECEIVE_MAXIMUM, &v));
+    assert_int_equal(v.num, 3);
+    /* One more message than the room ends the connection. */
+    for (uint16_t i = 1; i <= 4; i++)
+        push_publish(x, 1, i, false);
+    assert_int_equal(ipm_client_wait_msg(&x->c, 100), IPM_EQUOTA);
+    assert_int_equal(x->msgs, 3);
+    expect_type(x, IPM_DISCONNECT, &p);
+    assert_int_equal(p.u.disconnect.reason, IPM_RC_RECEIVE_MAXIMUM_EXCEEDED);
+    /* No acks table: refused. */
+    fx_init(x, IPM_PROTO_V311);
+    x->cfg.manual_ack = true;
+    x->mem.acks_cap = 0;
+    assert_int_equal(ipm_client_init(&x->c, &x->cfg, &x->mem), IPM_EINVALID);
+}
+
+static void test_manual_ack_reconnect(void **state)
+{
+    fixture_t *x = &X;
+    manual_init(x, IPM_PROTO_V311);
+    x->cfg.clean_start = false;
+    x->cfg.auto_reconnect = true;
+    fx_reinit(x);
+    fx_connect(x);
+    push_publish(x, 1, 3, false);
+    push_publish(x, 2, 4, false);
+    assert_int_equal(ipm_client_wait_msg(&x->c, 100), 2);
+    x->f.peer_closed = true;
+    assert_int_equal(ipm_client_check_msg(&x->c), 0);
+    assert_false(ipm_client_connected(&x->c));
+    /* The waiting acknowledgements die with the connection: the server sends again. */
+    x->f.peer_closed = false;
+    x->f.in_len = x->f.in_off = 0;
+    fx_connack(x, true, 0, NULL, 0);
+    push_publish(x, 2, 4, true);
+    assert_int_equal(ipm_client_wait_msg(&x->c, 60000), 1);
+    assert_true(ipm_client_connected(&x->c));
+    assert_int_equal(x->msgs, 3); /* the QoS 2 message again: its PUBREC never went out */
+    expect_type(x, IPM_CONNECT, NULL);
+    ipm_client_ack(&x->c, x->seqs[1]); /* the first connection's: nothing to send */
+    assert_int_equal(ipm_client_check_msg(&x->c), 0);
+    expect_type(x, 0, NULL);
+    ipm_client_ack(&x->c, x->seqs[2]);
+    assert_int_equal(ipm_client_check_msg(&x->c), 0);
+    ipm_packet_t p;
+    expect_type(x, IPM_PUBREC, &p);
+    assert_int_equal(p.u.ack.packet_id, 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -578,6 +724,10 @@ int main(void)
         cmocka_unit_test(test_random_input),
         cmocka_unit_test(test_server_disconnect_and_refusals),
         cmocka_unit_test(test_init_rejects),
+        cmocka_unit_test(test_manual_ack_qos1),
+        cmocka_unit_test(test_manual_ack_qos2),
+        cmocka_unit_test(test_manual_ack_limits),
+        cmocka_unit_test(test_manual_ack_reconnect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
