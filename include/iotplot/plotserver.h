@@ -193,12 +193,15 @@ typedef struct {
     char **formats;             /* matplotlib format strings, one per line */
     size_t nformats;
     bool hist, xlog, ylog, grid;
+    char *unknown; /* the keys not understood, quoted: "'titel', 'colour'"; NULL if none */
 } ipp_plotopts_t;
 
 /*
  * Parse an options object (JSON text json[0..len); json NULL: every default, with grid
- * on). Unknown keys are ignored; a known key of the wrong type is an error, since half
- * the options would draw a figure nobody asked for. 0, or -1 with a reason in err and o
+ * on). Unknown keys are not an error but are named in o->unknown, for the caller to warn
+ * about (matplotlib raises on an unknown keyword; a typo such as `titel` must not pass
+ * silently); a known key of the wrong type is an error, since half the options would
+ * draw a figure nobody asked for. 0, or -1 with a reason in err and o
  * empty. Free o with ipp_plotopts_free().
  */
 int ipp_plotopts_parse(const char *json, size_t len, ipp_plotopts_t *o, char *err,

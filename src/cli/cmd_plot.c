@@ -136,6 +136,9 @@ static int parse(int argc, char **argv, args_t *a)
                 fprintf(stderr, "iotplot plot: --options: %s\n", err);
                 return 2;
             }
+            if (a->json.unknown)
+                fprintf(stderr, "iotplot plot: --options: unknown option %s ignored\n",
+                        a->json.unknown);
             i++;
         }
         else if (k[0] != '-' && !a->file)

@@ -167,6 +167,9 @@ static void cmd_new_series(cmd_t *c)
                IPP_MAX_NAME);
     if (c->n < 2)
         REJECT(c, "series '%s' without columns", name);
+    if (c->n - 1 > IPP_MAX_COLS) /* cols[] holds that many; so does every row later */
+        REJECT(c, "series '%s' has %d columns, over the limit of %d", name, c->n - 1,
+               IPP_MAX_COLS);
     for (int i = 1; i < c->n; i++) {
         if (c->v[i].type != IPP_JV_STR || c->v[i].len > IPP_MAX_NAME)
             REJECT(c, "column %d of series '%s' is not a name (string of at most %d bytes)",
@@ -190,6 +193,9 @@ static void cmd_data(cmd_t *c)
     double row[IPP_MAX_COLS];
     if (!name)
         REJECT(c, "the first item must be the series name");
+    if (c->n - 1 > IPP_MAX_COLS) /* row[] holds that many, whatever the store says */
+        REJECT(c, "row of %d values for series '%s' is over the limit of %d columns",
+               c->n - 1, name, IPP_MAX_COLS);
     ipp_entry_t *e = lookup(c->s, c->session, name);
     if (!e)
         REJECT(c, "unknown series '%s' (no new_series yet)", name);
@@ -297,6 +303,9 @@ static void cmd_plot_series(cmd_t *c)
     if (ipp_plotopts_parse(has ? c->v[1].str : NULL, has ? c->v[1].len : 0, &o, err,
                            sizeof err))
         REJECT(c, "%s", err);
+    if (o.unknown) /* drawn anyway, as the rest of the options still make sense */
+        ipp__log(c->s, "session '%s': plot_series of '%s': unknown option %s ignored",
+                 c->session, name, o.unknown);
     char *rel = output_name(c, name, o.filename && *o.filename ? o.filename : NULL, "pdf");
     if (!rel) {
         ipp_plotopts_free(&o);
