@@ -53,8 +53,8 @@ typedef struct {
 
 typedef struct {
     uint64_t messages; /* handed to ipp_server_handle() */
-    uint64_t rows;     /* data rows stored */
-    uint64_t dropped;  /* messages refused (bad input, queue full) */
+    uint64_t rows;     /* data rows stored: committed to the store, never more */
+    uint64_t dropped;  /* messages refused (bad input, queue full, given up at stop) */
     uint64_t files;    /* files written */
 } ipp_server_stats_t;
 
@@ -74,7 +74,8 @@ void ipp_server_handle(ipp_server_t *s, const char *topic, size_t topic_len,
 
 /*
  * Wait until every message handed in so far is applied and every file it asked for is
- * written. 0, or -1 after timeout_ms (< 0: no limit).
+ * written. 0, or -1 after timeout_ms (< 0: no limit), or at once while the store cannot
+ * be written (a full disk: the messages are kept and retried until it can).
  */
 int ipp_server_sync(ipp_server_t *s, int timeout_ms);
 

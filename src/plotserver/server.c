@@ -263,7 +263,8 @@ int ipp_server_sync(ipp_server_t *s, int timeout_ms)
     }
     int rc = 0;
     pthread_mutex_lock(&s->mu);
-    while (s->head || s->jobs || s->busy) {
+    /* a store that cannot be written is no reason to wait forever: say so at once */
+    while ((s->head || s->jobs || s->busy) && !s->failing) {
         if (timeout_ms < 0) {
             pthread_cond_wait(&s->idle_cv, &s->mu);
         } else if (pthread_cond_timedwait(&s->idle_cv, &s->mu, &end) == ETIMEDOUT) {
@@ -271,6 +272,8 @@ int ipp_server_sync(ipp_server_t *s, int timeout_ms)
             break;
         }
     }
+    if (s->failing)
+        rc = -1;
     pthread_mutex_unlock(&s->mu);
     return rc;
 }

@@ -23,6 +23,14 @@
 #define IPP_LOG_PER_SECOND 100
 /* Rows per transaction at most, so one commit never holds a huge batch. */
 #define IPP_BATCH_ROWS 20000
+/* A failed write of the store (a full disk) is retried after this long, doubling up to
+ * the maximum, and logged at most once per IPP_FAIL_LOG_S. */
+#define IPP_RETRY_MIN_MS 50
+#define IPP_RETRY_MAX_MS 1000
+#define IPP_FAIL_LOG_S 60.0
+/* How long a stopping server keeps retrying a failing store before it gives up on the
+ * messages it could not write (and says how many). */
+#define IPP_STOP_GRACE_S 5.0
 
 typedef struct ipp_msg {
     struct ipp_msg *next;
@@ -64,6 +72,7 @@ struct ipp_server {
     size_t njobs;
     int busy; /* batches and jobs in progress */
     bool stopping, ingest_done;
+    bool failing; /* the store cannot be written right now; the messages are kept */
     ipp_server_stats_t stats;
     uint64_t tmp_seq;
     double full_logged_at; /* a full queue is logged once a second, with a count */
@@ -83,6 +92,14 @@ struct ipp_server {
     ipp_jval_t *vals;
     char *strbuf;
     ipp_job_t *ready, *ready_tail; /* jobs made in this batch, queued after commit */
+    /* Messages applied in the open transaction, kept (and still counted in queued_bytes)
+     * until it commits: when the write fails they are applied again, so a full disk
+     * loses nothing and the queue's bound pushes back on the producer. */
+    ipp_msg_t *pending, *pending_tail;
+    size_t pending_bytes;
+    uint64_t batch_dropped; /* refused by this transaction's messages, counted at commit */
+    bool quiet;             /* applying again messages whose problems were logged once */
+    double fail_since, fail_logged_at; /* monotonic seconds; 0: not failing */
 };
 
 /* A log line "plot: <fmt...>" through the configured sink. */
