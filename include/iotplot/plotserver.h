@@ -74,8 +74,8 @@ void ipp_server_handle(ipp_server_t *s, const char *topic, size_t topic_len,
 
 /*
  * Wait until every message handed in so far is applied and every file it asked for is
- * written. 0, or -1 after timeout_ms (< 0: no limit), or at once while the store cannot
- * be written (a full disk: the messages are kept and retried until it can).
+ * written. 0, or -1 after timeout_ms (< 0: no limit, but then -1 as soon as the store
+ * cannot be written, e.g. a full disk: its messages are kept and retried meanwhile).
  */
 int ipp_server_sync(ipp_server_t *s, int timeout_ms);
 
