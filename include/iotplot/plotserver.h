@@ -172,6 +172,12 @@ int ipp_store_find(ipp_store_t *st, const char *session, const char *name, int64
                    ipp_series_info_t *info);
 /* Rows 0..upto of series `id` (upto < 0: all) with its column names. 0 or -1. */
 int ipp_store_read(ipp_store_t *st, int64_t id, int64_t upto, ipp_data_t *d);
+/* As ipp_store_read(), but from a damaged store too: the rows before the damaged pages
+ * and those after them (read from the end backwards), in order. *missing is 0 when the
+ * series was read whole, else how many rows could not be read (-1: some, not known how
+ * many). 0, or -1 when not even its column names can be read. */
+int ipp_store_read_readable(ipp_store_t *st, int64_t id, int64_t upto, ipp_data_t *d,
+                            int64_t *missing);
 /* The options object of the latest plot_series of series `id` as received (JSON text,
  * malloc'd, the caller frees it), or NULL if it was never plotted. */
 char *ipp_store_last_plot(ipp_store_t *st, int64_t id);

@@ -164,6 +164,7 @@ static int load_db(args_t *a, ipp_data_t *d, char *err, size_t errlen)
 {
     ipp_store_t *st;
     ipp_series_info_t info;
+    int64_t missing = 0;
     if (ipp_store_open(a->db, &st, err, errlen))
         return -1;
     int rc = ipp_store_find(st, a->session, a->series, a->version, &info);
@@ -171,8 +172,14 @@ static int load_db(args_t *a, ipp_data_t *d, char *err, size_t errlen)
         snprintf(err, errlen, "no series '%s' in session '%s'", a->series, a->session);
     else if (rc < 0)
         snprintf(err, errlen, "%s", ipp_store_errmsg(st));
-    else if ((rc = ipp_store_read(st, info.id, -1, d)))
+    else if ((rc = ipp_store_read_readable(st, info.id, -1, d, &missing)))
         snprintf(err, errlen, "%s", ipp_store_errmsg(st));
+    else if (missing) /* a damaged store: everything still readable, and say so */
+        fprintf(stderr, "iotplot plot: the store is damaged: %s%lld rows of series '%s' "
+                        "could not be read; writing the %zu that could\n",
+                missing < 0 ? "some of the " : "", missing < 0 ? (long long)info.nrows
+                                                                : (long long)missing,
+                a->series, d->nrows);
     if (rc == 0 && !a->has_options) {
         /* without --options, the options of the device's last plot_series */
         char *json = ipp_store_last_plot(st, info.id);

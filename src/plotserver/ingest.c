@@ -113,7 +113,8 @@ int ipp__ingest_load(ipp_server_t *s, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (ipp__store_open(path, false, &s->store, err, errlen))
+    if (ipp__store_check(s, path, err, errlen) ||
+        ipp__store_open(path, false, &s->store, err, errlen))
         return -1;
     if (load_map(s)) {
         snprintf(err, errlen, "%s: %s", path, ipp_store_errmsg(s->store));

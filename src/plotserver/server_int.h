@@ -109,6 +109,12 @@ void ipp__log(ipp_server_t *s, const char *fmt, ...)
 #endif
     ;
 
+/* store_check.c: before the store at `path` is opened, move it aside if it is damaged,
+ * truncated or not ours (copying what is readable into a new one), logging where it
+ * went. 0, or -1 with err only when it cannot be checked (locked, unreadable folder) or
+ * moved. */
+int ipp__store_check(ipp_server_t *s, const char *path, char *err, size_t errlen);
+
 /* ingest.c */
 void *ipp__ingest_main(void *arg);
 int ipp__ingest_load(ipp_server_t *s, char *err, size_t errlen);
