@@ -533,8 +533,9 @@ static size_t undo(ipp_server_t *s, ipp_msg_t **todo, const char *why)
     return n;
 }
 
-/* Sleep before the next try; false when a stopping server gives up on the messages. */
-static bool backoff(ipp_server_t *s, int *delay_ms, double *stop_at)
+/* Sleep before the next try; false when a stopping server gives up on the messages
+ * (IPP_STOP_GRACE_S after the first failure it saw while stopping, for all batches). */
+static bool backoff(ipp_server_t *s, int *delay_ms)
 {
     struct timespec ts = {*delay_ms / 1000, (long)(*delay_ms % 1000) * 1000000};
     nanosleep(&ts, NULL);
@@ -544,9 +545,9 @@ static bool backoff(ipp_server_t *s, int *delay_ms, double *stop_at)
     pthread_mutex_unlock(&s->mu);
     if (!stopping)
         return true;
-    if (!*stop_at)
-        *stop_at = mono_s() + IPP_STOP_GRACE_S;
-    return mono_s() < *stop_at;
+    if (!s->stop_deadline)
+        s->stop_deadline = mono_s() + IPP_STOP_GRACE_S;
+    return mono_s() < s->stop_deadline;
 }
 
 /* Stopping with a store that still cannot be written: say what is lost, count it. */
@@ -573,7 +574,6 @@ static void run_batch(ipp_server_t *s, ipp_msg_t *todo)
     size_t rows = 0, replay = 0;
     bool open = false;
     int delay_ms = IPP_RETRY_MIN_MS;
-    double stop_at = 0;
     while (todo) {
         int rc = 0;
         if (!open && (rc = ipp__store_begin(s->store)) == 0)
@@ -600,7 +600,7 @@ static void run_batch(ipp_server_t *s, ipp_msg_t *todo)
         replay = undo(s, &todo, why);
         rows = 0;
         open = false;
-        if (!backoff(s, &delay_ms, &stop_at)) {
+        if (!backoff(s, &delay_ms)) {
             give_up(s, todo);
             return;
         }

@@ -100,6 +100,7 @@ struct ipp_server {
     uint64_t batch_dropped; /* refused by this transaction's messages, counted at commit */
     bool quiet;             /* applying again messages whose problems were logged once */
     double fail_since, fail_logged_at; /* monotonic seconds; 0: not failing */
+    double stop_deadline; /* stopping with a failing store: give up after this */
 };
 
 /* A log line "plot: <fmt...>" through the configured sink. */
