@@ -216,8 +216,8 @@ static void cmd_new_series(cmd_t *c)
     if (remember(c->s, c->session, name, &info))
         REJECT(c, "out of memory");
     if (!c->s->quiet)
-        ipp__log(c->s, "session '%s': new series '%s' (version %lld) with %d columns", c->session,
-             name, (long long)info.version, c->n - 1);
+        ipp__log(c->s, "session '%s': new series '%s' (version %lld) with %d columns",
+                 c->session, name, (long long)info.version, c->n - 1);
 }
 
 static void cmd_data(cmd_t *c)
