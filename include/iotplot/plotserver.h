@@ -64,8 +64,8 @@ typedef struct {
 
 typedef struct {
     uint64_t messages; /* handed to ipp_server_handle() */
-    uint64_t rows;     /* data rows stored */
-    uint64_t dropped;  /* messages refused (bad input, queue full) */
+    uint64_t rows;     /* data rows stored: committed to the store, never more */
+    uint64_t dropped;  /* messages refused (bad input, queue full, given up at stop) */
     uint64_t files;    /* files written */
     uint64_t repeated; /* QoS 2 messages skipped: their packet id was recorded */
 } ipp_server_stats_t;
@@ -123,7 +123,8 @@ int ipp_server_release(ipp_server_t *s, uint16_t qos2_id, uint64_t token);
 
 /*
  * Wait until every message handed in so far is applied and every file it asked for is
- * written. 0, or -1 after timeout_ms (< 0: no limit).
+ * written. 0, or -1 after timeout_ms (< 0: no limit, but then -1 as soon as the store
+ * cannot be written, e.g. a full disk: its messages are kept and retried meanwhile).
  */
 int ipp_server_sync(ipp_server_t *s, int timeout_ms);
 
@@ -280,6 +281,12 @@ int ipp_store_find(ipp_store_t *st, const char *session, const char *name, int64
 /* Rows 0..upto of series `id` (upto < 0: all) with its column names and the rows'
  * arrival times (d->t). 0 or -1. */
 int ipp_store_read(ipp_store_t *st, int64_t id, int64_t upto, ipp_data_t *d);
+/* As ipp_store_read(), but from a damaged store too: the rows before the damaged pages
+ * and those after them (read from the end backwards), in order. *missing is 0 when the
+ * series was read whole, else how many rows could not be read (-1: some, not known how
+ * many). 0, or -1 when not even its column names can be read. */
+int ipp_store_read_readable(ipp_store_t *st, int64_t id, int64_t upto, ipp_data_t *d,
+                            int64_t *missing);
 /* The options object of the latest plot_series of series `id` as received (JSON text,
  * malloc'd, the caller frees it), or NULL if it was never plotted. */
 char *ipp_store_last_plot(ipp_store_t *st, int64_t id);
@@ -303,12 +310,15 @@ typedef struct {
     size_t nformats;
     bool hist, xlog, ylog, grid;
     bool excel; /* save_series: a .csv starts with a UTF-8 byte order mark */
+    char *unknown; /* the keys not understood, quoted: "'titel', 'colour'"; NULL if none */
 } ipp_plotopts_t;
 
 /*
  * Parse an options object (JSON text json[0..len); json NULL: every default, with grid
- * on). Unknown keys are ignored; a known key of the wrong type is an error, since half
- * the options would draw a figure nobody asked for. 0, or -1 with a reason in err and o
+ * on). Unknown keys are not an error but are named in o->unknown, for the caller to warn
+ * about (matplotlib raises on an unknown keyword; a typo such as `titel` must not pass
+ * silently); a known key of the wrong type is an error, since half the options would
+ * draw a figure nobody asked for. 0, or -1 with a reason in err and o
  * empty. Free o with ipp_plotopts_free().
  */
 int ipp_plotopts_parse(const char *json, size_t len, ipp_plotopts_t *o, char *err,

@@ -4,10 +4,15 @@
  *
  *   iotplot plot FILE.{csv,json,pkl} -o OUT.{pdf,png,svg,csv,json,pkl,xlsx,mat} [options]
  *   iotplot plot --db DIR --session S --series NAME [--version N] -o OUT [options]
+ *   iotplot plot --db DIR --all -o FOLDER      every series, as FOLDER/<session>/<name>.csv
+ *
+ * A damaged store gives everything still readable, and says what it could not read.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "commands.h"
@@ -19,7 +24,8 @@ static void usage(FILE *out)
             "usage: iotplot plot FILE.{csv,json,pkl} -o OUT [options]\n"
             "       iotplot plot --db DIR --session S --series NAME [--version N] -o OUT "
             "[options]\n"
-            "       iotplot plot --db DIR --list\n\n"
+            "       iotplot plot --db DIR --list\n"
+            "       iotplot plot --db DIR --all -o FOLDER   (FOLDER/<session>/<series>.csv)\n\n"
             "OUT ends in .pdf, .png or .svg (a figure) or .csv, .json, .pkl, .xlsx, .mat\n"
             "(the data).\n"
             "  --title T, --xlabel T, --ylabel T   text, TeX math between $...$\n"
@@ -36,7 +42,7 @@ static void usage(FILE *out)
 typedef struct {
     const char *file, *out, *db, *session, *series;
     long version;
-    bool list, no_grid, has_options, excel;
+    bool list, all, no_grid, has_options, excel;
     double dpi;
     ipp_plotopts_t o;    /* from the flags; strings point into argv */
     ipp_plotopts_t json; /* from --options; owns its strings */
@@ -122,6 +128,8 @@ static int parse(int argc, char **argv, args_t *a)
             a->dpi = strtod(argv[++i], NULL);
         else if (!strcmp(k, "--list"))
             a->list = true;
+        else if (!strcmp(k, "--all"))
+            a->all = true;
         else if (!strcmp(k, "--xlog"))
             a->o.xlog = true;
         else if (!strcmp(k, "--ylog"))
@@ -141,6 +149,9 @@ static int parse(int argc, char **argv, args_t *a)
                 fprintf(stderr, "iotplot plot: --options: %s\n", err);
                 return 2;
             }
+            if (a->json.unknown)
+                fprintf(stderr, "iotplot plot: --options: unknown option %s ignored\n",
+                        a->json.unknown);
             i++;
         }
         else if (k[0] != '-' && !a->file)
@@ -155,6 +166,8 @@ static int parse(int argc, char **argv, args_t *a)
     merge(a);
     if (a->list && a->db)
         return 0;
+    if (a->all && a->db && a->out)
+        return 0;
     if (!a->out || (!a->file && !a->db) || (a->db && (!a->session || !a->series))) {
         usage(stderr);
         return 2;
@@ -166,6 +179,7 @@ static int load_db(args_t *a, ipp_data_t *d, char *err, size_t errlen)
 {
     ipp_store_t *st;
     ipp_series_info_t info;
+    int64_t missing = 0;
     if (ipp_store_open(a->db, &st, err, errlen))
         return -1;
     int rc = ipp_store_find(st, a->session, a->series, a->version, &info);
@@ -173,8 +187,14 @@ static int load_db(args_t *a, ipp_data_t *d, char *err, size_t errlen)
         snprintf(err, errlen, "no series '%s' in session '%s'", a->series, a->session);
     else if (rc < 0)
         snprintf(err, errlen, "%s", ipp_store_errmsg(st));
-    else if ((rc = ipp_store_read(st, info.id, -1, d)))
+    else if ((rc = ipp_store_read_readable(st, info.id, -1, d, &missing)))
         snprintf(err, errlen, "%s", ipp_store_errmsg(st));
+    else if (missing) /* a damaged store: everything still readable, and say so */
+        fprintf(stderr, "iotplot plot: the store is damaged: %s%lld rows of series '%s' "
+                        "could not be read; writing the %zu that could\n",
+                missing < 0 ? "some of the " : "", missing < 0 ? (long long)info.nrows
+                                                                : (long long)missing,
+                a->series, d->nrows);
     if (rc == 0 && !a->has_options) {
         /* without --options, the options of the device's last plot_series */
         char *json = ipp_store_last_plot(st, info.id);
@@ -214,6 +234,123 @@ static int list_db(const args_t *a, char *err, size_t errlen)
     return rc;
 }
 
+/* ---- --all: every series of a store, whatever is readable ---------------------------- */
+
+typedef struct {
+    char *session, *name;
+    int64_t id, nrows;
+} listed_t;
+
+typedef struct {
+    listed_t *v;
+    size_t n, cap;
+    bool nomem;
+} listing_t;
+
+static void collect_cb(void *arg, const char *session, const char *name,
+                       const ipp_series_info_t *info, const char *columns, double created)
+{
+    (void)columns, (void)created;
+    listing_t *l = arg;
+    /* versions come in order: a later one of the same series replaces the earlier */
+    if (l->n && !strcmp(l->v[l->n - 1].session, session) && !strcmp(l->v[l->n - 1].name, name)) {
+        l->v[l->n - 1].id = info->id;
+        l->v[l->n - 1].nrows = info->nrows;
+        return;
+    }
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        listed_t *p = realloc(l->v, cap * sizeof *p);
+        if (!p) {
+            l->nomem = true;
+            return;
+        }
+        l->v = p;
+        l->cap = cap;
+    }
+    listed_t *e = &l->v[l->n];
+    e->session = strdup(session);
+    e->name = strdup(name);
+    e->id = info->id;
+    e->nrows = info->nrows;
+    if (!e->session || !e->name) {
+        free(e->session);
+        free(e->name);
+        l->nomem = true;
+        return;
+    }
+    l->n++;
+}
+
+/* One series to FOLDER/<session>/<name>.csv: 0 whole, 1 in part or not at all. */
+static int export_one(const args_t *a, ipp_store_t *st, const listed_t *e)
+{
+    char rel[1100], path[4200];
+    const char *why;
+    ipp_data_t d;
+    int64_t missing;
+    snprintf(rel, sizeof rel, "%s/%s.csv", e->session, e->name);
+    if (ipp_path_check(rel, &why)) { /* names come from the devices */
+        fprintf(stderr, "iotplot plot: series '%s' of session '%s' not written: %s\n",
+                e->name, e->session, why);
+        return 1;
+    }
+    if (ipp_store_read_readable(st, e->id, -1, &d, &missing)) {
+        fprintf(stderr, "iotplot plot: series '%s' of session '%s' could not be read: %s\n",
+                e->name, e->session, ipp_store_errmsg(st));
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/%s", a->out, e->session);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/%s", a->out, rel);
+    FILE *f = fopen(path, "wb");
+    int rc = f ? ipp_write_csv(f, &d) : -1;
+    if (f && fclose(f))
+        rc = -1;
+    if (rc)
+        fprintf(stderr, "iotplot plot: cannot write %s: %s\n", path, strerror(errno));
+    else if (missing)
+        fprintf(stderr, "iotplot plot: the store is damaged: %s: %zu rows written, %s%lld "
+                        "could not be read\n",
+                path, d.nrows, missing < 0 ? "some of the " : "",
+                missing < 0 ? (long long)e->nrows : (long long)missing);
+    else
+        printf("%s: %zu rows, %zu columns\n", path, d.nrows, d.ncols);
+    ipp_data_free(&d);
+    return rc || missing ? 1 : 0;
+}
+
+static int export_all(const args_t *a, char *err, size_t errlen)
+{
+    ipp_store_t *st;
+    listing_t l = {0};
+    if (mkdir(a->out, 0755) && errno != EEXIST) {
+        snprintf(err, errlen, "cannot make %s: %s", a->out, strerror(errno));
+        return -1;
+    }
+    if (ipp_store_open(a->db, &st, err, errlen))
+        return -1;
+    int rc = ipp_store_list(st, collect_cb, &l);
+    if (rc)
+        fprintf(stderr, "iotplot plot: the list of series is damaged (%s); writing the %zu "
+                        "series listed before the damage\n",
+                ipp_store_errmsg(st), l.n);
+    int bad = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        bad += export_one(a, st, &l.v[i]);
+        free(l.v[i].session);
+        free(l.v[i].name);
+    }
+    free(l.v);
+    ipp_store_close(st);
+    if (rc || bad || l.nomem) {
+        snprintf(err, errlen, "%d of %zu series written in part or not at all%s", bad, l.n,
+                 rc ? ", and the list of series is damaged" : "");
+        return -1;
+    }
+    return 0;
+}
+
 static int write_data(const args_t *a, const ipp_data_t *d, char *err, size_t errlen)
 {
     char why[256];
@@ -249,6 +386,11 @@ int cmd_plot(int argc, char **argv)
     rc = 1;
     if (a.list) {
         if (list_db(&a, err, sizeof err) == 0)
+            rc = 0;
+        goto done;
+    }
+    if (a.all) {
+        if (export_all(&a, err, sizeof err) == 0)
             rc = 0;
         goto done;
     }

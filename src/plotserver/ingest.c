@@ -6,11 +6,18 @@
  * takes every queued message at once and applies them in one transaction: the busier
  * the broker, the bigger the batches. save_series and plot_series become jobs that are
  * handed to the writer only after the commit, so the writer sees every earlier row.
+ *
+ * A write that fails for a reason that can pass (a full disk, above all) loses nothing:
+ * the transaction is rolled back, the map is read back from the store, and the messages
+ * since the last commit are applied again after a short backoff until the write succeeds.
+ * Meanwhile no more is taken from the queue, so its bound (max_queue) pushes back on the
+ * producer, and every figure counted is one the store holds.
  */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "server_int.h"
 
@@ -76,6 +83,26 @@ static void load_cb(void *arg, const char *session, const char *name,
     remember(arg, session, name, info);
 }
 
+static void forget_all(ipp_server_t *s)
+{
+    for (size_t i = 0; i < IPP_MAP_BUCKETS; i++) {
+        while (s->map[i]) {
+            ipp_entry_t *e = s->map[i];
+            s->map[i] = e->next;
+            free(e->key);
+            free(e);
+        }
+    }
+    s->nseries = 0;
+}
+
+/* The map as the store has it: at the start, and after a rolled back transaction. */
+static int load_map(ipp_server_t *s)
+{
+    forget_all(s);
+    return ipp__store_each_latest(s->store, load_cb, s);
+}
+
 int ipp__ingest_load(ipp_server_t *s, char *err, size_t errlen)
 {
     char path[4096];
@@ -86,9 +113,10 @@ int ipp__ingest_load(ipp_server_t *s, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (ipp__store_open(path, false, &s->store, err, errlen))
+    if (ipp__store_check(s, path, err, errlen) ||
+        ipp__store_open(path, false, &s->store, err, errlen))
         return -1;
-    if (ipp__store_each_latest(s->store, load_cb, s)) {
+    if (load_map(s)) {
         snprintf(err, errlen, "%s: %s", path, ipp_store_errmsg(s->store));
         return -1;
     }
@@ -97,14 +125,7 @@ int ipp__ingest_load(ipp_server_t *s, char *err, size_t errlen)
 
 void ipp__ingest_free(ipp_server_t *s)
 {
-    for (size_t i = 0; i < IPP_MAP_BUCKETS; i++) {
-        while (s->map[i]) {
-            ipp_entry_t *e = s->map[i];
-            s->map[i] = e->next;
-            free(e->key);
-            free(e);
-        }
-    }
+    forget_all(s);
     while (s->ready) {
         ipp_job_t *j = s->ready;
         s->ready = j->next;
@@ -125,6 +146,7 @@ typedef struct {
     int n;
     double t;
     size_t rows; /* rows stored by this batch so far */
+    bool failed; /* the store could not be written: the batch is retried */
 } cmd_t;
 
 /* One line naming session, topic and problem; the message is dropped. */
@@ -143,11 +165,21 @@ static void reject(cmd_t *c, const char *why)
     for (const char *p = c->topic; *p && j + 4 < sizeof t; p++)
         t[j++] = (unsigned char)*p < 0x20 || *p == 0x7F ? '?' : *p;
     t[j] = '\0';
-    ipp__log(c->s, "session '%s' topic '%s': %s; message dropped", c->session, t, why);
-    pthread_mutex_lock(&c->s->mu);
-    c->s->stats.dropped++;
-    pthread_mutex_unlock(&c->s->mu);
+    if (!c->s->quiet)
+        ipp__log(c->s, "session '%s' topic '%s': %s; message dropped", c->session, t, why);
+    c->s->batch_dropped++;
 }
+
+/* A failed store call: retried with the whole batch when the cause may pass, else the
+ * message is dropped with the reason. */
+#define STORE_FAILED(c)                                                                    \
+    do {                                                                                   \
+        if (ipp__store_transient((c)->s->store)) {                                         \
+            (c)->failed = true;                                                            \
+            return;                                                                        \
+        }                                                                                  \
+        REJECT(c, "store: %s", ipp_store_errmsg((c)->s->store));                           \
+    } while (0)
 
 static const char *series_name(cmd_t *c)
 {
@@ -167,6 +199,9 @@ static void cmd_new_series(cmd_t *c)
                IPP_MAX_NAME);
     if (c->n < 2)
         REJECT(c, "series '%s' without columns", name);
+    if (c->n - 1 > IPP_MAX_COLS) /* cols[] holds that many; so does every row later */
+        REJECT(c, "series '%s' has %d columns, over the limit of %d", name, c->n - 1,
+               IPP_MAX_COLS);
     for (int i = 1; i < c->n; i++) {
         if (c->v[i].type != IPP_JV_STR || c->v[i].len > IPP_MAX_NAME)
             REJECT(c, "column %d of series '%s' is not a name (string of at most %d bytes)",
@@ -177,11 +212,12 @@ static void cmd_new_series(cmd_t *c)
     if (!lookup(c->s, c->session, name) && c->s->nseries >= IPP_MAX_SERIES)
         REJECT(c, "too many series (%d)", IPP_MAX_SERIES);
     if (ipp__store_new_series(c->s->store, c->session, name, cols, (size_t)c->n - 1, &info))
-        REJECT(c, "store: %s", ipp_store_errmsg(c->s->store));
+        STORE_FAILED(c);
     if (remember(c->s, c->session, name, &info))
         REJECT(c, "out of memory");
-    ipp__log(c->s, "session '%s': new series '%s' (version %lld) with %d columns", c->session,
-             name, (long long)info.version, c->n - 1);
+    if (!c->s->quiet)
+        ipp__log(c->s, "session '%s': new series '%s' (version %lld) with %d columns",
+                 c->session, name, (long long)info.version, c->n - 1);
 }
 
 static void cmd_data(cmd_t *c)
@@ -190,6 +226,9 @@ static void cmd_data(cmd_t *c)
     double row[IPP_MAX_COLS];
     if (!name)
         REJECT(c, "the first item must be the series name");
+    if (c->n - 1 > IPP_MAX_COLS) /* row[] holds that many, whatever the store says */
+        REJECT(c, "row of %d values for series '%s' is over the limit of %d columns",
+               c->n - 1, name, IPP_MAX_COLS);
     ipp_entry_t *e = lookup(c->s, c->session, name);
     if (!e)
         REJECT(c, "unknown series '%s' (no new_series yet)", name);
@@ -205,7 +244,7 @@ static void cmd_data(cmd_t *c)
             REJECT(c, "value %d of series '%s' is not a number", i, name);
     }
     if (ipp__store_append(c->s->store, e->info.id, e->info.nrows, c->t, row, e->info.ncols))
-        REJECT(c, "store: %s", ipp_store_errmsg(c->s->store));
+        STORE_FAILED(c);
     e->info.nrows++;
     c->rows++;
 }
@@ -303,6 +342,9 @@ static void cmd_plot_series(cmd_t *c)
     if (ipp_plotopts_parse(has ? c->v[1].str : NULL, has ? c->v[1].len : 0, &o, err,
                            sizeof err))
         REJECT(c, "%s", err);
+    if (o.unknown && !c->s->quiet) /* drawn anyway, as the rest of the options still make sense */
+        ipp__log(c->s, "session '%s': plot_series of '%s': unknown option %s ignored",
+                 c->session, name, o.unknown);
     char *rel = output_name(c, name, o.filename && *o.filename ? o.filename : NULL, "pdf");
     if (!rel) {
         ipp_plotopts_free(&o);
@@ -315,9 +357,16 @@ static void cmd_plot_series(cmd_t *c)
         REJECT(c, "plot file must end in .pdf, .png or .svg");
     }
     /* kept so `iotplot plot --db` can draw the same figure again */
-    if (has && ipp__store_plot(c->s->store, e->info.id, c->v[1].str, c->v[1].len))
+    if (has && ipp__store_plot(c->s->store, e->info.id, c->v[1].str, c->v[1].len)) {
+        if (ipp__store_transient(c->s->store)) {
+            ipp_plotopts_free(&o);
+            free(rel);
+            c->failed = true;
+            return;
+        }
         ipp__log(c->s, "store: cannot keep the plot options: %s",
                  ipp_store_errmsg(c->s->store));
+    }
     make_job(c, IPP_JOB_PLOT, e, name, rel, &o);
 }
 
@@ -331,7 +380,8 @@ static const struct {
     {"plot_series", cmd_plot_series},
 };
 
-static void apply(ipp_server_t *s, ipp_msg_t *m, size_t *rows)
+/* Apply one message: 0, or -1 when the store could not be written (retry the batch). */
+static int apply(ipp_server_t *s, ipp_msg_t *m, size_t *rows)
 {
     char *topic = m->data;
     const char *payload = m->data + m->topic_len + 1;
@@ -339,13 +389,13 @@ static void apply(ipp_server_t *s, ipp_msg_t *m, size_t *rows)
     cmd_t c = {.s = s, .topic = topic, .session = "", .t = m->t, .v = s->vals};
     if (!slash || memchr(topic, '\0', m->topic_len)) {
         reject(&c, "topic is not <session>/<command>");
-        return;
+        return 0;
     }
     char session[512];
     size_t sl = (size_t)(slash - topic);
     if (sl == 0 || sl >= sizeof session) {
         reject(&c, "empty or too long session");
-        return;
+        return 0;
     }
     memcpy(session, topic, sl);
     session[sl] = '\0';
@@ -356,7 +406,7 @@ static void apply(ipp_server_t *s, ipp_msg_t *m, size_t *rows)
         k++;
     if (k == sizeof commands / sizeof commands[0]) {
         reject(&c, "unknown command (nothing from the network is executed)");
-        return;
+        return 0;
     }
     c.n = ipp_json_array(payload, m->len, s->vals, IPP_MAX_COLS + 2, s->strbuf,
                          s->cfg.max_payload + 1, &why);
@@ -364,22 +414,58 @@ static void apply(ipp_server_t *s, ipp_msg_t *m, size_t *rows)
         char msg[128];
         snprintf(msg, sizeof msg, "invalid payload: %s", why);
         reject(&c, msg);
-        return;
+        return 0;
     }
     commands[k].run(&c);
     *rows += c.rows;
+    return c.failed ? -1 : 0;
 }
 
-/* Commit the batch, then hand its jobs to the writer. */
-static void commit(ipp_server_t *s, size_t rows)
+static double mono_s(void)
 {
-    int failed = ipp__store_commit(s->store);
-    if (failed)
-        ipp__log(s, "store: commit failed: %s", ipp_store_errmsg(s->store));
-    ipp__delivery_committed(s, !failed); /* acknowledged means committed */
-    size_t refused = 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void free_msgs(ipp_msg_t *m)
+{
+    while (m) {
+        ipp_msg_t *next = m->next;
+        free(m);
+        m = next;
+    }
+}
+
+static size_t msg_size(const ipp_msg_t *m)
+{
+    return sizeof *m + m->topic_len + m->len; /* what ipp_server_handle() counted */
+}
+
+/*
+ * Commit the open transaction: 0, or -1 (nothing changed, the caller retries). A
+ * success is the one place where messages become stored: their rows and refusals are
+ * counted, their bytes leave the queue and their save/plot jobs go to the writer.
+ */
+static int commit(ipp_server_t *s, size_t rows)
+{
+    if (ipp__store_commit(s->store))
+        return -1; /* not acknowledged: the messages are applied again (run_batch) */
+    ipp__delivery_committed(s, true); /* acknowledged means committed */
+    free_msgs(s->pending);
+    size_t bytes = s->pending_bytes, refused = 0;
+    s->pending = s->pending_tail = NULL;
+    s->pending_bytes = 0;
+    if (s->fail_since) {
+        ipp__log(s, "store: writing again after %.0f s; nothing was lost",
+                 mono_s() - s->fail_since);
+        s->fail_since = s->fail_logged_at = 0;
+    }
     pthread_mutex_lock(&s->mu);
     s->stats.rows += rows;
+    s->stats.dropped += s->batch_dropped;
+    s->queued_bytes -= bytes;
+    s->failing = false;
     while (s->ready) {
         ipp_job_t *j = s->ready;
         s->ready = j->next;
@@ -390,9 +476,143 @@ static void commit(ipp_server_t *s, size_t rows)
     s->ready_tail = NULL;
     s->stats.dropped += refused;
     pthread_mutex_unlock(&s->mu);
+    s->batch_dropped = 0;
     if (refused)
         ipp__log(s, "%zu save/plot requests refused: %d files already waiting to be written",
                  refused, IPP_MAX_JOBS);
+    return 0;
+}
+
+/* Keep an applied message until its transaction commits. */
+static void keep(ipp_server_t *s, ipp_msg_t *m)
+{
+    m->next = NULL;
+    if (s->pending_tail)
+        s->pending_tail->next = m;
+    else
+        s->pending = m;
+    s->pending_tail = m;
+    s->pending_bytes += msg_size(m);
+}
+
+/*
+ * After a failed write: undo the transaction and what it did in memory, and put its
+ * messages back in front of *todo. Returns how many were put back (applied again
+ * quietly: their problems were logged the first time).
+ */
+static size_t undo(ipp_server_t *s, ipp_msg_t **todo, const char *why)
+{
+    size_t n = 0;
+    ipp__store_rollback(s->store);
+    while (s->ready) {
+        ipp_job_t *j = s->ready;
+        s->ready = j->next;
+        ipp__job_free(j);
+    }
+    s->ready_tail = NULL;
+    s->batch_dropped = 0;
+    for (ipp_msg_t *m = s->pending; m; m = m->next)
+        n++;
+    if (s->pending) {
+        s->pending_tail->next = *todo;
+        *todo = s->pending;
+    }
+    s->pending = s->pending_tail = NULL;
+    s->pending_bytes = 0;
+    double now = mono_s();
+    if (!s->fail_since)
+        s->fail_since = now;
+    if (!s->fail_logged_at || now - s->fail_logged_at >= IPP_FAIL_LOG_S) {
+        s->fail_logged_at = now;
+        size_t waiting = 0;
+        for (ipp_msg_t *m = *todo; m; m = m->next)
+            waiting++;
+        ipp__log(s, "store: cannot write (%s) for %.0f s; %zu messages kept and retried, "
+                    "new messages wait in the queue (at most %zu bytes, then refused)",
+                 why, now - s->fail_since, waiting, s->cfg.max_queue);
+    }
+    if (load_map(s)) /* read only: works on a full disk; else the next try fails again */
+        ipp__log(s, "store: cannot read the series back: %s", ipp_store_errmsg(s->store));
+    pthread_mutex_lock(&s->mu);
+    s->failing = true;
+    pthread_cond_broadcast(&s->idle_cv); /* ipp_server_sync() says so instead of waiting */
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+/* Sleep before the next try; false when a stopping server gives up on the messages
+ * (IPP_STOP_GRACE_S after the first failure it saw while stopping, for all batches). */
+static bool backoff(ipp_server_t *s, int *delay_ms)
+{
+    struct timespec ts = {*delay_ms / 1000, (long)(*delay_ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+    *delay_ms = *delay_ms * 2 > IPP_RETRY_MAX_MS ? IPP_RETRY_MAX_MS : *delay_ms * 2;
+    pthread_mutex_lock(&s->mu);
+    bool stopping = s->stopping;
+    pthread_mutex_unlock(&s->mu);
+    if (!stopping)
+        return true;
+    if (!s->stop_deadline)
+        s->stop_deadline = mono_s() + IPP_STOP_GRACE_S;
+    return mono_s() < s->stop_deadline;
+}
+
+/* Stopping with a store that still cannot be written: say what is lost, count it. */
+static void give_up(ipp_server_t *s, ipp_msg_t *todo)
+{
+    size_t n = 0, bytes = 0;
+    for (ipp_msg_t *m = todo; m; m = m->next)
+        n++, bytes += msg_size(m);
+    free_msgs(todo);
+    ipp__log(s, "store: still cannot write at stop: %zu messages not stored", n);
+    pthread_mutex_lock(&s->mu);
+    s->stats.dropped += n;
+    s->queued_bytes -= bytes;
+    pthread_mutex_unlock(&s->mu);
+}
+
+/*
+ * Apply messages in order in transactions of at most IPP_BATCH_ROWS rows, committing
+ * before every save/plot so the writer sees every earlier row. A failed write goes back
+ * to the last commit and tries again until it succeeds.
+ */
+static void run_batch(ipp_server_t *s, ipp_msg_t *todo)
+{
+    size_t rows = 0, replay = 0;
+    bool open = false;
+    int delay_ms = IPP_RETRY_MIN_MS;
+    while (todo) {
+        int rc = 0;
+        if (!open && (rc = ipp__store_begin(s->store)) == 0)
+            open = true;
+        if (rc == 0) {
+            ipp_msg_t *m = todo;
+            todo = m->next;
+            s->quiet = replay > 0;
+            replay -= replay > 0;
+            if (ipp__delivery_begin(s, m)) /* a QoS 2 copy already stored is not */
+                rc = apply(s, m, &rows);
+            keep(s, m);
+            s->quiet = false;
+        }
+        if (rc == 0 && todo && rows < IPP_BATCH_ROWS && !s->ready)
+            continue;
+        if (rc == 0 && commit(s, rows) == 0) {
+            rows = 0;
+            open = false;
+            delay_ms = IPP_RETRY_MIN_MS;
+            continue;
+        }
+        char why[256];
+        snprintf(why, sizeof why, "%s", ipp_store_errmsg(s->store));
+        replay = undo(s, &todo, why);
+        rows = 0;
+        open = false;
+        if (!backoff(s, &delay_ms)) {
+            give_up(s, todo);
+            return;
+        }
+    }
 }
 
 void *ipp__ingest_main(void *arg)
@@ -409,26 +629,8 @@ void *ipp__ingest_main(void *arg)
         s->head = s->tail = NULL;
         s->busy++;
         pthread_mutex_unlock(&s->mu);
-
-        size_t rows = 0, freed = 0;
-        ipp__store_begin(s->store);
-        while (batch) {
-            ipp_msg_t *m = batch;
-            batch = m->next;
-            if (ipp__delivery_begin(s, m))
-                apply(s, m, &rows);
-            freed += sizeof *m + m->topic_len + m->len;
-            free(m);
-            if (rows >= IPP_BATCH_ROWS || s->ready) {
-                commit(s, rows);
-                rows = 0;
-                ipp__store_begin(s->store);
-            }
-        }
-        commit(s, rows);
-
+        run_batch(s, batch);
         pthread_mutex_lock(&s->mu);
-        s->queued_bytes -= freed;
         s->busy--;
         pthread_cond_broadcast(&s->idle_cv);
     }

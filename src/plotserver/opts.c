@@ -1,9 +1,11 @@
 /*
  * opts.c - the options object of plot_series.
  *
- * Unknown keys are ignored (a newer client may send more); a known key with the wrong
- * type rejects the whole message, because plotting with half the options would give a
- * figure the user did not ask for without telling them.
+ * Unknown keys do not stop the figure (a newer client may send more) but are named, so
+ * a typo like `titel` is told rather than silently dropped, as matplotlib raises on an
+ * unknown keyword; a known key with the wrong type rejects the whole message, because
+ * plotting with half the options would give a figure the user did not ask for without
+ * telling them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,43 @@
 
 /* Most format strings kept (one per plotted line). */
 #define MAX_FORMATS 64
+/* Longest list of unknown keys kept for the warning: the keys come from the network. */
+#define MAX_UNKNOWN 200
+
+/* The keys ipp_plotopts_parse() understands. */
+static const char *const known[] = {"filename", "title", "xlabel", "ylabel", "figsize",
+                                    "format",   "hist",  "xlog",   "ylog",   "grid"};
+
+/* "'a', 'b'" for every key of obj not in known[]: printable, bounded. */
+static int list_unknown(const cJSON *obj, ipp_plotopts_t *o)
+{
+    char buf[MAX_UNKNOWN + 8];
+    size_t n = 0;
+    bool cut = false;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, obj)
+    {
+        size_t k = 0;
+        while (k < sizeof known / sizeof known[0] && strcmp(known[k], it->string))
+            k++;
+        if (k < sizeof known / sizeof known[0])
+            continue;
+        size_t need = strlen(it->string) + 4;
+        if (cut || n + need > MAX_UNKNOWN) {
+            cut = true;
+            continue;
+        }
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s'%s'", n ? ", " : "", it->string);
+    }
+    if (!n && !cut)
+        return 0;
+    if (cut)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s...", n ? ", " : "");
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7F)
+            buf[i] = '?';
+    return (o->unknown = strdup(buf)) ? 0 : -1;
+}
 
 static int get_str(const cJSON *obj, const char *key, char **out, char *err, size_t errlen)
 {
@@ -129,6 +168,10 @@ int ipp_plotopts_parse(const char *json, size_t len, ipp_plotopts_t *o, char *er
         goto done;
     /* as in the original: the key's presence asks for a histogram, whatever its value */
     o->hist = cJSON_GetObjectItemCaseSensitive(obj, "hist") != NULL;
+    if (list_unknown(obj, o)) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
     rc = 0;
 done:
     cJSON_Delete(obj);
@@ -146,5 +189,6 @@ void ipp_plotopts_free(ipp_plotopts_t *o)
     for (size_t i = 0; i < o->nformats; i++)
         free(o->formats[i]);
     free(o->formats);
+    free(o->unknown);
     memset(o, 0, sizeof *o);
 }

@@ -40,6 +40,11 @@ int ipp__store_open(const char *path, bool readonly, ipp_store_t **out, char *er
                     size_t errlen);
 int ipp__store_begin(ipp_store_t *st);
 int ipp__store_commit(ipp_store_t *st);
+/* Undo the open transaction, if SQLite has not already. */
+void ipp__store_rollback(ipp_store_t *st);
+/* Whether the last failure on st may pass by itself (a full disk, I/O, a lock, memory),
+ * so the write is worth retrying, rather than being about this message. */
+bool ipp__store_transient(ipp_store_t *st);
 /* A new version of session/name with these columns. */
 int ipp__store_new_series(ipp_store_t *st, const char *session, const char *name,
                           const char *const *cols, size_t ncols, ipp_series_info_t *info);

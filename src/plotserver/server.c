@@ -299,7 +299,9 @@ int ipp_server_sync(ipp_server_t *s, int timeout_ms)
     }
     int rc = 0;
     pthread_mutex_lock(&s->mu);
-    while (s->head || s->jobs || s->busy) {
+    /* without a limit, a store that cannot be written (a full disk) would be a wait
+     * forever: say so at once instead */
+    while ((s->head || s->jobs || s->busy) && !(timeout_ms < 0 && s->failing)) {
         if (timeout_ms < 0) {
             pthread_cond_wait(&s->idle_cv, &s->mu);
         } else if (pthread_cond_timedwait(&s->idle_cv, &s->mu, &end) == ETIMEDOUT) {
@@ -307,6 +309,8 @@ int ipp_server_sync(ipp_server_t *s, int timeout_ms)
             break;
         }
     }
+    if (timeout_ms < 0 && s->failing)
+        rc = -1;
     pthread_mutex_unlock(&s->mu);
     return rc;
 }

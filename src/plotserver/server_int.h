@@ -23,6 +23,14 @@
 #define IPP_LOG_PER_SECOND 100
 /* Rows per transaction at most, so one commit never holds a huge batch. */
 #define IPP_BATCH_ROWS 20000
+/* A failed write of the store (a full disk) is retried after this long, doubling up to
+ * the maximum, and logged at most once per IPP_FAIL_LOG_S. */
+#define IPP_RETRY_MIN_MS 50
+#define IPP_RETRY_MAX_MS 1000
+#define IPP_FAIL_LOG_S 60.0
+/* How long a stopping server keeps retrying a failing store before it gives up on the
+ * messages it could not write (and says how many). */
+#define IPP_STOP_GRACE_S 5.0
 
 /* What a queued message asks of the ingest thread. */
 typedef enum {
@@ -74,6 +82,7 @@ struct ipp_server {
     size_t njobs;
     int busy; /* batches and jobs in progress */
     bool stopping, ingest_done;
+    bool failing; /* the store cannot be written right now; the messages are kept */
     ipp_server_stats_t stats;
     uint64_t tmp_seq;
     double full_logged_at; /* a full queue is logged once a second, with a count */
@@ -96,6 +105,15 @@ struct ipp_server {
     struct ipp_qos2 *qos2;         /* recorded QoS 2 ids (delivery.c), opened on first use */
     uint64_t token_applied;        /* the last token of this transaction */
     uint64_t token_reported;       /* the last one given to cfg.on_commit */
+    /* Messages applied in the open transaction, kept (and still counted in queued_bytes)
+     * until it commits: when the write fails they are applied again, so a full disk
+     * loses nothing and the queue's bound pushes back on the producer. */
+    ipp_msg_t *pending, *pending_tail;
+    size_t pending_bytes;
+    uint64_t batch_dropped; /* refused by this transaction's messages, counted at commit */
+    bool quiet;             /* applying again messages whose problems were logged once */
+    double fail_since, fail_logged_at; /* monotonic seconds; 0: not failing */
+    double stop_deadline; /* stopping with a failing store: give up after this */
 };
 
 /* A log line "plot: <fmt...>" through the configured sink. */
@@ -104,6 +122,12 @@ void ipp__log(ipp_server_t *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+
+/* store_check.c: before the store at `path` is opened, move it aside if it is damaged,
+ * truncated or not ours (copying what is readable into a new one), logging where it
+ * went. 0, or -1 with err only when it cannot be checked (locked, unreadable folder) or
+ * moved. */
+int ipp__store_check(ipp_server_t *s, const char *path, char *err, size_t errlen);
 
 /* ingest.c */
 void *ipp__ingest_main(void *arg);

@@ -106,6 +106,29 @@ int ipp__store_commit(ipp_store_t *st)
     return sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 }
 
+void ipp__store_rollback(ipp_store_t *st)
+{
+    if (!sqlite3_get_autocommit(st->db))
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+bool ipp__store_transient(ipp_store_t *st)
+{
+    switch (sqlite3_errcode(st->db) & 0xff) {
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_NOMEM:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PROTOCOL:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -366,35 +389,104 @@ done:
     return rc;
 }
 
-int ipp_store_read(ipp_store_t *st, int64_t id, int64_t upto, ipp_data_t *d)
+/* Rows of series `id` with seq in (after, upto), ascending or descending, pushed to d
+ * as read; *last is the seq of the last row pushed. SQLITE_DONE when all were read. */
+static int read_rows(ipp_store_t *st, int64_t id, int64_t after, int64_t upto, bool desc,
+                     ipp_data_t *d, size_t *cap, int64_t *last)
 {
     sqlite3_stmt *q = NULL;
-    size_t cap = 0;
     double row[IPP_MAX_COLS];
+    const char *sql = desc ? "SELECT seq, vals, t FROM rows WHERE series = ? AND seq > ?"
+                             " AND seq < ? ORDER BY seq DESC"
+                           : "SELECT seq, vals, t FROM rows WHERE series = ? AND seq > ?"
+                             " AND seq < ? ORDER BY seq";
+    int step = sqlite3_prepare_v2(st->db, sql, -1, &q, NULL);
+    if (step != SQLITE_OK)
+        return step;
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_int64(q, 2, after);
+    sqlite3_bind_int64(q, 3, upto < 0 ? INT64_MAX : upto);
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        const uint8_t *b = sqlite3_column_blob(q, 1);
+        size_t n = (size_t)sqlite3_column_bytes(q, 1) / 8;
+        for (size_t c = 0; c < d->ncols; c++)
+            row[c] = c < n ? unpack1(b + 8 * c) : NAN;
+        if (ipp__data_push_timed(d, row, sqlite3_column_double(q, 2), cap)) {
+            step = SQLITE_NOMEM;
+            break;
+        }
+        *last = sqlite3_column_int64(q, 0);
+    }
+    sqlite3_finalize(q);
+    return step;
+}
+
+int ipp_store_read(ipp_store_t *st, int64_t id, int64_t upto, ipp_data_t *d)
+{
+    size_t cap = 0;
+    int64_t last = -1;
     memset(d, 0, sizeof *d);
     if (read_names(st, id, d))
         return -1;
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT vals, t FROM rows WHERE series = ? AND seq < ? ORDER BY seq",
-                           -1, &q, NULL) != SQLITE_OK)
+    if (read_rows(st, id, -1, upto, false, d, &cap, &last) != SQLITE_DONE) {
+        ipp_data_free(d);
+        return -1;
+    }
+    return 0;
+}
+
+int ipp_store_read_readable(ipp_store_t *st, int64_t id, int64_t upto, ipp_data_t *d,
+                            int64_t *missing)
+{
+    size_t cap = 0, tcap = 0;
+    int64_t last = -1, top = -1, ignored;
+    ipp_data_t tail = {0};
+    *missing = 0;
+    memset(d, 0, sizeof *d);
+    if (read_names(st, id, d))
+        return -1;
+    int rc = read_rows(st, id, -1, upto, false, d, &cap, &last);
+    bool clean = rc == SQLITE_DONE;
+    if ((rc & 0xff) == SQLITE_NOMEM)
         goto fail;
-    sqlite3_bind_int64(q, 1, id);
-    sqlite3_bind_int64(q, 2, upto < 0 ? INT64_MAX : upto);
-    int step;
-    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        const uint8_t *b = sqlite3_column_blob(q, 0);
-        size_t n = (size_t)sqlite3_column_bytes(q, 0) / 8;
+    /* what lies after damaged pages, read from the end backwards; always, since a damaged
+     * inner page can also end the forward read early without an error */
+    if (ipp__data_init(&tail, (const char *const *)d->names, d->ncols))
+        goto fail;
+    rc = read_rows(st, id, last, upto, true, &tail, &tcap, &ignored);
+    clean &= rc == SQLITE_DONE;
+    if (tail.nrows) {
+        /* the first row read backwards is the series' last */
+        sqlite3_stmt *q;
+        if (sqlite3_prepare_v2(st->db,
+                               "SELECT seq FROM rows WHERE series = ? AND seq > ? AND seq < ?"
+                               " ORDER BY seq DESC LIMIT 1",
+                               -1, &q, NULL) == SQLITE_OK) {
+            sqlite3_bind_int64(q, 1, id);
+            sqlite3_bind_int64(q, 2, last);
+            sqlite3_bind_int64(q, 3, upto < 0 ? INT64_MAX : upto);
+            if (sqlite3_step(q) == SQLITE_ROW)
+                top = sqlite3_column_int64(q, 0);
+            sqlite3_finalize(q);
+        }
+    }
+    double row[IPP_MAX_COLS];
+    for (size_t r = tail.nrows; r-- > 0;) {
         for (size_t c = 0; c < d->ncols; c++)
-            row[c] = c < n ? unpack1(b + 8 * c) : NAN;
-        if (ipp__data_push_timed(d, row, sqlite3_column_double(q, 1), &cap))
+            row[c] = tail.cols[c][r];
+        if (ipp__data_push_timed(d, row, tail.t ? tail.t[r] : NAN, &cap))
             goto fail;
     }
-    if (step != SQLITE_DONE)
-        goto fail;
-    sqlite3_finalize(q);
+    ipp_data_free(&tail);
+    if (top < 0)
+        top = last;
+    /* seq runs 0, 1, 2...: a gap is a row lost */
+    *missing = top + 1 - (int64_t)d->nrows;
+    if (*missing == 0 && !clean)
+        *missing = -1;
     return 0;
 fail:
-    sqlite3_finalize(q);
+    ipp_data_free(&tail);
     ipp_data_free(d);
     return -1;
 }
