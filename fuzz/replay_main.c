@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* Optional in a harness, as libFuzzer has it: called once before the first input. */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 /* Each input gets a buffer of exactly its size: ASan then sees any read past the end. */
 static int run_file(const char *path)
@@ -98,6 +100,8 @@ static int run_dir(const char *dir, long *count)
 int main(int argc, char **argv)
 {
     long count = 0;
+    if (LLVMFuzzerInitialize)
+        LLVMFuzzerInitialize(&argc, &argv);
     for (int i = 1; i < argc; i++) {
         struct stat st;
         if (stat(argv[i], &st) != 0) {

@@ -6,7 +6,6 @@
 #define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,46 +22,6 @@
 const char *ipp_server_db_name(void)
 {
     return IPP_DB_NAME;
-}
-
-static void emit(ipp_server_t *s, const char *line)
-{
-    if (s->cfg.log)
-        s->cfg.log(s->cfg.log_arg, line);
-    else
-        fprintf(stderr, "%s\n", line);
-}
-
-void ipp__log(ipp_server_t *s, const char *fmt, ...)
-{
-    char line[1024];
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    double now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
-    uint64_t suppressed = 0;
-    pthread_mutex_lock(&s->log_mu);
-    if (now - s->log_window >= 1.0) {
-        suppressed = s->log_suppressed;
-        s->log_window = now;
-        s->log_lines = 0;
-        s->log_suppressed = 0;
-    }
-    bool quiet = ++s->log_lines > IPP_LOG_PER_SECOND;
-    s->log_suppressed += quiet;
-    pthread_mutex_unlock(&s->log_mu);
-    if (suppressed) {
-        snprintf(line, sizeof line, "plot: %llu log lines suppressed (over %d a second)",
-                 (unsigned long long)suppressed, IPP_LOG_PER_SECOND);
-        emit(s, line);
-    }
-    if (quiet)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    memcpy(line, "plot: ", 6);
-    vsnprintf(line + 6, sizeof line - 6, fmt, ap);
-    va_end(ap);
-    emit(s, line);
 }
 
 /* Make the folder and every missing parent (mkdir -p). The path is the operator's. */
