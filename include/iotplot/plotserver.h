@@ -73,6 +73,16 @@ void ipp_server_handle(ipp_server_t *s, const char *topic, size_t topic_len,
                        const uint8_t *payload, size_t len);
 
 /*
+ * The same for a message whose files belong to `owner` (the publisher's user name when
+ * the broker authenticates): every file it asks for is written below the folder of
+ * that name, "<owner>/<file>", so no one else's message can replace it. An owner that
+ * is not one folder name (empty, '/', ".", "..", the store's own names) drops the
+ * message with a log line. owner NULL is ipp_server_handle().
+ */
+void ipp_server_handle_owned(ipp_server_t *s, const char *owner, const char *topic,
+                             size_t topic_len, const uint8_t *payload, size_t len);
+
+/*
  * Wait until every message handed in so far is applied and every file it asked for is
  * written. 0, or -1 after timeout_ms (< 0: no limit).
  */

@@ -185,6 +185,28 @@ static void refuse(ipp_server_t *s, const char *topic, size_t topic_len, const c
 void ipp_server_handle(ipp_server_t *s, const char *topic, size_t topic_len,
                        const uint8_t *payload, size_t len)
 {
+    ipp_server_handle_owned(s, NULL, topic, topic_len, payload, len);
+}
+
+/* An owner is one folder name: not empty, no '/', nothing path.c refuses. */
+static bool owner_ok(const char *owner)
+{
+    const char *why;
+    return *owner && !strchr(owner, '/') && ipp_path_check(owner, &why) == 0;
+}
+
+void ipp_server_handle_owned(ipp_server_t *s, const char *owner, const char *topic,
+                             size_t topic_len, const uint8_t *payload, size_t len)
+{
+    if (owner && !owner_ok(owner)) {
+        refuse(s, topic, topic_len, "the publisher's user name cannot be a folder name");
+        pthread_mutex_lock(&s->mu);
+        s->stats.messages++;
+        s->stats.dropped++;
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    size_t olen = owner ? strlen(owner) + 1 : 0;
     if (len > s->cfg.max_payload) {
         char why[128];
         snprintf(why, sizeof why, "payload of %zu bytes is over the limit of %zu", len,
@@ -196,7 +218,7 @@ void ipp_server_handle(ipp_server_t *s, const char *topic, size_t topic_len,
         pthread_mutex_unlock(&s->mu);
         return;
     }
-    ipp_msg_t *m = malloc(sizeof *m + topic_len + len + 2);
+    ipp_msg_t *m = malloc(sizeof *m + topic_len + len + 2 + olen);
     if (m) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -209,8 +231,9 @@ void ipp_server_handle(ipp_server_t *s, const char *topic, size_t topic_len,
         if (len)
             memcpy(m->data + topic_len + 1, payload, len);
         m->data[topic_len + 1 + len] = '\0';
+        m->owner = owner ? memcpy(m->data + topic_len + len + 2, owner, olen) : NULL;
     }
-    size_t size = sizeof *m + topic_len + len;
+    size_t size = sizeof *m + topic_len + len; /* as ingest.c counts it back */
     pthread_mutex_lock(&s->mu);
     s->stats.messages++;
     if (!m || s->queued_bytes + size > s->cfg.max_queue || s->stopping) {

@@ -28,7 +28,8 @@ typedef struct ipp_msg {
     struct ipp_msg *next;
     double t; /* arrival, seconds since the epoch */
     size_t topic_len, len;
-    char data[]; /* topic, NUL, payload, NUL */
+    const char *owner; /* the folder its files go in (in data), or NULL */
+    char data[]; /* topic, NUL, payload, NUL[, owner, NUL] */
 } ipp_msg_t;
 
 typedef enum { IPP_JOB_SAVE, IPP_JOB_PLOT } ipp_job_kind_t;
