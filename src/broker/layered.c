@@ -360,14 +360,14 @@ static void http_file(layer_t *l, const ipb_http_req_t *req, bool head)
     ipb_http_file_t f;
     char user[256];
     ipb_http_site_t site = {.http_dir = l->opts->http_dir, .plots_dir = l->opts->plots_dir};
+    site.plots_private = plots_private(l);
     /* Only requests for plots log in: the console's own files are public. */
-    if (ipb_http_wants_plots(req) && plots_private(l)) {
+    if (site.plots_private && ipb_http_wants_plots(req)) {
         int rc = http_login(l, req, user, sizeof user);
         if (rc) {
             http_error(l, rc);
             return;
         }
-        site.plots_private = true;
         site.user = user[0] ? user : NULL;
     }
     int status = ipb_http_file(req, &site, &f);

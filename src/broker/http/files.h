@@ -30,7 +30,8 @@ typedef struct {
 typedef struct {
     const char *http_dir;  /* the listener's folder; NULL: the console compiled in */
     const char *plots_dir; /* served under /plots/; NULL: none */
-    bool plots_private;    /* each user reads only /plots/<user>/... (a login is needed) */
+    bool plots_private;    /* each user reads only /plots/<user>/... (a login is needed);
+                              every answer says so (X-Iotplot-Plots: private) */
     const char *user;      /* the request's verified user name, or NULL */
 } ipb_http_site_t;
 

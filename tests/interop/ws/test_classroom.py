@@ -166,8 +166,9 @@ def classroom():
                           "bob reads his file")
                 expect_eq(get(port, "/plots/alice/secret.pkl", basic("bob", USERS["bob"]), tls)[0], 404,
                           "bob reads alice's file")
-                # the console itself needs no login
-                expect_eq(get(port, "/", tls=tls)[0], 200, "console page")
+                # the console itself needs no login, and says that /plots/ does
+                status, head, _ = get(port, "/", tls=tls)
+                expect_eq((status, head.get("x-iotplot-plots")), (200, "private"), "console page")
 
             # the store: links to it planted in alice's folder, every spelling, any login
             os.symlink(os.path.join(out, "iotplot-series.db"), os.path.join(out, "alice", "link-to-store"))
@@ -224,7 +225,8 @@ def open_serve():
                 c.disconnect()
                 c.loop_stop()
             wait_file(os.path.join(out, "open.pkl"), "the file at the top of DIR")
-            expect_eq(get(http_port, "/plots/open.pkl")[0], 200, "open.pkl without a login")
+            status, head, _ = get(http_port, "/plots/open.pkl")
+            expect_eq((status, head.get("x-iotplot-plots")), (200, None), "open.pkl without a login")
             wait_file(os.path.join(out, "iotplot-series.db"), "the store")
             os.mkdir(os.path.join(out, "alice"))
             os.symlink(os.path.join(out, "iotplot-series.db"), os.path.join(out, "alice", "link-to-store"))
