@@ -266,6 +266,9 @@ int ipb_http_basic(const ipb_http_req_t *req, char *user, size_t ulen, char *pas
     size_t ul = (size_t)(colon - out), pl = (size_t)len - ul - 1;
     if (ul >= ulen || pl >= plen)
         return -1;
+    for (size_t k = 0; k < ul; k++)
+        if (out[k] < 0x20 || out[k] == 0x7F)
+            return -1; /* a user name goes into log lines and folder names */
     memcpy(user, out, ul);
     user[ul] = '\0';
     memcpy(pass, colon + 1, pl);

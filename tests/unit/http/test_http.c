@@ -210,6 +210,7 @@ static void test_basic(void **state)
     assert_int_equal(basic_of("Authorization: Basic YWxpY2U=\r\n", u, p), -1);  /* no ':' */
     assert_int_equal(basic_of("Authorization: Basic YQBiOmM=\r\n", u, p), -1);  /* a NUL */
     assert_int_equal(basic_of("Authorization: Basic !!!!\r\n", u, p), -1);
+    assert_int_equal(basic_of("Authorization: Basic YQpiOmM=\r\n", u, p), -1);  /* "a\nb:c" */
     assert_int_equal(basic_of("Authorization: Basic YWJj\r\n", u, p), -1);      /* "abc" */
     /* longer than the caller's buffers */
     assert_int_equal(basic_of("Authorization: Basic "
