@@ -122,6 +122,16 @@ int ipp_server_handle_ack(ipp_server_t *s, const char *topic, size_t topic_len,
 int ipp_server_release(ipp_server_t *s, uint16_t qos2_id, uint64_t token);
 
 /*
+ * ipp_server_handle() for a message whose files belong to `owner` (the publisher's user
+ * name when the broker authenticates): every file it asks for is written below the
+ * folder of that name, "<owner>/<file>", so no one else's message can replace it. An owner that
+ * is not one folder name (empty, '/', ".", "..", the store's own names) drops the
+ * message with a log line. owner NULL is ipp_server_handle().
+ */
+void ipp_server_handle_owned(ipp_server_t *s, const char *owner, const char *topic,
+                             size_t topic_len, const uint8_t *payload, size_t len);
+
+/*
  * Wait until every message handed in so far is applied and every file it asked for is
  * written. 0, or -1 after timeout_ms (< 0: no limit, but then -1 as soon as the store
  * cannot be written, e.g. a full disk: its messages are kept and retried meanwhile).

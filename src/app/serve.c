@@ -4,7 +4,9 @@
  *
  * The broker's API is loop-thread only, so the thread creates, runs and closes it; other
  * threads only wake it with an async handle. The local subscription's callback runs on
- * the loop thread and must not block: ipp_server_handle() only queues the message.
+ * the loop thread and must not block: ipp_server_handle() only queues the message. With
+ * logins on, the subscription is told who published, and each user's files go in a
+ * folder of their name (ipp_server_handle_owned).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -27,6 +29,8 @@ struct ipp_serve {
     pthread_cond_t cv;
     int state; /* 0 starting, 1 running, -1 failed */
     uint16_t port, http_port;
+    bool owned;       /* files go in the publisher's folder */
+    bool anon_logged; /* loop thread */
     char err[256];
 };
 
@@ -36,6 +40,36 @@ static void on_local(void *arg, const char *topic, size_t topic_len, const uint8
     (void)qos;
     (void)retain;
     ipp_server_handle(arg, topic, topic_len, payload, payload_len);
+}
+
+/*
+ * With authentication on, each user's files go in a folder of the user's name. A
+ * message without a user name (an anonymous client where a listener still allows one,
+ * a will, a retained message restored from a store) has no folder: writing it in the
+ * shared folder would let it replace what users read, so it is dropped.
+ */
+static void on_local_owned(void *arg, const char *user, const char *topic, size_t topic_len,
+                           const uint8_t *payload, size_t payload_len, uint8_t qos, bool retain)
+{
+    ipp_serve_t *s = arg;
+    (void)qos;
+    (void)retain;
+    if (!user) {
+        if (!s->anon_logged) {
+            char line[640];
+            snprintf(line, sizeof line,
+                     "plot: topic '%.*s': no user name to file it under (logins are on); "
+                     "messages without one are dropped",
+                     (int)(topic_len < 500 ? topic_len : 500), topic);
+            if (s->cfg.log)
+                s->cfg.log(s->cfg.log_arg, line);
+            else
+                fprintf(stderr, "%s\n", line);
+        }
+        s->anon_logged = true;
+        return;
+    }
+    ipp_server_handle_owned(s->plot, user, topic, topic_len, payload, payload_len);
 }
 
 static void on_broker_closed(void *arg)
@@ -95,12 +129,16 @@ static int open_broker(ipp_serve_t *s)
     }
     s->port = ipb_broker_port(s->broker, 0);
     s->http_port = console ? ipb_broker_port(s->broker, 1) : 0;
+    /* Logins are on when a client without a user name is refused: then a user's files
+     * are theirs (and /plots/ serves each user only their own folder). */
+    s->owned = !bc.allow_anonymous;
     int n = s->cfg.nsessions ? s->cfg.nsessions : 1;
     for (int i = 0; i < n; i++) {
         char filter[512];
         snprintf(filter, sizeof filter, "%s/+", s->cfg.nsessions ? s->cfg.sessions[i] : "+");
         /* QoS 1: nothing is lost between the broker and the plot server */
-        rc = ipb_local_subscribe(s->broker, filter, 1, on_local, s->plot);
+        rc = s->owned ? ipb_local_subscribe_from(s->broker, filter, 1, on_local_owned, s)
+                      : ipb_local_subscribe(s->broker, filter, 1, on_local, s->plot);
         if (rc < 0) {
             snprintf(s->err, sizeof s->err, "subscribe %.200s: %s", filter, ipm_strerror(rc));
             return -1;

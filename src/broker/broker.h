@@ -184,6 +184,21 @@ int ipb_local_subscribe(ipb_broker_t *b, const char *filter, uint8_t qos, ipb_lo
 int ipb_local_unsubscribe(ipb_broker_t *b, const char *filter, ipb_local_cb cb, void *arg);
 
 /*
+ * A receiver that is also told who published: user is the user name the publishing
+ * client logged in with (as the ACLs saw it), or NULL for an anonymous client, a will,
+ * $SYS, an in-process publish and a retained message restored from a store.
+ */
+typedef void (*ipb_local_from_cb)(void *arg, const char *user, const char *topic,
+                                  size_t topic_len, const uint8_t *payload,
+                                  size_t payload_len, uint8_t qos, bool retain);
+
+/* As ipb_local_subscribe / ipb_local_unsubscribe, with such a receiver. */
+int ipb_local_subscribe_from(ipb_broker_t *b, const char *filter, uint8_t qos,
+                             ipb_local_from_cb cb, void *arg);
+int ipb_local_unsubscribe_from(ipb_broker_t *b, const char *filter, ipb_local_from_cb cb,
+                               void *arg);
+
+/*
  * Publish as if a client had (loop thread only). A retained message replaces the stored
  * one; an empty retained payload clears it. Returns 0, IPM_EBAD_TOPIC, IPM_EBAD_QOS or
  * IPM_ENOMEM. Called from inside an ipb_local_cb, delivery happens after that callback

@@ -86,10 +86,10 @@ int ipb__handle_publish(ipb_conn_t *c, ipm_publish_t *p)
     }
     uint8_t refused = refusal(c, p);
     if (!refused) {
-        ipb_msg_t *m = ipb__msg_new((const char *)p->topic.data, p->topic.len, p->payload.data,
-                                    p->payload.len, p->qos, p->retain,
-                                    c->version == IPM_PROTO_V5 ? &p->props : NULL,
-                                    ipb__now(b));
+        ipb_msg_t *m = ipb__msg_new_by(c->username, (const char *)p->topic.data, p->topic.len,
+                                       p->payload.data, p->payload.len, p->qos, p->retain,
+                                       c->version == IPM_PROTO_V5 ? &p->props : NULL,
+                                       ipb__now(b));
         if (!m) {
             ipb__conn_kick(c, IPM_RC_SERVER_BUSY, "out of memory");
             return -1;

@@ -59,6 +59,8 @@ typedef struct {
 } out_t;
 
 static void close_handles(layer_t *l);
+static void layer_peer(ipb_transport_t *tr, char *buf, size_t len);
+static int layer_identity(ipb_transport_t *tr, bool whole_subject, char *buf, size_t len);
 
 static void on_write(uv_write_t *req, int status)
 {
@@ -304,11 +306,71 @@ static void http_error(layer_t *l, int status)
     layer_close(&l->base);
 }
 
+/*
+ * Is the plot folder private on this listener? It is when a CONNECT without a user name
+ * would be refused here (allow_anonymous as it applies to the listener): then HTTP
+ * needs the same login as MQTT, and each user reads only /plots/<user>/.
+ */
+static bool plots_private(const layer_t *l)
+{
+    const ipb_config_t *cfg = &l->b->cfg;
+    int anon = cfg->listeners[l->listener].allow_anonymous;
+    return !(cfg->per_listener_settings && anon >= 0 ? anon : cfg->allow_anonymous);
+}
+
+/*
+ * Who a request for /plots/ is from: the certificate's name where the listener takes
+ * user names from certificates, else HTTP Basic credentials checked by the broker's auth
+ * hook exactly as a CONNECT's are (the same password file and failed-login limit). 0
+ * with user filled ("" when the request carries no credentials), or 401.
+ */
+static int http_login(layer_t *l, const ipb_http_req_t *req, char *user, size_t ulen)
+{
+    const ipb_listener_config_t *lc = &l->b->cfg.listeners[l->listener];
+    char pass[512];
+    user[0] = '\0';
+    if (lc->use_identity_as_username || lc->use_subject_as_username)
+        return layer_identity(&l->base, lc->use_subject_as_username, user, ulen) ? 401 : 0;
+    int rc = ipb_http_basic(req, user, ulen, pass, sizeof pass);
+    if (rc)
+        return rc > 0 ? 0 : 401;
+    ipb_broker_t *b = l->b;
+    if (b->auth && b->auth->connect) {
+        char peer[80];
+        layer_peer(&l->base, peer, sizeof peer);
+        ipb_auth_client_t cl = {.client_id = "", .username = user, .peer = peer,
+                                .listener = l->listener, .version = IPM_PROTO_V311};
+        ipm_connect_t c = {.version = IPM_PROTO_V311, .has_username = true,
+                           .has_password = true};
+        c.username = (ipm_bytes_t){(const uint8_t *)user, (uint32_t)strlen(user)};
+        c.password = (ipm_bytes_t){(const uint8_t *)pass, (uint32_t)strlen(pass)};
+        uint8_t refused = b->auth->connect(b->auth_ctx, &cl, &c);
+        memset(pass, 0, sizeof pass);
+        if (refused) {
+            ipb__log(b, IPB_LOG_NOTICE, "Refused HTTP login from %s as '%s'.", peer, user);
+            return 401;
+        }
+    }
+    return 0;
+}
+
 /* A static file (the console, http_dir or the plot folder), then close. */
 static void http_file(layer_t *l, const ipb_http_req_t *req, bool head)
 {
     ipb_http_file_t f;
-    int status = ipb_http_file(req, l->opts->http_dir, l->opts->plots_dir, &f);
+    char user[256];
+    ipb_http_site_t site = {.http_dir = l->opts->http_dir, .plots_dir = l->opts->plots_dir};
+    site.plots_private = plots_private(l);
+    /* Only requests for plots log in: the console's own files are public. */
+    if (site.plots_private && ipb_http_wants_plots(req)) {
+        int rc = http_login(l, req, user, sizeof user);
+        if (rc) {
+            http_error(l, rc);
+            return;
+        }
+        site.user = user[0] ? user : NULL;
+    }
+    int status = ipb_http_file(req, &site, &f);
     if (status != 200) {
         http_error(l, status);
         return;

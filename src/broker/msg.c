@@ -23,6 +23,13 @@ static bool prop_forwarded(uint8_t id)
 ipb_msg_t *ipb__msg_new(const char *topic, size_t tlen, const uint8_t *payload, size_t plen,
                         uint8_t qos, bool retain, const ipm_props_t *props, uint64_t now)
 {
+    return ipb__msg_new_by(NULL, topic, tlen, payload, plen, qos, retain, props, now);
+}
+
+ipb_msg_t *ipb__msg_new_by(const char *user, const char *topic, size_t tlen,
+                           const uint8_t *payload, size_t plen, uint8_t qos, bool retain,
+                           const ipm_props_t *props, uint64_t now)
+{
     unsigned n = 0;
     uint32_t expiry = 0;
     size_t rawlen = props ? props->raw.len : 0;
@@ -39,7 +46,8 @@ ipb_msg_t *ipb__msg_new(const char *topic, size_t tlen, const uint8_t *payload, 
                 expiry = p.num;
         }
     }
-    size_t sz = sizeof(ipb_msg_t) + n * sizeof(ipm_prop_t) + rawlen + tlen + 1 + plen;
+    size_t ulen = user ? strlen(user) + 1 : 0;
+    size_t sz = sizeof(ipb_msg_t) + n * sizeof(ipm_prop_t) + rawlen + tlen + 1 + plen + ulen;
     ipb_msg_t *m = calloc(1, sz);
     if (!m)
         return NULL;
@@ -67,6 +75,8 @@ ipb_msg_t *ipb__msg_new(const char *topic, size_t tlen, const uint8_t *payload, 
     m->topic[tlen] = 0;
     if (plen)
         memcpy(m->payload, payload, plen);
+    if (user)
+        m->user = memcpy(m->payload + plen, user, ulen);
     return m;
 }
 

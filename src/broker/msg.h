@@ -31,11 +31,16 @@ typedef struct ipb_msg {
     ipm_prop_t *props;
     char *topic;              /* NUL-terminated */
     uint8_t *payload;
+    const char *user;         /* the publisher's user name (in the allocation), or NULL */
     ipb_enc_t *cache[4];      /* [v5][qos > 0]: encodings without per-client parts */
 } ipb_msg_t;
 
 ipb_msg_t *ipb__msg_new(const char *topic, size_t tlen, const uint8_t *payload, size_t plen,
                         uint8_t qos, bool retain, const ipm_props_t *props, uint64_t now);
+/* The same, published by a client logged in as user (NULL: none). */
+ipb_msg_t *ipb__msg_new_by(const char *user, const char *topic, size_t tlen,
+                           const uint8_t *payload, size_t plen, uint8_t qos, bool retain,
+                           const ipm_props_t *props, uint64_t now);
 /* A message from an in-process caller, checked as a client's would be. 0 or IPM_E*. */
 int ipb__msg_local(ipb_broker_t *b, const char *topic, const uint8_t *payload, size_t len,
                    uint8_t qos, bool retain, ipb_msg_t **out);

@@ -154,8 +154,7 @@ static void fanout(ipb_broker_t *b, ipb_msg_t *m)
     for (size_t i = 0; i < f.nlocal; i++) {
         ipb_sub_t *x = f.local[i];
         uint8_t qos = x->opts & IPM_SUBOPT_QOS_MASK;
-        x->cb(x->arg, m->topic, m->topic_len, m->payload, m->payload_len,
-              qos < m->qos ? qos : m->qos, false);
+        ipb__route_local(x, m, qos < m->qos ? qos : m->qos, false);
     }
     if (f.oom)
         ipb__log(b, IPB_LOG_ERR, "Out of memory delivering a message on %s.", m->topic);
@@ -163,6 +162,15 @@ static void fanout(ipb_broker_t *b, ipb_msg_t *m)
     b->fan_cap = f.cap;
     b->fan_local = f.local;
     b->fan_local_cap = f.local_cap;
+}
+
+void ipb__route_local(const ipb_sub_t *sub, const ipb_msg_t *m, uint8_t qos, bool retain)
+{
+    if (sub->from)
+        sub->from(sub->arg, m->user, m->topic, m->topic_len, m->payload, m->payload_len, qos,
+                  retain);
+    else
+        sub->cb(sub->arg, m->topic, m->topic_len, m->payload, m->payload_len, qos, retain);
 }
 
 static void run_deferred(ipb_broker_t *b)
@@ -209,6 +217,7 @@ typedef struct {
     ipb_session_t *s;
     ipb_local_cb cb;
     void *arg;
+    const ipb_sub_t *local; /* an in-process subscription, or NULL */
     uint8_t opts;
     uint32_t subid;
     uint64_t now;
@@ -222,6 +231,10 @@ static void send_retained(void *arg, ipb_msg_t *m)
         qos = m->qos;
     if (ipb__msg_remaining(m, r->now) == 0)
         return; /* expired while retained */
+    if (r->local) {
+        ipb__route_local(r->local, m, qos, true);
+        return;
+    }
     if (r->cb) {
         r->cb(r->arg, m->topic, m->topic_len, m->payload, m->payload_len, qos, true);
         return;
@@ -234,6 +247,13 @@ static void send_retained(void *arg, ipb_msg_t *m)
 void ipb__route_retained(ipb_broker_t *b, ipb_session_t *s, ipb_local_cb cb, void *arg,
                          const char *filter, size_t flen, uint8_t opts, uint32_t subid)
 {
-    rctx_t r = {b, s, cb, arg, opts, subid, ipb__now(b)};
+    rctx_t r = {b, s, cb, arg, NULL, opts, subid, ipb__now(b)};
+    ipb__retain_match(b, filter, flen, send_retained, &r);
+}
+
+void ipb__route_retained_local(ipb_broker_t *b, const ipb_sub_t *sub, const char *filter,
+                               size_t flen)
+{
+    rctx_t r = {b, NULL, NULL, NULL, sub, sub->opts, 0, ipb__now(b)};
     ipb__retain_match(b, filter, flen, send_retained, &r);
 }

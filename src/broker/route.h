@@ -14,4 +14,10 @@ void ipb__publish(ipb_broker_t *b, ipb_msg_t *m);
 void ipb__route_retained(ipb_broker_t *b, ipb_session_t *s, ipb_local_cb cb, void *arg,
                          const char *filter, size_t flen, uint8_t opts, uint32_t subid);
 
+/* The same for an in-process subscription (at most at its QoS). */
+void ipb__route_retained_local(ipb_broker_t *b, const ipb_sub_t *sub, const char *filter,
+                               size_t flen);
+/* Hand m to an in-process subscription at qos. */
+void ipb__route_local(const ipb_sub_t *sub, const ipb_msg_t *m, uint8_t qos, bool retain);
+
 #endif

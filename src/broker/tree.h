@@ -19,7 +19,8 @@ struct ipb_sub {
     ipb_node_t *node;
     ipb_group_t *group;     /* shared subscription, or NULL */
     ipb_session_t *s;       /* NULL for an in-process subscriber */
-    ipb_local_cb cb;
+    ipb_local_cb cb;        /* in-process: cb, or from (then cb only names it) */
+    ipb_local_from_cb from;
     void *arg;
     uint32_t subid;
     uint8_t opts;

@@ -142,6 +142,7 @@ void ipp__ingest_free(ipp_server_t *s)
 typedef struct {
     ipp_server_t *s;
     const char *session, *topic;
+    const char *owner; /* files go below this folder; NULL: the output folder itself */
     ipp_jval_t *v;
     int n;
     double t;
@@ -277,18 +278,20 @@ static void make_job(cmd_t *c, ipp_job_kind_t kind, ipp_entry_t *e, const char *
     c->s->ready_tail = j;
 }
 
-/* The output file: as asked, or "<name>.<ext>"; confined to the output folder. */
+/* The output file: as asked, or "<name>.<ext>", in the owner's folder if there is one;
+ * confined to the output folder. */
 static char *output_name(cmd_t *c, const char *name, const char *asked, const char *ext)
 {
     const char *why;
-    size_t n = asked ? strlen(asked) + 1 : strlen(name) + strlen(ext) + 2;
+    const char *own = c->owner ? c->owner : "";
+    size_t n = strlen(own) + 1 + (asked ? strlen(asked) + 1 : strlen(name) + strlen(ext) + 2);
     char *rel = malloc(n);
     if (!rel)
         return NULL;
     if (asked)
-        memcpy(rel, asked, n);
+        snprintf(rel, n, "%s%s%s", own, *own ? "/" : "", asked);
     else
-        snprintf(rel, n, "%s.%s", name, ext);
+        snprintf(rel, n, "%s%s%s.%s", own, *own ? "/" : "", name, ext);
     if (ipp_path_check(rel, &why)) {
         char msg[300];
         snprintf(msg, sizeof msg, "file name refused: %s", why);
@@ -386,7 +389,8 @@ static int apply(ipp_server_t *s, ipp_msg_t *m, size_t *rows)
     char *topic = m->data;
     const char *payload = m->data + m->topic_len + 1;
     char *slash = strrchr(topic, '/');
-    cmd_t c = {.s = s, .topic = topic, .session = "", .t = m->t, .v = s->vals};
+    cmd_t c = {.s = s, .topic = topic, .session = "", .t = m->t, .v = s->vals,
+               .owner = m->owner};
     if (!slash || memchr(topic, '\0', m->topic_len)) {
         reject(&c, "topic is not <session>/<command>");
         return 0;

@@ -142,11 +142,12 @@ static void refuse(ipp_server_t *s, const char *topic, size_t topic_len, const c
 }
 
 /* Queue one message for the ingest thread. 0, or -1 when it was dropped (logged). */
-static int enqueue(ipp_server_t *s, const char *topic, size_t topic_len,
+static int enqueue(ipp_server_t *s, const char *owner, const char *topic, size_t topic_len,
                    const uint8_t *payload, size_t len, uint64_t token, uint16_t qos2_id,
                    ipp_msg_kind_t kind)
 {
-    ipp_msg_t *m = malloc(sizeof *m + topic_len + len + 2);
+    size_t olen = owner ? strlen(owner) + 1 : 0;
+    ipp_msg_t *m = malloc(sizeof *m + topic_len + len + 2 + olen);
     if (m) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -163,8 +164,9 @@ static int enqueue(ipp_server_t *s, const char *topic, size_t topic_len,
         if (len)
             memcpy(m->data + topic_len + 1, payload, len);
         m->data[topic_len + 1 + len] = '\0';
+        m->owner = owner ? memcpy(m->data + topic_len + len + 2, owner, olen) : NULL;
     }
-    size_t size = sizeof *m + topic_len + len;
+    size_t size = sizeof *m + topic_len + len; /* as ingest.c counts it back */
     pthread_mutex_lock(&s->mu);
     if (kind == IPP_MSG_APPLY)
         s->stats.messages++;
@@ -227,8 +229,29 @@ static int check_size(ipp_server_t *s, const char *topic, size_t topic_len, size
 void ipp_server_handle(ipp_server_t *s, const char *topic, size_t topic_len,
                        const uint8_t *payload, size_t len)
 {
+    ipp_server_handle_owned(s, NULL, topic, topic_len, payload, len);
+}
+
+/* An owner is one folder name: not empty, no '/', nothing path.c refuses. */
+static bool owner_ok(const char *owner)
+{
+    const char *why;
+    return *owner && !strchr(owner, '/') && ipp_path_check(owner, &why) == 0;
+}
+
+void ipp_server_handle_owned(ipp_server_t *s, const char *owner, const char *topic,
+                             size_t topic_len, const uint8_t *payload, size_t len)
+{
+    if (owner && !owner_ok(owner)) {
+        refuse(s, topic, topic_len, "the publisher's user name cannot be a folder name");
+        pthread_mutex_lock(&s->mu);
+        s->stats.messages++;
+        s->stats.dropped++;
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
     if (check_size(s, topic, topic_len, len) == 0)
-        (void)enqueue(s, topic, topic_len, payload, len, 0, 0, IPP_MSG_APPLY);
+        (void)enqueue(s, owner, topic, topic_len, payload, len, 0, 0, IPP_MSG_APPLY);
 }
 
 int ipp_server_handle_ack(ipp_server_t *s, const char *topic, size_t topic_len,
@@ -237,13 +260,13 @@ int ipp_server_handle_ack(ipp_server_t *s, const char *topic, size_t topic_len,
 {
     /* Refused as too large: never stored, but its token is reported in its turn. */
     if (check_size(s, topic, topic_len, len))
-        return enqueue(s, "", 0, NULL, 0, token, 0, IPP_MSG_REFUSED);
-    return enqueue(s, topic, topic_len, payload, len, token, qos2_id, IPP_MSG_APPLY);
+        return enqueue(s, NULL, "", 0, NULL, 0, token, 0, IPP_MSG_REFUSED);
+    return enqueue(s, NULL, topic, topic_len, payload, len, token, qos2_id, IPP_MSG_APPLY);
 }
 
 int ipp_server_release(ipp_server_t *s, uint16_t qos2_id, uint64_t token)
 {
-    return enqueue(s, "", 0, NULL, 0, token, qos2_id, IPP_MSG_RELEASE);
+    return enqueue(s, NULL, "", 0, NULL, 0, token, qos2_id, IPP_MSG_RELEASE);
 }
 
 int ipp_server_sync(ipp_server_t *s, int timeout_ms)

@@ -46,7 +46,8 @@ typedef struct ipp_msg {
     uint64_t token;   /* ipp_server_handle_ack()'s, or 0 */
     uint16_t qos2_id; /* 0, or the QoS 2 packet id applied once */
     uint8_t kind;     /* ipp_msg_kind_t */
-    char data[];      /* topic, NUL, payload, NUL */
+    const char *owner; /* the folder its files go in (in data), or NULL */
+    char data[]; /* topic, NUL, payload, NUL[, owner, NUL] */
 } ipp_msg_t;
 
 typedef enum { IPP_JOB_SAVE, IPP_JOB_PLOT } ipp_job_kind_t;

@@ -47,6 +47,9 @@ export class Link extends EventTarget {
     this.url = `${scheme}://${host}:${s.port}${path}`;
     this.version = s.version === 5 ? 5 : 4;
     this.clientId = s.clientId;
+    // Kept for the panels that read /plots/ with the same login (HTTP Basic).
+    this.username = s.username || '';
+    this.password = s.password || '';
     const opts = {
       protocolVersion: this.version,
       clientId: s.clientId,
@@ -158,10 +161,14 @@ export class Link extends EventTarget {
     });
   }
 
-  /** The lowest-id filter of group that matches topic: the one whose copy the group takes. */
+  /**
+   * The lowest-id filter of group that matches topic: the one whose copy the group takes.
+   * A filter the broker refused (an ACL) brings no copy, so it owns nothing.
+   */
   owner(group, topic) {
     let best = null;
     for (const [filter, f] of this.filters) {
+      if (f.granted >= 0x80) continue;
       if (f.groups.has(group) && (!best || f.id < best.f.id) && topicMatches(filter, topic)) best = { filter, f };
     }
     return best;

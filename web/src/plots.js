@@ -2,6 +2,11 @@
 // `<session>/data`, `<session>/plot_series`, `<session>/save_series`), each series drawn
 // live with uPlot, and links to the files the plot server wrote (served under /plots/).
 //
+// Where the broker needs logins, a user reads and writes only topics of their own
+// (mosquitto's `pattern readwrite %u/#`), so the panel also subscribes to `<user>/#`,
+// and the plot server files each user's output under `/plots/<user>/`, which the broker
+// serves to that user only: links then fetch with the console's login (HTTP Basic).
+//
 // Rows go into one Float64Array per column, grown by doubling, so a million points cost
 // a few copies in total; charts redraw at most once per animation frame, less often when
 // a redraw is slow, and only while they are on screen.
@@ -15,6 +20,7 @@ const MAX_ROWS = 1 << 23; // 8,388,608 rows per series
 const FIRST_CAP = 1024;
 const CHART_HEIGHT = 280;
 const FILES_URL = '/plots/';
+const COMMANDS = ['new_series', 'data', 'plot_series', 'save_series'];
 // matplotlib's default colour cycle, like the plot server's rendered files.
 // Axis steps for a row index: whole numbers only.
 const INDEX_STEPS = [1, 2, 5].flatMap((m) => Array.from({ length: 10 }, (_, e) => m * 10 ** e)).sort((a, b) => a - b);
@@ -133,6 +139,28 @@ function fileUrl(name) {
   return FILES_URL + name.split('/').filter((p) => p && p !== '.' && p !== '..').map(encodeURIComponent).join('/');
 }
 
+/** "Basic ..." for a user name and password, UTF-8 as browsers send it. */
+function basicAuth(user, password) {
+  const bytes = new TextEncoder().encode(`${user}:${password}`);
+  let bin = '';
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return `Basic ${btoa(bin)}`;
+}
+
+/**
+ * Is /plots/ private (a login needed, each user their own folder)? The broker says so on
+ * every answer of that listener (X-Iotplot-Plots: private); the page itself is one.
+ */
+async function plotsPrivate() {
+  if (!/^https?:$/.test(location.protocol)) return false;
+  try {
+    const r = await fetch(location.pathname, { method: 'HEAD', credentials: 'omit', cache: 'no-store' });
+    return r.headers.get('x-iotplot-plots') === 'private';
+  } catch {
+    return false;
+  }
+}
+
 export function setupPlots(link) {
   const panel = $('#panel-plots');
   const sessions = new Map(); // name -> {name, series: Map, files: Map(name -> kind), chip, section}
@@ -140,6 +168,21 @@ export function setupPlots(link) {
   let shown = '*'; // session shown, or '*' for all
   let frame = 0;
   let problems = 0;
+  // How files are read: open (plain links) or private (the user's folder, with the login).
+  // Asked of the broker once per login, when the first file is announced.
+  const access = { private: false, checked: false, user: '', password: '' };
+  const checkAccess = async () => {
+    if (access.checked || !access.user) return;
+    access.checked = true;
+    const user = access.user;
+    const priv = await plotsPrivate();
+    if (user !== access.user) return; // another login meanwhile
+    access.private = priv;
+    const note = $('#plots-access');
+    note.hidden = !priv;
+    note.textContent = priv ? `Files are read from /plots/${user}/ with this login: the broker serves each user their own files only.` : '';
+    if (priv) for (const series of all.values()) renderCard(series);
+  };
 
   const session = (name) => {
     let s = sessions.get(name);
@@ -181,6 +224,7 @@ export function setupPlots(link) {
 
   /** One iot-plot message (command is the last topic level). */
   const handle = (sessName, command, text) => {
+    if (!COMMANDS.includes(command)) return; // <user>/# brings the user's other topics too
     const args = parseArray(text);
     if (!args || typeof args[0] !== 'string') return problem(sessName, command, 'payload is not [name, ...]');
     const s = session(sessName);
@@ -208,6 +252,7 @@ export function setupPlots(link) {
       file = file.replace(/^\/+/, '');
       if (!file) return;
       s.files.set(file, name);
+      checkAccess();
       const series = s.series.get(name);
       if (series) renderCard(series);
       renderSessions();
@@ -262,10 +307,37 @@ export function setupPlots(link) {
     for (const [file, owner] of sess ? sess.files : []) {
       if (owner !== series.name) continue;
       const ext = (file.split('.').pop() || '').toUpperCase();
-      series.files.append(el('a', { href: fileUrl(file), target: '_blank', rel: 'noopener', class: 'file-link' }, `${ext} ${file}`));
+      series.files.append(fileLink(file, `${ext} ${file}`));
     }
     updateInfo(series);
     schedule();
+  };
+
+  /** A link to a file: plain, or (private) one that fetches it with the login. */
+  const fileLink = (file, label) => {
+    if (!access.private) return el('a', { href: fileUrl(file), target: '_blank', rel: 'noopener', class: 'file-link' }, label);
+    const url = fileUrl(`${access.user}/${file}`);
+    const a = el('a', { href: url, class: 'file-link', dataset: { private: 'true' } }, label);
+    a.addEventListener('click', async (e) => {
+      e.preventDefault();
+      let r;
+      try {
+        r = await fetch(url, { headers: { Authorization: basicAuth(access.user, access.password) }, credentials: 'omit', cache: 'no-store' });
+      } catch (err) {
+        a.dataset.status = 'error';
+        return announce(`Cannot fetch ${file}: ${err.message || err}`, 'error');
+      }
+      a.dataset.status = String(r.status);
+      if (!r.ok) return announce(`${file}: ${r.status} ${r.statusText || ''}`.trim(), 'error');
+      const blob = await r.blob();
+      a.dataset.bytes = String(blob.size);
+      const save = el('a', { href: URL.createObjectURL(blob), download: file.split('/').pop() });
+      document.body.append(save);
+      save.click();
+      save.remove();
+      setTimeout(() => URL.revokeObjectURL(save.href), 10000);
+    });
+    return a;
   };
 
   const updateInfo = (series) => {
@@ -389,10 +461,30 @@ export function setupPlots(link) {
     announce('Forgot all plot sessions', 'ok');
   });
 
-  for (const command of ['new_series', 'data', 'plot_series', 'save_series']) link.subscribe('plots', `+/${command}`, 0);
+  for (const command of COMMANDS) link.subscribe('plots', `+/${command}`, 0);
+  // The sessions are "everything before the last level", as the plot server reads them.
+  const split = (topic) => {
+    const cut = topic.lastIndexOf('/');
+    return [topic.slice(0, cut), topic.slice(cut + 1)];
+  };
   link.onGroup('plots', (m) => {
-    const cut = m.topic.indexOf('/');
-    handle(m.topic.slice(0, cut), m.topic.slice(cut + 1), new TextDecoder().decode(m.payload));
+    const [sess, command] = split(m.topic);
+    handle(sess, command, new TextDecoder().decode(m.payload));
+  });
+  // A login reads its own topics even where '+/data' is refused: subscribe to them too.
+  let userFilter = '';
+  link.addEventListener('state', (e) => {
+    const { state } = e.detail;
+    if (state === 'connecting') {
+      const want = link.username && !/[+#\u0000]/.test(link.username) ? `${link.username}/#` : '';
+      if (want !== userFilter) {
+        if (userFilter) link.unsubscribe('plots', userFilter);
+        if (want) link.subscribe('plots', want, 0);
+        userFilter = want;
+      }
+      Object.assign(access, { private: false, checked: false, user: link.username, password: link.password });
+      $('#plots-access').hidden = true;
+    }
   });
   renderSessions();
 
@@ -409,8 +501,10 @@ export function setupPlots(link) {
     },
     /** Feed one message as if it came from the broker (used by the console's own tests). */
     inject: (topic, text) => {
-      const cut = topic.indexOf('/');
-      handle(topic.slice(0, cut), topic.slice(cut + 1), text);
+      const [sess, command] = split(topic);
+      handle(sess, command, text);
     },
+    /** How files are read (used by the console's own tests). */
+    access: () => ({ private: access.private, user: access.user }),
   };
 }

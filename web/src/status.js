@@ -2,6 +2,7 @@
 import { $, el, clock } from './util.js';
 
 const MAX_KEYS = 500;
+const SYS = '$SYS/broker/#';
 const CARDS = [
   ['version', 'Version'],
   ['uptime', 'Uptime'],
@@ -46,8 +47,26 @@ export function setupStatus(link) {
       v.tr.children[2].textContent = clock(v.time);
       if (cardEls.has(key)) cardEls.get(key).textContent = v.text;
     }
-    $('#status-empty').hidden = values.size > 0;
+    $('#status-empty').hidden = values.size > 0 || denied;
   };
+
+  // A broker with ACLs may refuse $SYS to this login: say so instead of staying empty.
+  let denied = false;
+  const deny = (on) => {
+    denied = on;
+    const note = $('#status-denied');
+    note.hidden = !on;
+    note.textContent = on
+      ? `This login${link.username ? ` (${link.username})` : ''} may not read $SYS: the broker refused the subscription to ${SYS}, so its status cannot be shown here.`
+      : '';
+    $('#status-empty').hidden = values.size > 0 || on;
+  };
+  link.addEventListener('suback', (e) => {
+    if (e.detail.filter === SYS) deny(e.detail.granted >= 0x80);
+  });
+  link.addEventListener('state', (e) => {
+    if (e.detail.state === 'connecting') deny(false);
+  });
 
   const schedule = () => {
     if (!scheduled) {
@@ -57,7 +76,7 @@ export function setupStatus(link) {
   };
   new MutationObserver(() => dirty.size && schedule()).observe(panel, { attributes: true, attributeFilter: ['hidden'] });
 
-  link.subscribe('sys', '$SYS/broker/#', 0);
+  link.subscribe('sys', SYS, 0);
   link.onGroup('sys', (m) => {
     const key = m.topic.slice('$SYS/broker/'.length);
     if (!values.has(key) && values.size >= MAX_KEYS) return;

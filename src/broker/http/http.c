@@ -235,6 +235,47 @@ int ipb_http_path(const ipb_str_t *target, char *out, size_t outlen)
     return 0;
 }
 
+int ipb_http_basic(const ipb_http_req_t *req, char *user, size_t ulen, char *pass, size_t plen)
+{
+    const ipb_str_t *v = ipb_http_header(req, "authorization");
+    if (!v)
+        return 1;
+    size_t i = 0;
+    while (i < v->n && v->p[i] == ' ')
+        i++;
+    if (v->n - i < 6 || strncasecmp(v->p + i, "basic ", 6))
+        return -1;
+    i += 6;
+    while (i < v->n && v->p[i] == ' ')
+        i++;
+    size_t n = v->n - i;
+    /* The head is capped (IPB_HTTP_MAX_HEAD), so is the encoded text. */
+    unsigned char in[IPB_HTTP_MAX_HEAD], out[IPB_HTTP_MAX_HEAD];
+    if (n == 0 || n % 4 || n >= sizeof in)
+        return -1;
+    memcpy(in, v->p + i, n);
+    int len = EVP_DecodeBlock(out, in, (int)n);
+    if (len < 0)
+        return -1;
+    /* EVP_DecodeBlock counts the padding as bytes: take them off again. */
+    for (size_t k = n; k > n - 2 && in[k - 1] == '='; k--)
+        len--;
+    const unsigned char *colon = memchr(out, ':', (size_t)len);
+    if (!colon || memchr(out, '\0', (size_t)len))
+        return -1;
+    size_t ul = (size_t)(colon - out), pl = (size_t)len - ul - 1;
+    if (ul >= ulen || pl >= plen)
+        return -1;
+    for (size_t k = 0; k < ul; k++)
+        if (out[k] < 0x20 || out[k] == 0x7F)
+            return -1; /* a user name goes into log lines and folder names */
+    memcpy(user, out, ul);
+    user[ul] = '\0';
+    memcpy(pass, colon + 1, pl);
+    pass[pl] = '\0';
+    return 0;
+}
+
 const char *ipb_http_content_type(const char *path)
 {
     static const struct {

@@ -75,6 +75,14 @@ int ipb_ws_accept(const ipb_str_t *key, char out[29]);
  */
 int ipb_http_path(const ipb_str_t *target, char *out, size_t outlen);
 
+/*
+ * The credentials of an "Authorization: Basic" header (RFC 7617): user and password,
+ * NUL-terminated, split at the first ':'. 0; 1 when there is no such header; -1 when it
+ * is malformed, holds a NUL byte (or a control character in the user name), or does not
+ * fit (user in ulen, password in plen).
+ */
+int ipb_http_basic(const ipb_http_req_t *req, char *user, size_t ulen, char *pass, size_t plen);
+
 /* Content type for a file name by its extension ("application/octet-stream" if unknown). */
 const char *ipb_http_content_type(const char *path);
 

@@ -1,5 +1,6 @@
 /*
- * test_http.c - request heads, intents, the accept key, paths and content types.
+ * test_http.c - request heads, intents, the accept key, paths, content types, Basic
+ * credentials, and which plot files a request may read.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +10,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "http/files.h"
 #include "http/http.h"
+#include "plotserver/plot_internal.h" /* IPP_DB_NAME, IPP_TMP_DIR */
 
 static const char upgrade_req[] = "GET /mqtt HTTP/1.1\r\n"
                                   "Host: 127.0.0.1:8080\r\n"
@@ -174,13 +182,125 @@ static void test_content_types(void **state)
     assert_string_equal(ipb_http_content_type("a.b/noext"), "application/octet-stream");
 }
 
+static int basic_of(const char *auth, char *user, char *pass)
+{
+    char head[512];
+    ipb_http_req_t req;
+    snprintf(head, sizeof head, "GET /plots/x HTTP/1.1\r\n%s\r\n", auth);
+    assert_true(ipb_http_parse(head, strlen(head), &req) > 0);
+    return ipb_http_basic(&req, user, 32, pass, 32);
+}
+
+static void test_basic(void **state)
+{
+    (void)state;
+    char u[32], p[32];
+    /* "alice:open sesame", "bob:", "a:b:c" */
+    assert_int_equal(basic_of("Authorization: Basic YWxpY2U6b3BlbiBzZXNhbWU=\r\n", u, p), 0);
+    assert_string_equal(u, "alice");
+    assert_string_equal(p, "open sesame");
+    assert_int_equal(basic_of("authorization:   basic   Ym9iOg==\r\n", u, p), 0);
+    assert_string_equal(u, "bob");
+    assert_string_equal(p, "");
+    assert_int_equal(basic_of("Authorization: Basic YTpiOmM=\r\n", u, p), 0);
+    assert_string_equal(u, "a");
+    assert_string_equal(p, "b:c");
+    assert_int_equal(basic_of("Host: x\r\n", u, p), 1);
+    assert_int_equal(basic_of("Authorization: Bearer abc=\r\n", u, p), -1);
+    assert_int_equal(basic_of("Authorization: Basic YWxpY2U=\r\n", u, p), -1);  /* no ':' */
+    assert_int_equal(basic_of("Authorization: Basic YQBiOmM=\r\n", u, p), -1);  /* a NUL */
+    assert_int_equal(basic_of("Authorization: Basic !!!!\r\n", u, p), -1);
+    assert_int_equal(basic_of("Authorization: Basic YQpiOmM=\r\n", u, p), -1);  /* "a\nb:c" */
+    assert_int_equal(basic_of("Authorization: Basic YWJj\r\n", u, p), -1);      /* "abc" */
+    /* longer than the caller's buffers */
+    assert_int_equal(basic_of("Authorization: Basic "
+                              "YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhOng=\r\n", u, p), -1);
+}
+
+static int get_file(const char *root, const char *path, bool private, const char *user)
+{
+    char head[512];
+    ipb_http_req_t req;
+    snprintf(head, sizeof head, "GET %s HTTP/1.1\r\n\r\n", path);
+    assert_true(ipb_http_parse(head, strlen(head), &req) > 0);
+    ipb_http_site_t site = {.http_dir = root, .plots_dir = root, .plots_private = private,
+                            .user = user};
+    ipb_http_file_t f;
+    int status = ipb_http_file(&req, &site, &f);
+    if (status == 200)
+        ipb_http_file_free(&f);
+    return status;
+}
+
+static void put(const char *root, const char *rel)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "x", 1), 1);
+    close(fd);
+}
+
+static void test_plot_files(void **state)
+{
+    (void)state;
+    /* The broker hides the plot server's store by this name: the two must agree. */
+    assert_string_equal(IPB_HTTP_PLOT_STORE, IPP_DB_NAME);
+    assert_int_equal(IPP_TMP_DIR[0], '.');
+    char root[] = "/tmp/test_http_XXXXXX", path[512];
+    assert_non_null(mkdtemp(root));
+    snprintf(path, sizeof path, "%s/alice", root);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/bob", root);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/" IPP_TMP_DIR, root);
+    assert_int_equal(mkdir(path, 0755), 0);
+    put(root, "top.png");
+    put(root, "alice/a.png");
+    put(root, "bob/b.png");
+    put(root, IPP_DB_NAME);
+    put(root, IPP_DB_NAME "-wal");
+    put(root, IPP_TMP_DIR "/partial.png");
+    snprintf(path, sizeof path, "%s/alice/store", root);
+    assert_int_equal(symlink("../" IPP_DB_NAME, path), 0);
+    snprintf(path, sizeof path, "%s/alice/fifo", root);
+    assert_int_equal(mkfifo(path, 0644), 0);
+    /* Open: every regular file but the plot server's own. */
+    assert_int_equal(get_file(root, "/plots/top.png", false, NULL), 200);
+    assert_int_equal(get_file(root, "/plots/bob/b.png", false, NULL), 200);
+    assert_int_equal(get_file(root, "/plots/" IPP_DB_NAME, false, NULL), 404);
+    assert_int_equal(get_file(root, "/plots/" IPP_DB_NAME "-wal", false, NULL), 404);
+    assert_int_equal(get_file(root, "/plots/%69otplot-series.db", false, NULL), 404);
+    assert_int_equal(get_file(root, "/plots/alice/store", false, NULL), 404);
+    assert_int_equal(get_file(root, "/plots/" IPP_TMP_DIR "/partial.png", false, NULL), 404);
+    assert_int_equal(get_file(root, "/plots/alice/fifo", false, NULL), 404);
+    /* http_dir is the operator's: the same names are served there. */
+    assert_int_equal(get_file(root, "/" IPP_DB_NAME, false, NULL), 200);
+    /* Private: a user reads their own folder only. */
+    assert_int_equal(get_file(root, "/plots/alice/a.png", true, NULL), 401);
+    assert_int_equal(get_file(root, "/plots/alice/a.png", true, "alice"), 200);
+    assert_int_equal(get_file(root, "/plots/bob/b.png", true, "alice"), 404);
+    assert_int_equal(get_file(root, "/plots/top.png", true, "alice"), 404);
+    assert_int_equal(get_file(root, "/plots/alice/store", true, "alice"), 404);
+    assert_int_equal(get_file(root, "/plots/alice/fifo", true, "alice"), 404);
+    assert_int_equal(get_file(root, "/plots/alice/a.png", true, "alice/.."), 404);
+    assert_int_equal(get_file(root, "/plots/" IPP_TMP_DIR "/partial.png", true, IPP_TMP_DIR), 404);
+    assert_int_equal(get_file(root, "/plots/" IPP_DB_NAME, true, IPP_DB_NAME), 404);
+    assert_int_equal(get_file(root, "/index.html", true, NULL), 404); /* no login for the rest */
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_upgrade), cmocka_unit_test(test_every_prefix_needs_more),
         cmocka_unit_test(test_intents),       cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_limits),        cmocka_unit_test(test_paths),
-        cmocka_unit_test(test_content_types),
+        cmocka_unit_test(test_content_types), cmocka_unit_test(test_basic),
+        cmocka_unit_test(test_plot_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

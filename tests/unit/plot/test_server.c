@@ -189,6 +189,62 @@ static void test_commands(void **state)
 }
 
 /* Many rows in flight at once: none lost, order kept. */
+static void send_owned(ipp_server_t *s, const char *owner, const char *topic, const char *payload)
+{
+    ipp_server_handle_owned(s, owner, topic, strlen(topic), (const uint8_t *)payload,
+                            strlen(payload));
+}
+
+/* Files of an owned message go below the owner's folder, whatever name it asks for. */
+static void test_owner_folders(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ipp-owner-XXXXXX";
+    logbuf_t l = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    assert_non_null(mkdtemp(dir));
+    ipp_server_t *s = start(dir, &l);
+    send_owned(s, "alice", "alice/new_series", "[\"s\", \"t\", \"v\"]");
+    send_owned(s, "alice", "alice/data", "[\"s\", 1, 2]");
+    send_owned(s, "alice", "alice/save_series", "[\"s\", \"secret.csv\"]");
+    send_owned(s, "alice", "alice/save_series", "[\"s\", null]");
+    send_owned(s, "bob", "bob/new_series", "[\"s\", \"t\"]");
+    send_owned(s, "bob", "bob/data", "[\"s\", 9]");
+    send_owned(s, "bob", "bob/save_series", "[\"s\", \"secret.csv\"]");
+    send_owned(s, "bob", "bob/save_series", "[\"s\", \"../alice/secret.csv\"]");
+    send_owned(s, "bob", "bob/save_series", "[\"s\", \"alice/secret.csv\"]");
+    send_owned(s, "a/b", "bob/data", "[\"s\", 9]");
+    send_owned(s, "..", "bob/data", "[\"s\", 9]");
+    send_owned(s, "", "bob/data", "[\"s\", 9]");
+    send_owned(s, IPP_DB_NAME, "bob/save_series", "[\"s\", \"x.csv\"]");
+    assert_int_equal(ipp_server_sync(s, 10000), 0);
+    char *csv = slurp(dir, "alice/secret.csv");
+    assert_non_null(csv);
+    assert_string_equal(csv, "t,v\n1.0,2.0\n");
+    free(csv);
+    csv = slurp(dir, "bob/secret.csv");
+    assert_non_null(csv);
+    assert_string_equal(csv, "t\n9.0\n");
+    free(csv);
+    csv = slurp(dir, "bob/alice/secret.csv");
+    assert_non_null(csv);
+    free(csv);
+    char *pkl = slurp(dir, "alice/s.pkl");
+    assert_non_null(pkl);
+    free(pkl);
+    assert_null(slurp(dir, "secret.csv"));
+    assert_null(slurp(dir, "s.pkl"));
+    assert_int_equal(logged(&l, "user name cannot be a folder name"), 4);
+    assert_int_equal(logged(&l, "'.' or '..'"), 1);
+    ipp_server_stats_t st;
+    ipp_server_stats(s, &st);
+    assert_int_equal(st.rows, 2);
+    assert_int_equal(st.files, 4);
+    ipp_server_destroy(s);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_many_rows(void **state)
 {
     (void)state;
@@ -309,6 +365,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_commands),
+        cmocka_unit_test(test_owner_folders),
         cmocka_unit_test(test_many_rows),
         cmocka_unit_test(test_coalescing),
         cmocka_unit_test(test_queue_limit),

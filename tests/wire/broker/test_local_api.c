@@ -41,6 +41,26 @@ static void on_msg(void *arg, const char *topic, size_t tlen, const uint8_t *pay
     }
 }
 
+typedef struct {
+    int n;
+    char user[32]; /* "(null)" for none */
+    char topic[64];
+    bool retain;
+} from_t;
+
+static void on_from(void *arg, const char *user, const char *topic, size_t tlen,
+                    const uint8_t *payload, size_t plen, uint8_t qos, bool retain)
+{
+    from_t *rx = arg;
+    (void)payload;
+    (void)plen;
+    (void)qos;
+    rx->n++;
+    snprintf(rx->user, sizeof rx->user, "%s", user ? user : "(null)");
+    snprintf(rx->topic, sizeof rx->topic, "%.*s", (int)tlen, topic);
+    rx->retain = retain;
+}
+
 static void closed(void *arg)
 {
     *(int *)arg = 1;
@@ -126,6 +146,50 @@ static int count_retain(void *ctx, const char *topic, const uint8_t *payload, si
     (void)ctx, (void)topic, (void)payload, (void)len, (void)qos;
     retain_calls++;
     return 0;
+}
+
+/* A receiver told who published: the client's user name, NULL for in-process publishes. */
+static void test_publisher_user(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    ipb_broker_t *b = new_broker(&loop);
+    from_t fx = {0};
+    rx_t rx = {.b = b};
+    /* A retained message published by alice reaches a later subscription with her name. */
+    ipb_msg_t *m = ipb__msg_new_by("alice", "alice/data", 10, (const uint8_t *)"[1]", 3, 1, true,
+                                   NULL, 0);
+    assert_non_null(m);
+    assert_string_equal(m->user, "alice");
+    assert_string_equal(m->topic, "alice/data");
+    assert_memory_equal(m->payload, "[1]", 3);
+    ipb__publish(b, m);
+    ipb__msg_unref(m);
+    assert_int_equal(ipb_local_subscribe_from(b, "+/data", 1, on_from, &fx), 0);
+    assert_int_equal(fx.n, 1);
+    assert_string_equal(fx.user, "alice");
+    assert_true(fx.retain);
+    /* An ordinary receiver beside it gets the same messages, without names. */
+    assert_int_equal(ipb_local_subscribe(b, "+/data", 1, on_msg, &rx), 0);
+    assert_int_equal(ipb_local_publish(b, "bob/data", (const uint8_t *)"[2]", 3, 1, false), 0);
+    assert_int_equal(fx.n, 2);
+    assert_string_equal(fx.user, "(null)");
+    assert_string_equal(fx.topic, "bob/data");
+    assert_false(fx.retain);
+    assert_int_equal(rx.n, 2); /* the retained one, then bob/data */
+    m = ipb__msg_new_by("bob", "bob/data", 8, (const uint8_t *)"[3]", 3, 0, false, NULL, 0);
+    ipb__publish(b, m);
+    ipb__msg_unref(m);
+    assert_int_equal(fx.n, 3);
+    assert_string_equal(fx.user, "bob");
+    assert_int_equal(ipb_local_unsubscribe_from(b, "+/data", on_from, &fx), 0);
+    assert_int_equal(ipb_local_unsubscribe_from(b, "+/data", on_from, &fx), IPM_EINVALID);
+    assert_int_equal(ipb_local_subscribe_from(b, "+/data", 3, on_from, &fx), IPM_EINVALID);
+    assert_int_equal(ipb_local_publish(b, "bob/data", (const uint8_t *)"[4]", 3, 1, false), 0);
+    assert_int_equal(fx.n, 3);
+    assert_int_equal(rx.n, 4);
+    finish(&loop, b);
 }
 
 static void test_store_seam(void **state)
@@ -295,6 +359,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_publish_subscribe),
         cmocka_unit_test(test_errors_and_reentry),
+        cmocka_unit_test(test_publisher_user),
         cmocka_unit_test(test_store_seam),
         cmocka_unit_test(test_batched_writes),
         cmocka_unit_test(test_shared_encoding),
