@@ -133,13 +133,13 @@ def classroom():
             # bob saves under the same name, under alice's folder name and at the top
             save(bob, "bob", "s", "secret.pkl")
             save(bob, "bob", "t", "alice/secret.pkl")
-            save(bob, "bob", "u", "index.html")
+            save(bob, "bob", "u", "index.json")  # a top-level name
             wait_file(os.path.join(out, "bob", "secret.pkl"), "bob's file in DIR/bob")
             wait_file(os.path.join(out, "bob", "alice", "secret.pkl"), "bob's alice/ in DIR/bob")
-            wait_file(os.path.join(out, "bob", "index.html"), "bob's index.html in DIR/bob")
+            wait_file(os.path.join(out, "bob", "index.json"), "bob's index.json in DIR/bob")
             with open(os.path.join(out, "alice", "secret.pkl"), "rb") as f:
                 expect_eq(f.read(), alices, "alice's file after bob's saves")
-            if os.path.exists(os.path.join(out, "index.html")) or os.path.exists(os.path.join(out, "secret.pkl")):
+            if os.path.exists(os.path.join(out, "index.json")) or os.path.exists(os.path.join(out, "secret.pkl")):
                 raise AssertionError("a file landed outside the users' folders")
             # bob may not even publish into alice's session (the ACL)
             info = bob.pub("alice/save_series", '["s", "x.pkl"]')
