@@ -15,6 +15,7 @@
 #include "core.h"
 #include "log.h"
 #include "outq.h"
+#include "security.h"
 #include "session.h"
 
 #define IPB_GATHER_BUFS 256
@@ -225,6 +226,7 @@ void ipb_conn_on_closed(ipb_conn_t *c)
     ipb_broker_t *b = c->b;
     if (c->state < IPB_CONN_CLOSING)
         ipb__conn_close(c, NULL);
+    ipb__security_forget(c);
     ipb__out_drop(c);
     if (c->in_flush) {
         ipb_conn_t **pp = &b->flush;

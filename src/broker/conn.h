@@ -48,7 +48,10 @@ struct ipb_conn {
     bool in_flush : 1;
     bool will_on_close : 1;    /* publish the will when this connection ends */
     bool no_problem_info : 1;  /* 5.0 Request Problem Information 0: no reason strings */
+    bool login_wait : 1;       /* its password is hashing (security.c): not reading */
+    bool login_ready : 1;      /* the hash is done: login_verdict answers its CONNECT */
     uint8_t rshift;            /* rbuf holds 1 << rshift bytes */
+    uint8_t login_verdict;     /* 0 or the refusal's 5.0 reason code */
 };
 
 /* Send a 5.0 DISCONNECT with reason (if 5.0 and reason set), then close. */
@@ -59,6 +62,9 @@ void ipb__conn_close(ipb_conn_t *c, const char *why);
 void ipb__flush_all(ipb_broker_t *b);
 /* Connect timeouts, keepalive, and peers that never read their last packets. */
 void ipb__conns_tick(ipb_broker_t *b, uint64_t now);
+/* dispatch.c: go on with a connection whose CONNECT waited for its password hash, reading
+ * again and handling what it kept (reached through b->resume). */
+void ipb__conn_resume(ipb_conn_t *c);
 /* "address:port" of the peer, from the transport. */
 void ipb__conn_peer(ipb_conn_t *c, char *buf, size_t len);
 
