@@ -317,14 +317,14 @@ int ipb__handle_connect_raw(ipb_conn_t *c, int rc, const ipm_frame_t *f, const u
         free(id);
         return 1;
     }
-    if ((reason = (uint8_t)login) != 0 || !make_will(c, p, id, &reason)) {
-        free(id);
-        return refuse(c, reason, "not authorized");
-    }
-    if (owned_by_other(c, id)) {
+    if (login == 0 && owned_by_other(c, id)) {
         free(id);
         return refuse(c, IPM_RC_CLIENT_IDENTIFIER_NOT_VALID,
                       "client identifier in use by another user");
+    }
+    if ((reason = (uint8_t)login) != 0 || !make_will(c, p, id, &reason)) {
+        free(id);
+        return refuse(c, reason, "not authorized");
     }
     c->keepalive = p->keepalive;
     uint16_t server_ka = 0;
