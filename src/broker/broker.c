@@ -61,6 +61,7 @@ int ipb_broker_new(uv_loop_t *loop, const ipb_config_t *cfg, ipb_broker_t **out)
     b->loop = loop;
     b->cfg = *cfg;
     b->publish = ipb__publish;
+    b->resume = ipb__conn_resume;
     if (ipb__tree_init(&b->tree) < 0 || ipb__log_open(b) < 0) {
         ipb__tree_free(&b->tree);
         free(b);

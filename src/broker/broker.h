@@ -96,12 +96,14 @@ typedef struct {
     uint32_t max_subscriptions;            /* per client */
     uint64_t max_outgoing_bytes; /* socket backlog per connection before QoS 0 is dropped */
     uint32_t connect_timeout_ms; /* time allowed for the first packet (CONNECT) */
+    uint32_t max_connect_size;   /* largest first packet, before any login; 0 = max_packet_size */
     uint32_t max_sessions;       /* sessions kept, online or offline */
     bool per_listener_settings;
     /* Security (src/broker/auth): files in mosquitto's formats, and a failed-login limit. */
     char password_file[IPB_PATH_MAX];
     char acl_file[IPB_PATH_MAX];
-    uint32_t max_login_failures;   /* per source address and window; 0 = no limit */
+    uint32_t max_login_failures;   /* per (source address, user) and window; 0 = no limit */
+    uint32_t max_address_failures; /* per source address, all users, and window; 0 = none */
     uint32_t login_failure_window; /* seconds */
     char plots_dir[IPB_PATH_MAX];  /* served read-only under /plots/ by websockets listeners */
     /* Limits against abuse: larger topics or filters are refused, and past the memory

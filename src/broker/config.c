@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "broker.h"
 #include "config_table.h"
@@ -119,6 +120,8 @@ static int set_str(ipb__cparse_t *p, const ipb__cdir_t *d, const char *v, char *
         return ipb__cfail(p, "%s needs a value", d->name);
     if (snprintf(out, d->size, "%s", v) >= (int)d->size)
         return ipb__cfail(p, "%s: value longer than %zu bytes", d->name, d->size - 1);
+    if ((d->flags & IPB__CF_READABLE) && access(v, R_OK) != 0)
+        return ipb__cfail(p, "%s %s: %s", d->name, v, strerror(errno));
     return 0;
 }
 

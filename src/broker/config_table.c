@@ -121,10 +121,13 @@ const ipb__cdir_t ipb__config_table[] = {
     {.name = "http_dir", .section = LISTENERS, .type = IPB__CT_PATH, L(http_dir), .arg = "DIR",
      .doc_default = "the built-in console", .doc = "files served on GET by a websockets listener"},
     {.name = "certfile", .section = LISTENERS, .type = IPB__CT_PATH, L(certfile), .arg = "FILE",
+     .flags = IPB__CF_READABLE,
      .doc = "PEM certificate chain: the listener speaks TLS (`mqtts`, `wss`); needs `keyfile`"},
     {.name = "keyfile", .section = LISTENERS, .type = IPB__CT_PATH, L(keyfile), .arg = "FILE",
+     .flags = IPB__CF_READABLE,
      .doc = "the PEM key of that certificate"},
     {.name = "cafile", .section = LISTENERS, .type = IPB__CT_PATH, L(cafile), .arg = "FILE",
+     .flags = IPB__CF_READABLE,
      .doc = "CAs for client certificates"},
     {.name = "capath", .section = LISTENERS, .type = IPB__CT_PATH, L(capath), .arg = "DIR",
      .doc = "a folder of such CAs"},
@@ -162,8 +165,13 @@ const ipb__cdir_t ipb__config_table[] = {
      .doc = "mosquitto's ACL format; once given, what it does not allow is denied"},
     {.name = "max_login_failures", .section = AUTH, .type = IPB__CT_INT, G(max_login_failures),
      .max = UINT32_MAX, .dflt = 10,
-     .doc = "failed logins from one address per window before that address is refused "
-            "(`0x8A`) without checking; `0` = no limit"},
+     .doc = "failed logins of one user from one address per window before that user is "
+            "refused from that address (`0x8A`, 3.1.1: not authorized) without checking; "
+            "others behind the same address are not; `0` = no limit"},
+    {.name = "max_address_failures", .section = AUTH, .type = IPB__CT_INT,
+     G(max_address_failures), .max = UINT32_MAX, .dflt = 100,
+     .doc = "failed logins from one address per window, whatever the user names, before "
+            "every login from it is refused (against guessing many names); `0` = no limit"},
     {.name = "login_failure_window", .section = AUTH, .type = IPB__CT_INT,
      G(login_failure_window), .max = 86400, .dflt = 60, .arg = "SECONDS", .doc = "that window"},
 
@@ -174,6 +182,10 @@ const ipb__cdir_t ipb__config_table[] = {
     {.name = "connect_timeout", .section = LIMITS, .type = IPB__CT_INT, G(connect_timeout_ms),
      .min = 1, .max = 3600, .dflt = 10, .scale = 1000, .arg = "SECONDS",
      .doc = "time for the TLS handshake, the HTTP request and the first MQTT packet"},
+    {.name = "max_connect_size", .section = LIMITS, .type = IPB__CT_SIZE, G(max_connect_size),
+     .max = IPM_MAX_REMAINING_LENGTH + 5, .dflt = 64 << 10,
+     .doc = "a larger first packet closes the connection at once (5.0: CONNACK `0x95`), so "
+            "connections that have not logged in hold little memory; `0` = max_packet_size"},
     {.name = "max_packet_size", .section = LIMITS, .type = IPB__CT_SIZE, G(max_packet_size),
      .max = IPM_MAX_REMAINING_LENGTH + 5, .dflt = 16 << 20,
      .doc = "larger packets close the connection (5.0: DISCONNECT `0x95`); `0` = the "

@@ -35,6 +35,7 @@ typedef enum {
 #define IPB__CF_ZERO_IS_MAX 0x01u /* 0 stores `max` (a "no limit" that stays a number) */
 #define IPB__CF_PREFIX 0x02u      /* the name is a prefix: every directive starting with it */
 #define IPB__CF_NOSTORE 0x04u     /* checked and accepted, nothing to store */
+#define IPB__CF_READABLE 0x08u    /* a file read later: unreadable is an error at its line */
 
 typedef struct {
     const char *name;

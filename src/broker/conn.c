@@ -15,6 +15,7 @@
 #include "core.h"
 #include "log.h"
 #include "outq.h"
+#include "security.h"
 #include "session.h"
 
 #define IPB_GATHER_BUFS 256
@@ -222,9 +223,12 @@ void ipb__conn_close(ipb_conn_t *c, const char *why)
     ipb__session_detach(b, c);
     c->state = IPB_CONN_CLOSING;
     c->last_rx = (uint32_t)ipb__now(b);
-    /* Reading goes on, discarding (dispatch.c), until the peer closes: see linger(). */
+    /* Reading goes on, discarding (dispatch.c), until the peer closes: see linger(). A
+     * connection paused for its password hash starts reading again for that. */
     if (!c->tr->vt->shutdown)
         c->tr->vt->read_stop(c->tr);
+    else if (c->login_wait)
+        c->tr->vt->read_start(c->tr);
     free(c->rbuf);
     c->rbuf = NULL;
     c->rlen = 0;
@@ -253,6 +257,7 @@ void ipb_conn_on_closed(ipb_conn_t *c)
     ipb_broker_t *b = c->b;
     if (c->state < IPB_CONN_CLOSING)
         ipb__conn_close(c, NULL);
+    ipb__security_forget(c);
     ipb__out_drop(c);
     if (c->in_flush) {
         ipb_conn_t **pp = &b->flush;

@@ -50,7 +50,10 @@ struct ipb_conn {
     bool no_problem_info : 1;  /* 5.0 Request Problem Information 0: no reason strings */
     bool write_shut : 1;       /* closing: our side is half-closed, the peer's bytes drained */
     bool peer_eof : 1;         /* closing: the peer has closed its side */
+    bool login_wait : 1;       /* its password is hashing (security.c): not reading */
+    bool login_ready : 1;      /* the hash is done: login_verdict answers its CONNECT */
     uint8_t rshift;            /* rbuf holds 1 << rshift bytes */
+    uint8_t login_verdict;     /* 0 or the refusal's 5.0 reason code */
 };
 
 /* A closing connection's peer closed its side: close once our last bytes are out. */
@@ -63,6 +66,9 @@ void ipb__conn_close(ipb_conn_t *c, const char *why);
 void ipb__flush_all(ipb_broker_t *b);
 /* Connect timeouts, keepalive, and peers that never read their last packets. */
 void ipb__conns_tick(ipb_broker_t *b, uint64_t now);
+/* dispatch.c: go on with a connection whose CONNECT waited for its password hash, reading
+ * again and handling what it kept (reached through b->resume). */
+void ipb__conn_resume(ipb_conn_t *c);
 /* "address:port" of the peer, from the transport. */
 void ipb__conn_peer(ipb_conn_t *c, char *buf, size_t len);
 

@@ -40,6 +40,9 @@ struct ipb_broker {
      * Sessions sit below routing, so they call up through this pointer, not by name.
      */
     void (*publish)(ipb_broker_t *b, ipb_msg_t *m);
+    /* How a connection whose CONNECT waited for its password hash goes on: set by
+     * broker.c to dispatch.c's ipb__conn_resume, called by security.c. */
+    void (*resume)(ipb_conn_t *c);
 
     ipb_conn_t *conns;
     uint32_t nconns;

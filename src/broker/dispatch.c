@@ -41,6 +41,21 @@ void ipb_conn_read_buf(ipb_conn_t *c, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init((char *)c->rbuf + c->rlen, cap - c->rlen);
 }
 
+/*
+ * The largest packet c may send now. Before its CONNECT is accepted a connection has
+ * proved nothing, so it gets max_connect_size: a crowd of strangers each claiming a
+ * 16 MiB CONNECT must not make the broker hold 16 MiB for each.
+ */
+static uint32_t packet_limit(const ipb_conn_t *c)
+{
+    const ipb_config_t *cfg = &c->b->cfg;
+    if (c->state != IPB_CONN_NEW || !cfg->max_connect_size)
+        return cfg->max_packet_size;
+    if (!cfg->max_packet_size || cfg->max_connect_size < cfg->max_packet_size)
+        return cfg->max_connect_size;
+    return cfg->max_packet_size;
+}
+
 /* Handle every whole packet in p[0..len); returns bytes consumed, or -1 if closing. */
 static ssize_t process(ipb_conn_t *c, const uint8_t *p, size_t len, ipm_frame_t *f)
 {
@@ -52,17 +67,27 @@ static ssize_t process(ipb_conn_t *c, const uint8_t *p, size_t len, ipm_frame_t 
         return -1;
     }
     while (c->state < IPB_CONN_CLOSING) {
-        int rc = ipm_frame(p + used, len - used, c->b->cfg.max_packet_size, f);
+        int rc = ipm_frame(p + used, len - used, packet_limit(c), f);
         if (rc == IPM_ENEED_MORE)
             return (ssize_t)used;
+        if (rc == IPM_ETOO_LARGE && c->state == IPB_CONN_NEW) {
+            ipb__connect_too_large(c, p + used, len - used);
+            return -1;
+        }
         if (rc < 0) {
             ipb__conn_kick(c, ipm_err_reason(rc), ipm_strerror(rc));
             return -1;
         }
-        c->b->st.msgs_received++;
-        c->b->st.bytes_received += f->total_len;
         c->last_rx = (uint32_t)ipb__now(c->b);
         rc = dispatch(c, f, p + used);
+        if (rc > 0) {
+            /* The CONNECT waits for its password hash: it stays unconsumed, kept with
+             * whatever followed it, and is handled again by ipb__conn_resume. */
+            c->tr->vt->read_stop(c->tr);
+            return (ssize_t)used;
+        }
+        c->b->st.msgs_received++;
+        c->b->st.bytes_received += f->total_len;
         used += f->total_len;
         if (rc < 0)
             return -1;
@@ -115,10 +140,16 @@ void ipb_conn_on_read(ipb_conn_t *c, ssize_t n, const uv_buf_t *buf)
     const uint8_t *p;
     size_t len;
     if ((uint8_t *)buf->base == c->b->rbuf) {
+        if (c->login_wait) { /* the waiting CONNECT is kept in rbuf: this cannot be */
+            ipb__conn_close(c, NULL);
+            return;
+        }
         p = c->b->rbuf;
         len = (size_t)n;
     } else {
         c->rlen += (uint32_t)n;
+        if (c->login_wait)
+            return; /* a transport may hand over what it decoded after read_stop: kept */
         p = c->rbuf;
         len = c->rlen;
     }
@@ -127,6 +158,23 @@ void ipb_conn_on_read(ipb_conn_t *c, ssize_t n, const uv_buf_t *buf)
     if (used < 0 || c->state >= IPB_CONN_CLOSING)
         return;
     keep_tail(c, p, (size_t)used, len);
+}
+
+void ipb__conn_resume(ipb_conn_t *c)
+{
+    if (c->state >= IPB_CONN_CLOSING)
+        return;
+    if (c->tr->vt->read_start(c->tr) < 0) {
+        ipb__conn_close(c, NULL);
+        return;
+    }
+    if (!c->rbuf)
+        return;
+    ipm_frame_t f;
+    ssize_t used = process(c, c->rbuf, c->rlen, &f);
+    if (used < 0 || c->state >= IPB_CONN_CLOSING)
+        return;
+    keep_tail(c, c->rbuf, (size_t)used, c->rlen);
 }
 
 /* ---- dispatch --------------------------------------------------------------------- */

@@ -62,6 +62,27 @@ static int connect_error(ipb_conn_t *c, int rc, const ipm_frame_t *f, const uint
     return -1;
 }
 
+void ipb__connect_too_large(ipb_conn_t *c, const uint8_t *data, size_t len)
+{
+    /* The protocol level is in the first bytes when the name is "MQTT" (3.1.1, 5.0):
+     * fixed header (2-5 bytes), name length, "MQTT", level. */
+    size_t at = 1;
+    while (at < len && at < 5 && (data[at] & 0x80))
+        at++;
+    at++;
+    if ((data[0] >> 4) == IPM_CONNECT && at + 7 <= len && data[at] == 0 && data[at + 1] == 4 &&
+        !memcmp(data + at + 2, "MQTT", 4) && data[at + 6] == IPM_PROTO_V5) {
+        c->version = IPM_PROTO_V5;
+        refuse(c, IPM_RC_PACKET_TOO_LARGE, "CONNECT larger than max_connect_size");
+        return;
+    }
+    char peer[64];
+    ipb__conn_peer(c, peer, sizeof peer);
+    ipb__log(c->b, IPB_LOG_NOTICE, "Refused connection from %s: first packet larger than "
+             "max_connect_size.", peer);
+    ipb__conn_close(c, NULL);
+}
+
 static char *dup_bytes(ipm_bytes_t s)
 {
     char *p = malloc(s.len + 1u);
@@ -87,7 +108,8 @@ static char *client_id(ipb_conn_t *c, const ipm_connect_t *p, bool *assigned)
     return strdup(buf);
 }
 
-static uint8_t check_auth(ipb_conn_t *c, const ipm_connect_t *p, const char *id)
+/* 0, a 5.0 reason code, or IPB__LOGIN_PENDING while the password hashes. */
+static int check_auth(ipb_conn_t *c, const ipm_connect_t *p, const char *id)
 {
     ipb_broker_t *b = c->b;
     const ipb_listener_config_t *l = &b->cfg.listeners[c->listener];
@@ -96,14 +118,30 @@ static uint8_t check_auth(ipb_conn_t *c, const ipm_connect_t *p, const char *id)
         anon = l->allow_anonymous;
     if (!p->has_username && !anon)
         return IPM_RC_NOT_AUTHORIZED;
-    if (!b->auth || !b->auth->connect)
-        return 0;
     char peer[64];
     ipb__conn_peer(c, peer, sizeof peer);
     ipb_auth_client_t cl = {.client_id = id, .username = c->username, .peer = peer,
                             .listener = c->listener, .version = p->version,
                             .anonymous_allowed = anon};
-    return b->auth->connect(b->auth_ctx, &cl, p);
+    return ipb__security_login(c, &cl, p);
+}
+
+/*
+ * A client id belongs to the user whose session holds it: another user (or an anonymous
+ * client) naming it is refused, and the owner's session and connection stay as they
+ * are. A session made anonymously has no owner to protect.
+ */
+static bool owned_by_other(ipb_conn_t *c, const char *id)
+{
+    ipb_session_t *s = ipb__session_find(c->b, id);
+    if (!s || !s->username || (c->username && !strcmp(s->username, c->username)))
+        return false;
+    char peer[64];
+    ipb__conn_peer(c, peer, sizeof peer);
+    ipb__log(c->b, IPB_LOG_WARNING, "Client id %s belongs to user %s: refused it to %s%s from %s.",
+             id, s->username, c->username ? "user " : "an anonymous client",
+             c->username ? c->username : "", peer);
+    return true;
 }
 
 /* The will as a message, with its delay; false if it is not allowed. */
@@ -190,10 +228,9 @@ static void take_over(ipb_conn_t *c, ipb_session_t *s, bool ending)
 static ipb_session_t *attach_session(ipb_conn_t *c, const char *id, bool clean, bool *present)
 {
     ipb_session_t *s = ipb__session_find(c->b, id);
-    /* Another user's session is never resumed: its subscriptions and queued messages
-     * were authorized for someone else. */
-    bool stranger = s && (s->username || c->username) &&
-                    (!s->username || !c->username || strcmp(s->username, c->username));
+    /* An anonymous session taken by a user (owned_by_other refused the other cases) is
+     * not resumed: its subscriptions were authorized for nobody in particular. */
+    bool stranger = s && !s->username && c->username;
     if (s && s->conn)
         take_over(c, s, clean || stranger);
     return ipb__session_attach(c->b, c, s, id, clean || stranger, present);
@@ -265,6 +302,8 @@ int ipb__handle_connect_raw(ipb_conn_t *c, int rc, const ipm_frame_t *f, const u
     char *id = client_id(c, p, &assigned);
     if (!id)
         return refuse(c, IPM_RC_CLIENT_IDENTIFIER_NOT_VALID, "client identifier not allowed");
+    free(c->username); /* from the first pass of a CONNECT that waited for its hash */
+    c->username = NULL;
     if (p->has_username && !(c->username = dup_bytes(p->username))) {
         free(id);
         return refuse(c, IPM_RC_SERVER_BUSY, "out of memory");
@@ -273,7 +312,17 @@ int ipb__handle_connect_raw(ipb_conn_t *c, int rc, const ipm_frame_t *f, const u
         free(id);
         return refuse(c, reason, "no verified client certificate to take the user name from");
     }
-    if ((reason = check_auth(c, p, id)) != 0 || !make_will(c, p, id, &reason)) {
+    int login = check_auth(c, p, id);
+    if (login == IPB__LOGIN_PENDING) {
+        free(id);
+        return 1;
+    }
+    if (login == 0 && owned_by_other(c, id)) {
+        free(id);
+        return refuse(c, IPM_RC_CLIENT_IDENTIFIER_NOT_VALID,
+                      "client identifier in use by another user");
+    }
+    if ((reason = (uint8_t)login) != 0 || !make_will(c, p, id, &reason)) {
         free(id);
         return refuse(c, reason, "not authorized");
     }

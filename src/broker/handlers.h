@@ -11,12 +11,17 @@
 
 #include "conn.h"
 
-/* The first packet: rc is ipm_decode()'s result for it. */
+/*
+ * The first packet: rc is ipm_decode()'s result for it. 1: its password is hashing off
+ * the loop; the packet is handled again, whole, when b->resume(c) is called.
+ */
 int ipb__handle_connect_raw(ipb_conn_t *c, int rc, const ipm_frame_t *f, const uint8_t *data,
                             const ipm_connect_t *p);
 int ipb__handle_publish(ipb_conn_t *c, ipm_publish_t *p);
 int ipb__handle_pubrel(ipb_conn_t *c, const ipm_ack_t *a);
 int ipb__handle_subscribe(ipb_conn_t *c, const ipm_subscribe_t *p);
 int ipb__handle_unsubscribe(ipb_conn_t *c, const ipm_subscribe_t *p);
+/* A first packet larger than max_connect_size: refused (5.0 CONNACK 0x95) and closed. */
+void ipb__connect_too_large(ipb_conn_t *c, const uint8_t *data, size_t len);
 
 #endif

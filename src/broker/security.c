@@ -15,11 +15,23 @@
 
 #define RSS_CHECK_MS 100 /* reading the resident size costs a syscall: not per publish */
 
+/* A password hashing on the thread pool for a CONNECT. */
+typedef struct login login_t;
+struct login {
+    uv_work_t req;
+    ipb_broker_t *b;        /* NULL once the broker's policy is gone: only free */
+    ipb_conn_t *c;          /* NULL once the connection is gone */
+    ipb_authz_check_t *check;
+    login_t *next, *prev;
+    char user[64], addr[64]; /* for the log line of a lockout */
+};
+
 struct ipb_security {
     ipb_authz_t *authz;
     ipb_tls_ctx_t *tls[IPB_MAX_LISTENERS];
     uint64_t rss_at;   /* loop ms of the last reading */
     bool over_memory;  /* the last reading was above memory_limit */
+    login_t *logins;   /* hashing now */
 };
 
 /* Is the topic (or filter) within max_topic_length and max_topic_levels? */
@@ -60,20 +72,49 @@ static bool uses_identity(const ipb_listener_config_t *l)
 
 /* ---- the auth hook -------------------------------------------------------------------- */
 
+/* The failed-login limits count addresses, not ports. */
+static void address_of(const ipb_auth_client_t *cl, char *addr, size_t len)
+{
+    snprintf(addr, len, "%s", cl->peer ? cl->peer : "");
+    char *colon = strrchr(addr, ':');
+    if (colon)
+        *colon = '\0';
+}
+
+static void log_lockout(ipb_broker_t *b, int locked, const char *user, const char *addr)
+{
+    if (locked == IPB_AUTHZ_LOCKED_USER)
+        ipb__log(b, IPB_LOG_WARNING,
+                 "Too many failed logins of user %s from %s: refusing that user from that "
+                 "address for up to %u s (max_login_failures).",
+                 user, addr, b->cfg.login_failure_window);
+    else if (locked == IPB_AUTHZ_LOCKED_ADDRESS)
+        ipb__log(b, IPB_LOG_WARNING,
+                 "Too many failed logins from %s (the last as user %s): refusing every login "
+                 "from that address for up to %u s (max_address_failures).",
+                 addr, user, b->cfg.login_failure_window);
+}
+
+/* The hook's synchronous form, hashing on the loop; ipb__security_login does not. */
 static uint8_t on_connect(void *ctx, const ipb_auth_client_t *cl, const ipm_connect_t *c)
 {
     ipb_broker_t *b = ctx;
     if (uses_identity(&b->cfg.listeners[cl->listener]))
         return cl->username ? 0 : IPM_RC_NOT_AUTHORIZED; /* the certificate vouched */
-    /* The failed-login limit counts addresses, not ports. */
     char addr[64];
-    snprintf(addr, sizeof addr, "%s", cl->peer ? cl->peer : "");
-    char *colon = strrchr(addr, ':');
-    if (colon)
-        *colon = '\0';
-    return (uint8_t)ipb_authz_login(b->sec->authz, cl->anonymous_allowed, addr,
-                                    ipb__now(b) / 1000, cl->username, c->password.data,
-                                    c->password.len, c->has_password);
+    address_of(cl, addr, sizeof addr);
+    ipb_authz_check_t *check;
+    int locked;
+    uint64_t now = ipb__now(b) / 1000;
+    int rc = ipb_authz_login_start(b->sec->authz, cl->anonymous_allowed, addr, now,
+                                   cl->username, c->password.data, c->password.len,
+                                   c->has_password, &check, &locked);
+    if (rc == IPB_AUTHZ_PENDING) {
+        ipb_authz_check_run(check);
+        rc = ipb_authz_login_finish(b->sec->authz, check, now, &locked);
+    }
+    log_lockout(b, locked, cl->username, addr);
+    return (uint8_t)rc;
 }
 
 static uint8_t check(ipb_broker_t *b, const ipb_auth_client_t *cl, const char *topic, int access)
@@ -120,6 +161,103 @@ static uint8_t on_deliver(void *ctx, const ipb_auth_client_t *cl, const char *to
 }
 
 static const ipb_auth_t hook = {on_connect, on_publish, on_subscribe, on_deliver};
+
+/* ---- logins off the loop -------------------------------------------------------------- */
+
+static void unlink_login(ipb_security_t *sec, login_t *l)
+{
+    if (l->prev)
+        l->prev->next = l->next;
+    else
+        sec->logins = l->next;
+    if (l->next)
+        l->next->prev = l->prev;
+}
+
+static void hash_work(uv_work_t *req)
+{
+    login_t *l = req->data;
+    ipb_authz_check_run(l->check); /* touches nothing but the check */
+}
+
+static void hash_done(uv_work_t *req, int status)
+{
+    login_t *l = req->data;
+    ipb_broker_t *b = l->b;
+    (void)status; /* never cancelled */
+    if (!b) {
+        ipb_authz_check_free(l->check);
+        free(l);
+        return;
+    }
+    unlink_login(b->sec, l);
+    int locked;
+    int rc = ipb_authz_login_finish(b->sec->authz, l->check, ipb__now(b) / 1000, &locked);
+    log_lockout(b, locked, l->user, l->addr);
+    ipb_conn_t *c = l->c;
+    free(l);
+    if (!c)
+        return;
+    c->login_wait = false;
+    c->login_ready = true;
+    c->login_verdict = (uint8_t)rc;
+    b->resume(c);
+}
+
+int ipb__security_login(ipb_conn_t *c, const ipb_auth_client_t *cl, const ipm_connect_t *p)
+{
+    ipb_broker_t *b = c->b;
+    if (c->login_ready) {
+        c->login_ready = false;
+        return c->login_verdict;
+    }
+    if (!b->auth || !b->auth->connect)
+        return 0;
+    if (b->auth != &hook || !b->sec || uses_identity(&b->cfg.listeners[cl->listener]))
+        return b->auth->connect(b->auth_ctx, cl, p);
+    char addr[64];
+    address_of(cl, addr, sizeof addr);
+    ipb_authz_check_t *check;
+    int locked;
+    int rc = ipb_authz_login_start(b->sec->authz, cl->anonymous_allowed, addr,
+                                   ipb__now(b) / 1000, cl->username, p->password.data,
+                                   p->password.len, p->has_password, &check, &locked);
+    log_lockout(b, locked, cl->username, addr);
+    if (rc != IPB_AUTHZ_PENDING)
+        return rc;
+    login_t *l = calloc(1, sizeof *l);
+    if (!l) {
+        ipb_authz_check_free(check);
+        return IPM_RC_SERVER_BUSY;
+    }
+    l->req.data = l;
+    l->b = b;
+    l->c = c;
+    l->check = check;
+    snprintf(l->user, sizeof l->user, "%s", cl->username);
+    snprintf(l->addr, sizeof l->addr, "%s", addr);
+    if (uv_queue_work(b->loop, &l->req, hash_work, hash_done) < 0) {
+        ipb_authz_check_free(check);
+        free(l);
+        return IPM_RC_SERVER_BUSY;
+    }
+    l->next = b->sec->logins;
+    if (l->next)
+        l->next->prev = l;
+    b->sec->logins = l;
+    c->login_wait = true;
+    return IPB__LOGIN_PENDING;
+}
+
+void ipb__security_forget(ipb_conn_t *c)
+{
+    if (!c->login_wait || !c->b->sec)
+        return;
+    for (login_t *l = c->b->sec->logins; l; l = l->next)
+        if (l->c == c)
+            l->c = NULL;
+    c->login_wait = false;
+}
 
 int ipb__tls_identity(ipb_conn_t *c)
 {
@@ -180,6 +318,7 @@ static ipb_authz_t *load_authz(const ipb_config_t *cfg, char *err, size_t errlen
     a.password_file = cfg->password_file[0] ? cfg->password_file : NULL;
     a.acl_file = cfg->acl_file[0] ? cfg->acl_file : NULL;
     a.max_login_failures = cfg->max_login_failures;
+    a.max_address_failures = cfg->max_address_failures;
     a.failure_window_s = cfg->login_failure_window;
     return ipb_authz_new(&a, err, errlen);
 }
@@ -220,6 +359,12 @@ void ipb__security_close(ipb_broker_t *b)
 {
     if (!b->sec)
         return;
+    /* Hashes still running finish on their own and are freed then. */
+    for (login_t *l = b->sec->logins; l; l = l->next) {
+        l->b = NULL;
+        if (l->c)
+            l->c->login_wait = false;
+    }
     free_contexts(b->sec->tls);
     ipb_authz_free(b->sec->authz);
     free(b->sec);

@@ -524,7 +524,15 @@ ipm_client_t *cli_mqtt_connect_cb(cli_mqtt_opts_t *o, bool auto_reconnect, uint1
             snprintf(what, sizeof what, "cannot connect to %s", o->unix_path);
         else
             snprintf(what, sizeof what, "cannot connect to %s:%d", o->host, o->port);
-        cli_mqtt_error(o, c, what, rc);
+        if (rc == IPM_ECLOSED && !use_tls && !o->unix_path && !ipm_client_reason(c) && !o->quiet)
+            /* A TLS port closes on the first plaintext byte: the likeliest cause. */
+            fprintf(stderr,
+                    "%s: %s: the server closed the connection before answering CONNECT; "
+                    "if the port expects TLS, give --cafile FILE (or --capath DIR, "
+                    "--tls-use-os-certs)\n",
+                    o->prog, what);
+        else
+            cli_mqtt_error(o, c, what, rc);
         cli_mqtt_free(o, c);
         return NULL;
     }

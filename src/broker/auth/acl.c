@@ -253,6 +253,37 @@ static bool filter_within(const char *rule, const char *sub, size_t sublen)
     }
 }
 
+/*
+ * Can some topic match both filters? Level by level, '+' meets any level and '#' meets the
+ * rest, and "a/#" meets "a"; a wildcard first level never meets a '$' topic (MQTT-4.7.2-1).
+ */
+static bool filters_meet(const char *r, const char *s, size_t sublen)
+{
+    const char *send = s + sublen;
+    bool r_wild = *r == '+' || *r == '#', s_wild = s < send && (*s == '+' || *s == '#');
+    if ((r_wild && s < send && *s == '$') || (s_wild && *r == '$'))
+        return false;
+    for (;;) {
+        size_t rl = strcspn(r, "/"), sl = 0;
+        while (s + sl < send && s[sl] != '/')
+            sl++;
+        if ((rl == 1 && *r == '#') || (sl == 1 && *s == '#'))
+            return true;
+        bool r_plus = rl == 1 && *r == '+', s_plus = sl == 1 && *s == '+';
+        if (!r_plus && !s_plus && (rl != sl || memcmp(r, s, rl)))
+            return false;
+        bool r_more = r[rl] == '/', s_more = s + sl < send;
+        if (!r_more && !s_more)
+            return true;
+        if (!s_more) /* "a/#" meets "a" */
+            return r[rl + 1] == '#' && r[rl + 2] == '\0';
+        if (!r_more) /* and "a" meets "a/#" */
+            return s + sl + 2 == send && s[sl + 1] == '#';
+        r += rl + 1;
+        s += sl + 1;
+    }
+}
+
 static bool rule_matches(const rule_t *rule, const char *user, const char *client_id,
                          const char *topic, size_t len, int access)
 {
@@ -263,8 +294,8 @@ static bool rule_matches(const rule_t *rule, const char *user, const char *clien
             return rule->access == 0; /* an unusable deny pattern still denies */
         filter = buf;
     }
-    if (access == IPB_ACL_SUBSCRIBE)
-        return filter_within(filter, topic, len);
+    if (access == IPB_ACL_SUBSCRIBE) /* a deny must cover it all, a grant meet some of it */
+        return rule->access ? filters_meet(filter, topic, len) : filter_within(filter, topic, len);
     return ipm_topic_matches((const uint8_t *)filter, strlen(filter), (const uint8_t *)topic, len);
 }
 

@@ -24,7 +24,10 @@
 enum {
     IPB_ACL_READ = 1,      /* receive a message published to a topic */
     IPB_ACL_WRITE = 2,     /* publish to a topic */
-    IPB_ACL_SUBSCRIBE = 4, /* subscribe with a filter: every topic it can match must be readable */
+    /* Subscribe with a filter: some topic it can match is readable, and no deny rule covers
+     * it all. What is granted wider than that is filtered per delivery (READ), as
+     * mosquitto does: `#` for a user confined to `%u/#` receives only their own topics. */
+    IPB_ACL_SUBSCRIBE = 4,
 };
 
 typedef struct ipb_acl ipb_acl_t;

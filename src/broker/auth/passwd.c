@@ -235,14 +235,20 @@ ipb_passwd_t *ipb_passwd_load(const char *path, char *err, size_t errlen)
     return pw;
 }
 
+const char *ipb_passwd_hash_of(const ipb_passwd_t *pw, const char *user, bool *known)
+{
+    /* Unknown users cost the same work as known ones: checked against the decoy. An empty
+     * file has no users to hide. */
+    const entry_t *e = user && pw->count ? find(pw, user) : NULL;
+    *known = e != NULL;
+    return e ? e->hash : pw->count ? pw->decoy : NULL;
+}
+
 bool ipb_passwd_check(const ipb_passwd_t *pw, const char *user, const uint8_t *password,
                       size_t len)
 {
-    /* Unknown users cost the same work as known ones: check against the decoy. An empty
-     * file has no users to hide. */
-    if (pw->count == 0)
-        return false;
-    const entry_t *e = user ? find(pw, user) : NULL;
-    bool ok = ipb_passwd_verify(e ? e->hash : pw->decoy, password, len);
-    return e && ok;
+    bool known;
+    const char *hash = ipb_passwd_hash_of(pw, user, &known);
+    bool ok = hash && ipb_passwd_verify(hash, password, len);
+    return known && ok;
 }

@@ -41,6 +41,13 @@ bool ipb_passwd_check(const ipb_passwd_t *pw, const char *user, const uint8_t *p
                       size_t len);
 
 /*
+ * The stored hash to check `user`'s password against: theirs, or for an unknown user (or
+ * NULL) a decoy of the same cost (*known false). NULL for an empty file. The string lives
+ * as long as the table: copy it to check it on another thread.
+ */
+const char *ipb_passwd_hash_of(const ipb_passwd_t *pw, const char *user, bool *known);
+
+/*
  * Hash `password` as a "$7$iterations$salt$hash" string (no user, no newline) with a
  * fresh random salt into out[0..outlen). Returns 0, or -1 if randomness or hashing fails
  * or out is too small.

@@ -160,7 +160,11 @@ int ipb_tls_feed(ipb_tls_t *t, const uint8_t *in, size_t n, ipb_tls_plain_cb cb,
     if (n && !t->started) {
         t->started = true;
         if (in[0] != TLS_RECORD_HEADER) {
-            snprintf(t->error, sizeof t->error, "not TLS (plaintext sent to a TLS port?)");
+            /* The client forgot TLS: say so in words its owner will recognise. */
+            snprintf(t->error, sizeof t->error, "%s",
+                     in[0] == 0x10 ? "not TLS but plain MQTT (a CONNECT) on this TLS port: the "
+                                     "client must use TLS (e.g. --cafile)"
+                                   : "not TLS (plaintext sent to a TLS port?)");
             return -1;
         }
     }

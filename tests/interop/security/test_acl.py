@@ -1,6 +1,6 @@
 """ACLs of `iotplot broker` with the classroom rule `pattern readwrite %u/#`: two users,
-each confined to their prefix through exact topics, '+', '#', $share, retained messages
-and wills, checked with python3-paho-mqtt over 3.1.1 and 5.0."""
+each confined to their prefix through exact topics, '+', '#', $share, retained messages,
+wills and client ids, checked with python3-paho-mqtt over 3.1.1 and 5.0."""
 import os
 
 import paho.mqtt.client as mqtt
@@ -42,14 +42,58 @@ def own_prefix_works(b):
 
 @classroom
 def subscriptions_outside_refused(b):
+    """Filters that can match nothing alice may read are refused."""
     a = peer(b, "alice")
-    for f in ("bob/#", "bob/t", "+/t", "#", "$share/g/bob/#", "$share/g/#"):
+    for f in ("bob/#", "bob/t", "bob/+/x", "$share/g/bob/#", "carol/+"):
         expect_eq(a.sub(f), 0x80, f"3.1.1 SUBACK for {f}")
     a.close()
     a5 = peer(b, "alice", V5)
     expect_eq(a5.sub("bob/#"), 0x87, "5.0 SUBACK 0x87")
     expect_eq(a5.sub("$SYS/broker/uptime"), 1, "$SYS is readable")
     a5.close()
+
+
+def until(p, payload, what):
+    """Every message p receives up to and including the one with `payload`."""
+    got = []
+    while not got or got[-1].payload != payload:
+        m = p.get(iptest.TIMEOUT)
+        if m is None:
+            raise AssertionError(f"{what}: {payload!r} never came; got {[x.topic for x in got]}")
+        got.append(m)
+    return got
+
+
+def wide_subscriptions_filtered(proto):
+    @classroom
+    def run(b):
+        """'#' and '+/temp' are granted as mosquitto grants them; each delivery is checked,
+        so alice receives her own messages and none of bob's. bob's messages are routed
+        when he publishes them (his QoS 1 acknowledgement comes after), so alice's own
+        message published afterwards arrives after anything of his would have."""
+        a = peer(b, "alice", proto)
+        expect_eq(a.sub("#"), 1, "# granted")
+        expect_eq(a.sub("+/temp"), 1, "+/temp granted")
+        expect_eq(a.sub("$share/g/#"), 1, "$share/g/# granted")
+        bob = peer(b, "bob", proto)
+        bob.pub("bob/temp", b"bob's temp", retain=True)
+        bob.pub("bob/x", b"bob's x")
+        a.pub("alice/temp", b"21")
+        got = until(a, b"21", "alice's own message")
+        expect_eq(sorted({m.topic for m in got}), ["alice/temp"], "only alice's topics arrive")
+        # A new wide subscription brings retained messages: hers, not his.
+        a.pub("alice/kept", b"kept", retain=True)
+        until(a, b"kept", "her retained message live")
+        expect_eq(a.sub("+/+"), 1, "+/+ granted")
+        a.pub("alice/mark", b"mark")
+        got = until(a, b"mark", "the mark after the retained messages")
+        topics = sorted({m.topic for m in got})
+        expect_eq(topics, ["alice/kept", "alice/mark"], "her retained message only, then the mark")
+        a.c.publish("alice/kept", b"", 1, True)
+        bob.c.publish("bob/temp", b"", 1, True)
+        a.close()
+        bob.close()
+    return run
 
 
 @classroom
@@ -75,12 +119,17 @@ def retained_and_wills_stay_private(b):
     bob = peer(b, "bob")
     bob.pub("bob/secret", b"retained", retain=True)
     bob.close()
-    # alice asks for filters that match bob's retained message: each is refused, and
-    # nothing of his arrives (a granted one would bring the retained message at once).
+    # alice asks for filters that match bob's retained message: those within his prefix
+    # are refused, the wider ones granted, and nothing of his arrives (retained messages
+    # are sent before her next publish is handled).
     a = peer(b, "alice")
-    for f in ("bob/secret", "bob/+", "+/secret", "#"):
+    for f in ("bob/secret", "bob/+"):
         expect_eq(a.sub(f), 0x80, f"{f} refused")
-    expect_eq(a.get(2), None, "no retained message of bob's")
+    for f in ("+/secret", "#"):
+        expect_eq(a.sub(f), 1, f"{f} granted")
+    a.pub("alice/mark", b"mark")
+    got = until(a, b"mark", "her own message")
+    expect_eq([m.topic for m in got], ["alice/mark"], "no retained message of bob's")
     expect_eq(a.sub("alice/#"), 1, "alice/#")
     # A will aimed at bob's prefix is never delivered to bob.
     bob = peer(b, "bob", cid="bob2")
@@ -160,25 +209,41 @@ def offline_queue_delivered_to_owner(b):
     a.loop_stop()
 
 
+def refused_with_her_id(b, cid, proto, want):
+    bob = Peer(b.port, cid, proto=proto, user="bob", pw="b")
+    expect_eq(bob.connect(), want, f"bob with alice's client id {cid}")
+    bob.close(clean=False)
+
+
 @classroom
-def persistent_sessions_keep_their_owner(b):
-    """bob using alice's client id gets a fresh session, not her subscriptions or queue."""
-    import time
-    import paho.mqtt.client as m
-    away_with_a_queued_message(b, "alice-dev")
-    bob = m.Client("alice-dev", clean_session=False)
-    bob.username_pw_set("bob", "b")
-    flags, bob_got = {}, []
-    bob.on_connect = lambda c, u, f, rc: flags.update(f)
-    bob.on_message = lambda c, u, msg: bob_got.append(msg.payload)
-    bob.connect(iptest.HOST, b.port, 30)
-    bob.loop_start()
-    iptest.eventually(lambda: flags, what="bob's CONNACK")
-    expect_eq(flags.get("session present"), 0, "no session present for another user")
-    time.sleep(1)  # what would arrive from a resumed session comes right after CONNACK
-    expect_eq(bob_got, [], "bob got none of alice's queued messages")
-    bob.disconnect()
-    bob.loop_stop()
+def client_ids_belong_to_their_owner(b):
+    """A client id is its session's user's: bob naming alice's is refused (3.1.1 return
+    code 2, 5.0 0x85), her persistent session keeps its queued message, and her live
+    connection is not kicked."""
+    a, got = away_with_a_queued_message(b, "alice-dev")
+    refused_with_her_id(b, "alice-dev", mqtt.MQTTv311, 2)
+    refused_with_her_id(b, "alice-dev", V5, 0x85)
+    anon = Peer(b.port, "alice-dev")
+    expect_eq(anon.connect(), 5, "anonymous: not authorized before any id check")
+    anon.close(clean=False)
+    a.reconnect()
+    a.loop_start()
+    iptest.eventually(lambda: b"while away" in got, what="her queued message, still there")
+    # Online: bob's attempts leave her connection as it is.
+    for proto, want in ((mqtt.MQTTv311, 2), (V5, 0x85)):
+        refused_with_her_id(b, "alice-dev", proto, want)
+    a.publish("alice/after", b"still connected", 1)
+    iptest.eventually(lambda: b"still connected" in got, what="alice still connected")
+    expect_eq(a.is_connected(), True, "alice was not kicked")
+    a.disconnect()
+    a.loop_stop()
+    log = b.logtext()
+    for word in ("alice-dev", "belongs to user alice", "user bob"):
+        if word not in log:
+            raise AssertionError(f"{word!r} not in the log:\n{log[-2000:]}")
+    # Her own reconnection with the id works as before.
+    mine = peer(b, "alice", cid="alice-dev")
+    mine.close()
 
 
 @classroom
@@ -214,6 +279,8 @@ for name, fn in [("each user works in their own prefix", own_prefix_works),
                  ("a deny rule inside an allowed wildcard holds for retained and live", deny_inside_own_prefix),
                  ("messages queued offline reach their owner", offline_queue_delivered_to_owner),
                  ("refusals byte-exact: PUBACK/SUBACK 0x87 in 5.0, 0x80 in 3.1.1", refusals_on_the_wire),
-                 ("another user never resumes a session", persistent_sessions_keep_their_owner)]:
+                 ("'#' and '+/temp' granted and filtered (3.1.1)", wide_subscriptions_filtered(mqtt.MQTTv311)),
+                 ("'#' and '+/temp' granted and filtered (5.0)", wide_subscriptions_filtered(V5)),
+                 ("a client id belongs to its owner: another user is refused", client_ids_belong_to_their_owner)]:
     results.check(name, fn)
 results.finish()

@@ -1,5 +1,6 @@
 """TLS listeners of `iotplot broker` against real peers: mosquitto_pub/mosquitto_sub,
-python3-paho-mqtt and openssl s_client, with certificates made at test time."""
+python3-paho-mqtt, openssl s_client and iotplot pub/sub, with certificates made at test
+time; the errors a plain client and a missing file get."""
 import os
 import signal
 import socket
@@ -165,6 +166,49 @@ def sighup_reloads_certificates():
             p.close()
 
 
+def plain_clients_told_why():
+    """iotplot pub/sub without TLS on a TLS port: the tool says the server closed before
+    answering and that the port may expect TLS; the broker logs plain MQTT on it."""
+    with pki() as d:
+        with Broker(tls_listener(d)) as b:
+            port = str(b.ports[1])
+            for tool in (["pub", "-m", "x"], ["sub", "-C", "1"]):
+                r = iptest.run([iptest.binary(), tool[0], "-h", "localhost", "-p", port,
+                                "-t", "a"] + tool[1:])
+                expect_eq(r.returncode != 0, True, f"iotplot {tool[0]} fails")
+                for words in ("closed the connection before answering", "expects TLS",
+                              "--cafile"):
+                    if words not in r.stderr:
+                        raise AssertionError(f"iotplot {tool[0]}: {words!r} not in {r.stderr!r}")
+            iptest.eventually(lambda: "plain MQTT (a CONNECT) on this TLS port" in b.logtext(),
+                              what="the broker's log line")
+            r = iptest.run([iptest.binary(), "pub", "-h", "localhost", "-p", port, "--cafile",
+                            f"{d}/ca.pem", "-t", "a", "-m", "x"])
+            expect_eq((r.returncode, r.stderr), (0, ""), "with --cafile it works")
+
+
+def missing_files_named():
+    """A certificate or key file that cannot be read: the directive, the file and the
+    line, not an OpenSSL error code."""
+    with pki() as d, iptest.tempdir() as t:
+        conf = os.path.join(t, "broker.conf")
+        cases = [
+            (f"listener 0\ncertfile {t}/x.pem\nkeyfile {d}/server.key\n",
+             f"broker.conf:2: certfile {t}/x.pem: No such file or directory"),
+            (f"listener 0\ncertfile {d}/server.pem\nkeyfile {t}/none.key\n",
+             f"broker.conf:3: keyfile {t}/none.key: No such file or directory"),
+            (f"listener 0\ncertfile {d}/server.pem\nkeyfile {d}/server.key\ncafile {t}/ca\n",
+             f"broker.conf:4: cafile {t}/ca: No such file or directory"),
+        ]
+        for text, want in cases:
+            with open(conf, "w") as f:
+                f.write(text)
+            r = iptest.run([iptest.binary(), "broker", "-c", conf])
+            expect_eq(r.returncode != 0, True, f"exit code for {text!r}")
+            if want not in r.stderr or "error:" in r.stderr:
+                raise AssertionError(f"stderr {r.stderr!r}, want {want!r}")
+
+
 results = iptest.Results()
 results.check("mosquitto_pub/sub over TLS with --cafile", mosquitto_clients_over_tls)
 results.check("unknown CA and wrong host name refused, --insecure allowed", wrong_ca_and_name_refused)
@@ -172,4 +216,6 @@ results.check("require_certificate and use_identity_as_username", client_certifi
 results.check("tls_version and ciphers (openssl s_client)", versions_and_ciphers)
 results.check("plaintext and silent clients on a TLS port", plaintext_and_silence_refused)
 results.check("SIGHUP reloads certificates without dropping clients", sighup_reloads_certificates)
+results.check("plain iotplot pub/sub on a TLS port are told why", plain_clients_told_why)
+results.check("unreadable certfile, keyfile, cafile: directive, file and line", missing_files_named)
 results.finish()

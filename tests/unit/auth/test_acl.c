@@ -39,8 +39,15 @@ static void test_classroom_pattern(void **state)
     assert_true(can(acl, "alice", "c1", "alice/#", S));
     assert_false(can(acl, "alice", "c1", "bob/t", W));
     assert_false(can(acl, "alice", "c1", "bob/t", R));
-    assert_false(can(acl, "alice", "c1", "#", S));
-    assert_false(can(acl, "alice", "c1", "+/t", S));
+    /* Wider filters are granted (each delivery is checked); ones that meet nothing of
+     * hers are not. */
+    assert_true(can(acl, "alice", "c1", "#", S));
+    assert_true(can(acl, "alice", "c1", "+/t", S));
+    assert_true(can(acl, "alice", "c1", "+/+/+/x", S));
+    assert_true(can(acl, "alice", "c1", "+", S)); /* "alice/#" covers "alice" */
+    assert_false(can(acl, "alice", "c1", "bob/#", S));
+    assert_false(can(acl, "alice", "c1", "bob/+", S));
+    assert_false(can(acl, "alice", "c1", "$SYS/#", S));
     assert_false(can(acl, "alice", "c1", "$share/g/bob/#", S));
     /* Names that would widen the pattern never match it. */
     assert_false(can(acl, "+", "c1", "x/t", W));
@@ -86,6 +93,7 @@ static void test_deny_wins(void **state)
     assert_false(can(acl, "alice", "dev1", "alice/secret", W));
     assert_true(can(acl, "alice", "dev1", "alice/#", S)); /* delivery checks each message */
     assert_false(can(acl, "alice", "dev1", "alice/secret", S));
+    assert_true(can(acl, "alice", "dev1", "alice/+", S)); /* the deny covers only part of it */
     ipb_acl_free(acl);
 }
 
@@ -97,7 +105,8 @@ static void test_dollar_topics(void **state)
     assert_false(can(acl, NULL, "x", "$SYS/other", R)); /* '#' does not match '$' topics */
     assert_true(can(acl, NULL, "x", "$SYS/broker/uptime", R));
     assert_true(can(acl, NULL, "x", "$SYS/broker/#", S));
-    assert_false(can(acl, NULL, "x", "$SYS/#", S));
+    assert_true(can(acl, NULL, "x", "$SYS/#", S)); /* granted: $SYS/broker/ is readable */
+    assert_false(can(acl, NULL, "x", "$SYS/other/#", S));
     assert_true(can(acl, NULL, "x", "#", S));
     ipb_acl_free(acl);
 }
@@ -109,7 +118,9 @@ static void test_client_id_pattern(void **state)
     assert_true(can(acl, NULL, "esp32", "devices/esp32/data", W));
     assert_false(can(acl, NULL, "esp32", "devices/esp33/data", W));
     assert_true(can(acl, "u", "esp32", "devices/esp32/cmd/+", S));
-    assert_false(can(acl, "u", "esp32", "devices/esp32/cmd/#", S));
+    assert_true(can(acl, "u", "esp32", "devices/esp32/cmd/#", S)); /* meets cmd/+ */
+    assert_false(can(acl, "u", "esp32", "devices/esp33/cmd/#", S));
+    assert_false(can(acl, "u", "esp32", "devices/esp32/cmd/a/b", S)); /* deeper than cmd/+ */
     ipb_acl_free(acl);
 }
 

@@ -1,6 +1,7 @@
 /*
  * test_authz.c - the broker's policy: logins with and without a password file, anonymous
- * access, the failed-login limit per address, ACL checks, '$' topics, and reloads that
+ * access, the failed-login limits per (address, user) and per address, the login in
+ * steps (the hash off the caller's thread), ACL checks, '$' topics, and reloads that
  * keep the old policy when the new files are bad.
  */
 #include <setjmp.h>
@@ -107,6 +108,67 @@ static void test_failure_limit(void **state)
     ipb_authz_free(a);
 }
 
+/* One NAT address, many users: one user's failures lock out that user only; many user
+ * names together hit the per-address cap. */
+static void test_failures_per_user_and_address(void **state)
+{
+    (void)state;
+    char err[256];
+    ipb_authz_config_t cfg;
+    ipb_authz_config_init(&cfg);
+    assert_int_equal(cfg.max_address_failures, 100);
+    cfg.password_file = pwfile;
+    cfg.max_login_failures = 3;
+    cfg.max_address_failures = 5;
+    ipb_authz_t *a = ipb_authz_new(&cfg, err, sizeof err);
+    assert_non_null(a);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(login(a, false, "nat", 10, "bob", "guess"), IPB_AUTHZ_BAD_LOGIN);
+    assert_int_equal(login(a, false, "nat", 10, "bob", "guess"), IPB_AUTHZ_BANNED);
+    assert_int_equal(login(a, false, "nat", 10, "alice", "secret"), IPB_AUTHZ_OK);
+    assert_int_equal(login(a, false, "nat", 10, "carol", "x"), IPB_AUTHZ_BAD_LOGIN);
+    assert_int_equal(login(a, false, "nat", 10, "dave", "x"), IPB_AUTHZ_BAD_LOGIN);
+    /* Five failures from "nat" now: every user there is refused unchecked. */
+    assert_int_equal(login(a, false, "nat", 11, "alice", "secret"), IPB_AUTHZ_BANNED);
+    assert_int_equal(login(a, false, "other", 11, "alice", "secret"), IPB_AUTHZ_OK);
+    assert_int_equal(login(a, false, "nat", 71, "alice", "secret"), IPB_AUTHZ_OK);
+    ipb_authz_free(a);
+}
+
+/* The steps: the hash can run elsewhere; a pending check counts until it succeeds; the
+ * failure that reaches a limit says so once. */
+static void test_login_in_steps(void **state)
+{
+    (void)state;
+    ipb_authz_t *a = make(true, false, 2);
+    ipb_authz_check_t *c1, *c2, *c3;
+    int locked;
+    const uint8_t *bad = (const uint8_t *)"bad", *good = (const uint8_t *)"secret";
+    assert_int_equal(ipb_authz_login_start(a, false, "h", 0, "alice", good, 6, true, &c1, &locked),
+                     IPB_AUTHZ_PENDING);
+    assert_int_equal(ipb_authz_login_start(a, false, "h", 0, "alice", bad, 3, true, &c2, &locked),
+                     IPB_AUTHZ_PENDING);
+    /* Two pending: as many as the limit allows, so a third is refused unhashed. */
+    assert_int_equal(ipb_authz_login_start(a, false, "h", 0, "alice", bad, 3, true, &c3, &locked),
+                     IPB_AUTHZ_BANNED);
+    assert_null(c3);
+    ipb_authz_check_run(c1);
+    ipb_authz_check_run(c2);
+    assert_int_equal(ipb_authz_login_finish(a, c1, 0, &locked), IPB_AUTHZ_OK);
+    assert_int_equal(locked, IPB_AUTHZ_LOCKED_NONE);
+    assert_int_equal(ipb_authz_login_finish(a, c2, 0, &locked), IPB_AUTHZ_BAD_LOGIN);
+    assert_int_equal(locked, IPB_AUTHZ_LOCKED_NONE); /* one failure of two */
+    /* The good pair is remembered: no hash. */
+    assert_int_equal(ipb_authz_login_start(a, false, "h", 0, "alice", good, 6, true, &c1, &locked),
+                     IPB_AUTHZ_OK);
+    assert_int_equal(ipb_authz_login_start(a, false, "h", 0, "alice", NULL, 0, false, &c1, &locked),
+                     IPB_AUTHZ_BAD_LOGIN);
+    assert_int_equal(locked, IPB_AUTHZ_LOCKED_USER);
+    assert_int_equal(ipb_authz_login_start(a, false, "h", 0, "alice", good, 6, true, &c1, &locked),
+                     IPB_AUTHZ_BANNED);
+    ipb_authz_free(a);
+}
+
 static void test_acl_and_dollar(void **state)
 {
     (void)state;
@@ -150,6 +212,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_logins), cmocka_unit_test(test_failure_limit),
+        cmocka_unit_test(test_failures_per_user_and_address), cmocka_unit_test(test_login_in_steps),
         cmocka_unit_test(test_acl_and_dollar), cmocka_unit_test(test_reload),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

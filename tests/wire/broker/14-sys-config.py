@@ -42,6 +42,8 @@ def bad_configs():
         cases = [
             ("bogus_directive 1\n", "broker.conf:1: unknown directive 'bogus_directive'"),
             ("listener 1883\ncertfile /x.pem\n",
+             "broker.conf:2: certfile /x.pem: No such file or directory"),
+            (f"listener 1883\ncertfile {d}/broker.conf\n",
              "listener 1883: a TLS listener needs certfile and keyfile"),
             ("certfile /x.pem\n", "broker.conf:1: 'certfile' must follow the 'listener' line"),
             ("listener 1883\ntls_version tlsv1\n", "broker.conf:2: tls_version must be"),
