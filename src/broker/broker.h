@@ -75,7 +75,17 @@ typedef struct {
     bool use_subject_as_username;  /* its whole subject (RFC 2253) is */
     char tls_version[16];          /* minimum: tlsv1.2 (default) or tlsv1.3 */
     char ciphers[256], ciphersuites[256];
+    char crlfile[IPB_PATH_MAX];    /* revoked client certificates (PEM) */
+    /* mosquitto.conf's listener directives beyond TLS. A listener whose address starts
+     * with '/' is a unix socket at that path (`listener 0 /path`). */
+    char bind_interface[16];   /* SO_BINDTODEVICE: only this network interface */
+    int socket_domain;         /* IPB_DOMAIN_*: which family a host name may bind */
+    bool use_username_as_clientid;
 } ipb_listener_config_t;
+
+#define IPB_DOMAIN_ANY 0
+#define IPB_DOMAIN_IPV4 1
+#define IPB_DOMAIN_IPV6 2
 
 typedef struct {
     ipb_listener_config_t listeners[IPB_MAX_LISTENERS];
@@ -111,14 +121,28 @@ typedef struct {
     uint64_t memory_limit;      /* resident bytes; 0 = none (the default) */
     uint32_t max_retained_messages; /* distinct retained topics; 0 = none. Default 100000 */
     unsigned log_types;   /* IPB_LOG_* mask */
-    int log_dest;         /* IPB_LOG_DEST_* */
+    unsigned log_dest;    /* IPB_LOG_DEST_* mask: several at once; 0 = none */
     char log_file[256];   /* for IPB_LOG_DEST_FILE */
+    /* mosquitto.conf's general directives of the process and its log. */
+    char pid_file[IPB_PATH_MAX];  /* written at start, removed at exit */
+    char user[64];                /* started as root: this user's ids after binding */
+    bool log_timestamp;           /* each line starts with the time */
+    char log_timestamp_format[64]; /* strftime(3) of that time; "" = Unix seconds */
+    unsigned log_facility;        /* syslog's LOG_LOCAL0 + N; 8 = LOG_DAEMON */
+    bool connection_messages;     /* log each connection and disconnection */
+    bool set_tcp_nodelay;
+    bool allow_zero_length_clientid;
+    char auto_id_prefix[64];      /* of the ids the broker assigns */
+    char clientid_prefixes[128];  /* "" = any client id; else ids must start with it */
+    bool upgrade_outgoing_qos;    /* deliver at the subscription's QoS, not the message's */
 } ipb_config_t;
 
-#define IPB_LOG_DEST_STDERR 0
-#define IPB_LOG_DEST_STDOUT 1
-#define IPB_LOG_DEST_FILE 2
-#define IPB_LOG_DEST_NONE 3
+#define IPB_LOG_DEST_NONE 0x00u
+#define IPB_LOG_DEST_STDERR 0x01u
+#define IPB_LOG_DEST_STDOUT 0x02u
+#define IPB_LOG_DEST_FILE 0x04u
+#define IPB_LOG_DEST_SYSLOG 0x08u
+#define IPB_LOG_DEST_TOPIC 0x10u /* $SYS/broker/log/<type letter> */
 
 /* Defaults as mosquitto's (max_inflight 20, max_queued 1000, ...), no listener. */
 void ipb_config_init(ipb_config_t *cfg);

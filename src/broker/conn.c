@@ -189,7 +189,7 @@ void ipb__conn_close(ipb_conn_t *c, const char *why)
         return;
     if (c->state == IPB_CONN_ACTIVE) {
         if (why && c->s) /* a taken-over connection was logged by the takeover */
-            ipb__log(b, IPB_LOG_NOTICE, "Client %s %s.", c->s->id, why);
+            ipb__log(b, IPB_LOG_NOTICE | IPB__LOG_CONNECTION, "Client %s %s.", c->s->id, why);
         b->st.clients_connected--;
         b->clients_disconnected++;
     }

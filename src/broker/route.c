@@ -48,6 +48,12 @@ static void *grow_array(void *p, size_t *cap, size_t elem)
     return np;
 }
 
+/* A delivery's QoS: the lower of the two, or the subscription's (upgrade_outgoing_qos). */
+static uint8_t out_qos(const ipb_broker_t *b, uint8_t sub_qos, uint8_t msg_qos)
+{
+    return b->cfg.upgrade_outgoing_qos || sub_qos < msg_qos ? sub_qos : msg_qos;
+}
+
 static void take(fan_t *f, ipb_sub_t *sub)
 {
     uint8_t qos = sub->opts & IPM_SUBOPT_QOS_MASK;
@@ -112,9 +118,7 @@ static void take_group(fan_t *f, ipb_group_t *g)
         take(f, pick);
         return;
     }
-    uint8_t qos = pick->opts & IPM_SUBOPT_QOS_MASK;
-    if (qos > f->m->qos)
-        qos = f->m->qos;
+    uint8_t qos = out_qos(f->b, pick->opts & IPM_SUBOPT_QOS_MASK, f->m->qos);
     uint32_t id = pick->subid;
     ipb__session_deliver(f->b, pick->s, f->m, qos, false, id ? &id : NULL, id ? 1 : 0);
 }
@@ -147,15 +151,14 @@ static void fanout(ipb_broker_t *b, ipb_msg_t *m)
     ipb__tree_match(&b->tree, m->topic, m->topic_len, visit, &f);
     for (size_t i = 0; i < f.n; i++) {
         match_t *mt = &f.v[i];
-        uint8_t qos = mt->qos < m->qos ? mt->qos : m->qos;
+        uint8_t qos = out_qos(b, mt->qos, m->qos);
         bool retain = mt->rap && m->retain;
         ipb__session_deliver(b, mt->s, m, qos, retain, mt->ids, mt->nids);
     }
     for (size_t i = 0; i < f.nlocal; i++) {
         ipb_sub_t *x = f.local[i];
-        uint8_t qos = x->opts & IPM_SUBOPT_QOS_MASK;
         x->cb(x->arg, m->topic, m->topic_len, m->payload, m->payload_len,
-              qos < m->qos ? qos : m->qos, false);
+              out_qos(b, x->opts & IPM_SUBOPT_QOS_MASK, m->qos), false);
     }
     if (f.oom)
         ipb__log(b, IPB_LOG_ERR, "Out of memory delivering a message on %s.", m->topic);
@@ -217,9 +220,7 @@ typedef struct {
 static void send_retained(void *arg, ipb_msg_t *m)
 {
     rctx_t *r = arg;
-    uint8_t qos = r->opts & IPM_SUBOPT_QOS_MASK;
-    if (m->qos < qos)
-        qos = m->qos;
+    uint8_t qos = out_qos(r->b, r->opts & IPM_SUBOPT_QOS_MASK, m->qos);
     if (ipb__msg_remaining(m, r->now) == 0)
         return; /* expired while retained */
     if (r->cb) {

@@ -162,6 +162,7 @@ static int load_contexts(const ipb_config_t *cfg, ipb_tls_ctx_t **out, char *err
             .tls_version = l->tls_version[0] ? l->tls_version : NULL,
             .ciphers = l->ciphers[0] ? l->ciphers : NULL,
             .ciphersuites = l->ciphersuites[0] ? l->ciphersuites : NULL,
+            .crlfile = l->crlfile[0] ? l->crlfile : NULL,
         };
         char why[400];
         if (!(out[i] = ipb_tls_ctx_new(&t, why, sizeof why))) {
@@ -226,7 +227,7 @@ void ipb__security_close(ipb_broker_t *b)
     b->sec = NULL;
 }
 
-int ipb_broker_reload(ipb_broker_t *b, char *err, size_t errlen)
+int ipb__security_reload(ipb_broker_t *b, char *err, size_t errlen)
 {
     ipb_tls_ctx_t *tls[IPB_MAX_LISTENERS] = {0};
     if (!b->sec) {

@@ -14,6 +14,8 @@ typedef struct ipb_security ipb_security_t;
 /* Load certificates, password and ACL files; install the auth hook. 0, or -1 with err. */
 int ipb__security_open(ipb_broker_t *b, char *err, size_t errlen);
 void ipb__security_close(ipb_broker_t *b);
+/* ipb_broker_reload's certificates, password and ACL files (broker.c reopens the log). */
+int ipb__security_reload(ipb_broker_t *b, char *err, size_t errlen);
 /* use_identity_as_username: the connection's user name from its certificate; 0 or a reason. */
 int ipb__tls_identity(ipb_conn_t *c);
 

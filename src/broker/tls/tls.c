@@ -78,6 +78,15 @@ static int configure(SSL_CTX *c, const ipb_tls_config_t *cfg, char *err, size_t 
         if (SSL_CTX_load_verify_locations(c, cfg->cafile, cfg->capath) != 1)
             goto fail;
     }
+    if (cfg->crlfile) {
+        /* Only the client certificate itself is checked, as mosquitto does. */
+        snprintf(what, sizeof what, "crlfile %s", cfg->crlfile);
+        X509_STORE *st = SSL_CTX_get_cert_store(c);
+        X509_LOOKUP *lk = X509_STORE_add_lookup(st, X509_LOOKUP_file());
+        if (!lk || X509_load_crl_file(lk, cfg->crlfile, X509_FILETYPE_PEM) < 1)
+            goto fail;
+        X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK);
+    }
     if (cfg->require_certificate) {
         if (!cfg->cafile && !cfg->capath) {
             snprintf(err, errlen, "require_certificate needs cafile or capath");

@@ -23,6 +23,7 @@ typedef struct {
     const char *tls_version;  /* minimum: "tlsv1.2" (the default) or "tlsv1.3" */
     const char *ciphers;      /* TLS 1.2 cipher list, OpenSSL syntax */
     const char *ciphersuites; /* TLS 1.3 suites */
+    const char *crlfile;      /* PEM CRLs: revoked client certificates are refused */
 } ipb_tls_config_t;
 
 /* Certificates and settings, shared by a listener's connections. */
