@@ -78,6 +78,7 @@ typedef struct {
     char crlfile[IPB_PATH_MAX];    /* revoked client certificates (PEM) */
     /* mosquitto.conf's listener directives beyond TLS. A listener whose address starts
      * with '/' is a unix socket at that path (`listener 0 /path`). */
+    char mount_point[128];     /* before this listener's clients' topics and filters */
     char bind_interface[16];   /* SO_BINDTODEVICE: only this network interface */
     int socket_domain;         /* IPB_DOMAIN_*: which family a host name may bind */
     bool use_username_as_clientid;

@@ -358,8 +358,10 @@ const ipb__cdir_t ipb__config_table[] = {
     {.name = "socket_domain", .section = LISTENERS, .type = IPB__CT_ENUM, L(socket_domain),
      .names = domains, .doc_default = "both",
      .doc = "which family a listener's host name resolves to"},
-    {.name = "mount_point", .section = LISTENERS, .type = IPB__CT_REFUSED,
-     .doc = "per-listener topic prefixes (mount points)"},
+    {.name = "mount_point", .section = LISTENERS, .type = IPB__CT_STRING, L(mount_point),
+     .arg = "PREFIX",
+     .doc = "prefixed to the topics, filters and wills of this listener's clients, and taken "
+            "off the topics they receive: they see only the tree under it"},
     {.name = "use_username_as_clientid", .section = LISTENERS, .type = IPB__CT_BOOL,
      L(use_username_as_clientid), .max = 1,
      .doc = "the user name replaces the client id (one session per user)"},

@@ -122,10 +122,16 @@ static bool make_will(ipb_conn_t *c, const ipm_connect_t *p, const char *id, uin
     }
     /* A will is published in the client's name: it needs the right to write there. */
     ipb_broker_t *b = c->b;
+    char mounted[IPM_MAX_STRING_LEN + 1];
+    ipm_bytes_t will_topic = ipb__conn_mounted(c, p->will_topic, mounted);
+    if (!will_topic.data) {
+        *reason = IPM_RC_TOPIC_NAME_INVALID;
+        return false;
+    }
     if (b->auth && b->auth->publish) {
         char topic[IPM_MAX_STRING_LEN + 1];
-        memcpy(topic, p->will_topic.data, p->will_topic.len);
-        topic[p->will_topic.len] = '\0';
+        memcpy(topic, will_topic.data, will_topic.len);
+        topic[will_topic.len] = '\0';
         ipb_auth_client_t cl = {.client_id = id, .username = c->username,
                                 .listener = c->listener, .version = p->version};
         if (b->auth->publish(b->auth_ctx, &cl, topic, p->will_qos, p->will_retain)) {
@@ -133,7 +139,7 @@ static bool make_will(ipb_conn_t *c, const ipm_connect_t *p, const char *id, uin
             return false;
         }
     }
-    c->will = ipb__msg_new((const char *)p->will_topic.data, p->will_topic.len,
+    c->will = ipb__msg_new((const char *)will_topic.data, will_topic.len,
                            p->will_payload.data, p->will_payload.len, p->will_qos,
                            p->will_retain, p->version == IPM_PROTO_V5 ? &p->will_props : NULL,
                            ipb__now(c->b));

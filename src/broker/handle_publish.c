@@ -63,6 +63,10 @@ int ipb__handle_publish(ipb_conn_t *c, ipm_publish_t *p)
     ipb_session_t *s = c->s;
     b->st.pub_received++;
     uint8_t rc = ipb__alias_in(c, p);
+    char mounted[IPM_MAX_STRING_LEN + 1];
+    if (!rc && ipb__conn_mount(c) &&
+        !(p->topic = ipb__conn_mounted(c, p->topic, mounted)).data)
+        rc = IPM_RC_TOPIC_NAME_INVALID; /* too long with the mount point */
     if (!rc && p->retain && !b->cfg.retain_available)
         rc = IPM_RC_RETAIN_NOT_SUPPORTED;
     if (!rc && p->qos == 2 && !ipb__session_rx_has(s, p->packet_id) &&

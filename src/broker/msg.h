@@ -53,6 +53,10 @@ ipb_enc_t *ipb__enc_packet(const ipm_packet_t *pkt, uint8_t version);
  */
 ipb_enc_t *ipb__enc_publish(ipb_msg_t *m, uint8_t version, uint8_t qos, const uint32_t *subids,
                             unsigned nsubids, uint64_t now);
+/* A per-client encoding without the topic's first skip bytes (a listener's mount point). */
+ipb_enc_t *ipb__enc_publish_mounted(ipb_msg_t *m, uint8_t version, uint8_t qos,
+                                    const uint32_t *subids, unsigned nsubids, uint64_t now,
+                                    size_t skip);
 /* A per-client encoding with a topic alias: the topic too, or (known) the alias alone. */
 ipb_enc_t *ipb__enc_publish_alias(ipb_msg_t *m, uint8_t qos, const uint32_t *subids,
                                   unsigned nsubids, uint64_t now, uint16_t alias, bool known);

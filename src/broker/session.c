@@ -231,10 +231,14 @@ static bool send_publish(ipb_broker_t *b, ipb_conn_t *c, ipb_msg_t *m, uint8_t q
 {
     uint64_t now = ipb__now(b);
     bool known = false;
+    /* A mount point's clients see topics without it (their filters are under it). */
+    const char *mp = b->cfg.listeners[c->listener].mount_point;
+    size_t mlen = strlen(mp), skip = mlen && !strncmp(m->topic, mp, mlen) ? mlen : 0;
     /* Most clients take no aliases: no call for them on the delivery path. */
-    uint16_t alias = c->alias_max ? ipb__alias_out(c, m, &known) : 0;
-    ipb_enc_t *e = alias ? ipb__enc_publish_alias(m, qos, ids, nids, now, alias, known)
-                         : ipb__enc_publish(m, c->version, qos, ids, nids, now);
+    uint16_t alias = c->alias_max && !mlen ? ipb__alias_out(c, m, &known) : 0;
+    ipb_enc_t *e = alias  ? ipb__enc_publish_alias(m, qos, ids, nids, now, alias, known)
+                   : skip ? ipb__enc_publish_mounted(m, c->version, qos, ids, nids, now, skip)
+                          : ipb__enc_publish(m, c->version, qos, ids, nids, now);
     if (!e)
         return false;
     if (c->max_packet && e->len > c->max_packet) {

@@ -204,10 +204,46 @@ def http_dir_served():
                 expect_eq(r.read(), b"<p>ours</p>\n", "http_dir")
 
 
+def mount_point_prefixes():
+    """Clients of the mounted listener live under room1/; the plain listener sees it all."""
+    with iptest.tempdir() as d:
+        conf = write(f"{d}/b.conf", "listener 0 127.0.0.1\nmount_point room1/\n"
+                     "listener 0 127.0.0.1\nallow_anonymous true\n")
+        with Running(conf) as b:
+            mounted, plain = b.ports
+            pub = ["mosquitto_pub", "-h", iptest.HOST, "-q", "1"]
+            iptest.run(pub + ["-p", str(plain), "-t", "room1/kept", "-m", "r", "-r"], check=True)
+            for proto in (mqtt.MQTTv311, mqtt.MQTTv5):
+                with peer(mounted, f"in{proto}", proto=proto) as a, \
+                        peer(plain, f"out{proto}", proto=proto) as o:
+                    a.connect()
+                    o.connect()
+                    a.sub("#", 1)
+                    m = a.msgs.get(timeout=iptest.TIMEOUT)
+                    expect_eq((m.topic, m.payload, m.retain), ("kept", b"r", True), "retained")
+                    o.sub("room1/#", 1)
+                    o.msgs.get(timeout=iptest.TIMEOUT)  # the retained one, as it is stored
+                    iptest.run(pub + ["-p", str(plain), "-t", "elsewhere/t", "-m", "no"],
+                               check=True)
+                    iptest.run(pub + ["-p", str(plain), "-t", "room1/t", "-m", "in"],
+                               check=True)
+                    m = a.msgs.get(timeout=iptest.TIMEOUT)
+                    expect_eq((m.topic, m.payload), ("t", b"in"), "into the mount point")
+                    o.msgs.get(timeout=iptest.TIMEOUT)
+                    a.c.publish("from/inside", "out", 1).wait_for_publish(iptest.TIMEOUT)
+                    m = o.msgs.get(timeout=iptest.TIMEOUT)
+                    expect_eq((m.topic, m.payload), ("room1/from/inside", b"out"), "out of it")
+                    m = a.msgs.get(timeout=iptest.TIMEOUT)
+                    expect_eq(m.topic, "from/inside", "its own message, without the prefix")
+                    time.sleep(0.2)
+                    expect_eq(a.msgs.empty(), True, "nothing from outside room1/")
+                    a.c.unsubscribe("#")
+                    time.sleep(0.2)
+
+
 def refused_with_reasons():
     with iptest.tempdir() as d:
         cases = [
-            ("listener 0\nmount_point room1/\n", ":2: 'mount_point' needs per-listener topic"),
             ("psk_hint hint\n", ":1: 'psk_hint' needs TLS-PSK"),
             ("listener 0\npsk_file /x\n", ":2: 'psk_file' needs TLS-PSK"),
             ("check_retain_source true\n", ":1: check_retain_source true: `true` is refused"),
@@ -238,6 +274,7 @@ def refused_with_reasons():
 main_checks([
     ("listener 0 /path: a unix socket (mosquitto_sub --unix)", unix_socket_listener),
     ("host names, socket_domain, bind_interface, port + bind_address", host_names_and_domains),
+    ("mount_point prefixes topics, filters and retained messages", mount_point_prefixes),
     ("crlfile revokes a client certificate (mosquitto_pub --cert)", crl_revokes_client),
     ("clientid_prefixes, allow_zero_length_clientid, use_username_as_clientid",
      client_id_rules),
