@@ -76,6 +76,7 @@ typedef struct {
     char tls_version[16];          /* minimum: tlsv1.2 (default) or tlsv1.3 */
     char ciphers[256], ciphersuites[256];
     char crlfile[IPB_PATH_MAX];    /* revoked client certificates (PEM) */
+    char psk_hint[64];             /* TLS-PSK on this listener, keys from psk_file */
     /* mosquitto.conf's listener directives beyond TLS. A listener whose address starts
      * with '/' is a unix socket at that path (`listener 0 /path`). */
     char mount_point[128];     /* before this listener's clients' topics and filters */
@@ -126,6 +127,7 @@ typedef struct {
     char log_file[256];   /* for IPB_LOG_DEST_FILE */
     /* mosquitto.conf's general directives of the process and its log. */
     char pid_file[IPB_PATH_MAX];  /* written at start, removed at exit */
+    char psk_file[IPB_PATH_MAX];  /* TLS-PSK keys: "identity:hexkey" lines */
     char user[64];                /* started as root: this user's ids after binding */
     bool log_timestamp;           /* each line starts with the time */
     char log_timestamp_format[64]; /* strftime(3) of that time; "" = Unix seconds */

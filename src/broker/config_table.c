@@ -404,6 +404,12 @@ const ipb__cdir_t ipb__config_table[] = {
     {.name = "crlfile", .section = LISTENERS, .type = IPB__CT_PATH, L(crlfile), .arg = "FILE",
      .doc = "PEM certificate revocation list(s) of `cafile`'s CA: revoked client "
             "certificates fail the handshake; read again on SIGHUP"},
+    {.name = "psk_hint", .section = LISTENERS, .type = IPB__CT_STRING, L(psk_hint),
+     .arg = "HINT",
+     .doc = "TLS-PSK on this listener: clients may use a key of `psk_file` (then `certfile` "
+            "and `keyfile` are optional); read again on SIGHUP"},
+    {.name = "psk_file", .section = LISTENERS, .type = IPB__CT_PATH, G(psk_file), .arg = "FILE",
+     .doc_default = "none", .doc = "`identity:hexkey` lines, as mosquitto's"},
     {.name = "tls_keyform", .section = LISTENERS, .type = IPB__CT_CUSTOM, .parse = tls_keyform,
      .arg = "pem", .doc_default = "`pem`",
      .doc = "`keyfile` is PEM; `engine` is refused (OpenSSL engines are not offered)"},
@@ -435,8 +441,6 @@ const ipb__cdir_t ipb__config_table[] = {
     NOT_OFFERED_IN("try_private", BRIDGES, "bridges"),
 
     /* ---- other features not offered ---- */
-    NOT_OFFERED("psk_hint", "TLS-PSK (pre-shared keys)"),
-    NOT_OFFERED("psk_file", "TLS-PSK (pre-shared keys)"),
     NOT_OFFERED("dhparamfile", "finite-field Diffie-Hellman (TLS here uses ECDHE only)"),
     NOT_OFFERED("tls_engine", "OpenSSL engines"),
     NOT_OFFERED("tls_engine_kpass_sha1", "OpenSSL engines"),

@@ -151,7 +151,7 @@ static int load_contexts(const ipb_config_t *cfg, ipb_tls_ctx_t **out, char *err
 {
     for (unsigned i = 0; i < cfg->n_listeners; i++) {
         const ipb_listener_config_t *l = &cfg->listeners[i];
-        if (!l->certfile[0] && !l->keyfile[0])
+        if (!l->certfile[0] && !l->keyfile[0] && !l->psk_hint[0])
             continue;
         ipb_tls_config_t t = {
             .certfile = l->certfile[0] ? l->certfile : NULL,
@@ -163,6 +163,8 @@ static int load_contexts(const ipb_config_t *cfg, ipb_tls_ctx_t **out, char *err
             .ciphers = l->ciphers[0] ? l->ciphers : NULL,
             .ciphersuites = l->ciphersuites[0] ? l->ciphersuites : NULL,
             .crlfile = l->crlfile[0] ? l->crlfile : NULL,
+            .psk_hint = l->psk_hint[0] ? l->psk_hint : NULL,
+            .psk_file = cfg->psk_file[0] ? cfg->psk_file : NULL,
         };
         char why[400];
         if (!(out[i] = ipb_tls_ctx_new(&t, why, sizeof why))) {
