@@ -137,6 +137,7 @@ typedef struct {
     bool allow_zero_length_clientid;
     char auto_id_prefix[64];      /* of the ids the broker assigns */
     char clientid_prefixes[128];  /* "" = any client id; else ids must start with it */
+    bool check_retain_source;     /* retained messages rechecked against their publisher */
     bool upgrade_outgoing_qos;    /* deliver at the subscription's QoS, not the message's */
 } ipb_config_t;
 

@@ -384,10 +384,11 @@ const ipb__cdir_t ipb__config_table[] = {
     {.name = "clientid_prefixes", .section = CLIENTS, .type = IPB__CT_STRING,
      G(clientid_prefixes), .arg = "PREFIX", .doc_default = "none",
      .doc = "only client ids starting with it may connect (others: not authorized, `0x87` / `5`)"},
-    {.name = "check_retain_source", .section = CLIENTS, .type = IPB__CT_CUSTOM,
-     .parse = only_default, .arg = "false", .doc_default = "`false`",
-     .doc = "`true` is refused: rechecking a retained message's publisher on delivery is "
-            "not offered yet"},
+    {.name = "check_retain_source", .section = CLIENTS, .type = IPB__CT_BOOL,
+     G(check_retain_source), .max = 1,
+     .doc = "before a retained message is sent to a new subscriber, its publisher's right "
+            "to publish it is checked again against the ACL file (as SIGHUP last read it); if "
+            "gone, the message is removed"},
     {.name = "upgrade_outgoing_qos", .section = CLIENTS, .type = IPB__CT_BOOL,
      G(upgrade_outgoing_qos), .max = 1,
      .doc = "deliver at the subscription's QoS even when the message's is lower"},

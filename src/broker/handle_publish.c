@@ -91,6 +91,12 @@ int ipb__handle_publish(ipb_conn_t *c, ipm_publish_t *p)
             return -1;
         }
         m->origin = s->serial;
+        if (p->retain && b->cfg.check_retain_source &&
+            ipb__msg_set_source(m, s->id, c->username) < 0) {
+            ipb__msg_unref(m);
+            ipb__conn_kick(c, IPM_RC_SERVER_BUSY, "out of memory");
+            return -1;
+        }
         ipb__publish(b, m);
         ipb__msg_unref(m);
     } else {

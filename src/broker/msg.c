@@ -82,7 +82,23 @@ void ipb__msg_unref(ipb_msg_t *m)
     for (int i = 0; i < 4; i++)
         if (m->cache[i])
             ipb__enc_unref(m->cache[i]);
+    free(m->source);
     free(m);
+}
+
+int ipb__msg_set_source(ipb_msg_t *m, const char *client_id, const char *username)
+{
+    size_t a = strlen(client_id), u = username ? strlen(username) : 0;
+    char *s = malloc(a + u + 2);
+    if (!s)
+        return IPM_ENOMEM;
+    memcpy(s, client_id, a + 1);
+    if (u)
+        memcpy(s + a + 1, username, u);
+    s[a + 1 + u] = 0;
+    free(m->source);
+    m->source = s;
+    return 0;
 }
 
 uint32_t ipb__msg_remaining(const ipb_msg_t *m, uint64_t now)

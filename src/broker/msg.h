@@ -32,6 +32,8 @@ typedef struct ipb_msg {
     char *topic;              /* NUL-terminated */
     uint8_t *payload;
     ipb_enc_t *cache[4];      /* [v5][qos > 0]: encodings without per-client parts */
+    /* check_retain_source: who published it, "client id\0user name\0" ("" = none). */
+    char *source;
 } ipb_msg_t;
 
 ipb_msg_t *ipb__msg_new(const char *topic, size_t tlen, const uint8_t *payload, size_t plen,
@@ -39,6 +41,8 @@ ipb_msg_t *ipb__msg_new(const char *topic, size_t tlen, const uint8_t *payload, 
 /* A message from an in-process caller, checked as a client's would be. 0 or IPM_E*. */
 int ipb__msg_local(ipb_broker_t *b, const char *topic, const uint8_t *payload, size_t len,
                    uint8_t qos, bool retain, ipb_msg_t **out);
+/* Remember the publisher of a retained message (check_retain_source). 0 or IPM_ENOMEM. */
+int ipb__msg_set_source(ipb_msg_t *m, const char *client_id, const char *username);
 void ipb__msg_ref(ipb_msg_t *m);
 void ipb__msg_unref(ipb_msg_t *m);
 /* Seconds left before expiry (>= 1), 0 if expired, UINT32_MAX if it never expires. */

@@ -215,7 +215,19 @@ typedef struct {
     uint8_t opts;
     uint32_t subid;
     uint64_t now;
+    ipb_msg_t **gone; /* check_retain_source: retained messages to clear after the walk */
+    size_t ngone, gone_cap;
 } rctx_t;
+
+/* check_retain_source: may the publisher of retained m still publish it? */
+static bool source_allowed(ipb_broker_t *b, const ipb_msg_t *m)
+{
+    if (!b->cfg.check_retain_source || !m->source || !b->auth || !b->auth->publish)
+        return true;
+    const char *user = m->source + strlen(m->source) + 1;
+    ipb_auth_client_t cl = {.client_id = m->source, .username = user[0] ? user : NULL};
+    return b->auth->publish(b->auth_ctx, &cl, m->topic, m->qos, true) == 0;
+}
 
 static void send_retained(void *arg, ipb_msg_t *m)
 {
@@ -223,6 +235,18 @@ static void send_retained(void *arg, ipb_msg_t *m)
     uint8_t qos = out_qos(r->b, r->opts & IPM_SUBOPT_QOS_MASK, m->qos);
     if (ipb__msg_remaining(m, r->now) == 0)
         return; /* expired while retained */
+    if (!source_allowed(r->b, m)) {
+        /* Not cleared here: the walk is still on the tree it would prune. */
+        if (r->ngone == r->gone_cap) {
+            void *np = grow_array(r->gone, &r->gone_cap, sizeof *r->gone);
+            if (!np)
+                return;
+            r->gone = np;
+        }
+        ipb__msg_ref(m);
+        r->gone[r->ngone++] = m;
+        return;
+    }
     if (r->cb) {
         r->cb(r->arg, m->topic, m->topic_len, m->payload, m->payload_len, qos, true);
         return;
@@ -235,6 +259,18 @@ static void send_retained(void *arg, ipb_msg_t *m)
 void ipb__route_retained(ipb_broker_t *b, ipb_session_t *s, ipb_local_cb cb, void *arg,
                          const char *filter, size_t flen, uint8_t opts, uint32_t subid)
 {
-    rctx_t r = {b, s, cb, arg, opts, subid, ipb__now(b)};
+    rctx_t r = {b, s, cb, arg, opts, subid, ipb__now(b), NULL, 0, 0};
     ipb__retain_match(b, filter, flen, send_retained, &r);
+    for (size_t i = 0; i < r.ngone; i++) {
+        ipb_msg_t *m = r.gone[i], *clear = ipb__msg_new(m->topic, m->topic_len, NULL, 0, 0,
+                                                        true, NULL, r.now);
+        if (clear) {
+            ipb__log(b, IPB_LOG_NOTICE, "Retained message on %s removed: its publisher may "
+                     "no longer publish it (check_retain_source).", m->topic);
+            ipb__retain_set(b, clear);
+            ipb__msg_unref(clear);
+        }
+        ipb__msg_unref(m);
+    }
+    free(r.gone);
 }

@@ -3,6 +3,7 @@ real clients: unix sockets (mosquitto_sub --unix), host names with socket_domain
 bind_interface, bind_address, CRLs, client id rules, QoS upgrades, keepalive limits,
 message and retain limits, $SYS intervals and http_dir; and the refused ones."""
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -272,10 +273,42 @@ def mount_point_prefixes():
                     time.sleep(0.2)
 
 
+def check_retain_source():
+    """alice retains under room/, then the ACL takes her write right away (SIGHUP): with
+    check_retain_source the message is removed when bob subscribes; without, it stays."""
+    for check in (True, False):
+        with iptest.tempdir() as d:
+            pw = f"{d}/passwd"
+            for i, user in enumerate(("alice", "bob")):
+                iptest.run([iptest.binary(), "passwd", "-b", "-I", "1000"] + (["-c"] if not i
+                           else []) + [pw, user, "pw"], check=True)
+            acl = write(f"{d}/acl", "user alice\ntopic readwrite room/#\n"
+                        "user bob\ntopic read room/#\n")
+            conf = write(f"{d}/b.conf", f"listener 0 127.0.0.1\npassword_file {pw}\n"
+                         f"acl_file {acl}\ncheck_retain_source {str(check).lower()}\n"
+                         "log_dest stdout\n")
+            with Running(conf) as b:
+                with peer(b.port, "a", user="alice", pw="pw") as a:
+                    a.connect()
+                    a.c.publish("room/r", "kept", 1, True).wait_for_publish(iptest.TIMEOUT)
+                write(acl, "user alice\ntopic read room/#\nuser bob\ntopic read room/#\n")
+                b.proc.send_signal(signal.SIGHUP)
+                iptest.eventually(lambda: "Reloaded" in b.text(), what="the reload")
+                for attempt in (1, 2):
+                    with peer(b.port, f"b{attempt}", user="bob", pw="pw") as o:
+                        o.connect()
+                        o.sub("room/#", 1)
+                        time.sleep(0.3)
+                        got = [] if o.msgs.empty() else [o.msgs.get().payload]
+                        expect_eq(got, [] if check else [b"kept"],
+                                  f"check_retain_source {check}, subscriber {attempt}")
+                if check:
+                    expect_eq("room/r removed" in b.text(), True, b.text())
+
+
 def refused_with_reasons():
     with iptest.tempdir() as d:
         cases = [
-            ("check_retain_source true\n", ":1: check_retain_source true: `true` is refused"),
             ("max_inflight_bytes 1000\n", ":1: max_inflight_bytes 1000: other values"),
             ("listener 0\nmax_qos 1\n", ":2: 'max_qos' needs a QoS cap per listener"),
             ("plugin_opt_x 1\n", ":1: 'plugin_opt_x' needs plugins"),
@@ -288,7 +321,7 @@ def refused_with_reasons():
             expect_eq(rc != 0 and conf + want in out, True, f"{text!r}: {out}")
         # Accepted and said so in the documentation: these change nothing observable.
         conf = write(f"{d}/ok.conf", LISTEN + "allow_duplicate_messages true\n"
-                     "check_retain_source false\nmax_inflight_bytes 0\n")
+                     "max_inflight_bytes 0\n")
         with Running(conf) as b, peer(b.port, "dup") as p:
             p.connect()
             p.sub("d/#", 1)
@@ -312,5 +345,6 @@ main_checks([
     ("max_keepalive (5.0 Server Keep Alive)", max_keepalive_server_keep_alive),
     ("message_size_limit, retain_available, sys_interval", size_and_retain_limits),
     ("http_dir, websockets_log_level, websockets_headers_size", http_dir_served),
+    ("check_retain_source after the ACL changes", check_retain_source),
     ("refused with file:line and why; accepted no-ops", refused_with_reasons),
 ])
