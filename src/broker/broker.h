@@ -139,6 +139,7 @@ typedef struct {
     char clientid_prefixes[128];  /* "" = any client id; else ids must start with it */
     bool check_retain_source;     /* retained messages rechecked against their publisher */
     bool upgrade_outgoing_qos;    /* deliver at the subscription's QoS, not the message's */
+    uint64_t max_inflight_bytes;  /* QoS 1/2 payload bytes in flight per client; 0 = none */
 } ipb_config_t;
 
 #define IPB_LOG_DEST_NONE 0x00u

@@ -151,15 +151,6 @@ static int ws_headers_size(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok, i
     return ipb__cparse_int(p, "websockets_headers_size", n > 1 ? tok[1] : NULL, 0, 8192, &v);
 }
 
-/* A directive of which only mosquitto's default is offered: "false" or "0" pass, any
- * other value is refused with the row's doc, which says why. */
-static int only_default(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok, int n)
-{
-    if (n > 1 && !strcmp(tok[1], d->arg))
-        return 0;
-    return ipb__cfail(p, "%s %s: %s", d->name, n > 1 ? tok[1] : "", d->doc);
-}
-
 static const ipb__cname_t domains[] = {{"ipv4", IPB_DOMAIN_IPV4}, {"ipv6", IPB_DOMAIN_IPV6},
                                        {NULL, 0}};
 static int tls_keyform(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok, int n)
@@ -396,10 +387,10 @@ const ipb__cdir_t ipb__config_table[] = {
      .flags = IPB__CF_NOSTORE, .max = 1, .doc_default = "`false`",
      .doc = "accepted (deprecated in mosquitto): a message matching several subscriptions "
             "of a client reaches it once, which both values allow"},
-    {.name = "max_inflight_bytes", .section = CLIENTS, .type = IPB__CT_CUSTOM,
-     .parse = only_default, .arg = "0", .doc_default = "`0` (none)",
-     .doc = "other values are refused: a window in bytes (beside `max_inflight_messages`) "
-            "is not offered yet"},
+    {.name = "max_inflight_bytes", .section = CLIENTS, .type = IPB__CT_SIZE,
+     G(max_inflight_bytes), .max = INT64_MAX, .doc_default = "`0` (none)",
+     .doc = "QoS 1/2 payload bytes in flight to a client, beside `max_inflight_messages`; "
+            "one larger message still goes, alone"},
 
     /* ---- TLS beyond certificates ---- */
     {.name = "crlfile", .section = LISTENERS, .type = IPB__CT_PATH, L(crlfile), .arg = "FILE",

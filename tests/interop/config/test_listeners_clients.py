@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 
@@ -306,10 +307,29 @@ def check_retain_source():
                     expect_eq("room/r removed" in b.text(), True, b.text())
 
 
+def max_inflight_bytes():
+    """A subscriber that does not acknowledge: 60-byte messages under a 100-byte window go
+    one at a time (a second would pass 100), each after the PUBACK of the one before."""
+    sys.path.insert(0, os.path.join(SRC, "tests", "wire", "broker"))
+    import wire
+    with wire.Broker("max_inflight_bytes 100\n") as b:
+        sub = b.connect("slow")
+        sub.send(wire.subscribe(1, [("f/#", 1)])).expect(wire.suback(1, [1]))
+        pub = b.connect("fast")
+        for i in range(3):
+            pub.send(wire.publish("f/x", bytes([65 + i]) * 60, qos=1, pid=i + 1))
+            pub.expect(wire.puback(i + 1))
+        for i in range(3):
+            p = sub.read_packet()
+            expect_eq(p[-60:], bytes([65 + i]) * 60, f"message {i}")
+            sub.sync()  # and nothing more until the PUBACK
+            sub.send(wire.puback(int.from_bytes(p[7:9], "big")))  # after "f/x"
+        sub.sync()
+
+
 def refused_with_reasons():
     with iptest.tempdir() as d:
         cases = [
-            ("max_inflight_bytes 1000\n", ":1: max_inflight_bytes 1000: other values"),
             ("listener 0\nmax_qos 1\n", ":2: 'max_qos' needs a QoS cap per listener"),
             ("plugin_opt_x 1\n", ":1: 'plugin_opt_x' needs plugins"),
             ("websockets_headers_size 65536\n", ":1: websockets_headers_size: '65536'"),
@@ -346,5 +366,7 @@ main_checks([
     ("message_size_limit, retain_available, sys_interval", size_and_retain_limits),
     ("http_dir, websockets_log_level, websockets_headers_size", http_dir_served),
     ("check_retain_source after the ACL changes", check_retain_source),
+    ("max_inflight_bytes: one 60-byte message of a 100-byte window at a time",
+     max_inflight_bytes),
     ("refused with file:line and why; accepted no-ops", refused_with_reasons),
 ])

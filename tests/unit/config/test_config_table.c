@@ -328,9 +328,6 @@ static void custom_rows(void **state)
     assert_string_equal(cfg.listeners[0].address, "127.0.0.1");
 
     /* Only mosquitto's default of these is offered; the rest are refused with why. */
-    assert_int_equal(parse(&cfg, "max_inflight_bytes 0\n", err, sizeof err), 0);
-    assert_int_not_equal(parse(&cfg, "max_inflight_bytes 100\n", err, sizeof err), 0);
-    assert_non_null(strstr(err, "t.conf:1: max_inflight_bytes 100: other values are refused"));
     assert_int_equal(parse(&cfg, "listener 1\ntls_keyform pem\n", err, sizeof err), 0);
     assert_int_not_equal(parse(&cfg, "listener 1\ntls_keyform engine\n", err, sizeof err), 0);
     assert_string_equal(err, "t.conf:2: tls_keyform must be pem (OpenSSL engines are not offered)");
