@@ -157,10 +157,10 @@ int ipb_config_add_listener(ipb_config_t *cfg, uint16_t port, const char *addres
 
 /*
  * Read a mosquitto.conf-style file into cfg (on top of what it holds). On error returns a
- * negative IPM_E* and writes "file:line: reason" into err. TLS, password_file, acl_file
- * and websockets are read like mosquitto's; directives of features the broker does not
- * have (persistence, bridges, plugins, TLS-PSK, certificate revocation lists) are
- * refused with a message saying so, never silently ignored.
+ * negative IPM_E* and writes "file:line: reason" into err. Every mosquitto 2.0 directive
+ * is known: read as mosquitto documents it, or (bridges, plugins, features not offered)
+ * refused with a message saying so, never silently ignored. A value with " #" in it is
+ * warned about on stderr ("file:line: warning: ..."): mosquitto has no such comments.
  */
 int ipb_config_load(ipb_config_t *cfg, const char *path, char *err, size_t errlen);
 /* The same for text[0..len) in memory (tests, fuzzing); `name` appears in errors. */
@@ -176,9 +176,10 @@ int ipb_broker_new(uv_loop_t *loop, const ipb_config_t *cfg, ipb_broker_t **out)
 int ipb_broker_start(ipb_broker_t *b);
 
 /*
- * Read the certificates, the password file and the ACL file again (SIGHUP). Connected
- * clients stay. If anything fails to load, everything stays as it was and err says why.
- * Either outcome is logged. Returns 0 or -1.
+ * SIGHUP: reopen the log file (after logrotate moved it), then read the certificates,
+ * CRLs, TLS-PSK keys, the password file and the ACL file again. Connected clients stay.
+ * If any of those fails to load, they all stay as they were and err says why. Either
+ * outcome is logged. Returns 0 or -1.
  */
 int ipb_broker_reload(ipb_broker_t *b, char *err, size_t errlen);
 
