@@ -238,6 +238,10 @@ static void finish(ipb_broker_t *b)
     free(b->fan_v);
     free(b->fan_local);
     ipb__security_close(b);
+    /* A unix socket's file outlives its socket: leave none behind for the next start. */
+    for (unsigned i = 0; i < b->cfg.n_listeners; i++)
+        if (b->listeners[i].unix_socket)
+            unlink(b->cfg.listeners[i].address);
     if (b->pid_written && unlink(b->cfg.pid_file) != 0)
         ipb__log(b, IPB_LOG_WARNING, "Warning: cannot remove pid file %s: %s.", b->cfg.pid_file,
                  strerror(errno));

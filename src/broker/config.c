@@ -212,10 +212,6 @@ static int directive(ipb__cparse_t *p, char **tok, int n)
     if (d->type == IPB__CT_REFUSED)
         return ipb__cfail(p, "'%s' needs %s, which this broker does not support yet", tok[0],
                           d->doc);
-    if (d->flags & IPB__CF_PER_LISTENER && p->cfg->per_listener_settings)
-        return ipb__cfail(p, "'%s' with per_listener_settings true belongs to one listener, "
-                          "which this broker does not support yet (only allow_anonymous is "
-                          "per listener)", tok[0]);
     void *base = p->cfg;
     if (d->scope == IPB__CS_LISTENER) {
         if (!p->cfg->n_listeners)

@@ -220,16 +220,14 @@ const ipb__cdir_t ipb__config_table[] = {
      .doc = "clients without a user name; per listener with `per_listener_settings true`"},
     {.name = "per_listener_settings", .section = AUTH, .type = IPB__CT_BOOL,
      G(per_listener_settings), .max = 1,
-     .doc = "`allow_anonymous` applies to the listener above it; mosquitto's other "
-            "per-listener directives (`password_file`, `acl_file`, `psk_file`, "
-            "`auto_id_prefix`, `allow_zero_length_clientid`) are then refused"},
-    {.name = "password_file", .section = AUTH, .type = IPB__CT_PATH,
-     .flags = IPB__CF_PER_LISTENER, G(password_file),
+     .doc = "`allow_anonymous` applies to the listener above it. Unlike mosquitto, "
+            "`password_file`, `acl_file`, `psk_file`, `auto_id_prefix` and "
+            "`allow_zero_length_clientid` stay broker-wide: every listener checks them"},
+    {.name = "password_file", .section = AUTH, .type = IPB__CT_PATH, G(password_file),
      .arg = "FILE", .doc_default = "none",
      .doc = "mosquitto_passwd's format: `user:$7$...` (PBKDF2-SHA512) or `user:$6$...`; make "
             "it with `iotplot passwd`"},
-    {.name = "acl_file", .section = AUTH, .type = IPB__CT_PATH,
-     .flags = IPB__CF_PER_LISTENER, G(acl_file), .arg = "FILE",
+    {.name = "acl_file", .section = AUTH, .type = IPB__CT_PATH, G(acl_file), .arg = "FILE",
      .doc_default = "none",
      .doc = "mosquitto's ACL format; once given, what it does not allow is denied"},
     {.name = "max_login_failures", .section = AUTH, .type = IPB__CT_INT, G(max_login_failures),
@@ -371,12 +369,10 @@ const ipb__cdir_t ipb__config_table[] = {
 
     /* ---- clients and deliveries ---- */
     {.name = "allow_zero_length_clientid", .section = CLIENTS, .type = IPB__CT_BOOL,
-     .flags = IPB__CF_PER_LISTENER,
      G(allow_zero_length_clientid), .max = 1, .dflt = 1,
      .doc = "an empty client id gets one assigned (3.1.1 with a clean session, 5.0); "
             "`false` refuses it"},
-    {.name = "auto_id_prefix", .section = CLIENTS, .type = IPB__CT_STRING,
-     .flags = IPB__CF_PER_LISTENER, G(auto_id_prefix),
+    {.name = "auto_id_prefix", .section = CLIENTS, .type = IPB__CT_STRING, G(auto_id_prefix),
      .arg = "PREFIX", .doc_default = "`auto-`", .doc = "the start of those assigned ids"},
     {.name = "clientid_prefixes", .section = CLIENTS, .type = IPB__CT_STRING,
      G(clientid_prefixes), .arg = "PREFIX", .doc_default = "none",
@@ -406,8 +402,7 @@ const ipb__cdir_t ipb__config_table[] = {
      .arg = "HINT",
      .doc = "TLS-PSK on this listener: clients may use a key of `psk_file` (then `certfile` "
             "and `keyfile` are optional); read again on SIGHUP"},
-    {.name = "psk_file", .section = LISTENERS, .type = IPB__CT_PATH,
-     .flags = IPB__CF_PER_LISTENER, G(psk_file), .arg = "FILE",
+    {.name = "psk_file", .section = LISTENERS, .type = IPB__CT_PATH, G(psk_file), .arg = "FILE",
      .doc_default = "none", .doc = "`identity:hexkey` lines, as mosquitto's"},
     {.name = "tls_keyform", .section = LISTENERS, .type = IPB__CT_CUSTOM, .parse = tls_keyform,
      .arg = "pem", .doc_default = "`pem`",

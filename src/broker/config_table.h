@@ -35,9 +35,6 @@ typedef enum {
 #define IPB__CF_ZERO_IS_MAX 0x01u /* 0 stores `max` (a "no limit" that stays a number) */
 #define IPB__CF_PREFIX 0x02u      /* the name is a prefix: every directive starting with it */
 #define IPB__CF_NOSTORE 0x04u     /* checked and accepted, nothing to store */
-/* mosquitto makes it per listener under per_listener_settings true; here it is global, so
- * it is refused there rather than applied to every listener. */
-#define IPB__CF_PER_LISTENER 0x08u
 
 typedef struct {
     const char *name;

@@ -296,16 +296,6 @@ static void custom_rows(void **state)
                      0);
     assert_true(cfg.allow_anonymous);
     assert_int_equal(cfg.listeners[0].allow_anonymous, 0);
-    /* mosquitto's other per-listener directives are global here: refused, not widened. */
-    assert_int_not_equal(parse(&cfg, "per_listener_settings true\nlistener 1\n"
-                                     "password_file /p\n", err, sizeof err),
-                         0);
-    assert_string_equal(err, "t.conf:3: 'password_file' with per_listener_settings true belongs "
-                             "to one listener, which this broker does not support yet (only "
-                             "allow_anonymous is per listener)");
-    assert_int_equal(parse(&cfg, "password_file /p\nper_listener_settings false\n", err,
-                           sizeof err),
-                     0);
     assert_int_not_equal(parse(&cfg, "allow_anonymous maybe\n", err, sizeof err), 0);
     assert_string_equal(err, "t.conf:1: allow_anonymous must be true or false");
 
