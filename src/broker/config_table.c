@@ -349,8 +349,10 @@ const ipb__cdir_t ipb__config_table[] = {
      .doc = "only connections arriving on this network interface (SO_BINDTODEVICE, needs "
             "root or CAP_NET_RAW)"},
     {.name = "socket_domain", .section = LISTENERS, .type = IPB__CT_ENUM, L(socket_domain),
-     .names = domains, .doc_default = "both",
-     .doc = "which family a listener's host name resolves to"},
+     .names = domains, .doc_default = "either; no address: `0.0.0.0`",
+     .doc = "which family a listener's host name resolves to; without an address, `ipv6` "
+            "binds `::` (which takes IPv4 too). Unlike mosquitto, a listener without address "
+            "or domain is IPv4 only"},
     {.name = "mount_point", .section = LISTENERS, .type = IPB__CT_STRING, L(mount_point),
      .arg = "PREFIX",
      .doc = "prefixed to the topics, filters and wills of this listener's clients, and taken "
