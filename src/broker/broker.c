@@ -4,8 +4,13 @@
  * an orderly close. The top of the stack: it wires the layers together (b->publish) and
  * nothing calls it back by name.
  */
+#define _DEFAULT_SOURCE /* initgroups() is a BSD interface */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -53,6 +58,66 @@ static void on_check(uv_check_t *c)
     ipb__flush_all(c->data);
 }
 
+/* log_dest topic: a log line as a QoS 0, not retained, message of $SYS. */
+static void log_publish(ipb_broker_t *b, const char *topic, const char *text, size_t len)
+{
+    ipb_msg_t *m = ipb__msg_new(topic, strlen(topic), (const uint8_t *)text, len, 0, false,
+                                NULL, ipb__now(b));
+    if (m) {
+        ipb__publish(b, m);
+        ipb__msg_unref(m);
+    }
+}
+
+/* pid_file: written before the ids change, as mosquitto does (it may be under /run). */
+static int write_pid_file(ipb_broker_t *b)
+{
+    if (!b->cfg.pid_file[0])
+        return 0;
+    FILE *f = fopen(b->cfg.pid_file, "w");
+    if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
+        ipb__log(b, IPB_LOG_ERR, "Error: cannot write pid file %s: %s.", b->cfg.pid_file,
+                 strerror(errno));
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    b->pid_written = true;
+    return 0;
+}
+
+/*
+ * user: started as root, become that user once the listeners are bound (ports below 1024)
+ * and the certificates, password and log files are open. Groups first: after setuid
+ * there is no right left to change them.
+ */
+static int drop_privileges(ipb_broker_t *b)
+{
+    const char *name = b->cfg.user;
+    if (!name[0] || geteuid() != 0 || !strcmp(name, "root"))
+        return 0;
+    struct passwd *pw = getpwnam(name);
+    if (!pw) {
+        ipb__log(b, IPB_LOG_ERR, "Error: user '%s' does not exist.", name);
+        return -1;
+    }
+    if (initgroups(name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+        setuid(pw->pw_uid) != 0) {
+        ipb__log(b, IPB_LOG_ERR, "Error: cannot become user '%s': %s.", name, strerror(errno));
+        return -1;
+    }
+    ipb__log(b, IPB_LOG_INFO, "Running as user %s.", name);
+    return 0;
+}
+
+int ipb_broker_reload(ipb_broker_t *b, char *err, size_t errlen)
+{
+    /* The log first: logrotate moved the file and waits for us to let go of it. */
+    if (ipb__log_reopen(b) < 0)
+        fprintf(stderr, "Error: cannot reopen log file %s.\n", b->cfg.log_file);
+    return ipb__security_reload(b, err, errlen);
+}
+
 int ipb_broker_new(uv_loop_t *loop, const ipb_config_t *cfg, ipb_broker_t **out)
 {
     ipb_broker_t *b = calloc(1, sizeof *b);
@@ -62,6 +127,7 @@ int ipb_broker_new(uv_loop_t *loop, const ipb_config_t *cfg, ipb_broker_t **out)
     b->cfg = *cfg;
     b->publish = ipb__publish;
     b->resume = ipb__conn_resume;
+    b->log_publish = log_publish;
     if (ipb__tree_init(&b->tree) < 0 || ipb__log_open(b) < 0) {
         ipb__tree_free(&b->tree);
         free(b);
@@ -93,6 +159,8 @@ int ipb_broker_start(ipb_broker_t *b)
             return rc;
         }
     }
+    if (write_pid_file(b) < 0 || drop_privileges(b) < 0)
+        return UV_EPERM;
     uv_timer_start(&b->tick, on_tick, IPB_TICK_MS, IPB_TICK_MS);
     uv_prepare_start(&b->prep, on_prepare);
     uv_check_start(&b->check, on_check);
@@ -157,6 +225,7 @@ static void free_local_subs(ipb_broker_t *b, ipb_node_t *n)
 
 static void finish(ipb_broker_t *b)
 {
+    b->log_publish = NULL; /* the tree goes below; the last lines go elsewhere */
     void (*cb)(void *) = b->closed_cb;
     void *arg = b->closed_arg;
     /* Sessions first (they unlink their subscriptions), then what is left in the tree. */
@@ -170,6 +239,13 @@ static void finish(ipb_broker_t *b)
     free(b->fan_v);
     free(b->fan_local);
     ipb__security_close(b);
+    /* A unix socket's file outlives its socket: leave none behind for the next start. */
+    for (unsigned i = 0; i < b->cfg.n_listeners; i++)
+        if (b->listeners[i].unix_socket)
+            unlink(b->cfg.listeners[i].address);
+    if (b->pid_written && unlink(b->cfg.pid_file) != 0)
+        ipb__log(b, IPB_LOG_WARNING, "Warning: cannot remove pid file %s: %s.", b->cfg.pid_file,
+                 strerror(errno));
     ipb__log(b, IPB_LOG_NOTICE, "iotplot broker terminated.");
     ipb__log_close(b);
     free(b);
@@ -212,8 +288,8 @@ void ipb_broker_close(ipb_broker_t *b, void (*cb)(void *arg), void *arg)
     b->closed_arg = arg;
     for (unsigned i = 0; i < b->cfg.n_listeners; i++)
         if (b->listeners[i].open) {
-            b->listeners[i].h.data = b;
-            uv_close((uv_handle_t *)&b->listeners[i].h, on_handle_closed);
+            b->listeners[i].h.handle.data = b;
+            uv_close(&b->listeners[i].h.handle, on_handle_closed);
         }
     /* Wills of clients cut off by a shutdown are not sent: the broker ends, not they. */
     for (ipb_conn_t *c = b->conns; c; c = c->next) {

@@ -75,7 +75,19 @@ typedef struct {
     bool use_subject_as_username;  /* its whole subject (RFC 2253) is */
     char tls_version[16];          /* minimum: tlsv1.2 (default) or tlsv1.3 */
     char ciphers[256], ciphersuites[256];
+    char crlfile[IPB_PATH_MAX];    /* revoked client certificates (PEM) */
+    char psk_hint[64];             /* TLS-PSK on this listener, keys from psk_file */
+    /* mosquitto.conf's listener directives beyond TLS. A listener whose address starts
+     * with '/' is a unix socket at that path (`listener 0 /path`). */
+    char mount_point[128];     /* before this listener's clients' topics and filters */
+    char bind_interface[16];   /* SO_BINDTODEVICE: only this network interface */
+    int socket_domain;         /* IPB_DOMAIN_*: which family a host name may bind */
+    bool use_username_as_clientid;
 } ipb_listener_config_t;
+
+#define IPB_DOMAIN_ANY 0
+#define IPB_DOMAIN_IPV4 1
+#define IPB_DOMAIN_IPV6 2
 
 typedef struct {
     ipb_listener_config_t listeners[IPB_MAX_LISTENERS];
@@ -113,14 +125,31 @@ typedef struct {
     uint64_t memory_limit;      /* resident bytes; 0 = none (the default) */
     uint32_t max_retained_messages; /* distinct retained topics; 0 = none. Default 100000 */
     unsigned log_types;   /* IPB_LOG_* mask */
-    int log_dest;         /* IPB_LOG_DEST_* */
+    unsigned log_dest;    /* IPB_LOG_DEST_* mask: several at once; 0 = none */
     char log_file[256];   /* for IPB_LOG_DEST_FILE */
+    /* mosquitto.conf's general directives of the process and its log. */
+    char pid_file[IPB_PATH_MAX];  /* written at start, removed at exit */
+    char psk_file[IPB_PATH_MAX];  /* TLS-PSK keys: "identity:hexkey" lines */
+    char user[64];                /* started as root: this user's ids after binding */
+    bool log_timestamp;           /* each line starts with the time */
+    char log_timestamp_format[64]; /* strftime(3) of that time; "" = Unix seconds */
+    unsigned log_facility;        /* syslog's LOG_LOCAL0 + N; 8 = LOG_DAEMON */
+    bool connection_messages;     /* log each connection and disconnection */
+    bool set_tcp_nodelay;
+    bool allow_zero_length_clientid;
+    char auto_id_prefix[64];      /* of the ids the broker assigns */
+    char clientid_prefixes[128];  /* "" = any client id; else ids must start with it */
+    bool check_retain_source;     /* retained messages rechecked against their publisher */
+    bool upgrade_outgoing_qos;    /* deliver at the subscription's QoS, not the message's */
+    uint64_t max_inflight_bytes;  /* QoS 1/2 payload bytes in flight per client; 0 = none */
 } ipb_config_t;
 
-#define IPB_LOG_DEST_STDERR 0
-#define IPB_LOG_DEST_STDOUT 1
-#define IPB_LOG_DEST_FILE 2
-#define IPB_LOG_DEST_NONE 3
+#define IPB_LOG_DEST_NONE 0x00u
+#define IPB_LOG_DEST_STDERR 0x01u
+#define IPB_LOG_DEST_STDOUT 0x02u
+#define IPB_LOG_DEST_FILE 0x04u
+#define IPB_LOG_DEST_SYSLOG 0x08u
+#define IPB_LOG_DEST_TOPIC 0x10u /* $SYS/broker/log/<type letter> */
 
 /* Defaults as mosquitto's (max_inflight 20, max_queued 1000, ...), no listener. */
 void ipb_config_init(ipb_config_t *cfg);
@@ -130,10 +159,10 @@ int ipb_config_add_listener(ipb_config_t *cfg, uint16_t port, const char *addres
 
 /*
  * Read a mosquitto.conf-style file into cfg (on top of what it holds). On error returns a
- * negative IPM_E* and writes "file:line: reason" into err. TLS, password_file, acl_file
- * and websockets are read like mosquitto's; directives of features the broker does not
- * have (persistence, bridges, plugins, TLS-PSK, certificate revocation lists) are
- * refused with a message saying so, never silently ignored.
+ * negative IPM_E* and writes "file:line: reason" into err. Every mosquitto 2.0 directive
+ * is known: read as mosquitto documents it, or (bridges, plugins, features not offered)
+ * refused with a message saying so, never silently ignored. A value with " #" in it is
+ * warned about on stderr ("file:line: warning: ..."): mosquitto has no such comments.
  */
 int ipb_config_load(ipb_config_t *cfg, const char *path, char *err, size_t errlen);
 /* The same for text[0..len) in memory (tests, fuzzing); `name` appears in errors. */
@@ -149,9 +178,10 @@ int ipb_broker_new(uv_loop_t *loop, const ipb_config_t *cfg, ipb_broker_t **out)
 int ipb_broker_start(ipb_broker_t *b);
 
 /*
- * Read the certificates, the password file and the ACL file again (SIGHUP). Connected
- * clients stay. If anything fails to load, everything stays as it was and err says why.
- * Either outcome is logged. Returns 0 or -1.
+ * SIGHUP: reopen the log file (after logrotate moved it), then read the certificates,
+ * CRLs, TLS-PSK keys, the password file and the ACL file again. Connected clients stay.
+ * If any of those fails to load, they all stay as they were and err says why. Either
+ * outcome is logged. Returns 0 or -1.
  */
 int ipb_broker_reload(ipb_broker_t *b, char *err, size_t errlen);
 

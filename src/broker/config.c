@@ -145,6 +145,15 @@ static const ipb__cname_t *find_name(const ipb__cname_t *names, const char *v)
     return NULL;
 }
 
+bool ipb__cparse_first(ipb__cparse_t *p, const ipb__cdir_t *d)
+{
+    size_t row = (size_t)(d - ipb__config_table);
+    uint8_t bit = (uint8_t)(1u << (row % 8));
+    bool first = !(p->replaced[row / 8] & bit);
+    p->replaced[row / 8] |= bit;
+    return first;
+}
+
 /* One value-taking row: parse tok[1] by the row's type into the field at base. */
 static int set_value(ipb__cparse_t *p, const ipb__cdir_t *d, void *base, const char *v)
 {
@@ -185,11 +194,8 @@ static int set_value(ipb__cparse_t *p, const ipb__cdir_t *d, void *base, const c
             return ipb__cfail(p, "%s needs a value", d->name);
         if (!(nm = find_name(d->names, v)))
             return ipb__cfail(p, "unknown %s '%s'", d->name, v);
-        size_t row = (size_t)(d - ipb__config_table);
-        uint8_t bit = (uint8_t)(1u << (row % 8));
-        if (!(p->replaced[row / 8] & bit))
+        if (ipb__cparse_first(p, d))
             ipb__config_put(d, base, 0); /* the first line replaces the default set */
-        p->replaced[row / 8] |= bit;
         x = ipb__config_get(d, base) | nm->value;
         break;
     }
@@ -279,6 +285,23 @@ int ipb__cparse_include_dir(ipb__cparse_t *p, const char *dir)
     return rc;
 }
 
+/*
+ * mosquitto has no comments after a value: it reads "password_file /x # users" as the
+ * file "/x # users", so the same configuration breaks there. Here a directive takes its
+ * words and leaves the rest, but the difference is said out loud.
+ */
+static void warn_comment(ipb__cparse_t *p, char **tok, int n)
+{
+    for (int i = 1; i < n; i++)
+        if (tok[i][0] == '#') {
+            fprintf(stderr,
+                    "%s:%u: warning: '%s' has ' #' in its value; mosquitto reads no comment "
+                    "after a value, put it on its own line\n",
+                    p->file, p->line, tok[0]);
+            return;
+        }
+}
+
 static int parse_stream(ipb__cparse_t *p, FILE *f)
 {
     char line[IPB_CONFIG_MAX_LINE];
@@ -297,6 +320,7 @@ static int parse_stream(ipb__cparse_t *p, FILE *f)
             tok[n++] = t;
         if (!n || tok[0][0] == '#')
             continue;
+        warn_comment(p, tok, n);
         rc = directive(p, tok, n);
     }
     return rc;

@@ -24,6 +24,9 @@
 #define LIMITS "Limits"
 #define OTHER "Other"
 #define REFUSED "Not offered"
+#define PROCESS "Process and log"
+#define BRIDGES "Bridges"
+#define CLIENTS "Clients and deliveries"
 
 /* ---- the directives that need more than a value --------------------------------------- */
 
@@ -66,32 +69,96 @@ static int tls_version(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok, int n
     return 0;
 }
 
-static int log_dest(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok, int n)
-{
-    ipb_config_t *c = ipb__cparse_cfg(p);
-    const char *v = n > 1 ? tok[1] : NULL, *arg = n > 2 ? tok[2] : NULL;
-    (void)d;
-    if (v && !strcmp(v, "stderr"))
-        c->log_dest = IPB_LOG_DEST_STDERR;
-    else if (v && !strcmp(v, "stdout"))
-        c->log_dest = IPB_LOG_DEST_STDOUT;
-    else if (v && !strcmp(v, "none"))
-        c->log_dest = IPB_LOG_DEST_NONE;
-    else if (v && !strcmp(v, "file") && arg) {
-        c->log_dest = IPB_LOG_DEST_FILE;
-        if (snprintf(c->log_file, sizeof c->log_file, "%s", arg) >= (int)sizeof c->log_file)
-            return ipb__cfail(p, "log_dest file: path too long");
-    } else if (v && (!strcmp(v, "syslog") || !strcmp(v, "topic") || !strcmp(v, "dlt")))
-        return ipb__cfail(p, "log_dest %s is not supported; use stderr, stdout, file or none", v);
-    else
-        return ipb__cfail(p, "log_dest must be stderr, stdout, file PATH or none");
-    return 0;
-}
-
 static int include_dir(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok, int n)
 {
     (void)d;
     return ipb__cparse_include_dir(p, n > 1 ? tok[1] : NULL);
+}
+
+/* ---- the directives of the process, its log and its sockets that need more ----------- */
+
+/* log_dest: repeatable; the first line replaces the default, `none` empties the set. */
+static int log_dest(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok, int n)
+{
+    static const ipb__cname_t dests[] = {
+        {"stderr", IPB_LOG_DEST_STDERR}, {"stdout", IPB_LOG_DEST_STDOUT},
+        {"file", IPB_LOG_DEST_FILE},     {"syslog", IPB_LOG_DEST_SYSLOG},
+        {"topic", IPB_LOG_DEST_TOPIC},   {"none", IPB_LOG_DEST_NONE},
+        {NULL, 0}};
+    ipb_config_t *c = ipb__cparse_cfg(p);
+    const char *v = n > 1 ? tok[1] : NULL;
+    const ipb__cname_t *nm = NULL;
+    for (const ipb__cname_t *x = dests; v && x->name && !nm; x++)
+        if (!strcmp(v, x->name))
+            nm = x;
+    if (!nm)
+        return ipb__cfail(p, "log_dest must be stderr, stdout, file PATH, syslog, topic or none%s",
+                          v && !strcmp(v, "dlt") ? " (dlt is not offered)" : "");
+    if (nm->value == IPB_LOG_DEST_FILE) {
+        if (n < 3)
+            return ipb__cfail(p, "log_dest file needs a path");
+        if (snprintf(c->log_file, sizeof c->log_file, "%s", tok[2]) >= (int)sizeof c->log_file)
+            return ipb__cfail(p, "log_dest file: path too long");
+    }
+    unsigned cur = ipb__cparse_first(p, d) ? 0 : c->log_dest;
+    c->log_dest = nm->value ? cur | nm->value : 0;
+    return 0;
+}
+
+/* A value with spaces in it (a strftime format): every word after the directive. */
+static int rest_of_line(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok, int n)
+{
+    char *out = (char *)ipb__cparse_cfg(p) + d->offset;
+    size_t at = 0;
+    if (n < 2)
+        return ipb__cfail(p, "%s needs a value", d->name);
+    out[0] = 0;
+    for (int i = 1; i < n; i++) {
+        int w = snprintf(out + at, d->size - at, "%s%s", i > 1 ? " " : "", tok[i]);
+        if (w < 0 || (size_t)w >= d->size - at)
+            return ipb__cfail(p, "%s: value longer than %zu bytes", d->name, d->size - 1);
+        at += (size_t)w;
+    }
+    return 0;
+}
+
+/* bind_address: the address of the listener `port` made (the first one). */
+static int bind_address(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok, int n)
+{
+    ipb_config_t *c = ipb__cparse_cfg(p);
+    (void)d;
+    if (n < 2)
+        return ipb__cfail(p, "bind_address needs an address");
+    if (!c->n_listeners && ipb_config_add_listener(c, 1883, NULL) < 0)
+        return ipb__cfail(p, "more than %d listeners", IPB_MAX_LISTENERS);
+    ipb_listener_config_t *l = &c->listeners[0];
+    if (snprintf(l->address, sizeof l->address, "%s", tok[1]) >= (int)sizeof l->address)
+        return ipb__cfail(p, "bind_address too long");
+    return 0;
+}
+
+static int ws_log_level(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok, int n)
+{
+    int64_t v;
+    (void)d;
+    return ipb__cparse_int(p, "websockets_log_level", n > 1 ? tok[1] : NULL, 0, INT_MAX, &v);
+}
+
+static int ws_headers_size(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok, int n)
+{
+    int64_t v;
+    (void)d;
+    return ipb__cparse_int(p, "websockets_headers_size", n > 1 ? tok[1] : NULL, 0, 8192, &v);
+}
+
+static const ipb__cname_t domains[] = {{"ipv4", IPB_DOMAIN_IPV4}, {"ipv6", IPB_DOMAIN_IPV6},
+                                       {NULL, 0}};
+static int tls_keyform(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok, int n)
+{
+    (void)d;
+    if (n > 1 && !strcmp(tok[1], "pem"))
+        return 0;
+    return ipb__cfail(p, "tls_keyform must be pem (OpenSSL engines are not offered)");
 }
 
 static const ipb__cname_t protocols[] = {{"mqtt", 0}, {"websockets", 1}, {NULL, 0}};
@@ -105,7 +172,8 @@ static const ipb__cname_t log_types[] = {
     {"all", IPB_LOG_ALL},          {"none", 0},
     {NULL, 0}};
 
-#define NOT_OFFERED(n, what) {.name = n, .section = REFUSED, .type = IPB__CT_REFUSED, .doc = what}
+#define NOT_OFFERED_IN(n, sec, what) {.name = n, .section = sec, .type = IPB__CT_REFUSED, .doc = what}
+#define NOT_OFFERED(n, what) NOT_OFFERED_IN(n, REFUSED, what)
 
 const ipb__cdir_t ipb__config_table[] = {
     /* ---- listeners ---- */
@@ -155,7 +223,9 @@ const ipb__cdir_t ipb__config_table[] = {
      .doc = "clients without a user name; per listener with `per_listener_settings true`"},
     {.name = "per_listener_settings", .section = AUTH, .type = IPB__CT_BOOL,
      G(per_listener_settings), .max = 1,
-     .doc = "`allow_anonymous` applies to the listener above it"},
+     .doc = "`allow_anonymous` applies to the listener above it. Unlike mosquitto, "
+            "`password_file`, `acl_file`, `psk_file`, `auto_id_prefix` and "
+            "`allow_zero_length_clientid` stay broker-wide: every listener checks them"},
     {.name = "password_file", .section = AUTH, .type = IPB__CT_PATH, G(password_file),
      .arg = "FILE", .doc_default = "none",
      .doc = "mosquitto_passwd's format: `user:$7$...` (PBKDF2-SHA512) or `user:$6$...`; make "
@@ -244,33 +314,157 @@ const ipb__cdir_t ipb__config_table[] = {
     {.name = "plots_dir", .section = OTHER, .type = IPB__CT_PATH, G(plots_dir), .arg = "DIR",
      .doc_default = "none (`iotplot serve`: its output folder)",
      .doc = "served read-only under `/plots/` by websockets listeners"},
-    {.name = "log_dest", .section = OTHER, .type = IPB__CT_CUSTOM, G(log_dest),
-     .parse = log_dest, .dflt = IPB_LOG_DEST_STDERR, .arg = "stderr|stdout|file PATH|none",
-     .doc_default = "`stderr`", .doc = "where the log goes"},
-    {.name = "log_type", .section = OTHER, .type = IPB__CT_FLAGS, G(log_types),
-     .names = log_types, .max = UINT_MAX,
-     .dflt = IPB_LOG_ERR | IPB_LOG_WARNING | IPB_LOG_NOTICE | IPB_LOG_INFO,
-     .doc = "repeatable; the first replaces the default"},
-    {.name = "log_timestamp", .section = OTHER, .type = IPB__CT_BOOL, .flags = IPB__CF_NOSTORE,
-     .max = 1, .doc_default = "`true`",
-     .doc = "accepted as mosquitto's; every log line starts with its Unix time"},
     {.name = "include_dir", .section = OTHER, .type = IPB__CT_CUSTOM, .parse = include_dir,
      .arg = "DIR", .doc = "every `*.conf` in DIR, in name order"},
 
+    /* ---- the process and its log ---- */
+    {.name = "pid_file", .section = PROCESS, .type = IPB__CT_PATH, G(pid_file), .arg = "FILE",
+     .doc_default = "none", .doc = "the broker's process id, written at start and removed at exit"},
+    {.name = "user", .section = PROCESS, .type = IPB__CT_STRING, G(user), .arg = "NAME",
+     .doc_default = "none: keep the ids it was started with",
+     .doc = "started as root, the broker takes this user's ids (and groups) once its "
+            "listeners are bound and its files open. Unlike mosquitto, no user is assumed"},
+    {.name = "log_dest", .section = PROCESS, .type = IPB__CT_CUSTOM, G(log_dest),
+     .parse = log_dest, .max = UINT_MAX, .dflt = IPB_LOG_DEST_STDERR,
+     .arg = "stderr|stdout|file PATH|syslog|topic|none", .doc_default = "`stderr`",
+     .doc = "where the log goes; repeatable, the first line replaces the default. `topic`: "
+            "`$SYS/broker/log/E` (error), `W`, `N`, `I`, `D`, `M` (subscribe, unsubscribe). "
+            "The file is reopened on SIGHUP (logrotate)"},
+    {.name = "log_facility", .section = PROCESS, .type = IPB__CT_INT, G(log_facility),
+     .max = 8, .dflt = 8, .doc_default = "`daemon`",
+     .doc = "syslog's `local0` to `local7` (`0` to `7`); `8` is `daemon`"},
+    {.name = "log_type", .section = PROCESS, .type = IPB__CT_FLAGS, G(log_types),
+     .names = log_types, .max = UINT_MAX,
+     .dflt = IPB_LOG_ERR | IPB_LOG_WARNING | IPB_LOG_NOTICE | IPB_LOG_INFO,
+     .doc = "repeatable; the first replaces the default"},
+    {.name = "log_timestamp", .section = PROCESS, .type = IPB__CT_BOOL, G(log_timestamp),
+     .max = 1, .dflt = 1, .doc = "each line (not syslog's) starts with the time"},
+    {.name = "log_timestamp_format", .section = PROCESS, .type = IPB__CT_CUSTOM,
+     G(log_timestamp_format), .parse = rest_of_line, .arg = "FORMAT",
+     .doc_default = "Unix seconds",
+     .doc = "that time as strftime(3) writes it, e.g. `%Y-%m-%dT%H:%M:%S` (the rest of the "
+            "line, spaces included)"},
+    {.name = "connection_messages", .section = PROCESS, .type = IPB__CT_BOOL,
+     G(connection_messages), .max = 1, .dflt = 1,
+     .doc = "log each client's connection and disconnection"},
+    {.name = "websockets_log_level", .section = PROCESS, .type = IPB__CT_CUSTOM,
+     .parse = ws_log_level, .arg = "N", .doc_default = "`0`",
+     .doc = "accepted: a level of libwebsockets, which this broker does not use; its "
+            "WebSocket lines follow `log_type`"},
+
+    /* ---- listeners: addresses and sockets ---- */
+    {.name = "bind_address", .section = LISTENERS, .type = IPB__CT_CUSTOM, .parse = bind_address,
+     .arg = "ADDRESS", .doc_default = "every address",
+     .doc = "the address of the listener made by `port` (mosquitto's older spelling)"},
+    {.name = "bind_interface", .section = LISTENERS, .type = IPB__CT_STRING, L(bind_interface),
+     .arg = "DEVICE", .doc_default = "any",
+     .doc = "only connections arriving on this network interface (SO_BINDTODEVICE, needs "
+            "root or CAP_NET_RAW)"},
+    {.name = "socket_domain", .section = LISTENERS, .type = IPB__CT_ENUM, L(socket_domain),
+     .names = domains, .doc_default = "either; no address: `0.0.0.0`",
+     .doc = "which family a listener's host name resolves to; without an address, `ipv6` "
+            "binds `::` (which takes IPv4 too). Unlike mosquitto, a listener without address "
+            "or domain is IPv4 only"},
+    {.name = "mount_point", .section = LISTENERS, .type = IPB__CT_STRING, L(mount_point),
+     .arg = "PREFIX",
+     .doc = "prefixed to the topics, filters and wills of this listener's clients, and taken "
+            "off the topics they receive: they see only the tree under it"},
+    {.name = "use_username_as_clientid", .section = LISTENERS, .type = IPB__CT_BOOL,
+     L(use_username_as_clientid), .max = 1,
+     .doc = "the user name replaces the client id (one session per user)"},
+    {.name = "set_tcp_nodelay", .section = LISTENERS, .type = IPB__CT_BOOL, G(set_tcp_nodelay),
+     .max = 1, .dflt = 1,
+     .doc = "TCP_NODELAY on client sockets. Unlike mosquitto's default, on: writes are "
+            "already batched once per loop turn"},
+    {.name = "websockets_headers_size", .section = LISTENERS, .type = IPB__CT_CUSTOM,
+     .parse = ws_headers_size, .arg = "BYTES", .doc_default = "8192",
+     .doc = "accepted up to 8192: request heads of that size are always read; larger is "
+            "refused"},
+
+    /* ---- clients and deliveries ---- */
+    {.name = "allow_zero_length_clientid", .section = CLIENTS, .type = IPB__CT_BOOL,
+     G(allow_zero_length_clientid), .max = 1, .dflt = 1,
+     .doc = "an empty client id gets one assigned (3.1.1 with a clean session, 5.0); "
+            "`false` refuses it"},
+    {.name = "auto_id_prefix", .section = CLIENTS, .type = IPB__CT_STRING, G(auto_id_prefix),
+     .arg = "PREFIX", .doc_default = "`auto-`", .doc = "the start of those assigned ids"},
+    {.name = "clientid_prefixes", .section = CLIENTS, .type = IPB__CT_STRING,
+     G(clientid_prefixes), .arg = "PREFIX", .doc_default = "none",
+     .doc = "only client ids starting with it may connect (others: not authorized, `0x87` / `5`)"},
+    {.name = "check_retain_source", .section = CLIENTS, .type = IPB__CT_BOOL,
+     G(check_retain_source), .max = 1,
+     .doc = "before a retained message is sent to a new subscriber, its publisher's right "
+            "to publish it is checked again against the ACL file (as SIGHUP last read it); if "
+            "gone, the message is removed"},
+    {.name = "upgrade_outgoing_qos", .section = CLIENTS, .type = IPB__CT_BOOL,
+     G(upgrade_outgoing_qos), .max = 1,
+     .doc = "deliver at the subscription's QoS even when the message's is lower"},
+    {.name = "allow_duplicate_messages", .section = CLIENTS, .type = IPB__CT_BOOL,
+     .flags = IPB__CF_NOSTORE, .max = 1, .doc_default = "`false`",
+     .doc = "accepted (deprecated in mosquitto): a message matching several subscriptions "
+            "of a client reaches it once, which both values allow"},
+    {.name = "max_inflight_bytes", .section = CLIENTS, .type = IPB__CT_SIZE,
+     G(max_inflight_bytes), .max = INT64_MAX, .doc_default = "`0` (none)",
+     .doc = "QoS 1/2 payload bytes in flight to a client, beside `max_inflight_messages`; "
+            "one larger message still goes, alone"},
+
+    /* ---- TLS beyond certificates ---- */
+    {.name = "crlfile", .section = LISTENERS, .type = IPB__CT_PATH, L(crlfile), .arg = "FILE",
+     .doc = "PEM certificate revocation list(s) of `cafile`'s CA: revoked client "
+            "certificates fail the handshake; read again on SIGHUP"},
+    {.name = "psk_hint", .section = LISTENERS, .type = IPB__CT_STRING, L(psk_hint),
+     .arg = "HINT",
+     .doc = "TLS-PSK on this listener: clients may use a key of `psk_file` (then `certfile` "
+            "and `keyfile` are optional); read again on SIGHUP"},
+    {.name = "psk_file", .section = LISTENERS, .type = IPB__CT_PATH, G(psk_file), .arg = "FILE",
+     .doc_default = "none", .doc = "`identity:hexkey` lines, as mosquitto's"},
+    {.name = "tls_keyform", .section = LISTENERS, .type = IPB__CT_CUSTOM, .parse = tls_keyform,
+     .arg = "pem", .doc_default = "`pem`",
+     .doc = "`keyfile` is PEM; `engine` is refused (OpenSSL engines are not offered)"},
+
+    /* ---- bridges: a later release ---- */
+    NOT_OFFERED_IN("connection", BRIDGES, "bridges"),
+    NOT_OFFERED_IN("address", BRIDGES, "bridges"),
+    NOT_OFFERED_IN("addresses", BRIDGES, "bridges"),
+    {.name = "bridge_", .section = BRIDGES, .type = IPB__CT_REFUSED, .flags = IPB__CF_PREFIX,
+     .doc = "bridges"},
+    NOT_OFFERED_IN("cleansession", BRIDGES, "bridges"),
+    NOT_OFFERED_IN("idle_timeout", BRIDGES, "bridges"),
+    NOT_OFFERED_IN("keepalive_interval", BRIDGES, "bridges"),
+    NOT_OFFERED_IN("local_cleansession", BRIDGES, "bridges"),
+    NOT_OFFERED_IN("local_clientid", BRIDGES, "bridges"),
+    NOT_OFFERED_IN("local_password", BRIDGES, "bridges"),
+    NOT_OFFERED_IN("local_username", BRIDGES, "bridges"),
+    NOT_OFFERED_IN("notifications", BRIDGES, "bridges"),
+    NOT_OFFERED_IN("notifications_local_only", BRIDGES, "bridges"),
+    NOT_OFFERED_IN("notification_topic", BRIDGES, "bridges"),
+    NOT_OFFERED_IN("remote_clientid", BRIDGES, "bridges"),
+    NOT_OFFERED_IN("remote_password", BRIDGES, "bridges"),
+    NOT_OFFERED_IN("remote_username", BRIDGES, "bridges"),
+    NOT_OFFERED_IN("restart_timeout", BRIDGES, "bridges"),
+    NOT_OFFERED_IN("round_robin", BRIDGES, "bridges"),
+    NOT_OFFERED_IN("start_type", BRIDGES, "bridges"),
+    NOT_OFFERED_IN("threshold", BRIDGES, "bridges"),
+    NOT_OFFERED_IN("topic", BRIDGES, "bridges"),
+    NOT_OFFERED_IN("try_private", BRIDGES, "bridges"),
+
+    /* ---- other features not offered ---- */
+    NOT_OFFERED("dhparamfile", "finite-field Diffie-Hellman (TLS here uses ECDHE only)"),
+    NOT_OFFERED("tls_engine", "OpenSSL engines"),
+    NOT_OFFERED("tls_engine_kpass_sha1", "OpenSSL engines"),
+    NOT_OFFERED("max_qos", "a QoS cap per listener"),
+    NOT_OFFERED("auth_plugin_deny_special_chars", "plugins"),
+    {.name = "auth_opt_", .section = REFUSED, .type = IPB__CT_REFUSED, .flags = IPB__CF_PREFIX,
+     .doc = "plugins"},
+    {.name = "plugin_opt_", .section = REFUSED, .type = IPB__CT_REFUSED, .flags = IPB__CF_PREFIX,
+     .doc = "plugins"},
+
     /* ---- recognised and refused ---- */
-    NOT_OFFERED("crlfile", "certificate revocation lists"),
-    NOT_OFFERED("psk_hint", "TLS-PSK"),
-    NOT_OFFERED("psk_file", "TLS-PSK"),
     NOT_OFFERED("persistence", "persistence"),
     NOT_OFFERED("persistence_file", "persistence"),
     NOT_OFFERED("persistence_location", "persistence"),
     NOT_OFFERED("autosave_interval", "persistence"),
     NOT_OFFERED("autosave_on_changes", "persistence"),
-    NOT_OFFERED("connection", "bridges"),
-    NOT_OFFERED("address", "bridges"),
-    NOT_OFFERED("addresses", "bridges"),
-    {.name = "bridge_", .section = REFUSED, .type = IPB__CT_REFUSED, .flags = IPB__CF_PREFIX,
-     .doc = "bridges"},
     NOT_OFFERED("plugin", "plugins"),
     NOT_OFFERED("auth_plugin", "plugins"),
 };

@@ -84,6 +84,8 @@ void ipb__config_put(const ipb__cdir_t *d, void *base, int64_t v);
 
 int ipb__cfail(ipb__cparse_t *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 ipb_config_t *ipb__cparse_cfg(ipb__cparse_t *p);
+/* True the first time row d is seen in this load (repeatable rows replace their default). */
+bool ipb__cparse_first(ipb__cparse_t *p, const ipb__cdir_t *d);
 int ipb__cparse_include_dir(ipb__cparse_t *p, const char *dir);
 int ipb__cparse_bool(ipb__cparse_t *p, const char *what, const char *v, bool *out);
 /* A number of `what` (for messages) in [min, max]. */

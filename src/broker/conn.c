@@ -29,6 +29,30 @@ void ipb__conn_peer(ipb_conn_t *c, char *buf, size_t len)
         snprintf(buf, len, "unknown");
 }
 
+const char *ipb__conn_mount(const ipb_conn_t *c)
+{
+    const char *m = c->b->cfg.listeners[c->listener].mount_point;
+    return m[0] ? m : NULL;
+}
+
+ipm_bytes_t ipb__conn_mounted(const ipb_conn_t *c, ipm_bytes_t topic, char *out)
+{
+    const char *mp = ipb__conn_mount(c);
+    if (!mp)
+        return topic;
+    ipm_bytes_t g, f;
+    size_t head = 0, mlen = strlen(mp);
+    if (ipm_shared_split(topic.data, topic.len, &g, &f) == 1)
+        head = (size_t)(f.data - topic.data);
+    if (topic.len + mlen > IPM_MAX_STRING_LEN)
+        return (ipm_bytes_t){NULL, 0};
+    memcpy(out, topic.data, head);
+    memcpy(out + head, mp, mlen);
+    memcpy(out + head + mlen, topic.data + head, topic.len - head);
+    out[topic.len + mlen] = 0;
+    return (ipm_bytes_t){(const uint8_t *)out, (uint32_t)(topic.len + mlen)};
+}
+
 ipb_conn_t *ipb_conn_new(ipb_broker_t *b, unsigned listener, ipb_transport_t *t)
 {
     if (b->closing)
@@ -216,7 +240,7 @@ void ipb__conn_close(ipb_conn_t *c, const char *why)
         return;
     if (c->state == IPB_CONN_ACTIVE) {
         if (why && c->s) /* a taken-over connection was logged by the takeover */
-            ipb__log(b, IPB_LOG_NOTICE, "Client %s %s.", c->s->id, why);
+            ipb__log(b, IPB_LOG_NOTICE | IPB__LOG_CONNECTION, "Client %s %s.", c->s->id, why);
         b->st.clients_connected--;
         b->clients_disconnected++;
     }

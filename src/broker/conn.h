@@ -71,5 +71,14 @@ void ipb__conns_tick(ipb_broker_t *b, uint64_t now);
 void ipb__conn_resume(ipb_conn_t *c);
 /* "address:port" of the peer, from the transport. */
 void ipb__conn_peer(ipb_conn_t *c, char *buf, size_t len);
+/* The mount_point of the connection's listener, or NULL. */
+const char *ipb__conn_mount(const ipb_conn_t *c);
+/*
+ * A topic or filter of c's client as the broker keeps it: the mount point before it (a
+ * shared filter keeps `$share/GROUP/` first). Writes into out (IPM_MAX_STRING_LEN + 1
+ * bytes) and returns it, or the bytes as they were without a mount point; len 0 with a
+ * NULL data when the result would be longer than the protocol allows.
+ */
+ipm_bytes_t ipb__conn_mounted(const ipb_conn_t *c, ipm_bytes_t topic, char *out);
 
 #endif

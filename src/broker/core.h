@@ -80,7 +80,11 @@ struct ipb_broker {
     uint64_t start_ms, next_sys;
     ipb__sys_t sys;            /* load averages between $SYS ticks (sys.c) */
 
-    FILE *log;
+    FILE *log;                 /* log_dest file */
+    /* log_dest topic: set by broker.c to a retained-less publish (the log is a leaf). */
+    void (*log_publish)(ipb_broker_t *b, const char *topic, const char *text, size_t len);
+    bool log_busy;
+    bool pid_written;          /* pid_file is ours to remove */
     uint8_t rbuf[IPB_RBUF_SHARED]; /* every connection reads here first */
 };
 

@@ -96,14 +96,19 @@ static char *dup_bytes(ipm_bytes_t s)
 /* The client-id: its own, or one we assign (5.0; 3.1.1 with a clean session). */
 static char *client_id(ipb_conn_t *c, const ipm_connect_t *p, bool *assigned)
 {
+    const ipb_config_t *cfg = &c->b->cfg;
     *assigned = false;
+    if (cfg->listeners[c->listener].use_username_as_clientid && p->has_username)
+        return dup_bytes(p->username);
     if (p->client_id.len)
         return dup_bytes(p->client_id);
-    if (p->version == IPM_PROTO_V31 || (p->version == IPM_PROTO_V311 && !p->clean_start))
+    if (p->version == IPM_PROTO_V31 || (p->version == IPM_PROTO_V311 && !p->clean_start) ||
+        !cfg->allow_zero_length_clientid)
         return NULL;
-    char buf[48];
-    snprintf(buf, sizeof buf, "auto-%016llx%04x", (unsigned long long)++c->b->next_auto_id,
-             (unsigned)(uv_hrtime() & 0xFFFF));
+    char buf[96];
+    snprintf(buf, sizeof buf, "%s%016llx%04x",
+             cfg->auto_id_prefix[0] ? cfg->auto_id_prefix : "auto-",
+             (unsigned long long)++c->b->next_auto_id, (unsigned)(uv_hrtime() & 0xFFFF));
     *assigned = true;
     return strdup(buf);
 }
@@ -155,10 +160,16 @@ static bool make_will(ipb_conn_t *c, const ipm_connect_t *p, const char *id, uin
     }
     /* A will is published in the client's name: it needs the right to write there. */
     ipb_broker_t *b = c->b;
+    char mounted[IPM_MAX_STRING_LEN + 1];
+    ipm_bytes_t will_topic = ipb__conn_mounted(c, p->will_topic, mounted);
+    if (!will_topic.data) {
+        *reason = IPM_RC_TOPIC_NAME_INVALID;
+        return false;
+    }
     if (b->auth && b->auth->publish) {
         char topic[IPM_MAX_STRING_LEN + 1];
-        memcpy(topic, p->will_topic.data, p->will_topic.len);
-        topic[p->will_topic.len] = '\0';
+        memcpy(topic, will_topic.data, will_topic.len);
+        topic[will_topic.len] = '\0';
         ipb_auth_client_t cl = {.client_id = id, .username = c->username,
                                 .listener = c->listener, .version = p->version};
         if (b->auth->publish(b->auth_ctx, &cl, topic, p->will_qos, p->will_retain)) {
@@ -166,7 +177,7 @@ static bool make_will(ipb_conn_t *c, const ipm_connect_t *p, const char *id, uin
             return false;
         }
     }
-    c->will = ipb__msg_new((const char *)p->will_topic.data, p->will_topic.len,
+    c->will = ipb__msg_new((const char *)will_topic.data, will_topic.len,
                            p->will_payload.data, p->will_payload.len, p->will_qos,
                            p->will_retain, p->version == IPM_PROTO_V5 ? &p->will_props : NULL,
                            ipb__now(c->b));
@@ -271,13 +282,13 @@ static void log_connect(ipb_conn_t *c, const ipm_connect_t *p)
     char peer[64];
     ipb__conn_peer(c, peer, sizeof peer);
     if (c->username)
-        ipb__log(c->b, IPB_LOG_NOTICE,
+        ipb__log(c->b, IPB_LOG_NOTICE | IPB__LOG_CONNECTION,
                  "New client connected from %s as %s (p%u, c%u, k%u, u'%s').", peer, c->s->id,
                  p->version == IPM_PROTO_V5 ? 5u : p->version == IPM_PROTO_V311 ? 2u : 1u,
                  p->clean_start, c->keepalive, c->username);
     else
-        ipb__log(c->b, IPB_LOG_NOTICE, "New client connected from %s as %s (p%u, c%u, k%u).",
-                 peer, c->s->id,
+        ipb__log(c->b, IPB_LOG_NOTICE | IPB__LOG_CONNECTION,
+                 "New client connected from %s as %s (p%u, c%u, k%u).", peer, c->s->id,
                  p->version == IPM_PROTO_V5 ? 5u : p->version == IPM_PROTO_V311 ? 2u : 1u,
                  p->clean_start, c->keepalive);
 }
@@ -302,6 +313,11 @@ int ipb__handle_connect_raw(ipb_conn_t *c, int rc, const ipm_frame_t *f, const u
     char *id = client_id(c, p, &assigned);
     if (!id)
         return refuse(c, IPM_RC_CLIENT_IDENTIFIER_NOT_VALID, "client identifier not allowed");
+    const char *prefix = b->cfg.clientid_prefixes;
+    if (prefix[0] && strncmp(id, prefix, strlen(prefix))) {
+        free(id);
+        return refuse(c, IPM_RC_NOT_AUTHORIZED, "client identifier outside clientid_prefixes");
+    }
     free(c->username); /* from the first pass of a CONNECT that waited for its hash */
     c->username = NULL;
     if (p->has_username && !(c->username = dup_bytes(p->username))) {

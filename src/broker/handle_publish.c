@@ -63,6 +63,10 @@ int ipb__handle_publish(ipb_conn_t *c, ipm_publish_t *p)
     ipb_session_t *s = c->s;
     b->st.pub_received++;
     uint8_t rc = ipb__alias_in(c, p);
+    char mounted[IPM_MAX_STRING_LEN + 1];
+    if (!rc && ipb__conn_mount(c) &&
+        !(p->topic = ipb__conn_mounted(c, p->topic, mounted)).data)
+        rc = IPM_RC_TOPIC_NAME_INVALID; /* too long with the mount point */
     if (!rc && p->retain && !b->cfg.retain_available)
         rc = IPM_RC_RETAIN_NOT_SUPPORTED;
     /* MQTT-3.3.4-6: a Subscription Identifier is the server's to send, never the client's. */
@@ -95,6 +99,12 @@ int ipb__handle_publish(ipb_conn_t *c, ipm_publish_t *p)
             return -1;
         }
         m->origin = s->serial;
+        if (p->retain && b->cfg.check_retain_source &&
+            ipb__msg_set_source(m, s->id, c->username) < 0) {
+            ipb__msg_unref(m);
+            ipb__conn_kick(c, IPM_RC_SERVER_BUSY, "out of memory");
+            return -1;
+        }
         ipb__publish(b, m);
         ipb__msg_unref(m);
     } else {

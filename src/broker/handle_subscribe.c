@@ -62,6 +62,15 @@ static void send_retained(ipb_conn_t *c, const ipm_sub_t *sub, uint32_t subid, b
                      sub->options & IPM_SUBOPT_QOS_MASK, subid);
 }
 
+/* sub with its filter under the listener's mount point (in buf); false if too long. */
+static bool mount(ipb_conn_t *c, ipm_sub_t *sub, char *buf)
+{
+    if (!ipb__conn_mount(c))
+        return true;
+    sub->filter = ipb__conn_mounted(c, sub->filter, buf);
+    return sub->filter.data != NULL;
+}
+
 static bool bad_options(ipb_conn_t *c, const ipm_sub_t *sub)
 {
     ipm_bytes_t g, f;
@@ -87,13 +96,18 @@ int ipb__handle_subscribe(ipb_conn_t *c, const ipm_subscribe_t *p)
     ipm_sub_iter_t it;
     ipm_sub_t sub;
     unsigned n = 0;
+    char mounted[IPM_MAX_STRING_LEN + 1];
     ipm_subs_iter(p, false, &it);
     while (n < p->count && ipm_subs_next(&it, &sub)) {
         if (bad_options(c, &sub)) {
             ipb__conn_kick(c, IPM_RC_PROTOCOL_ERROR, "No Local on a shared subscription");
             goto done;
         }
-        reasons[n] = subscribe_one(c, &sub, subid, &fresh[n]);
+        if (!mount(c, &sub, mounted))
+            reasons[n] = c->version == IPM_PROTO_V5 ? IPM_RC_TOPIC_FILTER_INVALID
+                                                    : IPM_SUBACK_FAILURE;
+        else
+            reasons[n] = subscribe_one(c, &sub, subid, &fresh[n]);
         n++;
     }
     ipm_packet_t pkt = {.type = IPM_SUBACK};
@@ -103,7 +117,7 @@ int ipb__handle_subscribe(ipb_conn_t *c, const ipm_subscribe_t *p)
     n = 0;
     ipm_subs_iter(p, false, &it);
     while (n < p->count && ipm_subs_next(&it, &sub)) {
-        if (reasons[n] <= 2)
+        if (reasons[n] <= 2 && mount(c, &sub, mounted))
             send_retained(c, &sub, subid, fresh[n]);
         n++;
     }
@@ -125,8 +139,13 @@ int ipb__handle_unsubscribe(ipb_conn_t *c, const ipm_subscribe_t *p)
     ipm_sub_iter_t it;
     ipm_sub_t sub;
     unsigned n = 0;
+    char mounted[IPM_MAX_STRING_LEN + 1];
     ipm_subs_iter(p, true, &it);
     while (n < p->count && ipm_subs_next(&it, &sub)) {
+        if (!mount(c, &sub, mounted)) {
+            reasons[n++] = IPM_RC_NO_SUBSCRIPTION_EXISTED;
+            continue;
+        }
         char filter[IPM_MAX_STRING_LEN + 1];
         memcpy(filter, sub.filter.data, sub.filter.len);
         filter[sub.filter.len] = 0;

@@ -13,11 +13,16 @@
 #include "layered.h"
 
 typedef struct {
-    uv_tcp_t h;
+    union {
+        uv_handle_t handle;
+        uv_tcp_t tcp;
+        uv_pipe_t pipe; /* a unix socket listener: address starts with '/' */
+    } h;
     ipb_broker_t *b;
     unsigned index;
     uint16_t port;
     bool open;
+    bool unix_socket;
     bool layered;          /* TLS and/or WebSocket: accepted by layered.c */
     ipb_layer_opts_t layer; /* its options, kept current by security.c */
 } ipb_listener_t;

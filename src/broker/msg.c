@@ -92,7 +92,23 @@ void ipb__msg_unref(ipb_msg_t *m)
     for (int i = 0; i < 4; i++)
         if (m->cache[i])
             ipb__enc_unref(m->cache[i]);
+    free(m->source);
     free(m);
+}
+
+int ipb__msg_set_source(ipb_msg_t *m, const char *client_id, const char *username)
+{
+    size_t a = strlen(client_id), u = username ? strlen(username) : 0;
+    char *s = malloc(a + u + 2);
+    if (!s)
+        return IPM_ENOMEM;
+    memcpy(s, client_id, a + 1);
+    if (u)
+        memcpy(s + a + 1, username, u);
+    s[a + 1 + u] = 0;
+    free(m->source);
+    m->source = s;
+    return 0;
 }
 
 uint32_t ipb__msg_remaining(const ipb_msg_t *m, uint64_t now)
@@ -139,12 +155,13 @@ ipb_enc_t *ipb__enc_packet(const ipm_packet_t *pkt, uint8_t version)
 
 /* Encode m once with packet id 1 (QoS > 0) and remember where the id sits. */
 static ipb_enc_t *encode_publish(ipb_msg_t *m, uint8_t version, uint8_t qos,
-                                 const ipm_prop_t *props, unsigned nprops, bool no_topic)
+                                 const ipm_prop_t *props, unsigned nprops, bool no_topic,
+                                 size_t skip)
 {
     ipm_packet_t pkt = {.type = IPM_PUBLISH};
     ipm_publish_t *p = &pkt.u.publish;
-    uint16_t tlen = no_topic ? 0 : m->topic_len;
-    p->topic = (ipm_bytes_t){(const uint8_t *)m->topic, tlen};
+    uint16_t tlen = no_topic ? 0 : (uint16_t)(m->topic_len - skip);
+    p->topic = (ipm_bytes_t){(const uint8_t *)m->topic + skip, tlen};
     p->payload = (ipm_bytes_t){m->payload, m->payload_len};
     p->qos = qos;
     p->packet_id = qos ? 1 : 0;
@@ -184,7 +201,7 @@ ipb_enc_t *ipb__enc_publish(ipb_msg_t *m, uint8_t version, uint8_t qos, const ui
                 list[n++] = (ipm_prop_t){.id = IPM_PROP_MESSAGE_EXPIRY_INTERVAL,
                                          .num = m->expiry};
             }
-            *slot = encode_publish(m, version, qos, list ? list : m->props, n, false);
+            *slot = encode_publish(m, version, qos, list ? list : m->props, n, false, 0);
             free(list);
             if (!*slot)
                 return NULL;
@@ -193,6 +210,27 @@ ipb_enc_t *ipb__enc_publish(ipb_msg_t *m, uint8_t version, uint8_t qos, const ui
         return *slot;
     }
     return ipb__enc_publish_alias(m, qos, subids, nsubids, now, 0, false);
+}
+
+ipb_enc_t *ipb__enc_publish_mounted(ipb_msg_t *m, uint8_t version, uint8_t qos,
+                                    const uint32_t *subids, unsigned nsubids, uint64_t now,
+                                    size_t skip)
+{
+    if (version != IPM_PROTO_V5)
+        return encode_publish(m, version, qos, m->props, m->nprops, false, skip);
+    ipm_prop_t *list = malloc((m->nprops + 1 + nsubids) * sizeof *list);
+    if (!list)
+        return NULL;
+    unsigned n = m->nprops;
+    memcpy(list, m->props, n * sizeof *list);
+    if (m->expiry)
+        list[n++] = (ipm_prop_t){.id = IPM_PROP_MESSAGE_EXPIRY_INTERVAL,
+                                 .num = ipb__msg_remaining(m, now)};
+    for (unsigned i = 0; i < nsubids; i++)
+        list[n++] = (ipm_prop_t){.id = IPM_PROP_SUBSCRIPTION_IDENTIFIER, .num = subids[i]};
+    ipb_enc_t *e = encode_publish(m, version, qos, list, n, false, skip);
+    free(list);
+    return e;
 }
 
 ipb_enc_t *ipb__enc_publish_alias(ipb_msg_t *m, uint8_t qos, const uint32_t *subids,
@@ -211,7 +249,7 @@ ipb_enc_t *ipb__enc_publish_alias(ipb_msg_t *m, uint8_t qos, const uint32_t *sub
                                  .num = ipb__msg_remaining(m, now)};
     for (unsigned i = 0; i < nsubids; i++)
         list[n++] = (ipm_prop_t){.id = IPM_PROP_SUBSCRIPTION_IDENTIFIER, .num = subids[i]};
-    ipb_enc_t *e = encode_publish(m, IPM_PROTO_V5, qos, list, n, alias && known);
+    ipb_enc_t *e = encode_publish(m, IPM_PROTO_V5, qos, list, n, alias && known, 0);
     free(list);
     return e;
 }

@@ -33,6 +33,8 @@ typedef struct ipb_msg {
     uint8_t *payload;
     const char *user;         /* the publisher's user name (in the allocation), or NULL */
     ipb_enc_t *cache[4];      /* [v5][qos > 0]: encodings without per-client parts */
+    /* check_retain_source: who published it, "client id\0user name\0" ("" = none). */
+    char *source;
 } ipb_msg_t;
 
 ipb_msg_t *ipb__msg_new(const char *topic, size_t tlen, const uint8_t *payload, size_t plen,
@@ -44,6 +46,8 @@ ipb_msg_t *ipb__msg_new_by(const char *user, const char *topic, size_t tlen,
 /* A message from an in-process caller, checked as a client's would be. 0 or IPM_E*. */
 int ipb__msg_local(ipb_broker_t *b, const char *topic, const uint8_t *payload, size_t len,
                    uint8_t qos, bool retain, ipb_msg_t **out);
+/* Remember the publisher of a retained message (check_retain_source). 0 or IPM_ENOMEM. */
+int ipb__msg_set_source(ipb_msg_t *m, const char *client_id, const char *username);
 void ipb__msg_ref(ipb_msg_t *m);
 void ipb__msg_unref(ipb_msg_t *m);
 /* Seconds left before expiry (>= 1), 0 if expired, UINT32_MAX if it never expires. */
@@ -58,6 +62,10 @@ ipb_enc_t *ipb__enc_packet(const ipm_packet_t *pkt, uint8_t version);
  */
 ipb_enc_t *ipb__enc_publish(ipb_msg_t *m, uint8_t version, uint8_t qos, const uint32_t *subids,
                             unsigned nsubids, uint64_t now);
+/* A per-client encoding without the topic's first skip bytes (a listener's mount point). */
+ipb_enc_t *ipb__enc_publish_mounted(ipb_msg_t *m, uint8_t version, uint8_t qos,
+                                    const uint32_t *subids, unsigned nsubids, uint64_t now,
+                                    size_t skip);
 /* A per-client encoding with a topic alias: the topic too, or (known) the alias alone. */
 ipb_enc_t *ipb__enc_publish_alias(ipb_msg_t *m, uint8_t qos, const uint32_t *subids,
                                   unsigned nsubids, uint64_t now, uint16_t alias, bool known);

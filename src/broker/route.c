@@ -48,6 +48,12 @@ static void *grow_array(void *p, size_t *cap, size_t elem)
     return np;
 }
 
+/* A delivery's QoS: the lower of the two, or the subscription's (upgrade_outgoing_qos). */
+static uint8_t out_qos(const ipb_broker_t *b, uint8_t sub_qos, uint8_t msg_qos)
+{
+    return b->cfg.upgrade_outgoing_qos || sub_qos < msg_qos ? sub_qos : msg_qos;
+}
+
 static void take(fan_t *f, ipb_sub_t *sub)
 {
     uint8_t qos = sub->opts & IPM_SUBOPT_QOS_MASK;
@@ -112,9 +118,7 @@ static void take_group(fan_t *f, ipb_group_t *g)
         take(f, pick);
         return;
     }
-    uint8_t qos = pick->opts & IPM_SUBOPT_QOS_MASK;
-    if (qos > f->m->qos)
-        qos = f->m->qos;
+    uint8_t qos = out_qos(f->b, pick->opts & IPM_SUBOPT_QOS_MASK, f->m->qos);
     uint32_t id = pick->subid;
     ipb__session_deliver(f->b, pick->s, f->m, qos, false, id ? &id : NULL, id ? 1 : 0);
 }
@@ -147,14 +151,13 @@ static void fanout(ipb_broker_t *b, ipb_msg_t *m)
     ipb__tree_match(&b->tree, m->topic, m->topic_len, visit, &f);
     for (size_t i = 0; i < f.n; i++) {
         match_t *mt = &f.v[i];
-        uint8_t qos = mt->qos < m->qos ? mt->qos : m->qos;
+        uint8_t qos = out_qos(b, mt->qos, m->qos);
         bool retain = mt->rap && m->retain;
         ipb__session_deliver(b, mt->s, m, qos, retain, mt->ids, mt->nids);
     }
     for (size_t i = 0; i < f.nlocal; i++) {
         ipb_sub_t *x = f.local[i];
-        uint8_t qos = x->opts & IPM_SUBOPT_QOS_MASK;
-        ipb__route_local(x, m, qos < m->qos ? qos : m->qos, false);
+        ipb__route_local(x, m, out_qos(b, x->opts & IPM_SUBOPT_QOS_MASK, m->qos), false);
     }
     if (f.oom)
         ipb__log(b, IPB_LOG_ERR, "Out of memory delivering a message on %s.", m->topic);
@@ -221,16 +224,38 @@ typedef struct {
     uint8_t opts;
     uint32_t subid;
     uint64_t now;
+    ipb_msg_t **gone; /* check_retain_source: retained messages to clear after the walk */
+    size_t ngone, gone_cap;
 } rctx_t;
+
+/* check_retain_source: may the publisher of retained m still publish it? */
+static bool source_allowed(ipb_broker_t *b, const ipb_msg_t *m)
+{
+    if (!b->cfg.check_retain_source || !m->source || !b->auth || !b->auth->publish)
+        return true;
+    const char *user = m->source + strlen(m->source) + 1;
+    ipb_auth_client_t cl = {.client_id = m->source, .username = user[0] ? user : NULL};
+    return b->auth->publish(b->auth_ctx, &cl, m->topic, m->qos, true) == 0;
+}
 
 static void send_retained(void *arg, ipb_msg_t *m)
 {
     rctx_t *r = arg;
-    uint8_t qos = r->opts & IPM_SUBOPT_QOS_MASK;
-    if (m->qos < qos)
-        qos = m->qos;
+    uint8_t qos = out_qos(r->b, r->opts & IPM_SUBOPT_QOS_MASK, m->qos);
     if (ipb__msg_remaining(m, r->now) == 0)
         return; /* expired while retained */
+    if (!source_allowed(r->b, m)) {
+        /* Not cleared here: the walk is still on the tree it would prune. */
+        if (r->ngone == r->gone_cap) {
+            void *np = grow_array(r->gone, &r->gone_cap, sizeof *r->gone);
+            if (!np)
+                return;
+            r->gone = np;
+        }
+        ipb__msg_ref(m);
+        r->gone[r->ngone++] = m;
+        return;
+    }
     if (r->local) {
         ipb__route_local(r->local, m, qos, true);
         return;
@@ -244,16 +269,35 @@ static void send_retained(void *arg, ipb_msg_t *m)
                          r->subid ? 1 : 0);
 }
 
+/* Send what matches filter, then clear what check_retain_source found stale. */
+static void walk_retained(ipb_broker_t *b, rctx_t *r, const char *filter, size_t flen)
+{
+    ipb__retain_match(b, filter, flen, send_retained, r);
+    for (size_t i = 0; i < r->ngone; i++) {
+        ipb_msg_t *m = r->gone[i], *clear = ipb__msg_new(m->topic, m->topic_len, NULL, 0, 0,
+                                                        true, NULL, r->now);
+        if (clear) {
+            ipb__log(b, IPB_LOG_NOTICE, "Retained message on %s removed: its publisher may "
+                     "no longer publish it (check_retain_source).", m->topic);
+            ipb__retain_set(b, clear);
+            ipb__msg_unref(clear);
+        }
+        ipb__msg_unref(m);
+    }
+    free(r->gone);
+}
+
 void ipb__route_retained(ipb_broker_t *b, ipb_session_t *s, ipb_local_cb cb, void *arg,
                          const char *filter, size_t flen, uint8_t opts, uint32_t subid)
 {
-    rctx_t r = {b, s, cb, arg, NULL, opts, subid, ipb__now(b)};
-    ipb__retain_match(b, filter, flen, send_retained, &r);
+    rctx_t r = {.b = b, .s = s, .cb = cb, .arg = arg, .opts = opts, .subid = subid,
+                .now = ipb__now(b)};
+    walk_retained(b, &r, filter, flen);
 }
 
 void ipb__route_retained_local(ipb_broker_t *b, const ipb_sub_t *sub, const char *filter,
                                size_t flen)
 {
-    rctx_t r = {b, NULL, NULL, NULL, sub, sub->opts, 0, ipb__now(b)};
-    ipb__retain_match(b, filter, flen, send_retained, &r);
+    rctx_t r = {.b = b, .local = sub, .opts = sub->opts, .now = ipb__now(b)};
+    walk_retained(b, &r, filter, flen);
 }

@@ -289,7 +289,7 @@ static int load_contexts(const ipb_config_t *cfg, ipb_tls_ctx_t **out, char *err
 {
     for (unsigned i = 0; i < cfg->n_listeners; i++) {
         const ipb_listener_config_t *l = &cfg->listeners[i];
-        if (!l->certfile[0] && !l->keyfile[0])
+        if (!l->certfile[0] && !l->keyfile[0] && !l->psk_hint[0])
             continue;
         ipb_tls_config_t t = {
             .certfile = l->certfile[0] ? l->certfile : NULL,
@@ -300,6 +300,9 @@ static int load_contexts(const ipb_config_t *cfg, ipb_tls_ctx_t **out, char *err
             .tls_version = l->tls_version[0] ? l->tls_version : NULL,
             .ciphers = l->ciphers[0] ? l->ciphers : NULL,
             .ciphersuites = l->ciphersuites[0] ? l->ciphersuites : NULL,
+            .crlfile = l->crlfile[0] ? l->crlfile : NULL,
+            .psk_hint = l->psk_hint[0] ? l->psk_hint : NULL,
+            .psk_file = cfg->psk_file[0] ? cfg->psk_file : NULL,
         };
         char why[400];
         if (!(out[i] = ipb_tls_ctx_new(&t, why, sizeof why))) {
@@ -371,7 +374,7 @@ void ipb__security_close(ipb_broker_t *b)
     b->sec = NULL;
 }
 
-int ipb_broker_reload(ipb_broker_t *b, char *err, size_t errlen)
+int ipb__security_reload(ipb_broker_t *b, char *err, size_t errlen)
 {
     ipb_tls_ctx_t *tls[IPB_MAX_LISTENERS] = {0};
     if (!b->sec) {

@@ -26,6 +26,8 @@ void ipb__security_close(ipb_broker_t *b);
 int ipb__security_login(ipb_conn_t *c, const ipb_auth_client_t *cl, const ipm_connect_t *p);
 /* c is going away: a hash still running for it answers nobody (its failure still counts). */
 void ipb__security_forget(ipb_conn_t *c);
+/* ipb_broker_reload's certificates, password and ACL files (broker.c reopens the log). */
+int ipb__security_reload(ipb_broker_t *b, char *err, size_t errlen);
 /* use_identity_as_username: the connection's user name from its certificate; 0 or a reason. */
 int ipb__tls_identity(ipb_conn_t *c);
 

@@ -219,6 +219,20 @@ static unsigned window(ipb_broker_t *b, ipb_conn_t *c)
     return w;
 }
 
+/* Room in the window for m: max_inflight_messages, then max_inflight_bytes (one message
+ * always fits, however large). The list is walked only when that cap is set. */
+static bool room(ipb_broker_t *b, ipb_session_t *s, const ipb_msg_t *m)
+{
+    if (s->ninflight >= window(b, s->conn))
+        return false;
+    if (!b->cfg.max_inflight_bytes || !s->ninflight)
+        return true;
+    uint64_t bytes = m->payload_len;
+    for (ipb_dlv_t *d = s->inflight; d; d = d->next)
+        bytes += d->msg->payload_len;
+    return bytes <= b->cfg.max_inflight_bytes;
+}
+
 static bool online(ipb_session_t *s)
 {
     return s->conn && s->conn->state == IPB_CONN_ACTIVE;
@@ -231,10 +245,14 @@ static bool send_publish(ipb_broker_t *b, ipb_conn_t *c, ipb_msg_t *m, uint8_t q
 {
     uint64_t now = ipb__now(b);
     bool known = false;
+    /* A mount point's clients see topics without it (their filters are under it). */
+    const char *mp = b->cfg.listeners[c->listener].mount_point;
+    size_t mlen = strlen(mp), skip = mlen && !strncmp(m->topic, mp, mlen) ? mlen : 0;
     /* Most clients take no aliases: no call for them on the delivery path. */
-    uint16_t alias = c->alias_max ? ipb__alias_out(c, m, &known) : 0;
-    ipb_enc_t *e = alias ? ipb__enc_publish_alias(m, qos, ids, nids, now, alias, known)
-                         : ipb__enc_publish(m, c->version, qos, ids, nids, now);
+    uint16_t alias = c->alias_max && !mlen ? ipb__alias_out(c, m, &known) : 0;
+    ipb_enc_t *e = alias  ? ipb__enc_publish_alias(m, qos, ids, nids, now, alias, known)
+                   : skip ? ipb__enc_publish_mounted(m, c->version, qos, ids, nids, now, skip)
+                          : ipb__enc_publish(m, c->version, qos, ids, nids, now);
     if (!e)
         return false;
     if (c->max_packet && e->len > c->max_packet) {
@@ -327,7 +345,7 @@ void ipb__session_deliver(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, uint8
         return;
     if (!on && !s->expiry)
         return; /* a session that ends with its connection queues nothing */
-    bool direct = on && !s->queue && s->ninflight < window(b, s->conn);
+    bool direct = on && !s->queue && room(b, s, m);
     if (!direct && queue_full(b, s, m)) {
         b->st.pub_dropped++;
         return;
@@ -363,7 +381,7 @@ void ipb__session_deliver(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, uint8
 void ipb__session_pump(ipb_broker_t *b, ipb_session_t *s)
 {
     uint64_t now = ipb__now(b);
-    while (s->queue && online(s) && s->ninflight < window(b, s->conn)) {
+    while (s->queue && online(s) && room(b, s, s->queue->msg)) {
         ipb_dlv_t *d = s->queue;
         s->queue = d->next;
         if (!s->queue)

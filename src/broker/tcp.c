@@ -14,7 +14,11 @@
 
 typedef struct {
     ipb_transport_t base;
-    uv_tcp_t h;
+    union {
+        uv_tcp_t tcp;
+        uv_pipe_t pipe; /* a client of a unix socket listener: the same stream calls */
+    } h;
+    bool unix_socket;
 } tcp_t;
 
 typedef struct {
@@ -37,19 +41,19 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 static int tcp_read_start(ipb_transport_t *tr)
 {
     tcp_t *t = (tcp_t *)tr;
-    return uv_read_start((uv_stream_t *)&t->h, on_alloc, on_read);
+    return uv_read_start((uv_stream_t *)&t->h.tcp, on_alloc, on_read);
 }
 
 static int tcp_read_stop(ipb_transport_t *tr)
 {
     tcp_t *t = (tcp_t *)tr;
-    return uv_read_stop((uv_stream_t *)&t->h);
+    return uv_read_stop((uv_stream_t *)&t->h.tcp);
 }
 
 static int tcp_try_write(ipb_transport_t *tr, const uv_buf_t *bufs, unsigned n)
 {
     tcp_t *t = (tcp_t *)tr;
-    return uv_try_write((uv_stream_t *)&t->h, bufs, n);
+    return uv_try_write((uv_stream_t *)&t->h.tcp, bufs, n);
 }
 
 static void on_written(uv_write_t *req, int status)
@@ -69,7 +73,7 @@ static int tcp_write(ipb_transport_t *tr, const uv_buf_t *bufs, unsigned n)
     if (!w)
         return UV_ENOMEM;
     w->t = t;
-    int rc = uv_write(&w->req, (uv_stream_t *)&t->h, bufs, n, on_written);
+    int rc = uv_write(&w->req, (uv_stream_t *)&t->h.tcp, bufs, n, on_written);
     if (rc < 0)
         free(w);
     return rc;
@@ -86,8 +90,8 @@ static void on_closed(uv_handle_t *h)
 static void tcp_close(ipb_transport_t *tr)
 {
     tcp_t *t = (tcp_t *)tr;
-    if (!uv_is_closing((uv_handle_t *)&t->h))
-        uv_close((uv_handle_t *)&t->h, on_closed);
+    if (!uv_is_closing((uv_handle_t *)&t->h.tcp))
+        uv_close((uv_handle_t *)&t->h.tcp, on_closed);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status)
@@ -110,7 +114,11 @@ static int tcp_shutdown(ipb_transport_t *tr)
 
 static void tcp_peer(ipb_transport_t *tr, char *buf, size_t len)
 {
-    ipb__tcp_peer_name(&((tcp_t *)tr)->h, buf, len);
+    tcp_t *t = (tcp_t *)tr;
+    if (t->unix_socket)
+        snprintf(buf, len, "unix:0");
+    else
+        ipb__tcp_peer_name(&t->h.tcp, buf, len);
 }
 
 static const ipb_transport_vt tcp_vt = {
@@ -129,21 +137,27 @@ static void on_refused_close(uv_handle_t *h)
     free(h->data);
 }
 
-int ipb__tcp_accept(ipb_broker_t *b, unsigned index, uv_stream_t *server)
+int ipb__tcp_accept(ipb_broker_t *b, unsigned index, uv_stream_t *server, bool unix_socket)
 {
     tcp_t *t = calloc(1, sizeof *t);
     if (!t)
         return UV_ENOMEM;
     t->base.vt = &tcp_vt;
-    t->h.data = t;
-    uv_tcp_init(b->loop, &t->h);
-    int rc = uv_accept(server, (uv_stream_t *)&t->h);
+    t->unix_socket = unix_socket;
+    if (unix_socket)
+        uv_pipe_init(b->loop, &t->h.pipe, 0);
+    else
+        uv_tcp_init(b->loop, &t->h.tcp);
+    t->h.tcp.data = t;
+    int rc = uv_accept(server, (uv_stream_t *)&t->h.tcp);
     if (rc == 0) {
-        uv_tcp_nodelay(&t->h, 1); /* latency; writes are batched per loop turn anyway */
+        /* set_tcp_nodelay; writes are batched once per loop turn anyway. */
+        if (!unix_socket && b->cfg.set_tcp_nodelay)
+            uv_tcp_nodelay(&t->h.tcp, 1);
         if (ipb_conn_new(b, index, &t->base))
             return 0;
         ipb__log(b, IPB_LOG_NOTICE, "Connection refused: max_connections reached.");
     }
-    uv_close((uv_handle_t *)&t->h, on_refused_close);
+    uv_close((uv_handle_t *)&t->h.tcp, on_refused_close);
     return rc;
 }

@@ -26,7 +26,9 @@ static void usage(FILE *out)
             "  -p PORT  listen on PORT (in addition to the file's listeners)\n"
             "  -v       log everything (log_type all)\n\n"
             "Without -c or -p the broker listens on 127.0.0.1:1883 and allows anonymous\n"
-            "clients; with -c, anonymous clients need 'allow_anonymous true'.\n");
+            "clients; with -c, anonymous clients need 'allow_anonymous true'.\n"
+            "SIGHUP reopens the log file and reloads certificates, keys, password and\n"
+            "ACL files.\n");
 }
 
 static void on_closed_handle(uv_handle_t *h)
@@ -42,7 +44,8 @@ static void on_broker_closed(void *arg)
     uv_close((uv_handle_t *)&m->sighup, on_closed_handle);
 }
 
-/* SIGHUP: certificates, password and ACL files again; the broker logs the outcome. */
+/* SIGHUP: the log file reopened, certificates, keys, password and ACL files read again;
+ * the broker logs the outcome. */
 static void on_hangup(uv_signal_t *s, int signum)
 {
     broker_main_t *m = s->data;

@@ -35,6 +35,135 @@ static void openssl_error(char *err, size_t errlen, const char *what)
     ERR_clear_error();
 }
 
+/* ---- TLS-PSK: the keys of psk_file, owned by the SSL_CTX they were loaded for ---------- */
+
+#define PSK_MAX_IDENTITY 128
+#define PSK_MAX_KEY 64
+
+typedef struct {
+    size_t n;
+    struct {
+        char identity[PSK_MAX_IDENTITY + 1];
+        unsigned char key[PSK_MAX_KEY];
+        unsigned keylen;
+    } e[];
+} psk_table_t;
+
+/* Freed with the SSL_CTX: connections still handshaking keep a context and its keys. */
+static void psk_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+                     void *argp)
+{
+    (void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+    free(ptr);
+}
+
+static int psk_index(void)
+{
+    static int idx = -1; /* set once, before any loop runs: contexts are made at start */
+    if (idx < 0)
+        idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, psk_free);
+    return idx;
+}
+
+static int hexval(int c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                          : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* "identity:hexkey" per line, as mosquitto's psk_file; blank lines and '#' skipped. */
+static psk_table_t *psk_load(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "psk_file %s: cannot open", path);
+        return NULL;
+    }
+    char line[PSK_MAX_IDENTITY + 2 * PSK_MAX_KEY + 8];
+    size_t cap = 8, lineno = 0;
+    psk_table_t *t = calloc(1, sizeof *t + cap * sizeof t->e[0]);
+    while (t && fgets(line, sizeof line, f)) {
+        lineno++;
+        line[strcspn(line, "\r\n")] = 0;
+        if (!line[0] || line[0] == '#')
+            continue;
+        char *colon = strchr(line, ':');
+        size_t hexlen = colon ? strlen(colon + 1) : 0;
+        if (!colon || colon == line || (size_t)(colon - line) > PSK_MAX_IDENTITY || !hexlen ||
+            hexlen % 2 || hexlen / 2 > PSK_MAX_KEY) {
+            snprintf(err, errlen, "psk_file %s:%zu: not identity:hexkey (key up to %d bytes)",
+                     path, lineno, PSK_MAX_KEY);
+            goto fail;
+        }
+        if (t->n == cap) {
+            psk_table_t *nt = realloc(t, sizeof *t + 2 * cap * sizeof t->e[0]);
+            if (!nt)
+                goto fail;
+            t = nt;
+            cap *= 2;
+        }
+        memcpy(t->e[t->n].identity, line, (size_t)(colon - line));
+        t->e[t->n].identity[colon - line] = 0;
+        for (size_t i = 0; i < hexlen / 2; i++) {
+            int hi = hexval(colon[1 + 2 * i]), lo = hexval(colon[2 + 2 * i]);
+            if (hi < 0 || lo < 0) {
+                snprintf(err, errlen, "psk_file %s:%zu: the key is not hexadecimal", path,
+                         lineno);
+                goto fail;
+            }
+            t->e[t->n].key[i] = (unsigned char)(hi << 4 | lo);
+        }
+        t->e[t->n++].keylen = (unsigned)(hexlen / 2);
+    }
+    fclose(f);
+    if (!t)
+        snprintf(err, errlen, "out of memory");
+    return t;
+fail:
+    fclose(f);
+    free(t);
+    return NULL;
+}
+
+static unsigned psk_server_cb(SSL *ssl, const char *identity, unsigned char *psk,
+                              unsigned max_psk_len)
+{
+    const psk_table_t *t = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), psk_index());
+    for (size_t i = 0; t && identity && i < t->n; i++)
+        if (!strcmp(t->e[i].identity, identity) && t->e[i].keylen <= max_psk_len) {
+            memcpy(psk, t->e[i].key, t->e[i].keylen);
+            return t->e[i].keylen;
+        }
+    return 0; /* unknown identity: the handshake fails */
+}
+
+static int configure_psk(SSL_CTX *c, const ipb_tls_config_t *cfg, char *err, size_t errlen)
+{
+    if (!cfg->psk_file) {
+        snprintf(err, errlen, "psk_hint needs psk_file");
+        return -1;
+    }
+    psk_table_t *t = psk_load(cfg->psk_file, err, errlen);
+    if (!t)
+        return -1;
+    if (psk_index() < 0 || !SSL_CTX_set_ex_data(c, psk_index(), t)) {
+        free(t);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    SSL_CTX_use_psk_identity_hint(c, cfg->psk_hint);
+    SSL_CTX_set_psk_server_callback(c, psk_server_cb);
+    /* Without a certificate only PSK suites can work; with one, both kinds are offered. */
+    const char *suites = cfg->ciphers ? cfg->ciphers
+                         : cfg->certfile ? "PSK:DEFAULT"
+                                         : "PSK";
+    if (SSL_CTX_set_cipher_list(c, suites) != 1) {
+        openssl_error(err, errlen, "ciphers for TLS-PSK");
+        return -1;
+    }
+    return 0;
+}
+
 static int min_version(const char *v)
 {
     if (!v || !*v || !strcasecmp(v, "tlsv1.2"))
@@ -52,12 +181,16 @@ static int configure(SSL_CTX *c, const ipb_tls_config_t *cfg, char *err, size_t 
         snprintf(err, errlen, "tls_version %s: use tlsv1.2 or tlsv1.3", cfg->tls_version);
         return -1;
     }
-    if (!cfg->certfile || !cfg->keyfile) {
+    if ((!cfg->certfile || !cfg->keyfile) && (!cfg->psk_hint || cfg->certfile || cfg->keyfile)) {
         snprintf(err, errlen, "a TLS listener needs certfile and keyfile");
         return -1;
     }
     SSL_CTX_set_min_proto_version(c, v);
     SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    if (cfg->psk_hint && configure_psk(c, cfg, err, errlen))
+        return -1;
+    if (!cfg->certfile)
+        return 0; /* TLS-PSK alone */
     snprintf(what, sizeof what, "certfile %s", cfg->certfile);
     if (SSL_CTX_use_certificate_chain_file(c, cfg->certfile) != 1)
         goto fail;
@@ -77,6 +210,15 @@ static int configure(SSL_CTX *c, const ipb_tls_config_t *cfg, char *err, size_t 
         snprintf(what, sizeof what, "cafile/capath");
         if (SSL_CTX_load_verify_locations(c, cfg->cafile, cfg->capath) != 1)
             goto fail;
+    }
+    if (cfg->crlfile) {
+        /* Only the client certificate itself is checked, as mosquitto does. */
+        snprintf(what, sizeof what, "crlfile %s", cfg->crlfile);
+        X509_STORE *st = SSL_CTX_get_cert_store(c);
+        X509_LOOKUP *lk = X509_STORE_add_lookup(st, X509_LOOKUP_file());
+        if (!lk || X509_load_crl_file(lk, cfg->crlfile, X509_FILETYPE_PEM) < 1)
+            goto fail;
+        X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK);
     }
     if (cfg->require_certificate) {
         if (!cfg->cafile && !cfg->capath) {

@@ -23,6 +23,11 @@ typedef struct {
     const char *tls_version;  /* minimum: "tlsv1.2" (the default) or "tlsv1.3" */
     const char *ciphers;      /* TLS 1.2 cipher list, OpenSSL syntax */
     const char *ciphersuites; /* TLS 1.3 suites */
+    const char *crlfile;      /* PEM CRLs: revoked client certificates are refused */
+    /* TLS-PSK: with a hint, clients may use a key of psk_file ("identity:hexkey" lines)
+     * instead of certificates; certfile and keyfile are then optional. */
+    const char *psk_hint;
+    const char *psk_file;
 } ipb_tls_config_t;
 
 /* Certificates and settings, shared by a listener's connections. */

@@ -47,7 +47,7 @@ def bad_configs():
              "listener 1883: a TLS listener needs certfile and keyfile"),
             ("certfile /x.pem\n", "broker.conf:1: 'certfile' must follow the 'listener' line"),
             ("listener 1883\ntls_version tlsv1\n", "broker.conf:2: tls_version must be"),
-            ("crlfile /x\n", "'crlfile' needs certificate revocation lists"),
+            ("connection b1\n", "broker.conf:1: 'connection' needs bridges"),
             ("\n# comment\nmax_inflight_messages lots\n",
              "broker.conf:3: max_inflight_messages: 'lots' is not a number"),
             ("allow_anonymous maybe\n", "broker.conf:1: allow_anonymous must be true or false"),
