@@ -24,6 +24,7 @@
 #include "layered.h"
 #include "log.h"
 #include "peer.h"
+#include "security.h"
 #include "tls/tls.h"
 
 #define READ_BUF 16384
@@ -42,6 +43,8 @@ typedef struct {
     layer_mode_t mode;
     bool reading, closing, timer_on;
     bool lingering; /* closing, but writes are still queued: close when they are out */
+    bool login_wait; /* an HTTP login is hashing (security.c): input ignored meanwhile */
+    bool login_head; /* ...for a HEAD request */
     unsigned writes; /* our uv_writes in flight */
     uint8_t *rbuf;   /* socket reads, before the filters */
     char *head;      /* HTTP request head so far */
@@ -166,6 +169,8 @@ static void on_handle_closed(uv_handle_t *h)
     layer_t *l = h->data;
     if (--l->handles)
         return;
+    if (l->login_wait)
+        ipb__security_cancel(l->b, l);
     if (l->base.conn)
         ipb_conn_on_closed(l->base.conn);
     ipb_tls_free(l->tls);
@@ -324,7 +329,12 @@ static bool plots_private(const layer_t *l)
  * hook exactly as a CONNECT's are (the same password file and failed-login limit). 0
  * with user filled ("" when the request carries no credentials), or 401.
  */
-static int http_login(layer_t *l, const ipb_http_req_t *req, char *user, size_t ulen)
+#define HTTP_LOGIN_PENDING 1 /* http_login: answered later by http_login_done */
+
+static void http_login_done(void *arg, uint8_t verdict);
+
+/* Who asks for plot files: 0 with user set ("" for nobody), 401, or HTTP_LOGIN_PENDING. */
+static int http_login(layer_t *l, const ipb_http_req_t *req, bool head, char *user, size_t ulen)
 {
     const ipb_listener_config_t *lc = &l->b->cfg.listeners[l->listener];
     char pass[512];
@@ -335,41 +345,35 @@ static int http_login(layer_t *l, const ipb_http_req_t *req, char *user, size_t 
     if (rc)
         return rc > 0 ? 0 : 401;
     ipb_broker_t *b = l->b;
-    if (b->auth && b->auth->connect) {
-        char peer[80];
-        layer_peer(&l->base, peer, sizeof peer);
-        ipb_auth_client_t cl = {.client_id = "", .username = user, .peer = peer,
-                                .listener = l->listener, .version = IPM_PROTO_V311};
-        ipm_connect_t c = {.version = IPM_PROTO_V311, .has_username = true,
-                           .has_password = true};
-        c.username = (ipm_bytes_t){(const uint8_t *)user, (uint32_t)strlen(user)};
-        c.password = (ipm_bytes_t){(const uint8_t *)pass, (uint32_t)strlen(pass)};
-        uint8_t refused = b->auth->connect(b->auth_ctx, &cl, &c);
-        memset(pass, 0, sizeof pass);
-        if (refused) {
-            ipb__log(b, IPB_LOG_NOTICE, "Refused HTTP login from %s as '%s'.", peer, user);
-            return 401;
-        }
+    char peer[80];
+    layer_peer(&l->base, peer, sizeof peer);
+    ipb_auth_client_t cl = {.client_id = "", .username = user, .peer = peer,
+                            .listener = l->listener, .version = IPM_PROTO_V311};
+    ipm_connect_t c = {.version = IPM_PROTO_V311, .has_username = true, .has_password = true};
+    c.username = (ipm_bytes_t){(const uint8_t *)user, (uint32_t)strlen(user)};
+    c.password = (ipm_bytes_t){(const uint8_t *)pass, (uint32_t)strlen(pass)};
+    /* The same policy as a CONNECT, and like it never hashing on the loop. */
+    int verdict = ipb__security_check(b, &cl, &c, http_login_done, l);
+    memset(pass, 0, sizeof pass);
+    if (verdict == IPB__LOGIN_PENDING) {
+        l->login_wait = true;
+        l->login_head = head;
+        return HTTP_LOGIN_PENDING;
+    }
+    if (verdict) {
+        ipb__log(b, IPB_LOG_NOTICE, "Refused HTTP login from %s as '%s'.", peer, user);
+        return 401;
     }
     return 0;
 }
 
-/* A static file (the console, http_dir or the plot folder), then close. */
-static void http_file(layer_t *l, const ipb_http_req_t *req, bool head)
+/* A static file (the console, http_dir or the plot folder) for user ("" for nobody). */
+static void http_serve(layer_t *l, const ipb_http_req_t *req, bool head, const char *user,
+                       bool plots_private)
 {
     ipb_http_file_t f;
-    char user[256];
-    ipb_http_site_t site = {.http_dir = l->opts->http_dir, .plots_dir = l->opts->plots_dir};
-    site.plots_private = plots_private(l);
-    /* Only requests for plots log in: the console's own files are public. */
-    if (site.plots_private && ipb_http_wants_plots(req)) {
-        int rc = http_login(l, req, user, sizeof user);
-        if (rc) {
-            http_error(l, rc);
-            return;
-        }
-        site.user = user[0] ? user : NULL;
-    }
+    ipb_http_site_t site = {.http_dir = l->opts->http_dir, .plots_dir = l->opts->plots_dir,
+                            .plots_private = plots_private, .user = user[0] ? user : NULL};
     int status = ipb_http_file(req, &site, &f);
     if (status != 200) {
         http_error(l, status);
@@ -383,6 +387,48 @@ static void http_file(layer_t *l, const ipb_http_req_t *req, bool head)
         socket_send(l, o, false);
     l->mode = MODE_DONE;
     layer_close(&l->base);
+}
+
+/* A static file, then close. Only requests for plots log in: the console is public. */
+static void http_file(layer_t *l, const ipb_http_req_t *req, bool head)
+{
+    char user[256] = "";
+    bool private = plots_private(l);
+    if (private && ipb_http_wants_plots(req)) {
+        int rc = http_login(l, req, head, user, sizeof user);
+        if (rc == HTTP_LOGIN_PENDING)
+            return;
+        if (rc) {
+            http_error(l, rc);
+            return;
+        }
+    }
+    http_serve(l, req, head, user, private);
+}
+
+/* The hash of an HTTP login is done: the request, still in l->head, is answered now. */
+static void http_login_done(void *arg, uint8_t verdict)
+{
+    layer_t *l = arg;
+    ipb_http_req_t req;
+    char user[256], pass[512];
+    l->login_wait = false;
+    if (l->closing)
+        return;
+    if (ipb_http_parse(l->head, l->head_len, &req) < 0 ||
+        ipb_http_basic(&req, user, sizeof user, pass, sizeof pass)) {
+        http_error(l, 400); /* parsed the same way a moment ago: cannot happen */
+        return;
+    }
+    memset(pass, 0, sizeof pass);
+    if (verdict) {
+        char peer[80];
+        layer_peer(&l->base, peer, sizeof peer);
+        ipb__log(l->b, IPB_LOG_NOTICE, "Refused HTTP login from %s as '%s'.", peer, user);
+        http_error(l, 401);
+        return;
+    }
+    http_serve(l, &req, l->login_head, user, true);
 }
 
 static void http_upgrade(layer_t *l, const ipb_http_intent_t *in)
@@ -444,8 +490,8 @@ static void http_input(layer_t *l, uint8_t *p, size_t n)
 static void on_plain(void *arg, uint8_t *p, size_t n)
 {
     layer_t *l = arg;
-    if (l->closing)
-        return;
+    if (l->closing || l->login_wait)
+        return; /* after a request head, nothing more is read until it is answered */
     switch (l->mode) {
     case MODE_MQTT: deliver(l, p, n); break;
     case MODE_HTTP: http_input(l, p, n); break;

@@ -20,7 +20,9 @@ typedef struct login login_t;
 struct login {
     uv_work_t req;
     ipb_broker_t *b;        /* NULL once the broker's policy is gone: only free */
-    ipb_conn_t *c;          /* NULL once the connection is gone */
+    ipb_conn_t *c;          /* an MQTT CONNECT's; NULL once the connection is gone */
+    ipb_login_cb done;      /* or an HTTP login's answer (then c is NULL) */
+    void *done_arg;
     ipb_authz_check_t *check;
     login_t *next, *prev;
     char user[64], addr[64]; /* for the log line of a lockout */
@@ -195,13 +197,56 @@ static void hash_done(uv_work_t *req, int status)
     int rc = ipb_authz_login_finish(b->sec->authz, l->check, ipb__now(b) / 1000, &locked);
     log_lockout(b, locked, l->user, l->addr);
     ipb_conn_t *c = l->c;
+    ipb_login_cb done = l->done;
+    void *done_arg = l->done_arg;
     free(l);
+    if (done)
+        done(done_arg, (uint8_t)rc);
     if (!c)
         return;
     c->login_wait = false;
     c->login_ready = true;
     c->login_verdict = (uint8_t)rc;
     b->resume(c);
+}
+
+/* Hash on the thread pool; the caller says who waits. A new login_t, or NULL. */
+static login_t *queue_check(ipb_broker_t *b, ipb_authz_check_t *check, const char *user,
+                            const char *addr)
+{
+    login_t *l = calloc(1, sizeof *l);
+    if (!l) {
+        ipb_authz_check_free(check);
+        return NULL;
+    }
+    l->req.data = l;
+    l->b = b;
+    l->check = check;
+    snprintf(l->user, sizeof l->user, "%s", user);
+    snprintf(l->addr, sizeof l->addr, "%s", addr);
+    if (uv_queue_work(b->loop, &l->req, hash_work, hash_done) < 0) {
+        ipb_authz_check_free(check);
+        free(l);
+        return NULL;
+    }
+    l->next = b->sec->logins;
+    if (l->next)
+        l->next->prev = l;
+    b->sec->logins = l;
+    return l;
+}
+
+/* The policy's answer now (0 or a reason code), or IPB__LOGIN_PENDING with *check set. */
+static int start_check(ipb_broker_t *b, const ipb_auth_client_t *cl, const ipm_connect_t *p,
+                       char *addr, size_t addrlen, ipb_authz_check_t **check)
+{
+    int locked;
+    address_of(cl, addr, addrlen);
+    int rc = ipb_authz_login_start(b->sec->authz, cl->anonymous_allowed, addr,
+                                   ipb__now(b) / 1000, cl->username, p->password.data,
+                                   p->password.len, p->has_password, check, &locked);
+    log_lockout(b, locked, cl->username, addr);
+    return rc;
 }
 
 int ipb__security_login(ipb_conn_t *c, const ipb_auth_client_t *cl, const ipm_connect_t *p)
@@ -216,37 +261,45 @@ int ipb__security_login(ipb_conn_t *c, const ipb_auth_client_t *cl, const ipm_co
     if (b->auth != &hook || !b->sec || uses_identity(&b->cfg.listeners[cl->listener]))
         return b->auth->connect(b->auth_ctx, cl, p);
     char addr[64];
-    address_of(cl, addr, sizeof addr);
     ipb_authz_check_t *check;
-    int locked;
-    int rc = ipb_authz_login_start(b->sec->authz, cl->anonymous_allowed, addr,
-                                   ipb__now(b) / 1000, cl->username, p->password.data,
-                                   p->password.len, p->has_password, &check, &locked);
-    log_lockout(b, locked, cl->username, addr);
+    int rc = start_check(b, cl, p, addr, sizeof addr, &check);
     if (rc != IPB_AUTHZ_PENDING)
         return rc;
-    login_t *l = calloc(1, sizeof *l);
-    if (!l) {
-        ipb_authz_check_free(check);
+    login_t *l = queue_check(b, check, cl->username, addr);
+    if (!l)
         return IPM_RC_SERVER_BUSY;
-    }
-    l->req.data = l;
-    l->b = b;
     l->c = c;
-    l->check = check;
-    snprintf(l->user, sizeof l->user, "%s", cl->username);
-    snprintf(l->addr, sizeof l->addr, "%s", addr);
-    if (uv_queue_work(b->loop, &l->req, hash_work, hash_done) < 0) {
-        ipb_authz_check_free(check);
-        free(l);
-        return IPM_RC_SERVER_BUSY;
-    }
-    l->next = b->sec->logins;
-    if (l->next)
-        l->next->prev = l;
-    b->sec->logins = l;
     c->login_wait = true;
     return IPB__LOGIN_PENDING;
+}
+
+int ipb__security_check(ipb_broker_t *b, const ipb_auth_client_t *cl, const ipm_connect_t *p,
+                        ipb_login_cb done, void *arg)
+{
+    if (!b->auth || !b->auth->connect)
+        return 0;
+    if (b->auth != &hook || !b->sec)
+        return b->auth->connect(b->auth_ctx, cl, p);
+    char addr[64];
+    ipb_authz_check_t *check;
+    int rc = start_check(b, cl, p, addr, sizeof addr, &check);
+    if (rc != IPB_AUTHZ_PENDING)
+        return rc;
+    login_t *l = queue_check(b, check, cl->username, addr);
+    if (!l)
+        return IPM_RC_SERVER_BUSY;
+    l->done = done;
+    l->done_arg = arg;
+    return IPB__LOGIN_PENDING;
+}
+
+void ipb__security_cancel(ipb_broker_t *b, void *arg)
+{
+    if (!b->sec)
+        return;
+    for (login_t *l = b->sec->logins; l; l = l->next)
+        if (l->done && l->done_arg == arg)
+            l->done = NULL;
 }
 
 void ipb__security_forget(ipb_conn_t *c)

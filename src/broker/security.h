@@ -26,6 +26,15 @@ void ipb__security_close(ipb_broker_t *b);
 int ipb__security_login(ipb_conn_t *c, const ipb_auth_client_t *cl, const ipm_connect_t *p);
 /* c is going away: a hash still running for it answers nobody (its failure still counts). */
 void ipb__security_forget(ipb_conn_t *c);
+/*
+ * The same policy for a login that is not a CONNECT (HTTP Basic, layered.c): 0 or a 5.0
+ * reason code now, or IPB__LOGIN_PENDING and done(arg, verdict) later on the loop, once
+ * the hash has run on the thread pool, unless ipb__security_cancel(b, arg) came first.
+ */
+typedef void (*ipb_login_cb)(void *arg, uint8_t verdict);
+int ipb__security_check(ipb_broker_t *b, const ipb_auth_client_t *cl, const ipm_connect_t *p,
+                        ipb_login_cb done, void *arg);
+void ipb__security_cancel(ipb_broker_t *b, void *arg);
 /* ipb_broker_reload's certificates, password and ACL files (broker.c reopens the log). */
 int ipb__security_reload(ipb_broker_t *b, char *err, size_t errlen);
 /* use_identity_as_username: the connection's user name from its certificate; 0 or a reason. */

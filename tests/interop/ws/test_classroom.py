@@ -8,8 +8,10 @@ import base64
 import http.client
 import os
 import ssl
+import statistics
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.environ["IOTPLOT_SRC"], "tests", "interop", "security"))
@@ -18,6 +20,7 @@ import paho.mqtt.client as mqtt  # noqa: E402
 import iptest  # noqa: E402
 from iptest import expect_eq  # noqa: E402
 from sectest import passwd_file, pki  # noqa: E402
+import wire  # noqa: E402 (on the path sectest sets)
 
 USERS = {"alice": "alice pw", "bob": "b0b"}
 STORE = ("iotplot-series.db", "iotplot-series.db-wal", "iotplot-series.db-shm")
@@ -240,7 +243,76 @@ def open_serve():
             log.close()
 
 
+def _http_guess(port, user, stop, counts):
+    """Wrong /plots/ passwords in a loop, each answered (401) before the next."""
+    n = 0
+    while not stop.is_set():
+        status, _, _ = get(port, f"/plots/{user}/x.csv", basic(user, f"wrong{n}"), timeout=30)
+        expect_eq(status, 401, f"{user}'s wrong password {n}")
+        n += 1
+    counts.append(n)
+
+
+def http_logins_off_the_loop():
+    """Eight HTTP clients guess /plots/ passwords hashed with 210,000 PBKDF2 iterations;
+    alice, logged in over MQTT, measures PINGREQ -> PINGRESP meanwhile: an HTTP login,
+    like a CONNECT, never makes the loop wait for its hash."""
+    with iptest.tempdir() as d:
+        pw = os.path.join(d, "passwd")
+        iptest.run([iptest.binary(), "passwd", "-b", "-c", pw, "alice", "a"], check=True,
+                   timeout=60)  # the default: 210,000 iterations
+        for i in range(8):
+            iptest.run([iptest.binary(), "passwd", "-b", pw, f"g{i}", "secret"], check=True,
+                       timeout=60)
+        ports = [iptest.free_port() for _ in range(2)]
+        conf = os.path.join(d, "broker.conf")
+        with open(conf, "w") as f:
+            f.write(f"allow_anonymous false\npassword_file {pw}\nmax_login_failures 0\n"
+                    f"max_address_failures 0\nlistener {ports[0]} 127.0.0.1\n"
+                    f"listener {ports[1]} 127.0.0.1\nprotocol websockets\n")
+        p, log = serve(d, os.path.join(d, "plots"), conf)
+        try:
+            iptest.wait_port(ports[1], proc=p)
+            alice = wire.Client(ports[0], timeout=30)
+            alice.send(wire.connect("alice", user="alice", pw="a")).expect(wire.our_connack())
+            stop, counts = threading.Event(), []
+            threads = [threading.Thread(target=_http_guess, args=(ports[1], f"g{i}", stop, counts))
+                       for i in range(8)]
+            for t in threads:
+                t.start()
+            rtts = []
+            try:
+                time.sleep(0.3)  # every guesser is hashing by now
+                end = time.monotonic() + 4
+                while time.monotonic() < end:
+                    t0 = time.monotonic()
+                    alice.sync()
+                    rtts.append(time.monotonic() - t0)
+                    time.sleep(0.01)
+            finally:
+                stop.set()
+                for t in threads:
+                    t.join(60)
+            rtts.sort()
+            p99 = rtts[int(len(rtts) * 0.99) - 1]
+            print(f"{sum(counts)} wrong HTTP logins in 4 s by 8 clients; PINGREQ->PINGRESP over "
+                  f"{len(rtts)} pings: median {statistics.median(rtts) * 1000:.1f} ms, "
+                  f"p99 {p99 * 1000:.1f} ms, max {rtts[-1] * 1000:.1f} ms")
+            if sum(counts) < 8:
+                raise AssertionError(f"the guessers hardly ran: {counts}")
+            if p99 > 0.100:
+                raise AssertionError(f"p99 round trip {p99 * 1000:.1f} ms while HTTP logins hash")
+            # the right password still works, after its hash
+            status, _, _ = get(ports[1], "/plots/alice/none.csv", basic("alice", "a"))
+            expect_eq(status, 404, "alice logged in over HTTP: her missing file")
+            alice.close()
+        finally:
+            iptest.stop(p)
+            log.close()
+
+
 results = iptest.Results()
 results.check("serve -c classroom: own folders, HTTP logins, store and FIFO", classroom)
 results.check("serve without logins: as before, the store never served", open_serve)
+results.check("HTTP logins hash off the loop: PINGREQ p99 under 100 ms", http_logins_off_the_loop)
 results.finish()
