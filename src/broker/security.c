@@ -210,43 +210,49 @@ static void hash_done(uv_work_t *req, int status)
     b->resume(c);
 }
 
-/* Hash on the thread pool; the caller says who waits. A new login_t, or NULL. */
-static login_t *queue_check(ipb_broker_t *b, ipb_authz_check_t *check, const char *user,
-                            const char *addr)
+/*
+ * The broker's policy for a login: 0 or a reason code at once (the embedder's own hook,
+ * anonymous, locked out, a pair verified before), or IPB__LOGIN_PENDING with *out the
+ * hash queued on libuv's thread pool; the caller then says who waits for it.
+ */
+static int check_off_loop(ipb_broker_t *b, const ipb_auth_client_t *cl, const ipm_connect_t *p,
+                          login_t **out)
 {
+    if (!b->auth || !b->auth->connect)
+        return 0;
+    if (b->auth != &hook || !b->sec)
+        return b->auth->connect(b->auth_ctx, cl, p);
+    char addr[64];
+    ipb_authz_check_t *check;
+    int locked;
+    address_of(cl, addr, sizeof addr);
+    int rc = ipb_authz_login_start(b->sec->authz, cl->anonymous_allowed, addr,
+                                   ipb__now(b) / 1000, cl->username, p->password.data,
+                                   p->password.len, p->has_password, &check, &locked);
+    log_lockout(b, locked, cl->username, addr);
+    if (rc != IPB_AUTHZ_PENDING)
+        return rc;
     login_t *l = calloc(1, sizeof *l);
     if (!l) {
         ipb_authz_check_free(check);
-        return NULL;
+        return IPM_RC_SERVER_BUSY;
     }
     l->req.data = l;
     l->b = b;
     l->check = check;
-    snprintf(l->user, sizeof l->user, "%s", user);
+    snprintf(l->user, sizeof l->user, "%s", cl->username);
     snprintf(l->addr, sizeof l->addr, "%s", addr);
     if (uv_queue_work(b->loop, &l->req, hash_work, hash_done) < 0) {
         ipb_authz_check_free(check);
         free(l);
-        return NULL;
+        return IPM_RC_SERVER_BUSY;
     }
     l->next = b->sec->logins;
     if (l->next)
         l->next->prev = l;
     b->sec->logins = l;
-    return l;
-}
-
-/* The policy's answer now (0 or a reason code), or IPB__LOGIN_PENDING with *check set. */
-static int start_check(ipb_broker_t *b, const ipb_auth_client_t *cl, const ipm_connect_t *p,
-                       char *addr, size_t addrlen, ipb_authz_check_t **check)
-{
-    int locked;
-    address_of(cl, addr, addrlen);
-    int rc = ipb_authz_login_start(b->sec->authz, cl->anonymous_allowed, addr,
-                                   ipb__now(b) / 1000, cl->username, p->password.data,
-                                   p->password.len, p->has_password, check, &locked);
-    log_lockout(b, locked, cl->username, addr);
-    return rc;
+    *out = l;
+    return IPB__LOGIN_PENDING;
 }
 
 int ipb__security_login(ipb_conn_t *c, const ipb_auth_client_t *cl, const ipm_connect_t *p)
@@ -256,41 +262,27 @@ int ipb__security_login(ipb_conn_t *c, const ipb_auth_client_t *cl, const ipm_co
         c->login_ready = false;
         return c->login_verdict;
     }
-    if (!b->auth || !b->auth->connect)
-        return 0;
-    if (b->auth != &hook || !b->sec || uses_identity(&b->cfg.listeners[cl->listener]))
-        return b->auth->connect(b->auth_ctx, cl, p);
-    char addr[64];
-    ipb_authz_check_t *check;
-    int rc = start_check(b, cl, p, addr, sizeof addr, &check);
-    if (rc != IPB_AUTHZ_PENDING)
-        return rc;
-    login_t *l = queue_check(b, check, cl->username, addr);
-    if (!l)
-        return IPM_RC_SERVER_BUSY;
-    l->c = c;
-    c->login_wait = true;
-    return IPB__LOGIN_PENDING;
+    if (b->auth && b->auth->connect && uses_identity(&b->cfg.listeners[cl->listener]))
+        return b->auth->connect(b->auth_ctx, cl, p); /* the certificate vouched: no hash */
+    login_t *l;
+    int rc = check_off_loop(b, cl, p, &l);
+    if (rc == IPB__LOGIN_PENDING) {
+        l->c = c;
+        c->login_wait = true;
+    }
+    return rc;
 }
 
 int ipb__security_check(ipb_broker_t *b, const ipb_auth_client_t *cl, const ipm_connect_t *p,
                         ipb_login_cb done, void *arg)
 {
-    if (!b->auth || !b->auth->connect)
-        return 0;
-    if (b->auth != &hook || !b->sec)
-        return b->auth->connect(b->auth_ctx, cl, p);
-    char addr[64];
-    ipb_authz_check_t *check;
-    int rc = start_check(b, cl, p, addr, sizeof addr, &check);
-    if (rc != IPB_AUTHZ_PENDING)
-        return rc;
-    login_t *l = queue_check(b, check, cl->username, addr);
-    if (!l)
-        return IPM_RC_SERVER_BUSY;
-    l->done = done;
-    l->done_arg = arg;
-    return IPB__LOGIN_PENDING;
+    login_t *l;
+    int rc = check_off_loop(b, cl, p, &l);
+    if (rc == IPB__LOGIN_PENDING) {
+        l->done = done;
+        l->done_arg = arg;
+    }
+    return rc;
 }
 
 void ipb__security_cancel(ipb_broker_t *b, void *arg)

@@ -4,8 +4,11 @@ import contextlib
 import os
 import queue
 import ssl
+import statistics
 import subprocess
 import sys
+import threading
+import time
 
 sys.path.insert(0, os.path.join(os.environ["IOTPLOT_SRC"], "tests", "wire", "broker"))
 import paho.mqtt.client as mqtt  # noqa: E402
@@ -99,3 +102,35 @@ def tls_opts(d, cert=None, verify=True):
         o["certfile"] = os.path.join(d, f"{cert}.pem")
         o["keyfile"] = os.path.join(d, f"{cert}.key")
     return o
+
+
+def round_trips_while(client, guess, args_list, what, seconds=4, bound=0.100):
+    """Run guess(*args, stop, counts) on one thread per args while client (a logged-in
+    wire.Client) measures PINGREQ -> PINGRESP; prints the figures and fails when the
+    guessers hardly ran or the p99 round trip is over bound seconds."""
+    stop, counts = threading.Event(), []
+    threads = [threading.Thread(target=guess, args=(*a, stop, counts)) for a in args_list]
+    for t in threads:
+        t.start()
+    rtts = []
+    try:
+        time.sleep(0.3)  # every guesser is hashing by now
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            t0 = time.monotonic()
+            client.sync()
+            rtts.append(time.monotonic() - t0)
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(60)
+    rtts.sort()
+    p99 = rtts[int(len(rtts) * 0.99) - 1]
+    print(f"{sum(counts)} {what} in {seconds} s by {len(threads)} clients; PINGREQ->PINGRESP "
+          f"over {len(rtts)} pings: median {statistics.median(rtts) * 1000:.1f} ms, "
+          f"p99 {p99 * 1000:.1f} ms, max {rtts[-1] * 1000:.1f} ms")
+    if sum(counts) < len(threads):
+        raise AssertionError(f"the guessers hardly ran: {counts}")
+    if p99 > bound:
+        raise AssertionError(f"p99 round trip {p99 * 1000:.1f} ms while hashing ({what})")
