@@ -771,6 +771,7 @@ static void release_all(ipb_persist_t *p, batch_t *bt, bool stored)
 static void failed(ipb_persist_t *p, int rc, const char *why)
 {
     p->failures++;
+    p->b->st.store_failures++;
     uint64_t now = ipb__now(p->b);
     /* Once a minute at most: a full disk fails every commit until space returns. */
     if (!p->last_fail_log || now - p->last_fail_log >= 60000) {

@@ -16,17 +16,20 @@ from paho.mqtt.properties import Properties
 import iptest
 from iptest import expect_eq
 
+sys.path.insert(0, os.path.join(os.environ["IOTPLOT_SRC"], "tests", "wire", "broker"))
+import wire  # noqa: E402
+
 
 class Node:
     """`iotplot broker` with `persistence true` in dir on a fixed port, restartable."""
 
-    def __init__(self, d, extra=""):
+    def __init__(self, d, extra="", location=None):
         self.dir = d
         self.port = iptest.free_port()
         self.conf = os.path.join(d, "broker.conf")
         with open(self.conf, "w") as f:
             f.write(f"listener {self.port} {iptest.HOST}\nallow_anonymous true\n"
-                    f"persistence true\npersistence_location {d}\n"
+                    f"persistence true\npersistence_location {location or d}\n"
                     # Twice paho's window: paho 1.6.1 can send one QoS 2 PUBLISH past its own
                     # window after resuming a session, which a window of the same size
                     # refuses (0x93, a disconnect) over and over.
@@ -280,6 +283,76 @@ def bad_file(kind):
         node.term()
 
 
+def puback_reason(c):
+    """The reason code of the next packet, a PUBACK (0 when it has none)."""
+    p = c.read_packet()
+    expect_eq(p[0], 0x40, "a PUBACK")
+    return p[4] if len(p) > 4 else 0
+
+
+def full_disk():
+    """On a full disk nothing is acknowledged: 5.0 gets 0x97, 3.1.1 is disconnected; one
+    log line, a $SYS counter, and it recovers when space returns."""
+    if os.geteuid() != 0:
+        print("skipped: mounting a small tmpfs needs root")
+        return
+    with iptest.tempdir() as d:
+        mnt = os.path.join(d, "small")
+        os.mkdir(mnt)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt]).returncode:
+            print("skipped: cannot mount a tmpfs here")
+            return
+        node = None
+        try:
+            node = Node(d, "sys_interval 1\n", location=mnt).start()
+            c5 = wire.Client(node.port)
+            c5.send(wire.connect("full5", wire.V5))
+            expect_eq(c5.read_packet()[0], 0x20, "CONNACK")
+            refused = 0
+            for i in range(1, 400):
+                c5.send(wire.publish(f"fill/{i}", b"x" * 20000, 1, True, pid=i, v=wire.V5))
+                rc = puback_reason(c5)
+                if rc:
+                    expect_eq(rc, 0x97, "the refusal")
+                    refused = i
+                    break
+            if not refused:
+                raise AssertionError("1 MB never filled up")
+            c3 = wire.Client(node.port)
+            c3.send(wire.connect("full3", wire.V311))
+            expect_eq(c3.read_packet()[0], 0x20, "CONNACK")
+            c3.send(wire.publish("fill/3", b"y" * 20000, 1, True, pid=1))
+            c3.expect_closed("a 3.1.1 publisher whose message could not be stored")
+            for i in range(3):
+                c5.send(wire.publish(f"more/{i}", b"x" * 20000, 1, True, pid=1000 + i,
+                                     v=wire.V5))
+                expect_eq(puback_reason(c5), 0x97, "still refused")
+            msgs = queue.Queue()
+            w, _ = paho("watch", node.port, clean=True, on_message=lambda cl, u, m: msgs.put(m))
+            subscribe(w, "$SYS/broker/store/commits/failed", 0)
+            iptest.eventually(lambda: int(msgs.get(timeout=5).payload) >= 5,
+                              what="$SYS/broker/store/commits/failed counting")
+            stop(w)
+            lines = [x for x in node.log().splitlines() if "writing the persistence file" in x]
+            expect_eq(len(lines), 1, "log lines about the failed commits (at most one a minute)")
+            subprocess.run(["mount", "-o", "remount,size=64m", mnt], check=True)
+            c5.send(wire.publish("back/1", b"stored", 1, True, pid=2000, v=wire.V5))
+            expect_eq(puback_reason(c5), 0, "acknowledged once space is back")
+            c5.close()
+            node.kill9()
+            node.start()
+            got = queue.Queue()
+            r, _ = paho("check", node.port, clean=True, on_message=lambda cl, u, m: got.put(m))
+            subscribe(r, "back/#", 1)
+            expect_eq(got.get(timeout=iptest.TIMEOUT).payload, b"stored", "kept after recovery")
+            stop(r)
+            node.term()
+        finally:
+            if node and node.proc and node.proc.poll() is None:
+                node.kill9()
+            subprocess.run(["umount", mnt])
+
+
 def main():
     r = iptest.Results()
     r.check("kill -9 mid-stream, QoS 1: nothing acknowledged is lost", lambda: kill_mid_stream(1))
@@ -288,6 +361,7 @@ def main():
     r.check("state across SIGTERM", lambda: state_across("term"))
     for kind in ("garbage", "truncated", "foreign", "newer"):
         r.check(f"bad store: {kind}", lambda kind=kind: bad_file(kind))
+    r.check("full disk: refused, never acknowledged; recovers", full_disk)
     r.finish()
 
 
