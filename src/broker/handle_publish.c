@@ -63,10 +63,10 @@ static uint8_t refusal(ipb_conn_t *c, const ipm_publish_t *p)
  * done. An acknowledgement also waits when an earlier one of the session still does, so
  * they leave in the order their packets came (MQTT-4.6.0-2).
  */
-static int ack_stored(ipb_conn_t *c, uint64_t mark, uint8_t type, uint16_t pid, uint8_t reason)
+static int ack_after(ipb_conn_t *c, bool wait, uint8_t type, uint16_t pid, uint8_t reason)
 {
     ipb_broker_t *b = c->b;
-    if (!b->persist || (ipb__persist_mark(b->persist) == mark && !c->s->held)) {
+    if (!wait) {
         ack(c, type, pid, reason);
         return 0;
     }
@@ -74,6 +74,12 @@ static int ack_stored(ipb_conn_t *c, uint64_t mark, uint8_t type, uint16_t pid, 
         return 0;
     ipb__conn_kick(c, IPM_RC_SERVER_BUSY, "out of memory");
     return -1;
+}
+
+static int ack_stored(ipb_conn_t *c, uint64_t mark, uint8_t type, uint16_t pid, uint8_t reason)
+{
+    ipb_persist_t *p = c->b->persist;
+    return ack_after(c, p && (ipb__persist_mark(p) != mark || c->s->held), type, pid, reason);
 }
 
 void ipb__publish_release(ipb_broker_t *b, ipb_conn_t *c, uint8_t type, uint16_t pid,
@@ -108,8 +114,10 @@ int ipb__handle_publish(ipb_conn_t *c, ipm_publish_t *p)
         return -1;
     }
     if (p->qos == 2 && ipb__session_rx_has(s, p->packet_id)) {
-        ack(c, IPM_PUBREC, p->packet_id, 0); /* a resend: delivered already */
-        return 0;
+        /* A resend: delivered already, but perhaps not committed yet (its first PUBREC
+         * was dropped with the connection that sent it): then it waits for the commit. */
+        bool wait = b->persist && (ipb__persist_pending(b->persist) || s->held);
+        return ack_after(c, wait, IPM_PUBREC, p->packet_id, 0);
     }
     uint8_t refused = refusal(c, p);
     uint64_t mark = b->persist ? ipb__persist_mark(b->persist) : 0;

@@ -823,6 +823,11 @@ void ipb__persist_turn(ipb_persist_t *p)
     start(p);
 }
 
+bool ipb__persist_pending(const ipb_persist_t *p)
+{
+    return p->busy || p->cur.n;
+}
+
 bool ipb__persist_busy(const ipb_persist_t *p)
 {
     return p->busy;

@@ -116,6 +116,8 @@ bool ipb__persist_hold(ipb_persist_t *p, ipb_session_t *s, ipb_conn_t *c, uint8_
 void ipb__persist_forget(ipb_persist_t *p, ipb_session_t *s);
 /* Once per loop turn: start committing the batch if none is in flight. */
 void ipb__persist_turn(ipb_persist_t *p);
+/* Something is not committed yet: a batch is filling or a commit is in flight. */
+bool ipb__persist_pending(const ipb_persist_t *p);
 /* A commit is in flight (close waits for it). */
 bool ipb__persist_busy(const ipb_persist_t *p);
 /* Commits that failed ($SYS). */

@@ -60,6 +60,9 @@ class Node:
 
     def term(self):
         expect_eq(iptest.stop(self.proc, 20), 0, "exit status after SIGTERM")
+        for bad in ("AddressSanitizer", "runtime error:", "LeakSanitizer"):
+            if bad in self.log():
+                raise AssertionError(f"sanitizer report:\n{self.log()[-3000:]}")
 
 
 def paho(cid, port, proto=mqtt.MQTTv311, clean=False, expiry=None, on_message=None):
