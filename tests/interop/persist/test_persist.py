@@ -20,6 +20,17 @@ sys.path.insert(0, os.path.join(os.environ["IOTPLOT_SRC"], "tests", "wire", "bro
 import wire  # noqa: E402
 
 
+RUNNING = []  # brokers started and not yet stopped: a failed check leaves none behind
+
+
+def stop_all():
+    while RUNNING:
+        proc = RUNNING.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
 class Node:
     """`iotplot broker` with `persistence true` in dir on a fixed port, restartable."""
 
@@ -43,6 +54,7 @@ class Node:
         self.proc = subprocess.Popen([iptest.binary(), "broker", "-c", self.conf], stdout=log,
                                      stderr=subprocess.STDOUT)
         log.close()
+        RUNNING.append(self.proc)
         if expect_running:
             iptest.eventually(lambda: self.proc.poll() is None and "broker running" in self.log(),
                               what="the broker running")
@@ -358,6 +370,14 @@ def full_disk():
 
 def main():
     r = iptest.Results()
+    check = r.check
+
+    def cleaned(name, fn):
+        try:
+            check(name, fn)
+        finally:
+            stop_all()
+    r.check = cleaned
     r.check("kill -9 mid-stream, QoS 1: nothing acknowledged is lost", lambda: kill_mid_stream(1))
     r.check("kill -9 mid-stream, QoS 2: nothing lost, nothing twice", lambda: kill_mid_stream(2))
     r.check("state across kill -9", lambda: state_across("kill"))
