@@ -25,6 +25,8 @@
 
 /* "iotp" in PRAGMA application_id: a database of another program is not ours. */
 #define APP_ID 0x696f7470
+/* Statements a session's end runs beside deleting its row (more_sql). */
+#define N_MORE 4
 
 enum {
     OP_MSG,       /* m: id, topic, payload, props, expiry */
@@ -41,6 +43,8 @@ enum {
     OP_RX_DEL,    /* s1, pid */
     OP_RETAIN,    /* m, wall */
     OP_RETAIN_DEL, /* s1 = topic */
+    OP_WILL,      /* s1 = client, m, num = will delay, wall = when it goes out */
+    OP_WILL_DEL,  /* s1 */
     OP_N
 };
 
@@ -73,7 +77,7 @@ typedef struct {
 struct ipb_persist {
     ipb_broker_t *b;
     sqlite3 *db;
-    sqlite3_stmt *st[OP_N], *st_more[3];
+    sqlite3_stmt *st[OP_N], *st_more[N_MORE];
     ipb__persist_release_fn release;
     batch_t cur, run;
     uv_work_t req;
@@ -100,9 +104,11 @@ static const char *const schema[] = {
     "CREATE TABLE IF NOT EXISTS rx(client TEXT, pid INTEGER, PRIMARY KEY(client, pid))",
     "CREATE TABLE IF NOT EXISTS retained(topic TEXT PRIMARY KEY, payload BLOB, qos INTEGER, "
     "props BLOB, expire INTEGER)",
+    "CREATE TABLE IF NOT EXISTS wills(client TEXT PRIMARY KEY, topic TEXT, payload BLOB, qos "
+    "INTEGER, retain INTEGER, props BLOB, delay INTEGER, due INTEGER)",
 };
 
-/* One statement per operation kind (a session's end takes three more). */
+/* One statement per operation kind (a session's end takes N_MORE more). */
 static const char *const op_sql[OP_N] = {
     [OP_MSG] = "INSERT OR REPLACE INTO msgs VALUES(?1,?2,?3,?4,?5,?6,?7)",
     [OP_MSG_DEL] = "DELETE FROM msgs WHERE id=?1",
@@ -118,11 +124,14 @@ static const char *const op_sql[OP_N] = {
     [OP_RX_DEL] = "DELETE FROM rx WHERE client=?1 AND pid=?2",
     [OP_RETAIN] = "INSERT OR REPLACE INTO retained VALUES(?1,?2,?3,?4,?5)",
     [OP_RETAIN_DEL] = "DELETE FROM retained WHERE topic=?1",
+    [OP_WILL] = "INSERT OR REPLACE INTO wills VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+    [OP_WILL_DEL] = "DELETE FROM wills WHERE client=?1",
 };
-static const char *const more_sql[3] = {
+static const char *const more_sql[N_MORE] = {
     "DELETE FROM subs WHERE client=?1",
     "DELETE FROM rx WHERE client=?1",
     "DELETE FROM dlvs WHERE client=?1",
+    "DELETE FROM wills WHERE client=?1",
 };
 
 int64_t ipb__wall_ms(void)
@@ -246,7 +255,7 @@ static void free_stmts(ipb_persist_t *p)
 {
     for (int i = 0; i < OP_N; i++)
         sqlite3_finalize(p->st[i]);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < N_MORE; i++)
         sqlite3_finalize(p->st_more[i]);
 }
 
@@ -296,7 +305,7 @@ int ipb__persist_open(ipb_broker_t *b, const char *path, bool full_sync,
         if (sqlite3_prepare_v3(p->db, op_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &p->st[i],
                                NULL) != SQLITE_OK)
             goto sqlfail;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < N_MORE; i++)
         if (sqlite3_prepare_v3(p->db, more_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                                &p->st_more[i], NULL) != SQLITE_OK)
             goto sqlfail;
@@ -374,6 +383,18 @@ static void row_retained(sqlite3_stmt *st, ipb__persist_row_t *r)
     r->expire_wall = sqlite3_column_int64(st, 4);
 }
 
+static void row_will(sqlite3_stmt *st, ipb__persist_row_t *r)
+{
+    r->client = col_text(st, 0);
+    r->str = col_text(st, 1);
+    r->payload = col_blob(st, 2, &r->payload_len);
+    r->qos = (uint8_t)sqlite3_column_int(st, 3);
+    r->retain = (uint8_t)sqlite3_column_int(st, 4);
+    r->props = col_blob(st, 5, &r->props_len);
+    r->num = (uint32_t)sqlite3_column_int64(st, 6);
+    r->expire_wall = sqlite3_column_int64(st, 7);
+}
+
 static void row_dlv(sqlite3_stmt *st, ipb__persist_row_t *r)
 {
     r->seq = (uint64_t)sqlite3_column_int64(st, 0);
@@ -401,6 +422,9 @@ int ipb__persist_load(ipb_persist_t *p, const ipb__persist_load_t *fn, void *arg
         rc = each_row(p, "SELECT client, filter, opts, subid FROM subs", row_sub, fn->sub, arg);
     if (!rc)
         rc = each_row(p, "SELECT client, pid FROM rx", row_rx, fn->rx, arg);
+    if (!rc)
+        rc = each_row(p, "SELECT client, topic, payload, qos, retain, props, delay, due FROM wills",
+                      row_will, fn->will, arg);
     if (!rc)
         rc = each_row(p, "SELECT topic, payload, qos, props, expire FROM retained",
                       row_retained, fn->retained, arg);
@@ -605,6 +629,17 @@ void ipb__persist_retain(ipb_persist_t *p, ipb_msg_t *m, uint64_t now)
     }
 }
 
+void ipb__persist_will(ipb_persist_t *p, const char *client, ipb_msg_t *will, int64_t due_wall)
+{
+    op_t *o = op_str(p, will ? OP_WILL : OP_WILL_DEL, client, NULL);
+    if (o && will) {
+        ipb__msg_ref(will);
+        o->m = will;
+        o->num = will->will_delay;
+        o->wall = due_wall;
+    }
+}
+
 /* ---- the commit (worker thread) -------------------------------------------------------- */
 
 /* The forwarded 5.0 properties as they came: the block msg.c copied in front of the topic. */
@@ -691,8 +726,19 @@ static int bind_op(ipb_persist_t *p, const op_t *o, sqlite3_stmt *st)
         bind_props(st, 4, m);
         sqlite3_bind_int64(st, 5, o->wall);
         break;
+    case OP_WILL:
+        sqlite3_bind_text(st, 1, o->s1, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, m->topic, m->topic_len, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 3, m->payload, (int)m->payload_len, SQLITE_STATIC);
+        sqlite3_bind_int(st, 4, m->qos);
+        sqlite3_bind_int(st, 5, m->retain);
+        bind_props(st, 6, m);
+        sqlite3_bind_int64(st, 7, o->num);
+        sqlite3_bind_int64(st, 8, o->wall);
+        break;
     case OP_SESSION_DEL:
     case OP_RETAIN_DEL:
+    case OP_WILL_DEL:
         sqlite3_bind_text(st, 1, o->s1, -1, SQLITE_STATIC);
         break;
     }
@@ -714,7 +760,7 @@ static int run_op(ipb_persist_t *p, const op_t *o)
     bind_op(p, o, st);
     int rc = step(st);
     if (rc == SQLITE_OK && o->kind == OP_SESSION_DEL)
-        for (int i = 0; i < 3 && rc == SQLITE_OK; i++) {
+        for (int i = 0; i < N_MORE && rc == SQLITE_OK; i++) {
             sqlite3_bind_text(p->st_more[i], 1, o->s1, -1, SQLITE_STATIC);
             rc = step(p->st_more[i]);
         }

@@ -62,6 +62,8 @@ typedef struct {
     void (*session)(void *arg, const ipb__persist_row_t *r);
     void (*sub)(void *arg, const ipb__persist_row_t *r);
     void (*rx)(void *arg, const ipb__persist_row_t *r);
+    /* A delayed will (num = its delay, expire_wall = when it goes out). */
+    void (*will)(void *arg, const ipb__persist_row_t *r);
     void (*retained)(void *arg, const ipb__persist_row_t *r);
     /* A queued or in-flight delivery with its message (id, topic, payload, props), in
      * sequence order. */
@@ -101,6 +103,9 @@ void ipb__persist_sub(ipb_persist_t *p, const char *client, const char *filter, 
 void ipb__persist_sub_del(ipb_persist_t *p, const char *client, const char *filter);
 /* A QoS 2 packet id received and waiting for PUBREL (add), or released. */
 void ipb__persist_rx(ipb_persist_t *p, const char *client, uint16_t pid, bool add);
+/* A session's delayed will, due at due_wall (wall-clock ms); NULL: it went out or was
+ * cancelled. */
+void ipb__persist_will(ipb_persist_t *p, const char *client, ipb_msg_t *will, int64_t due_wall);
 /* Retained message set (payload) or cleared (none), with its properties and expiry. */
 void ipb__persist_retain(ipb_persist_t *p, ipb_msg_t *m, uint64_t now);
 

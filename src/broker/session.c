@@ -555,6 +555,9 @@ void ipb__session_detach(ipb_broker_t *b, ipb_conn_t *c)
         ipb__msg_ref(will);
         s->will = will;
         s->will_at = ipb__deadline(b, now, will->will_delay);
+        if (b->persist)
+            ipb__persist_will(b->persist, s->id, will,
+                              ipb__wall_ms() + (int64_t)will->will_delay * 1000);
         will = NULL;
     }
     if (will)
@@ -613,6 +616,8 @@ ipb_session_t *ipb__session_attach(ipb_broker_t *b, ipb_conn_t *c, ipb_session_t
         /* Reconnected within the will delay: the will is not sent (MQTT-3.1.3-9). */
         ipb__msg_unref(s->will);
         s->will = NULL;
+        if (b->persist)
+            ipb__persist_will(b->persist, s->id, NULL, 0);
     }
     if (c->username && !s->username && !(s->username = strdup(c->username))) {
         ipb__session_free(b, s);
@@ -638,6 +643,8 @@ void ipb__sessions_tick(ipb_broker_t *b, uint64_t now_ms)
         if (s->will && (s->will_at <= now || ending)) {
             ipb_msg_t *w = s->will;
             s->will = NULL;
+            if (b->persist)
+                ipb__persist_will(b->persist, s->id, NULL, 0);
             b->publish(b, w);
             ipb__msg_unref(w);
         }

@@ -120,7 +120,7 @@ typedef struct {
     ipb_broker_t *b;
     int64_t wall;
     uint64_t now;
-    unsigned sessions, expired, subs, retained, queued, dropped;
+    unsigned sessions, expired, subs, retained, queued, dropped, wills;
     ipb_msg_t *last; /* deliveries of one message come together: it is built once */
     uint64_t last_id;
 } replay_t;
@@ -187,6 +187,27 @@ static ipb_msg_t *message(replay_t *x, const ipb__persist_row_t *r, const char *
     return m;
 }
 
+/* A delayed will: it goes out when its delay (counted on the wall clock) has run, at the
+ * first tick if that was while the broker was down. */
+static void on_will(void *arg, const ipb__persist_row_t *r)
+{
+    replay_t *x = arg;
+    ipb_session_t *s = ipb__session_find(x->b, r->client);
+    ipm_props_t props = {.raw = {r->props, (uint32_t)r->props_len}};
+    ipb_msg_t *m = s ? ipb__msg_new(r->str, strlen(r->str), r->payload, r->payload_len, r->qos,
+                                    r->retain, r->props_len ? &props : NULL, x->now)
+                     : NULL;
+    if (!m)
+        return;
+    int64_t left = left_ms(x, r->expire_wall);
+    m->will_delay = r->num;
+    ipb__msg_unref(s->will);
+    s->will = m;
+    s->will_at = ipb__deadline(x->b, x->now, left > 0 ? (uint32_t)((left + 999) / 1000) : 0);
+    ipb__session_set_offline(x->b, s, true);
+    x->wills++;
+}
+
 static void on_retained(void *arg, const ipb__persist_row_t *r)
 {
     replay_t *x = arg;
@@ -246,7 +267,9 @@ int ipb__store_open(ipb_broker_t *b, char *err, size_t errlen)
         return -1;
     b->persist = p;
     replay_t x = {.b = b, .wall = ipb__wall_ms(), .now = ipb__now(b)};
-    static const ipb__persist_load_t fn = {on_session, on_sub, on_rx, on_retained, on_dlv};
+    static const ipb__persist_load_t fn = {.session = on_session, .sub = on_sub, .rx = on_rx,
+                                           .will = on_will, .retained = on_retained,
+                                           .dlv = on_dlv};
     int rc = ipb__persist_load(p, &fn, &x, err, errlen);
     ipb__msg_unref(x.last);
     if (rc < 0) {
@@ -256,8 +279,8 @@ int ipb__store_open(ipb_broker_t *b, char *err, size_t errlen)
     }
     ipb_broker_set_store(b, &own_store, b);
     ipb__log(b, IPB_LOG_NOTICE, "Restored from %s: %u sessions (%u expired), %u "
-             "subscriptions, %u retained, %u queued or in flight.", path, x.sessions,
-             x.expired, x.subs, x.retained, x.queued);
+             "subscriptions, %u retained, %u queued or in flight, %u delayed wills.", path,
+             x.sessions, x.expired, x.subs, x.retained, x.queued, x.wills);
     return 0;
 }
 

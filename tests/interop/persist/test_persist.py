@@ -298,6 +298,43 @@ def bad_file(kind):
         node.term()
 
 
+def delayed_will(how):
+    """A delayed will waiting in an offline session goes out after a kill -9 or SIGTERM,
+    when its delay has run; one whose client came back within the delay does not."""
+    with iptest.tempdir() as d:
+        node = Node(d).start()
+        got = queue.Queue()
+        wills = {}
+        for cid in ("gone", "back"):
+            c = wire.Client(node.port)
+            will = dict(topic=f"will/{cid}", payload=cid.encode(), qos=1, props=[(0x18, 3)])
+            c.send(wire.connect(cid, wire.V5, clean=True, will=will, p=[(0x11, 600)]))
+            expect_eq(c.read_packet()[0], 0x20, "CONNACK")
+            wills[cid] = c
+        for c in wills.values():
+            c.sock.close()  # no DISCONNECT: the wills are to go out after 3 s
+        iptest.eventually(lambda: node.log().count("closed its connection") >= 2
+                          or node.log().count("disconnected") >= 2, what="both seen closing")
+        time.sleep(0.3)  # the turn that records them
+        if how == "kill":
+            node.kill9()
+        else:
+            node.term()
+        node.start()
+        expect_eq("2 delayed wills" in node.log(), True, f"wills restored ({how})")
+        w, _ = paho("watch", node.port, clean=True, on_message=lambda cl, u, m: got.put(m))
+        subscribe(w, "will/#", 1)
+        b, flags = paho("back", node.port, mqtt.MQTTv5, clean=False, expiry=600)
+        expect_eq(flags["session present"], 1, "its session")
+        m = got.get(timeout=iptest.TIMEOUT)
+        expect_eq((m.topic, m.payload), ("will/gone", b"gone"), f"the delayed will ({how})")
+        time.sleep(4)
+        expect_eq(got.qsize(), 0, "the will of the client that came back")
+        stop(b)
+        stop(w)
+        node.term()
+
+
 def puback_reason(c):
     """The reason code of the next packet, a PUBACK (0 when it has none)."""
     p = c.read_packet()
@@ -384,6 +421,8 @@ def main():
     r.check("state across SIGTERM", lambda: state_across("term"))
     for kind in ("garbage", "truncated", "foreign", "newer"):
         r.check(f"bad store: {kind}", lambda kind=kind: bad_file(kind))
+    r.check("delayed will across kill -9", lambda: delayed_will("kill"))
+    r.check("delayed will across SIGTERM", lambda: delayed_will("term"))
     r.check("full disk: refused, never acknowledged; recovers", full_disk)
     r.finish()
 
