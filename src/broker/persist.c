@@ -73,6 +73,39 @@ static op_t *op_str(ipb_persist_t *p, uint8_t kind, const char *s1, const char *
     return o;
 }
 
+/*
+ * A delivery inserted and finished (a subscriber online acknowledges within a turn or
+ * two) is never written: its insert is found in the batch still filling and undone.
+ */
+static void note(ipb_persist_t *p, opref_t **v, size_t *n, size_t *cap, uint64_t key)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 256;
+        opref_t *nv = realloc(*v, nc * sizeof *nv);
+        if (!nv)
+            return; /* not undoable, still correct */
+        *v = nv;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = (opref_t){key, (uint32_t)(p->cur.n - 1)};
+}
+
+static op_t *pending_insert(ipb_persist_t *p, const opref_t *v, size_t n, uint64_t key)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid].key < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == n || v[lo].key != key)
+        return NULL;
+    op_t *o = &p->cur.ops[v[lo].op];
+    return o->dead ? NULL : o;
+}
+
 /* Where the loop's expiry deadline falls on the wall clock (0 = never). */
 static int64_t wall_of(ipb_persist_t *p, const ipb_msg_t *m, uint64_t now)
 {
@@ -95,6 +128,7 @@ uint64_t ipb__persist_dlv_add(ipb_persist_t *p, const char *client, ipb_msg_t *m
         o->wall = wall_of(p, m, ipb__now(p->b));
         ipb__msg_ref(m);
         o->m = m;
+        note(p, &p->cur.msgs, &p->cur.nmsg, &p->cur.msgcap, o->id);
     }
     op_t *o = op_str(p, IPB__OP_DLV, client, NULL);
     if (!o)
@@ -109,6 +143,7 @@ uint64_t ipb__persist_dlv_add(ipb_persist_t *p, const char *client, ipb_msg_t *m
     o->state = state;
     o->pid = pid;
     m->srefs++;
+    note(p, &p->cur.dlvs, &p->cur.ndlv, &p->cur.dlvcap, o->seq);
     return o->seq;
 }
 
@@ -120,7 +155,13 @@ void ipb__persist_dlv_restored(ipb_msg_t *m, uint64_t msg_id)
 
 void ipb__persist_dlv_state(ipb_persist_t *p, uint64_t seq, uint8_t state, uint16_t pid)
 {
-    op_t *o = op_new(p, IPB__OP_DLV_STATE);
+    op_t *o = pending_insert(p, p->cur.dlvs, p->cur.ndlv, seq);
+    if (o) {
+        o->state = state;
+        o->pid = pid;
+        return;
+    }
+    o = op_new(p, IPB__OP_DLV_STATE);
     if (o) {
         o->seq = seq;
         o->state = state;
@@ -130,11 +171,15 @@ void ipb__persist_dlv_state(ipb_persist_t *p, uint64_t seq, uint8_t state, uint1
 
 void ipb__persist_dlv_del(ipb_persist_t *p, uint64_t seq, ipb_msg_t *m)
 {
-    op_t *o = op_new(p, IPB__OP_DLV_DEL);
+    op_t *o = pending_insert(p, p->cur.dlvs, p->cur.ndlv, seq);
     if (o)
+        o->dead = true;
+    else if ((o = op_new(p, IPB__OP_DLV_DEL)))
         o->seq = seq;
     if (m && m->srefs && --m->srefs == 0 && m->sid) {
-        if ((o = op_new(p, IPB__OP_MSG_DEL)))
+        if ((o = pending_insert(p, p->cur.msgs, p->cur.nmsg, m->sid)))
+            o->dead = true;
+        else if ((o = op_new(p, IPB__OP_MSG_DEL)))
             o->id = m->sid;
         m->sid = 0;
     }
@@ -231,6 +276,7 @@ static void batch_clear(batch_t *bt)
     }
     bt->n = 0;
     bt->nheld = 0;
+    bt->ndlv = bt->nmsg = 0;
 }
 
 static void release_all(ipb_persist_t *p, batch_t *bt, bool stored)
@@ -360,10 +406,13 @@ void ipb__persist_close(ipb_persist_t *p)
     }
     batch_clear(&p->cur);
     batch_clear(&p->run);
-    free(p->cur.ops);
-    free(p->cur.held);
-    free(p->run.ops);
-    free(p->run.held);
+    batch_t *bts[2] = {&p->cur, &p->run};
+    for (int i = 0; i < 2; i++) {
+        free(bts[i]->ops);
+        free(bts[i]->held);
+        free(bts[i]->dlvs);
+        free(bts[i]->msgs);
+    }
     ipb__persist_db_close(p);
     free(p);
 }

@@ -486,6 +486,8 @@ static int step(sqlite3_stmt *st)
 
 static int run_op(ipb_persist_t *p, const op_t *o)
 {
+    if (o->dead)
+        return SQLITE_OK;
     sqlite3_stmt *st = p->st[o->kind];
     bind_op(p, o, st);
     int rc = step(st);

@@ -37,6 +37,7 @@ enum {
 
 typedef struct {
     uint8_t kind, qos, retain, state, version;
+    bool dead; /* undone before it was committed: nothing to write */
     uint16_t pid;
     uint32_t num;
     uint64_t id, seq;
@@ -54,11 +55,19 @@ typedef struct {
     uint8_t type, reason;
 } held_t;
 
+/* Where a delivery's or a message's insert sits in the batch (keys only grow). */
+typedef struct {
+    uint64_t key;
+    uint32_t op;
+} opref_t;
+
 typedef struct {
     op_t *ops;
     size_t n, cap;
     held_t *held;
     size_t nheld, heldcap;
+    opref_t *dlvs, *msgs; /* the inserts of this batch, by sequence and by message id */
+    size_t ndlv, dlvcap, nmsg, msgcap;
 } batch_t;
 
 struct ipb_persist {
