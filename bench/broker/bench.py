@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
 """Run the broker benchmark: iotplot broker and mosquitto alternately on the same load.
 
-    bench/broker/bench.py BUILD_DIR [--seconds S] [--idle N] [--rounds R]
+    bench/broker/bench.py BUILD_DIR [--seconds S] [--idle N] [--rounds R] [--persistence]
 
 For every scenario, each broker is started fresh with the same configuration, the C load
 generator (ipb_loadgen) runs against it, and the broker is stopped; the two run in
 alternation, R rounds, and the best round of each is kept. Prints a table with the ratio
 iotplot / mosquitto (for latency and memory, lower is better).
+
+--persistence runs QoS 1 fan-in (100 publishers -> 1 subscriber) instead: in memory, then
+with `persistence true` to a persistent subscriber online, and to one offline (publishers
+paced by their PUBACKs: messages stored and acknowledged per second). Each run starts
+with an empty store in its own folder.
 """
 import argparse
 import json
@@ -39,10 +44,14 @@ def wait_port(port, proc):
 
 def run_one(broker_cmd, loadgen, args, d, extra=""):
     port = free_port()
+    store = os.path.join(d, "store")  # every run starts with an empty persistence folder
+    if os.path.isdir(store):
+        for f in os.listdir(store):
+            os.remove(os.path.join(store, f))
     conf = os.path.join(d, "bench.conf")
     with open(conf, "w") as f:
         f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\nlog_dest none\n"
-                "max_queued_messages 10000\nmax_connections -1\n" + extra)
+                "max_connections -1\n" + extra)
     proc = subprocess.Popen(broker_cmd + ["-c", conf], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
@@ -63,6 +72,8 @@ def main():
     ap.add_argument("--seconds", default="3")
     ap.add_argument("--idle", default="10000")
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--persistence", action="store_true",
+                    help="QoS 1 fan-in in memory and with persistence, online and offline")
     ap.add_argument("--nodelay", action="store_true",
                     help="give mosquitto set_tcp_nodelay true (its default leaves Nagle on)")
     a = ap.parse_args()
@@ -79,6 +90,13 @@ def main():
     for q in ("0", "1"):
         runs.append((f"latency QoS {q}", ["-s", "latency", "-q", q, "-t", a.seconds], None, None))
     runs.append(("idle", ["-s", "idle", "-n", a.idle], None, None))
+    if a.persistence:
+        fanin = ["-s", "fanin", "-q", "1", "-t", a.seconds]
+        runs = [("fanin QoS 1 in memory (msg/s)", fanin, "delivered_per_s", max),
+                ("fanin QoS 1 persistent, subscriber online (msg/s)",
+                 fanin + ["--persistent", "1"], "delivered_per_s", max),
+                ("fanin QoS 1 persistent, subscriber offline (stored+acked/s)",
+                 fanin + ["--offline", "1"], "delivered_per_s", max)]
     rows = []
     with tempfile.TemporaryDirectory() as d:
         for name, args, key, best in runs:
@@ -86,6 +104,13 @@ def main():
             for _ in range(a.rounds):
                 for b, cmd in brokers.items():
                     extra = "set_tcp_nodelay true\n" if b == "mosquitto" and a.nodelay else ""
+                    # An offline session queues everything: no cap, for both brokers.
+                    extra += "max_queued_messages 0\n" if "--offline" in args else \
+                             "max_queued_messages 10000\n"
+                    if "--persistent" in args or "--offline" in args:
+                        store = os.path.join(d, "store")
+                        os.makedirs(store, exist_ok=True)
+                        extra += f"persistence true\npersistence_location {store}/\n"
                     res[b].append(run_one(cmd, loadgen, args, d, extra))
             if key:
                 v = {b: best(r[key] for r in res[b]) for b in brokers}

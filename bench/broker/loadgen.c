@@ -3,6 +3,7 @@
  * packets made and read with the iotplot codec, many connections in one thread.
  *
  *   ipb_loadgen -p PORT -s SCENARIO [-q QOS] [-t SECONDS] [-n CONNS] [--pid BROKER_PID]
+ *               [--persistent 1] [--offline 1]
  *
  * Scenarios (64-byte payloads):
  *   fanin    100 publishers -> 1 subscriber on a wildcard filter
@@ -10,6 +11,11 @@
  *   fanout   1 publisher -> 100 subscribers of one topic
  *   latency  1 publisher at 5,000 msg/s -> 1 subscriber; p50/p99/p99.9
  *   idle     N (default 10,000) connections that connect and stay idle; RSS of the broker
+ *
+ * --persistent 1: subscribers connect with clean session 0 (their sessions outlive them);
+ * --offline 1 as well: they subscribe and leave, and publishers are paced by their PUBACKs
+ * instead, so the figure is messages stored for an offline session and acknowledged per
+ * second.
  *
  * Throughput is closed-loop: a publisher keeps at most a window of messages that its
  * subscribers have not received yet, so no broker has to drop anything and the figure is
@@ -64,6 +70,7 @@ typedef struct {
     double *lat;
     size_t nlat, lat_cap;
     bool measuring;
+    bool persistent, offline;
 } lg_t;
 
 static uint64_t now_ns(void)
@@ -147,7 +154,8 @@ static int open_conn(lg_t *g, int port, conn_t *c)
     char id[32];
     snprintf(id, sizeof id, "lg-%d-%d", c->role, c->idx);
     ipm_packet_t p = {.type = IPM_CONNECT};
-    p.u.connect = (ipm_connect_t){.version = IPM_PROTO_V311, .clean_start = true,
+    p.u.connect = (ipm_connect_t){.version = IPM_PROTO_V311,
+                                  .clean_start = !(g->persistent && c->role == 1),
                                   .keepalive = 600, .client_id = ipm_str(id)};
     queue_pkt(c, &p);
     return 0;
@@ -226,6 +234,8 @@ static void handle(lg_t *g, conn_t *c, const ipm_packet_t *p)
         break;
     case IPM_PUBACK:
         c->acked++;
+        if (g->offline && g->measuring)
+            g->delivered++;
         break;
     default:
         break;
@@ -315,7 +325,7 @@ static void pump(lg_t *g)
     uint64_t floor = fanout ? min_recv(g) : 0;
     for (int i = 0; i < g->npub; i++) {
         conn_t *c = &g->c[i];
-        uint64_t got = fanout ? floor : c->recv;
+        uint64_t got = g->offline ? c->acked : fanout ? floor : c->recv;
         topic_of(g, i, topic, sizeof topic);
         while (c->sent - got < (uint64_t)g->window && c->wlen < 65536)
             send_publish(g, c, topic);
@@ -344,6 +354,16 @@ static void setup(lg_t *g, int port)
         queue_pkt(&g->c[i], &p);
     }
     wait_until(g, &g->nsubscribed, g->n - g->npub, "subscribed");
+    if (!g->offline)
+        return;
+    for (int i = g->npub; i < g->n; i++) {
+        ipm_packet_t p = {.type = IPM_DISCONNECT};
+        queue_pkt(&g->c[i], &p);
+        flush(g, &g->c[i]);
+        epoll_ctl(g->ep, EPOLL_CTL_DEL, g->c[i].fd, NULL);
+        close(g->c[i].fd);
+        g->c[i].wlen = 0;
+    }
 }
 
 static void throughput(lg_t *g, int port, double seconds)
@@ -482,6 +502,10 @@ int main(int argc, char **argv)
             n = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--pid"))
             pid = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--persistent"))
+            g.persistent = atoi(argv[i + 1]) != 0;
+        else if (!strcmp(argv[i], "--offline"))
+            g.persistent = g.offline = atoi(argv[i + 1]) != 0;
     }
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {

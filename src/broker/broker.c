@@ -20,9 +20,11 @@
 #include "core.h"
 #include "listener.h"
 #include "log.h"
+#include "persist.h"
 #include "route.h"
 #include "security.h"
 #include "session.h"
+#include "store.h"
 #include "sys.h"
 #include "tree.h"
 
@@ -50,7 +52,11 @@ static void on_tick(uv_timer_t *t)
 /* Output of a loop turn goes out here, before the loop sleeps and after reads. */
 static void on_prepare(uv_prepare_t *p)
 {
-    ipb__flush_all(p->data);
+    ipb_broker_t *b = p->data;
+    /* The turn's changes start committing; their acknowledgements wait for it. */
+    if (b->persist)
+        ipb__persist_turn(b->persist);
+    ipb__flush_all(b);
 }
 
 static void on_check(uv_check_t *c)
@@ -150,6 +156,10 @@ int ipb_broker_start(ipb_broker_t *b)
         ipb__log(b, IPB_LOG_ERR, "Error: %s.", err);
         return UV_EINVAL;
     }
+    if (ipb__store_open(b, err, sizeof err)) {
+        ipb__log(b, IPB_LOG_ERR, "Error: %s.", err);
+        return UV_EINVAL;
+    }
     for (unsigned i = 0; i < b->cfg.n_listeners; i++) {
         int rc = ipb__listener_open(b, i);
         if (rc < 0) {
@@ -228,6 +238,8 @@ static void finish(ipb_broker_t *b)
     b->log_publish = NULL; /* the tree goes below; the last lines go elsewhere */
     void (*cb)(void *) = b->closed_cb;
     void *arg = b->closed_arg;
+    /* The store is closed first: freeing sessions here is the broker ending, not them. */
+    ipb__store_close(b);
     /* Sessions first (they unlink their subscriptions), then what is left in the tree. */
     ipb__sessions_free_all(b);
     free_retained(b->tree.root);
@@ -265,7 +277,9 @@ static void on_drain_check(uv_timer_t *t)
 {
     ipb_broker_t *b = t->data;
     ipb__flush_all(b);
-    if (!b->conns) {
+    if (b->persist)
+        ipb__persist_turn(b->persist);
+    if (!b->conns && !(b->persist && ipb__persist_busy(b->persist))) {
         uv_close((uv_handle_t *)&b->tick, on_handle_closed);
         uv_close((uv_handle_t *)&b->prep, on_handle_closed);
         uv_close((uv_handle_t *)&b->check, on_handle_closed);

@@ -20,8 +20,9 @@
  *   - ipb_auth_t: called on CONNECT, PUBLISH, SUBSCRIBE and on every delivery
  *     (ipb_broker_start installs the broker's own, from password files and ACLs; call
  *     ipb_broker_set_auth after it to replace that);
- *   - ipb_store_t: write-through persistence of sessions and retained messages (the
- *     broker keeps none itself: a store is the embedder's);
+ *   - ipb_store_t: write-through persistence of sessions and subscriptions (an
+ *     embedder's, or with `persistence true` the broker's own SQLite store, which also
+ *     keeps retained and queued messages and acknowledges only what it has committed);
  *   - ipb_local_subscribe / ipb_local_publish: in-process clients without a socket.
  */
 #ifndef IOTPLOT_BROKER_H
@@ -124,6 +125,12 @@ typedef struct {
     uint32_t max_topic_levels;  /* default 64 */
     uint64_t memory_limit;      /* resident bytes; 0 = none (the default) */
     uint32_t max_retained_messages; /* distinct retained topics; 0 = none. Default 100000 */
+    /* Persistence (store.c, persist.c): one SQLite file, every change committed before it
+     * is acknowledged. */
+    bool persistence;
+    char persistence_location[IPB_PATH_MAX]; /* a folder; "" = the working directory */
+    char persistence_file[IPB_PATH_MAX];     /* "" = iotplot.db */
+    uint32_t persistence_sync;               /* IPB_PERSIST_SYNC_* */
     unsigned log_types;   /* IPB_LOG_* mask */
     unsigned log_dest;    /* IPB_LOG_DEST_* mask: several at once; 0 = none */
     char log_file[256];   /* for IPB_LOG_DEST_FILE */
@@ -144,6 +151,10 @@ typedef struct {
     uint64_t max_inflight_bytes;  /* QoS 1/2 payload bytes in flight per client; 0 = none */
 } ipb_config_t;
 
+/* normal: a commit survives the process being killed; full: also a power loss (fsync). */
+#define IPB_PERSIST_SYNC_NORMAL 0
+#define IPB_PERSIST_SYNC_FULL 1
+
 #define IPB_LOG_DEST_NONE 0x00u
 #define IPB_LOG_DEST_STDERR 0x01u
 #define IPB_LOG_DEST_STDOUT 0x02u
@@ -161,7 +172,8 @@ int ipb_config_add_listener(ipb_config_t *cfg, uint16_t port, const char *addres
  * Read a mosquitto.conf-style file into cfg (on top of what it holds). On error returns a
  * negative IPM_E* and writes "file:line: reason" into err. Every mosquitto 2.0 directive
  * is known: read as mosquitto documents it, or (bridges, plugins, features not offered)
- * refused with a message saying so, never silently ignored. A value with " #" in it is
+ * refused with a message saying so, never silently ignored. Persistence is the broker's
+ * own SQLite store (persist.c). A value with " #" in it is
  * warned about on stderr ("file:line: warning: ..."): mosquitto has no such comments.
  */
 int ipb_config_load(ipb_config_t *cfg, const char *path, char *err, size_t errlen);
@@ -366,6 +378,7 @@ typedef struct {
     uint64_t msgs_received, msgs_sent, bytes_received, bytes_sent;
     uint64_t pub_received, pub_sent, pub_dropped;
     uint64_t subscriptions, retained;
+    uint64_t store_failures; /* commits of the persistence file that failed */
 } ipb_stats_t;
 
 void ipb_broker_stats(const ipb_broker_t *b, ipb_stats_t *out);

@@ -22,6 +22,7 @@
 #define LISTENERS "Listeners"
 #define AUTH "Authentication and authorization"
 #define LIMITS "Limits"
+#define PERSISTENCE "Persistence"
 #define OTHER "Other"
 #define REFUSED "Not offered"
 #define PROCESS "Process and log"
@@ -162,6 +163,18 @@ static int tls_keyform(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok, int n
 }
 
 static const ipb__cname_t protocols[] = {{"mqtt", 0}, {"websockets", 1}, {NULL, 0}};
+
+/* autosave_interval: a number, checked and not kept (every change is committed anyway). */
+static int accepted_seconds(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok, int n)
+{
+    int64_t v;
+    return ipb__cparse_int(p, d->name, n > 1 ? tok[1] : NULL, 0, INT32_MAX, &v) < 0
+               ? IPM_EINVALID
+               : 0;
+}
+
+static const ipb__cname_t syncs[] = {
+    {"normal", IPB_PERSIST_SYNC_NORMAL}, {"full", IPB_PERSIST_SYNC_FULL}, {NULL, 0}};
 
 /* mosquitto's log_type names; websockets is accepted and logs nothing here. */
 static const ipb__cname_t log_types[] = {
@@ -304,6 +317,31 @@ const ipb__cdir_t ipb__config_table[] = {
     {.name = "persistent_client_expiration", .section = LIMITS, .type = IPB__CT_DURATION,
      G(persistent_client_expiration), .max = UINT32_MAX - 1, .doc_default = "never",
      .doc = "3.x persistent sessions expire after this (`1h`, `2d`, `3w`, `4m`, `5y`)"},
+
+    /* ---- persistence ---- */
+    {.name = "persistence", .section = PERSISTENCE, .type = IPB__CT_BOOL, G(persistence),
+     .max = 1,
+     .doc = "keep retained messages, sessions that outlive their connection, their "
+            "subscriptions, queued and in-flight messages in one SQLite file, restored at "
+            "start. A QoS 1/2 PUBLISH is acknowledged only once what it changed is committed"},
+    {.name = "persistence_location", .section = PERSISTENCE, .type = IPB__CT_PATH,
+     G(persistence_location), .arg = "DIR", .doc_default = "the working directory",
+     .doc = "the folder of the persistence file"},
+    {.name = "persistence_file", .section = PERSISTENCE, .type = IPB__CT_STRING,
+     G(persistence_file), .arg = "NAME", .doc_default = "`iotplot.db`",
+     .doc = "its name; SQLite keeps `NAME-wal` and `NAME-shm` beside it while running"},
+    {.name = "persistence_sync", .section = PERSISTENCE, .type = IPB__CT_ENUM,
+     G(persistence_sync), .names = syncs, .arg = "normal|full", .doc_default = "`normal`",
+     .doc = "`normal`: what was acknowledged survives the broker being killed (kill -9, a "
+            "crash); `full`: each commit is also flushed to the disk (fsync), so it survives "
+            "a power loss, at the disk's flush rate"},
+    {.name = "autosave_interval", .section = PERSISTENCE, .type = IPB__CT_CUSTOM,
+     .parse = accepted_seconds, .arg = "SECONDS", .doc_default = "-",
+     .doc = "accepted as mosquitto's and unnecessary: every change is committed before it is "
+            "acknowledged"},
+    {.name = "autosave_on_changes", .section = PERSISTENCE, .type = IPB__CT_BOOL,
+     .flags = IPB__CF_NOSTORE, .max = 1, .doc_default = "-",
+     .doc = "the same"},
 
     /* ---- other ---- */
     {.name = "retain_available", .section = OTHER, .type = IPB__CT_BOOL, G(retain_available),
@@ -460,11 +498,6 @@ const ipb__cdir_t ipb__config_table[] = {
      .doc = "plugins"},
 
     /* ---- recognised and refused ---- */
-    NOT_OFFERED("persistence", "persistence"),
-    NOT_OFFERED("persistence_file", "persistence"),
-    NOT_OFFERED("persistence_location", "persistence"),
-    NOT_OFFERED("autosave_interval", "persistence"),
-    NOT_OFFERED("autosave_on_changes", "persistence"),
     NOT_OFFERED("plugin", "plugins"),
     NOT_OFFERED("auth_plugin", "plugins"),
 };

@@ -68,6 +68,7 @@ struct ipb_broker {
     uint32_t retained_by_clients; /* retained topics not under '$' (max_retained_messages) */
     const ipb_store_t *store;
     void *store_ctx;
+    struct ipb_persist *persist; /* `persistence true`: the broker's own store (persist.c) */
 
     unsigned fanout_depth;
     ipb_msg_t **deferred;      /* local publishes made during a fan-out */

@@ -12,6 +12,7 @@
 #include "core.h"
 #include "handlers.h"
 #include "outq.h"
+#include "persist.h"
 #include "route.h"
 #include "session.h"
 
@@ -57,6 +58,46 @@ static uint8_t refusal(ipb_conn_t *c, const ipm_publish_t *p)
     return b->auth->publish(b->auth_ctx, &cl, topic, p->qos, p->retain);
 }
 
+/*
+ * Acknowledge now, or (persistence) once the commit holding what this packet changed is
+ * done. An acknowledgement also waits when an earlier one of the session still does, so
+ * they leave in the order their packets came (MQTT-4.6.0-2).
+ */
+static int ack_after(ipb_conn_t *c, bool wait, uint8_t type, uint16_t pid, uint8_t reason)
+{
+    ipb_broker_t *b = c->b;
+    if (!wait) {
+        ack(c, type, pid, reason);
+        return 0;
+    }
+    if (ipb__persist_hold(b->persist, c->s, c, type, pid, reason))
+        return 0;
+    ipb__conn_kick(c, IPM_RC_SERVER_BUSY, "out of memory");
+    return -1;
+}
+
+static int ack_stored(ipb_conn_t *c, uint64_t mark, uint8_t type, uint16_t pid, uint8_t reason)
+{
+    ipb_persist_t *p = c->b->persist;
+    return ack_after(c, p && (ipb__persist_mark(p) != mark || c->s->held), type, pid, reason);
+}
+
+void ipb__publish_release(ipb_broker_t *b, ipb_conn_t *c, uint8_t type, uint16_t pid,
+                          uint8_t reason, bool stored)
+{
+    (void)b;
+    if (c->state != IPB_CONN_ACTIVE)
+        return;
+    if (stored || reason) {
+        ack(c, type, pid, reason);
+    } else if (c->version == IPM_PROTO_V5 && type != IPM_PUBCOMP) {
+        ack(c, type, pid, IPM_RC_QUOTA_EXCEEDED);
+    } else {
+        /* 3.x has no refusal: the client resends after reconnecting. */
+        ipb__conn_kick(c, 0, "its message could not be stored");
+    }
+}
+
 int ipb__handle_publish(ipb_conn_t *c, ipm_publish_t *p)
 {
     ipb_broker_t *b = c->b;
@@ -85,10 +126,13 @@ int ipb__handle_publish(ipb_conn_t *c, ipm_publish_t *p)
         return -1;
     }
     if (p->qos == 2 && ipb__session_rx_has(s, p->packet_id)) {
-        ack(c, IPM_PUBREC, p->packet_id, 0); /* a resend: delivered already */
-        return 0;
+        /* A resend: delivered already, but perhaps not committed yet (its first PUBREC
+         * was dropped with the connection that sent it): then it waits for the commit. */
+        bool wait = b->persist && (ipb__persist_pending(b->persist) || s->held);
+        return ack_after(c, wait, IPM_PUBREC, p->packet_id, 0);
     }
     uint8_t refused = refusal(c, p);
+    uint64_t mark = b->persist ? ipb__persist_mark(b->persist) : 0;
     if (!refused) {
         ipb_msg_t *m = ipb__msg_new_by(c->username, (const char *)p->topic.data, p->topic.len,
                                        p->payload.data, p->payload.len, p->qos, p->retain,
@@ -110,21 +154,28 @@ int ipb__handle_publish(ipb_conn_t *c, ipm_publish_t *p)
     } else {
         b->st.pub_dropped++;
     }
-    if (p->qos == 1) {
-        ack(c, IPM_PUBACK, p->packet_id, refused);
-    } else if (p->qos == 2) {
+    if (p->qos == 1)
+        return ack_stored(c, mark, IPM_PUBACK, p->packet_id, refused);
+    if (p->qos == 2) {
         if (!refused && !ipb__session_rx_add(s, p->packet_id)) {
             ipb__conn_kick(c, IPM_RC_SERVER_BUSY, "out of memory");
             return -1;
         }
-        ack(c, IPM_PUBREC, p->packet_id, refused);
+        /* Exactly once across a restart: the id is kept with the message it came with. */
+        if (!refused && b->persist && s->expiry)
+            ipb__persist_rx(b->persist, s->id, p->packet_id, true);
+        return ack_stored(c, mark, IPM_PUBREC, p->packet_id, refused);
     }
     return 0;
 }
 
 int ipb__handle_pubrel(ipb_conn_t *c, const ipm_ack_t *a)
 {
+    ipb_broker_t *b = c->b;
+    uint64_t mark = b->persist ? ipb__persist_mark(b->persist) : 0;
     bool had = ipb__session_rx_release(c->s, a->packet_id);
-    ack(c, IPM_PUBCOMP, a->packet_id, had ? 0 : IPM_RC_PACKET_IDENTIFIER_NOT_FOUND);
-    return 0;
+    if (had && b->persist && c->s->expiry)
+        ipb__persist_rx(b->persist, c->s->id, a->packet_id, false);
+    return ack_stored(c, mark, IPM_PUBCOMP, a->packet_id,
+                      had ? 0 : IPM_RC_PACKET_IDENTIFIER_NOT_FOUND);
 }

@@ -19,6 +19,9 @@ int ipb__handle_connect_raw(ipb_conn_t *c, int rc, const ipm_frame_t *f, const u
                             const ipm_connect_t *p);
 int ipb__handle_publish(ipb_conn_t *c, ipm_publish_t *p);
 int ipb__handle_pubrel(ipb_conn_t *c, const ipm_ack_t *a);
+/* A PUBACK / PUBREC / PUBCOMP held for a commit goes out (persist.h's release). */
+void ipb__publish_release(ipb_broker_t *b, ipb_conn_t *c, uint8_t type, uint16_t pid,
+                          uint8_t reason, bool stored);
 int ipb__handle_subscribe(ipb_conn_t *c, const ipm_subscribe_t *p);
 int ipb__handle_unsubscribe(ipb_conn_t *c, const ipm_subscribe_t *p);
 /* A first packet larger than max_connect_size: refused (5.0 CONNACK 0x95) and closed. */

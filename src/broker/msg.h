@@ -28,6 +28,8 @@ typedef struct ipb_msg {
     uint32_t will_delay;      /* a will's delay interval, seconds */
     uint64_t expire_at;       /* loop ms when it expires; 0 = never */
     uint32_t origin;          /* serial of the publishing session, for no local */
+    uint32_t srefs;           /* stored deliveries of it (persist.c) */
+    uint64_t sid;             /* its row in the persistence file; 0 = none */
     ipm_prop_t *props;
     char *topic;              /* NUL-terminated */
     uint8_t *payload;

@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "core.h"
 #include "log.h"
+#include "persist.h"
 #include "retain.h"
 
 void ipb__retain_set(ipb_broker_t *b, ipb_msg_t *m)
@@ -49,6 +50,9 @@ void ipb__retain_put(ipb_broker_t *b, ipb_msg_t *m, bool notify)
             ipb__log(b, IPB_LOG_ERR, "Error storing retained message on %s: %s.", m->topic,
                      ipm_strerror(rc));
     }
+    /* '$' topics are the broker's own ($SYS), rewritten every interval: never stored. */
+    if (notify && b->persist && m->topic[0] != '$')
+        ipb__persist_retain(b->persist, m, ipb__now(b));
     if (!n)
         return;
     bool by_client = m->topic[0] != '$';

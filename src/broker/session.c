@@ -21,6 +21,7 @@
 #include "conn.h"
 #include "core.h"
 #include "outq.h"
+#include "persist.h"
 #include "session.h"
 
 static size_t hash_id(const char *s)
@@ -86,9 +87,13 @@ ipb_session_t *ipb__session_new(ipb_broker_t *b, const char *id)
     return s;
 }
 
+static void append_inflight(ipb_session_t *s, ipb_dlv_t *d);
+
 static void dlv_free(ipb_broker_t *b, ipb_dlv_t *d)
 {
     b->queued_total--;
+    if (d->sseq && b->persist)
+        ipb__persist_dlv_del(b->persist, d->sseq, d->msg);
     ipb__msg_unref(d->msg);
     free(d->subids);
     free(d);
@@ -150,8 +155,10 @@ void ipb__session_free(ipb_broker_t *b, ipb_session_t *s)
     *pp = s->hnext;
     b->nsessions--;
     ipb__session_set_offline(b, s, false);
-    if (b->store && b->store->session_del && s->expiry)
+    if (b->store && b->store->session_del && (s->expiry || s->stored))
         b->store->session_del(b->store_ctx, s->id);
+    if (b->persist && s->held)
+        ipb__persist_forget(b->persist, s);
     ipb__session_reset(b, s);
     free(s->username);
     free(s);
@@ -288,11 +295,9 @@ static uint16_t next_pid(ipb_session_t *s)
     }
 }
 
-/* Move d into the inflight window and send it. */
-static void start_inflight(ipb_broker_t *b, ipb_session_t *s, ipb_dlv_t *d)
+/* Send d, whose packet id is chosen, and add it to the inflight window. */
+static void send_inflight(ipb_broker_t *b, ipb_session_t *s, ipb_dlv_t *d)
 {
-    d->pid = next_pid(s);
-    d->state = IPB_DLV_WAIT_ACK;
     d->next = NULL;
     if (!send_publish(b, s->conn, d->msg, d->qos, d->retain, false, d->pid, d->subids,
                       d->nsubids)) {
@@ -305,6 +310,16 @@ static void start_inflight(ipb_broker_t *b, ipb_session_t *s, ipb_dlv_t *d)
         s->inflight = d;
     s->inflight_tail = d;
     s->ninflight++;
+}
+
+/* Move d from the queue into the inflight window and send it. */
+static void start_inflight(ipb_broker_t *b, ipb_session_t *s, ipb_dlv_t *d)
+{
+    d->pid = next_pid(s);
+    d->state = IPB_DLV_WAIT_ACK;
+    if (d->sseq && b->persist)
+        ipb__persist_dlv_state(b->persist, d->sseq, d->state, d->pid);
+    send_inflight(b, s, d);
 }
 
 static bool queue_full(ipb_broker_t *b, ipb_session_t *s, const ipb_msg_t *m)
@@ -365,7 +380,15 @@ void ipb__session_deliver(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, uint8
     if (nsubids)
         memcpy(d->subids, subids, nsubids * sizeof *subids);
     if (direct) {
-        start_inflight(b, s, d);
+        d->pid = next_pid(s);
+        d->state = IPB_DLV_WAIT_ACK;
+    }
+    /* What a session that outlives its connection is owed is written (QoS 0 never is). */
+    if (b->persist && s->expiry && qos)
+        d->sseq = ipb__persist_dlv_add(b->persist, s->id, m, qos, retain, d->state, d->pid,
+                                       subids, nsubids);
+    if (direct) {
+        send_inflight(b, s, d);
         return;
     }
     if (s->queue_tail)
@@ -376,6 +399,42 @@ void ipb__session_deliver(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, uint8
     s->nqueued++;
     uint64_t qb = (uint64_t)s->queued_bytes + m->payload_len;
     s->queued_bytes = qb > UINT32_MAX ? UINT32_MAX : (uint32_t)qb;
+}
+
+bool ipb__session_restore_dlv(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, uint8_t qos,
+                              bool retain, uint8_t state, uint16_t pid, const uint32_t *subids,
+                              unsigned nsubids, uint64_t sseq)
+{
+    ipb_dlv_t *d = calloc(1, sizeof *d);
+    if (!d || (nsubids && !(d->subids = malloc(nsubids * sizeof *subids)))) {
+        free(d);
+        return false;
+    }
+    ipb__msg_ref(m);
+    b->queued_total++;
+    d->msg = m;
+    d->qos = qos;
+    d->retain = retain;
+    d->nsubids = (uint16_t)nsubids;
+    if (nsubids)
+        memcpy(d->subids, subids, nsubids * sizeof *subids);
+    d->sseq = sseq;
+    if (state != IPB_DLV_QUEUED && pid) {
+        /* Sent before the restart: resent with DUP and its packet id on reconnect. */
+        d->state = state;
+        d->pid = pid;
+        append_inflight(s, d);
+        return true;
+    }
+    if (s->queue_tail)
+        s->queue_tail->next = d;
+    else
+        s->queue = d;
+    s->queue_tail = d;
+    s->nqueued++;
+    uint64_t qb = (uint64_t)s->queued_bytes + m->payload_len;
+    s->queued_bytes = qb > UINT32_MAX ? UINT32_MAX : (uint32_t)qb;
+    return true;
 }
 
 void ipb__session_pump(ipb_broker_t *b, ipb_session_t *s)
@@ -478,6 +537,8 @@ void ipb__session_ack(ipb_broker_t *b, ipb_session_t *s, uint8_t type, const ipm
         } else if (d) {
             /* The message is no longer needed; only the id stays in use until PUBCOMP. */
             d->state = IPB_DLV_WAIT_COMP;
+            if (d->sseq && b->persist)
+                ipb__persist_dlv_state(b->persist, d->sseq, d->state, d->pid);
             append_inflight(s, d);
             send_ack(s->conn, IPM_PUBREL, a->packet_id, 0);
         } else {
@@ -512,6 +573,9 @@ void ipb__session_detach(ipb_broker_t *b, ipb_conn_t *c)
         ipb__msg_ref(will);
         s->will = will;
         s->will_at = ipb__deadline(b, now, will->will_delay);
+        if (b->persist)
+            ipb__persist_will(b->persist, s->id, will,
+                              ipb__wall_ms() + (int64_t)will->will_delay * 1000);
         will = NULL;
     }
     if (will)
@@ -527,6 +591,13 @@ void ipb__session_detach(ipb_broker_t *b, ipb_conn_t *c)
     s->expire_at = s->expiry == IPM_SESSION_EXPIRY_NEVER ? 0 : ipb__deadline(b, now, s->expiry);
     if (s->expire_at || s->will)
         ipb__session_set_offline(b, s, true);
+    if (b->persist) {
+        if (s->held)
+            ipb__persist_forget(b->persist, s);
+        ipb__persist_session_offline(b->persist, s->id,
+                                     s->expire_at ? ipb__wall_ms() + (int64_t)s->expiry * 1000
+                                                  : 0);
+    }
 }
 
 ipb_conn_t *ipb__session_unlink(ipb_broker_t *b, ipb_session_t *s, bool ending)
@@ -534,6 +605,8 @@ ipb_conn_t *ipb__session_unlink(ipb_broker_t *b, ipb_session_t *s, bool ending)
     ipb_conn_t *old = s->conn;
     old->s = NULL;
     s->conn = NULL;
+    if (b->persist && s->held)
+        ipb__persist_forget(b->persist, s);
     /* A delayed will waits for nothing when the session ends here; otherwise the client
      * that takes over is back within the delay and the will is not sent (MQTT-3.1.3-9). */
     if (old->will && old->will_on_close && (ending || !old->will->will_delay))
@@ -561,6 +634,8 @@ ipb_session_t *ipb__session_attach(ipb_broker_t *b, ipb_conn_t *c, ipb_session_t
         /* Reconnected within the will delay: the will is not sent (MQTT-3.1.3-9). */
         ipb__msg_unref(s->will);
         s->will = NULL;
+        if (b->persist)
+            ipb__persist_will(b->persist, s->id, NULL, 0);
     }
     if (c->username && !s->username && !(s->username = strdup(c->username))) {
         ipb__session_free(b, s);
@@ -586,6 +661,8 @@ void ipb__sessions_tick(ipb_broker_t *b, uint64_t now_ms)
         if (s->will && (s->will_at <= now || ending)) {
             ipb_msg_t *w = s->will;
             s->will = NULL;
+            if (b->persist)
+                ipb__persist_will(b->persist, s->id, NULL, 0);
             b->publish(b, w);
             ipb__msg_unref(w);
         }

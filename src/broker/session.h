@@ -25,6 +25,7 @@ typedef struct ipb_dlv {
     uint8_t qos;
     uint8_t state;
     bool retain;
+    uint64_t sseq; /* its row in the persistence file; 0 = not stored */
 } ipb_dlv_t;
 
 typedef struct ipb_sub ipb_sub_t;
@@ -51,6 +52,8 @@ struct ipb_session {
     uint16_t ninflight;
     uint16_t nrx_qos2;    /* the array's capacity follows from it: see ipb__session_rx_add() */
     uint16_t next_pid;
+    uint32_t held;        /* acknowledgements waiting for a commit (persist.c) */
+    bool stored;          /* it has a row in the persistence file */
     char id[];            /* client identifier, in the same allocation */
 };
 
@@ -73,6 +76,10 @@ void ipb__session_deliver(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, uint8
 bool ipb__session_rx_has(const ipb_session_t *s, uint16_t pid);
 bool ipb__session_rx_add(ipb_session_t *s, uint16_t pid);
 bool ipb__session_rx_release(ipb_session_t *s, uint16_t pid);
+/* A delivery read back from the persistence file: in flight (state, pid) or queued. */
+bool ipb__session_restore_dlv(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, uint8_t qos,
+                              bool retain, uint8_t state, uint16_t pid, const uint32_t *subids,
+                              unsigned nsubids, uint64_t sseq);
 /* Send what fits in the window from the queue (after an ack or on reconnect). */
 void ipb__session_pump(ipb_broker_t *b, ipb_session_t *s);
 /* Resend everything in flight with DUP (reconnect). */

@@ -1,14 +1,21 @@
 /*
  * store.c - the persistence seam: where a store plugs in, and how what it kept is
- * replayed into a broker before it starts listening.
+ * replayed into a broker before it starts listening; and the broker's own store
+ * (`persistence true`, persist.c) behind that seam.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
+#include "conn.h"
 #include "core.h"
+#include "handlers.h"
+#include "log.h"
 #include "msg.h"
+#include "persist.h"
 #include "retain.h"
 #include "session.h"
+#include "store.h"
 #include "tree.h"
 
 void ipb_broker_set_store(ipb_broker_t *b, const ipb_store_t *store, void *ctx)
@@ -61,4 +68,228 @@ int ipb_broker_restore_sub(ipb_broker_t *b, const char *client_id, const char *f
         return IPM_EBAD_FILTER;
     bool isnew;
     return ipb__sub_add(b, s, NULL, NULL, filter, len, options, subid, &isnew) ? 0 : IPM_ENOMEM;
+}
+
+/* ---- the broker's own store: the seam's calls, written through persist.c ------------------ */
+
+static int own_session_set(void *ctx, const char *client_id, uint32_t expiry)
+{
+    ipb_broker_t *b = ctx;
+    ipb_session_t *s = ipb__session_find(b, client_id);
+    if (!s)
+        return IPM_EINVALID;
+    s->stored = true;
+    ipb__persist_session(b->persist, s->id, s->username, s->conn ? s->conn->version : 0,
+                         expiry, 0);
+    return 0;
+}
+
+static int own_session_del(void *ctx, const char *client_id)
+{
+    ipb_broker_t *b = ctx;
+    ipb__persist_session_del(b->persist, client_id);
+    return 0;
+}
+
+static int own_sub_set(void *ctx, const char *client_id, const char *filter, uint8_t options,
+                       uint32_t subid)
+{
+    ipb_broker_t *b = ctx;
+    ipb__persist_sub(b->persist, client_id, filter, options, subid);
+    return 0;
+}
+
+static int own_sub_del(void *ctx, const char *client_id, const char *filter)
+{
+    ipb_broker_t *b = ctx;
+    ipb__persist_sub_del(b->persist, client_id, filter);
+    return 0;
+}
+
+/* Retained messages are written by retain.c itself: the seam's call carries no properties. */
+static const ipb_store_t own_store = {
+    .session_set = own_session_set,
+    .session_del = own_session_del,
+    .sub_set = own_sub_set,
+    .sub_del = own_sub_del,
+};
+
+/* ---- replaying the persistence file ------------------------------------------------------ */
+
+typedef struct {
+    ipb_broker_t *b;
+    int64_t wall;
+    uint64_t now;
+    unsigned sessions, expired, subs, retained, queued, dropped, wills;
+    ipb_msg_t *last; /* deliveries of one message come together: it is built once */
+    uint64_t last_id;
+} replay_t;
+
+/* Milliseconds left before a wall-clock deadline: -1 passed, 0 none. */
+static int64_t left_ms(const replay_t *x, int64_t wall)
+{
+    if (!wall)
+        return 0;
+    return wall > x->wall ? wall - x->wall : -1;
+}
+
+static void on_session(void *arg, const ipb__persist_row_t *r)
+{
+    replay_t *x = arg;
+    ipb_broker_t *b = x->b;
+    int64_t left = left_ms(x, r->expire_wall);
+    if (!r->num || left < 0) {
+        ipb__persist_session_del(b->persist, r->client);
+        x->expired++;
+        return;
+    }
+    ipb_session_t *s = ipb__session_find(b, r->client);
+    if (!s && !(s = ipb__session_new(b, r->client)))
+        return;
+    s->expiry = r->num;
+    s->stored = true;
+    if (r->str && !s->username)
+        s->username = strdup(r->str);
+    if (r->num != IPM_SESSION_EXPIRY_NEVER) {
+        /* Online when the broker stopped: its expiry runs from now, and that is written. */
+        uint32_t secs = left ? (uint32_t)((left + 999) / 1000) : r->num;
+        s->expire_at = ipb__deadline(b, x->now, secs);
+        ipb__session_set_offline(b, s, true);
+        if (!left)
+            ipb__persist_session_offline(b->persist, s->id, x->wall + (int64_t)secs * 1000);
+    }
+    x->sessions++;
+}
+
+static void on_sub(void *arg, const ipb__persist_row_t *r)
+{
+    replay_t *x = arg;
+    if (ipb_broker_restore_sub(x->b, r->client, r->str, r->opts, r->num) == 0)
+        x->subs++;
+}
+
+static void on_rx(void *arg, const ipb__persist_row_t *r)
+{
+    replay_t *x = arg;
+    ipb_session_t *s = ipb__session_find(x->b, r->client);
+    if (s && !ipb__session_rx_has(s, r->pid))
+        ipb__session_rx_add(s, r->pid);
+}
+
+static ipb_msg_t *message(replay_t *x, const ipb__persist_row_t *r, const char *topic,
+                          bool retain)
+{
+    ipm_props_t props = {.raw = {r->props, (uint32_t)r->props_len}};
+    ipb_msg_t *m = ipb__msg_new(topic, strlen(topic), r->payload, r->payload_len, r->qos,
+                                retain, r->props_len ? &props : NULL, x->now);
+    if (m)
+        m->expire_at = r->expire_wall ? x->now + (uint64_t)left_ms(x, r->expire_wall) : 0;
+    return m;
+}
+
+/* A delayed will: it goes out when its delay (counted on the wall clock) has run, at the
+ * first tick if that was while the broker was down. */
+static void on_will(void *arg, const ipb__persist_row_t *r)
+{
+    replay_t *x = arg;
+    ipb_session_t *s = ipb__session_find(x->b, r->client);
+    ipm_props_t props = {.raw = {r->props, (uint32_t)r->props_len}};
+    ipb_msg_t *m = s ? ipb__msg_new(r->str, strlen(r->str), r->payload, r->payload_len, r->qos,
+                                    r->retain, r->props_len ? &props : NULL, x->now)
+                     : NULL;
+    if (!m)
+        return;
+    int64_t left = left_ms(x, r->expire_wall);
+    m->will_delay = r->num;
+    ipb__msg_unref(s->will);
+    s->will = m;
+    s->will_at = ipb__deadline(x->b, x->now, left > 0 ? (uint32_t)((left + 999) / 1000) : 0);
+    ipb__session_set_offline(x->b, s, true);
+    x->wills++;
+}
+
+static void on_retained(void *arg, const ipb__persist_row_t *r)
+{
+    replay_t *x = arg;
+    if (left_ms(x, r->expire_wall) < 0)
+        return; /* expired while the broker was down */
+    ipb_msg_t *m = message(x, r, r->str, true);
+    if (!m)
+        return;
+    ipb__retain_put(x->b, m, false);
+    ipb__msg_unref(m);
+    x->retained++;
+}
+
+static void on_dlv(void *arg, const ipb__persist_row_t *r)
+{
+    replay_t *x = arg;
+    ipb_session_t *s = ipb__session_find(x->b, r->client);
+    if (!s || left_ms(x, r->expire_wall) < 0) {
+        ipb__persist_dlv_del(x->b->persist, r->seq, NULL);
+        x->dropped++;
+        return;
+    }
+    if (!x->last || x->last_id != r->id) {
+        ipb__msg_unref(x->last);
+        x->last = message(x, r, r->str, r->retain);
+        x->last_id = r->id;
+        if (!x->last)
+            return;
+    }
+    if (ipb__session_restore_dlv(x->b, s, x->last, r->qos, r->retain, r->state, r->pid,
+                                 r->subids, r->nsubids, r->seq)) {
+        ipb__persist_dlv_restored(x->last, r->id);
+        x->queued++;
+    }
+}
+
+static void store_path(const ipb_config_t *cfg, char *path, size_t len)
+{
+    const char *file = cfg->persistence_file[0] ? cfg->persistence_file : "iotplot.db";
+    const char *dir = cfg->persistence_location;
+    size_t dl = strlen(dir);
+    if (!dl)
+        snprintf(path, len, "%s", file);
+    else
+        snprintf(path, len, "%s%s%s", dir, dir[dl - 1] == '/' ? "" : "/", file);
+}
+
+int ipb__store_open(ipb_broker_t *b, char *err, size_t errlen)
+{
+    if (!b->cfg.persistence)
+        return 0;
+    char path[2 * IPB_PATH_MAX + 2];
+    store_path(&b->cfg, path, sizeof path);
+    ipb_persist_t *p;
+    if (ipb__persist_open(b, path, b->cfg.persistence_sync == IPB_PERSIST_SYNC_FULL,
+                          ipb__publish_release, &p, err, errlen) < 0)
+        return -1;
+    b->persist = p;
+    replay_t x = {.b = b, .wall = ipb__wall_ms(), .now = ipb__now(b)};
+    static const ipb__persist_load_t fn = {.session = on_session, .sub = on_sub, .rx = on_rx,
+                                           .will = on_will, .retained = on_retained,
+                                           .dlv = on_dlv};
+    int rc = ipb__persist_load(p, &fn, &x, err, errlen);
+    ipb__msg_unref(x.last);
+    if (rc < 0) {
+        b->persist = NULL;
+        ipb__persist_close(p);
+        return -1;
+    }
+    ipb_broker_set_store(b, &own_store, b);
+    ipb__log(b, IPB_LOG_NOTICE, "Restored from %s: %u sessions (%u expired), %u "
+             "subscriptions, %u retained, %u queued or in flight, %u delayed wills.", path,
+             x.sessions, x.expired, x.subs, x.retained, x.queued, x.wills);
+    return 0;
+}
+
+void ipb__store_close(ipb_broker_t *b)
+{
+    if (!b->persist)
+        return;
+    ipb__persist_close(b->persist);
+    b->persist = NULL;
+    if (b->store == &own_store)
+        ipb_broker_set_store(b, NULL, NULL);
 }

@@ -65,6 +65,9 @@ const ipb__sys_topic_t ipb__sys_topics[] = {
     {"retained messages/count", IPB__SYS_FIELD, STAT(retained), .doc = "retained topics"},
     {"store/messages/count", IPB__SYS_FN, .fn = stored,
      .doc = "retained messages and deliveries queued or in flight"},
+    {"store/commits/failed", IPB__SYS_FIELD, STAT(store_failures),
+     .doc = "commits of the persistence file that failed (a full disk): their messages "
+            "were refused, never acknowledged"},
     {"load/messages/received", IPB__SYS_LOAD, STAT(msgs_received),
      .doc = "`messages/received` per minute, averaged over 1, 5 and 15 minutes"},
     {"load/messages/sent", IPB__SYS_LOAD, STAT(msgs_sent), .doc = "the same for `messages/sent`"},

@@ -270,7 +270,7 @@ static void unknown_and_refused(void **state)
                  name, d->doc);
         assert_string_equal(err, want);
     }
-    assert_true(rows >= 10);
+    assert_true(rows >= 9);
 }
 
 static void custom_rows(void **state)

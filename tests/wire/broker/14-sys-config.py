@@ -53,7 +53,7 @@ def bad_configs():
             ("allow_anonymous maybe\n", "broker.conf:1: allow_anonymous must be true or false"),
             ("password_file /nonexistent/p\n", "/nonexistent/p: No such file or directory"),
             ("listener 1883\nprotocol smoke\n", "protocol must be mqtt or websockets"),
-            ("persistence true\n", "'persistence' needs persistence"),
+            ("connection b1\n", "'connection' needs bridges"),
             ("persistent_client_expiration 3x\n", "is not a duration"),
         ]
         for text, want in cases:

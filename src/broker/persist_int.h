@@ -1,0 +1,96 @@
+/*
+ * persist_int.h - what persist.c (the batch and the group commit) and persist_db.c (the
+ * SQLite file: checks, schema, replay, the statements of a commit) share.
+ */
+#ifndef IOTPLOT_BROKER_PERSIST_INT_H
+#define IOTPLOT_BROKER_PERSIST_INT_H
+
+#include <sqlite3.h>
+
+#include "core.h"
+#include "persist.h"
+
+/* "iotp" in PRAGMA application_id: a database of another program is not ours. */
+#define IPB__PERSIST_APP_ID 0x696f7470
+/* Statements a session's end runs beside deleting its row (more_sql). */
+#define IPB__PERSIST_MORE 4
+
+enum {
+    IPB__OP_MSG,       /* m: id, topic, payload, props, expiry */
+    IPB__OP_MSG_DEL,   /* id */
+    IPB__OP_DLV,       /* seq, s1 = client, id, qos, retain, state, pid, blob = subids */
+    IPB__OP_DLV_STATE, /* seq, state, pid */
+    IPB__OP_DLV_DEL,   /* seq */
+    IPB__OP_SESSION,   /* s1 = client, s2 = user, version, num = expiry, wall */
+    IPB__OP_SESSION_OFF, /* s1, wall */
+    IPB__OP_SESSION_DEL, /* s1 */
+    IPB__OP_SUB,       /* s1, s2 = filter, opts, num = subid */
+    IPB__OP_SUB_DEL,   /* s1, s2 */
+    IPB__OP_RX,        /* s1, pid */
+    IPB__OP_RX_DEL,    /* s1, pid */
+    IPB__OP_RETAIN,    /* m, wall */
+    IPB__OP_RETAIN_DEL, /* s1 = topic */
+    IPB__OP_WILL,      /* s1 = client, m, num = will delay, wall = when it goes out */
+    IPB__OP_WILL_DEL,  /* s1 */
+    IPB__OP_N
+};
+
+typedef struct {
+    uint8_t kind, qos, retain, state, version;
+    bool dead; /* undone before it was committed: nothing to write */
+    uint16_t pid;
+    uint32_t num;
+    uint64_t id, seq;
+    int64_t wall;
+    ipb_msg_t *m; /* a reference, released on the loop thread after the commit */
+    char *s1, *s2;
+    uint32_t *blob;
+    unsigned nblob;
+} op_t;
+
+typedef struct {
+    ipb_session_t *s; /* NULL once forgotten */
+    ipb_conn_t *c;
+    uint16_t pid;
+    uint8_t type, reason;
+} held_t;
+
+/* Where a delivery's or a message's insert sits in the batch (keys only grow). */
+typedef struct {
+    uint64_t key;
+    uint32_t op;
+} opref_t;
+
+typedef struct {
+    op_t *ops;
+    size_t n, cap;
+    held_t *held;
+    size_t nheld, heldcap;
+    opref_t *dlvs, *msgs; /* the inserts of this batch, by sequence and by message id */
+    size_t ndlv, dlvcap, nmsg, msgcap;
+} batch_t;
+
+struct ipb_persist {
+    ipb_broker_t *b;
+    sqlite3 *db;
+    sqlite3_stmt *st[IPB__OP_N], *st_more[IPB__PERSIST_MORE];
+    ipb__persist_release_fn release;
+    batch_t cur, run;
+    uv_work_t req;
+    bool busy;
+    int run_rc;
+    char run_err[160];
+    uint64_t marks;
+    uint64_t next_msg, next_seq;
+    uint64_t failures;
+    uint64_t last_fail_log; /* loop ms */
+    bool oom_logged;
+};
+
+/* Run the batch as one transaction (the worker thread, or the loop at close). An SQLite
+ * result code; err says why when it is not SQLITE_OK. */
+int ipb__persist_commit(ipb_persist_t *p, const batch_t *bt, char *err, size_t errlen);
+/* Finalize the statements and close the database. */
+void ipb__persist_db_close(ipb_persist_t *p);
+
+#endif
