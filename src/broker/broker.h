@@ -67,6 +67,7 @@ typedef struct {
      * (http_dir, else the console compiled into the binary). */
     bool websockets;
     char http_dir[IPB_PATH_MAX];
+    bool http_metrics; /* GET /metrics: Prometheus text (metrics.c), behind the /plots/ login */
     /* TLS when certfile is set (mosquitto.conf names). */
     char certfile[IPB_PATH_MAX], keyfile[IPB_PATH_MAX], cafile[IPB_PATH_MAX],
         capath[IPB_PATH_MAX];

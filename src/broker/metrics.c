@@ -1,0 +1,94 @@
+/*
+ * metrics.c - GET /metrics: one row per Prometheus metric, its value read through the
+ * $SYS table's row (sys.c), so a dashboard and a `$SYS/#` subscriber never disagree.
+ * Names follow the mosquitto exporter's, prefixed iotplot_broker_.
+ */
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "clock.h"
+#include "core.h"
+#include "metrics.h"
+#include "sys.h"
+
+#define PREFIX "iotplot_broker_"
+
+const ipb__metric_t ipb__metrics[] = {
+    {"connections", "gauge", "clients/connected", "MQTT clients connected now."},
+    {"connections_maximum", "gauge", "clients/maximum",
+     "The most MQTT clients connected at once since the broker started."},
+    {"sessions", "gauge", "clients/total", "Sessions kept, online or offline."},
+    {"sessions_offline", "gauge", "clients/disconnected",
+     "Sessions kept without a connection."},
+    {"subscriptions", "gauge", "subscriptions/count", "Subscriptions of all sessions."},
+    {"retained_messages", "gauge", "retained messages/count", "Retained topics."},
+    {"stored_messages", "gauge", "store/messages/count",
+     "Retained messages and deliveries queued or in flight."},
+    {"messages_received_total", "counter", "messages/received",
+     "MQTT packets received, of every type."},
+    {"messages_sent_total", "counter", "messages/sent", "MQTT packets sent, of every type."},
+    {"bytes_received_total", "counter", "bytes/received", "Bytes of MQTT packets received."},
+    {"bytes_sent_total", "counter", "bytes/sent", "Bytes sent to MQTT clients."},
+    {"publish_messages_received_total", "counter", "publish/messages/received",
+     "PUBLISH packets received."},
+    {"publish_messages_sent_total", "counter", "publish/messages/sent", "PUBLISH packets sent."},
+    {"publish_messages_dropped_total", "counter", "publish/messages/dropped",
+     "Publishes refused on arrival and deliveries dropped (a full queue, too many unsent "
+     "bytes, a packet larger than the receiver takes)."},
+    {"uptime_seconds", "gauge", "uptime", "Seconds since the broker started."},
+};
+
+const size_t ipb__metrics_len = sizeof ipb__metrics / sizeof ipb__metrics[0];
+
+/* The value of the $SYS row named topic; every row of ipb__metrics names a numeric one. */
+static uint64_t sys_value(ipb_broker_t *b, const char *topic, uint64_t now)
+{
+    for (size_t i = 0; i < ipb__sys_topics_len; i++) {
+        const ipb__sys_topic_t *t = &ipb__sys_topics[i];
+        if (strcmp(t->topic, topic))
+            continue;
+        uint64_t v = 0;
+        if (t->kind == IPB__SYS_FIELD)
+            memcpy(&v, (const char *)&b->st + t->field, sizeof v);
+        else if (t->kind == IPB__SYS_FN)
+            v = t->fn(b, now);
+        else
+            assert(!"a metric names a $SYS row that is no number");
+        return v;
+    }
+    assert(!"a metric names no $SYS row");
+    return 0;
+}
+
+typedef struct {
+    char *buf;
+    size_t len, used; /* used may pass len: the length the whole text needs */
+} out_t;
+
+static void put(out_t *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t room = o->used < o->len ? o->len - o->used : 0;
+    int n = vsnprintf(room ? o->buf + o->used : NULL, room, fmt, ap);
+    va_end(ap);
+    assert(n >= 0);
+    o->used += (size_t)n;
+}
+
+size_t ipb__metrics_text(ipb_broker_t *b, char *buf, size_t len)
+{
+    out_t o = {buf, len, 0};
+    uint64_t now = ipb__now(b);
+    if (len)
+        buf[0] = '\0';
+    for (size_t i = 0; i < ipb__metrics_len; i++) {
+        const ipb__metric_t *m = &ipb__metrics[i];
+        put(&o, "# HELP " PREFIX "%s %s\n# TYPE " PREFIX "%s %s\n" PREFIX "%s %llu\n",
+            m->name, m->help, m->name, m->type, m->name,
+            (unsigned long long)sys_value(b, m->sys, now));
+    }
+    return o.used;
+}
