@@ -423,14 +423,16 @@ static void http_metrics(layer_t *l, bool head)
     layer_close(&l->base);
 }
 
-/* A file, or /metrics. */
+/* A file, or /metrics: private plots make the metrics private too, for a verified user. */
 static void http_answer(layer_t *l, const ipb_http_req_t *req, bool head, const char *user,
                         bool private)
 {
-    if (wants_metrics(l, req))
-        http_metrics(l, head);
-    else
+    if (!wants_metrics(l, req))
         http_serve(l, req, head, user, private);
+    else if (private && !user[0])
+        http_error(l, 401);
+    else
+        http_metrics(l, head);
 }
 
 /*
