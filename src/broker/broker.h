@@ -367,6 +367,8 @@ typedef struct {
     uint64_t msgs_received, msgs_sent, bytes_received, bytes_sent;
     uint64_t pub_received, pub_sent, pub_dropped;
     uint64_t subscriptions, retained;
+    uint64_t login_failures; /* logins refused (MQTT and HTTP), by the password file, a
+                                lockout or an auth hook */
 } ipb_stats_t;
 
 void ipb_broker_stats(const ipb_broker_t *b, ipb_stats_t *out);

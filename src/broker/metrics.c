@@ -5,6 +5,7 @@
  */
 #include <assert.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,32 +16,45 @@
 
 #define PREFIX "iotplot_broker_"
 
+/* Counters get their _total here, so none can miss it. */
+#define GAUGE(n, s, h) {.name = n, .type = "gauge", .sys = s, .help = h}
+#define COUNTER(n, s, h) {.name = n "_total", .type = "counter", .sys = s, .help = h}
+
 const ipb__metric_t ipb__metrics[] = {
-    {"connections", "gauge", "clients/connected", "MQTT clients connected now."},
-    {"connections_maximum", "gauge", "clients/maximum",
-     "The most MQTT clients connected at once since the broker started."},
-    {"sessions", "gauge", "clients/total", "Sessions kept, online or offline."},
-    {"sessions_offline", "gauge", "clients/disconnected",
-     "Sessions kept without a connection."},
-    {"subscriptions", "gauge", "subscriptions/count", "Subscriptions of all sessions."},
-    {"retained_messages", "gauge", "retained messages/count", "Retained topics."},
-    {"stored_messages", "gauge", "store/messages/count",
-     "Retained messages and deliveries queued or in flight."},
-    {"messages_received_total", "counter", "messages/received",
-     "MQTT packets received, of every type."},
-    {"messages_sent_total", "counter", "messages/sent", "MQTT packets sent, of every type."},
-    {"bytes_received_total", "counter", "bytes/received", "Bytes of MQTT packets received."},
-    {"bytes_sent_total", "counter", "bytes/sent", "Bytes sent to MQTT clients."},
-    {"publish_messages_received_total", "counter", "publish/messages/received",
-     "PUBLISH packets received."},
-    {"publish_messages_sent_total", "counter", "publish/messages/sent", "PUBLISH packets sent."},
-    {"publish_messages_dropped_total", "counter", "publish/messages/dropped",
-     "Publishes refused on arrival and deliveries dropped (a full queue, too many unsent "
-     "bytes, a packet larger than the receiver takes)."},
-    {"uptime_seconds", "gauge", "uptime", "Seconds since the broker started."},
+    GAUGE("connections", "clients/connected", "MQTT clients connected now."),
+    GAUGE("connections_maximum", "clients/maximum",
+          "The most MQTT clients connected at once since the broker started."),
+    GAUGE("sessions", "clients/total", "Sessions kept, online or offline."),
+    GAUGE("sessions_offline", "clients/disconnected", "Sessions kept without a connection."),
+    GAUGE("subscriptions", "subscriptions/count", "Subscriptions of all sessions."),
+    GAUGE("retained_messages", "retained messages/count", "Retained topics."),
+    GAUGE("stored_messages", "store/messages/count",
+          "Retained messages and deliveries queued or in flight."),
+    COUNTER("messages_received", "messages/received", "MQTT packets received, of every type."),
+    COUNTER("messages_sent", "messages/sent", "MQTT packets sent, of every type."),
+    COUNTER("bytes_received", "bytes/received", "Bytes of MQTT packets received."),
+    COUNTER("bytes_sent", "bytes/sent", "Bytes sent to MQTT clients."),
+    COUNTER("publish_messages_received", "publish/messages/received",
+            "PUBLISH packets received."),
+    COUNTER("publish_messages_sent", "publish/messages/sent", "PUBLISH packets sent."),
+    COUNTER("publish_messages_dropped", "publish/messages/dropped",
+            "Publishes refused on arrival and deliveries dropped (a full queue, too many "
+            "unsent bytes, a packet larger than the receiver takes)."),
+    GAUGE("uptime_seconds", "uptime", "Seconds since the broker started."),
+    {.name = "login_failures_total", .type = "counter",
+     .field = offsetof(ipb_stats_t, login_failures),
+     .help = "Logins refused, over MQTT and HTTP: a wrong password, an unknown user, a "
+             "lockout after failed logins, an auth hook's refusal."},
 };
 
 const size_t ipb__metrics_len = sizeof ipb__metrics / sizeof ipb__metrics[0];
+
+static uint64_t stat_at(const ipb_broker_t *b, size_t field)
+{
+    uint64_t v;
+    memcpy(&v, (const char *)&b->st + field, sizeof v);
+    return v;
+}
 
 /* The value of the $SYS row named topic; every row of ipb__metrics names a numeric one. */
 static uint64_t sys_value(ipb_broker_t *b, const char *topic, uint64_t now)
@@ -51,7 +65,7 @@ static uint64_t sys_value(ipb_broker_t *b, const char *topic, uint64_t now)
             continue;
         uint64_t v = 0;
         if (t->kind == IPB__SYS_FIELD)
-            memcpy(&v, (const char *)&b->st + t->field, sizeof v);
+            v = stat_at(b, t->field);
         else if (t->kind == IPB__SYS_FN)
             v = t->fn(b, now);
         else
@@ -88,7 +102,7 @@ size_t ipb__metrics_text(ipb_broker_t *b, char *buf, size_t len)
         const ipb__metric_t *m = &ipb__metrics[i];
         put(&o, "# HELP " PREFIX "%s %s\n# TYPE " PREFIX "%s %s\n" PREFIX "%s %llu\n",
             m->name, m->help, m->name, m->type, m->name,
-            (unsigned long long)sys_value(b, m->sys, now));
+            (unsigned long long)(m->sys ? sys_value(b, m->sys, now) : stat_at(b, m->field)));
     }
     return o.used;
 }

@@ -97,6 +97,14 @@ static void log_lockout(ipb_broker_t *b, int locked, const char *user, const cha
                  addr, user, b->cfg.login_failure_window);
 }
 
+/* A login's verdict, counted when it refuses (the metrics' login failures). */
+static int counted(ipb_broker_t *b, int rc)
+{
+    if (rc && rc != IPB_AUTHZ_PENDING && rc != IPB__LOGIN_PENDING)
+        b->st.login_failures++;
+    return rc;
+}
+
 /* The hook's synchronous form, hashing on the loop; ipb__security_login does not. */
 static uint8_t on_connect(void *ctx, const ipb_auth_client_t *cl, const ipm_connect_t *c)
 {
@@ -194,7 +202,8 @@ static void hash_done(uv_work_t *req, int status)
     }
     unlink_login(b->sec, l);
     int locked;
-    int rc = ipb_authz_login_finish(b->sec->authz, l->check, ipb__now(b) / 1000, &locked);
+    int rc = counted(b, ipb_authz_login_finish(b->sec->authz, l->check, ipb__now(b) / 1000,
+                                               &locked));
     log_lockout(b, locked, l->user, l->addr);
     ipb_conn_t *c = l->c;
     ipb_login_cb done = l->done;
@@ -246,7 +255,7 @@ static int start_check(ipb_broker_t *b, const ipb_auth_client_t *cl, const ipm_c
                                    ipb__now(b) / 1000, cl->username, p->password.data,
                                    p->password.len, p->has_password, check, &locked);
     log_lockout(b, locked, cl->username, addr);
-    return rc;
+    return counted(b, rc);
 }
 
 int ipb__security_login(ipb_conn_t *c, const ipb_auth_client_t *cl, const ipm_connect_t *p)
@@ -259,7 +268,7 @@ int ipb__security_login(ipb_conn_t *c, const ipb_auth_client_t *cl, const ipm_co
     if (!b->auth || !b->auth->connect)
         return 0;
     if (b->auth != &hook || !b->sec || uses_identity(&b->cfg.listeners[cl->listener]))
-        return b->auth->connect(b->auth_ctx, cl, p);
+        return counted(b, b->auth->connect(b->auth_ctx, cl, p));
     char addr[64];
     ipb_authz_check_t *check;
     int rc = start_check(b, cl, p, addr, sizeof addr, &check);
@@ -279,7 +288,7 @@ int ipb__security_check(ipb_broker_t *b, const ipb_auth_client_t *cl, const ipm_
     if (!b->auth || !b->auth->connect)
         return 0;
     if (b->auth != &hook || !b->sec)
-        return b->auth->connect(b->auth_ctx, cl, p);
+        return counted(b, b->auth->connect(b->auth_ctx, cl, p));
     char addr[64];
     ipb_authz_check_t *check;
     int rc = start_check(b, cl, p, addr, sizeof addr, &check);

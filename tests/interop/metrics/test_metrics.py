@@ -110,7 +110,8 @@ def exposition(mport, plain_ws):
             raise AssertionError(f"{name} has a TYPE and no sample")
     for name in ("connections", "sessions", "subscriptions", "retained_messages",
                  "messages_received_total", "messages_sent_total", "bytes_received_total",
-                 "bytes_sent_total", "publish_messages_dropped_total", "uptime_seconds"):
+                 "bytes_sent_total", "publish_messages_dropped_total", "login_failures_total",
+                 "uptime_seconds"):
         if "iotplot_broker_" + name not in values:
             raise AssertionError(f"no iotplot_broker_{name}")
     status, _, _ = get(plain_ws, "/metrics")
@@ -201,8 +202,23 @@ def logins():
                           "a wrong password")
                 status, _, body = get(ports[1], "/metrics", basic(USER, PASSWORD))
                 expect_eq(status, 200, "the right password")
-                if b"iotplot_broker_connections " not in body:
-                    raise AssertionError("no metrics after the login")
+                # a request without credentials tries no login; the wrong password does
+                expect_eq(samples(body)[0]["iotplot_broker_login_failures_total"], 1,
+                          "login failures after one wrong HTTP password")
+                refused = threading.Event()
+                c = mqtt.Client("wrong-password", protocol=mqtt.MQTTv311)
+                c.username_pw_set(USER, "wrong")
+                c.on_connect = lambda cl, u, f, rc: refused.set() if rc else None
+                c.connect(iptest.HOST, ports[0])
+                c.loop_start()
+                try:
+                    if not refused.wait(iptest.TIMEOUT):
+                        raise TimeoutError("no refusing CONNACK")
+                finally:
+                    c.loop_stop()
+                values = samples(get(ports[1], "/metrics", basic(USER, PASSWORD))[2])[0]
+                expect_eq(values["iotplot_broker_login_failures_total"], 2,
+                          "login failures after a wrong MQTT password too")
             res.check("login", check)
         finally:
             b.close()
