@@ -398,16 +398,16 @@ static bool wants_metrics(const layer_t *l, const ipb_http_req_t *req)
            ipb_http_path(&req->target, rel, sizeof rel) == 0 && !strcmp(rel, "metrics");
 }
 
-/* The statistics in Prometheus text (metrics.c), then close. */
+/* The statistics in Prometheus text (metrics.c, through b->metrics_text), then close. */
 static void http_metrics(layer_t *l, bool head)
 {
-    size_t n = ipb__metrics_text(l->b, NULL, 0);
+    size_t n = l->b->metrics_text(l->b, NULL, 0);
     char *body = malloc(n + 1);
     if (!body) {
         http_error(l, 503);
         return;
     }
-    ipb__metrics_text(l->b, body, n + 1);
+    l->b->metrics_text(l->b, body, n + 1);
     char hd[200];
     int hn = snprintf(hd, sizeof hd,
                       "HTTP/1.1 200 OK\r\nContent-Type: " IPB__METRICS_TYPE "\r\n"
