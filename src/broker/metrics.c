@@ -1,7 +1,8 @@
 /*
  * metrics.c - GET /metrics: one row per Prometheus metric, its value read through the
  * $SYS table's row (sys.c), so a dashboard and a `$SYS/#` subscriber never disagree.
- * Names follow the mosquitto exporter's, prefixed iotplot_broker_.
+ * Names in the mosquitto and EMQX exporters' conventions (snake case, a unit suffix,
+ * counters ending in _total), prefixed iotplot_broker_.
  */
 #include <assert.h>
 #include <stdarg.h>
