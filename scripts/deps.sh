@@ -18,7 +18,7 @@ build_pkgs=(cmake make gcc libc6-dev pkg-config libuv1-dev libssl-dev libsqlite3
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev mosquitto mosquitto-clients
            python3 python3-paho-mqtt poppler-utils gcc-arm-none-eabi libnewlib-arm-none-eabi
            binutils-arm-none-eabi openssl chromium debhelper dpkg-dev lintian systemd
-           logrotate man-db python3-openpyxl python3-scipy octave)
+           logrotate man-db python3-openpyxl python3-scipy octave prometheus)
 
 pkgs=("${build_pkgs[@]}")
 # The benchmarks run matplotlib and mosquitto beside our programs.

@@ -1,11 +1,12 @@
 /*
- * gen_broker_doc.c - build tool: docs/broker.md with its tables of directives and $SYS
- * topics written from the broker's own tables (config_table.c, sys.c).
+ * gen_broker_doc.c - build tool: docs/broker.md with its tables of directives, $SYS
+ * topics and Prometheus metrics written from the broker's own tables (config_table.c,
+ * sys.c, metrics.c).
  *
  *     gen_broker_doc DOC    DOC, with every generated part rewritten, on stdout
  *
  * A generated part is the lines between `<!-- BEGIN KEY: ... -->` and `<!-- END -->`;
- * KEY is `directives SECTION` (the rows of that section) or `sys`. The prose around them
+ * KEY is `directives SECTION` (the rows of that section), `sys` or `metrics`. The prose around them
  * is kept as it is. Fails when a marker names no section, or a section of the table has
  * no marker, so no row can be left out of the document.
  */
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "config_table.h"
+#include "metrics.h"
 #include "sys.h"
 
 #define MAX_SECTIONS 16
@@ -154,6 +156,21 @@ static void sys_topics(void)
     }
 }
 
+static void metrics(void)
+{
+    puts("| metric | type | `$SYS` topic | meaning |\n|---|---|---|---|");
+    for (size_t i = 0; i < ipb__metrics_len; i++) {
+        const ipb__metric_t *m = &ipb__metrics[i];
+        printf("| `iotplot_broker_%s` | %s | ", m->name, m->type);
+        if (m->sys)
+            printf("`$SYS/broker/%s` | ", m->sys);
+        else
+            fputs("none | ", stdout);
+        cell(m->help);
+        puts(" |");
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -167,7 +184,7 @@ int main(int argc, char **argv)
     }
     const char *done[MAX_SECTIONS];
     size_t ndone = 0;
-    bool sys_done = false, inside = false;
+    bool sys_done = false, metrics_done = false, inside = false;
     char line[4096];
     unsigned lineno = 0;
     while (fgets(line, sizeof line, f)) {
@@ -192,6 +209,9 @@ int main(int argc, char **argv)
         if (!strcmp(key, "sys")) {
             sys_topics();
             sys_done = true;
+        } else if (!strcmp(key, "metrics")) {
+            metrics();
+            metrics_done = true;
         } else if (!strncmp(key, "directives ", 11) && ndone < MAX_SECTIONS) {
             const char *section = key + 11;
             if (!directives(section)) {
@@ -216,6 +236,10 @@ int main(int argc, char **argv)
     }
     if (!sys_done) {
         fprintf(stderr, "%s: no `<!-- BEGIN sys: -->` part for the $SYS topics\n", argv[1]);
+        return 1;
+    }
+    if (!metrics_done) {
+        fprintf(stderr, "%s: no `<!-- BEGIN metrics: -->` part for GET /metrics\n", argv[1]);
         return 1;
     }
     for (size_t i = 0; i < ipb__config_table_len; i++) {

@@ -20,6 +20,7 @@
 #include "core.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "persist.h"
 #include "route.h"
 #include "security.h"
@@ -133,6 +134,7 @@ int ipb_broker_new(uv_loop_t *loop, const ipb_config_t *cfg, ipb_broker_t **out)
     b->cfg = *cfg;
     b->publish = ipb__publish;
     b->resume = ipb__conn_resume;
+    b->metrics_text = ipb__metrics_text;
     b->log_publish = log_publish;
     if (ipb__tree_init(&b->tree) < 0 || ipb__log_open(b) < 0) {
         ipb__tree_free(&b->tree);

@@ -68,6 +68,7 @@ typedef struct {
      * (http_dir, else the console compiled into the binary). */
     bool websockets;
     char http_dir[IPB_PATH_MAX];
+    bool http_metrics; /* GET /metrics: Prometheus text (metrics.c), behind the /plots/ login */
     /* TLS when certfile is set (mosquitto.conf names). */
     char certfile[IPB_PATH_MAX], keyfile[IPB_PATH_MAX], cafile[IPB_PATH_MAX],
         capath[IPB_PATH_MAX];
@@ -379,6 +380,8 @@ typedef struct {
     uint64_t pub_received, pub_sent, pub_dropped;
     uint64_t subscriptions, retained;
     uint64_t store_failures; /* commits of the persistence file that failed */
+    uint64_t login_failures; /* logins refused (MQTT and HTTP), by the password file, a
+                                lockout or an auth hook */
 } ipb_stats_t;
 
 void ipb_broker_stats(const ipb_broker_t *b, ipb_stats_t *out);

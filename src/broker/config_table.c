@@ -201,6 +201,9 @@ const ipb__cdir_t ipb__config_table[] = {
             "and static files on GET"},
     {.name = "http_dir", .section = LISTENERS, .type = IPB__CT_PATH, L(http_dir), .arg = "DIR",
      .doc_default = "the built-in console", .doc = "files served on GET by a websockets listener"},
+    {.name = "http_metrics", .section = LISTENERS, .type = IPB__CT_BOOL, L(http_metrics),
+     .max = 1, .doc = "`GET /metrics` on a websockets listener: Prometheus text format "
+                      "0.0.4 (the list is below), with the same login as `/plots/`"},
     {.name = "certfile", .section = LISTENERS, .type = IPB__CT_PATH, L(certfile), .arg = "FILE",
      .flags = IPB__CF_READABLE,
      .doc = "PEM certificate chain: the listener speaks TLS (`mqtts`, `wss`); needs `keyfile`"},

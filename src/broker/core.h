@@ -43,6 +43,9 @@ struct ipb_broker {
     /* How a connection whose CONNECT waited for its password hash goes on: set by
      * broker.c to dispatch.c's ipb__conn_resume, called by security.c. */
     void (*resume)(ipb_conn_t *c);
+    /* GET /metrics: set by broker.c to metrics.c's ipb__metrics_text. The transports sit
+     * below $SYS and the statistics, so layered.c calls up through this pointer. */
+    size_t (*metrics_text)(ipb_broker_t *b, char *buf, size_t len);
 
     ipb_conn_t *conns;
     uint32_t nconns;

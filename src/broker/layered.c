@@ -23,6 +23,7 @@
 #include "core.h"
 #include "layered.h"
 #include "log.h"
+#include "metrics.h"
 #include "peer.h"
 #include "security.h"
 #include "tls/tls.h"
@@ -389,12 +390,60 @@ static void http_serve(layer_t *l, const ipb_http_req_t *req, bool head, const c
     layer_close(&l->base);
 }
 
-/* A static file, then close. Only requests for plots log in: the console is public. */
+/* Does the request ask for /metrics on a listener that serves it (http_metrics)? */
+static bool wants_metrics(const layer_t *l, const ipb_http_req_t *req)
+{
+    char rel[16];
+    return l->b->cfg.listeners[l->listener].http_metrics &&
+           ipb_http_path(&req->target, rel, sizeof rel) == 0 && !strcmp(rel, "metrics");
+}
+
+/* The statistics in Prometheus text (metrics.c, through b->metrics_text), then close. */
+static void http_metrics(layer_t *l, bool head)
+{
+    size_t n = l->b->metrics_text(l->b, NULL, 0);
+    char *body = malloc(n + 1);
+    if (!body) {
+        http_error(l, 503);
+        return;
+    }
+    l->b->metrics_text(l->b, body, n + 1);
+    char hd[200];
+    int hn = snprintf(hd, sizeof hd,
+                      "HTTP/1.1 200 OK\r\nContent-Type: " IPB__METRICS_TYPE "\r\n"
+                      "Content-Length: %zu\r\nCache-Control: no-store\r\n"
+                      "Connection: close\r\n\r\n",
+                      n);
+    uv_buf_t bufs[2] = {uv_buf_init(hd, (unsigned)hn), uv_buf_init(body, (unsigned)n)};
+    out_t *o = transform(l, bufs, head ? 1 : 2, 0);
+    free(body);
+    if (o)
+        socket_send(l, o, false);
+    l->mode = MODE_DONE;
+    layer_close(&l->base);
+}
+
+/* A file, or /metrics: private plots make the metrics private too, for a verified user. */
+static void http_answer(layer_t *l, const ipb_http_req_t *req, bool head, const char *user,
+                        bool private)
+{
+    if (!wants_metrics(l, req))
+        http_serve(l, req, head, user, private);
+    else if (private && !user[0])
+        http_error(l, 401);
+    else
+        http_metrics(l, head);
+}
+
+/*
+ * A static file or /metrics, then close. Only requests for plots, and for metrics, log
+ * in: the console is public.
+ */
 static void http_file(layer_t *l, const ipb_http_req_t *req, bool head)
 {
     char user[256] = "";
     bool private = plots_private(l);
-    if (private && ipb_http_wants_plots(req)) {
+    if (private && (ipb_http_wants_plots(req) || wants_metrics(l, req))) {
         int rc = http_login(l, req, head, user, sizeof user);
         if (rc == HTTP_LOGIN_PENDING)
             return;
@@ -403,7 +452,7 @@ static void http_file(layer_t *l, const ipb_http_req_t *req, bool head)
             return;
         }
     }
-    http_serve(l, req, head, user, private);
+    http_answer(l, req, head, user, private);
 }
 
 /* The hash of an HTTP login is done: the request, still in l->head, is answered now. */
@@ -428,7 +477,7 @@ static void http_login_done(void *arg, uint8_t verdict)
         http_error(l, 401);
         return;
     }
-    http_serve(l, &req, l->login_head, user, true);
+    http_answer(l, &req, l->login_head, user, true);
 }
 
 static void http_upgrade(layer_t *l, const ipb_http_intent_t *in)

@@ -97,6 +97,14 @@ static void log_lockout(ipb_broker_t *b, int locked, const char *user, const cha
                  addr, user, b->cfg.login_failure_window);
 }
 
+/* A login's verdict, counted when it refuses (the metrics' login failures). */
+static int counted(ipb_broker_t *b, int rc)
+{
+    if (rc && rc != IPB_AUTHZ_PENDING && rc != IPB__LOGIN_PENDING)
+        b->st.login_failures++;
+    return rc;
+}
+
 /* The hook's synchronous form, hashing on the loop; ipb__security_login does not. */
 static uint8_t on_connect(void *ctx, const ipb_auth_client_t *cl, const ipm_connect_t *c)
 {
@@ -194,7 +202,8 @@ static void hash_done(uv_work_t *req, int status)
     }
     unlink_login(b->sec, l);
     int locked;
-    int rc = ipb_authz_login_finish(b->sec->authz, l->check, ipb__now(b) / 1000, &locked);
+    int rc = counted(b, ipb_authz_login_finish(b->sec->authz, l->check, ipb__now(b) / 1000,
+                                               &locked));
     log_lockout(b, locked, l->user, l->addr);
     ipb_conn_t *c = l->c;
     ipb_login_cb done = l->done;
@@ -221,7 +230,7 @@ static int check_off_loop(ipb_broker_t *b, const ipb_auth_client_t *cl, const ip
     if (!b->auth || !b->auth->connect)
         return 0;
     if (b->auth != &hook || !b->sec)
-        return b->auth->connect(b->auth_ctx, cl, p);
+        return counted(b, b->auth->connect(b->auth_ctx, cl, p));
     char addr[64];
     ipb_authz_check_t *check;
     int locked;
@@ -231,7 +240,7 @@ static int check_off_loop(ipb_broker_t *b, const ipb_auth_client_t *cl, const ip
                                    p->password.len, p->has_password, &check, &locked);
     log_lockout(b, locked, cl->username, addr);
     if (rc != IPB_AUTHZ_PENDING)
-        return rc;
+        return counted(b, rc);
     login_t *l = calloc(1, sizeof *l);
     if (!l) {
         ipb_authz_check_free(check);
@@ -263,7 +272,7 @@ int ipb__security_login(ipb_conn_t *c, const ipb_auth_client_t *cl, const ipm_co
         return c->login_verdict;
     }
     if (b->auth && b->auth->connect && uses_identity(&b->cfg.listeners[cl->listener]))
-        return b->auth->connect(b->auth_ctx, cl, p); /* the certificate vouched: no hash */
+        return counted(b, b->auth->connect(b->auth_ctx, cl, p)); /* the certificate vouched */
     login_t *l;
     int rc = check_off_loop(b, cl, p, &l);
     if (rc == IPB__LOGIN_PENDING) {
