@@ -312,6 +312,11 @@ const char *ipp_store_errmsg(ipp_store_t *st);
 
 /* ---- options: the options object of plot_series and save_series ---------------------- */
 
+/* What x is: option x absent (auto), "first" or "received". Auto takes the arrival
+ * times when the series has them and no x column worth plotting: a single column, or
+ * a first column that goes backwards somewhere (a reading, not a clock). */
+typedef enum { IPP_X_AUTO, IPP_X_FIRST, IPP_X_RECEIVED } ipp_xsource_t;
+
 typedef struct {
     char *filename; /* as sent, NULL if absent */
     char *title, *xlabel, *ylabel;
@@ -319,6 +324,8 @@ typedef struct {
     char **formats;             /* matplotlib format strings, one per line */
     size_t nformats;
     bool hist, xlog, ylog, grid;
+    ipp_xsource_t x; /* "received": every column against its arrival time, on a date axis */
+    bool utc;        /* date labels in UTC rather than the local time zone */
     bool excel; /* save_series: a .csv starts with a UTF-8 byte order mark */
     char *unknown; /* the keys not understood, quoted: "'titel', 'colour'"; NULL if none */
 } ipp_plotopts_t;
@@ -337,7 +344,8 @@ void ipp_plotopts_free(ipp_plotopts_t *o);
 
 /*
  * Draw d with options o into `path` (its extension picks .pdf, .png or .svg); dpi is the
- * PNG resolution, 0 for 100. d needs at least one column. 0, or -1 with err.
+ * PNG resolution, 0 for 100. d needs at least one column. 0, or -1 with err (also when
+ * o->x is IPP_X_RECEIVED and d has no arrival times, d->t NULL).
  *
  *     ipp_plotopts_t o;
  *     const char *json = "{\"xlabel\": \"Time [s]\", \"format\": [\"r--\"]}";

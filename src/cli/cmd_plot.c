@@ -33,6 +33,10 @@ static void usage(FILE *out)
             "  --figsize W H    inches (default 5 3)    --dpi N   PNG resolution (100)\n"
             "  --xlog, --ylog   logarithmic axes        --hist    histogram of every column\n"
             "  --no-grid        no grid lines\n"
+            "  --x received     every column against its arrival time (date axis);\n"
+            "  --x first        the first column as x. Default: arrival time when there is\n"
+            "                   one column, or the first one goes backwards somewhere\n"
+            "  --utc            dates in UTC (default: the local time zone)\n"
             "  --excel          OUT.csv starts with a UTF-8 byte order mark, so that Excel\n"
             "                   reads names such as 'Temperatur °C' right\n"
             "  --options JSON   the options object of a plot_series message, e.g.\n"
@@ -88,6 +92,9 @@ static void merge(args_t *a)
     o->ylog |= j->ylog;
     o->hist |= j->hist;
     o->grid = !a->no_grid && j->grid;
+    if (o->x == IPP_X_AUTO)
+        o->x = j->x;
+    o->utc |= j->utc;
 }
 
 /* Parse argv into a; 0, or 2 (usage error, message printed). */
@@ -138,6 +145,15 @@ static int parse(int argc, char **argv, args_t *a)
             a->o.hist = true;
         else if (!strcmp(k, "--no-grid"))
             a->no_grid = true;
+        else if (!strcmp(k, "--x") && more) {
+            const char *x = argv[++i];
+            if (strcmp(x, "received") && strcmp(x, "first")) {
+                fprintf(stderr, "iotplot plot: --x is 'received' or 'first'\n");
+                return 2;
+            }
+            a->o.x = !strcmp(x, "received") ? IPP_X_RECEIVED : IPP_X_FIRST;
+        } else if (!strcmp(k, "--utc"))
+            a->o.utc = true;
         else if (!strcmp(k, "--excel"))
             a->excel = true;
         else if (!strcmp(k, "--options") && more) {

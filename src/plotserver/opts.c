@@ -21,7 +21,8 @@
 
 /* The keys ipp_plotopts_parse() understands. */
 static const char *const known[] = {"filename", "title", "xlabel", "ylabel", "figsize",
-                                    "format",   "hist",  "xlog",   "ylog",   "grid"};
+                                    "format",   "hist",  "xlog",   "ylog",   "grid",
+                                    "x",        "utc"};
 
 /* "'a', 'b'" for every key of obj not in known[]: printable, bounded. */
 static int list_unknown(const cJSON *obj, ipp_plotopts_t *o)
@@ -143,6 +144,24 @@ nomem:
     return -1;
 }
 
+/* x: "received" (arrival times) or "first" (the first column, as before arrival times
+ * were plotted); anything else is refused rather than guessed. */
+static int get_x(const cJSON *obj, ipp_plotopts_t *o, char *err, size_t errlen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "x");
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    if (cJSON_IsString(v) && !strcmp(v->valuestring, "received"))
+        o->x = IPP_X_RECEIVED;
+    else if (cJSON_IsString(v) && !strcmp(v->valuestring, "first"))
+        o->x = IPP_X_FIRST;
+    else {
+        snprintf(err, errlen, "option 'x' is not \"received\" or \"first\"");
+        return -1;
+    }
+    return 0;
+}
+
 int ipp_plotopts_parse(const char *json, size_t len, ipp_plotopts_t *o, char *err,
                        size_t errlen)
 {
@@ -164,6 +183,7 @@ int ipp_plotopts_parse(const char *json, size_t len, ipp_plotopts_t *o, char *er
         get_bool(obj, "xlog", &o->xlog, err, errlen) ||
         get_bool(obj, "ylog", &o->ylog, err, errlen) ||
         get_bool(obj, "grid", &o->grid, err, errlen) ||
+        get_bool(obj, "utc", &o->utc, err, errlen) || get_x(obj, o, err, errlen) ||
         get_bool(obj, "excel", &o->excel, err, errlen))
         goto done;
     /* as in the original: the key's presence asks for a histogram, whatever its value */

@@ -59,9 +59,18 @@ static bool labels_collide(const ipp__axis_t *a, ipp__text_t *tx, double p0, dou
 /* Ticks for one axis: the locator's count for this length, fewer if labels touch. */
 static void choose_ticks(ipp__axis_t *a, ipp__text_t *tx, double len, bool horizontal)
 {
+    /* dates: matplotlib's most ticks first, fewer while the labels touch */
+    for (int most = 0; a->time;) {
+        ipp__date_ticks(a, most, a->utc);
+        if (!labels_collide(a, tx, 0, horizontal ? len : -len, horizontal))
+            return;
+        most = most ? most - 1 : (int)a->nmajor - 1;
+        if (most < 3)
+            break;
+    }
     int nb = (int)floor(len / (FS * (horizontal ? 3 : 2)));
     nb = nb < 1 ? 1 : nb > 9 ? 9 : nb;
-    for (;; nb--) {
+    for (; !a->time; nb--) {
         ipp__axis_ticks(a, nb);
         if (!labels_collide(a, tx, 0, horizontal ? len : -len, horizontal))
             return;

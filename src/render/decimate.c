@@ -183,6 +183,13 @@ static int by_index(dec_t *d, const double *y, size_t n, const lin_t *lx, const 
 int ipp__decimate(const double *x, const double *y, size_t n, const ipp__map_t *mx,
                   const ipp__map_t *my, double colw, ipp__path_t *out)
 {
+    return ipp__decimate_gaps(x, y, n, 0, mx, my, colw, out);
+}
+
+int ipp__decimate_gaps(const double *x, const double *y, size_t n, double gap,
+                       const ipp__map_t *mx, const ipp__map_t *my, double colw,
+                       ipp__path_t *out)
+{
     const lin_t lx = lin_of(mx), ly = lin_of(my);
     dec_t d = {.r = {.open = false}, .c0 = INFINITY, .c1 = -INFINITY,
                .colw = colw > 0 ? colw : 1, .out = out};
@@ -191,6 +198,9 @@ int ipp__decimate(const double *x, const double *y, size_t n, const ipp__map_t *
             return -1;
     } else {
         for (size_t i = 0; i < n; i++) {
+            /* a non-finite point is how step() learns of a break */
+            if (gap > 0 && x && i > 0 && x[i] - x[i - 1] > gap && step(&d, NAN, NAN))
+                return -1;
             if (step(&d, x ? lin(&lx, x[i]) : lx.a + lx.b * (double)i, lin(&ly, y[i])))
                 return -1;
         }

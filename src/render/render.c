@@ -103,15 +103,17 @@ static const char *col_name(const ipp_figure_t *f, size_t c)
 static int prepare_lines(job_t *j, char *err, size_t errlen)
 {
     const ipp_figure_t *f = j->fig;
+    bool time = f->time && !f->hist;
     bool one = f->hist || f->ncols == 1;
-    j->nlines = f->hist ? f->ncols : (one ? 1 : f->ncols - 1);
+    j->nlines = f->hist || time ? f->ncols : (one ? 1 : f->ncols - 1);
+    double gap = time && f->nrows ? ipp__time_gap(f->time, f->nrows) : 0;
     size_t cycle = 0;
     for (size_t i = 0; i < j->nlines; i++) {
-        size_t c = f->hist ? i : (one ? 0 : i + 1);
+        size_t c = f->hist || time ? i : (one ? 0 : i + 1);
         ipp__line_t *ln = &j->lines[i];
-        *ln = (ipp__line_t){.x = one ? NULL : (f->nrows ? f->cols[0] : NULL),
-                            .y = f->nrows ? f->cols[c] : NULL, .n = f->nrows,
-                            .label = col_name(f, c)};
+        const double *x = time ? f->time : one ? NULL : (f->nrows ? f->cols[0] : NULL);
+        *ln = (ipp__line_t){.x = f->nrows ? x : NULL, .y = f->nrows ? f->cols[c] : NULL,
+                            .n = f->nrows, .gap = gap, .label = col_name(f, c)};
         const char *fmt = (f->formats && i < f->nformats) ? f->formats[i] : NULL;
         char why[160];
         if (ipp__parse_format(fmt, &ln->style, why, sizeof why) != 0)
@@ -170,6 +172,12 @@ static void data_limits(job_t *j, ipp__axes_t *ax)
             y0 = y < y0 ? y : y0;
             y1 = y > y1 ? y : y1;
         }
+    }
+    if (ax->x.time && !(x0 < x1)) {
+        /* no span to show: a minute around one point, the first day of 1970 for none */
+        bool none = !(x0 <= x1);
+        x0 = none ? 0 : x0 - 30;
+        x1 = none ? 86400 : x1 + 30;
     }
     ipp__axis_limits(&ax->x, x0, x1, false, 0);
     ipp__axis_limits(&ax->y, y0, y1, false, 0);
@@ -235,7 +243,9 @@ static void draw_entries(job_t *j, ipp__text_t *tx, const ipp__axes_t *ax,
 static int layout_figure(job_t *j, ipp__axes_t *ax, ipp__page_t *pg)
 {
     *ax = (ipp__axes_t){.fig = j->fig};
-    ax->x.log = j->fig->xlog;
+    ax->x.time = j->fig->time && !j->fig->hist;
+    ax->x.utc = j->fig->utc;
+    ax->x.log = j->fig->xlog && !ax->x.time; /* a date axis is linear */
     ax->y.log = j->fig->ylog;
     data_limits(j, ax);
     cairo_surface_t *scratch = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 1, 1);

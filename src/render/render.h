@@ -25,6 +25,9 @@ typedef struct {
     const char *const *names; /* column names, ncols of them */
     size_t nrows;             /* rows, may be 0 */
     const double *const *cols; /* cols[c][r]: column-major, ncols arrays of nrows */
+    const double *time; /* NULL, or nrows arrival times (seconds since the epoch): then
+                           every column is a line against them, on a date axis */
+    bool utc;           /* date labels in UTC; false: in the local time zone */
 
     const char *const *formats; /* matplotlib format strings, one per plotted line */
     size_t nformats;            /* may be fewer than the lines; the rest use defaults */
@@ -42,7 +45,11 @@ typedef struct {
  * from MaxNLocator, log decades labelled 10^n with minor ticks 2..9, legend at the
  * "best" corner when more than one line or in hist mode). Columns: without hist,
  * column 0 is x and each other column a line; a single column is plotted against its
- * row index. With hist, every column is a histogram over 10 shared bins, bars side by
+ * row index. With `time`, every column is a line against it: ticks on calendar
+ * boundaries as matplotlib's AutoDateLocator picks them, labels as its
+ * ConciseDateFormatter writes them ("12:30", "Dec-02", "Feb", "2027") with the date they
+ * leave out at the right ("2026-Dec-01"), and a break in a line wherever arrival times
+ * jump by more than 10 times their median step. With hist, every column is a histogram over 10 shared bins, bars side by
  * side filling 0.7 of each bin. formats[i] styles plotted line i (matplotlib format
  * strings: colour bgrcmykw or C0..C9, marker .,ov^<>sp*hH+xDd|_, line - -- -. :).
  * Text may hold TeX math between $...$ (superscripts, subscripts, Greek, \frac,

@@ -4,6 +4,7 @@
  * Module map (each file one job):
  *   fmt.c       matplotlib format strings ('r--', 'bs', 'k:o') and colour tables
  *   ticks.c     view limits, "nice number" and log tick choice, tick label text
+ *   dates.c     time axes: calendar tick steps, concise date labels, line gaps
  *   decimate.c  per-pixel-column reduction of long series (first/min/max/last)
  *   mathtext.c  the $...$ TeX subset: parser to a node tree, layout to positioned runs
  *   text.c      pango measuring and drawing of plain and math text
@@ -92,6 +93,8 @@ bool ipp__marker_unfilled(char marker);
 
 typedef struct {
     bool log;
+    bool time, utc;                        /* seconds since the epoch, shown as dates in
+                                              UTC or in the local zone */
     double lo, hi;                         /* view limits in data units, lo < hi */
     size_t nmajor;                         /* major ticks inside the view */
     double major[IPP__MAX_TICKS];
@@ -112,6 +115,29 @@ size_t ipp__nice_ticks(double lo, double hi, int nbins, double *ticks, size_t ca
 /* Choose major (and for log axes minor) ticks inside the view for at most `nbins`
  * intervals and write their labels (ScalarFormatter / LogFormatterSciNotation). */
 void ipp__axis_ticks(ipp__axis_t *ax, int nbins);
+
+/* ---- dates.c ---- */
+/* A line of arrival times breaks where one step exceeds this many typical steps. */
+#define IPP__GAP_FACTOR 10.0
+
+typedef struct {
+    int unit; /* 0 years, 1 months, 2 days, 3 hours, 4 minutes, 5 seconds, 6 microseconds */
+    int step; /* in that unit */
+} ipp__date_step_t;
+
+/* AutoDateLocator's choice for the view [lo, hi]: the coarsest unit of which the span
+ * holds at least 5, with the smallest of its steps that needs at most maxticks ticks
+ * (maxticks <= 1: matplotlib's defaults, 11 or 12 and 8 below a second). */
+ipp__date_step_t ipp__date_step(double lo, double hi, bool utc, int maxticks);
+/* Major ticks of a time axis (ax->lo..hi in epoch seconds) on calendar boundaries of
+ * UTC or the local zone, then their labels (ipp__date_labels). */
+void ipp__date_ticks(ipp__axis_t *ax, int maxticks, bool utc);
+/* ConciseDateFormatter: the labels of ax->major[] and the offset text (the date the
+ * labels leave out, from the last tick: "2026-Dec-01"). */
+void ipp__date_labels(ipp__axis_t *ax, bool utc);
+/* Steps of t[0..n) longer than the returned value break the line: IPP__GAP_FACTOR
+ * times the median step (0: no breaks, fewer than two positive steps). */
+double ipp__time_gap(const double *t, size_t n);
 
 /* ---- mapping data to the page ---- */
 typedef struct {
@@ -139,6 +165,11 @@ typedef struct {
  * ordered x. Non-finite or unmappable points break the line. Returns 0 or -1 (memory). */
 int ipp__decimate(const double *x, const double *y, size_t n, const ipp__map_t *mx,
                   const ipp__map_t *my, double colw, ipp__path_t *out);
+/* The same, with a break wherever x grows by more than `gap` (> 0) from one point to
+ * the next: a device that was offline leaves a hole, not a straight line. */
+int ipp__decimate_gaps(const double *x, const double *y, size_t n, double gap,
+                       const ipp__map_t *mx, const ipp__map_t *my, double colw,
+                       ipp__path_t *out);
 void ipp__path_free(ipp__path_t *p);
 
 /* ---- mathtext.c ---- */
@@ -232,6 +263,7 @@ typedef struct {
     const double *x; /* NULL: the row index */
     const double *y;
     size_t n;
+    double gap; /* > 0: x steps longer than this break the line (time axes) */
     const char *label;
     ipp__style_t style; /* colour always resolved */
 } ipp__line_t;

@@ -248,7 +248,7 @@ static void stroke_path(cairo_t *cr, const ipp__path_t *path, ipp__linestyle_t l
 int ipp__draw_line(cairo_t *cr, const ipp__page_t *pg, const ipp__line_t *ln,
                    const ipp__map_t *mx, const ipp__map_t *my, ipp__path_t *path)
 {
-    if (ipp__decimate(ln->x, ln->y, ln->n, mx, my, pg->px, path) != 0)
+    if (ipp__decimate_gaps(ln->x, ln->y, ln->n, ln->gap, mx, my, pg->px, path) != 0)
         return -1;
     const ipp__rgb_t c = ln->style.color;
     cairo_set_source_rgb(cr, c.r, c.g, c.b);

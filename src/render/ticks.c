@@ -361,6 +361,10 @@ void ipp__axis_ticks(ipp__axis_t *ax, int nbins)
         nbins = 9;
     if (nbins < 1)
         nbins = 1;
+    if (ax->time) {
+        ipp__date_ticks(ax, 0, ax->utc);
+        return;
+    }
     if (ax->log) {
         log_ticks(ax, nbins);
         if (ax->nmajor == 0)

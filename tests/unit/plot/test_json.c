@@ -218,12 +218,23 @@ static void test_plotopts(void **state)
     assert_int_equal(o.nformats, 2);
     assert_string_equal(o.formats[1], "bs");
     assert_true(o.hist && o.xlog && !o.ylog && !o.grid);
+    assert_int_equal(o.x, IPP_X_AUTO);
+    assert_false(o.utc);
+    ipp_plotopts_free(&o);
+    js = "{\"x\": \"received\", \"utc\": true}";
+    assert_int_equal(ipp_plotopts_parse(js, strlen(js), &o, err, sizeof err), 0);
+    assert_true(o.x == IPP_X_RECEIVED && o.utc && !o.unknown);
+    ipp_plotopts_free(&o);
+    js = "{\"x\": \"first\"}";
+    assert_int_equal(ipp_plotopts_parse(js, strlen(js), &o, err, sizeof err), 0);
+    assert_int_equal(o.x, IPP_X_FIRST);
     ipp_plotopts_free(&o);
     assert_int_equal(ipp_plotopts_parse(NULL, 0, &o, err, sizeof err), 0);
     assert_true(o.grid && !o.hist);
     static const char *bad[] = {"[]", "{\"title\": 3}", "{\"figsize\": [1]}",
                                 "{\"figsize\": [-1, 2]}", "{\"format\": [1]}",
-                                "{\"xlog\": \"yes\"}", "{"};
+                                "{\"xlog\": \"yes\"}", "{", "{\"x\": \"time\"}",
+                                "{\"x\": 0}", "{\"utc\": \"yes\"}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(ipp_plotopts_parse(bad[i], strlen(bad[i]), &o, err, sizeof err), -1);
 }

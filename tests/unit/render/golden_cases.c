@@ -3,6 +3,7 @@
 #include "golden_cases.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -218,7 +219,29 @@ static int offsets(golden_case_t *c)
     return 0;
 }
 
-size_t golden_case_count(void) { return 15; }
+/* Arrival times in UTC from 2026-12-01 00:00:00 + start, every `step` seconds; rows
+ * from `gap_row` on arrive `gap` seconds later (a device that was offline). */
+#define DEC01 1796083200.0
+
+static int timed(golden_case_t *c, size_t nrows, double start, double step, size_t gap_row,
+                 double gap)
+{
+    static const char *const names[] = {"temperature", "humidity"};
+    if (alloc_cols(c, 2, nrows) || !(c->time = malloc(nrows * sizeof(double))))
+        return -1;
+    for (size_t i = 0; i < nrows; i++) {
+        double u = (double)i / (double)nrows;
+        c->time[i] = DEC01 + start + step * (double)i + (i >= gap_row ? gap : 0);
+        c->data[0][i] = 21 + 2 * sin(2 * M_PI * 1.5 * u) + 0.3 * sin(40 * u);
+        c->data[1][i] = 45 + 5 * cos(2 * M_PI * u);
+    }
+    memcpy(c->names, names, sizeof names);
+    c->fig.time = c->time;
+    c->fig.utc = true;
+    return 0;
+}
+
+size_t golden_case_count(void) { return 18; }
 
 int golden_case_make(size_t i, golden_case_t *c)
 {
@@ -226,7 +249,8 @@ int golden_case_make(size_t i, golden_case_t *c)
     static const char *const stems[] = {"lines",  "markers", "hist",       "logx",
                                         "logy",   "loglog",  "mathtext",   "one_column",
                                         "ten_columns", "empty", "nans",    "constant",
-                                        "points_10m",  "offsets", "no_grid"};
+                                        "points_10m",  "offsets", "no_grid",
+                                        "time_minute", "time_day", "time_month"};
     if (i >= golden_case_count())
         return -1;
     c->name = stems[i];
@@ -253,6 +277,15 @@ int golden_case_make(size_t i, golden_case_t *c)
         c->fig.title = NULL;
         return rc;
     }
+    case 15: /* a minute, one row a second, from 12:29:30 */
+        c->fig.title = "One minute";
+        return timed(c, 61, 12 * 3600.0 + 29 * 60 + 30, 1, SIZE_MAX, 0);
+    case 16: /* a day, every 5 minutes, offline from 14:00 to 17:00 */
+        c->fig.title = "One day, offline for 3 h";
+        return timed(c, 253, 0, 300, 168, 3 * 3600.0);
+    case 17: /* a month, hourly */
+        c->fig.title = "One month";
+        return timed(c, 30 * 24, 0, 3600, SIZE_MAX, 0);
     }
     return -1;
 }
@@ -261,5 +294,6 @@ void golden_case_free(golden_case_t *c)
 {
     for (size_t k = 0; k < GOLDEN_MAXCOLS; k++)
         free(c->data[k]);
+    free(c->time);
     memset(c, 0, sizeof *c);
 }

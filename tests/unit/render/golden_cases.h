@@ -14,6 +14,7 @@ typedef struct {
     double *data[GOLDEN_MAXCOLS];
     const double *cols[GOLDEN_MAXCOLS];
     const char *names[GOLDEN_MAXCOLS];
+    double *time; /* arrival times of the date-axis cases, else NULL */
 } golden_case_t;
 
 /* Number of cases; golden_case_make fills case i (0 = ok), golden_case_free frees it. */
