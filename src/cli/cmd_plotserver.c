@@ -111,7 +111,7 @@ static void usage(FILE *out)
             "                          [-u USER -P PASS] [--cafile FILE] ...\n\n"
             "Stores and plots the series that devices send with the iot-plot protocol.\n"
             "  -b, --broker HOST   broker (default localhost)\n"
-            "  -s, -session NAME   session (topic prefix) to serve, repeatable; '+' for all\n"
+            "  -s, --session NAME  session (topic prefix) to serve, repeatable; '+' for all\n"
             "                      (default iot49)\n"
             "  -d, --dir DIR       output folder for files and the series store (default .)\n"
             "  -q QOS              subscription QoS: 0 as the original, 1 or 2 (default 0)\n"
@@ -121,8 +121,9 @@ static void usage(FILE *out)
             "  unless -i gives one: rows sent while the plot server is down are delivered\n"
             "  when it is back, and a row is acknowledged only once it is committed, so a\n"
             "  crash loses none (QoS 2: and applies none twice).\n\n"
-            "MQTT options as in `iotplot sub`:\n");
-    cli_mqtt_usage(out);
+            "MQTT options as in `iotplot sub` (-d and -q are the ones above):\n");
+    static const char *const own[] = {"-d", "-q", NULL};
+    cli_mqtt_usage(out, own);
 }
 
 static void on_file(void *arg, const char *session, const char *series, const char *path)

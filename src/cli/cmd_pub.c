@@ -34,7 +34,7 @@ static void usage(FILE *out)
           "  --repeat N         publish the -m, -f, -s or -n message N times\n"
           "  --repeat-delay S   wait S seconds (fractions allowed) between repeats\n",
           out);
-    cli_mqtt_usage(out);
+    cli_mqtt_usage(out, NULL);
 }
 
 typedef struct {

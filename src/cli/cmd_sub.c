@@ -39,7 +39,7 @@ static void usage(FILE *out)
           "  --retain-as-published  MQTT 5: keep the retain flag of forwarded messages\n"
           "  --random-filter P  print only about P percent of the messages (as mosquitto_sub)\n",
           out);
-    cli_mqtt_usage(out);
+    cli_mqtt_usage(out, NULL);
 }
 
 typedef struct {

@@ -23,9 +23,8 @@ void cli_mqtt_defaults(cli_mqtt_opts_t *o, const char *prog)
     o->session_expiry = -1;
 }
 
-void cli_mqtt_usage(FILE *out)
-{
-    fputs("connection:\n"
+static const char mqtt_usage[] =
+"connection:\n"
           "  -h HOST            broker host (default localhost)\n"
           "  -p PORT            broker port (default 1883, 8883 with TLS)\n"
           "  -L URL             mqtt(s)://[USER[:PASS]@]HOST[:PORT]/TOPIC (mqtts: TLS with\n"
@@ -55,8 +54,34 @@ void cli_mqtt_usage(FILE *out)
           "  --cafile FILE, --capath DIR   trusted CAs (turns TLS on)\n"
           "  --tls-use-os-certs            TLS with the system's trusted CAs\n"
           "  --cert FILE --key FILE        client certificate and key\n"
-          "  --insecure                    do not check the server certificate (tests only)\n",
-          out);
+          "  --insecure                    do not check the server certificate (tests only)\n";
+
+/* Is the option line (two spaces, then "-x ..." or "--xx ...") one of omit's? */
+static bool omitted(const char *line, size_t len, const char *const *omit)
+{
+    for (; omit && *omit; omit++) {
+        size_t n = strlen(*omit);
+        if (len > 2 + n && !strncmp(line + 2, *omit, n) &&
+            (line[2 + n] == ' ' || line[2 + n] == ','))
+            return true;
+    }
+    return false;
+}
+
+void cli_mqtt_usage(FILE *out, const char *const *omit)
+{
+    /* Skip the lines of options the command defines itself, with their continuations. */
+    bool skipping = false;
+    for (const char *p = mqtt_usage; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p);
+        bool continuation = len > 4 && !strncmp(p, "    ", 4);
+        if (!continuation)
+            skipping = omitted(p, len, omit);
+        if (!skipping)
+            fwrite(p, 1, len, out);
+        p += len;
+    }
 }
 
 /* mosquitto's -D property names, mapped to the 5.0 ids; the codec knows their types. */

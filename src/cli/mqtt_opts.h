@@ -71,8 +71,9 @@ int cli_mqtt_option(cli_mqtt_opts_t *o, int argc, char **argv, int *i);
 /* Check the shared options after parsing; -1 after printing why. */
 int cli_mqtt_check(cli_mqtt_opts_t *o);
 
-/* The shared part of --help. */
-void cli_mqtt_usage(FILE *out);
+/* The shared part of --help, without the options in omit (NULL-terminated, e.g. "-d"):
+ * those a command gives a meaning of its own. */
+void cli_mqtt_usage(FILE *out, const char *const *omit);
 
 /*
  * Create the client and connect. On failure prints one line naming the reason (the

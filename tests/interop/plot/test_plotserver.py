@@ -37,4 +37,19 @@ with iptest.tempdir() as d, iptest.mosquitto() as (port, _):
             pc.save_series("y", "anyone.json")
             res.check("all sessions", lambda: plotlib.check_json(
                 plotlib.wait_file(os.path.join(out, "anyone.json")), ["v"], [[2.0]]))
+
+
+def help_lists_each_option_once():
+    """--help names every option once, each with the meaning plotserver gives it."""
+    r = iptest.run([iptest.binary(), "plotserver", "--help"])
+    iptest.expect_eq(r.returncode, 0, r.stderr)
+    opts = [o.rstrip(",") for line in r.stdout.splitlines() if line.startswith("  -")
+            for o in line.split()[:2] if o.startswith("-")]
+    dups = sorted({o for o in opts if opts.count(o) > 1})
+    iptest.expect_eq(dups, [], "options listed twice")
+    bad = [o for o in opts if len(o) > 2 and o[1] != "-"]
+    iptest.expect_eq(bad, [], "long options with one dash")
+
+
+res.check("--help lists each option once", help_lists_each_option_once)
 res.finish()
