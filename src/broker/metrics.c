@@ -82,6 +82,7 @@ typedef struct {
     size_t len, used; /* used may pass len: the length the whole text needs */
 } out_t;
 
+static void put(out_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void put(out_t *o, const char *fmt, ...)
 {
     va_list ap;
