@@ -9,7 +9,7 @@
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HOST, IOTPLOT_BIN, eventually, run, start, tempDir, webRequire } from './fixtures.mjs';
+import { HOST, IOTPLOT_BIN, eventually, expectEq, results, run, start, tempDir, webRequire } from './fixtures.mjs';
 
 const DEADLINE_MS = 150000;
 const ARTIFACTS = process.env.IOTPLOT_ARTIFACTS || join(tmpdir(), 'iotplot-browser-artifacts');
@@ -17,33 +17,9 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const USERS = { alice: 'alice pw', bob: 'b0b' };
 const VERSIONS = { 4: '3.1.1', 5: '5.0' };
 
-let passed = 0;
-let failed = 0;
 const errors = [];
-
-setTimeout(() => {
-  console.log(`FAIL deadline: the classroom test did not finish within ${DEADLINE_MS / 1000} s`);
-  console.log(`${passed} passed, ${failed + 1} failed`);
-  process.exit(1);
-}, DEADLINE_MS).unref();
-
-async function check(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-    return true;
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}: ${e && e.message ? e.message.split('\n').slice(0, 6).join('\n     ') : e}`);
-    return false;
-  }
-}
-
-function expectEq(got, want, what) {
-  if (got !== want) throw new Error(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
-}
+const results_ = results('classroom test', DEADLINE_MS);
+const { check } = results_;
 
 function watch(page, label) {
   page.on('console', (m) => m.type() === 'error' && errors.push(`${label} console: ${m.text()}`));
@@ -215,10 +191,6 @@ async function classroom(browser, serve, pub, version) {
   }
 }
 
-await main().catch((e) => {
-  failed++;
-  console.log(`FAIL ${e.stack || e}`);
-});
-console.log(`${passed} passed, ${failed} failed`);
+await main().catch((e) => results_.fail(`${e.stack || e}`));
 console.log(`screenshots: ${ARTIFACTS}`);
-process.exit(failed ? 1 : 0);
+results_.finish();

@@ -11,40 +11,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CSP, DEVICE_BIN, HOST, IOTPLOT_BIN, buildConsole, eventually, makeCerts, run, sleep, start, startBroker, tempDir,
-  webRequire,
+  webRequire, expectEq, results,
 } from './fixtures.mjs';
 
 const DEADLINE_MS = 240000;
 const ARTIFACTS = process.env.IOTPLOT_ARTIFACTS || join(tmpdir(), 'iotplot-browser-artifacts');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
-let passed = 0;
-let failed = 0;
 const errors = []; // browser console errors and page errors, from every page
-
-setTimeout(() => {
-  console.log(`FAIL deadline: the browser test did not finish within ${DEADLINE_MS / 1000} s`);
-  console.log(`${passed} passed, ${failed + 1} failed`);
-  process.exit(1);
-}, DEADLINE_MS).unref();
-
-async function check(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-    return true;
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}: ${e && e.message ? e.message.split('\n').slice(0, 6).join('\n     ') : e}`);
-    return false;
-  }
-}
-
-function expectEq(got, want, what) {
-  if (got !== want) throw new Error(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
-}
+const results_ = results('browser test', DEADLINE_MS);
+const { check } = results_;
 
 function watch(page, label) {
   page.on('console', (m) => {
@@ -665,9 +641,7 @@ async function scenario(browser, { web, secure, locked, broker, certs, pub, pubL
 try {
   await main();
 } catch (e) {
-  failed++;
-  console.log(`FAIL setup: ${e && e.stack ? e.stack : e}`);
+  results_.fail(`setup: ${e && e.stack ? e.stack : e}`);
 }
 console.log(`screenshots: ${ARTIFACTS}`);
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed || !passed ? 1 : 0);
+results_.finish();

@@ -194,3 +194,40 @@ export function buildConsole(outDir) {
  */
 export const CSP = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; " +
   "style-src 'self'; script-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+// A test's bookkeeping: check() prints "ok"/"FAIL" per check, a deadline ends a run that
+// hangs with a failure, finish() prints "N passed, N failed" and exits with the verdict.
+export function results(what, deadlineMs) {
+  const r = { passed: 0, failed: 0 };
+  setTimeout(() => {
+    console.log(`FAIL deadline: the ${what} did not finish within ${deadlineMs / 1000} s`);
+    console.log(`${r.passed} passed, ${r.failed + 1} failed`);
+    process.exit(1);
+  }, deadlineMs).unref();
+  r.check = async (name, fn) => {
+    const t0 = Date.now();
+    try {
+      await fn();
+      r.passed++;
+      console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+      return true;
+    } catch (e) {
+      r.failed++;
+      console.log(`FAIL ${name}: ${e && e.message ? e.message.split('\n').slice(0, 6).join('\n     ') : e}`);
+      return false;
+    }
+  };
+  r.fail = (why) => {
+    r.failed++;
+    console.log(`FAIL ${why}`);
+  };
+  r.finish = () => {
+    console.log(`${r.passed} passed, ${r.failed} failed`);
+    process.exit(r.failed || !r.passed ? 1 : 0);
+  };
+  return r;
+}
+
+export function expectEq(got, want, what) {
+  if (got !== want) throw new Error(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+}
