@@ -343,6 +343,26 @@ static bool deliver_allowed(ipb_broker_t *b, ipb_session_t *s, const ipb_msg_t *
     return b->auth->deliver(b->auth_ctx, &cl, m->topic) == 0;
 }
 
+/* A delivery of m to a session, holding its own reference; NULL without memory. */
+static ipb_dlv_t *dlv_new(ipb_broker_t *b, ipb_msg_t *m, uint8_t qos, bool retain,
+                          const uint32_t *subids, unsigned nsubids)
+{
+    ipb_dlv_t *d = calloc(1, sizeof *d);
+    if (!d || (nsubids && !(d->subids = malloc(nsubids * sizeof *subids)))) {
+        free(d);
+        return NULL;
+    }
+    ipb__msg_ref(m);
+    b->queued_total++;
+    d->msg = m;
+    d->qos = qos;
+    d->retain = retain;
+    d->nsubids = (uint16_t)nsubids;
+    if (nsubids)
+        memcpy(d->subids, subids, nsubids * sizeof *subids);
+    return d;
+}
+
 void ipb__session_deliver(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, uint8_t qos,
                           bool retain, const uint32_t *subids, unsigned nsubids)
 {
@@ -365,20 +385,11 @@ void ipb__session_deliver(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, uint8
         b->st.pub_dropped++;
         return;
     }
-    ipb_dlv_t *d = calloc(1, sizeof *d);
-    if (!d || (nsubids && !(d->subids = malloc(nsubids * sizeof *subids)))) {
-        free(d);
+    ipb_dlv_t *d = dlv_new(b, m, qos, retain, subids, nsubids);
+    if (!d) {
         b->st.pub_dropped++;
         return;
     }
-    ipb__msg_ref(m);
-    b->queued_total++;
-    d->msg = m;
-    d->qos = qos;
-    d->retain = retain;
-    d->nsubids = (uint16_t)nsubids;
-    if (nsubids)
-        memcpy(d->subids, subids, nsubids * sizeof *subids);
     if (direct) {
         d->pid = next_pid(s);
         d->state = IPB_DLV_WAIT_ACK;
@@ -405,19 +416,9 @@ bool ipb__session_restore_dlv(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, u
                               bool retain, uint8_t state, uint16_t pid, const uint32_t *subids,
                               unsigned nsubids, uint64_t sseq)
 {
-    ipb_dlv_t *d = calloc(1, sizeof *d);
-    if (!d || (nsubids && !(d->subids = malloc(nsubids * sizeof *subids)))) {
-        free(d);
+    ipb_dlv_t *d = dlv_new(b, m, qos, retain, subids, nsubids);
+    if (!d)
         return false;
-    }
-    ipb__msg_ref(m);
-    b->queued_total++;
-    d->msg = m;
-    d->qos = qos;
-    d->retain = retain;
-    d->nsubids = (uint16_t)nsubids;
-    if (nsubids)
-        memcpy(d->subids, subids, nsubids * sizeof *subids);
     d->sseq = sseq;
     if (state != IPB_DLV_QUEUED && pid) {
         /* Sent before the restart: resent with DUP and its packet id on reconnect. */
