@@ -28,6 +28,7 @@ static const char *status_text(int status)
     case 405: return "Method Not Allowed";
     case 426: return "Upgrade Required";
     case 431: return "Request Header Fields Too Large";
+    case 503: return "Service Unavailable";
     default: return "Internal Server Error";
     }
 }
