@@ -380,7 +380,8 @@ static void http_serve(layer_t *l, const ipb_http_req_t *req, bool head, const c
 {
     ipb_http_file_t f;
     ipb_http_site_t site = {.http_dir = l->opts->http_dir, .plots_dir = l->opts->plots_dir,
-                            .plots_private = plots_private, .user = user[0] ? user : NULL};
+                            .plots_private = plots_private, .user = user[0] ? user : NULL,
+                            .store_api = l->b->api != NULL};
     int status = ipb_http_file(req, &site, &f);
     if (status != 200) {
         http_error(l, status);
