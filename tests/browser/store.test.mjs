@@ -27,6 +27,7 @@ const { check } = results_;
 function watch(page) {
   page.on('console', (m) => m.type() === 'error' && errors.push(`console: ${m.text()}`));
   page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => !r.url().startsWith('blob:') && errors.push(`request failed: ${r.url()} ${r.failure() && r.failure().errorText}`));
   page.on('response', (r) => r.status() >= 400 && errors.push(`HTTP ${r.status()}: ${r.url()}`));
 }
 

@@ -27,6 +27,7 @@ export function serverOffers() {
       if (!/^https?:$/.test(location.protocol)) return { api: false, private: false };
       try {
         const r = await fetch(location.pathname, { method: 'HEAD', credentials: 'omit', cache: 'no-store' });
+        await r.arrayBuffer(); // empty; a response left unread counts as aborted
         return { api: r.headers.get('x-iotplot-store') === 'api', private: r.headers.get('x-iotplot-plots') === 'private' };
       } catch {
         return { api: false, private: false };
@@ -46,13 +47,18 @@ export function setupStored(plots, login) {
   const box = $('#stored-box');
   const list = $('#stored-list');
   let busy = false;
+  // Asked at once: one small HEAD while the page loads, answered before anyone looks.
+  serverOffers();
 
   const get = async (path) => {
     const { user, password } = login();
     const offers = await serverOffers();
     const headers = offers.private ? { Authorization: basicAuth(user, password) } : {};
     const r = await fetch(path, { headers, credentials: 'omit', cache: 'no-store' });
-    if (!r.ok) throw new Error(`${path.split('?')[0]}: ${r.status} ${r.statusText || ''}`.trim());
+    if (!r.ok) {
+      await r.arrayBuffer();
+      throw new Error(`${path.split('?')[0]}: ${r.status} ${r.statusText || ''}`.trim());
+    }
     return r.json();
   };
 
