@@ -9,6 +9,7 @@ everything, as /plots/."""
 import base64
 import http.client
 import json
+import socket
 import os
 import subprocess
 import sys
@@ -224,7 +225,10 @@ def classroom():
             r = c.getresponse()
             expect_eq((r.status, r.read()), (200, b""), "HEAD /api/series")
             c.close()
-            large(ports, alice)
+            waiting = large(ports, alice)
+            for w in waiting:
+                w.sendall(("GET " + rows_path("alice", "wide", limit=100000) + " HTTP/1.1\r\nAuthorization: "
+                           + basic("alice")["Authorization"] + "\r\n\r\n").encode())
         finally:
             for s in students:
                 s.close()
@@ -283,6 +287,21 @@ def large(ports, alice):
     round_trips_while(pinger, reader, [() for _ in range(2)], "large API reads",
                       bound=min(0.1, one / 2))
     pinger.close()
+
+    # Clients that go away while their read runs: the socket closes, the read finishes
+    # on its own and is dropped; the broker goes on answering.
+    head = (f"GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: {basic('alice')['Authorization']}"
+            "\r\n\r\n").encode()
+    for _ in range(20):
+        s = socket.create_connection((iptest.HOST, ports[1]), timeout=5)
+        s.sendall(head)
+        s.close()
+    def answered():
+        status, _, body = get(ports[1], rows_path("alice", "sin"), basic("alice"))
+        return status == 200 and strict(body)["total"] == 8
+    iptest.eventually(answered, timeout=20, what="answered once the dropped reads are done")
+    # And some left waiting when the server stops (the caller stops it): it waits for them.
+    return [socket.create_connection((iptest.HOST, ports[1]), timeout=5) for _ in range(3)]
 
 
 def open_serve():
