@@ -79,7 +79,34 @@ static int count(const char *s, int64_t *out)
     return 0;
 }
 
-/* The parameters of a query string; each string one after the other in buf. */
+static const char *const KEYS[] = {"session", "name", "since", "limit", "version"};
+
+/* The value of a known key into out (strings one after the other in buf[*used..len)). */
+static int param(int key, const char *v, size_t vl, ipb_api_req_t *out, char *buf,
+                 size_t len, size_t *used)
+{
+    char *val = buf + *used;
+    if (*used >= len || unescape(v, vl, val, len - *used))
+        return -1;
+    *used += strlen(val) + 1;
+    switch (key) {
+    case 0:
+        out->session = val;
+        return strlen(val) > IPB_HTTP_API_MAX_SESSION || !levels_ok(val) ? -1 : 0;
+    case 1:
+        out->name = val;
+        return !val[0] || strlen(val) > IPB_HTTP_API_MAX_NAME || !strcmp(val, ".") ||
+                       !strcmp(val, "..")
+                   ? -1
+                   : 0;
+    case 2: return count(val, &out->since);
+    case 3: return count(val, &out->limit);
+    default: return count(val, &out->version);
+    }
+}
+
+/* The parameters of a query string q[0..n); keys we do not know (a cache-buster) are
+ * skipped, whatever their length. */
 static int params(const char *q, size_t n, ipb_api_req_t *out, char *buf, size_t len)
 {
     size_t used = 0;
@@ -88,31 +115,15 @@ static int params(const char *q, size_t n, ipb_api_req_t *out, char *buf, size_t
         while (end < n && q[end] != '&')
             end++;
         const char *eq = memchr(q + i, '=', end - i);
-        char k[16];
         size_t kl = eq ? (size_t)(eq - (q + i)) : end - i;
         const char *v = eq ? eq + 1 : q + end;
-        size_t vl = (size_t)(q + end - v);
-        if (unescape(q + i, kl, k, sizeof k) || used >= len ||
-            unescape(v, vl, buf + used, len - used))
-            return 400;
-        char *val = buf + used;
-        used += strlen(val) + 1;
-        int bad = 0;
-        if (!strcmp(k, "session")) {
-            out->session = val;
-            bad = strlen(val) > IPB_HTTP_API_MAX_SESSION || !levels_ok(val);
-        } else if (!strcmp(k, "name")) {
-            out->name = val;
-            bad = !val[0] || strlen(val) > IPB_HTTP_API_MAX_NAME || !strcmp(val, ".") ||
-                  !strcmp(val, "..");
-        } else if (!strcmp(k, "since")) {
-            bad = count(val, &out->since);
-        } else if (!strcmp(k, "limit")) {
-            bad = count(val, &out->limit);
-        } else if (!strcmp(k, "version")) {
-            bad = count(val, &out->version);
-        } /* other keys (a cache-buster) are ignored */
-        if (bad)
+        char k[16];
+        int key = -1;
+        if (unescape(q + i, kl, k, sizeof k) == 0)
+            for (int j = 0; j < (int)(sizeof KEYS / sizeof KEYS[0]); j++)
+                if (!strcmp(k, KEYS[j]))
+                    key = j;
+        if (key >= 0 && param(key, v, (size_t)(q + end - v), out, buf, len, &used))
             return 400;
         i = end + 1;
     }
