@@ -177,6 +177,16 @@ async function main() {
       expectEq(await page.getAttribute(`${card}`, 'data-rows'), '150', 'rows after the live rows');
     });
 
+    await check('a new_series of the loaded series starts it again from the store\'s new version', async () => {
+      await pub('alice', 'alice/new_series', '["wave", "t", "amplitude"]');
+      await pubLines('alice', 'alice/data', Array.from({ length: 25 }, (_, i) => sine(1000 + i)));
+      await page.waitForSelector(`${card}[data-rows="25"] .chart[data-points="25"]`, { timeout: 15000 });
+      const info = await page.evaluate(() => window.iotplotConsole.plots.inspect('alice', 'wave'));
+      expectEq(info.xmin, 1000, 'x of the new version only');
+      await pubLines('alice', 'alice/data', Array.from({ length: 125 }, (_, i) => sine(1025 + i)));
+      await page.waitForSelector(`${card}[data-rows="150"]`, { timeout: 15000 });
+    });
+
     await check('after a reload the stored series is listed again', async () => {
       await page.reload({ waitUntil: 'load' });
       await page.waitForSelector('body[data-ready="true"]');

@@ -55,7 +55,11 @@ class Series {
     this.xmax = -Infinity;
     this.ymin = Infinity;
     this.ymax = -Infinity;
-    this.storedNext = 0; // the store's next row to read, when loaded from it
+    // Loaded from the store (stored.js): the next row to read, how many rows the store
+    // should have by the messages seen, and a version it must have gone past.
+    this.storedNext = 0;
+    this.expected = 0;
+    this.staleVersion = this.storedVersion || 0;
     this.dirty = true;
   }
 

@@ -10,6 +10,8 @@
 import { $, el, count, announce } from './util.js';
 
 const PAGE = 20000; // rows asked per request; the broker also cuts answers by size
+const RETRIES = 20; // asking again for rows not stored yet: at most this often...
+const RETRY_MS = 250; // ...this far apart
 
 /** "Basic ..." for a user name and password, UTF-8 as browsers send it. */
 export function basicAuth(user, password) {
@@ -96,23 +98,42 @@ export function setupStored(plots, login) {
     }
   };
 
-  /** Rows stored since series.storedNext, page after page, then on each poke. */
-  const follow = (series, version) => {
+  /**
+   * Rows stored since series.storedNext, page after page; then again on each poke (a
+   * `data` message of the series). The store may not have applied what the broker just
+   * delivered: while fewer rows are drawn than messages came, or a new_series has not
+   * reached the store yet (an answer of the version already drawn), it asks again a
+   * little later, a bounded number of times.
+   */
+  const follow = (series) => {
     let running = false;
     let again = false;
-    const pull = async () => {
+    let retries = 0;
+    let timer = 0;
+    const pull = async (poke = true) => {
+      if (poke) {
+        series.expected++;
+        retries = 0;
+      }
       if (running) {
         again = true;
         return;
       }
       running = true;
+      clearTimeout(timer);
+      let behind = false;
       try {
         for (;;) {
           again = false;
-          const q = new URLSearchParams({ session: series.session, name: series.name, since: String(series.storedNext), limit: String(PAGE) });
-          if (version) q.set('version', String(version));
+          const since = series.storedNext;
+          const q = new URLSearchParams({ session: series.session, name: series.name, since: String(since), limit: String(PAGE) });
           const got = await get(`/api/rows?${q}`);
-          if (got.since !== series.storedNext) continue; // a new_series reset it meanwhile
+          if (series.storedNext !== since) continue; // a new_series reset it meanwhile
+          if (got.version <= series.staleVersion) {
+            behind = true; // the series was made again, the store still has the old one
+            break;
+          }
+          series.storedVersion = got.version;
           for (const row of got.rows) {
             if (!row.every((v) => typeof v === 'number') || !series.push(row)) series.dropped++;
           }
@@ -120,11 +141,13 @@ export function setupStored(plots, login) {
           plots.drawn(series);
           if (!got.more && !again) break;
         }
+        behind = behind || series.storedNext < series.expected;
       } catch (e) {
         announce(`${series.session} / ${series.name}: ${e.message}`, 'error');
       } finally {
         running = false;
       }
+      if (behind && retries++ < RETRIES) timer = setTimeout(() => pull(false), RETRY_MS);
     };
     return pull;
   };
@@ -136,11 +159,13 @@ export function setupStored(plots, login) {
       const series = plots.define(s.session, s.name, s.columns);
       if (!series) return announce('Too many series to load another', 'error');
       series.reset();
+      series.staleVersion = 0; // whatever version the store has now
       plots.labels(series, s);
       // After a load, a `data` message of this series pokes the store instead of being
       // drawn itself (it may already be among the rows read).
-      series.follow = follow(series, 0);
-      await series.follow();
+      series.follow = follow(series);
+      await series.follow(false);
+      series.expected = series.storedNext;
       announce(`Loaded ${count(series.n)} rows of ${s.session} / ${s.name}`, 'ok');
       series.card.scrollIntoView({ block: 'nearest' });
     } finally {
