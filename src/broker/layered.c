@@ -47,13 +47,13 @@ typedef struct {
     bool lingering; /* closing, but writes are still queued: close when they are out */
     bool login_wait; /* an HTTP login is hashing (security.c): input ignored meanwhile */
     bool login_head; /* ...for a HEAD request */
-    bool api_wait;   /* a store read of GET /api/ is running: it holds one of `handles` */
     unsigned writes; /* our uv_writes in flight */
     uint8_t *rbuf;   /* socket reads, before the filters */
     char *head;      /* HTTP request head so far */
     size_t head_len;
     ipb_ws_rx_t ws;
-    unsigned handles; /* open libuv handles and a running API read: free at none */
+    unsigned handles; /* open libuv handles, and a running store read of GET /api/:
+                         free when none is left */
 } layer_t;
 
 typedef struct {
@@ -441,7 +441,6 @@ static void api_done(void *arg, const char *bytes, size_t len)
 {
     layer_t *l = arg;
     l->b->api_jobs--;
-    l->api_wait = false;
     if (!l->closing) {
         if (!len)
             http_error(l, 503);
@@ -452,7 +451,8 @@ static void api_done(void *arg, const char *bytes, size_t len)
     release(l);
 }
 
-/* GET /api/...: read off the loop, a few at a time; the socket waits, reading nothing. */
+/* GET /api/...: read off the loop, a few at a time; the socket waits meanwhile, ignoring
+ * whatever more it sends (MODE_DONE). */
 static void http_api(layer_t *l, const ipb_http_req_t *req, bool head, const char *user,
                      bool private)
 {
@@ -467,7 +467,6 @@ static void http_api(layer_t *l, const ipb_http_req_t *req, bool head, const cha
     }
     l->b->api_jobs++;
     l->handles++;
-    l->api_wait = true;
     l->mode = MODE_DONE;
 }
 
