@@ -310,6 +310,54 @@ int ipp_store_list(ipp_store_t *st, ipp_store_list_cb cb, void *arg);
 /* The reason for the last failed call on st. */
 const char *ipp_store_errmsg(ipp_store_t *st);
 
+/* ---- the store as JSON, for a network API ----------------------------------------------- */
+
+/* What a client asks of the store (src/broker's GET /api/...). */
+typedef struct {
+    const char *owner;   /* only this user's sessions: the name itself or below it
+                            ("alice", "alice/lab1"); NULL: every session */
+    const char *session; /* ipp_query_rows: which series */
+    const char *name;
+    int64_t version;     /* 0: the latest */
+    int64_t since;       /* ipp_query_rows: the first row (0 = the first) */
+    int64_t limit;       /* most rows; 0: 10,000; at most 100,000 */
+    size_t max_bytes;    /* the answer's size limit (at least 4 KiB is used) */
+} ipp_query_t;
+
+/*
+ * The series of output folder `dir` that q->owner may see, the latest version of each,
+ * as strict JSON in *json (malloc'd, *len bytes, NUL-terminated; the caller frees it):
+ *
+ *     {"series": [{"session": "alice/lab1", "name": "sinusoid", "version": 1,
+ *                  "columns": ["t", "sin"], "rows": 200, "created": 1764633600.5,
+ *                  "last": 1764633660.1, "title": "A sine", "xlabel": "t [s]"}, ...],
+ *      "truncated": false}
+ *
+ * `last` is the arrival time of the last row (null when there is none); title, xlabel
+ * and ylabel come from its latest plot_series, when it had them. Entries that do not fit
+ * in q->max_bytes are left out and `truncated` is true. No store in dir is an empty
+ * list. Each call opens its own read-only connection: any thread may call it while a
+ * server writes. 0, or -1 (out of memory, the store cannot be read).
+ */
+int ipp_query_series(const char *dir, const ipp_query_t *q, char **json, size_t *len);
+
+/*
+ * Rows q->since.. of series q->session/q->name (q->version) as strict JSON (NaN and the
+ * infinities as null), at most q->limit of them and as many as fit in q->max_bytes:
+ *
+ *     {"session": "alice/lab1", "name": "sinusoid", "version": 1, "columns": ["t", "sin"],
+ *      "total": 200, "since": 0, "rows": [[0.0, 0.0], [0.1, null], ...],
+ *      "received": [1764633600.5, ...], "next": 200, "more": false}
+ *
+ * received[i] is the arrival time of rows[i] (seconds since the epoch, UTC); `next` is
+ * the `since` that reads on. 0; 1 when there is no such series or q->owner may not see
+ * it; -1 on error (or when not one row fits in max_bytes).
+ */
+int ipp_query_rows(const char *dir, const ipp_query_t *q, char **json, size_t *len);
+
+/* May `owner` see `session` (ipp_query_t.owner's rule)? NULL owner: yes; "": no. */
+bool ipp_query_owns(const char *owner, const char *session);
+
 /* ---- options: the options object of plot_series and save_series ---------------------- */
 
 /* What x is: option x absent (auto), "first" or "received". Auto takes the arrival

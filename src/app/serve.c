@@ -72,6 +72,18 @@ static void on_local_owned(void *arg, const char *user, const char *topic, size_
     ipp_server_handle_owned(s->plot, user, topic, topic_len, payload, payload_len);
 }
 
+/* GET /api/... on the broker's thread pool: the store of the output folder, as JSON. */
+static int store_api(void *arg, const ipb_api_req_t *r, char **body, size_t *len)
+{
+    ipp_serve_t *s = arg;
+    ipp_query_t q = {.owner = r->user, .session = r->session, .name = r->name,
+                     .version = r->version, .since = r->since, .limit = r->limit,
+                     .max_bytes = r->max_body};
+    int rc = r->route == IPB_API_ROWS ? ipp_query_rows(s->cfg.dir, &q, body, len)
+                                      : ipp_query_series(s->cfg.dir, &q, body, len);
+    return rc == 0 ? 200 : rc > 0 ? 404 : 500;
+}
+
 static void on_broker_closed(void *arg)
 {
     ipp_serve_t *s = arg;
@@ -121,6 +133,7 @@ static int open_broker(ipp_serve_t *s)
         snprintf(s->err, sizeof s->err, "broker: %s", ipm_strerror(rc));
         return -1;
     }
+    ipb_broker_set_api(s->broker, store_api, s);
     rc = ipb_broker_start(s->broker);
     if (rc < 0) {
         snprintf(s->err, sizeof s->err, "cannot listen on port %u: %s", s->cfg.port,

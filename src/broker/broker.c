@@ -193,6 +193,12 @@ void ipb_broker_set_auth(ipb_broker_t *b, const ipb_auth_t *auth, void *ctx)
     b->auth_ctx = ctx;
 }
 
+void ipb_broker_set_api(ipb_broker_t *b, ipb_api_fn fn, void *ctx)
+{
+    b->api = fn;
+    b->api_ctx = ctx;
+}
+
 void ipb_broker_stats(const ipb_broker_t *b, ipb_stats_t *out)
 {
     *out = b->st;
@@ -281,7 +287,8 @@ static void on_drain_check(uv_timer_t *t)
     ipb__flush_all(b);
     if (b->persist)
         ipb__persist_turn(b->persist);
-    if (!b->conns && !(b->persist && ipb__persist_busy(b->persist))) {
+    /* Store reads of the HTTP API still running hold their socket: wait for them too. */
+    if (!b->conns && !b->api_jobs && !(b->persist && ipb__persist_busy(b->persist))) {
         uv_close((uv_handle_t *)&b->tick, on_handle_closed);
         uv_close((uv_handle_t *)&b->prep, on_handle_closed);
         uv_close((uv_handle_t *)&b->check, on_handle_closed);

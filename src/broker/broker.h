@@ -357,6 +357,34 @@ typedef struct {
 
 void ipb_broker_set_store(ipb_broker_t *b, const ipb_store_t *store, void *ctx);
 
+/* ---- the plot store over HTTP (GET /api/...) ---------------------------------------- */
+
+/* What a request to the API asks, parsed and checked by the broker (docs/console.md). */
+typedef enum { IPB_API_SERIES, IPB_API_ROWS } ipb_api_route_t;
+typedef struct {
+    ipb_api_route_t route; /* /api/series: the list; /api/rows: rows of one series */
+    const char *user;      /* the verified user, whose sessions only may be read; NULL
+                              where the listener needs no login: everyone's */
+    const char *session, *name; /* IPB_API_ROWS: which series (no control characters) */
+    int64_t version, since, limit; /* 0 when not given */
+    size_t max_body;       /* the answer must not be longer */
+} ipb_api_req_t;
+
+/*
+ * Answer req: the HTTP status (200, or 404 for a series that is not there or not the
+ * user's, 500) and, with 200, a malloc'd JSON body in *body (*len bytes) that the broker
+ * frees. Called on a thread of libuv's pool, never on the loop (so it may read a
+ * database), with at most a few calls at a time; it must not call the broker.
+ */
+typedef int (*ipb_api_fn)(void *ctx, const ipb_api_req_t *req, char **body, size_t *len);
+
+/*
+ * Serve GET /api/... on every websockets listener with fn (NULL: no API, 404), with the
+ * logins of /plots/: where a CONNECT without a user name is refused, a request needs
+ * HTTP Basic credentials (401 without). Call before ipb_broker_start.
+ */
+void ipb_broker_set_api(ipb_broker_t *b, ipb_api_fn fn, void *ctx);
+
 /*
  * Replaying what a store kept, at start (before ipb_broker_start). None of these calls
  * the store back. Each returns 0 or a negative IPM_E*:

@@ -46,6 +46,11 @@ struct ipb_broker {
     /* GET /metrics: set by broker.c to metrics.c's ipb__metrics_text. The transports sit
      * below $SYS and the statistics, so layered.c calls up through this pointer. */
     size_t (*metrics_text)(ipb_broker_t *b, char *buf, size_t len);
+    /* GET /api/...: the embedder's store reader (ipb_broker_set_api), which layered.c
+     * runs on the thread pool through http/api.c; api_jobs of them are running. */
+    ipb_api_fn api;
+    void *api_ctx;
+    unsigned api_jobs;
 
     ipb_conn_t *conns;
     uint32_t nconns;

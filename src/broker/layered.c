@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/api.h"
 #include "http/files.h"
 #include "http/http.h"
 #include "http/ws.h"
@@ -51,7 +52,8 @@ typedef struct {
     char *head;      /* HTTP request head so far */
     size_t head_len;
     ipb_ws_rx_t ws;
-    unsigned handles; /* open libuv handles: free when both are closed */
+    unsigned handles; /* open libuv handles, and a running store read of GET /api/:
+                         free when none is left */
 } layer_t;
 
 typedef struct {
@@ -165,9 +167,8 @@ static int send_raw(layer_t *l, const void *p, size_t n, uint8_t opcode)
 
 /* ---- closing ---------------------------------------------------------------------- */
 
-static void on_handle_closed(uv_handle_t *h)
+static void release(layer_t *l)
 {
-    layer_t *l = h->data;
     if (--l->handles)
         return;
     if (l->login_wait)
@@ -178,6 +179,11 @@ static void on_handle_closed(uv_handle_t *h)
     free(l->rbuf);
     free(l->head);
     free(l);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    release(h->data);
 }
 
 static void close_handles(layer_t *l)
@@ -374,7 +380,8 @@ static void http_serve(layer_t *l, const ipb_http_req_t *req, bool head, const c
 {
     ipb_http_file_t f;
     ipb_http_site_t site = {.http_dir = l->opts->http_dir, .plots_dir = l->opts->plots_dir,
-                            .plots_private = plots_private, .user = user[0] ? user : NULL};
+                            .plots_private = plots_private, .user = user[0] ? user : NULL,
+                            .store_api = l->b->api != NULL};
     int status = ipb_http_file(req, &site, &f);
     if (status != 200) {
         http_error(l, status);
@@ -423,27 +430,73 @@ static void http_metrics(layer_t *l, bool head)
     layer_close(&l->base);
 }
 
-/* A file, or /metrics: private plots make the metrics private too, for a verified user. */
+/* Does the request ask for the store's API (/api/...) of a broker that has one? */
+static bool wants_api(const layer_t *l, const ipb_http_req_t *req)
+{
+    return l->b->api && ipb_http_wants_api(req);
+}
+
+/* The store read is done (http/api.c): send its answer, unless the socket went first. */
+static void api_done(void *arg, const char *bytes, size_t len)
+{
+    layer_t *l = arg;
+    l->b->api_jobs--;
+    if (!l->closing) {
+        if (!len)
+            http_error(l, 503);
+        else
+            send_raw(l, bytes, len, 0);
+        layer_close(&l->base);
+    }
+    release(l);
+}
+
+/* GET /api/...: read off the loop, a few at a time; the socket waits meanwhile, ignoring
+ * whatever more it sends (MODE_DONE). */
+static void http_api(layer_t *l, const ipb_http_req_t *req, bool head, const char *user,
+                     bool private)
+{
+    ipb_api_req_t a;
+    char buf[2048];
+    int status = ipb_http_api_parse(req, private ? user : NULL, &a, buf, sizeof buf);
+    if (status || l->b->api_jobs >= IPB_HTTP_API_MAX_JOBS ||
+        ipb_http_api_run(l->b->loop, l->b->api, l->b->api_ctx, &a, head, private, api_done,
+                         l)) {
+        http_error(l, status ? status : 503);
+        return;
+    }
+    l->b->api_jobs++;
+    l->handles++;
+    l->mode = MODE_DONE;
+}
+
+/*
+ * A file, /metrics or /api/: private plots make the metrics and the API private too,
+ * for a verified user.
+ */
 static void http_answer(layer_t *l, const ipb_http_req_t *req, bool head, const char *user,
                         bool private)
 {
-    if (!wants_metrics(l, req))
+    bool metrics = wants_metrics(l, req), api = wants_api(l, req);
+    if (!metrics && !api)
         http_serve(l, req, head, user, private);
     else if (private && !user[0])
         http_error(l, 401);
+    else if (api)
+        http_api(l, req, head, user, private);
     else
         http_metrics(l, head);
 }
 
 /*
- * A static file or /metrics, then close. Only requests for plots, and for metrics, log
- * in: the console is public.
+ * A static file, /metrics or /api/, then close. Only requests for plots, metrics and the
+ * API log in: the console is public.
  */
 static void http_file(layer_t *l, const ipb_http_req_t *req, bool head)
 {
     char user[256] = "";
     bool private = plots_private(l);
-    if (private && (ipb_http_wants_plots(req) || wants_metrics(l, req))) {
+    if (private && (ipb_http_wants_plots(req) || wants_metrics(l, req) || wants_api(l, req))) {
         int rc = http_login(l, req, head, user, sizeof user);
         if (rc == HTTP_LOGIN_PENDING)
             return;

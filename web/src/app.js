@@ -7,6 +7,7 @@ import { setupTree } from './tree.js';
 import { setupPublish } from './publish.js';
 import { setupStatus } from './status.js';
 import { setupPlots } from './plots.js';
+import { setupTopicChart } from './topicchart.js';
 
 const TABS = ['connect', 'messages', 'topics', 'publish', 'status', 'plots'];
 
@@ -45,24 +46,32 @@ function main() {
   const show = setupTabs();
   const connect = setupConnect(link);
   const publish = setupPublish(link);
+  let chart = null;
+  const onChart = (topic) => chart.add(topic);
   const tree = setupTree(link, {
     onPublishTo: (topic, payload) => {
       publish.edit(topic, payload);
       show('publish');
       $('#publish-form').elements.topic.focus();
     },
+    onChart,
   });
-  const messages = setupMessages(link);
+  chart = setupTopicChart((topic) => tree.history(topic));
+  const messages = setupMessages(link, { onChart });
   setupStatus(link);
   const plots = setupPlots(link);
 
-  link.onGroup('user', (message, owner) => tree.receive(messages.receive(message, owner)));
+  link.onGroup('user', (message, owner) => {
+    const m = messages.receive(message, owner);
+    tree.receive(m);
+    chart.receive(m);
+  });
   link.addEventListener('state', (e) => {
     if (e.detail.state === 'connected' && $('#panel-connect').hidden === false) show('messages');
   });
 
   // A small handle for scripted checks of the page (the console's browser tests use it).
-  window.iotplotConsole = { link, plots, show };
+  window.iotplotConsole = { link, plots, chart, tree, show };
   document.body.dataset.ready = 'true';
   connect.autoConnect();
 }

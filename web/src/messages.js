@@ -1,12 +1,24 @@
 // Subscribe panel: the user's subscriptions (each with a colour) and the live message
-// table with pause/resume, clear, a filter, bounded history and JSON pretty-printing.
+// table with pause/resume, clear, a filter, bounded history, JSON pretty-printing, a
+// "Chart" button on numeric payloads (topicchart.js) and an export of the kept messages
+// to CSV.
 import { $, el, load, save, clock, clip, decodePayload, filterProblem, prettyJson, announce, count } from './util.js';
+import { numericValue } from './topicchart.js';
 
 const PALETTE = ['#2563eb', '#16a34a', '#db2777', '#ea580c', '#7c3aed', '#0891b2', '#ca8a04', '#dc2626'];
 const PAYLOAD_CELL = 160; // characters shown in the table before "…"
 const MAX_SUBSCRIPTIONS = 100;
 
-export function setupMessages(link) {
+/** One CSV field (RFC 4180): quoted when it holds a quote, comma or line break. Text
+ * that a spreadsheet would run as a formula (=, +, -, @ in front, and not a number)
+ * gets a ' in front, so a payload cannot become one. */
+function csvField(v) {
+  let s = String(v);
+  if (/^[=+\-@\t\r]/.test(s) && numericValue(s) === null) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function setupMessages(link, { onChart }) {
   let subs = load('subscriptions', []).filter((s) => s && typeof s.topic === 'string' && !filterProblem(s.topic));
   const history = []; // newest last; length <= limit
   let limit = Number(load('historyLimit', 500)) || 500;
@@ -108,6 +120,11 @@ export function setupMessages(link) {
         type: 'button', class: 'mini', 'aria-expanded': 'false', title: 'Show as formatted JSON',
         onclick: (e) => toggleJson(e.currentTarget, payloadCell, m.text),
       }, 'JSON'));
+    } else if (!m.binary && numericValue(m.text) !== null) {
+      payloadCell.append(el('button', {
+        type: 'button', class: 'mini', title: 'Chart this topic over time (Plots tab)', 'aria-label': `Chart ${m.topic}`,
+        onclick: () => onChart(m.topic),
+      }, 'Chart'));
     } else if (!m.binary && m.text.length > PAYLOAD_CELL) {
       payloadCell.append(el('button', {
         type: 'button', class: 'mini', 'aria-expanded': 'false',
@@ -187,6 +204,24 @@ export function setupMessages(link) {
   pauseButton.addEventListener('click', () => {
     pausedAt = pausedAt === null ? seq : null;
     schedule();
+  });
+  /** The kept messages that pass the filter, oldest first, as a CSV file download. */
+  $('#export-messages').addEventListener('click', () => {
+    const lines = ['time,topic,payload,qos,retained,binary'];
+    let n = 0;
+    for (const m of history) {
+      if (!matchesFilter(m)) continue;
+      lines.push([new Date(m.time).toISOString(), m.topic, m.text, m.qos, m.retain ? 1 : 0, m.binary ? 1 : 0].map(csvField).join(','));
+      n++;
+    }
+    const blob = new Blob([lines.join('\r\n') + '\r\n'], { type: 'text/csv' });
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const a = el('a', { href: URL.createObjectURL(blob), download: `messages-${stamp}.csv` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+    announce(`Exported ${count(n)} messages`, 'ok');
   });
   $('#clear-messages').addEventListener('click', () => {
     history.length = 0;

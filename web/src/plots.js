@@ -7,11 +7,16 @@
 // and the plot server files each user's output under `/plots/<user>/`, which the broker
 // serves to that user only: links then fetch with the console's login (HTTP Basic).
 //
+// Series the plot server stored before the page was opened are listed from the broker's
+// HTTP API and loaded on demand (stored.js). A chart takes its title and axis labels
+// from the series' latest plot_series.
+//
 // Rows go into one Float64Array per column, grown by doubling, so a million points cost
 // a few copies in total; charts redraw at most once per animation frame, less often when
 // a redraw is slow, and only while they are on screen.
 import uPlot from './vendor/uPlot.esm.js';
 import { $, el, count, announce } from './util.js';
+import { basicAuth, serverOffers, setupStored } from './stored.js';
 
 const MAX_SESSIONS = 100;
 const MAX_SERIES = 500;
@@ -33,6 +38,10 @@ class Series {
     this.columns = columns;
     this.guessed = guessed; // columns invented because new_series was not seen
     this.dropped = 0;
+    this.title = '';
+    this.xlabel = '';
+    this.ylabel = '';
+    this.follow = null; // loaded from the store: how new rows are fetched (stored.js)
     this.reset();
   }
 
@@ -46,6 +55,11 @@ class Series {
     this.xmax = -Infinity;
     this.ymin = Infinity;
     this.ymax = -Infinity;
+    // Loaded from the store (stored.js): the next row to read, how many rows the store
+    // should have by the messages seen, and a version it must have gone past.
+    this.storedNext = 0;
+    this.expected = 0;
+    this.staleVersion = this.storedVersion || 0;
     this.dirty = true;
   }
 
@@ -139,28 +153,6 @@ function fileUrl(name) {
   return FILES_URL + name.split('/').filter((p) => p && p !== '.' && p !== '..').map(encodeURIComponent).join('/');
 }
 
-/** "Basic ..." for a user name and password, UTF-8 as browsers send it. */
-function basicAuth(user, password) {
-  const bytes = new TextEncoder().encode(`${user}:${password}`);
-  let bin = '';
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return `Basic ${btoa(bin)}`;
-}
-
-/**
- * Is /plots/ private (a login needed, each user their own folder)? The broker says so on
- * every answer of that listener (X-Iotplot-Plots: private); the page itself is one.
- */
-async function plotsPrivate() {
-  if (!/^https?:$/.test(location.protocol)) return false;
-  try {
-    const r = await fetch(location.pathname, { method: 'HEAD', credentials: 'omit', cache: 'no-store' });
-    return r.headers.get('x-iotplot-plots') === 'private';
-  } catch {
-    return false;
-  }
-}
-
 export function setupPlots(link) {
   const panel = $('#panel-plots');
   const sessions = new Map(); // name -> {name, series: Map, files: Map(name -> kind), chip, section}
@@ -175,7 +167,7 @@ export function setupPlots(link) {
     if (access.checked || !access.user) return;
     access.checked = true;
     const user = access.user;
-    const priv = await plotsPrivate();
+    const priv = (await serverOffers()).private;
     if (user !== access.user) return; // another login meanwhile
     access.private = priv;
     const note = $('#plots-access');
@@ -240,6 +232,7 @@ export function setupPlots(link) {
       const row = numbers(args.slice(1));
       if (!row || !row.length || row.length > MAX_COLUMNS) return problem(sessName, command, `row of ${name} is not numbers`);
       let series = s.series.get(name);
+      if (series && series.follow) return series.follow(); // the store has it, in order
       if (!series) series = define(s, name, row.map((_, i) => `column ${i + 1}`), true);
       if (!series) return;
       if (!series.push(row)) series.dropped++;
@@ -250,10 +243,11 @@ export function setupPlots(link) {
         ? (opts && typeof opts === 'object' && typeof opts.filename === 'string' ? opts.filename : `${name}.pdf`)
         : (typeof opts === 'string' ? opts : `${name}.pkl`);
       file = file.replace(/^\/+/, '');
+      const series = s.series.get(name);
+      if (series && command === 'plot_series' && opts && typeof opts === 'object') labels(series, opts);
       if (!file) return;
       s.files.set(file, name);
       checkAccess();
-      const series = s.series.get(name);
       if (series) renderCard(series);
       renderSessions();
     }
@@ -346,6 +340,18 @@ export function setupPlots(link) {
     series.card.dataset.rows = String(series.n);
   };
 
+  /** Title and axis labels of a plot_series (strings only); the chart is made again. */
+  const labels = (series, opts) => {
+    const text = (v) => (typeof v === 'string' ? v.slice(0, 200) : '');
+    const [title, xlabel, ylabel] = [text(opts.title), text(opts.xlabel), text(opts.ylabel)];
+    if (title === series.title && xlabel === series.xlabel && ylabel === series.ylabel) return;
+    Object.assign(series, { title, xlabel, ylabel });
+    destroyChart(series);
+    series.dirty = true;
+    if (series.card) series.card.dataset.title = title;
+    schedule();
+  };
+
   const destroyChart = (series) => {
     if (series.chart) series.chart.destroy();
     series.chart = null;
@@ -371,6 +377,7 @@ export function setupPlots(link) {
     const ys = series.index ? series.columns : series.columns.slice(1);
     const xLabel = series.index ? 'row' : series.columns[0];
     const opts = {
+      ...(series.title ? { title: series.title } : {}),
       width,
       height: CHART_HEIGHT,
       // x that goes back (a sweep, a scatter) is drawn in row order like matplotlib does;
@@ -384,8 +391,8 @@ export function setupPlots(link) {
         ...(series.sorted ? {} : { paths: allRows(uPlot.paths.linear()) }),
       }))],
       axes: [
-        { label: xLabel, stroke: '#475569', grid: { stroke: '#e2e8f0' }, ticks: { stroke: '#cbd5e1' }, ...(series.index ? { incrs: INDEX_STEPS } : {}) },
-        { stroke: '#475569', grid: { stroke: '#e2e8f0' }, ticks: { stroke: '#cbd5e1' } },
+        { label: series.xlabel || xLabel, stroke: '#475569', grid: { stroke: '#e2e8f0' }, ticks: { stroke: '#cbd5e1' }, ...(series.index ? { incrs: INDEX_STEPS } : {}) },
+        { ...(series.ylabel ? { label: series.ylabel } : {}), stroke: '#475569', grid: { stroke: '#e2e8f0' }, ticks: { stroke: '#cbd5e1' } },
       ],
       legend: { live: true },
       cursor: { drag: { x: true, y: false } },
@@ -402,6 +409,10 @@ export function setupPlots(link) {
   /** Redraw dirty, visible charts; slow redraws wait longer before the next one. */
   const draw = () => {
     frame = 0;
+    if (stored && !storedAsked && !panel.hidden) {
+      storedAsked = true;
+      stored.refresh();
+    }
     if (panel.hidden) return;
     const now = performance.now();
     let pending = false;
@@ -427,6 +438,20 @@ export function setupPlots(link) {
   const schedule = () => {
     if (!frame) frame = requestAnimationFrame(draw);
   };
+
+  // The store's series: listed when the panel is first shown after each connect.
+  let storedAsked = false;
+  const stored = setupStored({
+    define: (sess, name, columns) => {
+      const s = session(sess);
+      return s ? define(s, name, columns, false) : null;
+    },
+    labels,
+    drawn: (series) => {
+      series.dirty = true;
+      schedule();
+    },
+  }, () => ({ user: access.user, password: access.password }));
 
   /** uPlot drew (it commits after setData returns): time it, expose the points drawn. */
   const drawn = (series) => {
@@ -485,6 +510,10 @@ export function setupPlots(link) {
       Object.assign(access, { private: false, checked: false, user: link.username, password: link.password });
       $('#plots-access').hidden = true;
     }
+    if (state === 'connected') {
+      storedAsked = false;
+      schedule();
+    }
   });
   renderSessions();
 
@@ -495,7 +524,8 @@ export function setupPlots(link) {
       if (!series) return null;
       const sc = series.chart ? series.chart.scales : {};
       return {
-        rows: series.n, sorted: series.sorted,
+        rows: series.n, sorted: series.sorted, title: series.title, stored: Boolean(series.follow),
+        axisLabels: series.chart ? series.chart.axes.map((a) => a.label || '') : [],
         xmin: sc.x ? sc.x.min : null, xmax: sc.x ? sc.x.max : null, ymin: sc.y ? sc.y.min : null, ymax: sc.y ? sc.y.max : null,
       };
     },

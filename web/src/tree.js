@@ -1,12 +1,17 @@
 // Topic tree: every topic seen on the user's subscriptions, with message counts, the last
-// value, and clearing a retained message (an empty retained publish, after confirmation).
+// value, the last values seen of each topic (a ring of HISTORY, shown when the topic is
+// selected), and clearing a retained message (an empty retained publish, after
+// confirmation).
 import { $, el, clip, clock, count, prettyJson, confirmDialog, announce } from './util.js';
 
 const MAX_NODES = 20000;
 const VALUE_CELL = 80;
 const TICK_MS = 250;
+const HISTORY = 50; // last values kept per topic
+const HISTORY_CELL = 120;
+const HISTORY_TEXT = 1000; // characters kept of each
 
-export function setupTree(link, { onPublishTo }) {
+export function setupTree(link, { onPublishTo, onChart }) {
   const root = { name: '', path: '', children: new Map(), count: 0, total: 0, last: null, li: null, open: true };
   const panel = $('#panel-topics');
   const top = $('#tree-root');
@@ -32,6 +37,10 @@ export function setupTree(link, { onPublishTo }) {
     }
     return n;
   };
+
+  /** A node's last values, oldest first. */
+  const ordered = (n) => n.history.length < HISTORY ? n.history.slice()
+    : n.history.slice(n.histAt).concat(n.history.slice(0, n.histAt));
 
   const find = (topic) => {
     let n = root;
@@ -129,6 +138,12 @@ export function setupTree(link, { onPublishTo }) {
     const pretty = last && !last.binary ? prettyJson(last.text) : null;
     $('#tree-details-payload').textContent = last ? (pretty ?? last.text) || '(empty)' : '';
     $('#tree-details-payload').hidden = !last;
+    const values = n.history ? ordered(n) : [];
+    $('#tree-history').replaceChildren(...values.reverse().map((v) => el('li', {},
+      el('span', { class: 'when' }, clock(v.time)), clip(v.text, HISTORY_CELL) || '(empty)')));
+    $('#tree-history').dataset.count = String(values.length);
+    $('#tree-history-empty').hidden = values.length > 0;
+    $('#tree-chart').disabled = !last;
     $('#tree-clear').disabled = !link.connected;
     $('#tree-publish').disabled = false;
     box.dataset.topic = n.path;
@@ -150,6 +165,7 @@ export function setupTree(link, { onPublishTo }) {
       announce(`Could not clear ${topic}: ${e.message}`, 'error');
     }
   });
+  $('#tree-chart').addEventListener('click', () => selected && onChart(selected.path));
   $('#tree-publish').addEventListener('click', () => selected && onPublishTo(selected.path, selected.last ? selected.last.text : ''));
 
   const setAll = (node, open, budget) => {
@@ -189,7 +205,23 @@ export function setupTree(link, { onPublishTo }) {
       for (const p of path) p.total++;
       n.count++;
       n.last = { text: m.text, binary: m.binary, qos: m.qos, retain: m.retain, time: m.time };
+      if (!n.history) {
+        n.history = [];
+        n.histAt = 0;
+      }
+      // Bounded text: a topic's values are for reading and charting, not for keeping.
+      const v = { text: m.text.length > HISTORY_TEXT ? m.text.slice(0, HISTORY_TEXT) : m.text, time: m.time };
+      if (n.history.length < HISTORY) n.history.push(v);
+      else {
+        n.history[n.histAt] = v;
+        n.histAt = (n.histAt + 1) % HISTORY;
+      }
       schedule();
+    },
+    /** The last values seen of a topic, oldest first ({text, time}). */
+    history(topic) {
+      const n = find(topic);
+      return n && n.history ? ordered(n) : [];
     },
   };
 }

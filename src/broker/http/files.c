@@ -28,6 +28,7 @@ static const char *status_text(int status)
     case 405: return "Method Not Allowed";
     case 426: return "Upgrade Required";
     case 431: return "Request Header Fields Too Large";
+    case 503: return "Service Unavailable";
     default: return "Internal Server Error";
     }
 }
@@ -170,12 +171,14 @@ int ipb_http_file(const ipb_http_req_t *req, const ipb_http_site_t *site, ipb_ht
         return status;
     int n = snprintf(out->head, sizeof out->head,
                      "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                     "X-Content-Type-Options: nosniff\r\nCache-Control: no-cache\r\n%s%s"
+                     "X-Content-Type-Options: nosniff\r\nCache-Control: no-cache\r\n%s%s%s"
                      "Connection: close\r\n\r\n",
                      ipb_http_content_type(file), out->body_len,
                      asset ? CSP_CONSOLE : file != rel ? CSP_PLOTS : "",
-                     /* The console reads this to know that /plots/ needs its login. */
-                     site->plots_private ? "X-Iotplot-Plots: private\r\n" : "");
+                     /* The console reads these to know that /plots/ needs its login, and
+                      * that it may ask /api/ for the stored series. */
+                     site->plots_private ? "X-Iotplot-Plots: private\r\n" : "",
+                     site->store_api ? "X-Iotplot-Store: api\r\n" : "");
     out->head_len = (size_t)n;
     return 200;
 }

@@ -33,6 +33,7 @@ typedef struct {
     bool plots_private;    /* each user reads only /plots/<user>/... (a login is needed);
                               every answer says so (X-Iotplot-Plots: private) */
     const char *user;      /* the request's verified user name, or NULL */
+    bool store_api;        /* GET /api/ answers: every answer says so (X-Iotplot-Store: api) */
 } ipb_http_site_t;
 
 /*
