@@ -85,6 +85,7 @@ typedef struct {
     char bind_interface[16];   /* SO_BINDTODEVICE: only this network interface */
     int socket_domain;         /* IPB_DOMAIN_*: which family a host name may bind */
     bool use_username_as_clientid;
+    unsigned max_qos; /* highest QoS this listener's clients may publish or subscribe with */
 } ipb_listener_config_t;
 
 #define IPB_DOMAIN_ANY 0

@@ -34,6 +34,7 @@ int ipb_config_add_listener(ipb_config_t *cfg, uint16_t port, const char *addres
     memset(l, 0, sizeof *l);
     l->port = port;
     l->allow_anonymous = -1;
+    ipb__config_listener_defaults(l);
     if (address)
         snprintf(l->address, sizeof l->address, "%s", address);
     return 0;

@@ -410,6 +410,11 @@ const ipb__cdir_t ipb__config_table[] = {
      .arg = "PREFIX",
      .doc = "prefixed to the topics, filters and wills of this listener's clients, and taken "
             "off the topics they receive: they see only the tree under it"},
+    {.name = "max_qos", .section = LISTENERS, .type = IPB__CT_INT, L(max_qos), .max = 2,
+     .dflt = 2,
+     .doc = "the highest QoS of this listener's clients: 5.0 CONNACKs say it (Maximum QoS), "
+            "subscriptions are granted at most it, a PUBLISH or will above it disconnects "
+            "(5.0: `0x9B`). Not `per_listener_settings`: always this listener's"},
     {.name = "use_username_as_clientid", .section = LISTENERS, .type = IPB__CT_BOOL,
      L(use_username_as_clientid), .max = 1,
      .doc = "the user name replaces the client id (one session per user)"},
@@ -493,7 +498,6 @@ const ipb__cdir_t ipb__config_table[] = {
     NOT_OFFERED("dhparamfile", "finite-field Diffie-Hellman (TLS here uses ECDHE only)"),
     NOT_OFFERED("tls_engine", "OpenSSL engines"),
     NOT_OFFERED("tls_engine_kpass_sha1", "OpenSSL engines"),
-    NOT_OFFERED("max_qos", "a QoS cap per listener"),
     NOT_OFFERED("auth_plugin_deny_special_chars", "plugins"),
     {.name = "auth_opt_", .section = REFUSED, .type = IPB__CT_REFUSED, .flags = IPB__CF_PREFIX,
      .doc = "plugins"},
@@ -578,11 +582,21 @@ void ipb__config_put(const ipb__cdir_t *d, void *base, int64_t v)
     }
 }
 
-void ipb__config_defaults(ipb_config_t *cfg)
+static void put_defaults(ipb__cscope_t scope, void *base)
 {
     for (size_t i = 0; i < ipb__config_table_len; i++) {
         const ipb__cdir_t *d = &ipb__config_table[i];
-        if (d->scope == IPB__CS_GLOBAL && has_number(d))
-            ipb__config_put(d, cfg, d->dflt * (d->scale ? d->scale : 1));
+        if (d->scope == scope && has_number(d))
+            ipb__config_put(d, base, d->dflt * (d->scale ? d->scale : 1));
     }
+}
+
+void ipb__config_defaults(ipb_config_t *cfg)
+{
+    put_defaults(IPB__CS_GLOBAL, cfg);
+}
+
+void ipb__config_listener_defaults(ipb_listener_config_t *l)
+{
+    put_defaults(IPB__CS_LISTENER, l);
 }

@@ -75,6 +75,8 @@ const ipb__cdir_t *ipb__config_find(const char *name);
 
 /* Every row's default into cfg (ipb_config_init). */
 void ipb__config_defaults(ipb_config_t *cfg);
+/* Every listener row's default into a new listener (ipb_config_add_listener). */
+void ipb__config_listener_defaults(ipb_listener_config_t *l);
 
 /* Number fields: read and write the row's field of `base` whatever its width. */
 int64_t ipb__config_get(const ipb__cdir_t *d, const void *base);

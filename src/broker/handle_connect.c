@@ -158,6 +158,10 @@ static bool make_will(ipb_conn_t *c, const ipm_connect_t *p, const char *id, uin
         *reason = IPM_RC_RETAIN_NOT_SUPPORTED;
         return false;
     }
+    if (p->will_qos > c->b->cfg.listeners[c->listener].max_qos) {
+        *reason = IPM_RC_QOS_NOT_SUPPORTED;
+        return false;
+    }
     /* A will is published in the client's name: it needs the right to write there. */
     ipb_broker_t *b = c->b;
     char mounted[IPM_MAX_STRING_LEN + 1];
@@ -250,7 +254,7 @@ static ipb_session_t *attach_session(ipb_conn_t *c, const char *id, bool clean, 
 static void send_connack(ipb_conn_t *c, bool present, bool assigned, uint16_t server_ka)
 {
     ipb_broker_t *b = c->b;
-    ipm_prop_t props[10];
+    ipm_prop_t props[11];
     unsigned n = 0;
     if (c->version == IPM_PROTO_V5) {
         uint16_t rm = b->cfg.max_inflight_messages ? b->cfg.max_inflight_messages : UINT16_MAX;
@@ -259,6 +263,9 @@ static void send_connack(ipb_conn_t *c, bool present, bool assigned, uint16_t se
                                   .num = b->cfg.topic_alias_maximum};
         props[n++] = (ipm_prop_t){.id = IPM_PROP_RETAIN_AVAILABLE,
                                   .num = b->cfg.retain_available};
+        unsigned max_qos = b->cfg.listeners[c->listener].max_qos;
+        if (max_qos < 2) /* absent means 2 (MQTT-3.2.2.3.4) */
+            props[n++] = (ipm_prop_t){.id = IPM_PROP_MAXIMUM_QOS, .num = max_qos};
         if (b->cfg.max_packet_size)
             props[n++] = (ipm_prop_t){.id = IPM_PROP_MAXIMUM_PACKET_SIZE,
                                       .num = b->cfg.max_packet_size};
@@ -340,7 +347,8 @@ int ipb__handle_connect_raw(ipb_conn_t *c, int rc, const ipm_frame_t *f, const u
     }
     if ((reason = (uint8_t)login) != 0 || !make_will(c, p, id, &reason)) {
         free(id);
-        return refuse(c, reason, "not authorized");
+        return refuse(c, reason, reason == IPM_RC_QOS_NOT_SUPPORTED ? "will QoS above max_qos"
+                                                                    : "not authorized");
     }
     c->keepalive = p->keepalive;
     uint16_t server_ka = 0;
