@@ -45,7 +45,8 @@ static const char mqtt_usage[] =
           "  -x SECONDS         session expiry interval (MQTT 5); -1: never\n"
           "  -q QOS             quality of service 0, 1 or 2 (default 0)\n"
           "  -d                 print debug messages on stderr\n"
-          "  -D CMD PROP VALUE  MQTT 5 property; CMD is connect, publish, subscribe or will;\n"
+          "  -D CMD PROP VALUE  MQTT 5 property (implies -V mqttv5); CMD is connect, publish,\n"
+          "                     subscribe or will;\n"
           "                     PROP e.g. user-property K V, content-type, response-topic,\n"
           "                     correlation-data, message-expiry-interval,\n"
           "                     session-expiry-interval\n"
@@ -182,6 +183,8 @@ static int parse_prop(cli_mqtt_opts_t *o, int argc, char **argv, int *i)
     }
     o->nprops[which]++;
     *i += 3;
+    /* As mosquitto_pub 2.0: a property means MQTT 5.0; only a -V after it says otherwise. */
+    o->version = IPM_PROTO_V5;
     return 1;
 }
 
@@ -388,9 +391,16 @@ int cli_mqtt_check(cli_mqtt_opts_t *o)
     if (!o->cert != !o->key)
         return bad(o, "%s", "--cert and --key go together");
     if (o->version != IPM_PROTO_V5) {
+        /* A -V 3.x after -D. mosquitto's sentences where it has one; where it publishes or
+         * subscribes nothing without a word (publish, subscribe), a refusal instead. */
+        if (o->nprops[CLI_PROPS_WILL] && o->will_topic)
+            return bad(o, "%s", "Problem setting will.");
+        if (o->nprops[CLI_PROPS_CONNECT])
+            return bad(o, "%s", "Unable to connect (This feature is not supported.).");
         for (int k = 0; k < CLI_PROPS_N; k++)
-            if (o->nprops[k])
-                return bad(o, "%s", "-D needs -V mqttv5");
+            if (o->nprops[k] && k != CLI_PROPS_WILL)
+                return bad(o, "-D %s needs MQTT v5, but a later -V chose 3.x",
+                           k == CLI_PROPS_PUBLISH ? "publish" : "subscribe");
         if (o->session_expiry >= 0)
             return bad(o, "%s", "-x needs -V mqttv5");
     }

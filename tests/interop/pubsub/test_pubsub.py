@@ -304,6 +304,21 @@ def proxy(t):
                 expect_eq(bad.returncode, 1, f"wrong proxy password: {bad.stderr!r}")
 
 
+def property_without_v(t):
+    """-D without -V: both tools switch to MQTT 5.0 by themselves, so the subscriber prints
+    the user properties the publisher sent. With 3.1.1 on either side %P would be empty."""
+    for tool in ("mosquitto", "iotplot"):
+        def send(tool=tool):
+            r = subprocess.run(PUB[tool] + t.conn() + ["-t", "dv", "-m", f"by {tool}", "-q", "1",
+                                                       "-D", "publish", "user-property", "k",
+                                                       "v"], capture_output=True,
+                               timeout=iptest.TIMEOUT)
+            expect_eq(r.returncode, 0, f"{tool} pub -D without -V: {r.stderr!r}")
+        out = same(t, ["-t", "dv", "-C", "1", "-F", "%P|%p", "-D", "subscribe",
+                       "user-property", "s", "1"], [send], wait_topic="dv")
+        expect_eq(out, f"k:v|by {tool}\n".encode(), f"-D without -V, {tool} pub")
+
+
 def random_filter(t):
     """--random-filter is random, so outputs cannot match; both must print about the same
     share. mosquitto 2.0.11 scales the percentage by 10 where 100 is needed, so "100"
@@ -399,7 +414,12 @@ def errors(t):
              ["-t", "x", "-R", "--retained-only"], ["-L", "mqtt://localhost"],
              ["-L", "invalid://x/y"], ["-t", "x", "--proxy", "mqtt://x"],
              ["-t", "x", "--proxy", "socks5h://"], ["-t", "x", "-x", "-2"],
-             ["-t", "x", "--will-payload", "p"], ["-t", "x", "--will-retain"]]
+             ["-t", "x", "--will-payload", "p"], ["-t", "x", "--will-retain"],
+             # A -V 3.x after -D: mosquitto's own sentences for connect and will properties.
+             ["-t", "x", "-D", "connect", "user-property", "a", "b", "-V", "mqttv311"],
+             ["-t", "x", "-D", "connect", "session-expiry-interval", "5", "-V", "31"],
+             ["-t", "x", "--will-topic", "w", "-D", "will", "user-property", "a", "b", "-V",
+              "311"]]
     for args in cases:
         reasons = []
         for tool in ("mosquitto", "iotplot"):
@@ -495,7 +515,8 @@ def suite(res, t):
                      ("--retain-as-published", retain_as_published),
                      ("-E, -c, -U", unsubscribe_and_exit), ("-L", url),
                      ("pub --repeat, -s, -n, -f, -L", pub_modes), ("--proxy", proxy),
-                     ("-A", bind_address), ("-I", id_prefix), ("--random-filter", random_filter),
+                     ("-A", bind_address), ("-I", id_prefix),
+                     ("-D without -V", property_without_v), ("--random-filter", random_filter),
                      ("times", times), ("errors and exit codes", errors)):
         res.check(f"{t.kind}: {name}", fn, t)
 
