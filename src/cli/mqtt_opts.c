@@ -409,10 +409,8 @@ int cli_mqtt_check(cli_mqtt_opts_t *o)
                    o->will_payload ? "payload" : "retain");
     if (o->id && o->id_prefix)
         return bad(o, "%s", "-i and -I argument cannot be used together.");
-    if ((o->proxy_host || o->bind_address) && tls)
-        return bad(o, "%s", "--proxy and -A go without TLS");
-    if (o->unix_path && (tls || o->proxy_host))
-        return bad(o, "%s", "--unix goes without TLS and --proxy");
+    if (o->unix_path && o->proxy_host)
+        return bad(o, "%s", "--unix goes without --proxy");
     if (!o->id) {
         snprintf(o->idbuf, sizeof o->idbuf, "%s%ld", o->id_prefix ? o->id_prefix : "iotplot-",
                  (long)getpid());
@@ -443,7 +441,8 @@ void cli_mqtt_error(const cli_mqtt_opts_t *o, ipm_client_t *c, const char *what,
         fprintf(stderr, "%s: %s: connection refused: %s (reason code 0x%02x)\n", o->prog, what,
                 name, rc);
     } else if (err == IPM_ETLS && c) {
-        fprintf(stderr, "%s: %s: %s\n", o->prog, what, ipm_client_tls_error(c));
+        fprintf(stderr, "%s: %s: %s\n", o->prog, what,
+                cli_net_needed(o) ? cli_net_tls_error(c) : ipm_client_tls_error(c));
     } else if (rc >= 0x80 && (err == IPM_EDENIED || err == IPM_ECLOSED)) {
         fprintf(stderr, "%s: %s: %s (reason code 0x%02x)\n", o->prog, what,
                 ipm_reason_string(rc), rc);
@@ -543,8 +542,9 @@ ipm_client_t *cli_mqtt_connect_cb(cli_mqtt_opts_t *o, bool auto_reconnect, uint1
         cfg.host = o->host = o->srvhost;
         cfg.port = (uint16_t)(o->port = port);
     }
-    ipm_client_t *c = cli_net_needed(o) ? cli_net_client_new(o, &cfg)
-                                        : ipm_client_new(&cfg, use_tls ? &tls : NULL, &why);
+    ipm_client_t *c = cli_net_needed(o)
+                          ? cli_net_client_new(o, &cfg, use_tls ? &tls : NULL, &why)
+                          : ipm_client_new(&cfg, use_tls ? &tls : NULL, &why);
     if (!c) {
         if (!o->quiet)
             fprintf(stderr, "%s: %s\n", o->prog, why ? why : "cannot create the client");
