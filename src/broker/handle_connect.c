@@ -97,17 +97,22 @@ static char *dup_bytes(ipm_bytes_t s)
 static char *client_id(ipb_conn_t *c, const ipm_connect_t *p, bool *assigned)
 {
     const ipb_config_t *cfg = &c->b->cfg;
+    const ipb_listener_config_t *l = &cfg->listeners[c->listener];
     *assigned = false;
-    if (cfg->listeners[c->listener].use_username_as_clientid && p->has_username)
+    if (l->use_username_as_clientid && p->has_username)
         return dup_bytes(p->username);
     if (p->client_id.len)
         return dup_bytes(p->client_id);
+    /* per_listener_settings: the listener's own values where it gave them. */
+    bool own = cfg->per_listener_settings;
+    bool zero_ok = own && l->allow_zero_length_clientid >= 0 ? l->allow_zero_length_clientid
+                                                             : cfg->allow_zero_length_clientid;
+    const char *prefix = own && l->auto_id_prefix[0] ? l->auto_id_prefix : cfg->auto_id_prefix;
     if (p->version == IPM_PROTO_V31 || (p->version == IPM_PROTO_V311 && !p->clean_start) ||
-        !cfg->allow_zero_length_clientid)
+        !zero_ok)
         return NULL;
     char buf[96];
-    snprintf(buf, sizeof buf, "%s%016llx%04x",
-             cfg->auto_id_prefix[0] ? cfg->auto_id_prefix : "auto-",
+    snprintf(buf, sizeof buf, "%s%016llx%04x", prefix[0] ? prefix : "auto-",
              (unsigned long long)++c->b->next_auto_id, (unsigned)(uv_hrtime() & 0xFFFF));
     *assigned = true;
     return strdup(buf);
@@ -367,6 +372,7 @@ int ipb__handle_connect_raw(ipb_conn_t *c, int rc, const ipm_frame_t *f, const u
     if (!s)
         return refuse(c, IPM_RC_SERVER_BUSY, "too many sessions");
     s->expiry = expiry;
+    s->listener = c->listener;
     if (b->store && b->store->session_set && expiry)
         b->store->session_set(b->store_ctx, s->id, expiry);
     c->state = IPB_CONN_ACTIVE;
