@@ -132,5 +132,31 @@ def global_settings():
                  "empty id on B (5.0)": (0, "A-")})
 
 
+def psk_per_listener():
+    """Two TLS-PSK listeners, each with its own psk_file: a device's key opens its own
+    listener only; without the flag the one psk_file serves both."""
+    key1, key2 = "00112233445566778899aabbccddeeff", "ffeeddccbbaa99887766554433221100"
+    with iptest.tempdir() as d:
+        k1 = write(f"{d}/k1", f"dev1:{key1}\n")
+        k2 = write(f"{d}/k2", f"dev2:{key2}\n")
+
+        def pub(port, ident, key):
+            return iptest.run(["mosquitto_pub", "-h", H, "-p", str(port), "--psk", key,
+                               "--psk-identity", ident, "-t", "psk", "-m", "x"]).returncode
+        text = (f"per_listener_settings true\nlistener 0 {H}\npsk_hint one\npsk_file {k1}\n"
+                f"allow_anonymous true\nlistener 0 {H}\npsk_hint two\npsk_file {k2}\n"
+                f"allow_anonymous true\n")
+        with Running(write(f"{d}/own.conf", text)) as b:
+            a, c = b.ports
+            expect_eq([pub(a, "dev1", key1), pub(c, "dev1", key1), pub(c, "dev2", key2),
+                       pub(a, "dev2", key2)], [0, 1, 0, 1], "each key on its own listener")
+        text = (f"listener 0 {H}\npsk_hint one\nallow_anonymous true\npsk_file {k1}\n"
+                f"listener 0 {H}\npsk_hint two\n")
+        with Running(write(f"{d}/global.conf", text)) as b:
+            a, c = b.ports
+            expect_eq([pub(a, "dev1", key1), pub(c, "dev1", key1)], [0, 0], "one psk_file")
+
+
 main_checks([("per_listener_settings true", per_listener),
-             ("per_listener_settings false", global_settings)])
+             ("per_listener_settings false", global_settings),
+             ("psk_file per listener", psk_per_listener)])
