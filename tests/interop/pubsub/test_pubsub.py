@@ -3,9 +3,10 @@ command line runs through both tools against the same broker (a real mosquitto, 
 `iotplot broker`) and their stdout must be the same bytes. Covers every -F field with
 payloads that exercise JSON escaping, binary, empty and JSON payloads, 5.0 properties,
 retained messages and QoS 2; -T, -R, -N, -U, -E, --pretty, -L, pub --repeat and -s,
---unix, --proxy through a SOCKS5 proxy, -A, each also under TLS, exit codes; -S (which the mosquitto here lacks)
-against a DNS server of the test's own. Times (%I %U @...) cannot match byte
-for byte: their shape and closeness to now are checked instead."""
+-D without -V, --unix, --proxy through a SOCKS5 proxy, -A, each of the last three also
+under TLS, exit codes; -S (which the mosquitto here lacks) against a DNS server of the
+test's own. Times (%I %U @...) cannot match byte for byte: their shape and closeness to
+now are checked instead."""
 import datetime
 import os
 import re
