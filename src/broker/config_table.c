@@ -409,8 +409,10 @@ const ipb__cdir_t ipb__config_table[] = {
     {.name = "max_qos", .section = LISTENERS, .type = IPB__CT_INT, L(max_qos), .max = 2,
      .dflt = 2,
      .doc = "the highest QoS of this listener's clients: 5.0 CONNACKs say it (Maximum QoS), "
-            "subscriptions are granted at most it, a PUBLISH or will above it disconnects "
-            "(5.0: `0x9B`). Not `per_listener_settings`: always this listener's"},
+            "subscriptions are granted (and delivered) at most it, a PUBLISH above it "
+            "disconnects (5.0: `0x9B`), a will above it is refused (CONNACK `0x9B`, 3.1.1: "
+            "`3`, where mosquitto closes without one). Always per listener, whatever "
+            "`per_listener_settings` says"},
     {.name = "use_username_as_clientid", .section = LISTENERS, .type = IPB__CT_BOOL,
      L(use_username_as_clientid), .max = 1,
      .doc = "the user name replaces the client id (one session per user)"},
