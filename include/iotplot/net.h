@@ -75,6 +75,12 @@ typedef struct {
     const char *keyfile;     /* its private key (PEM); required with certfile */
     const char *server_name; /* name to verify and send as SNI; NULL = the host */
     bool insecure;           /* TESTS ONLY: skip certificate and name checks */
+    /* NULL: TLS runs over a TCP connection to the host and port given to open(). Else
+     * this makes the stream TLS runs over (a unix socket, a proxied or bound socket):
+     * IPM_OK with *fd connected and non-blocking, or a negative IPM_E*. */
+    int (*connect_fd)(void *ctx, const char *host, uint16_t port, uint32_t timeout_ms,
+                      int *fd);
+    void *connect_ctx;
 } ipm_tls_opts_t;
 
 /*

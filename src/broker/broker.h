@@ -85,6 +85,12 @@ typedef struct {
     char bind_interface[16];   /* SO_BINDTODEVICE: only this network interface */
     int socket_domain;         /* IPB_DOMAIN_*: which family a host name may bind */
     bool use_username_as_clientid;
+    unsigned max_qos; /* highest QoS this listener's clients may publish or subscribe with */
+    /* per_listener_settings: this listener's own security options; "" or -1 = the
+     * broker-wide one (allow_anonymous above is one of them). */
+    char password_file[IPB_PATH_MAX], acl_file[IPB_PATH_MAX], psk_file[IPB_PATH_MAX];
+    char auto_id_prefix[64];
+    int allow_zero_length_clientid;
 } ipb_listener_config_t;
 
 #define IPB_DOMAIN_ANY 0

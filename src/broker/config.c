@@ -34,6 +34,8 @@ int ipb_config_add_listener(ipb_config_t *cfg, uint16_t port, const char *addres
     memset(l, 0, sizeof *l);
     l->port = port;
     l->allow_anonymous = -1;
+    l->allow_zero_length_clientid = -1;
+    ipb__config_listener_defaults(l);
     if (address)
         snprintf(l->address, sizeof l->address, "%s", address);
     return 0;
@@ -223,6 +225,14 @@ static int directive(ipb__cparse_t *p, char **tok, int n)
     }
     if (d->type == IPB__CT_CUSTOM)
         return d->parse(p, d, tok, n);
+    if ((d->flags & IPB__CF_PER_LISTENER) && p->cfg->per_listener_settings &&
+        p->cfg->n_listeners) {
+        ipb__cdir_t own = *d; /* the same row, stored in the listener's field */
+        own.offset = d->loffset;
+        own.size = d->lsize;
+        return set_value(p, &own, &p->cfg->listeners[p->cfg->n_listeners - 1],
+                         n > 1 ? tok[1] : NULL);
+    }
     return set_value(p, d, base, n > 1 ? tok[1] : NULL);
 }
 

@@ -19,6 +19,11 @@
     .scope = IPB__CS_LISTENER, .offset = offsetof(ipb_listener_config_t, m),               \
     .size = sizeof(((ipb_listener_config_t *)0)->m)
 
+/* ... and, with per_listener_settings, also in the listener above it. */
+#define PL(m)                                                                               \
+    .flags = IPB__CF_PER_LISTENER, .loffset = offsetof(ipb_listener_config_t, m),          \
+    .lsize = sizeof(((ipb_listener_config_t *)0)->m)
+
 #define LISTENERS "Listeners"
 #define AUTH "Authentication and authorization"
 #define LIMITS "Limits"
@@ -42,20 +47,6 @@ static int listener(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok, int n)
         return ipb__cfail(p, "listener address too long");
     if (ipb_config_add_listener(cfg, (uint16_t)port, addr) < 0)
         return ipb__cfail(p, "more than %d listeners", IPB_MAX_LISTENERS);
-    return 0;
-}
-
-/* With per_listener_settings, allow_anonymous belongs to the listener above it. */
-static int allow_anonymous(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok, int n)
-{
-    ipb_config_t *c = ipb__cparse_cfg(p);
-    bool b = false;
-    if (ipb__cparse_bool(p, d->name, n > 1 ? tok[1] : NULL, &b) < 0)
-        return IPM_EINVALID;
-    if (c->per_listener_settings && c->n_listeners)
-        c->listeners[c->n_listeners - 1].allow_anonymous = b;
-    else
-        ipb__config_put(d, c, b);
     return 0;
 }
 
@@ -233,20 +224,25 @@ const ipb__cdir_t ipb__config_table[] = {
      .arg = "LIST", .doc = "the same as `ciphers_tls1.3`"},
 
     /* ---- authentication and authorization ---- */
-    {.name = "allow_anonymous", .section = AUTH, .type = IPB__CT_CUSTOM, G(allow_anonymous),
-     .parse = allow_anonymous, .max = 1, .dflt = 1, .arg = "true|false",
+    {.name = "allow_anonymous", .section = AUTH, .type = IPB__CT_BOOL, G(allow_anonymous),
+     PL(allow_anonymous), .max = 1, .dflt = 1, .arg = "true|false",
      .doc_default = "`false` with `-c`",
      .doc = "clients without a user name; per listener with `per_listener_settings true`"},
     {.name = "per_listener_settings", .section = AUTH, .type = IPB__CT_BOOL,
      G(per_listener_settings), .max = 1,
-     .doc = "`allow_anonymous` applies to the listener above it. Unlike mosquitto, "
-            "`password_file`, `acl_file`, `psk_file`, `auto_id_prefix` and "
-            "`allow_zero_length_clientid` stay broker-wide: every listener checks them"},
+     .doc = "`allow_anonymous`, `password_file`, `acl_file`, `psk_file`, `auto_id_prefix` "
+            "and `allow_zero_length_clientid` given under a listener apply to it alone "
+            "(it must come before them). Given before the first listener, they apply to "
+            "every listener that does not set its own, where mosquitto applies them to none. "
+            "Messages for a session are checked against the ACL of the listener it last "
+            "connected to. Without it, each is broker-wide wherever it appears"},
     {.name = "password_file", .section = AUTH, .type = IPB__CT_PATH, G(password_file),
+     PL(password_file),
      .arg = "FILE", .doc_default = "none",
      .doc = "mosquitto_passwd's format: `user:$7$...` (PBKDF2-SHA512) or `user:$6$...`; make "
             "it with `iotplot passwd`"},
-    {.name = "acl_file", .section = AUTH, .type = IPB__CT_PATH, G(acl_file), .arg = "FILE",
+    {.name = "acl_file", .section = AUTH, .type = IPB__CT_PATH, G(acl_file),
+     PL(acl_file), .arg = "FILE",
      .doc_default = "none",
      .doc = "mosquitto's ACL format; once given, what it does not allow is denied"},
     {.name = "max_login_failures", .section = AUTH, .type = IPB__CT_INT, G(max_login_failures),
@@ -410,6 +406,13 @@ const ipb__cdir_t ipb__config_table[] = {
      .arg = "PREFIX",
      .doc = "prefixed to the topics, filters and wills of this listener's clients, and taken "
             "off the topics they receive: they see only the tree under it"},
+    {.name = "max_qos", .section = LISTENERS, .type = IPB__CT_INT, L(max_qos), .max = 2,
+     .dflt = 2,
+     .doc = "the highest QoS of this listener's clients: 5.0 CONNACKs say it (Maximum QoS), "
+            "subscriptions are granted (and delivered) at most it, a PUBLISH above it "
+            "disconnects (5.0: `0x9B`), a will above it is refused (CONNACK `0x9B`, 3.1.1: "
+            "`3`, where mosquitto closes without one). Always per listener, whatever "
+            "`per_listener_settings` says"},
     {.name = "use_username_as_clientid", .section = LISTENERS, .type = IPB__CT_BOOL,
      L(use_username_as_clientid), .max = 1,
      .doc = "the user name replaces the client id (one session per user)"},
@@ -424,10 +427,11 @@ const ipb__cdir_t ipb__config_table[] = {
 
     /* ---- clients and deliveries ---- */
     {.name = "allow_zero_length_clientid", .section = CLIENTS, .type = IPB__CT_BOOL,
-     G(allow_zero_length_clientid), .max = 1, .dflt = 1,
+     G(allow_zero_length_clientid), PL(allow_zero_length_clientid), .max = 1, .dflt = 1,
      .doc = "an empty client id gets one assigned (3.1.1 with a clean session, 5.0); "
             "`false` refuses it"},
     {.name = "auto_id_prefix", .section = CLIENTS, .type = IPB__CT_STRING, G(auto_id_prefix),
+     PL(auto_id_prefix),
      .arg = "PREFIX", .doc_default = "`auto-`", .doc = "the start of those assigned ids"},
     {.name = "clientid_prefixes", .section = CLIENTS, .type = IPB__CT_STRING,
      G(clientid_prefixes), .arg = "PREFIX", .doc_default = "none",
@@ -457,7 +461,8 @@ const ipb__cdir_t ipb__config_table[] = {
      .arg = "HINT",
      .doc = "TLS-PSK on this listener: clients may use a key of `psk_file` (then `certfile` "
             "and `keyfile` are optional); read again on SIGHUP"},
-    {.name = "psk_file", .section = LISTENERS, .type = IPB__CT_PATH, G(psk_file), .arg = "FILE",
+    {.name = "psk_file", .section = LISTENERS, .type = IPB__CT_PATH, G(psk_file),
+     PL(psk_file), .arg = "FILE",
      .doc_default = "none", .doc = "`identity:hexkey` lines, as mosquitto's"},
     {.name = "tls_keyform", .section = LISTENERS, .type = IPB__CT_CUSTOM, .parse = tls_keyform,
      .arg = "pem", .doc_default = "`pem`",
@@ -493,7 +498,6 @@ const ipb__cdir_t ipb__config_table[] = {
     NOT_OFFERED("dhparamfile", "finite-field Diffie-Hellman (TLS here uses ECDHE only)"),
     NOT_OFFERED("tls_engine", "OpenSSL engines"),
     NOT_OFFERED("tls_engine_kpass_sha1", "OpenSSL engines"),
-    NOT_OFFERED("max_qos", "a QoS cap per listener"),
     NOT_OFFERED("auth_plugin_deny_special_chars", "plugins"),
     {.name = "auth_opt_", .section = REFUSED, .type = IPB__CT_REFUSED, .flags = IPB__CF_PREFIX,
      .doc = "plugins"},
@@ -578,11 +582,21 @@ void ipb__config_put(const ipb__cdir_t *d, void *base, int64_t v)
     }
 }
 
-void ipb__config_defaults(ipb_config_t *cfg)
+static void put_defaults(ipb__cscope_t scope, void *base)
 {
     for (size_t i = 0; i < ipb__config_table_len; i++) {
         const ipb__cdir_t *d = &ipb__config_table[i];
-        if (d->scope == IPB__CS_GLOBAL && has_number(d))
-            ipb__config_put(d, cfg, d->dflt * (d->scale ? d->scale : 1));
+        if (d->scope == scope && has_number(d))
+            ipb__config_put(d, base, d->dflt * (d->scale ? d->scale : 1));
     }
+}
+
+void ipb__config_defaults(ipb_config_t *cfg)
+{
+    put_defaults(IPB__CS_GLOBAL, cfg);
+}
+
+void ipb__config_listener_defaults(ipb_listener_config_t *l)
+{
+    put_defaults(IPB__CS_LISTENER, l);
 }

@@ -36,6 +36,9 @@ typedef enum {
 #define IPB__CF_PREFIX 0x02u      /* the name is a prefix: every directive starting with it */
 #define IPB__CF_NOSTORE 0x04u     /* checked and accepted, nothing to store */
 #define IPB__CF_READABLE 0x08u    /* a file read later: unreadable is an error at its line */
+/* With per_listener_settings true and a listener above it, the value goes to that
+ * listener's field at `loffset` instead (mosquitto's per-listener security options). */
+#define IPB__CF_PER_LISTENER 0x10u
 
 typedef struct {
     const char *name;
@@ -57,6 +60,7 @@ struct ipb__cdir {
     ipb__ctype_t type;
     ipb__cscope_t scope;
     size_t offset, size;     /* of the field, in the scope's struct */
+    size_t loffset, lsize;   /* IPB__CF_PER_LISTENER: the field in ipb_listener_config_t */
     int64_t min, max, dflt;  /* numbers, bools and enums; strings start empty */
     unsigned scale;          /* stored value = parsed value * scale (0 = 1) */
     unsigned flags;          /* IPB__CF_* */
@@ -75,6 +79,8 @@ const ipb__cdir_t *ipb__config_find(const char *name);
 
 /* Every row's default into cfg (ipb_config_init). */
 void ipb__config_defaults(ipb_config_t *cfg);
+/* Every listener row's default into a new listener (ipb_config_add_listener). */
+void ipb__config_listener_defaults(ipb_listener_config_t *l);
 
 /* Number fields: read and write the row's field of `base` whatever its width. */
 int64_t ipb__config_get(const ipb__cdir_t *d, const void *base);

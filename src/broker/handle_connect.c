@@ -97,17 +97,22 @@ static char *dup_bytes(ipm_bytes_t s)
 static char *client_id(ipb_conn_t *c, const ipm_connect_t *p, bool *assigned)
 {
     const ipb_config_t *cfg = &c->b->cfg;
+    const ipb_listener_config_t *l = &cfg->listeners[c->listener];
     *assigned = false;
-    if (cfg->listeners[c->listener].use_username_as_clientid && p->has_username)
+    if (l->use_username_as_clientid && p->has_username)
         return dup_bytes(p->username);
     if (p->client_id.len)
         return dup_bytes(p->client_id);
+    /* per_listener_settings: the listener's own values where it gave them. */
+    bool own = cfg->per_listener_settings;
+    bool zero_ok = own && l->allow_zero_length_clientid >= 0 ? l->allow_zero_length_clientid
+                                                             : cfg->allow_zero_length_clientid;
+    const char *prefix = own && l->auto_id_prefix[0] ? l->auto_id_prefix : cfg->auto_id_prefix;
     if (p->version == IPM_PROTO_V31 || (p->version == IPM_PROTO_V311 && !p->clean_start) ||
-        !cfg->allow_zero_length_clientid)
+        !zero_ok)
         return NULL;
     char buf[96];
-    snprintf(buf, sizeof buf, "%s%016llx%04x",
-             cfg->auto_id_prefix[0] ? cfg->auto_id_prefix : "auto-",
+    snprintf(buf, sizeof buf, "%s%016llx%04x", prefix[0] ? prefix : "auto-",
              (unsigned long long)++c->b->next_auto_id, (unsigned)(uv_hrtime() & 0xFFFF));
     *assigned = true;
     return strdup(buf);
@@ -156,6 +161,10 @@ static bool make_will(ipb_conn_t *c, const ipm_connect_t *p, const char *id, uin
         return true;
     if (p->will_retain && !c->b->cfg.retain_available) {
         *reason = IPM_RC_RETAIN_NOT_SUPPORTED;
+        return false;
+    }
+    if (p->will_qos > c->b->cfg.listeners[c->listener].max_qos) {
+        *reason = IPM_RC_QOS_NOT_SUPPORTED;
         return false;
     }
     /* A will is published in the client's name: it needs the right to write there. */
@@ -250,7 +259,7 @@ static ipb_session_t *attach_session(ipb_conn_t *c, const char *id, bool clean, 
 static void send_connack(ipb_conn_t *c, bool present, bool assigned, uint16_t server_ka)
 {
     ipb_broker_t *b = c->b;
-    ipm_prop_t props[10];
+    ipm_prop_t props[11];
     unsigned n = 0;
     if (c->version == IPM_PROTO_V5) {
         uint16_t rm = b->cfg.max_inflight_messages ? b->cfg.max_inflight_messages : UINT16_MAX;
@@ -259,6 +268,9 @@ static void send_connack(ipb_conn_t *c, bool present, bool assigned, uint16_t se
                                   .num = b->cfg.topic_alias_maximum};
         props[n++] = (ipm_prop_t){.id = IPM_PROP_RETAIN_AVAILABLE,
                                   .num = b->cfg.retain_available};
+        unsigned max_qos = b->cfg.listeners[c->listener].max_qos;
+        if (max_qos < 2) /* absent means 2 (MQTT-3.2.2.3.4) */
+            props[n++] = (ipm_prop_t){.id = IPM_PROP_MAXIMUM_QOS, .num = max_qos};
         if (b->cfg.max_packet_size)
             props[n++] = (ipm_prop_t){.id = IPM_PROP_MAXIMUM_PACKET_SIZE,
                                       .num = b->cfg.max_packet_size};
@@ -340,7 +352,8 @@ int ipb__handle_connect_raw(ipb_conn_t *c, int rc, const ipm_frame_t *f, const u
     }
     if ((reason = (uint8_t)login) != 0 || !make_will(c, p, id, &reason)) {
         free(id);
-        return refuse(c, reason, "not authorized");
+        return refuse(c, reason, reason == IPM_RC_QOS_NOT_SUPPORTED ? "will QoS above max_qos"
+                                                                    : "not authorized");
     }
     c->keepalive = p->keepalive;
     uint16_t server_ka = 0;
@@ -359,6 +372,7 @@ int ipb__handle_connect_raw(ipb_conn_t *c, int rc, const ipm_frame_t *f, const u
     if (!s)
         return refuse(c, IPM_RC_SERVER_BUSY, "too many sessions");
     s->expiry = expiry;
+    s->listener = c->listener;
     if (b->store && b->store->session_set && expiry)
         b->store->session_set(b->store_ctx, s->id, expiry);
     c->state = IPB_CONN_ACTIVE;

@@ -110,6 +110,8 @@ int ipb__handle_publish(ipb_conn_t *c, ipm_publish_t *p)
         rc = IPM_RC_TOPIC_NAME_INVALID; /* too long with the mount point */
     if (!rc && p->retain && !b->cfg.retain_available)
         rc = IPM_RC_RETAIN_NOT_SUPPORTED;
+    if (!rc && p->qos > b->cfg.listeners[c->listener].max_qos)
+        rc = IPM_RC_QOS_NOT_SUPPORTED; /* 3.x clients were never told: closed as mosquitto does */
     /* MQTT-3.3.4-6: a Subscription Identifier is the server's to send, never the client's. */
     ipm_prop_t subid;
     if (!rc && c->version == IPM_PROTO_V5 &&

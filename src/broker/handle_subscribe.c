@@ -71,6 +71,14 @@ static bool mount(ipb_conn_t *c, ipm_sub_t *sub, char *buf)
     return sub->filter.data != NULL;
 }
 
+/* max_qos: a subscription is granted at most the listener's QoS, and delivered at it. */
+static void cap_qos(ipb_conn_t *c, ipm_sub_t *sub)
+{
+    unsigned max = c->b->cfg.listeners[c->listener].max_qos;
+    if ((sub->options & IPM_SUBOPT_QOS_MASK) > max)
+        sub->options = (uint8_t)((sub->options & ~IPM_SUBOPT_QOS_MASK) | max);
+}
+
 static bool bad_options(ipb_conn_t *c, const ipm_sub_t *sub)
 {
     ipm_bytes_t g, f;
@@ -103,6 +111,7 @@ int ipb__handle_subscribe(ipb_conn_t *c, const ipm_subscribe_t *p)
             ipb__conn_kick(c, IPM_RC_PROTOCOL_ERROR, "No Local on a shared subscription");
             goto done;
         }
+        cap_qos(c, &sub);
         if (!mount(c, &sub, mounted))
             reasons[n] = c->version == IPM_PROTO_V5 ? IPM_RC_TOPIC_FILTER_INVALID
                                                     : IPM_SUBACK_FAILURE;
@@ -117,6 +126,7 @@ int ipb__handle_subscribe(ipb_conn_t *c, const ipm_subscribe_t *p)
     n = 0;
     ipm_subs_iter(p, false, &it);
     while (n < p->count && ipm_subs_next(&it, &sub)) {
+        cap_qos(c, &sub);
         if (reasons[n] <= 2 && mount(c, &sub, mounted))
             send_retained(c, &sub, subid, fresh[n]);
         n++;

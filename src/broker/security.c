@@ -26,15 +26,26 @@ struct login {
     ipb_authz_check_t *check;
     login_t *next, *prev;
     char user[64], addr[64]; /* for the log line of a lockout */
+    unsigned listener;       /* whose policy began the check, and finishes it */
 };
 
 struct ipb_security {
     ipb_authz_t *authz;
+    /* per_listener_settings: the policy of a listener with a password or ACL file of its
+     * own; NULL = authz. */
+    ipb_authz_t *own[IPB_MAX_LISTENERS];
     ipb_tls_ctx_t *tls[IPB_MAX_LISTENERS];
     uint64_t rss_at;   /* loop ms of the last reading */
     bool over_memory;  /* the last reading was above memory_limit */
     login_t *logins;   /* hashing now */
 };
+
+/* The policy of a listener's clients. */
+static ipb_authz_t *policy(const ipb_broker_t *b, unsigned listener)
+{
+    ipb_authz_t *own = listener < IPB_MAX_LISTENERS ? b->sec->own[listener] : NULL;
+    return own ? own : b->sec->authz;
+}
 
 /* Is the topic (or filter) within max_topic_length and max_topic_levels? */
 static bool topic_fits(const ipb_config_t *cfg, const char *t)
@@ -116,12 +127,13 @@ static uint8_t on_connect(void *ctx, const ipb_auth_client_t *cl, const ipm_conn
     ipb_authz_check_t *check;
     int locked;
     uint64_t now = ipb__now(b) / 1000;
-    int rc = ipb_authz_login_start(b->sec->authz, cl->anonymous_allowed, addr, now,
-                                   cl->username, c->password.data, c->password.len,
-                                   c->has_password, &check, &locked);
+    ipb_authz_t *a = policy(b, cl->listener);
+    int rc = ipb_authz_login_start(a, cl->anonymous_allowed, addr, now, cl->username,
+                                   c->password.data, c->password.len, c->has_password, &check,
+                                   &locked);
     if (rc == IPB_AUTHZ_PENDING) {
         ipb_authz_check_run(check);
-        rc = ipb_authz_login_finish(b->sec->authz, check, now, &locked);
+        rc = ipb_authz_login_finish(a, check, now, &locked);
     }
     log_lockout(b, locked, cl->username, addr);
     return (uint8_t)rc;
@@ -129,8 +141,8 @@ static uint8_t on_connect(void *ctx, const ipb_auth_client_t *cl, const ipm_conn
 
 static uint8_t check(ipb_broker_t *b, const ipb_auth_client_t *cl, const char *topic, int access)
 {
-    return ipb_authz_allows(b->sec->authz, cl->username, cl->client_id, topic, strlen(topic),
-                            access)
+    return ipb_authz_allows(policy(b, cl->listener), cl->username, cl->client_id, topic,
+                            strlen(topic), access)
                ? 0
                : IPM_RC_NOT_AUTHORIZED;
 }
@@ -202,8 +214,8 @@ static void hash_done(uv_work_t *req, int status)
     }
     unlink_login(b->sec, l);
     int locked;
-    int rc = counted(b, ipb_authz_login_finish(b->sec->authz, l->check, ipb__now(b) / 1000,
-                                               &locked));
+    int rc = counted(b, ipb_authz_login_finish(policy(b, l->listener), l->check,
+                                               ipb__now(b) / 1000, &locked));
     log_lockout(b, locked, l->user, l->addr);
     ipb_conn_t *c = l->c;
     ipb_login_cb done = l->done;
@@ -235,7 +247,7 @@ static int check_off_loop(ipb_broker_t *b, const ipb_auth_client_t *cl, const ip
     ipb_authz_check_t *check;
     int locked;
     address_of(cl, addr, sizeof addr);
-    int rc = ipb_authz_login_start(b->sec->authz, cl->anonymous_allowed, addr,
+    int rc = ipb_authz_login_start(policy(b, cl->listener), cl->anonymous_allowed, addr,
                                    ipb__now(b) / 1000, cl->username, p->password.data,
                                    p->password.len, p->has_password, &check, &locked);
     log_lockout(b, locked, cl->username, addr);
@@ -249,6 +261,7 @@ static int check_off_loop(ipb_broker_t *b, const ipb_auth_client_t *cl, const ip
     l->req.data = l;
     l->b = b;
     l->check = check;
+    l->listener = cl->listener;
     snprintf(l->user, sizeof l->user, "%s", cl->username);
     snprintf(l->addr, sizeof l->addr, "%s", addr);
     if (uv_queue_work(b->loop, &l->req, hash_work, hash_done) < 0) {
@@ -356,7 +369,9 @@ static int load_contexts(const ipb_config_t *cfg, ipb_tls_ctx_t **out, char *err
             .ciphersuites = l->ciphersuites[0] ? l->ciphersuites : NULL,
             .crlfile = l->crlfile[0] ? l->crlfile : NULL,
             .psk_hint = l->psk_hint[0] ? l->psk_hint : NULL,
-            .psk_file = cfg->psk_file[0] ? cfg->psk_file : NULL,
+            .psk_file = cfg->per_listener_settings && l->psk_file[0] ? l->psk_file
+                        : cfg->psk_file[0]                           ? cfg->psk_file
+                                                                     : NULL,
         };
         char why[400];
         if (!(out[i] = ipb_tls_ctx_new(&t, why, sizeof why))) {
@@ -368,12 +383,23 @@ static int load_contexts(const ipb_config_t *cfg, ipb_tls_ctx_t **out, char *err
     return 0;
 }
 
-static ipb_authz_t *load_authz(const ipb_config_t *cfg, char *err, size_t errlen)
+/* Does listener i have a policy of its own (per_listener_settings and a file of its own)? */
+static bool has_own(const ipb_config_t *cfg, unsigned i)
+{
+    const ipb_listener_config_t *l = &cfg->listeners[i];
+    return cfg->per_listener_settings && (l->password_file[0] || l->acl_file[0]);
+}
+
+/* The broker-wide policy (l NULL), or a listener's: its files, else the broker-wide ones. */
+static ipb_authz_t *load_authz(const ipb_config_t *cfg, const ipb_listener_config_t *l,
+                               char *err, size_t errlen)
 {
     ipb_authz_config_t a;
     ipb_authz_config_init(&a);
-    a.password_file = cfg->password_file[0] ? cfg->password_file : NULL;
-    a.acl_file = cfg->acl_file[0] ? cfg->acl_file : NULL;
+    const char *pw = l && l->password_file[0] ? l->password_file : cfg->password_file;
+    const char *acl = l && l->acl_file[0] ? l->acl_file : cfg->acl_file;
+    a.password_file = pw[0] ? pw : NULL;
+    a.acl_file = acl[0] ? acl : NULL;
     a.max_login_failures = cfg->max_login_failures;
     a.max_address_failures = cfg->max_address_failures;
     a.failure_window_s = cfg->login_failure_window;
@@ -402,9 +428,18 @@ int ipb__security_open(ipb_broker_t *b, char *err, size_t errlen)
         return -1;
     }
     if (load_contexts(&b->cfg, b->sec->tls, err, errlen) ||
-        !(b->sec->authz = load_authz(&b->cfg, err, errlen))) {
+        !(b->sec->authz = load_authz(&b->cfg, NULL, err, errlen))) {
         ipb__security_close(b);
         return -1;
+    }
+    for (unsigned i = 0; i < b->cfg.n_listeners; i++) {
+        char why[400];
+        if (has_own(&b->cfg, i) &&
+            !(b->sec->own[i] = load_authz(&b->cfg, &b->cfg.listeners[i], why, sizeof why))) {
+            snprintf(err, errlen, "listener %u: %s", b->cfg.listeners[i].port, why);
+            ipb__security_close(b);
+            return -1;
+        }
     }
     set_layers(b);
     b->auth = &hook;
@@ -424,8 +459,33 @@ void ipb__security_close(ipb_broker_t *b)
     }
     free_contexts(b->sec->tls);
     ipb_authz_free(b->sec->authz);
+    for (unsigned i = 0; i < IPB_MAX_LISTENERS; i++)
+        ipb_authz_free(b->sec->own[i]);
     free(b->sec);
     b->sec = NULL;
+}
+
+/*
+ * Every policy read again, all or none: the listeners' files are tried first (loaded and
+ * dropped), so that a bad one fails the reload before any policy has changed. Policies
+ * are reloaded in place because hashes still running hold them.
+ */
+static int reload_policies(ipb_broker_t *b, char *err, size_t errlen)
+{
+    for (unsigned i = 0; i < b->cfg.n_listeners; i++) {
+        if (!b->sec->own[i])
+            continue;
+        ipb_authz_t *trial = load_authz(&b->cfg, &b->cfg.listeners[i], err, errlen);
+        if (!trial)
+            return -1;
+        ipb_authz_free(trial);
+    }
+    if (ipb_authz_reload(b->sec->authz, err, errlen))
+        return -1;
+    for (unsigned i = 0; i < b->cfg.n_listeners; i++)
+        if (b->sec->own[i] && ipb_authz_reload(b->sec->own[i], err, errlen))
+            return -1;
+    return 0;
 }
 
 int ipb__security_reload(ipb_broker_t *b, char *err, size_t errlen)
@@ -436,7 +496,7 @@ int ipb__security_reload(ipb_broker_t *b, char *err, size_t errlen)
         return -1;
     }
     if (load_contexts(&b->cfg, tls, err, errlen) ||
-        (ipb_authz_reload(b->sec->authz, err, errlen) && (free_contexts(tls), 1))) {
+        (reload_policies(b, err, errlen) && (free_contexts(tls), 1))) {
         ipb__log(b, IPB_LOG_ERR, "Reload failed: %s; keeping the current configuration.", err);
         return -1;
     }

@@ -335,7 +335,8 @@ static bool deliver_allowed(ipb_broker_t *b, ipb_session_t *s, const ipb_msg_t *
     if (!b->auth || !b->auth->deliver)
         return true;
     /* The session's owner decides, online or not: queued messages are checked too. */
-    ipb_auth_client_t cl = {.client_id = s->id, .username = s->username};
+    ipb_auth_client_t cl = {.client_id = s->id, .username = s->username,
+                            .listener = s->listener};
     if (s->conn) {
         cl.version = s->conn->version;
         cl.listener = s->conn->listener;

@@ -40,6 +40,7 @@ struct ipb_session {
     uint16_t *rx_qos2;    /* packet ids of QoS 2 received, waiting for PUBREL */
     ipb_msg_t *will;      /* delayed will waiting while offline */
     char *username;       /* who owns it: ACL checks of deliveries while offline */
+    unsigned listener;    /* of its last connection: whose ACL those checks use */
     uint32_t serial;      /* tells sessions apart for No Local (0 = none) */
     uint32_t expire_at;   /* while offline: ipb__secs() deadline; 0 = never */
     uint32_t will_at;     /* ipb__secs() when the delayed will goes out */

@@ -4,6 +4,7 @@
  * RFC 1928 with RFC 1929 user names), a chosen source address (-A), and DNS SRV records
  * (-S). The first three are one transport whose open() differs; send, recv and close are
  * the TCP transport's own, since all end up with a connected, non-blocking stream socket.
+ * With TLS, the library's TLS transport runs over that same socket (its connect_fd).
  */
 #define _DEFAULT_SOURCE /* res_query() and the ns_* parser are BSD interfaces */
 #include <arpa/inet.h>
@@ -37,6 +38,8 @@ typedef struct {
     ipm_transport_t tr;
     ipm_transport_t tcp_tr;
     ipm_tcp_t tcp;
+    ipm_tls_t tls; /* with TLS: tr is its transport, over the socket net_open() made */
+    bool use_tls;
     const cli_mqtt_opts_t *o;
     uint16_t qos2[NET_QOS2];
     uint8_t bytes[]; /* rx, tx, store, subs, aliases */
@@ -225,12 +228,26 @@ static void net_close(void *ctx)
     n->tcp_tr.close(&n->tcp);
 }
 
+/* TLS's connect_fd: the same socket as without TLS, handed over to the TLS transport. */
+static int tls_connect_fd(void *ctx, const char *host, uint16_t port, uint32_t timeout_ms,
+                          int *fd)
+{
+    net_client_t *n = ctx;
+    int rc = net_open(n, host, port, timeout_ms);
+    if (rc == IPM_OK) {
+        *fd = n->tcp.fd;
+        n->tcp.fd = -1;
+    }
+    return rc;
+}
+
 bool cli_net_needed(const cli_mqtt_opts_t *o)
 {
     return o->unix_path || o->proxy_host || o->bind_address;
 }
 
-ipm_client_t *cli_net_client_new(const cli_mqtt_opts_t *o, const ipm_client_config_t *cfg)
+ipm_client_t *cli_net_client_new(const cli_mqtt_opts_t *o, const ipm_client_config_t *cfg,
+                                 const ipm_tls_opts_t *tls, const char **why)
 {
     size_t total = (size_t)NET_RX + NET_TX + NET_STORE + NET_SUBS + NET_ALIASES;
     net_client_t *n = calloc(1, sizeof *n + total); /* mapped lazily: idle pages cost nothing */
@@ -240,6 +257,20 @@ ipm_client_t *cli_net_client_new(const cli_mqtt_opts_t *o, const ipm_client_conf
     ipm_tcp_init(&n->tcp, &n->tcp_tr);
     n->tr = (ipm_transport_t){.ctx = n, .open = net_open, .send = net_send, .recv = net_recv,
                               .close = net_close};
+    if (tls) {
+        ipm_tls_opts_t t = *tls;
+        t.connect_fd = tls_connect_fd;
+        t.connect_ctx = n;
+        n->use_tls = true;
+        if (ipm_tls_init(&n->tls, &t, &n->tr) != IPM_OK) {
+            static char err[sizeof n->tls.error];
+            snprintf(err, sizeof err, "%s", ipm_tls_error(&n->tls));
+            *why = err;
+            ipm_tls_free(&n->tls);
+            free(n);
+            return NULL;
+        }
+    }
     uint8_t *b = n->bytes;
     ipm_client_mem_t mem = {
         .rx_buf = b, .rx_cap = NET_RX,
@@ -253,6 +284,8 @@ ipm_client_t *cli_net_client_new(const cli_mqtt_opts_t *o, const ipm_client_conf
     c.transport = &n->tr;
     ipm_net_platform(&c.platform);
     if (ipm_client_init(&n->client, &c, &mem) != IPM_OK) {
+        if (n->use_tls)
+            ipm_tls_free(&n->tls);
         free(n);
         return NULL;
     }
@@ -263,8 +296,17 @@ void cli_net_client_free(ipm_client_t *c)
 {
     if (!c)
         return;
+    net_client_t *n = (net_client_t *)c;
     ipm_client_close(c);
-    free((net_client_t *)c);
+    if (n->use_tls)
+        ipm_tls_free(&n->tls);
+    free(n);
+}
+
+const char *cli_net_tls_error(const ipm_client_t *c)
+{
+    const net_client_t *n = (const net_client_t *)c;
+    return n->use_tls ? ipm_tls_error(&n->tls) : "";
 }
 
 int cli_net_srv(const char *domain, bool tls, char *host, size_t cap, int *port)

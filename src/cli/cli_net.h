@@ -12,10 +12,14 @@
 /* true when o needs the transport below (--unix, --proxy, -A) instead of the library's. */
 bool cli_net_needed(const cli_mqtt_opts_t *o);
 
-/* A client over a unix socket, a SOCKS5 proxy or from a source address, as o says; NULL when out of memory or
- * the configuration is refused. o must outlive it. Free with cli_net_client_free(). */
-ipm_client_t *cli_net_client_new(const cli_mqtt_opts_t *o, const ipm_client_config_t *cfg);
+/* A client over a unix socket, a SOCKS5 proxy or from a source address, as o says, with
+ * TLS over it when tls is not NULL; NULL when out of memory or the configuration is
+ * refused (then *why may say why). o must outlive it. Free with cli_net_client_free(). */
+ipm_client_t *cli_net_client_new(const cli_mqtt_opts_t *o, const ipm_client_config_t *cfg,
+                                 const ipm_tls_opts_t *tls, const char **why);
 void cli_net_client_free(ipm_client_t *c);
+/* Why its last TLS handshake failed ("" without TLS). */
+const char *cli_net_tls_error(const ipm_client_t *c);
 
 /* -S: the SRV record of _mqtt._tcp.DOMAIN (_secure-mqtt._tcp with TLS) with the lowest
  * priority. Writes the target host and port; -1 when there is none. */

@@ -45,7 +45,8 @@ static const char mqtt_usage[] =
           "  -x SECONDS         session expiry interval (MQTT 5); -1: never\n"
           "  -q QOS             quality of service 0, 1 or 2 (default 0)\n"
           "  -d                 print debug messages on stderr\n"
-          "  -D CMD PROP VALUE  MQTT 5 property; CMD is connect, publish, subscribe or will;\n"
+          "  -D CMD PROP VALUE  MQTT 5 property (implies -V mqttv5); CMD is connect, publish,\n"
+          "                     subscribe or will;\n"
           "                     PROP e.g. user-property K V, content-type, response-topic,\n"
           "                     correlation-data, message-expiry-interval,\n"
           "                     session-expiry-interval\n"
@@ -182,6 +183,8 @@ static int parse_prop(cli_mqtt_opts_t *o, int argc, char **argv, int *i)
     }
     o->nprops[which]++;
     *i += 3;
+    /* As mosquitto_pub 2.0: a property means MQTT 5.0; only a -V after it says otherwise. */
+    o->version = IPM_PROTO_V5;
     return 1;
 }
 
@@ -388,9 +391,16 @@ int cli_mqtt_check(cli_mqtt_opts_t *o)
     if (!o->cert != !o->key)
         return bad(o, "%s", "--cert and --key go together");
     if (o->version != IPM_PROTO_V5) {
+        /* A -V 3.x after -D. mosquitto's sentences where it has one; where it publishes or
+         * subscribes nothing without a word (publish, subscribe), a refusal instead. */
+        if (o->nprops[CLI_PROPS_WILL] && o->will_topic)
+            return bad(o, "%s", "Problem setting will.");
+        if (o->nprops[CLI_PROPS_CONNECT])
+            return bad(o, "%s", "Unable to connect (This feature is not supported.).");
         for (int k = 0; k < CLI_PROPS_N; k++)
-            if (o->nprops[k])
-                return bad(o, "%s", "-D needs -V mqttv5");
+            if (o->nprops[k] && k != CLI_PROPS_WILL)
+                return bad(o, "-D %s needs MQTT v5, but a later -V chose 3.x",
+                           k == CLI_PROPS_PUBLISH ? "publish" : "subscribe");
         if (o->session_expiry >= 0)
             return bad(o, "%s", "-x needs -V mqttv5");
     }
@@ -399,10 +409,8 @@ int cli_mqtt_check(cli_mqtt_opts_t *o)
                    o->will_payload ? "payload" : "retain");
     if (o->id && o->id_prefix)
         return bad(o, "%s", "-i and -I argument cannot be used together.");
-    if ((o->proxy_host || o->bind_address) && tls)
-        return bad(o, "%s", "--proxy and -A go without TLS");
-    if (o->unix_path && (tls || o->proxy_host))
-        return bad(o, "%s", "--unix goes without TLS and --proxy");
+    if (o->unix_path && o->proxy_host)
+        return bad(o, "%s", "--unix goes without --proxy");
     if (!o->id) {
         snprintf(o->idbuf, sizeof o->idbuf, "%s%ld", o->id_prefix ? o->id_prefix : "iotplot-",
                  (long)getpid());
@@ -433,7 +441,8 @@ void cli_mqtt_error(const cli_mqtt_opts_t *o, ipm_client_t *c, const char *what,
         fprintf(stderr, "%s: %s: connection refused: %s (reason code 0x%02x)\n", o->prog, what,
                 name, rc);
     } else if (err == IPM_ETLS && c) {
-        fprintf(stderr, "%s: %s: %s\n", o->prog, what, ipm_client_tls_error(c));
+        fprintf(stderr, "%s: %s: %s\n", o->prog, what,
+                cli_net_needed(o) ? cli_net_tls_error(c) : ipm_client_tls_error(c));
     } else if (rc >= 0x80 && (err == IPM_EDENIED || err == IPM_ECLOSED)) {
         fprintf(stderr, "%s: %s: %s (reason code 0x%02x)\n", o->prog, what,
                 ipm_reason_string(rc), rc);
@@ -533,8 +542,9 @@ ipm_client_t *cli_mqtt_connect_cb(cli_mqtt_opts_t *o, bool auto_reconnect, uint1
         cfg.host = o->host = o->srvhost;
         cfg.port = (uint16_t)(o->port = port);
     }
-    ipm_client_t *c = cli_net_needed(o) ? cli_net_client_new(o, &cfg)
-                                        : ipm_client_new(&cfg, use_tls ? &tls : NULL, &why);
+    ipm_client_t *c = cli_net_needed(o)
+                          ? cli_net_client_new(o, &cfg, use_tls ? &tls : NULL, &why)
+                          : ipm_client_new(&cfg, use_tls ? &tls : NULL, &why);
     if (!c) {
         if (!o->quiet)
             fprintf(stderr, "%s: %s\n", o->prog, why ? why : "cannot create the client");

@@ -115,7 +115,9 @@ static int tls_open(void *ctx, const char *host, uint16_t port, uint32_t timeout
     ipm_tls_t *t = ctx;
     uint32_t start = ipm__mono_ms();
     t->error[0] = 0;
-    int rc = ipm__tcp_open(&t->tcp, host, port, timeout_ms);
+    int rc = t->opts.connect_fd
+                 ? t->opts.connect_fd(t->opts.connect_ctx, host, port, timeout_ms, &t->tcp.fd)
+                 : ipm__tcp_open(&t->tcp, host, port, timeout_ms);
     if (rc < 0)
         return rc;
     rc = IPM_ETLS;

@@ -185,7 +185,8 @@ def refused_publish():
 def bad_arguments():
     for cmd in (["pub", "-m", "x"], ["pub", "-t", "a"], ["pub", "-t", "a", "-m", "x", "-q", "3"],
                 ["sub"], ["sub", "-t", "a", "-V", "mqttv4"], ["pub", "-t", "a", "-m", "x", "-Z"],
-                ["pub", "-t", "a", "-m", "x", "-D", "publish", "content-type", "x"]):
+                ["pub", "-t", "a", "-m", "x", "-D", "publish", "content-type", "x", "-V",
+                 "mqttv311"]):
         r = iptest.run([BIN, *cmd])
         first = r.stderr.strip().splitlines()[:1]
         if r.returncode == 0 or not first or "usage:" not in r.stderr or "usage" in first[0]:

@@ -334,7 +334,8 @@ def max_inflight_bytes():
 def refused_with_reasons():
     with iptest.tempdir() as d:
         cases = [
-            ("listener 0\nmax_qos 1\n", ":2: 'max_qos' needs a QoS cap per listener"),
+            ("listener 0\nmax_qos 3\n", ":2: max_qos: '3' is not a number from 0 to 2"),
+            ("max_qos 1\n", ":1: 'max_qos' must follow the 'listener' line"),
             ("plugin_opt_x 1\n", ":1: 'plugin_opt_x' needs plugins"),
             ("websockets_headers_size 65536\n", ":1: websockets_headers_size: '65536'"),
             ("log_dest dlt\n", ":1: log_dest must be stderr, stdout, file PATH, syslog"),

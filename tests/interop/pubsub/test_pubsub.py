@@ -3,9 +3,10 @@ command line runs through both tools against the same broker (a real mosquitto, 
 `iotplot broker`) and their stdout must be the same bytes. Covers every -F field with
 payloads that exercise JSON escaping, binary, empty and JSON payloads, 5.0 properties,
 retained messages and QoS 2; -T, -R, -N, -U, -E, --pretty, -L, pub --repeat and -s,
---unix, --proxy through a SOCKS5 proxy, exit codes; -S (which the mosquitto here lacks)
-against a DNS server of the test's own. Times (%I %U @...) cannot match byte
-for byte: their shape and closeness to now are checked instead."""
+-D without -V, --unix, --proxy through a SOCKS5 proxy, -A, each of the last three also
+under TLS, exit codes; -S (which the mosquitto here lacks) against a DNS server of the
+test's own. Times (%I %U @...) cannot match byte for byte: their shape and closeness to
+now are checked instead."""
 import datetime
 import os
 import re
@@ -280,6 +281,79 @@ def unix_socket():
             _ = t
 
 
+def certs(d):
+    subprocess.run(["sh", os.path.join(os.environ["IOTPLOT_SRC"], "tests/lib/make-certs.sh"),
+                    d], check=True, timeout=60)
+    return os.path.join(d, "ca.pem")
+
+
+def tls_listener(d, address):
+    return f"listener 0 {address}\ncertfile {d}/server.pem\nkeyfile {d}/server.key\n"
+
+
+def tls_proxy_bound():
+    """TLS through a SOCKS5 proxy and from a chosen source address, to a TLS listener of
+    `iotplot broker`: both tools, the same bytes out; a wrong CA fails the handshake, so
+    TLS did run end to end over the proxied and the bound socket."""
+    with iptest.tempdir() as d:
+        ca = certs(d)
+        with Broker(tls_listener(d, H)) as b:
+            t = Target("iotplot over TLS", b.ports[1], b.logtext)
+            with Socks5() as px:
+                via = ["--cafile", ca, "--proxy", f"socks5h://{H}:{px.port}"]
+                r = subprocess.run(PUB["iotplot"] + t.conn() + via + ["-t", "tls/a", "-m",
+                                   "sealed", "-r", "-q", "1"], capture_output=True,
+                                   timeout=iptest.TIMEOUT)
+                expect_eq(r.returncode, 0, f"pub --proxy with TLS: {r.stderr!r}")
+                out = same(t, via + ["-t", "tls/a", "-v", "-C", "1"])
+                expect_eq(out, b"tls/a sealed\n", "--proxy with TLS")
+                expect_eq(len(px.seen), 3, "pub and both subs went through the proxy")
+                for bound in (["-A", "127.0.0.2"], []):
+                    r = subprocess.run(SUB["iotplot"] + t.conn() + bound + via[:1] +
+                                       [f"{d}/other-ca.pem"] + via[2:] + ["-t", "x", "-E"],
+                                       capture_output=True, text=True, timeout=iptest.TIMEOUT)
+                    if r.returncode != 1 or "certificate verify failed" not in r.stderr:
+                        raise AssertionError(f"wrong CA {bound} over the proxy: {r.returncode} "
+                                             f"{r.stderr!r}")
+                r = subprocess.run(SUB["iotplot"] + t.conn() + via + ["-A", "127.0.0.3", "-i",
+                                   "tls-bound-px", "-t", "x", "-E"], capture_output=True,
+                                   timeout=iptest.TIMEOUT)
+                expect_eq(r.returncode, 0, f"-A, --proxy and TLS together: {r.stderr!r}")
+                expect_eq(len(px.seen), 6, "and those three went through it too")
+            out = same(t, ["--cafile", ca, "-A", "127.0.0.2", "-t", "tls/a", "-v", "-C", "1"])
+            expect_eq(out, b"tls/a sealed\n", "-A with TLS")
+            bound = [line for line in b.logtext().splitlines()
+                     if "New client connected from 127.0.0.2:" in line]
+            expect_eq(len(bound), 2, f"both subs came from 127.0.0.2: {bound}")
+
+
+def tls_unix():
+    """TLS over --unix, to mosquitto's TLS unix listener (ours has no TLS on unix sockets):
+    each tool publishes, both read it back; a wrong CA fails the handshake."""
+    with iptest.tempdir() as d:
+        os.chmod(d, 0o755)
+        ca = certs(d)
+        path = os.path.join(d, "tls.sock")
+        with iptest.mosquitto(tls_listener(d, path), workdir=d):
+            via = ["--unix", path, "--cafile", ca]
+            for tool in ("mosquitto", "iotplot"):
+                r = subprocess.run(PUB[tool] + via + ["-t", "x/tu", "-m", f"sealed by {tool}",
+                                                      "-r", "-q", "1"], capture_output=True,
+                                   timeout=iptest.TIMEOUT)
+                expect_eq(r.returncode, 0, f"{tool} pub --unix with TLS: {r.stderr!r}")
+                outs = [subprocess.run(SUB[sub] + via + ["-t", "x/tu", "-v", "-C", "1"],
+                                       capture_output=True, timeout=iptest.TIMEOUT)
+                        for sub in ("mosquitto", "iotplot")]
+                expect_eq([(o.returncode, o.stdout) for o in outs],
+                          [(0, f"x/tu sealed by {tool}\n".encode())] * 2,
+                          f"sub --unix with TLS after {tool} pub")
+            r = subprocess.run(SUB["iotplot"] + ["--unix", path, "--cafile", f"{d}/other-ca.pem",
+                                                 "-t", "x", "-E"],
+                               capture_output=True, text=True, timeout=iptest.TIMEOUT)
+            if r.returncode != 1 or "certificate verify failed" not in r.stderr:
+                raise AssertionError(f"wrong CA over --unix: {r.returncode} {r.stderr!r}")
+
+
 def proxy(t):
     for user in (None, "alice"):
         with Socks5(user, "s3cret") as px:
@@ -302,6 +376,21 @@ def proxy(t):
                                                        f"{px.port}", *t.conn(), "-t", "x", "-E"],
                                      capture_output=True, timeout=iptest.TIMEOUT)
                 expect_eq(bad.returncode, 1, f"wrong proxy password: {bad.stderr!r}")
+
+
+def property_without_v(t):
+    """-D without -V: both tools switch to MQTT 5.0 by themselves, so the subscriber prints
+    the user properties the publisher sent. With 3.1.1 on either side %P would be empty."""
+    for tool in ("mosquitto", "iotplot"):
+        def send(tool=tool):
+            r = subprocess.run(PUB[tool] + t.conn() + ["-t", "dv", "-m", f"by {tool}", "-q", "1",
+                                                       "-D", "publish", "user-property", "k",
+                                                       "v"], capture_output=True,
+                               timeout=iptest.TIMEOUT)
+            expect_eq(r.returncode, 0, f"{tool} pub -D without -V: {r.stderr!r}")
+        out = same(t, ["-t", "dv", "-C", "1", "-F", "%P|%p", "-D", "subscribe",
+                       "user-property", "s", "1"], [send], wait_topic="dv")
+        expect_eq(out, f"k:v|by {tool}\n".encode(), f"-D without -V, {tool} pub")
 
 
 def random_filter(t):
@@ -399,7 +488,12 @@ def errors(t):
              ["-t", "x", "-R", "--retained-only"], ["-L", "mqtt://localhost"],
              ["-L", "invalid://x/y"], ["-t", "x", "--proxy", "mqtt://x"],
              ["-t", "x", "--proxy", "socks5h://"], ["-t", "x", "-x", "-2"],
-             ["-t", "x", "--will-payload", "p"], ["-t", "x", "--will-retain"]]
+             ["-t", "x", "--will-payload", "p"], ["-t", "x", "--will-retain"],
+             # A -V 3.x after -D: mosquitto's own sentences for connect and will properties.
+             ["-t", "x", "-D", "connect", "user-property", "a", "b", "-V", "mqttv311"],
+             ["-t", "x", "-D", "connect", "session-expiry-interval", "5", "-V", "31"],
+             ["-t", "x", "--will-topic", "w", "-D", "will", "user-property", "a", "b", "-V",
+              "311"]]
     for args in cases:
         reasons = []
         for tool in ("mosquitto", "iotplot"):
@@ -495,7 +589,8 @@ def suite(res, t):
                      ("--retain-as-published", retain_as_published),
                      ("-E, -c, -U", unsubscribe_and_exit), ("-L", url),
                      ("pub --repeat, -s, -n, -f, -L", pub_modes), ("--proxy", proxy),
-                     ("-A", bind_address), ("-I", id_prefix), ("--random-filter", random_filter),
+                     ("-A", bind_address), ("-I", id_prefix),
+                     ("-D without -V", property_without_v), ("--random-filter", random_filter),
                      ("times", times), ("errors and exit codes", errors)):
         res.check(f"{t.kind}: {name}", fn, t)
 
@@ -510,6 +605,8 @@ def main():
     with Broker() as b:
         suite(res, Target("iotplot", b.port, b.logtext))
     res.check("--unix (mosquitto's unix listener)", unix_socket)
+    res.check("TLS with --proxy and -A (our TLS listener)", tls_proxy_bound)
+    res.check("TLS with --unix (mosquitto's TLS unix listener)", tls_unix)
     res.check("-S: SRV records from a DNS server of the test's own", srv)
     res.finish()
 

@@ -302,6 +302,26 @@ static void custom_rows(void **state)
                      0);
     assert_true(cfg.allow_anonymous);
     assert_int_equal(cfg.listeners[0].allow_anonymous, 0);
+    /* The other per-listener security options go the same way; without the flag, to the
+     * broker-wide fields, whatever listener they are under. */
+    assert_int_equal(parse(&cfg, "per_listener_settings true\nlistener 1\npassword_file /p\n"
+                                 "acl_file /a\nauto_id_prefix P-\n"
+                                 "allow_zero_length_clientid false\n",
+                           err, sizeof err),
+                     0);
+    assert_string_equal(cfg.listeners[0].password_file, "/p");
+    assert_string_equal(cfg.listeners[0].acl_file, "/a");
+    assert_string_equal(cfg.listeners[0].auto_id_prefix, "P-");
+    assert_int_equal(cfg.listeners[0].allow_zero_length_clientid, 0);
+    assert_string_equal(cfg.password_file, "");
+    assert_true(cfg.allow_zero_length_clientid);
+    assert_int_equal(parse(&cfg, "listener 1\npassword_file /p\nauto_id_prefix P-\n", err,
+                           sizeof err),
+                     0);
+    assert_string_equal(cfg.password_file, "/p");
+    assert_string_equal(cfg.listeners[0].password_file, "");
+    assert_int_equal(cfg.listeners[0].allow_zero_length_clientid, -1);
+    assert_int_equal(cfg.listeners[0].max_qos, 2);
     assert_int_not_equal(parse(&cfg, "allow_anonymous maybe\n", err, sizeof err), 0);
     assert_string_equal(err, "t.conf:1: allow_anonymous must be true or false");
 

@@ -105,11 +105,13 @@ DEFAULT_MAX_PACKET = 16 << 20  # the broker's max_packet_size unless configured
 
 
 def our_connack(v=V311, sp=False, assigned=None, ka=None, maxpkt=DEFAULT_MAX_PACKET, rm=20,
-                alias=10, retain=1):
+                alias=10, retain=1, maxqos=None):
     """The CONNACK our broker sends on success, with its 5.0 properties in its order."""
     if v != V5:
         return connack(sp, 0, v)
     p = [(0x21, rm), (0x22, alias), (0x25, retain)]
+    if maxqos is not None:
+        p.append((0x24, maxqos))
     if maxpkt:
         p.append((0x27, maxpkt))
     p += [(0x28, 1), (0x29, 1), (0x2A, 1)]
