@@ -30,6 +30,7 @@ typedef struct ipb_dlv {
 
 typedef struct ipb_sub ipb_sub_t;
 
+
 struct ipb_session {
     /* Pointers first, then packed small fields: one per client. */
     ipb_session_t *hnext; /* client-id hash chain */
@@ -53,7 +54,13 @@ struct ipb_session {
     uint16_t nrx_qos2;    /* the array's capacity follows from it: see ipb__session_rx_add() */
     uint16_t next_pid;
     uint32_t held;        /* acknowledgements waiting for a commit (persist.c) */
+    /* With persistence, the queue past a short head in memory is on disk only ("parked",
+     * counted in nqueued and queued_bytes): ndisk deliveries from sequence disk_next on,
+     * the newest disk_last. */
+    uint32_t ndisk;
+    uint64_t disk_next, disk_last;
     bool stored;          /* it has a row in the persistence file */
+    bool pwait;           /* waiting for a commit to page its queue in (persist.c) */
     char id[];            /* client identifier, in the same allocation */
 };
 
@@ -80,7 +87,12 @@ bool ipb__session_rx_release(ipb_session_t *s, uint16_t pid);
 bool ipb__session_restore_dlv(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, uint8_t qos,
                               bool retain, uint8_t state, uint16_t pid, const uint32_t *subids,
                               unsigned nsubids, uint64_t sseq);
-/* Send what fits in the window from the queue (after an ack or on reconnect). */
+/* A restored session's queue, left on disk: n deliveries of bytes payload bytes, sequences
+ * first to last. */
+void ipb__session_restore_queue(ipb_broker_t *b, ipb_session_t *s, uint32_t n, uint64_t bytes,
+                                uint64_t first, uint64_t last);
+/* Send what fits in the window from the queue (after an ack or on reconnect), paging the
+ * queue in from disk as its head in memory drains. */
 void ipb__session_pump(ipb_broker_t *b, ipb_session_t *s);
 /* Resend everything in flight with DUP (reconnect). */
 void ipb__session_resend(ipb_broker_t *b, ipb_session_t *s);

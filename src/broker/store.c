@@ -176,15 +176,9 @@ static void on_rx(void *arg, const ipb__persist_row_t *r)
         ipb__session_rx_add(s, r->pid);
 }
 
-static ipb_msg_t *message(replay_t *x, const ipb__persist_row_t *r, const char *topic,
-                          bool retain)
+static ipb_msg_t *message(replay_t *x, const ipb__persist_row_t *r, bool retain)
 {
-    ipm_props_t props = {.raw = {r->props, (uint32_t)r->props_len}};
-    ipb_msg_t *m = ipb__msg_new(topic, strlen(topic), r->payload, r->payload_len, r->qos,
-                                retain, r->props_len ? &props : NULL, x->now);
-    if (m)
-        m->expire_at = r->expire_wall ? x->now + (uint64_t)left_ms(x, r->expire_wall) : 0;
-    return m;
+    return ipb__persist_msg(r, retain, x->now, x->wall);
 }
 
 /* A delayed will: it goes out when its delay (counted on the wall clock) has run, at the
@@ -213,7 +207,7 @@ static void on_retained(void *arg, const ipb__persist_row_t *r)
     replay_t *x = arg;
     if (left_ms(x, r->expire_wall) < 0)
         return; /* expired while the broker was down */
-    ipb_msg_t *m = message(x, r, r->str, true);
+    ipb_msg_t *m = message(x, r, true);
     if (!m)
         return;
     ipb__retain_put(x->b, m, false);
@@ -227,12 +221,13 @@ static void on_dlv(void *arg, const ipb__persist_row_t *r)
     ipb_session_t *s = ipb__session_find(x->b, r->client);
     if (!s || left_ms(x, r->expire_wall) < 0) {
         ipb__persist_dlv_del(x->b->persist, r->seq, NULL);
+        ipb__persist_msg_gc(x->b->persist, r->id);
         x->dropped++;
         return;
     }
     if (!x->last || x->last_id != r->id) {
         ipb__msg_unref(x->last);
-        x->last = message(x, r, r->str, r->retain);
+        x->last = message(x, r, r->retain);
         x->last_id = r->id;
         if (!x->last)
             return;
@@ -242,6 +237,20 @@ static void on_dlv(void *arg, const ipb__persist_row_t *r)
         ipb__persist_dlv_restored(x->last, r->id);
         x->queued++;
     }
+}
+
+/* A client's queue stays on disk; one whose session is gone goes (with its messages). */
+static void on_queue(void *arg, const ipb__persist_row_t *r)
+{
+    replay_t *x = arg;
+    ipb_session_t *s = ipb__session_find(x->b, r->client);
+    if (!s) {
+        ipb__persist_session_del(x->b->persist, r->client);
+        x->dropped += r->num;
+        return;
+    }
+    ipb__session_restore_queue(x->b, s, r->num, r->payload_len, r->seq, r->id);
+    x->queued += r->num;
 }
 
 static void store_path(const ipb_config_t *cfg, char *path, size_t len)
@@ -269,7 +278,7 @@ int ipb__store_open(ipb_broker_t *b, char *err, size_t errlen)
     replay_t x = {.b = b, .wall = ipb__wall_ms(), .now = ipb__now(b)};
     static const ipb__persist_load_t fn = {.session = on_session, .sub = on_sub, .rx = on_rx,
                                            .will = on_will, .retained = on_retained,
-                                           .dlv = on_dlv};
+                                           .dlv = on_dlv, .queue = on_queue};
     int rc = ipb__persist_load(p, &fn, &x, err, errlen);
     ipb__msg_unref(x.last);
     if (rc < 0) {
@@ -278,6 +287,7 @@ int ipb__store_open(ipb_broker_t *b, char *err, size_t errlen)
         return -1;
     }
     ipb_broker_set_store(b, &own_store, b);
+    ipb__persist_set_wake(p, ipb__session_pump);
     ipb__log(b, IPB_LOG_NOTICE, "Restored from %s: %u sessions (%u expired), %u "
              "subscriptions, %u retained, %u queued or in flight, %u delayed wills.", path,
              x.sessions, x.expired, x.subs, x.retained, x.queued, x.wills);

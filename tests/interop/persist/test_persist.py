@@ -174,6 +174,64 @@ def kill_mid_stream(qos):
               f"{len(got) - len(set(got))} duplicates")
 
 
+def drain(cid, port, last):
+    """Resume cid's session and read its queue up to the payload last: the payloads as
+    integers, in the order they came."""
+    got = []
+    done = threading.Event()
+
+    def on_message(c, u, m):
+        got.append(int(m.payload))
+        if got[-1] == last:
+            done.set()
+    s, flags = paho(cid, port, mqtt.MQTTv5, clean=False, expiry=600, on_message=on_message)
+    expect_eq(flags["session present"], 1, f"{cid}: its session")
+    if not done.wait(60):
+        raise AssertionError(f"{cid}: {len(got)} messages, the last {got[-1:]}")
+    time.sleep(0.3)  # anything after the last would be a duplicate or out of order
+    stop(s)
+    return got
+
+
+def queues_on_disk():
+    """Queues far past the head a session keeps in memory (64 messages, and a small
+    persistence_queue_memory): the rest is parked on disk and read back in order, both
+    while running and after kill -9; parked messages that expired are never delivered;
+    a message parked for three sessions reaches each, and once all have it no row of it
+    is left in the file."""
+    n = 3000
+    with iptest.tempdir() as d:
+        node = Node(d, "persistence_queue_memory 65536\n").start()
+        for cid in ("qa", "qb", "qc"):
+            s, _ = paho(cid, node.port, mqtt.MQTTv5, clean=True, expiry=600)
+            subscribe(s, "q/#", 1)
+            stop(s)
+        p, _ = paho("qpub", node.port, mqtt.MQTTv5, clean=True)
+        short = Properties(PacketTypes.PUBLISH)
+        short.MessageExpiryInterval = 1
+        infos = [p.publish("q/x", str(i).encode(), 1,
+                           properties=short if i % 100 == 50 else None) for i in range(n)]
+        for info in infos:
+            info.wait_for_publish(30)
+        stop(p)
+        time.sleep(1.5)  # the short-lived ones expire, parked
+        want = [i for i in range(n) if i % 100 != 50]
+        expect_eq(drain("qc", node.port, n - 1), want, "read back while running: in order, "
+                  "none expired, none twice")
+        node.kill9()
+        node.start()
+        expect_eq(f"{2 * n} queued or in flight" in node.log(), True,
+                  f"two queues of {n} counted at start:\n{node.log()}")
+        for cid in ("qa", "qb"):
+            expect_eq(drain(cid, node.port, n - 1), want, f"{cid} after kill -9: in order, "
+                      "none expired, none twice")
+        node.term()
+        db = sqlite3.connect(os.path.join(d, "iotplot.db"))
+        left = [db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("dlvs", "msgs")]
+        db.close()
+        expect_eq(left, [0, 0], "delivery and message rows left once every queue is drained")
+
+
 def state_across(how):
     """Retained messages (5.0 properties, expiry), sessions with their subscriptions and
     identifiers, and session expiry, across kill -9 or SIGTERM."""
@@ -417,6 +475,7 @@ def main():
     r.check = cleaned
     r.check("kill -9 mid-stream, QoS 1: nothing acknowledged is lost", lambda: kill_mid_stream(1))
     r.check("kill -9 mid-stream, QoS 2: nothing lost, nothing twice", lambda: kill_mid_stream(2))
+    r.check("queues on disk: paged in order, expiry, rows gone when drained", queues_on_disk)
     r.check("state across kill -9", lambda: state_across("kill"))
     r.check("state across SIGTERM", lambda: state_across("term"))
     for kind in ("garbage", "truncated", "foreign", "newer"):
