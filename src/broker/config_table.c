@@ -341,11 +341,12 @@ const ipb__cdir_t ipb__config_table[] = {
     {.name = "persistence_queue_memory", .section = PERSISTENCE, .type = IPB__CT_SIZE,
      G(persistence_queue_memory), .max = INT64_MAX, .dflt = 16 << 20,
      .doc = "the queued messages that sessions keep in memory, all sessions together, each "
-            "counted as its payload, its topic and 200 bytes; a session keeps at most the "
-            "first 64 of its queue there. The rest of a queue is only in the persistence "
-            "file and is read back as the queue drains, so queues much larger than memory "
-            "fit. `max_queued_messages` and `max_queued_bytes` count the whole queue. "
-            "`0` = no limit but the 64"},
+            "counted as its payload, its topic and 200 bytes; an offline session keeps at "
+            "most the first 64 of its queue there. The rest of a queue is only in the "
+            "persistence file and is read back as the queue drains, so queues much larger "
+            "than memory fit. `max_queued_messages` and `max_queued_bytes` count the whole "
+            "queue (after a restart, `max_queued_bytes` counts what was queued since). `0` "
+            "= no limit but the 64"},
     {.name = "autosave_interval", .section = PERSISTENCE, .type = IPB__CT_CUSTOM,
      .parse = accepted_seconds, .arg = "SECONDS", .doc_default = "-",
      .doc = "accepted as mosquitto's and unnecessary: every change is committed before it is "

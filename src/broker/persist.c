@@ -464,6 +464,11 @@ bool ipb__persist_hold(ipb_persist_t *p, ipb_session_t *s, ipb_conn_t *c, uint8_
     return true;
 }
 
+bool ipb__persist_backlog(const ipb_persist_t *p)
+{
+    return p->busy && p->cur.n >= IPB__PERSIST_BACKLOG;
+}
+
 uint64_t ipb__persist_settled(const ipb_persist_t *p)
 {
     return p->settled;

@@ -71,8 +71,8 @@ typedef struct {
     /* A queued or in-flight delivery with its message (id, topic, payload, props), in
      * sequence order. */
     void (*dlv)(void *arg, const ipb__persist_row_t *r);
-    /* A client's queued deliveries, left on disk: num of them, seq the first, id the last,
-     * payload_len their payload bytes (after its in-flight ones went through dlv). */
+    /* A client's queued deliveries, left on disk: num of them, seq the first, id the last
+     * (after its in-flight ones went through dlv). */
     void (*queue)(void *arg, const ipb__persist_row_t *r);
 } ipb__persist_load_t;
 
@@ -93,6 +93,9 @@ ipb_msg_t *ipb__persist_msg(const ipb__persist_row_t *r, bool retain, uint64_t n
  */
 int ipb__persist_page(ipb_persist_t *p, const char *client, uint64_t from, unsigned max,
                       void (*fn)(void *arg, const ipb__persist_row_t *r), void *arg);
+/* The batch behind the commit in flight is long: reading queues back waits (each message
+ * read back and delivered adds operations; the disk sets the pace, not memory). */
+bool ipb__persist_backlog(const ipb_persist_t *p);
 /* Every delivery up to this sequence is committed (or its commit failed: it is not). */
 uint64_t ipb__persist_settled(const ipb_persist_t *p);
 /* s waits for the commit in progress (its newest parked deliveries are in it); wake is

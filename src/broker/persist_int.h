@@ -10,6 +10,9 @@
 #include "core.h"
 #include "persist.h"
 
+/* Operations in the batch filling behind a commit in flight past which no queue is read
+ * back (the batch is memory; it drains at the disk's pace). */
+#define IPB__PERSIST_BACKLOG 8192
 /* "iotp" in PRAGMA application_id: a database of another program is not ours. */
 #define IPB__PERSIST_APP_ID 0x696f7470
 /* Statements a session's end runs beside deleting its row (more_sql). */

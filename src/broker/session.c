@@ -13,8 +13,8 @@
  * queue_qos0_messages is set. Every drop counts in $SYS/broker/publish/messages/dropped.
  *
  * With persistence, the queue of a session that outlives its connection is on disk and
- * only its head is in memory: at most QUEUE_HEAD deliveries, and no more while the queued
- * deliveries in memory of all sessions cost more than persistence_queue_memory. What
+ * only its head is in memory: offline at most QUEUE_HEAD deliveries, and no more while the
+ * queued deliveries in memory of all sessions cost more than persistence_queue_memory. What
  * does not fit is parked (written, then held nowhere in memory) and read back in order
  * by sequence as the head drains; once one delivery is parked, every later one is too,
  * until the queue is read back, so the order holds.
@@ -386,10 +386,11 @@ static void start_inflight(ipb_broker_t *b, ipb_session_t *s, ipb_dlv_t *d)
     send_inflight(b, s, d);
 }
 
-/* With persistence: m waits on disk only, not in the head in memory. */
+/* With persistence: m waits on disk only, not in the head in memory. A session online
+ * keeps its whole queue in memory while the budget allows: it is being read. */
 static bool must_park(ipb_broker_t *b, ipb_session_t *s, const ipb_msg_t *m)
 {
-    if (s->ndisk || s->nqueued >= QUEUE_HEAD)
+    if (s->ndisk || (!online(s) && s->nqueued >= QUEUE_HEAD))
         return true;
     uint64_t cap = b->cfg.persistence_queue_memory;
     return cap && b->queue_memory + cost(m) > cap;
@@ -513,8 +514,8 @@ bool ipb__session_restore_dlv(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, u
     return true;
 }
 
-void ipb__session_restore_queue(ipb_broker_t *b, ipb_session_t *s, uint32_t n, uint64_t bytes,
-                                uint64_t first, uint64_t last)
+void ipb__session_restore_queue(ipb_broker_t *b, ipb_session_t *s, uint32_t n, uint64_t first,
+                                uint64_t last)
 {
     if (!n || s->ndisk)
         return;
@@ -522,8 +523,6 @@ void ipb__session_restore_queue(ipb_broker_t *b, ipb_session_t *s, uint32_t n, u
     s->disk_next = first;
     s->disk_last = last;
     s->nqueued += n;
-    uint64_t qb = s->queued_bytes + bytes;
-    s->queued_bytes = qb > UINT32_MAX ? UINT32_MAX : (uint32_t)qb;
     b->queued_total += n;
 }
 
@@ -603,6 +602,12 @@ void ipb__session_pump(ipb_broker_t *b, ipb_session_t *s)
 {
     uint64_t now = ipb__now(b);
     for (;;) {
+        if (s->expiry && b->persist && online(s) && s->queue &&
+            ipb__persist_backlog(b->persist)) {
+            /* Each delivery sent adds to the batch behind the commit: wait for the disk. */
+            ipb__persist_wait(b->persist, s);
+            break;
+        }
         if (s->ndisk && online(s))
             page_in(b, s);
         if (!s->queue || !online(s) || !room(b, s, s->queue->msg))

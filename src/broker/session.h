@@ -87,10 +87,11 @@ bool ipb__session_rx_release(ipb_session_t *s, uint16_t pid);
 bool ipb__session_restore_dlv(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, uint8_t qos,
                               bool retain, uint8_t state, uint16_t pid, const uint32_t *subids,
                               unsigned nsubids, uint64_t sseq);
-/* A restored session's queue, left on disk: n deliveries of bytes payload bytes, sequences
- * first to last. */
-void ipb__session_restore_queue(ipb_broker_t *b, ipb_session_t *s, uint32_t n, uint64_t bytes,
-                                uint64_t first, uint64_t last);
+/* A restored session's queue, left on disk: n deliveries, sequences first to last. Their
+ * payload bytes are not counted in queued_bytes (reading them would cost seconds at
+ * start): after a restart max_queued_bytes counts what was queued since. */
+void ipb__session_restore_queue(ipb_broker_t *b, ipb_session_t *s, uint32_t n, uint64_t first,
+                                uint64_t last);
 /* Send what fits in the window from the queue (after an ack or on reconnect), paging the
  * queue in from disk as its head in memory drains. */
 void ipb__session_pump(ipb_broker_t *b, ipb_session_t *s);

@@ -249,7 +249,7 @@ static void on_queue(void *arg, const ipb__persist_row_t *r)
         x->dropped += r->num;
         return;
     }
-    ipb__session_restore_queue(x->b, s, r->num, r->payload_len, r->seq, r->id);
+    ipb__session_restore_queue(x->b, s, r->num, r->seq, r->id);
     x->queued += r->num;
 }
 
