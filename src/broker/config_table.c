@@ -326,7 +326,8 @@ const ipb__cdir_t ipb__config_table[] = {
      .max = 1,
      .doc = "keep retained messages, sessions that outlive their connection, their "
             "subscriptions, queued and in-flight messages in one SQLite file, restored at "
-            "start. A QoS 1/2 PUBLISH is acknowledged only once what it changed is committed"},
+            "start. A QoS 1/2 PUBLISH, and a persistent session's SUBSCRIBE, is acknowledged "
+            "only once what it changed is committed"},
     {.name = "persistence_location", .section = PERSISTENCE, .type = IPB__CT_PATH,
      G(persistence_location), .arg = "DIR", .doc_default = "the working directory",
      .doc = "the folder of the persistence file"},

@@ -211,6 +211,24 @@ void ipb__session_set_offline(ipb_broker_t *b, ipb_session_t *s, bool offline)
     }
 }
 
+void ipb__session_drop_subacks(ipb_session_t *s)
+{
+    while (s->subacks) {
+        ipb_held_suback_t *h = s->subacks;
+        s->subacks = h->next;
+        free(h);
+    }
+    s->subacks_tail = NULL;
+}
+
+/* s leaves its connection: nothing held for that connection goes out. */
+static void forget(ipb_broker_t *b, ipb_session_t *s)
+{
+    if (b->persist && (s->held || s->pwait))
+        ipb__persist_forget(b->persist, s);
+    ipb__session_drop_subacks(s);
+}
+
 void ipb__session_free(ipb_broker_t *b, ipb_session_t *s)
 {
     ipb_session_t **pp = &b->stab[hash_id(s->id) & (b->nstab - 1)];
@@ -221,8 +239,7 @@ void ipb__session_free(ipb_broker_t *b, ipb_session_t *s)
     ipb__session_set_offline(b, s, false);
     if (b->store && b->store->session_del && (s->expiry || s->stored))
         b->store->session_del(b->store_ctx, s->id);
-    if (b->persist && (s->held || s->pwait))
-        ipb__persist_forget(b->persist, s);
+    forget(b, s);
     ipb__session_reset(b, s);
     free(s->username);
     free(s);
@@ -754,12 +771,11 @@ void ipb__session_detach(ipb_broker_t *b, ipb_conn_t *c)
         ipb__session_free(b, s);
         return;
     }
+    forget(b, s);
     s->expire_at = s->expiry == IPM_SESSION_EXPIRY_NEVER ? 0 : ipb__deadline(b, now, s->expiry);
     if (s->expire_at || s->will)
         ipb__session_set_offline(b, s, true);
     if (b->persist) {
-        if (s->held || s->pwait)
-            ipb__persist_forget(b->persist, s);
         ipb__persist_session_offline(b->persist, s->id,
                                      s->expire_at ? ipb__wall_ms() + (int64_t)s->expiry * 1000
                                                   : 0);
@@ -771,8 +787,7 @@ ipb_conn_t *ipb__session_unlink(ipb_broker_t *b, ipb_session_t *s, bool ending)
     ipb_conn_t *old = s->conn;
     old->s = NULL;
     s->conn = NULL;
-    if (b->persist && (s->held || s->pwait))
-        ipb__persist_forget(b->persist, s);
+    forget(b, s);
     /* A delayed will waits for nothing when the session ends here; otherwise the client
      * that takes over is back within the delay and the will is not sent (MQTT-3.1.3-9). */
     if (old->will && old->will_on_close && (ending || !old->will->will_delay))

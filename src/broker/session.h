@@ -30,6 +30,21 @@ typedef struct ipb_dlv {
 
 typedef struct ipb_sub ipb_sub_t;
 
+/*
+ * A SUBACK held until the commit of the subscriptions it acknowledges, with what goes
+ * out after it: the retained messages of those filters (handle_subscribe.c builds and
+ * sends it; the session frees what its connection leaves behind). One allocation.
+ */
+typedef struct ipb_held_suback {
+    struct ipb_held_suback *next;
+    uint16_t pid, count;
+    uint32_t subid;
+    ipm_bytes_t *filters; /* count, mounted; {NULL, 0} where refused */
+    uint8_t *reasons;     /* count reason codes */
+    uint8_t *opts;        /* count subscription options */
+    bool *fresh;          /* count: the subscription is new (retain handling 1) */
+} ipb_held_suback_t;
+
 
 struct ipb_session {
     /* Pointers first, then packed small fields: one per client. */
@@ -40,6 +55,7 @@ struct ipb_session {
     ipb_dlv_t *queue, *queue_tail;       /* waiting for room in the inflight window */
     uint16_t *rx_qos2;    /* packet ids of QoS 2 received, waiting for PUBREL */
     ipb_msg_t *will;      /* delayed will waiting while offline */
+    ipb_held_suback_t *subacks, *subacks_tail; /* SUBACKs waiting for a commit, in order */
     char *username;       /* who owns it: ACL checks of deliveries while offline */
     uint32_t serial;      /* tells sessions apart for No Local (0 = none) */
     uint32_t expire_at;   /* while offline: ipb__secs() deadline; 0 = never */
@@ -112,6 +128,8 @@ ipb_conn_t *ipb__session_unlink(ipb_broker_t *b, ipb_session_t *s, bool ending);
  */
 ipb_session_t *ipb__session_attach(ipb_broker_t *b, ipb_conn_t *c, ipb_session_t *s,
                                    const char *id, bool fresh, bool *present);
+/* The SUBACKs held for s go unsent (its connection left: the client subscribes again). */
+void ipb__session_drop_subacks(ipb_session_t *s);
 /* c ends: unlink its session; publish or keep its will; free or time the session. */
 void ipb__session_detach(ipb_broker_t *b, ipb_conn_t *c);
 void ipb__sessions_tick(ipb_broker_t *b, uint64_t now);

@@ -253,6 +253,16 @@ static void on_queue(void *arg, const ipb__persist_row_t *r)
     x->queued += r->num;
 }
 
+/* A held acknowledgement goes to the handler of its packet. */
+static void release(ipb_broker_t *b, ipb_conn_t *c, uint8_t type, uint16_t pid, uint8_t reason,
+                    bool stored)
+{
+    if (type == IPM_SUBACK)
+        ipb__subscribe_release(b, c, stored);
+    else
+        ipb__publish_release(b, c, type, pid, reason, stored);
+}
+
 static void store_path(const ipb_config_t *cfg, char *path, size_t len)
 {
     const char *file = cfg->persistence_file[0] ? cfg->persistence_file : "iotplot.db";
@@ -272,7 +282,7 @@ int ipb__store_open(ipb_broker_t *b, char *err, size_t errlen)
     store_path(&b->cfg, path, sizeof path);
     ipb_persist_t *p;
     if (ipb__persist_open(b, path, b->cfg.persistence_sync == IPB_PERSIST_SYNC_FULL,
-                          ipb__publish_release, &p, err, errlen) < 0)
+                          release, &p, err, errlen) < 0)
         return -1;
     b->persist = p;
     replay_t x = {.b = b, .wall = ipb__wall_ms(), .now = ipb__now(b)};

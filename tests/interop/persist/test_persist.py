@@ -232,6 +232,43 @@ def queues_on_disk():
         expect_eq(left, [0, 0], "delivery and message rows left once every queue is drained")
 
 
+def suback_survives():
+    """A SUBACK received means the subscription is committed: each round sends a burst of
+    retained messages and, in the same write, a SUBSCRIBE of a persistent session to a new
+    filter, and kills the broker -9 the moment the SUBACK arrives; after the restarts the
+    session has every subscription acknowledged."""
+    rounds = 4
+    with iptest.tempdir() as d:
+        node = Node(d, "persistence_sync full\n").start()
+        for r in range(rounds):
+            c = wire.Client(node.port)
+            c.send(wire.connect("subkill", clean=False))
+            expect_eq(c.read_packet()[:2], b"\x20\x02", "CONNACK")
+            burst = b"".join(wire.publish(f"fill/{r}/{i}", b"x" * 2000, 1, True, pid=i + 1)
+                             for i in range(1500))
+            c.send(burst + wire.subscribe(5000, [(f"k/{r}", 1)]))
+            while True:
+                p = c.read_packet()
+                if p[0] == 0x90:
+                    break
+                expect_eq(p[0], 0x40, "PUBACKs before the SUBACK")
+            node.kill9()
+            expect_eq(p, wire.suback(5000, [1]), f"SUBACK of round {r}")
+            c.close()
+            node.start()
+        got = queue.Queue()
+        s, flags = paho("subkill", node.port, on_message=lambda cl, u, m: got.put(m.topic))
+        expect_eq(flags["session present"], 1, "the session")
+        p, _ = paho("kpub", node.port, clean=True)
+        for r in range(rounds):
+            p.publish(f"k/{r}", b"m", 1).wait_for_publish(10)
+        stop(p)
+        topics = sorted(got.get(timeout=iptest.TIMEOUT) for _ in range(rounds))
+        expect_eq(topics, [f"k/{r}" for r in range(rounds)], "every subscription acknowledged")
+        stop(s)
+        node.term()
+
+
 def state_across(how):
     """Retained messages (5.0 properties, expiry), sessions with their subscriptions and
     identifiers, and session expiry, across kill -9 or SIGTERM."""
@@ -476,6 +513,8 @@ def main():
     r.check("kill -9 mid-stream, QoS 1: nothing acknowledged is lost", lambda: kill_mid_stream(1))
     r.check("kill -9 mid-stream, QoS 2: nothing lost, nothing twice", lambda: kill_mid_stream(2))
     r.check("queues on disk: paged in order, expiry, rows gone when drained", queues_on_disk)
+    r.check("SUBACK only once the subscription is committed: kill -9 after it",
+            suback_survives)
     r.check("state across kill -9", lambda: state_across("kill"))
     r.check("state across SIGTERM", lambda: state_across("term"))
     for kind in ("garbage", "truncated", "foreign", "newer"):
