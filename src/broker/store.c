@@ -120,7 +120,11 @@ typedef struct {
     ipb_broker_t *b;
     int64_t wall;
     uint64_t now;
-    unsigned sessions, expired, subs, retained, queued, dropped, wills;
+    unsigned sessions, expired, subs, retained, queued, dropped, wills, ended_wills;
+    /* Sessions that expired while the broker was down: restored whole (their wills come
+     * later in the replay), then ended as expiry ends them. */
+    ipb_session_t **ended;
+    size_t nended, endcap;
     ipb_msg_t *last; /* deliveries of one message come together: it is built once */
     uint64_t last_id;
 } replay_t;
@@ -138,7 +142,7 @@ static void on_session(void *arg, const ipb__persist_row_t *r)
     replay_t *x = arg;
     ipb_broker_t *b = x->b;
     int64_t left = left_ms(x, r->expire_wall);
-    if (!r->num || left < 0) {
+    if (!r->num) {
         ipb__persist_session_del(b->persist, r->client);
         x->expired++;
         return;
@@ -150,6 +154,21 @@ static void on_session(void *arg, const ipb__persist_row_t *r)
     s->stored = true;
     if (r->str && !s->username)
         s->username = strdup(r->str);
+    if (left < 0) {
+        if (x->nended == x->endcap) {
+            size_t nc = x->endcap ? x->endcap * 2 : 16;
+            ipb_session_t **n = realloc(x->ended, nc * sizeof *n);
+            if (!n) {
+                ipb__session_free(b, s); /* ends without its will */
+                return;
+            }
+            x->ended = n;
+            x->endcap = nc;
+        }
+        x->ended[x->nended++] = s;
+        x->expired++;
+        return;
+    }
     if (r->num != IPM_SESSION_EXPIRY_NEVER) {
         /* Online when the broker stopped: its expiry runs from now, and that is written. */
         uint32_t secs = left ? (uint32_t)((left + 999) / 1000) : r->num;
@@ -263,6 +282,30 @@ static void release(ipb_broker_t *b, ipb_conn_t *c, uint8_t type, uint16_t pid, 
         ipb__publish_release(b, c, type, pid, reason, stored);
 }
 
+/*
+ * The sessions that expired while the broker was down end now, before it listens, as if
+ * it had been running: each delayed will goes out (its delay, or the session, ran out),
+ * to the sessions restored, then the session goes with its rows.
+ */
+static void end_expired(replay_t *x)
+{
+    ipb_broker_t *b = x->b;
+    for (size_t i = 0; i < x->nended; i++) {
+        ipb_session_t *s = x->ended[i];
+        ipb_msg_t *will = s->will;
+        s->will = NULL;
+        ipb__session_free(b, s);
+        if (will) {
+            b->publish(b, will);
+            ipb__msg_unref(will);
+            x->ended_wills++;
+        }
+    }
+    free(x->ended);
+    x->ended = NULL;
+    x->nended = 0;
+}
+
 static void store_path(const ipb_config_t *cfg, char *path, size_t len)
 {
     const char *file = cfg->persistence_file[0] ? cfg->persistence_file : "iotplot.db";
@@ -292,15 +335,18 @@ int ipb__store_open(ipb_broker_t *b, char *err, size_t errlen)
     int rc = ipb__persist_load(p, &fn, &x, err, errlen);
     ipb__msg_unref(x.last);
     if (rc < 0) {
+        free(x.ended);
         b->persist = NULL;
         ipb__persist_close(p);
         return -1;
     }
     ipb_broker_set_store(b, &own_store, b);
     ipb__persist_set_wake(p, ipb__session_pump);
-    ipb__log(b, IPB_LOG_NOTICE, "Restored from %s: %u sessions (%u expired), %u "
-             "subscriptions, %u retained, %u queued or in flight, %u delayed wills.", path,
-             x.sessions, x.expired, x.subs, x.retained, x.queued, x.wills);
+    end_expired(&x);
+    ipb__log(b, IPB_LOG_NOTICE, "Restored from %s: %u sessions (%u expired, %u wills of those "
+             "published), %u subscriptions, %u retained, %u queued or in flight, %u delayed "
+             "wills.", path, x.sessions, x.expired, x.ended_wills, x.subs, x.retained,
+             x.queued, x.wills - x.ended_wills);
     return 0;
 }
 

@@ -430,6 +430,54 @@ def delayed_will(how):
         node.term()
 
 
+def expired_while_down():
+    """A session that expired while the broker was down ends at start as it would have
+    running: its delayed will (60 s, longer than its 2 s session) is published, once, to a
+    persistent watcher that was offline too; a session without a will just ends; neither
+    is present afterwards."""
+    with iptest.tempdir() as d:
+        node = Node(d).start()
+        w, _ = paho("watcher", node.port, mqtt.MQTTv5, clean=True, expiry=600)
+        subscribe(w, "will/#", 1)
+        stop(w)
+        socks = []
+        for cid, will in (("exp", dict(topic="will/exp", payload=b"exp", qos=1,
+                                       props=[(0x18, 60)])), ("quiet", None)):
+            c = wire.Client(node.port)
+            c.send(wire.connect(cid, wire.V5, clean=True, will=will, p=[(0x11, 2)]))
+            expect_eq(c.read_packet()[0], 0x20, "CONNACK")
+            socks.append(c)
+        for c in socks:
+            c.sock.close()  # no DISCONNECT: the will waits for its delay or the session's end
+        iptest.eventually(lambda: node.log().count("closed its connection") >= 2
+                          or node.log().count("disconnected") >= 2, what="both seen closing")
+        time.sleep(0.3)  # the turn that records them
+        node.kill9()
+        time.sleep(2.5)  # both sessions expire while the broker is down
+        node.start()
+        expect_eq("2 expired, 1 wills of those published" in node.log(), True,
+                  f"the log of the start:\n{node.log()}")
+        got = queue.Queue()
+        w, flags = paho("watcher", node.port, mqtt.MQTTv5, clean=False, expiry=600,
+                        on_message=lambda cl, u, m: got.put(m))
+        expect_eq(flags["session present"], 1, "the watcher's session")
+        m = got.get(timeout=iptest.TIMEOUT)
+        expect_eq((m.topic, m.payload), ("will/exp", b"exp"), "the will of the expired session")
+        stop(w)
+        for cid in ("exp", "quiet"):
+            c, flags = paho(cid, node.port, mqtt.MQTTv5, clean=False, expiry=2)
+            expect_eq(flags["session present"], 0, f"{cid}: expired, not resumed")
+            stop(c)
+        node.term()
+        node.start()
+        w, flags = paho("watcher", node.port, mqtt.MQTTv5, clean=False, expiry=600,
+                        on_message=lambda cl, u, m: got.put(m))
+        time.sleep(1)
+        expect_eq(got.qsize(), 0, "the will again after another restart")
+        stop(w)
+        node.term()
+
+
 def puback_reason(c):
     """The reason code of the next packet, a PUBACK (0 when it has none)."""
     p = c.read_packet()
@@ -521,6 +569,8 @@ def main():
         r.check(f"bad store: {kind}", lambda kind=kind: bad_file(kind))
     r.check("delayed will across kill -9", lambda: delayed_will("kill"))
     r.check("delayed will across SIGTERM", lambda: delayed_will("term"))
+    r.check("a session expired while the broker was down: its will goes out at start",
+            expired_while_down)
     r.check("full disk: refused, never acknowledged; recovers", full_disk)
     r.finish()
 
