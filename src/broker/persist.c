@@ -370,13 +370,19 @@ static void wake_all(ipb_persist_t *p)
     /* A woken session may wait again, for the next commit: a fresh list for that. */
     p->waiters = NULL;
     p->nwait = p->waitcap = 0;
+    p->waking = w;
+    p->nwaking = n;
     for (size_t i = 0; i < n; i++) {
-        if (!w[i])
+        ipb_session_t *s = w[i];
+        if (!s)
             continue; /* forgotten */
-        w[i]->pwait = false;
+        w[i] = NULL;
+        s->pwait = false;
         if (p->wake)
-            p->wake(p->b, w[i]);
+            p->wake(p->b, s);
     }
+    p->waking = NULL;
+    p->nwaking = 0;
     if (!p->waiters) {
         p->waiters = w;
         p->waitcap = cap;
@@ -497,6 +503,9 @@ void ipb__persist_wait(ipb_persist_t *p, ipb_session_t *s)
 
 void ipb__persist_forget(ipb_persist_t *p, ipb_session_t *s)
 {
+    for (size_t i = 0; i < p->nwaking; i++)
+        if (p->waking[i] == s)
+            p->waking[i] = NULL;
     for (size_t i = 0; i < p->nwait && s->pwait; i++)
         if (p->waiters[i] == s) {
             p->waiters[i] = NULL;

@@ -100,6 +100,8 @@ struct ipb_persist {
     uint64_t settled; /* every delivery up to this sequence is committed or failed */
     ipb_session_t **waiters; /* sessions waiting for a commit to page in their queue */
     size_t nwait, waitcap;
+    ipb_session_t **waking; /* the list being woken (a session freed meanwhile leaves it) */
+    size_t nwaking;
     ipb__persist_wake_fn wake;
     uint64_t failures;
     uint64_t last_fail_log; /* loop ms */
