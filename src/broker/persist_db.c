@@ -53,17 +53,17 @@ static const char *const op_sql[IPB__OP_N] = {
     [IPB__OP_RETAIN_DEL] = "DELETE FROM retained WHERE topic=?1",
     [IPB__OP_WILL] = "INSERT OR REPLACE INTO wills VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
     [IPB__OP_WILL_DEL] = "DELETE FROM wills WHERE client=?1",
-    [IPB__OP_MSG_GC] = "DELETE FROM msgs WHERE id=?1 AND NOT EXISTS (SELECT 1 FROM dlvs WHERE "
-                       "msg=?1)",
+    [IPB__OP_MSG_GC] = ("DELETE FROM msgs WHERE id=?1 AND NOT EXISTS (SELECT 1 FROM dlvs "
+                        "WHERE msg=?1)"),
     /* After more_sql[IPB__PERSIST_MORE_MSGS]. */
     [IPB__OP_DLV_DROP] = "DELETE FROM dlvs WHERE client=?1",
 };
 static const char *const more_sql[IPB__PERSIST_MORE] = {
     "DELETE FROM subs WHERE client=?1",
     "DELETE FROM rx WHERE client=?1",
-    [IPB__PERSIST_MORE_MSGS] = "DELETE FROM msgs WHERE id IN (SELECT msg FROM dlvs WHERE "
-                               "client=?1) AND NOT EXISTS (SELECT 1 FROM dlvs d WHERE d.msg="
-                               "msgs.id AND d.client<>?1)",
+    [IPB__PERSIST_MORE_MSGS] = ("DELETE FROM msgs WHERE id IN (SELECT msg FROM dlvs WHERE "
+                                "client=?1) AND NOT EXISTS (SELECT 1 FROM dlvs d WHERE d.msg="
+                                "msgs.id AND d.client<>?1)"),
     "DELETE FROM dlvs WHERE client=?1",
     "DELETE FROM wills WHERE client=?1",
 };

@@ -17,7 +17,8 @@
  * queued deliveries in memory of all sessions cost more than persistence_queue_memory. What
  * does not fit is parked (written, then held nowhere in memory) and read back in order
  * by sequence as the head drains; once one delivery is parked, every later one is too,
- * until the queue is read back, so the order holds.
+ * until the queue is read back, so the order holds. QoS 0 messages (queue_qos0_messages)
+ * are never written: they stay in memory and may go out before parked QoS 1/2 ones.
  */
 #include <stddef.h>
 #include <stdlib.h>
