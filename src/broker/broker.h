@@ -138,6 +138,7 @@ typedef struct {
     char persistence_location[IPB_PATH_MAX]; /* a folder; "" = the working directory */
     char persistence_file[IPB_PATH_MAX];     /* "" = iotplot.db */
     uint32_t persistence_sync;               /* IPB_PERSIST_SYNC_* */
+    uint64_t persistence_queue_memory;       /* queued messages kept in memory; 0 = no cap */
     unsigned log_types;   /* IPB_LOG_* mask */
     unsigned log_dest;    /* IPB_LOG_DEST_* mask: several at once; 0 = none */
     char log_file[256];   /* for IPB_LOG_DEST_FILE */

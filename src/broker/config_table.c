@@ -322,7 +322,8 @@ const ipb__cdir_t ipb__config_table[] = {
      .max = 1,
      .doc = "keep retained messages, sessions that outlive their connection, their "
             "subscriptions, queued and in-flight messages in one SQLite file, restored at "
-            "start. A QoS 1/2 PUBLISH is acknowledged only once what it changed is committed"},
+            "start. A QoS 1/2 PUBLISH, and a persistent session's SUBSCRIBE, is acknowledged "
+            "only once what it changed is committed"},
     {.name = "persistence_location", .section = PERSISTENCE, .type = IPB__CT_PATH,
      G(persistence_location), .arg = "DIR", .doc_default = "the working directory",
      .doc = "the folder of the persistence file"},
@@ -334,6 +335,15 @@ const ipb__cdir_t ipb__config_table[] = {
      .doc = "`normal`: what was acknowledged survives the broker being killed (kill -9, a "
             "crash); `full`: each commit is also flushed to the disk (fsync), so it survives "
             "a power loss, at the disk's flush rate"},
+    {.name = "persistence_queue_memory", .section = PERSISTENCE, .type = IPB__CT_SIZE,
+     G(persistence_queue_memory), .max = INT64_MAX, .dflt = 16 << 20,
+     .doc = "the queued messages that sessions keep in memory, all sessions together, each "
+            "counted as its payload, its topic and 200 bytes; an offline session keeps at "
+            "most the first 64 of its queue there. The rest of a queue is only in the "
+            "persistence file and is read back as the queue drains, so queues much larger "
+            "than memory fit. `max_queued_messages` and `max_queued_bytes` count the whole "
+            "queue (after a restart, `max_queued_bytes` counts what was queued since). `0` "
+            "= no limit but the 64"},
     {.name = "autosave_interval", .section = PERSISTENCE, .type = IPB__CT_CUSTOM,
      .parse = accepted_seconds, .arg = "SECONDS", .doc_default = "-",
      .doc = "accepted as mosquitto's and unnecessary: every change is committed before it is "

@@ -85,6 +85,7 @@ struct ipb_broker {
 
     ipb_stats_t st;
     uint64_t queued_total;     /* deliveries queued or in flight, all sessions */
+    uint64_t queue_memory;     /* with persistence: what queued deliveries in memory cost */
     uint64_t clients_disconnected;
     uint64_t start_ms, next_sys;
     ipb__sys_t sys;            /* load averages between $SYS ticks (sys.c) */

@@ -1,6 +1,7 @@
 /*
  * handle_subscribe.c - SUBSCRIBE and UNSUBSCRIBE: per-filter results, retained messages
- * sent after the SUBACK according to retain handling.
+ * sent after the SUBACK according to retain handling; with persistence, a persistent
+ * session's SUBACK (and those retained messages) wait for the commit.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "outq.h"
+#include "persist.h"
 #include "route.h"
 #include "session.h"
 #include "tree.h"
@@ -87,8 +89,97 @@ static bool bad_options(ipb_conn_t *c, const ipm_sub_t *sub)
            ipm_shared_split(sub->filter.data, sub->filter.len, &g, &f) == 1;
 }
 
+/*
+ * A persistent session's new subscriptions are acknowledged once committed (a SUBACK
+ * received survives kill -9): the SUBACK and the retained messages after it wait in the
+ * session, in order, with a copy of the filters. false: no memory.
+ */
+static bool hold_suback(ipb_conn_t *c, const ipm_subscribe_t *p, const uint8_t *reasons,
+                        const bool *fresh, unsigned n, uint32_t subid)
+{
+    ipb_session_t *s = c->s;
+    size_t bytes = 0;
+    ipm_sub_iter_t it;
+    ipm_sub_t sub;
+    char mounted[IPM_MAX_STRING_LEN + 1];
+    unsigned i = 0;
+    ipm_subs_iter(p, false, &it);
+    while (i < n && ipm_subs_next(&it, &sub)) {
+        if (reasons[i++] <= 2 && mount(c, &sub, mounted))
+            bytes += sub.filter.len;
+    }
+    ipb_held_suback_t *h = malloc(sizeof *h + n * (sizeof *h->filters + 3) + bytes);
+    if (!h)
+        return false;
+    *h = (ipb_held_suback_t){.pid = p->packet_id, .count = (uint16_t)n, .subid = subid};
+    h->filters = (ipm_bytes_t *)(h + 1);
+    h->reasons = (uint8_t *)(h->filters + n);
+    h->opts = h->reasons + n;
+    h->fresh = (bool *)(h->opts + n);
+    uint8_t *text = (uint8_t *)(h->fresh + n);
+    memcpy(h->reasons, reasons, n);
+    i = 0;
+    ipm_subs_iter(p, false, &it);
+    while (i < n && ipm_subs_next(&it, &sub)) {
+        h->opts[i] = sub.options;
+        h->fresh[i] = fresh[i];
+        h->filters[i] = (ipm_bytes_t){0};
+        if (reasons[i] <= 2 && mount(c, &sub, mounted)) {
+            memcpy(text, sub.filter.data, sub.filter.len);
+            h->filters[i] = (ipm_bytes_t){text, sub.filter.len};
+            text += sub.filter.len;
+        }
+        i++;
+    }
+    if (!ipb__persist_hold(c->b->persist, s, c, IPM_SUBACK, p->packet_id, 0)) {
+        free(h);
+        return false;
+    }
+    if (s->subacks_tail)
+        s->subacks_tail->next = h;
+    else
+        s->subacks = h;
+    s->subacks_tail = h;
+    return true;
+}
+
+void ipb__subscribe_release(ipb_broker_t *b, ipb_conn_t *c, bool stored)
+{
+    (void)b;
+    ipb_session_t *s = c->s;
+    ipb_held_suback_t *h = s ? s->subacks : NULL;
+    if (!h)
+        return;
+    s->subacks = h->next;
+    if (!s->subacks)
+        s->subacks_tail = NULL;
+    if (c->state != IPB_CONN_ACTIVE) {
+        free(h);
+        return;
+    }
+    if (!stored) {
+        /* Not on disk, so not acknowledged; the client subscribes again when it is back. */
+        free(h);
+        ipb__conn_kick(c, IPM_RC_UNSPECIFIED_ERROR, "its subscription could not be stored");
+        return;
+    }
+    ipm_packet_t pkt = {.type = IPM_SUBACK};
+    pkt.u.suback = (ipm_suback_t){.packet_id = h->pid, .reasons = h->reasons,
+                                  .count = h->count};
+    ipb__out_send(c, &pkt);
+    for (unsigned i = 0; i < h->count; i++) {
+        if (!h->filters[i].data)
+            continue;
+        ipm_sub_t sub = {.filter = h->filters[i], .options = h->opts[i]};
+        send_retained(c, &sub, h->subid, h->fresh[i]);
+    }
+    free(h);
+}
+
 int ipb__handle_subscribe(ipb_conn_t *c, const ipm_subscribe_t *p)
 {
+    ipb_broker_t *b = c->b;
+    uint64_t mark = b->persist ? ipb__persist_mark(b->persist) : 0;
     uint32_t subid = 0;
     ipm_prop_t prop;
     if (c->version == IPM_PROTO_V5 &&
@@ -118,6 +209,13 @@ int ipb__handle_subscribe(ipb_conn_t *c, const ipm_subscribe_t *p)
         else
             reasons[n] = subscribe_one(c, &sub, subid, &fresh[n]);
         n++;
+    }
+    /* Behind what it changed in the store, or behind acknowledgements already waiting. */
+    if (b->persist && (ipb__persist_mark(b->persist) != mark || c->s->held)) {
+        if (!hold_suback(c, p, reasons, fresh, n, subid))
+            ipb__conn_kick(c, IPM_RC_SERVER_BUSY, "out of memory");
+        rc = 0;
+        goto done;
     }
     ipm_packet_t pkt = {.type = IPM_SUBACK};
     pkt.u.suback = (ipm_suback_t){.packet_id = p->packet_id, .reasons = reasons,

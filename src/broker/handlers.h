@@ -23,6 +23,9 @@ int ipb__handle_pubrel(ipb_conn_t *c, const ipm_ack_t *a);
 void ipb__publish_release(ipb_broker_t *b, ipb_conn_t *c, uint8_t type, uint16_t pid,
                           uint8_t reason, bool stored);
 int ipb__handle_subscribe(ipb_conn_t *c, const ipm_subscribe_t *p);
+/* The SUBACK held for the commit of a persistent session's subscriptions goes out, and the
+ * retained messages after it (not stored: c is disconnected instead). */
+void ipb__subscribe_release(ipb_broker_t *b, ipb_conn_t *c, bool stored);
 int ipb__handle_unsubscribe(ipb_conn_t *c, const ipm_subscribe_t *p);
 /* A first packet larger than max_connect_size: refused (5.0 CONNACK 0x95) and closed. */
 void ipb__connect_too_large(ipb_conn_t *c, const uint8_t *data, size_t len);

@@ -25,6 +25,18 @@ int64_t ipb__wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+ipb_msg_t *ipb__persist_msg(const ipb__persist_row_t *r, bool retain, uint64_t now,
+                            int64_t wall)
+{
+    ipm_props_t props = {.raw = {r->props, (uint32_t)r->props_len}};
+    ipb_msg_t *m = ipb__msg_new(r->str, strlen(r->str), r->payload, r->payload_len, r->qos,
+                                retain, r->props_len ? &props : NULL, now);
+    if (m && r->expire_wall)
+        m->expire_at = r->expire_wall > wall ? now + (uint64_t)(r->expire_wall - wall)
+                                             : (now ? now : 1); /* already expired */
+    return m;
+}
+
 /* ---- recording operations ------------------------------------------------------------- */
 
 static void oom(ipb_persist_t *p)
@@ -116,9 +128,9 @@ static int64_t wall_of(ipb_persist_t *p, const ipb_msg_t *m, uint64_t now)
     return ipb__wall_ms() + left;
 }
 
-uint64_t ipb__persist_dlv_add(ipb_persist_t *p, const char *client, ipb_msg_t *m, uint8_t qos,
-                              bool retain, uint8_t state, uint16_t pid, const uint32_t *subids,
-                              unsigned nsubids)
+static uint64_t dlv_insert(ipb_persist_t *p, const char *client, ipb_msg_t *m, uint8_t qos,
+                           bool retain, uint8_t state, uint16_t pid, const uint32_t *subids,
+                           unsigned nsubids)
 {
     if (!m->sid) {
         op_t *o = op_new(p, IPB__OP_MSG);
@@ -142,15 +154,52 @@ uint64_t ipb__persist_dlv_add(ipb_persist_t *p, const char *client, ipb_msg_t *m
     o->retain = retain;
     o->state = state;
     o->pid = pid;
-    m->srefs++;
+    p->cur.maxseq = o->seq;
     note(p, &p->cur.dlvs, &p->cur.ndlv, &p->cur.dlvcap, o->seq);
     return o->seq;
+}
+
+uint64_t ipb__persist_dlv_add(ipb_persist_t *p, const char *client, ipb_msg_t *m, uint8_t qos,
+                              bool retain, uint8_t state, uint16_t pid, const uint32_t *subids,
+                              unsigned nsubids)
+{
+    uint64_t seq = dlv_insert(p, client, m, qos, retain, state, pid, subids, nsubids);
+    if (seq)
+        m->srefs++;
+    return seq;
+}
+
+/*
+ * A parked delivery is not counted in m->srefs (nothing in memory will finish it); m is
+ * pinned instead, so that neither its insert is undone nor its row deleted by the count
+ * of the deliveries in memory alone.
+ */
+uint64_t ipb__persist_dlv_park(ipb_persist_t *p, const char *client, ipb_msg_t *m,
+                               uint8_t qos, bool retain, const uint32_t *subids,
+                               unsigned nsubids)
+{
+    uint64_t seq = dlv_insert(p, client, m, qos, retain, IPB_DLV_QUEUED, 0, subids, nsubids);
+    if (seq)
+        m->srefs |= IPB__SREF_PIN;
+    return seq;
+}
+
+void ipb__persist_dlv_drop(ipb_persist_t *p, const char *client)
+{
+    op_str(p, IPB__OP_DLV_DROP, client, NULL);
+}
+
+void ipb__persist_msg_gc(ipb_persist_t *p, uint64_t msg_id)
+{
+    op_t *o = op_new(p, IPB__OP_MSG_GC);
+    if (o)
+        o->id = msg_id;
 }
 
 void ipb__persist_dlv_restored(ipb_msg_t *m, uint64_t msg_id)
 {
     m->sid = msg_id;
-    m->srefs++;
+    m->srefs = (m->srefs + 1) | IPB__SREF_PIN;
 }
 
 void ipb__persist_dlv_state(ipb_persist_t *p, uint64_t seq, uint8_t state, uint16_t pid)
@@ -176,13 +225,19 @@ void ipb__persist_dlv_del(ipb_persist_t *p, uint64_t seq, ipb_msg_t *m)
         o->dead = true;
     else if ((o = op_new(p, IPB__OP_DLV_DEL)))
         o->seq = seq;
-    if (m && m->srefs && --m->srefs == 0 && m->sid) {
-        if ((o = pending_insert(p, p->cur.msgs, p->cur.nmsg, m->sid)))
-            o->dead = true;
-        else if ((o = op_new(p, IPB__OP_MSG_DEL)))
+    if (!m || !(m->srefs & ~IPB__SREF_PIN) || (--m->srefs & ~IPB__SREF_PIN) || !m->sid)
+        return;
+    if (m->srefs & IPB__SREF_PIN) {
+        /* Parked or read-back deliveries of it may still need its row. */
+        if ((o = op_new(p, IPB__OP_MSG_GC)))
             o->id = m->sid;
-        m->sid = 0;
+    } else if ((o = pending_insert(p, p->cur.msgs, p->cur.nmsg, m->sid))) {
+        o->dead = true;
+    } else if ((o = op_new(p, IPB__OP_MSG_DEL))) {
+        o->id = m->sid;
     }
+    m->srefs = 0;
+    m->sid = 0;
 }
 
 void ipb__persist_session(ipb_persist_t *p, const char *client, const char *user,
@@ -277,6 +332,7 @@ static void batch_clear(batch_t *bt)
     bt->n = 0;
     bt->nheld = 0;
     bt->ndlv = bt->nmsg = 0;
+    bt->maxseq = 0;
 }
 
 static void release_all(ipb_persist_t *p, batch_t *bt, bool stored)
@@ -306,6 +362,35 @@ static void failed(ipb_persist_t *p, int rc, const char *why)
 
 static void start(ipb_persist_t *p);
 
+/* The sessions that waited for this commit page in what it made readable. */
+static void wake_all(ipb_persist_t *p)
+{
+    ipb_session_t **w = p->waiters;
+    size_t n = p->nwait, cap = p->waitcap;
+    /* A woken session may wait again, for the next commit: a fresh list for that. */
+    p->waiters = NULL;
+    p->nwait = p->waitcap = 0;
+    p->waking = w;
+    p->nwaking = n;
+    for (size_t i = 0; i < n; i++) {
+        ipb_session_t *s = w[i];
+        if (!s)
+            continue; /* forgotten */
+        w[i] = NULL;
+        s->pwait = false;
+        if (p->wake)
+            p->wake(p->b, s);
+    }
+    p->waking = NULL;
+    p->nwaking = 0;
+    if (!p->waiters) {
+        p->waiters = w;
+        p->waitcap = cap;
+    } else {
+        free(w);
+    }
+}
+
 static void after_cb(uv_work_t *req, int status)
 {
     ipb_persist_t *p = req->data;
@@ -314,7 +399,10 @@ static void after_cb(uv_work_t *req, int status)
     if (!ok)
         failed(p, p->run_rc, p->run_err);
     release_all(p, &p->run, ok);
+    if (p->run.maxseq > p->settled)
+        p->settled = p->run.maxseq;
     batch_clear(&p->run);
+    wake_all(p);
     /* What accumulated meanwhile goes at once: its acknowledgements are waiting. */
     start(p);
 }
@@ -382,8 +470,47 @@ bool ipb__persist_hold(ipb_persist_t *p, ipb_session_t *s, ipb_conn_t *c, uint8_
     return true;
 }
 
+bool ipb__persist_backlog(const ipb_persist_t *p)
+{
+    return p->busy && p->cur.n >= IPB__PERSIST_BACKLOG;
+}
+
+uint64_t ipb__persist_settled(const ipb_persist_t *p)
+{
+    return p->settled;
+}
+
+void ipb__persist_set_wake(ipb_persist_t *p, ipb__persist_wake_fn wake)
+{
+    p->wake = wake;
+}
+
+void ipb__persist_wait(ipb_persist_t *p, ipb_session_t *s)
+{
+    if (s->pwait)
+        return;
+    if (p->nwait == p->waitcap) {
+        size_t nc = p->waitcap ? p->waitcap * 2 : 16;
+        ipb_session_t **n = realloc(p->waiters, nc * sizeof *n);
+        if (!n)
+            return; /* it tries again at its next acknowledgement or reconnection */
+        p->waiters = n;
+        p->waitcap = nc;
+    }
+    p->waiters[p->nwait++] = s;
+    s->pwait = true;
+}
+
 void ipb__persist_forget(ipb_persist_t *p, ipb_session_t *s)
 {
+    for (size_t i = 0; i < p->nwaking; i++)
+        if (p->waking[i] == s)
+            p->waking[i] = NULL;
+    for (size_t i = 0; i < p->nwait && s->pwait; i++)
+        if (p->waiters[i] == s) {
+            p->waiters[i] = NULL;
+            s->pwait = false;
+        }
     batch_t *bts[2] = {&p->cur, &p->run};
     for (int k = 0; k < 2 && s->held; k++)
         for (size_t i = 0; i < bts[k]->nheld; i++)
@@ -413,6 +540,7 @@ void ipb__persist_close(ipb_persist_t *p)
         free(bts[i]->dlvs);
         free(bts[i]->msgs);
     }
+    free(p->waiters);
     ipb__persist_db_close(p);
     free(p);
 }

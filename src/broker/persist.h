@@ -27,6 +27,9 @@ typedef struct ipb_conn ipb_conn_t;
  * A held acknowledgement goes out: stored says whether its batch was committed (if not,
  * the caller refuses the PUBLISH: 5.0 0x97, 3.x a disconnect).
  */
+/* A session that waited for a commit to page its queue in can try again. */
+typedef void (*ipb__persist_wake_fn)(ipb_broker_t *b, ipb_session_t *s);
+
 typedef void (*ipb__persist_release_fn)(ipb_broker_t *b, ipb_conn_t *c, uint8_t type,
                                         uint16_t pid, uint8_t reason, bool stored);
 
@@ -68,11 +71,38 @@ typedef struct {
     /* A queued or in-flight delivery with its message (id, topic, payload, props), in
      * sequence order. */
     void (*dlv)(void *arg, const ipb__persist_row_t *r);
+    /* A client's queued deliveries, left on disk: num of them, seq the first, id the last
+     * (after its in-flight ones went through dlv). */
+    void (*queue)(void *arg, const ipb__persist_row_t *r);
 } ipb__persist_load_t;
 
 /* Replay the database through fn (before anything is written). 0, or -1 with err set. */
 int ipb__persist_load(ipb_persist_t *p, const ipb__persist_load_t *fn, void *arg, char *err,
                       size_t errlen);
+/* A message read back (a delivery's or a retained one), its expiry from the wall clock at
+ * wall on the loop's clock at now. NULL without memory. */
+ipb_msg_t *ipb__persist_msg(const ipb__persist_row_t *r, bool retain, uint64_t now,
+                            int64_t wall);
+
+/* ---- offline queues on disk ------------------------------------------------------------- */
+
+/*
+ * Read up to max queued deliveries of client from sequence from on, in order, through fn
+ * (on the loop thread, from the last commit: a small indexed read). The number read, or
+ * -1 on a read error.
+ */
+int ipb__persist_page(ipb_persist_t *p, const char *client, uint64_t from, unsigned max,
+                      void (*fn)(void *arg, const ipb__persist_row_t *r), void *arg);
+/* The batch behind the commit in flight is long: reading queues back waits (each message
+ * read back and delivered adds operations; the disk sets the pace, not memory). */
+bool ipb__persist_backlog(const ipb_persist_t *p);
+/* Every delivery up to this sequence is committed (or its commit failed: it is not). */
+uint64_t ipb__persist_settled(const ipb_persist_t *p);
+/* s waits for the commit in progress (its newest parked deliveries are in it); wake is
+ * called for it once that is done, unless forgotten first. */
+void ipb__persist_wait(ipb_persist_t *p, ipb_session_t *s);
+void ipb__persist_set_wake(ipb_persist_t *p, ipb__persist_wake_fn wake);
+
 /* After a replay: the message ids and sequences continue from the largest seen. */
 void ipb__persist_seen(ipb_persist_t *p, uint64_t msg_id, uint64_t seq);
 
@@ -87,10 +117,20 @@ uint64_t ipb__persist_dlv_add(ipb_persist_t *p, const char *client, ipb_msg_t *m
                               bool retain, uint8_t state, uint16_t pid, const uint32_t *subids,
                               unsigned nsubids);
 void ipb__persist_dlv_state(ipb_persist_t *p, uint64_t seq, uint8_t state, uint16_t pid);
+/* A queued delivery kept on disk only ("parked"): written like one of dlv_add, with
+ * nothing of it in memory once its batch is committed. Its sequence, or 0. */
+uint64_t ipb__persist_dlv_park(ipb_persist_t *p, const char *client, ipb_msg_t *m,
+                               uint8_t qos, bool retain, const uint32_t *subids,
+                               unsigned nsubids);
+/* Every delivery of client goes (a clean start), with the messages only they needed. */
+void ipb__persist_dlv_drop(ipb_persist_t *p, const char *client);
 /* The delivery is done; the message goes too when no stored delivery needs it (m NULL:
  * a row the replay dropped). */
 void ipb__persist_dlv_del(ipb_persist_t *p, uint64_t seq, ipb_msg_t *m);
-/* A restored delivery counts for its message like a new one. */
+/* The message's row goes if no delivery row needs it (one the replay dropped). */
+void ipb__persist_msg_gc(ipb_persist_t *p, uint64_t msg_id);
+/* A restored delivery counts for its message like a new one (other deliveries of it may
+ * be on disk: its row goes only when none needs it). */
 void ipb__persist_dlv_restored(ipb_msg_t *m, uint64_t msg_id);
 
 /* Session rows: expire_wall is the wall-clock ms it expires at while offline, 0 online. */
@@ -117,7 +157,8 @@ uint64_t ipb__persist_mark(const ipb_persist_t *p);
  * false: out of memory (the caller disconnects). */
 bool ipb__persist_hold(ipb_persist_t *p, ipb_session_t *s, ipb_conn_t *c, uint8_t type,
                        uint16_t pid, uint8_t reason);
-/* s is leaving its connection (or ending): its held acknowledgements are dropped. */
+/* s is leaving its connection (or ending): its held acknowledgements are dropped, and it
+ * waits for no commit. */
 void ipb__persist_forget(ipb_persist_t *p, ipb_session_t *s);
 /* Once per loop turn: start committing the batch if none is in flight. */
 void ipb__persist_turn(ipb_persist_t *p);

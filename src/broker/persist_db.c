@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "persist_int.h"
+#include "session.h"
 
 static const char *const schema[] = {
     "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)",
@@ -28,6 +29,10 @@ static const char *const schema[] = {
     "props BLOB, expire INTEGER)",
     "CREATE TABLE IF NOT EXISTS wills(client TEXT PRIMARY KEY, topic TEXT, payload BLOB, qos "
     "INTEGER, retain INTEGER, props BLOB, delay INTEGER, due INTEGER)",
+    /* A queue is paged in by (client, seq); a message's row goes when no delivery has it.
+     * Files of the first schema gain them at open: older brokers keep them up to date. */
+    "CREATE INDEX IF NOT EXISTS dlvs_client ON dlvs(client, seq)",
+    "CREATE INDEX IF NOT EXISTS dlvs_msg ON dlvs(msg)",
 };
 
 /* One statement per operation kind (a session's end takes IPB__PERSIST_MORE more). */
@@ -48,13 +53,26 @@ static const char *const op_sql[IPB__OP_N] = {
     [IPB__OP_RETAIN_DEL] = "DELETE FROM retained WHERE topic=?1",
     [IPB__OP_WILL] = "INSERT OR REPLACE INTO wills VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
     [IPB__OP_WILL_DEL] = "DELETE FROM wills WHERE client=?1",
+    [IPB__OP_MSG_GC] = ("DELETE FROM msgs WHERE id=?1 AND NOT EXISTS (SELECT 1 FROM dlvs "
+                        "WHERE msg=?1)"),
+    /* After more_sql[IPB__PERSIST_MORE_MSGS]. */
+    [IPB__OP_DLV_DROP] = "DELETE FROM dlvs WHERE client=?1",
 };
 static const char *const more_sql[IPB__PERSIST_MORE] = {
     "DELETE FROM subs WHERE client=?1",
     "DELETE FROM rx WHERE client=?1",
+    [IPB__PERSIST_MORE_MSGS] = ("DELETE FROM msgs WHERE id IN (SELECT msg FROM dlvs WHERE "
+                                "client=?1) AND NOT EXISTS (SELECT 1 FROM dlvs d WHERE d.msg="
+                                "msgs.id AND d.client<>?1)"),
     "DELETE FROM dlvs WHERE client=?1",
     "DELETE FROM wills WHERE client=?1",
 };
+
+#define DLV_COLUMNS                                                                        \
+    "SELECT d.seq, d.client, d.msg, d.qos, d.retain, d.state, d.pid, d.subids, m.topic,"     \
+    " m.payload, m.props, m.expire FROM dlvs d JOIN msgs m ON m.id = d.msg"
+static const char page_sql[] = DLV_COLUMNS " WHERE d.client=?1 AND d.seq>=?2 ORDER BY d.seq "
+                                           "LIMIT ?3";
 
 /* ---- opening: checks, moving a bad file aside, the schema ------------------------------ */
 
@@ -168,6 +186,7 @@ fail:
 
 static void free_stmts(ipb_persist_t *p)
 {
+    sqlite3_finalize(p->st_page);
     for (int i = 0; i < IPB__OP_N; i++)
         sqlite3_finalize(p->st[i]);
     for (int i = 0; i < IPB__PERSIST_MORE; i++)
@@ -224,12 +243,22 @@ int ipb__persist_open(ipb_broker_t *b, const char *path, bool full_sync,
         if (sqlite3_prepare_v3(p->db, more_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                                &p->st_more[i], NULL) != SQLITE_OK)
             goto sqlfail;
+    if (sqlite3_open_v2(path, &p->rdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+            SQLITE_OK ||
+        sqlite3_prepare_v3(p->rdb, page_sql, -1, SQLITE_PREPARE_PERSISTENT, &p->st_page,
+                           NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "persistence file %s: %s", path,
+                 p->rdb ? sqlite3_errmsg(p->rdb) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(p->rdb, 2000);
     *out = p;
     return 0;
 sqlfail:
     snprintf(err, errlen, "persistence file %s: %s", path, sqlite3_errmsg(p->db));
 fail:
     free_stmts(p);
+    sqlite3_close(p->rdb);
     sqlite3_close(p->db);
     free(p);
     return -1;
@@ -328,6 +357,75 @@ static void row_dlv(sqlite3_stmt *st, ipb__persist_row_t *r)
     r->expire_wall = sqlite3_column_int64(st, 11);
 }
 
+/*
+ * Deliveries: what each client has in flight comes back whole (it is at the head of its
+ * sequence and bounded by the window); its queue stays on disk, counted, to be paged in
+ * as it drains. Reads by the (client, seq) index: a start does not read every row.
+ */
+static int load_dlvs(ipb_persist_t *p, const ipb__persist_load_t *fn, void *arg)
+{
+    sqlite3_stmt *cl, *st;
+    /* The index alone: summing payload bytes too would read every message (seconds for a
+     * million), so a queue's bytes count as its deliveries are read back. */
+    if (sqlite3_prepare_v2(p->db, "SELECT client, count(*), max(seq) FROM dlvs GROUP BY client",
+                           -1, &cl, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_prepare_v2(p->db, DLV_COLUMNS " WHERE d.client=?1 ORDER BY d.seq", -1, &st,
+                           NULL) != SQLITE_OK) {
+        sqlite3_finalize(cl);
+        return -1;
+    }
+    int rc, rc2 = SQLITE_DONE;
+    while ((rc = sqlite3_step(cl)) == SQLITE_ROW) {
+        ipb__persist_row_t q = {.client = col_text(cl, 0)};
+        q.num = (uint32_t)sqlite3_column_int64(cl, 1);
+        q.id = (uint64_t)sqlite3_column_int64(cl, 2);
+        sqlite3_bind_text(st, 1, q.client, -1, SQLITE_STATIC);
+        while ((rc2 = sqlite3_step(st)) == SQLITE_ROW) {
+            ipb__persist_row_t r = {0};
+            row_dlv(st, &r);
+            if (r.state == IPB_DLV_QUEUED) {
+                q.seq = r.seq;
+                break;
+            }
+            q.num--;
+            fn->dlv(arg, &r);
+        }
+        sqlite3_reset(st);
+        if (rc2 != SQLITE_ROW && rc2 != SQLITE_DONE)
+            break;
+        if (q.num)
+            fn->queue(arg, &q);
+    }
+    sqlite3_finalize(st);
+    sqlite3_finalize(cl);
+    return rc == SQLITE_DONE && (rc2 == SQLITE_ROW || rc2 == SQLITE_DONE) ? 0 : -1;
+}
+
+int ipb__persist_page(ipb_persist_t *p, const char *client, uint64_t from, unsigned max,
+                      void (*fn)(void *arg, const ipb__persist_row_t *r), void *arg)
+{
+    sqlite3_stmt *st = p->st_page;
+    sqlite3_bind_text(st, 1, client, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)from);
+    sqlite3_bind_int(st, 3, (int)max);
+    int rc, n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        ipb__persist_row_t r = {0};
+        row_dlv(st, &r);
+        fn(arg, &r);
+        n++;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE) {
+        ipb__log(p->b, IPB_LOG_ERR, "Error: reading a queue back from the persistence file: "
+                 "%s.", sqlite3_errmsg(p->rdb));
+        return -1;
+    }
+    return n;
+}
+
 int ipb__persist_load(ipb_persist_t *p, const ipb__persist_load_t *fn, void *arg, char *err,
                       size_t errlen)
 {
@@ -344,21 +442,12 @@ int ipb__persist_load(ipb_persist_t *p, const ipb__persist_load_t *fn, void *arg
         rc = each_row(p, "SELECT topic, payload, qos, props, expire FROM retained",
                       row_retained, fn->retained, arg);
     if (!rc)
-        rc = each_row(p,
-                      "SELECT d.seq, d.client, d.msg, d.qos, d.retain, d.state, d.pid, d.subids,"
-                      " m.topic, m.payload, m.props, m.expire FROM dlvs d JOIN msgs m ON"
-                      " m.id = d.msg ORDER BY d.seq",
-                      row_dlv, fn->dlv, arg);
-    /* What the replay dropped (sessions gone, messages no delivery needs) goes now. */
-    if (!rc)
-        rc = exec(p->db, "BEGIN;"
-                         "DELETE FROM dlvs WHERE client NOT IN (SELECT id FROM sessions);"
-                         "DELETE FROM msgs WHERE id NOT IN (SELECT msg FROM dlvs);"
-                         "COMMIT") == SQLITE_OK ? 0 : -1;
+        rc = load_dlvs(p, fn, arg);
     if (rc)
         snprintf(err, errlen, "reading the persistence file: %s", sqlite3_errmsg(p->db));
     ipb__persist_seen(p, (uint64_t)one_int(p->db, "SELECT max(id) FROM msgs", 0),
                       (uint64_t)one_int(p->db, "SELECT max(seq) FROM dlvs", 0));
+    p->settled = p->next_seq - 1;
     return rc;
 }
 
@@ -397,6 +486,7 @@ static int bind_op(ipb_persist_t *p, const op_t *o, sqlite3_stmt *st)
         sqlite3_bind_int64(st, 7, o->wall);
         break;
     case IPB__OP_MSG_DEL:
+    case IPB__OP_MSG_GC:
         sqlite3_bind_int64(st, 1, (int64_t)o->id);
         break;
     case IPB__OP_DLV:
@@ -467,6 +557,7 @@ static int bind_op(ipb_persist_t *p, const op_t *o, sqlite3_stmt *st)
         sqlite3_bind_int64(st, 8, o->wall);
         break;
     case IPB__OP_SESSION_DEL:
+    case IPB__OP_DLV_DROP:
     case IPB__OP_RETAIN_DEL:
     case IPB__OP_WILL_DEL:
         sqlite3_bind_text(st, 1, o->s1, -1, SQLITE_STATIC);
@@ -489,8 +580,15 @@ static int run_op(ipb_persist_t *p, const op_t *o)
     if (o->dead)
         return SQLITE_OK;
     sqlite3_stmt *st = p->st[o->kind];
+    int rc = SQLITE_OK;
+    if (o->kind == IPB__OP_DLV_DROP) {
+        sqlite3_stmt *msgs = p->st_more[IPB__PERSIST_MORE_MSGS];
+        sqlite3_bind_text(msgs, 1, o->s1, -1, SQLITE_STATIC);
+        rc = step(msgs);
+    }
     bind_op(p, o, st);
-    int rc = step(st);
+    if (rc == SQLITE_OK)
+        rc = step(st);
     if (rc == SQLITE_OK && o->kind == IPB__OP_SESSION_DEL)
         for (int i = 0; i < IPB__PERSIST_MORE && rc == SQLITE_OK; i++) {
             sqlite3_bind_text(p->st_more[i], 1, o->s1, -1, SQLITE_STATIC);
@@ -517,6 +615,7 @@ int ipb__persist_commit(ipb_persist_t *p, const batch_t *bt, char *err, size_t e
 void ipb__persist_db_close(ipb_persist_t *p)
 {
     free_stmts(p);
+    sqlite3_close(p->rdb);
     /* A clean close checkpoints the WAL into the database and removes it. */
     sqlite3_close(p->db);
 }

@@ -10,10 +10,18 @@
 #include "core.h"
 #include "persist.h"
 
+/* Operations in the batch filling behind a commit in flight past which no queue is read
+ * back (the batch is memory; it drains at the disk's pace). */
+#define IPB__PERSIST_BACKLOG 8192
 /* "iotp" in PRAGMA application_id: a database of another program is not ours. */
 #define IPB__PERSIST_APP_ID 0x696f7470
 /* Statements a session's end runs beside deleting its row (more_sql). */
-#define IPB__PERSIST_MORE 4
+#define IPB__PERSIST_MORE 5
+/* more_sql's: the messages only this client's deliveries need (before those go). */
+#define IPB__PERSIST_MORE_MSGS 2
+/* In ipb_msg_t.srefs: deliveries of it may be on disk and unknown here (parked, or read
+ * back): its row goes only when no delivery row needs it (IPB__OP_MSG_GC). */
+#define IPB__SREF_PIN 0x80000000u
 
 enum {
     IPB__OP_MSG,       /* m: id, topic, payload, props, expiry */
@@ -32,6 +40,8 @@ enum {
     IPB__OP_RETAIN_DEL, /* s1 = topic */
     IPB__OP_WILL,      /* s1 = client, m, num = will delay, wall = when it goes out */
     IPB__OP_WILL_DEL,  /* s1 */
+    IPB__OP_MSG_GC,    /* id: deleted if no delivery row needs it */
+    IPB__OP_DLV_DROP,  /* s1 = client: its deliveries (a clean start) */
     IPB__OP_N
 };
 
@@ -68,12 +78,17 @@ typedef struct {
     size_t nheld, heldcap;
     opref_t *dlvs, *msgs; /* the inserts of this batch, by sequence and by message id */
     size_t ndlv, dlvcap, nmsg, msgcap;
+    uint64_t maxseq; /* the largest delivery sequence inserted by this batch */
 } batch_t;
 
 struct ipb_persist {
     ipb_broker_t *b;
     sqlite3 *db;
     sqlite3_stmt *st[IPB__OP_N], *st_more[IPB__PERSIST_MORE];
+    /* The loop thread's own reader (WAL: it reads the last commit while the worker writes
+     * the next one): queued deliveries paged back in. */
+    sqlite3 *rdb;
+    sqlite3_stmt *st_page;
     ipb__persist_release_fn release;
     batch_t cur, run;
     uv_work_t req;
@@ -82,6 +97,12 @@ struct ipb_persist {
     char run_err[160];
     uint64_t marks;
     uint64_t next_msg, next_seq;
+    uint64_t settled; /* every delivery up to this sequence is committed or failed */
+    ipb_session_t **waiters; /* sessions waiting for a commit to page in their queue */
+    size_t nwait, waitcap;
+    ipb_session_t **waking; /* the list being woken (a session freed meanwhile leaves it) */
+    size_t nwaking;
+    ipb__persist_wake_fn wake;
     uint64_t failures;
     uint64_t last_fail_log; /* loop ms */
     bool oom_logged;

@@ -11,6 +11,14 @@
  * are dropped while its socket backlog exceeds max_outgoing_bytes (a slow reader cannot
  * grow the broker); QoS 0 messages for offline sessions are dropped unless
  * queue_qos0_messages is set. Every drop counts in $SYS/broker/publish/messages/dropped.
+ *
+ * With persistence, the queue of a session that outlives its connection is on disk and
+ * only its head is in memory: offline at most QUEUE_HEAD deliveries, and no more while the
+ * queued deliveries in memory of all sessions cost more than persistence_queue_memory. What
+ * does not fit is parked (written, then held nowhere in memory) and read back in order
+ * by sequence as the head drains; once one delivery is parked, every later one is too,
+ * until the queue is read back, so the order holds. QoS 0 messages (queue_qos0_messages)
+ * are never written: they stay in memory and may go out before parked QoS 1/2 ones.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -23,6 +31,18 @@
 #include "outq.h"
 #include "persist.h"
 #include "session.h"
+
+/* The head of a queue kept in memory with persistence, and when it is topped up. */
+#define QUEUE_HEAD 64
+#define QUEUE_LOW 16
+/* What a queued delivery costs in memory beside its payload and topic (the delivery, the
+ * message's header and its encodings), counted against persistence_queue_memory. */
+#define QUEUE_ENTRY_COST 200
+
+static uint64_t cost(const ipb_msg_t *m)
+{
+    return (uint64_t)m->payload_len + m->topic_len + QUEUE_ENTRY_COST;
+}
 
 static size_t hash_id(const char *s)
 {
@@ -108,13 +128,58 @@ static void free_list(ipb_broker_t *b, ipb_dlv_t *d)
     }
 }
 
+/* ---- the queue in memory, and what it counts ------------------------------------------ */
+
+/* nqueued and queued_bytes count the whole queue: in memory and parked. */
+static void count_add(ipb_session_t *s, uint64_t len)
+{
+    s->nqueued++;
+    uint64_t qb = (uint64_t)s->queued_bytes + len;
+    s->queued_bytes = qb > UINT32_MAX ? UINT32_MAX : (uint32_t)qb;
+}
+
+static void count_sub(ipb_session_t *s, uint64_t len)
+{
+    s->nqueued--;
+    s->queued_bytes -= len < s->queued_bytes ? (uint32_t)len : s->queued_bytes;
+}
+
+static void queue_push(ipb_broker_t *b, ipb_session_t *s, ipb_dlv_t *d)
+{
+    d->next = NULL;
+    if (s->queue_tail)
+        s->queue_tail->next = d;
+    else
+        s->queue = d;
+    s->queue_tail = d;
+    if (b->persist)
+        b->queue_memory += cost(d->msg);
+}
+
+static ipb_dlv_t *queue_pop(ipb_broker_t *b, ipb_session_t *s)
+{
+    ipb_dlv_t *d = s->queue;
+    s->queue = d->next;
+    if (!s->queue)
+        s->queue_tail = NULL;
+    if (b->persist)
+        b->queue_memory -= cost(d->msg) < b->queue_memory ? cost(d->msg) : b->queue_memory;
+    return d;
+}
+
 void ipb__session_reset(ipb_broker_t *b, ipb_session_t *s)
 {
     while (s->subs)
         ipb__sub_free(b, s->subs);
     free_list(b, s->inflight);
-    free_list(b, s->queue);
-    s->inflight = s->inflight_tail = s->queue = s->queue_tail = NULL;
+    while (s->queue)
+        dlv_free(b, queue_pop(b, s));
+    s->inflight = s->inflight_tail = NULL;
+    if (s->ndisk) {
+        ipb__persist_dlv_drop(b->persist, s->id);
+        b->queued_total -= s->ndisk;
+        s->ndisk = 0;
+    }
     s->ninflight = 0;
     s->nqueued = 0;
     s->queued_bytes = 0;
@@ -147,6 +212,24 @@ void ipb__session_set_offline(ipb_broker_t *b, ipb_session_t *s, bool offline)
     }
 }
 
+void ipb__session_drop_subacks(ipb_session_t *s)
+{
+    while (s->subacks) {
+        ipb_held_suback_t *h = s->subacks;
+        s->subacks = h->next;
+        free(h);
+    }
+    s->subacks_tail = NULL;
+}
+
+/* s leaves its connection: nothing held for that connection goes out. */
+static void forget(ipb_broker_t *b, ipb_session_t *s)
+{
+    if (b->persist && (s->held || s->pwait))
+        ipb__persist_forget(b->persist, s);
+    ipb__session_drop_subacks(s);
+}
+
 void ipb__session_free(ipb_broker_t *b, ipb_session_t *s)
 {
     ipb_session_t **pp = &b->stab[hash_id(s->id) & (b->nstab - 1)];
@@ -157,8 +240,7 @@ void ipb__session_free(ipb_broker_t *b, ipb_session_t *s)
     ipb__session_set_offline(b, s, false);
     if (b->store && b->store->session_del && (s->expiry || s->stored))
         b->store->session_del(b->store_ctx, s->id);
-    if (b->persist && s->held)
-        ipb__persist_forget(b->persist, s);
+    forget(b, s);
     ipb__session_reset(b, s);
     free(s->username);
     free(s);
@@ -322,6 +404,16 @@ static void start_inflight(ipb_broker_t *b, ipb_session_t *s, ipb_dlv_t *d)
     send_inflight(b, s, d);
 }
 
+/* With persistence: m waits on disk only, not in the head in memory. A session online
+ * keeps its whole queue in memory while the budget allows: it is being read. */
+static bool must_park(ipb_broker_t *b, ipb_session_t *s, const ipb_msg_t *m)
+{
+    if (s->ndisk || (!online(s) && s->nqueued >= QUEUE_HEAD))
+        return true;
+    uint64_t cap = b->cfg.persistence_queue_memory;
+    return cap && b->queue_memory + cost(m) > cap;
+}
+
 static bool queue_full(ipb_broker_t *b, ipb_session_t *s, const ipb_msg_t *m)
 {
     if (b->cfg.max_queued_messages && s->nqueued >= b->cfg.max_queued_messages)
@@ -381,9 +473,23 @@ void ipb__session_deliver(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, uint8
         return;
     if (!on && !s->expiry)
         return; /* a session that ends with its connection queues nothing */
-    bool direct = on && !s->queue && room(b, s, m);
+    bool direct = on && !s->queue && !s->ndisk && room(b, s, m);
     if (!direct && queue_full(b, s, m)) {
         b->st.pub_dropped++;
+        return;
+    }
+    if (!direct && b->persist && s->expiry && qos && must_park(b, s, m)) {
+        uint64_t seq = ipb__persist_dlv_park(b->persist, s->id, m, qos, retain, subids,
+                                             nsubids);
+        if (!seq) {
+            b->st.pub_dropped++;
+            return;
+        }
+        if (!s->ndisk++)
+            s->disk_next = seq;
+        s->disk_last = seq;
+        count_add(s, m->payload_len);
+        b->queued_total++;
         return;
     }
     ipb_dlv_t *d = dlv_new(b, m, qos, retain, subids, nsubids);
@@ -403,14 +509,8 @@ void ipb__session_deliver(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, uint8
         send_inflight(b, s, d);
         return;
     }
-    if (s->queue_tail)
-        s->queue_tail->next = d;
-    else
-        s->queue = d;
-    s->queue_tail = d;
-    s->nqueued++;
-    uint64_t qb = (uint64_t)s->queued_bytes + m->payload_len;
-    s->queued_bytes = qb > UINT32_MAX ? UINT32_MAX : (uint32_t)qb;
+    queue_push(b, s, d);
+    count_add(s, m->payload_len);
 }
 
 bool ipb__session_restore_dlv(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, uint8_t qos,
@@ -428,28 +528,111 @@ bool ipb__session_restore_dlv(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, u
         append_inflight(s, d);
         return true;
     }
-    if (s->queue_tail)
-        s->queue_tail->next = d;
-    else
-        s->queue = d;
-    s->queue_tail = d;
-    s->nqueued++;
-    uint64_t qb = (uint64_t)s->queued_bytes + m->payload_len;
-    s->queued_bytes = qb > UINT32_MAX ? UINT32_MAX : (uint32_t)qb;
+    queue_push(b, s, d);
+    count_add(s, m->payload_len);
     return true;
+}
+
+void ipb__session_restore_queue(ipb_broker_t *b, ipb_session_t *s, uint32_t n, uint64_t first,
+                                uint64_t last)
+{
+    if (!n || s->ndisk)
+        return;
+    s->ndisk = n;
+    s->disk_next = first;
+    s->disk_last = last;
+    s->nqueued += n;
+    b->queued_total += n;
+}
+
+typedef struct {
+    ipb_broker_t *b;
+    ipb_session_t *s;
+    uint64_t now;
+    int64_t wall;
+} page_t;
+
+/* A parked delivery read back: it joins the head in memory. */
+static void on_page(void *arg, const ipb__persist_row_t *r)
+{
+    page_t *pg = arg;
+    ipb_broker_t *b = pg->b;
+    ipb_session_t *s = pg->s;
+    if (!s->ndisk || r->seq < s->disk_next)
+        return;
+    s->ndisk--;
+    s->disk_next = r->seq + 1;
+    ipb_msg_t *m = ipb__persist_msg(r, r->retain, pg->now, pg->wall);
+    ipb_dlv_t *d = m ? dlv_new(b, m, r->qos, r->retain, r->subids, r->nsubids) : NULL;
+    if (!d) {
+        /* Stays on disk, never delivered: dropped as a full queue would drop it. */
+        ipb__msg_unref(m);
+        ipb__persist_dlv_del(b->persist, r->seq, NULL);
+        ipb__persist_msg_gc(b->persist, r->id);
+        count_sub(s, r->payload_len);
+        b->queued_total--;
+        b->st.pub_dropped++;
+        return;
+    }
+    b->queued_total--; /* counted since it was parked */
+    d->sseq = r->seq;
+    ipb__persist_dlv_restored(m, r->id);
+    ipb__msg_unref(m);
+    queue_push(b, s, d);
+}
+
+/*
+ * Top the head in memory up from disk: a small read of the last commit by (client, seq).
+ * Parked deliveries still in a batch being committed are not there yet: s waits for that
+ * commit. Those of a commit that failed never will be (their PUBLISH was refused).
+ */
+static void page_in(ipb_broker_t *b, ipb_session_t *s)
+{
+    unsigned head = s->nqueued - s->ndisk;
+    if (s->pwait || head >= QUEUE_LOW)
+        return;
+    unsigned want = QUEUE_HEAD - head;
+    if (b->cfg.persistence_queue_memory && b->queue_memory >= b->cfg.persistence_queue_memory) {
+        if (head)
+            return;
+        want = QUEUE_LOW; /* over the budget, a session that sends still progresses */
+    }
+    if (want > s->ndisk)
+        want = s->ndisk;
+    page_t pg = {b, s, ipb__now(b), ipb__wall_ms()};
+    int n = ipb__persist_page(b->persist, s->id, s->disk_next, want, on_page, &pg);
+    if (n < 0 || (unsigned)n >= want || !s->ndisk)
+        return;
+    if (s->disk_last > ipb__persist_settled(b->persist)) {
+        ipb__persist_wait(b->persist, s);
+        return;
+    }
+    /* The rest is not on disk: its commit failed. */
+    b->queued_total -= s->ndisk;
+    b->st.pub_dropped += s->ndisk;
+    s->nqueued -= s->ndisk;
+    s->ndisk = 0;
+    s->queued_bytes = 0;
+    for (ipb_dlv_t *d = s->queue; d; d = d->next)
+        s->queued_bytes += d->msg->payload_len;
 }
 
 void ipb__session_pump(ipb_broker_t *b, ipb_session_t *s)
 {
     uint64_t now = ipb__now(b);
-    while (s->queue && online(s) && room(b, s, s->queue->msg)) {
-        ipb_dlv_t *d = s->queue;
-        s->queue = d->next;
-        if (!s->queue)
-            s->queue_tail = NULL;
-        s->nqueued--;
-        s->queued_bytes -= d->msg->payload_len < s->queued_bytes ? d->msg->payload_len
-                                                                 : s->queued_bytes;
+    for (;;) {
+        if (s->expiry && b->persist && online(s) && s->queue &&
+            ipb__persist_backlog(b->persist)) {
+            /* Each delivery sent adds to the batch behind the commit: wait for the disk. */
+            ipb__persist_wait(b->persist, s);
+            break;
+        }
+        if (s->ndisk && online(s))
+            page_in(b, s);
+        if (!s->queue || !online(s) || !room(b, s, s->queue->msg))
+            break;
+        ipb_dlv_t *d = queue_pop(b, s);
+        count_sub(s, d->msg->payload_len);
         if (ipb__msg_remaining(d->msg, now) == 0) {
             dlv_free(b, d); /* expired while queued: never delivered */
         } else if (d->qos == 0) {
@@ -590,12 +773,11 @@ void ipb__session_detach(ipb_broker_t *b, ipb_conn_t *c)
         ipb__session_free(b, s);
         return;
     }
+    forget(b, s);
     s->expire_at = s->expiry == IPM_SESSION_EXPIRY_NEVER ? 0 : ipb__deadline(b, now, s->expiry);
     if (s->expire_at || s->will)
         ipb__session_set_offline(b, s, true);
     if (b->persist) {
-        if (s->held)
-            ipb__persist_forget(b->persist, s);
         ipb__persist_session_offline(b->persist, s->id,
                                      s->expire_at ? ipb__wall_ms() + (int64_t)s->expiry * 1000
                                                   : 0);
@@ -607,8 +789,7 @@ ipb_conn_t *ipb__session_unlink(ipb_broker_t *b, ipb_session_t *s, bool ending)
     ipb_conn_t *old = s->conn;
     old->s = NULL;
     s->conn = NULL;
-    if (b->persist && s->held)
-        ipb__persist_forget(b->persist, s);
+    forget(b, s);
     /* A delayed will waits for nothing when the session ends here; otherwise the client
      * that takes over is back within the delay and the will is not sent (MQTT-3.1.3-9). */
     if (old->will && old->will_on_close && (ending || !old->will->will_delay))

@@ -30,6 +30,22 @@ typedef struct ipb_dlv {
 
 typedef struct ipb_sub ipb_sub_t;
 
+/*
+ * A SUBACK held until the commit of the subscriptions it acknowledges, with what goes
+ * out after it: the retained messages of those filters (handle_subscribe.c builds and
+ * sends it; the session frees what its connection leaves behind). One allocation.
+ */
+typedef struct ipb_held_suback {
+    struct ipb_held_suback *next;
+    uint16_t pid, count;
+    uint32_t subid;
+    ipm_bytes_t *filters; /* count, mounted; {NULL, 0} where refused */
+    uint8_t *reasons;     /* count reason codes */
+    uint8_t *opts;        /* count subscription options */
+    bool *fresh;          /* count: the subscription is new (retain handling 1) */
+} ipb_held_suback_t;
+
+
 struct ipb_session {
     /* Pointers first, then packed small fields: one per client. */
     ipb_session_t *hnext; /* client-id hash chain */
@@ -39,6 +55,7 @@ struct ipb_session {
     ipb_dlv_t *queue, *queue_tail;       /* waiting for room in the inflight window */
     uint16_t *rx_qos2;    /* packet ids of QoS 2 received, waiting for PUBREL */
     ipb_msg_t *will;      /* delayed will waiting while offline */
+    ipb_held_suback_t *subacks, *subacks_tail; /* SUBACKs waiting for a commit, in order */
     char *username;       /* who owns it: ACL checks of deliveries while offline */
     unsigned listener;    /* of its last connection: whose ACL those checks use */
     uint32_t serial;      /* tells sessions apart for No Local (0 = none) */
@@ -54,7 +71,13 @@ struct ipb_session {
     uint16_t nrx_qos2;    /* the array's capacity follows from it: see ipb__session_rx_add() */
     uint16_t next_pid;
     uint32_t held;        /* acknowledgements waiting for a commit (persist.c) */
+    /* With persistence, the queue past a short head in memory is on disk only ("parked",
+     * counted in nqueued and queued_bytes): ndisk deliveries from sequence disk_next on,
+     * the newest disk_last. */
+    uint32_t ndisk;
+    uint64_t disk_next, disk_last;
     bool stored;          /* it has a row in the persistence file */
+    bool pwait;           /* waiting for a commit to page its queue in (persist.c) */
     char id[];            /* client identifier, in the same allocation */
 };
 
@@ -81,7 +104,13 @@ bool ipb__session_rx_release(ipb_session_t *s, uint16_t pid);
 bool ipb__session_restore_dlv(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, uint8_t qos,
                               bool retain, uint8_t state, uint16_t pid, const uint32_t *subids,
                               unsigned nsubids, uint64_t sseq);
-/* Send what fits in the window from the queue (after an ack or on reconnect). */
+/* A restored session's queue, left on disk: n deliveries, sequences first to last. Their
+ * payload bytes are not counted in queued_bytes (reading them would cost seconds at
+ * start): after a restart max_queued_bytes counts what was queued since. */
+void ipb__session_restore_queue(ipb_broker_t *b, ipb_session_t *s, uint32_t n, uint64_t first,
+                                uint64_t last);
+/* Send what fits in the window from the queue (after an ack or on reconnect), paging the
+ * queue in from disk as its head in memory drains. */
 void ipb__session_pump(ipb_broker_t *b, ipb_session_t *s);
 /* Resend everything in flight with DUP (reconnect). */
 void ipb__session_resend(ipb_broker_t *b, ipb_session_t *s);
@@ -100,6 +129,8 @@ ipb_conn_t *ipb__session_unlink(ipb_broker_t *b, ipb_session_t *s, bool ending);
  */
 ipb_session_t *ipb__session_attach(ipb_broker_t *b, ipb_conn_t *c, ipb_session_t *s,
                                    const char *id, bool fresh, bool *present);
+/* The SUBACKs held for s go unsent (its connection left: the client subscribes again). */
+void ipb__session_drop_subacks(ipb_session_t *s);
 /* c ends: unlink its session; publish or keep its will; free or time the session. */
 void ipb__session_detach(ipb_broker_t *b, ipb_conn_t *c);
 void ipb__sessions_tick(ipb_broker_t *b, uint64_t now);

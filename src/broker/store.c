@@ -120,7 +120,11 @@ typedef struct {
     ipb_broker_t *b;
     int64_t wall;
     uint64_t now;
-    unsigned sessions, expired, subs, retained, queued, dropped, wills;
+    unsigned sessions, expired, subs, retained, queued, dropped, wills, ended_wills;
+    /* Sessions that expired while the broker was down: restored whole (their wills come
+     * later in the replay), then ended as expiry ends them. */
+    ipb_session_t **ended;
+    size_t nended, endcap;
     ipb_msg_t *last; /* deliveries of one message come together: it is built once */
     uint64_t last_id;
 } replay_t;
@@ -138,7 +142,7 @@ static void on_session(void *arg, const ipb__persist_row_t *r)
     replay_t *x = arg;
     ipb_broker_t *b = x->b;
     int64_t left = left_ms(x, r->expire_wall);
-    if (!r->num || left < 0) {
+    if (!r->num) {
         ipb__persist_session_del(b->persist, r->client);
         x->expired++;
         return;
@@ -150,6 +154,21 @@ static void on_session(void *arg, const ipb__persist_row_t *r)
     s->stored = true;
     if (r->str && !s->username)
         s->username = strdup(r->str);
+    if (left < 0) {
+        if (x->nended == x->endcap) {
+            size_t nc = x->endcap ? x->endcap * 2 : 16;
+            ipb_session_t **n = realloc(x->ended, nc * sizeof *n);
+            if (!n) {
+                ipb__session_free(b, s); /* ends without its will */
+                return;
+            }
+            x->ended = n;
+            x->endcap = nc;
+        }
+        x->ended[x->nended++] = s;
+        x->expired++;
+        return;
+    }
     if (r->num != IPM_SESSION_EXPIRY_NEVER) {
         /* Online when the broker stopped: its expiry runs from now, and that is written. */
         uint32_t secs = left ? (uint32_t)((left + 999) / 1000) : r->num;
@@ -176,15 +195,9 @@ static void on_rx(void *arg, const ipb__persist_row_t *r)
         ipb__session_rx_add(s, r->pid);
 }
 
-static ipb_msg_t *message(replay_t *x, const ipb__persist_row_t *r, const char *topic,
-                          bool retain)
+static ipb_msg_t *message(replay_t *x, const ipb__persist_row_t *r, bool retain)
 {
-    ipm_props_t props = {.raw = {r->props, (uint32_t)r->props_len}};
-    ipb_msg_t *m = ipb__msg_new(topic, strlen(topic), r->payload, r->payload_len, r->qos,
-                                retain, r->props_len ? &props : NULL, x->now);
-    if (m)
-        m->expire_at = r->expire_wall ? x->now + (uint64_t)left_ms(x, r->expire_wall) : 0;
-    return m;
+    return ipb__persist_msg(r, retain, x->now, x->wall);
 }
 
 /* A delayed will: it goes out when its delay (counted on the wall clock) has run, at the
@@ -213,7 +226,7 @@ static void on_retained(void *arg, const ipb__persist_row_t *r)
     replay_t *x = arg;
     if (left_ms(x, r->expire_wall) < 0)
         return; /* expired while the broker was down */
-    ipb_msg_t *m = message(x, r, r->str, true);
+    ipb_msg_t *m = message(x, r, true);
     if (!m)
         return;
     ipb__retain_put(x->b, m, false);
@@ -227,12 +240,13 @@ static void on_dlv(void *arg, const ipb__persist_row_t *r)
     ipb_session_t *s = ipb__session_find(x->b, r->client);
     if (!s || left_ms(x, r->expire_wall) < 0) {
         ipb__persist_dlv_del(x->b->persist, r->seq, NULL);
+        ipb__persist_msg_gc(x->b->persist, r->id);
         x->dropped++;
         return;
     }
     if (!x->last || x->last_id != r->id) {
         ipb__msg_unref(x->last);
-        x->last = message(x, r, r->str, r->retain);
+        x->last = message(x, r, r->retain);
         x->last_id = r->id;
         if (!x->last)
             return;
@@ -242,6 +256,54 @@ static void on_dlv(void *arg, const ipb__persist_row_t *r)
         ipb__persist_dlv_restored(x->last, r->id);
         x->queued++;
     }
+}
+
+/* A client's queue stays on disk; one whose session is gone goes (with its messages). */
+static void on_queue(void *arg, const ipb__persist_row_t *r)
+{
+    replay_t *x = arg;
+    ipb_session_t *s = ipb__session_find(x->b, r->client);
+    if (!s) {
+        ipb__persist_session_del(x->b->persist, r->client);
+        x->dropped += r->num;
+        return;
+    }
+    ipb__session_restore_queue(x->b, s, r->num, r->seq, r->id);
+    x->queued += r->num;
+}
+
+/* A held acknowledgement goes to the handler of its packet. */
+static void release(ipb_broker_t *b, ipb_conn_t *c, uint8_t type, uint16_t pid, uint8_t reason,
+                    bool stored)
+{
+    if (type == IPM_SUBACK)
+        ipb__subscribe_release(b, c, stored);
+    else
+        ipb__publish_release(b, c, type, pid, reason, stored);
+}
+
+/*
+ * The sessions that expired while the broker was down end now, before it listens, as if
+ * it had been running: each delayed will goes out (its delay, or the session, ran out),
+ * to the sessions restored, then the session goes with its rows.
+ */
+static void end_expired(replay_t *x)
+{
+    ipb_broker_t *b = x->b;
+    for (size_t i = 0; i < x->nended; i++) {
+        ipb_session_t *s = x->ended[i];
+        ipb_msg_t *will = s->will;
+        s->will = NULL;
+        ipb__session_free(b, s);
+        if (will) {
+            b->publish(b, will);
+            ipb__msg_unref(will);
+            x->ended_wills++;
+        }
+    }
+    free(x->ended);
+    x->ended = NULL;
+    x->nended = 0;
 }
 
 static void store_path(const ipb_config_t *cfg, char *path, size_t len)
@@ -263,24 +325,28 @@ int ipb__store_open(ipb_broker_t *b, char *err, size_t errlen)
     store_path(&b->cfg, path, sizeof path);
     ipb_persist_t *p;
     if (ipb__persist_open(b, path, b->cfg.persistence_sync == IPB_PERSIST_SYNC_FULL,
-                          ipb__publish_release, &p, err, errlen) < 0)
+                          release, &p, err, errlen) < 0)
         return -1;
     b->persist = p;
     replay_t x = {.b = b, .wall = ipb__wall_ms(), .now = ipb__now(b)};
     static const ipb__persist_load_t fn = {.session = on_session, .sub = on_sub, .rx = on_rx,
                                            .will = on_will, .retained = on_retained,
-                                           .dlv = on_dlv};
+                                           .dlv = on_dlv, .queue = on_queue};
     int rc = ipb__persist_load(p, &fn, &x, err, errlen);
     ipb__msg_unref(x.last);
     if (rc < 0) {
+        free(x.ended);
         b->persist = NULL;
         ipb__persist_close(p);
         return -1;
     }
     ipb_broker_set_store(b, &own_store, b);
-    ipb__log(b, IPB_LOG_NOTICE, "Restored from %s: %u sessions (%u expired), %u "
-             "subscriptions, %u retained, %u queued or in flight, %u delayed wills.", path,
-             x.sessions, x.expired, x.subs, x.retained, x.queued, x.wills);
+    ipb__persist_set_wake(p, ipb__session_pump);
+    end_expired(&x);
+    ipb__log(b, IPB_LOG_NOTICE, "Restored from %s: %u sessions (%u expired, %u wills of those "
+             "published), %u subscriptions, %u retained, %u queued or in flight, %u delayed "
+             "wills.", path, x.sessions, x.expired, x.ended_wills, x.subs, x.retained,
+             x.queued, x.wills - x.ended_wills);
     return 0;
 }
 

@@ -174,6 +174,101 @@ def kill_mid_stream(qos):
               f"{len(got) - len(set(got))} duplicates")
 
 
+def drain(cid, port, last):
+    """Resume cid's session and read its queue up to the payload last: the payloads as
+    integers, in the order they came."""
+    got = []
+    done = threading.Event()
+
+    def on_message(c, u, m):
+        got.append(int(m.payload))
+        if got[-1] == last:
+            done.set()
+    s, flags = paho(cid, port, mqtt.MQTTv5, clean=False, expiry=600, on_message=on_message)
+    expect_eq(flags["session present"], 1, f"{cid}: its session")
+    if not done.wait(60):
+        raise AssertionError(f"{cid}: {len(got)} messages, the last {got[-1:]}")
+    time.sleep(0.3)  # anything after the last would be a duplicate or out of order
+    stop(s)
+    return got
+
+
+def queues_on_disk():
+    """Queues far past the head a session keeps in memory (64 messages, and a small
+    persistence_queue_memory): the rest is parked on disk and read back in order, both
+    while running and after kill -9; parked messages that expired are never delivered;
+    a message parked for three sessions reaches each, and once all have it no row of it
+    is left in the file."""
+    n = 3000
+    with iptest.tempdir() as d:
+        node = Node(d, "persistence_queue_memory 65536\n").start()
+        for cid in ("qa", "qb", "qc"):
+            s, _ = paho(cid, node.port, mqtt.MQTTv5, clean=True, expiry=600)
+            subscribe(s, "q/#", 1)
+            stop(s)
+        p, _ = paho("qpub", node.port, mqtt.MQTTv5, clean=True)
+        short = Properties(PacketTypes.PUBLISH)
+        short.MessageExpiryInterval = 1
+        infos = [p.publish("q/x", str(i).encode(), 1,
+                           properties=short if i % 100 == 50 else None) for i in range(n)]
+        for info in infos:
+            info.wait_for_publish(30)
+        stop(p)
+        time.sleep(1.5)  # the short-lived ones expire, parked
+        want = [i for i in range(n) if i % 100 != 50]
+        expect_eq(drain("qc", node.port, n - 1), want, "read back while running: in order, "
+                  "none expired, none twice")
+        node.kill9()
+        node.start()
+        expect_eq(f"{2 * n} queued or in flight" in node.log(), True,
+                  f"two queues of {n} counted at start:\n{node.log()}")
+        for cid in ("qa", "qb"):
+            expect_eq(drain(cid, node.port, n - 1), want, f"{cid} after kill -9: in order, "
+                      "none expired, none twice")
+        node.term()
+        db = sqlite3.connect(os.path.join(d, "iotplot.db"))
+        left = [db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("dlvs", "msgs")]
+        db.close()
+        expect_eq(left, [0, 0], "delivery and message rows left once every queue is drained")
+
+
+def suback_survives():
+    """A SUBACK received means the subscription is committed: each round sends a burst of
+    retained messages and, in the same write, a SUBSCRIBE of a persistent session to a new
+    filter, and kills the broker -9 the moment the SUBACK arrives; after the restarts the
+    session has every subscription acknowledged."""
+    rounds = 4
+    with iptest.tempdir() as d:
+        node = Node(d, "persistence_sync full\n").start()
+        for r in range(rounds):
+            c = wire.Client(node.port)
+            c.send(wire.connect("subkill", clean=False))
+            expect_eq(c.read_packet()[:2], b"\x20\x02", "CONNACK")
+            burst = b"".join(wire.publish(f"fill/{r}/{i}", b"x" * 2000, 1, True, pid=i + 1)
+                             for i in range(1500))
+            c.send(burst + wire.subscribe(5000, [(f"k/{r}", 1)]))
+            while True:
+                p = c.read_packet()
+                if p[0] == 0x90:
+                    break
+                expect_eq(p[0], 0x40, "PUBACKs before the SUBACK")
+            node.kill9()
+            expect_eq(p, wire.suback(5000, [1]), f"SUBACK of round {r}")
+            c.close()
+            node.start()
+        got = queue.Queue()
+        s, flags = paho("subkill", node.port, on_message=lambda cl, u, m: got.put(m.topic))
+        expect_eq(flags["session present"], 1, "the session")
+        p, _ = paho("kpub", node.port, clean=True)
+        for r in range(rounds):
+            p.publish(f"k/{r}", b"m", 1).wait_for_publish(10)
+        stop(p)
+        topics = sorted(got.get(timeout=iptest.TIMEOUT) for _ in range(rounds))
+        expect_eq(topics, [f"k/{r}" for r in range(rounds)], "every subscription acknowledged")
+        stop(s)
+        node.term()
+
+
 def state_across(how):
     """Retained messages (5.0 properties, expiry), sessions with their subscriptions and
     identifiers, and session expiry, across kill -9 or SIGTERM."""
@@ -335,6 +430,54 @@ def delayed_will(how):
         node.term()
 
 
+def expired_while_down():
+    """A session that expired while the broker was down ends at start as it would have
+    running: its delayed will (60 s, longer than its 2 s session) is published, once, to a
+    persistent watcher that was offline too; a session without a will just ends; neither
+    is present afterwards."""
+    with iptest.tempdir() as d:
+        node = Node(d).start()
+        w, _ = paho("watcher", node.port, mqtt.MQTTv5, clean=True, expiry=600)
+        subscribe(w, "will/#", 1)
+        stop(w)
+        socks = []
+        for cid, will in (("exp", dict(topic="will/exp", payload=b"exp", qos=1,
+                                       props=[(0x18, 60)])), ("quiet", None)):
+            c = wire.Client(node.port)
+            c.send(wire.connect(cid, wire.V5, clean=True, will=will, p=[(0x11, 2)]))
+            expect_eq(c.read_packet()[0], 0x20, "CONNACK")
+            socks.append(c)
+        for c in socks:
+            c.sock.close()  # no DISCONNECT: the will waits for its delay or the session's end
+        iptest.eventually(lambda: node.log().count("closed its connection") >= 2
+                          or node.log().count("disconnected") >= 2, what="both seen closing")
+        time.sleep(0.3)  # the turn that records them
+        node.kill9()
+        time.sleep(2.5)  # both sessions expire while the broker is down
+        node.start()
+        expect_eq("2 expired, 1 wills of those published" in node.log(), True,
+                  f"the log of the start:\n{node.log()}")
+        got = queue.Queue()
+        w, flags = paho("watcher", node.port, mqtt.MQTTv5, clean=False, expiry=600,
+                        on_message=lambda cl, u, m: got.put(m))
+        expect_eq(flags["session present"], 1, "the watcher's session")
+        m = got.get(timeout=iptest.TIMEOUT)
+        expect_eq((m.topic, m.payload), ("will/exp", b"exp"), "the will of the expired session")
+        stop(w)
+        for cid in ("exp", "quiet"):
+            c, flags = paho(cid, node.port, mqtt.MQTTv5, clean=False, expiry=2)
+            expect_eq(flags["session present"], 0, f"{cid}: expired, not resumed")
+            stop(c)
+        node.term()
+        node.start()
+        w, flags = paho("watcher", node.port, mqtt.MQTTv5, clean=False, expiry=600,
+                        on_message=lambda cl, u, m: got.put(m))
+        time.sleep(1)
+        expect_eq(got.qsize(), 0, "the will again after another restart")
+        stop(w)
+        node.term()
+
+
 def puback_reason(c):
     """The reason code of the next packet, a PUBACK (0 when it has none)."""
     p = c.read_packet()
@@ -417,12 +560,17 @@ def main():
     r.check = cleaned
     r.check("kill -9 mid-stream, QoS 1: nothing acknowledged is lost", lambda: kill_mid_stream(1))
     r.check("kill -9 mid-stream, QoS 2: nothing lost, nothing twice", lambda: kill_mid_stream(2))
+    r.check("queues on disk: paged in order, expiry, rows gone when drained", queues_on_disk)
+    r.check("SUBACK only once the subscription is committed: kill -9 after it",
+            suback_survives)
     r.check("state across kill -9", lambda: state_across("kill"))
     r.check("state across SIGTERM", lambda: state_across("term"))
     for kind in ("garbage", "truncated", "foreign", "newer"):
         r.check(f"bad store: {kind}", lambda kind=kind: bad_file(kind))
     r.check("delayed will across kill -9", lambda: delayed_will("kill"))
     r.check("delayed will across SIGTERM", lambda: delayed_will("term"))
+    r.check("a session expired while the broker was down: its will goes out at start",
+            expired_while_down)
     r.check("full disk: refused, never acknowledged; recovers", full_disk)
     r.finish()
 
