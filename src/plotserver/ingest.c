@@ -456,7 +456,6 @@ static int commit(ipp_server_t *s, size_t rows)
 {
     if (ipp__store_commit(s->store))
         return -1; /* not acknowledged: the messages are applied again (run_batch) */
-    ipp__delivery_committed(s, true); /* acknowledged means committed */
     free_msgs(s->pending);
     size_t bytes = s->pending_bytes, refused = 0;
     s->pending = s->pending_tail = NULL;
@@ -485,6 +484,9 @@ static int commit(ipp_server_t *s, size_t rows)
     if (refused)
         ipp__log(s, "%zu save/plot requests refused: %d files already waiting to be written",
                  refused, IPP_MAX_JOBS);
+    /* Acknowledged means committed, and counted: a feeder that reads the stats after its
+     * acknowledgement finds its rows there. */
+    ipp__delivery_committed(s, true);
     return 0;
 }
 
