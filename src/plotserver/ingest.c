@@ -595,14 +595,12 @@ static ipp_msg_t *gather(ipp_server_t *s, double began, double commit_s)
     double wait = began + (commit_s < IPP_GATHER_MAX_S ? commit_s : IPP_GATHER_MAX_S);
     wait -= mono_s();
     if (!s->head && !s->stopping && wait > 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts); /* msg_cv's clock */
-        long ns = ts.tv_nsec + (long)(wait * 1e9);
-        ts.tv_sec += ns / 1000000000L;
-        ts.tv_nsec = ns % 1000000000L;
-        while (!s->head && !s->stopping &&
-               pthread_cond_timedwait(&s->msg_cv, &s->mu, &ts) == 0) {
-        }
+        /* A sleep, not a wait on msg_cv: woken by each message, the thread would take
+         * them one by one, a context switch each. */
+        pthread_mutex_unlock(&s->mu);
+        struct timespec ts = {0, (long)(wait * 1e9)};
+        nanosleep(&ts, NULL);
+        pthread_mutex_lock(&s->mu);
     }
     ipp_msg_t *m = s->head;
     s->head = s->tail = NULL;
