@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -147,17 +148,26 @@ static void closed(void *arg)
     *(int *)arg = 1;
 }
 
-static ipb_broker_t *new_broker(uv_loop_t *loop)
+static ipb_broker_t *new_broker_in(uv_loop_t *loop, const char *store_dir)
 {
     ipb_config_t cfg;
     ipb_config_init(&cfg);
     cfg.log_dest = IPB_LOG_DEST_NONE;
     cfg.sys_interval = 0;
+    if (store_dir) {
+        cfg.persistence = true;
+        snprintf(cfg.persistence_location, sizeof cfg.persistence_location, "%s", store_dir);
+    }
     ipb_config_add_listener(&cfg, 0, "127.0.0.1");
     ipb_broker_t *b = NULL;
     assert_int_equal(ipb_broker_new(loop, &cfg, &b), 0);
     assert_int_equal(ipb_broker_start(b), 0);
     return b;
+}
+
+static ipb_broker_t *new_broker(uv_loop_t *loop)
+{
+    return new_broker_in(loop, NULL);
 }
 
 static void finish(uv_loop_t *loop, ipb_broker_t *b)
@@ -334,6 +344,40 @@ static void test_qos2_resend(void **state)
     finish(&loop, b);
 }
 
+/* With `persistence true`: the receiver's token first, then the commit of what the
+ * packet stored (a QoS 2 id of a persistent session). */
+static void test_with_persistence(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/iotplot-local-ack-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    ipb_broker_t *b = new_broker_in(&loop, dir);
+    rx_t rx = {0};
+    ipb_local_receiver_t *r;
+    assert_int_equal(ipb_local_receiver_new(b, on_msg, &rx, &r), 0);
+    assert_int_equal(ipb_local_subscribe_receiver(b, "r/#", 1, r), 0);
+    fake_t f;
+    ipb_conn_t *c = client(b, &loop, &f, 'q', false, false);
+    for (int i = 0; i < 50 && f.nout == f.seen; i++)
+        uv_run(&loop, UV_RUN_NOWAIT); /* the session's row committed */
+    publish(c, "r/a", 2, false, 3);
+    publish(c, "x/b", 1, false, 4); /* behind it */
+    for (int i = 0; i < 20; i++)
+        uv_run(&loop, UV_RUN_NOWAIT);
+    expect_out(&f, NULL, 0);
+    ipb_local_ack(r, 1);
+    const uint8_t want[] = {0x50, 2, 0, 3, 0x40, 2, 0, 4};
+    for (int i = 0; i < 2000 && f.nout - f.seen < sizeof want; i++)
+        uv_run(&loop, UV_RUN_ONCE); /* the token, then the commit on its worker thread */
+    expect_out(&f, want, sizeof want);
+    finish(&loop, b);
+    char path[128];
+    snprintf(path, sizeof path, "rm -rf %s", dir);
+    assert_int_equal(system(path), 0);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -362,6 +406,7 @@ int main(void)
         cmocka_unit_test(test_order),
         cmocka_unit_test(test_gone_and_refused),
         cmocka_unit_test(test_qos2_resend),
+        cmocka_unit_test(test_with_persistence),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
