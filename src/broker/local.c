@@ -245,6 +245,13 @@ static void drain(ackq_t *q)
 
 void ipb__local_forget(ipb_conn_t *c)
 {
+    ipb_local_t *L = c->b->local;
+    if (L && L->cur_c == c) {
+        /* Closed while its own message is routed: the rest of the fan-out owes it no
+         * acknowledgement, so its deliveries take no token. */
+        L->cur_c = NULL;
+        L->cur_has = false;
+    }
     ackq_t *q = c->ackq;
     if (!q)
         return;
