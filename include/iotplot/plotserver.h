@@ -122,6 +122,22 @@ int ipp_server_handle_ack(ipp_server_t *s, const char *topic, size_t topic_len,
 int ipp_server_release(ipp_server_t *s, uint16_t qos2_id, uint64_t token);
 
 /*
+ * ipp_server_handle_ack() (without a QoS 2 id) for a message whose files belong to
+ * `owner`, as ipp_server_handle_owned(); a refused owner is refused as bad input, its
+ * token reported in its turn. `iotplot serve` with logins feeds its broker's rows so.
+ */
+int ipp_server_handle_owned_ack(ipp_server_t *s, const char *owner, const char *topic,
+                                size_t topic_len, const uint8_t *payload, size_t len,
+                                uint64_t token);
+
+/*
+ * A message the feeder refused itself (e.g. one it has no folder for): nothing is
+ * applied, but token is reported through cfg.on_commit in its turn, as a refused
+ * message's is. 0, or -1 as ipp_server_handle_ack().
+ */
+int ipp_server_skip(ipp_server_t *s, uint64_t token);
+
+/*
  * ipp_server_handle() for a message whose files belong to `owner` (the publisher's user
  * name when the broker authenticates): every file it asks for is written below the
  * folder of that name, "<owner>/<file>", so no one else's message can replace it. An owner that

@@ -3,10 +3,12 @@
  * in-process.
  *
  * The broker's API is loop-thread only, so the thread creates, runs and closes it; other
- * threads only wake it with an async handle. The local subscription's callback runs on
- * the loop thread and must not block: ipp_server_handle() only queues the message. With
- * logins on, the subscription is told who published, and each user's files go in a
- * folder of their name (ipp_server_handle_owned).
+ * threads only wake it with an async handle. The local receiver's callback runs on the
+ * loop thread and must not block: the plot server only queues the message. A device's
+ * QoS 1/2 row is acknowledged once the plot server has committed it, as `iotplot
+ * plotserver` does: the receiver's token goes in with the row and comes back from the
+ * ingest thread (on_commit) to ipb_local_ack(), so a serve killed mid-stream loses no
+ * acknowledged row. With logins on, each user's files go in a folder of their name.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -27,6 +29,8 @@ struct ipp_serve {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    pthread_mutex_t ack_mu; /* rx: the ingest thread acknowledges while the loop runs */
+    ipb_local_receiver_t *rx;
     int state; /* 0 starting, 1 running, -1 failed */
     uint16_t port, http_port;
     bool owned;       /* files go in the publisher's folder */
@@ -34,42 +38,70 @@ struct ipp_serve {
     char err[256];
 };
 
-static void on_local(void *arg, const char *topic, size_t topic_len, const uint8_t *payload,
-                     size_t payload_len, uint8_t qos, bool retain)
-{
-    (void)qos;
-    (void)retain;
-    ipp_server_handle(arg, topic, topic_len, payload, payload_len);
-}
-
 /*
  * With authentication on, each user's files go in a folder of the user's name. A
  * message without a user name (an anonymous client where a listener still allows one,
  * a will, a retained message restored from a store) has no folder: writing it in the
  * shared folder would let it replace what users read, so it is dropped.
  */
-static void on_local_owned(void *arg, const char *user, const char *topic, size_t topic_len,
-                           const uint8_t *payload, size_t payload_len, uint8_t qos, bool retain)
+static bool no_folder(ipp_serve_t *s, const ipb_local_msg_t *m)
+{
+    if (!s->owned || m->user)
+        return false;
+    if (!s->anon_logged) {
+        char line[640];
+        snprintf(line, sizeof line,
+                 "plot: topic '%.*s': no user name to file it under (logins are on); "
+                 "messages without one are dropped",
+                 (int)(m->topic_len < 500 ? m->topic_len : 500), m->topic);
+        if (s->cfg.log)
+            s->cfg.log(s->cfg.log_arg, line);
+        else
+            fprintf(stderr, "%s\n", line);
+    }
+    s->anon_logged = true;
+    return true;
+}
+
+/*
+ * A device's row: its acknowledgement waits for the token (m->token), which comes back
+ * through on_commit once the row is committed. Nonzero (the queue is full): the broker
+ * disconnects the device without acknowledging, and it sends the row again.
+ */
+static int on_local(void *arg, const ipb_local_msg_t *m)
 {
     ipp_serve_t *s = arg;
-    (void)qos;
-    (void)retain;
-    if (!user) {
-        if (!s->anon_logged) {
-            char line[640];
-            snprintf(line, sizeof line,
-                     "plot: topic '%.*s': no user name to file it under (logins are on); "
-                     "messages without one are dropped",
-                     (int)(topic_len < 500 ? topic_len : 500), topic);
-            if (s->cfg.log)
-                s->cfg.log(s->cfg.log_arg, line);
-            else
-                fprintf(stderr, "%s\n", line);
-        }
-        s->anon_logged = true;
-        return;
+    const char *owner = s->owned ? m->user : NULL;
+    if (!m->token) {
+        if (!no_folder(s, m))
+            ipp_server_handle_owned(s->plot, owner, m->topic, m->topic_len, m->payload,
+                                    m->payload_len);
+        return 0;
     }
-    ipp_server_handle_owned(s->plot, user, topic, topic_len, payload, payload_len);
+    if (no_folder(s, m))
+        return ipp_server_skip(s->plot, m->token); /* acknowledged, never stored */
+    return ipp_server_handle_owned_ack(s->plot, owner, m->topic, m->topic_len, m->payload,
+                                       m->payload_len, m->token);
+}
+
+/* The plot server's ingest thread: rows up to token are committed. */
+static void on_commit(void *arg, uint64_t token, bool stored)
+{
+    ipp_serve_t *s = arg;
+    if (!stored)
+        return;
+    pthread_mutex_lock(&s->ack_mu);
+    if (s->rx) /* NULL once the broker is closing */
+        ipb_local_ack(s->rx, token);
+    pthread_mutex_unlock(&s->ack_mu);
+}
+
+/* Tokens are acknowledged no more (the broker is closing and frees the receiver). */
+static void stop_acks(ipp_serve_t *s)
+{
+    pthread_mutex_lock(&s->ack_mu);
+    s->rx = NULL;
+    pthread_mutex_unlock(&s->ack_mu);
 }
 
 /* GET /api/... on the broker's thread pool: the store of the output folder, as JSON. */
@@ -93,6 +125,7 @@ static void on_broker_closed(void *arg)
 static void on_stop(uv_async_t *a)
 {
     ipp_serve_t *s = a->data;
+    stop_acks(s);
     if (s->broker)
         ipb_broker_close(s->broker, on_broker_closed, s);
     uv_close((uv_handle_t *)a, NULL);
@@ -145,13 +178,22 @@ static int open_broker(ipp_serve_t *s)
     /* Logins are on when a client without a user name is refused: then a user's files
      * are theirs (and /plots/ serves each user only their own folder). */
     s->owned = !bc.allow_anonymous;
+    /* Rows are acknowledged to the devices only once committed (on_commit). */
+    ipb_local_receiver_t *rx;
+    rc = ipb_local_receiver_new(s->broker, on_local, s, &rx);
+    if (rc < 0) {
+        snprintf(s->err, sizeof s->err, "broker: %s", ipm_strerror(rc));
+        return -1;
+    }
+    pthread_mutex_lock(&s->ack_mu);
+    s->rx = rx;
+    pthread_mutex_unlock(&s->ack_mu);
     int n = s->cfg.nsessions ? s->cfg.nsessions : 1;
     for (int i = 0; i < n; i++) {
         char filter[512];
         snprintf(filter, sizeof filter, "%s/+", s->cfg.nsessions ? s->cfg.sessions[i] : "+");
-        /* QoS 1: nothing is lost between the broker and the plot server */
-        rc = s->owned ? ipb_local_subscribe_from(s->broker, filter, 1, on_local_owned, s)
-                      : ipb_local_subscribe(s->broker, filter, 1, on_local, s->plot);
+        /* QoS 1: a device's QoS 1 and 2 rows are acknowledged after the commit */
+        rc = ipb_local_subscribe_receiver(s->broker, filter, 1, rx);
         if (rc < 0) {
             snprintf(s->err, sizeof s->err, "subscribe %.200s: %s", filter, ipm_strerror(rc));
             return -1;
@@ -165,6 +207,7 @@ static void *loop_main(void *arg)
     ipp_serve_t *s = arg;
     int ok = open_broker(s) == 0 && uv_async_init(&s->loop, &s->stop_async, on_stop) == 0;
     if (!ok) {
+        stop_acks(s);
         if (s->broker)
             ipb_broker_close(s->broker, on_broker_closed, s);
         uv_run(&s->loop, UV_RUN_DEFAULT); /* let the broker's handles close */
@@ -188,8 +231,10 @@ int ipp_serve_start(const ipp_serve_config_t *cfg, ipp_serve_t **out, char *err,
     s->cfg = *cfg;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
+    pthread_mutex_init(&s->ack_mu, NULL);
     ipp_server_config_t pc = {.dir = cfg->dir, .log = cfg->log, .log_arg = cfg->log_arg,
-                              .on_file = cfg->on_file, .file_arg = cfg->file_arg};
+                              .on_file = cfg->on_file, .file_arg = cfg->file_arg,
+                              .on_commit = on_commit, .commit_arg = s};
     if (ipp_server_create(&pc, &s->plot, err, errlen))
         goto fail;
     if (uv_loop_init(&s->loop)) {
@@ -217,6 +262,7 @@ fail:
     ipp_server_destroy(s->plot);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->ack_mu);
     free(s);
     return -1;
 }
@@ -250,5 +296,6 @@ void ipp_serve_stop(ipp_serve_t *s, ipp_server_stats_t *final)
     ipp_server_destroy(s->plot);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->ack_mu);
     free(s);
 }

@@ -19,6 +19,7 @@
 #include "conn.h"
 #include "core.h"
 #include "listener.h"
+#include "local.h"
 #include "log.h"
 #include "metrics.h"
 #include "persist.h"
@@ -253,6 +254,7 @@ static void finish(ipb_broker_t *b)
     free_retained(b->tree.root);
     free_local_subs(b, b->tree.root);
     ipb__tree_free(&b->tree);
+    ipb__local_free(b);
     for (size_t i = 0; i < b->ndeferred; i++)
         ipb__msg_unref(b->deferred[i]);
     free(b->deferred);
@@ -292,6 +294,7 @@ static void on_drain_check(uv_timer_t *t)
         uv_close((uv_handle_t *)&b->tick, on_handle_closed);
         uv_close((uv_handle_t *)&b->prep, on_handle_closed);
         uv_close((uv_handle_t *)&b->check, on_handle_closed);
+        ipb__local_close(b, on_handle_closed);
         uv_timer_stop(t);
         return;
     }

@@ -23,7 +23,8 @@
  *   - ipb_store_t: write-through persistence of sessions and subscriptions (an
  *     embedder's, or with `persistence true` the broker's own SQLite store, which also
  *     keeps retained and queued messages and acknowledges only what it has committed);
- *   - ipb_local_subscribe / ipb_local_publish: in-process clients without a socket.
+ *   - ipb_local_subscribe / ipb_local_publish: in-process clients without a socket;
+ *     ipb_local_receiver_new: one whose acknowledgements the publishers wait for.
  */
 #ifndef IOTPLOT_BROKER_H
 #define IOTPLOT_BROKER_H
@@ -249,6 +250,74 @@ int ipb_local_subscribe_from(ipb_broker_t *b, const char *filter, uint8_t qos,
                              ipb_local_from_cb cb, void *arg);
 int ipb_local_unsubscribe_from(ipb_broker_t *b, const char *filter, ipb_local_from_cb cb,
                                void *arg);
+
+/*
+ * A receiver that acknowledges what it takes, later and from any thread: the publishing
+ * client's PUBACK (QoS 1) or PUBREC (QoS 2) waits until every such receiver that got the
+ * message has acknowledged it (and, with `persistence true`, until the broker's own
+ * commit), so a receiver that stores messages can say "acknowledged means stored" as a
+ * broker with persistence does. Acknowledgements still leave each connection in the
+ * order its packets came (MQTT-4.6.0-2): one that waits holds back the later ones.
+ * Nothing is sent to a client that disconnects before the acknowledgement: it sends the
+ * message again, to be delivered again at QoS 1; a QoS 2 resend the broker recognises is
+ * not delivered again, and its PUBREC waits for every token given out before it.
+ *
+ * How many tokens can be outstanding is bounded by the publishers: a client may not
+ * have more unacknowledged QoS 1/2 messages than its receive maximum (5.0) or its packet
+ * ids; one with 65,535 waiting is disconnected.
+ */
+typedef struct ipb_local_receiver ipb_local_receiver_t;
+
+typedef struct {
+    const char *user;          /* as for ipb_local_from_cb */
+    const char *topic;         /* NUL-terminated, topic_len bytes */
+    size_t topic_len;
+    const uint8_t *payload;
+    size_t payload_len;
+    uint8_t qos;               /* of this delivery */
+    bool retain;
+    /* > 0: the publisher's acknowledgement waits for ipb_local_ack(r, token or later).
+     * Tokens of one receiver increase by one from delivery to delivery that has one.
+     * 0: nothing waits (QoS 0, a retained message at subscribe, an in-process publish,
+     * a will, $SYS). */
+    uint64_t token;
+} ipb_local_msg_t;
+
+/*
+ * Runs on the loop thread for each delivery; must not block. Returns 0 when the
+ * receiver took the message, or nonzero when it could not (e.g. its queue is full):
+ * then the publisher, if one waits, is disconnected without the acknowledgement and
+ * sends the message again. Tokens are cumulative, so a refused token must not stop
+ * later ones from being acknowledged.
+ */
+typedef int (*ipb_local_recv_cb)(void *arg, const ipb_local_msg_t *m);
+
+/*
+ * Make a receiver (loop thread). It lives until the broker is closed, which frees it.
+ * Returns 0, IPM_EINVALID or IPM_ENOMEM.
+ */
+int ipb_local_receiver_new(ipb_broker_t *b, ipb_local_recv_cb cb, void *arg,
+                           ipb_local_receiver_t **out);
+
+/* Subscribe r to filter at qos, as ipb_local_subscribe; a receiver may have many. */
+int ipb_local_subscribe_receiver(ipb_broker_t *b, const char *filter, uint8_t qos,
+                                 ipb_local_receiver_t *r);
+int ipb_local_unsubscribe_receiver(ipb_broker_t *b, const char *filter,
+                                   ipb_local_receiver_t *r);
+
+/*
+ * Acknowledge every delivery of r with a token up to `token`. Any thread, cheap (an
+ * atomic and a uv_async_send; the loop does the rest on its next turn); not after
+ * ipb_broker_close() was called.
+ *
+ *     static int on_msg(void *arg, const ipb_local_msg_t *m)
+ *     {
+ *         return queue_for_writer(arg, m->payload, m->payload_len, m->token);
+ *     }
+ *     ... on the writer thread, once rows up to token are on disk:
+ *         ipb_local_ack(r, token);
+ */
+void ipb_local_ack(ipb_local_receiver_t *r, uint64_t token);
 
 /*
  * Publish as if a client had (loop thread only). A retained message replaces the stored

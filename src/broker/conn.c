@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "conn.h"
 #include "core.h"
+#include "local.h"
 #include "log.h"
 #include "outq.h"
 #include "security.h"
@@ -244,6 +245,7 @@ void ipb__conn_close(ipb_conn_t *c, const char *why)
         b->st.clients_connected--;
         b->clients_disconnected++;
     }
+    ipb__local_forget(c); /* nothing waiting is sent: the client sends it again */
     ipb__session_detach(b, c);
     c->state = IPB_CONN_CLOSING;
     c->last_rx = (uint32_t)ipb__now(b);

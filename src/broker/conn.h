@@ -21,7 +21,7 @@ typedef struct ipb_out ipb_out_t;
 #define IPB_CONN_CLOSED 3     /* transport closing */
 
 struct ipb_conn {
-    /* Pointers first, then packed small fields: one per client, 136 bytes. */
+    /* Pointers first, then packed small fields: one per client, 144 bytes. */
     ipb_broker_t *b;
     ipb_transport_t *tr;
     ipb_session_t *s;
@@ -33,6 +33,7 @@ struct ipb_conn {
     ipb_msg_t *will;
     char *username;
     ipb_aliases_t *alias;      /* NULL until a topic alias is used either way */
+    struct ipb_ackq *ackq;     /* acknowledgements waiting for in-process receivers (local.c) */
     uint32_t rlen;
     uint32_t out_off;          /* bytes of the head entry already written */
     uint32_t writing;          /* bytes handed to an async write */
@@ -44,7 +45,7 @@ struct ipb_conn {
     uint8_t version;
     uint8_t state;
     uint8_t listener;
-    /* Flags as bits: one byte for all, so an idle connection stays within 136 bytes. */
+    /* Flags as bits: one byte for all, so an idle connection stays within 144 bytes. */
     bool in_flush : 1;
     bool will_on_close : 1;    /* publish the will when this connection ends */
     bool no_problem_info : 1;  /* 5.0 Request Problem Information 0: no reason strings */

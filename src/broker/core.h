@@ -77,6 +77,7 @@ struct ipb_broker {
     const ipb_store_t *store;
     void *store_ctx;
     struct ipb_persist *persist; /* `persistence true`: the broker's own store (persist.c) */
+    struct ipb_local *local;   /* acknowledging in-process receivers (local.c), or NULL */
 
     unsigned fanout_depth;
     ipb_msg_t **deferred;      /* local publishes made during a fan-out */

@@ -11,6 +11,7 @@
 #include "conn.h"
 #include "core.h"
 #include "handlers.h"
+#include "local.h"
 #include "outq.h"
 #include "persist.h"
 #include "route.h"
@@ -76,10 +77,36 @@ static int ack_after(ipb_conn_t *c, bool wait, uint8_t type, uint16_t pid, uint8
     return -1;
 }
 
+/* After waiting for in-process receivers (local.c): the commit's turn. What the packet
+ * changed may be committed by now; if anything is pending it is held, to be safe. */
+static void local_release(ipb_conn_t *c, bool changed, uint8_t type, uint16_t pid,
+                          uint8_t reason)
+{
+    ipb_persist_t *p = c->b->persist;
+    if (c->state == IPB_CONN_ACTIVE && c->s)
+        ack_after(c, p && ((changed && ipb__persist_pending(p)) || c->s->held), type, pid,
+                  reason);
+}
+
+/* First in-process receivers that acknowledge (local.h), then the commit (persist.h). */
+static int ack_waiting(ipb_conn_t *c, bool changed, bool barrier, uint8_t type, uint16_t pid,
+                       uint8_t reason)
+{
+    ipb_persist_t *p = c->b->persist;
+    int held = ipb__local_ack(c, changed, type, pid, reason, barrier, local_release);
+    if (held < 0) {
+        ipb__conn_kick(c, IPM_RC_RECEIVE_MAXIMUM_EXCEEDED, "too many messages waiting");
+        return -1;
+    }
+    if (held)
+        return 0;
+    return ack_after(c, changed || (p && c->s->held), type, pid, reason);
+}
+
 static int ack_stored(ipb_conn_t *c, uint64_t mark, uint8_t type, uint16_t pid, uint8_t reason)
 {
     ipb_persist_t *p = c->b->persist;
-    return ack_after(c, p && (ipb__persist_mark(p) != mark || c->s->held), type, pid, reason);
+    return ack_waiting(c, p && ipb__persist_mark(p) != mark, false, type, pid, reason);
 }
 
 void ipb__publish_release(ipb_broker_t *b, ipb_conn_t *c, uint8_t type, uint16_t pid,
@@ -130,8 +157,8 @@ int ipb__handle_publish(ipb_conn_t *c, ipm_publish_t *p)
     if (p->qos == 2 && ipb__session_rx_has(s, p->packet_id)) {
         /* A resend: delivered already, but perhaps not committed yet (its first PUBREC
          * was dropped with the connection that sent it): then it waits for the commit. */
-        bool wait = b->persist && (ipb__persist_pending(b->persist) || s->held);
-        return ack_after(c, wait, IPM_PUBREC, p->packet_id, 0);
+        bool wait = b->persist && ipb__persist_pending(b->persist);
+        return ack_waiting(c, wait, true, IPM_PUBREC, p->packet_id, 0);
     }
     uint8_t refused = refusal(c, p);
     uint64_t mark = b->persist ? ipb__persist_mark(b->persist) : 0;
@@ -151,8 +178,15 @@ int ipb__handle_publish(ipb_conn_t *c, ipm_publish_t *p)
             ipb__conn_kick(c, IPM_RC_SERVER_BUSY, "out of memory");
             return -1;
         }
+        if (p->qos)
+            ipb__local_begin(b, c, m);
         ipb__publish(b, m);
         ipb__msg_unref(m);
+        if (p->qos && !ipb__local_end(b)) {
+            /* A receiver could not take it: no acknowledgement, the client sends again. */
+            ipb__conn_kick(c, IPM_RC_SERVER_BUSY, "its message could not be delivered");
+            return -1;
+        }
     } else {
         b->st.pub_dropped++;
     }

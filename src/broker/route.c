@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "core.h"
+#include "local.h"
 #include "log.h"
 #include "retain.h"
 #include "route.h"
@@ -165,15 +166,6 @@ static void fanout(ipb_broker_t *b, ipb_msg_t *m)
     b->fan_cap = f.cap;
     b->fan_local = f.local;
     b->fan_local_cap = f.local_cap;
-}
-
-void ipb__route_local(const ipb_sub_t *sub, const ipb_msg_t *m, uint8_t qos, bool retain)
-{
-    if (sub->from)
-        sub->from(sub->arg, m->user, m->topic, m->topic_len, m->payload, m->payload_len, qos,
-                  retain);
-    else
-        sub->cb(sub->arg, m->topic, m->topic_len, m->payload, m->payload_len, qos, retain);
 }
 
 static void run_deferred(ipb_broker_t *b)

@@ -17,7 +17,5 @@ void ipb__route_retained(ipb_broker_t *b, ipb_session_t *s, ipb_local_cb cb, voi
 /* The same for an in-process subscription (at most at its QoS). */
 void ipb__route_retained_local(ipb_broker_t *b, const ipb_sub_t *sub, const char *filter,
                                size_t flen);
-/* Hand m to an in-process subscription at qos. */
-void ipb__route_local(const ipb_sub_t *sub, const ipb_msg_t *m, uint8_t qos, bool retain);
 
 #endif

@@ -21,6 +21,7 @@ struct ipb_sub {
     ipb_session_t *s;       /* NULL for an in-process subscriber */
     ipb_local_cb cb;        /* in-process: cb, or from (then cb only names it) */
     ipb_local_from_cb from;
+    ipb_local_receiver_t *rx; /* in-process, acknowledging (then cb only names it) */
     void *arg;
     uint32_t subid;
     uint8_t opts;

@@ -260,8 +260,30 @@ int ipp_server_handle_ack(ipp_server_t *s, const char *topic, size_t topic_len,
 {
     /* Refused as too large: never stored, but its token is reported in its turn. */
     if (check_size(s, topic, topic_len, len))
-        return enqueue(s, NULL, "", 0, NULL, 0, token, 0, IPP_MSG_REFUSED);
+        return ipp_server_skip(s, token);
     return enqueue(s, NULL, topic, topic_len, payload, len, token, qos2_id, IPP_MSG_APPLY);
+}
+
+int ipp_server_handle_owned_ack(ipp_server_t *s, const char *owner, const char *topic,
+                                size_t topic_len, const uint8_t *payload, size_t len,
+                                uint64_t token)
+{
+    if (owner && !owner_ok(owner)) {
+        refuse(s, topic, topic_len, "the publisher's user name cannot be a folder name");
+        pthread_mutex_lock(&s->mu);
+        s->stats.messages++;
+        s->stats.dropped++;
+        pthread_mutex_unlock(&s->mu);
+        return ipp_server_skip(s, token);
+    }
+    if (check_size(s, topic, topic_len, len))
+        return ipp_server_skip(s, token);
+    return enqueue(s, owner, topic, topic_len, payload, len, token, 0, IPP_MSG_APPLY);
+}
+
+int ipp_server_skip(ipp_server_t *s, uint64_t token)
+{
+    return enqueue(s, NULL, "", 0, NULL, 0, token, 0, IPP_MSG_REFUSED);
 }
 
 int ipp_server_release(ipp_server_t *s, uint16_t qos2_id, uint64_t token)

@@ -23,6 +23,9 @@
 #define IPP_LOG_PER_SECOND 100
 /* Rows per transaction at most, so one commit never holds a huge batch. */
 #define IPP_BATCH_ROWS 20000
+/* Longest a transaction short of work waits for more messages before its commit
+ * (ingest.c's gather): what a quiet feeder's acknowledgement may be delayed by. */
+#define IPP_GATHER_MAX_S 0.002
 /* A failed write of the store (a full disk) is retried after this long, doubling up to
  * the maximum, and logged at most once per IPP_FAIL_LOG_S. */
 #define IPP_RETRY_MIN_MS 50

@@ -112,11 +112,11 @@ def plotserver(port, outdir, *extra, logdir=None):
 
 
 @contextlib.contextmanager
-def serve(outdir, *extra, logdir=None):
-    """`iotplot serve` on a free port; yields (process, port, log path)."""
+def serve(outdir, *extra, logdir=None, port=None):
+    """`iotplot serve` on port (default a free one); yields (process, port, log path)."""
     logdir = logdir or outdir
     os.makedirs(logdir, exist_ok=True)
-    port = iptest.free_port()
+    port = port or iptest.free_port()
     log = os.path.join(logdir, f"serve-{time.monotonic_ns()}.log")
     with open(log, "w") as lf:
         p = subprocess.Popen([iptest.binary(), "serve", "-a", HOST, "-p", str(port),

@@ -2,7 +2,9 @@
 mid-stream, while a paho device keeps publishing rows as fast as it can, against a real
 mosquitto and against `iotplot broker`. After a restart every row the device got its
 acknowledgement for (paho's on_publish) is in the series that save_series writes, and at
-QoS 2 none is there twice."""
+QoS 2 none is there twice. The same for `iotplot serve`, broker and plot server in one
+process, killed with the device's QoS 1 and 2 rows mid-stream: every row acknowledged
+(PUBACK, PUBCOMP) before its broker died is stored."""
 import collections
 import contextlib
 import csv
@@ -11,6 +13,7 @@ import os
 import random
 import signal
 import subprocess
+import sys
 import threading
 import time
 
@@ -20,6 +23,7 @@ import plotlib
 import paho.mqtt.client as paho
 
 RUNS = {1: 3, 2: 2}   # kills per broker at each QoS
+SERVE_RUNS = {1: 5, 2: 2}
 # Both brokers keep every message for the offline plot server (their default caps of
 # 1000 queued messages would drop rows the device had its acknowledgement for).
 UNLIMITED = "max_queued_messages 0\n"
@@ -111,6 +115,11 @@ class Device:
                               qos=self.qos)
         info.wait_for_publish(iptest.TIMEOUT)
 
+    def halt(self):
+        """Stop publishing; the rows acknowledged so far stay in `acked`."""
+        self.stop.set()
+        self.thread.join(10)
+
     def close(self):
         self.c.disconnect()
         self.c.loop_stop()
@@ -158,11 +167,62 @@ def one_run(broker, qos, run):
                 dev.close()
 
 
+def serve_run(qos, run):
+    """`iotplot serve` killed with the device connected to it: what the device had
+    acknowledged when its broker died is in the store after a restart."""
+    with iptest.tempdir() as d:
+        out, logs = os.path.join(d, "out"), os.path.join(d, "logs")
+        port = iptest.free_port()
+        dev = None
+        try:
+            with plotlib.serve(out, "-s", "crash", logdir=logs, port=port) as (p, _, log):
+                dev = Device(port, "crash", qos)
+                dev.start()
+                at = 2000 + random.randrange(3000)
+                iptest.eventually(lambda: len(dev.acked) >= at, 60,
+                                  what=f"{at} rows acknowledged (have {len(dev.acked)})")
+                with dev.lock:          # mid-stream: rows sent, not acknowledged yet
+                    waiting = dev.sent - len(dev.acked)
+                p.send_signal(signal.SIGKILL)
+                p.wait(5)
+                time.sleep(0.3)         # acknowledgements already on their way arrive
+                dev.halt()
+                if waiting <= 0:
+                    raise AssertionError("no row was waiting for its acknowledgement")
+                with dev.lock:
+                    acked = set(dev.acked)
+                dev.close()
+                dev = None
+            with plotlib.serve(out, "-s", "crash", logdir=logs, port=port):
+                with plotlib.paho_client(port, f"crash-saver-{os.getpid()}") as saver:
+                    saver.publish("crash/save_series", json.dumps(["s", "s.csv"]),
+                                  qos=1).wait_for_publish(iptest.TIMEOUT)
+                    path = os.path.join(out, "s.csv")
+                    plotlib.wait_file(path, 60)
+                with open(path, newline="") as f:
+                    lines = list(csv.reader(f))
+            got = collections.Counter(int(float(line[0])) for line in lines[1:])
+            missing = sorted(acked - set(got))
+            print(f"  run {run}: {len(acked)} acknowledged at the kill ({waiting} waiting); "
+                  f"stored {sum(got.values())}", flush=True)
+            if missing:
+                raise AssertionError(f"{len(missing)} of {len(acked)} acknowledged rows lost, "
+                                     f"from {missing[0]} to {missing[-1]}")
+        finally:
+            if dev:
+                dev.close()
+
+
 res = iptest.Results()
-for name, broker in (("mosquitto", mosquitto), ("iotplot broker", our_broker)):
-    for qos, runs in RUNS.items():
-        for run in range(runs):
-            res.check(f"{name}, QoS {qos}, SIGKILL mid-stream #{run + 1}: every acknowledged "
-                      "row stored" + (", none twice" if qos == 2 else ""), one_run, broker,
-                      qos, run + 1)
+for qos, runs in SERVE_RUNS.items():
+    for run in range(runs):
+        res.check(f"iotplot serve, QoS {qos}, SIGKILL mid-stream #{run + 1}: every "
+                  "acknowledged row stored", serve_run, qos, run + 1)
+if sys.argv[1:] != ["serve"]:   # `test_crash.py serve`: only the serve runs
+    for name, broker in (("mosquitto", mosquitto), ("iotplot broker", our_broker)):
+        for qos, runs in RUNS.items():
+            for run in range(runs):
+                res.check(f"{name}, QoS {qos}, SIGKILL mid-stream #{run + 1}: every "
+                          "acknowledged row stored" + (", none twice" if qos == 2 else ""),
+                          one_run, broker, qos, run + 1)
 res.finish()

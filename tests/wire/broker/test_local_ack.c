@@ -1,0 +1,413 @@
+/*
+ * test_local_ack.c - in-process receivers that acknowledge later (ipb_local_receiver_new):
+ * a client's PUBACK / PUBREC waits for the receiver's token, acknowledgements keep the
+ * order of their packets, a client that left gets nothing, a refused message is not
+ * acknowledged, and a QoS 2 resend is neither delivered again nor acknowledged before the
+ * first copy is. Clients are fake transports fed bytes; what the broker writes is kept.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "broker/broker.h"
+#include "broker/internal.h"
+
+/* ---- a fake transport that keeps what the broker writes ---- */
+
+typedef struct {
+    ipb_transport_t base;
+    uint8_t out[4096];
+    size_t nout, seen; /* bytes written, bytes the test has checked */
+    bool closed;
+} fake_t;
+
+static int fake_nop(ipb_transport_t *t)
+{
+    (void)t;
+    return 0;
+}
+
+static int fake_try_write(ipb_transport_t *t, const uv_buf_t *bufs, unsigned n)
+{
+    fake_t *f = (fake_t *)t;
+    size_t total = 0;
+    for (unsigned i = 0; i < n; i++) {
+        assert_true(f->nout + bufs[i].len <= sizeof f->out);
+        memcpy(f->out + f->nout, bufs[i].base, bufs[i].len);
+        f->nout += bufs[i].len;
+        total += bufs[i].len;
+    }
+    return (int)total;
+}
+
+static int fake_write(ipb_transport_t *t, const uv_buf_t *bufs, unsigned n)
+{
+    (void)t, (void)bufs, (void)n;
+    return UV_EIO; /* try_write always takes everything */
+}
+
+static void fake_close(ipb_transport_t *t)
+{
+    fake_t *f = (fake_t *)t;
+    f->closed = true;
+    ipb_conn_on_closed(t->conn);
+}
+
+static void fake_peer(ipb_transport_t *t, char *buf, size_t len)
+{
+    (void)t;
+    snprintf(buf, len, "fake:1");
+}
+
+static const ipb_transport_vt fake_vt = {.name = "fake",
+                                         .read_start = fake_nop,
+                                         .read_stop = fake_nop,
+                                         .try_write = fake_try_write,
+                                         .write = fake_write,
+                                         .close = fake_close,
+                                         .peer = fake_peer};
+
+static void feed(ipb_conn_t *c, const uint8_t *data, size_t len)
+{
+    uv_buf_t buf;
+    ipb_conn_read_buf(c, len, &buf);
+    assert_true(buf.len >= len);
+    memcpy(buf.base, data, len);
+    ipb_conn_on_read(c, (ssize_t)len, &buf);
+}
+
+/* What the broker wrote since the last call must be exactly want. */
+static void expect_out(fake_t *f, const uint8_t *want, size_t len)
+{
+    assert_int_equal(f->nout - f->seen, len);
+    if (len)
+        assert_memory_equal(f->out + f->seen, want, len);
+    f->seen = f->nout;
+}
+
+/* CONNECT (3.1.1) of client id `id` (one letter), clean session or not; its CONNACK. */
+static ipb_conn_t *client(ipb_broker_t *b, uv_loop_t *loop, fake_t *f, char id, bool clean,
+                          bool present)
+{
+    *f = (fake_t){.base.vt = &fake_vt};
+    ipb_conn_t *c = ipb_conn_new(b, 0, &f->base);
+    assert_non_null(c);
+    const uint8_t hello[] = {0x10, 13, 0, 4, 'M', 'Q', 'T', 'T', 4, clean ? 2 : 0, 0, 60,
+                             0, 1, (uint8_t)id};
+    feed(c, hello, sizeof hello);
+    uv_run(loop, UV_RUN_NOWAIT);
+    const uint8_t connack[] = {0x20, 2, present, 0};
+    expect_out(f, connack, sizeof connack);
+    return c;
+}
+
+/* PUBLISH of one byte of payload on a three-letter topic. */
+static void publish(ipb_conn_t *c, const char *topic, uint8_t qos, bool dup, uint16_t pid)
+{
+    uint8_t p[] = {(uint8_t)(0x30 | (dup ? 8 : 0) | qos << 1), 8, 0, 3,
+                   (uint8_t)topic[0], (uint8_t)topic[1], (uint8_t)topic[2],
+                   (uint8_t)(pid >> 8), (uint8_t)pid, 'x'};
+    if (qos) {
+        feed(c, p, sizeof p);
+    } else { /* no packet id */
+        p[1] = 6;
+        p[7] = 'x';
+        feed(c, p, 8);
+    }
+}
+
+/* ---- the receiver ---- */
+
+typedef struct {
+    int n;
+    uint64_t last_token;
+    char last_topic[16];
+    int refuse; /* refuse the next one */
+} rx_t;
+
+static int on_msg(void *arg, const ipb_local_msg_t *m)
+{
+    rx_t *rx = arg;
+    rx->n++;
+    rx->last_token = m->token;
+    snprintf(rx->last_topic, sizeof rx->last_topic, "%.*s", (int)m->topic_len, m->topic);
+    if (rx->refuse) {
+        rx->refuse = 0;
+        return -1;
+    }
+    return 0;
+}
+
+static void closed(void *arg)
+{
+    *(int *)arg = 1;
+}
+
+static ipb_broker_t *new_broker_in(uv_loop_t *loop, const char *store_dir)
+{
+    ipb_config_t cfg;
+    ipb_config_init(&cfg);
+    cfg.log_dest = IPB_LOG_DEST_NONE;
+    cfg.sys_interval = 0;
+    if (store_dir) {
+        cfg.persistence = true;
+        snprintf(cfg.persistence_location, sizeof cfg.persistence_location, "%s", store_dir);
+    }
+    ipb_config_add_listener(&cfg, 0, "127.0.0.1");
+    ipb_broker_t *b = NULL;
+    assert_int_equal(ipb_broker_new(loop, &cfg, &b), 0);
+    assert_int_equal(ipb_broker_start(b), 0);
+    return b;
+}
+
+static ipb_broker_t *new_broker(uv_loop_t *loop)
+{
+    return new_broker_in(loop, NULL);
+}
+
+static void finish(uv_loop_t *loop, ipb_broker_t *b)
+{
+    int done = 0;
+    ipb_broker_close(b, closed, &done);
+    while (!done)
+        uv_run(loop, UV_RUN_ONCE);
+    assert_int_equal(uv_loop_close(loop), 0);
+}
+
+/* Acknowledge up to token, and let the loop send what that releases. */
+static void ack(uv_loop_t *loop, ipb_local_receiver_t *r, uint64_t token)
+{
+    ipb_local_ack(r, token);
+    uv_run(loop, UV_RUN_NOWAIT);
+}
+
+static void test_order(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    ipb_broker_t *b = new_broker(&loop);
+    rx_t rx = {0};
+    ipb_local_receiver_t *r;
+    assert_int_equal(ipb_local_receiver_new(b, on_msg, &rx, &r), 0);
+    assert_int_equal(ipb_local_subscribe_receiver(b, "r/#", 1, r), 0);
+    fake_t f;
+    ipb_conn_t *c = client(b, &loop, &f, 'p', true, false);
+
+    /* r/a waits for token 1; x/b has no receiver but comes after it; r/c waits for 2. */
+    publish(c, "r/a", 1, false, 1);
+    assert_int_equal(rx.last_token, 1);
+    publish(c, "x/b", 1, false, 2);
+    publish(c, "r/c", 1, false, 3);
+    assert_int_equal(rx.last_token, 2);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    expect_out(&f, NULL, 0);
+
+    ack(&loop, r, 1);
+    const uint8_t first[] = {0x40, 2, 0, 1, 0x40, 2, 0, 2};
+    expect_out(&f, first, sizeof first);
+    ack(&loop, r, 1); /* again: nothing more */
+    expect_out(&f, NULL, 0);
+    ack(&loop, r, 2);
+    const uint8_t third[] = {0x40, 2, 0, 3};
+    expect_out(&f, third, sizeof third);
+
+    /* Nothing waits now: PUBACK at once; QoS 0 and in-process publishes have no token. */
+    publish(c, "x/d", 1, false, 4);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    const uint8_t fourth[] = {0x40, 2, 0, 4};
+    expect_out(&f, fourth, sizeof fourth);
+    publish(c, "r/e", 0, false, 0);
+    assert_int_equal(rx.n, 3);
+    assert_int_equal(rx.last_token, 0);
+    assert_int_equal(ipb_local_publish(b, "r/f", (const uint8_t *)"y", 1, 1, false), 0);
+    assert_int_equal(rx.n, 4);
+    assert_int_equal(rx.last_token, 0);
+
+    /* Two receivers: the PUBACK waits for both. */
+    rx_t rx2 = {0};
+    ipb_local_receiver_t *r2;
+    assert_int_equal(ipb_local_receiver_new(b, on_msg, &rx2, &r2), 0);
+    assert_int_equal(ipb_local_subscribe_receiver(b, "r/+", 1, r2), 0);
+    publish(c, "r/g", 1, false, 5);
+    assert_int_equal(rx.last_token, 3);
+    assert_int_equal(rx2.last_token, 1);
+    ack(&loop, r2, 1);
+    expect_out(&f, NULL, 0);
+    ack(&loop, r, 3);
+    const uint8_t fifth[] = {0x40, 2, 0, 5};
+    expect_out(&f, fifth, sizeof fifth);
+    assert_int_equal(ipb_local_unsubscribe_receiver(b, "r/+", r2), 0);
+    assert_int_equal(ipb_local_unsubscribe_receiver(b, "r/+", r2), IPM_EINVALID);
+    finish(&loop, b);
+    assert_true(f.closed);
+}
+
+static void test_gone_and_refused(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    ipb_broker_t *b = new_broker(&loop);
+    rx_t rx = {0};
+    ipb_local_receiver_t *r;
+    assert_int_equal(ipb_local_receiver_new(b, on_msg, &rx, &r), 0);
+    assert_int_equal(ipb_local_subscribe_receiver(b, "r/#", 1, r), 0);
+
+    /* A client that leaves before its token is acknowledged gets nothing. */
+    fake_t f;
+    ipb_conn_t *c = client(b, &loop, &f, 'p', true, false);
+    publish(c, "r/a", 1, false, 1);
+    assert_int_equal(rx.last_token, 1);
+    ipb_conn_on_read(c, UV_EOF, NULL);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    assert_true(f.closed);
+    size_t written = f.nout;
+    ack(&loop, r, 1);
+    assert_int_equal(f.nout, written);
+
+    /* A message the receiver refuses is not acknowledged: the client is disconnected. */
+    fake_t g;
+    c = client(b, &loop, &g, 'q', true, false);
+    publish(c, "x/a", 1, false, 1); /* no receiver: acknowledged */
+    uv_run(&loop, UV_RUN_NOWAIT);
+    const uint8_t puback1[] = {0x40, 2, 0, 1};
+    expect_out(&g, puback1, sizeof puback1);
+    rx.refuse = 1;
+    publish(c, "r/b", 1, false, 2);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    assert_int_equal(rx.last_token, 2);
+    assert_true(g.closed);
+    expect_out(&g, NULL, 0);
+    ack(&loop, r, 2); /* its token, acknowledged later, sends nothing either */
+    expect_out(&g, NULL, 0);
+
+    /* Tokens go on from there for the next client. */
+    fake_t h;
+    c = client(b, &loop, &h, 's', true, false);
+    publish(c, "r/c", 1, false, 9);
+    assert_int_equal(rx.last_token, 3);
+    ack(&loop, r, 3);
+    const uint8_t puback9[] = {0x40, 2, 0, 9};
+    expect_out(&h, puback9, sizeof puback9);
+    finish(&loop, b);
+}
+
+static void test_qos2_resend(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    ipb_broker_t *b = new_broker(&loop);
+    rx_t rx = {0};
+    ipb_local_receiver_t *r;
+    assert_int_equal(ipb_local_receiver_new(b, on_msg, &rx, &r), 0);
+    assert_int_equal(ipb_local_subscribe_receiver(b, "r/#", 1, r), 0);
+
+    /* QoS 2 pid 7: delivered, its PUBREC waits; the client leaves (its session stays). */
+    fake_t f;
+    ipb_conn_t *c = client(b, &loop, &f, 'q', false, false);
+    publish(c, "r/a", 2, false, 7);
+    assert_int_equal(rx.n, 1);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    expect_out(&f, NULL, 0);
+    ipb_conn_on_read(c, UV_EOF, NULL);
+    uv_run(&loop, UV_RUN_NOWAIT);
+
+    /* Back, it sends pid 7 again: not delivered again, and no PUBREC before token 1. */
+    fake_t g;
+    c = client(b, &loop, &g, 'q', false, true);
+    publish(c, "r/a", 2, true, 7);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    assert_int_equal(rx.n, 1);
+    expect_out(&g, NULL, 0);
+    ack(&loop, r, 1);
+    const uint8_t pubrec[] = {0x50, 2, 0, 7};
+    expect_out(&g, pubrec, sizeof pubrec);
+    const uint8_t pubrel[] = {0x62, 2, 0, 7};
+    feed(c, pubrel, sizeof pubrel);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    const uint8_t pubcomp[] = {0x70, 2, 0, 7};
+    expect_out(&g, pubcomp, sizeof pubcomp);
+
+    /* The id is free again: a new message under it is delivered. */
+    publish(c, "r/b", 2, false, 7);
+    assert_int_equal(rx.n, 2);
+    assert_int_equal(rx.last_token, 2);
+    ack(&loop, r, 2);
+    expect_out(&g, pubrec, sizeof pubrec);
+    finish(&loop, b);
+}
+
+/* With `persistence true`: the receiver's token first, then the commit of what the
+ * packet stored (a QoS 2 id of a persistent session). */
+static void test_with_persistence(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/iotplot-local-ack-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    ipb_broker_t *b = new_broker_in(&loop, dir);
+    rx_t rx = {0};
+    ipb_local_receiver_t *r;
+    assert_int_equal(ipb_local_receiver_new(b, on_msg, &rx, &r), 0);
+    assert_int_equal(ipb_local_subscribe_receiver(b, "r/#", 1, r), 0);
+    fake_t f;
+    ipb_conn_t *c = client(b, &loop, &f, 'q', false, false);
+    for (int i = 0; i < 50 && f.nout == f.seen; i++)
+        uv_run(&loop, UV_RUN_NOWAIT); /* the session's row committed */
+    publish(c, "r/a", 2, false, 3);
+    publish(c, "x/b", 1, false, 4); /* behind it */
+    for (int i = 0; i < 20; i++)
+        uv_run(&loop, UV_RUN_NOWAIT);
+    expect_out(&f, NULL, 0);
+    ipb_local_ack(r, 1);
+    const uint8_t want[] = {0x50, 2, 0, 3, 0x40, 2, 0, 4};
+    for (int i = 0; i < 2000 && f.nout - f.seen < sizeof want; i++)
+        uv_run(&loop, UV_RUN_ONCE); /* the token, then the commit on its worker thread */
+    expect_out(&f, want, sizeof want);
+    finish(&loop, b);
+    char path[128];
+    snprintf(path, sizeof path, "rm -rf %s", dir);
+    assert_int_equal(system(path), 0);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    ipb_broker_t *b = new_broker(&loop);
+    rx_t rx = {0};
+    ipb_local_receiver_t *r;
+    assert_int_equal(ipb_local_receiver_new(b, NULL, &rx, &r), IPM_EINVALID);
+    assert_int_equal(ipb_local_receiver_new(b, on_msg, &rx, &r), 0);
+    assert_int_equal(ipb_local_subscribe_receiver(b, "r/#", 3, r), IPM_EINVALID);
+    assert_int_equal(ipb_local_subscribe_receiver(b, "r/#/x", 1, r), IPM_EBAD_FILTER);
+    assert_int_equal(ipb_local_subscribe_receiver(b, "r/#", 1, NULL), IPM_EINVALID);
+    /* Tokens outstanding when the broker closes are freed with it. */
+    fake_t f;
+    ipb_conn_t *c = client(b, &loop, &f, 'p', true, false);
+    assert_int_equal(ipb_local_subscribe_receiver(b, "r/#", 1, r), 0);
+    publish(c, "r/a", 1, false, 1);
+    assert_int_equal(rx.last_token, 1);
+    finish(&loop, b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_order),
+        cmocka_unit_test(test_gone_and_refused),
+        cmocka_unit_test(test_qos2_resend),
+        cmocka_unit_test(test_with_persistence),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
