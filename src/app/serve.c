@@ -99,6 +99,9 @@ static int open_broker(ipp_serve_t *s)
 {
     ipb_config_t bc;
     ipb_config_init(&bc);
+    /* Zero configuration: devices find the broker over mDNS unless told not to (the
+     * flag, or `announce false` in the file). */
+    bc.announce = !s->cfg.no_announce;
     if (s->cfg.config_file) {
         int rc = ipb_config_load(&bc, s->cfg.config_file, s->err, sizeof s->err);
         if (rc < 0)
@@ -114,6 +117,8 @@ static int open_broker(ipp_serve_t *s)
     /* The console links to what the plot server writes: serve the folder under /plots/. */
     if (!bc.plots_dir[0])
         snprintf(bc.plots_dir, sizeof bc.plots_dir, "%s", s->cfg.dir);
+    if (s->cfg.no_announce)
+        bc.announce = false;
     if (s->cfg.quiet_broker)
         bc.log_dest = IPB_LOG_DEST_NONE;
     int rc = ipb_broker_new(&s->loop, &bc, &s->broker);

@@ -15,6 +15,7 @@
 #include <malloc.h>
 #endif
 
+#include "announce.h"
 #include "clock.h"
 #include "conn.h"
 #include "core.h"
@@ -179,6 +180,7 @@ int ipb_broker_start(ipb_broker_t *b)
     b->next_sys = ipb__now(b);
     ipb__sys_tick(b, b->next_sys);
     ipb__log(b, IPB_LOG_NOTICE, "iotplot broker running.");
+    ipb__announce_open(b); /* after binding: ephemeral ports are known */
     return 0;
 }
 
@@ -302,6 +304,7 @@ void ipb_broker_close(ipb_broker_t *b, void (*cb)(void *arg), void *arg)
     b->closing = true;
     b->closed_cb = cb;
     b->closed_arg = arg;
+    ipb__announce_close(b); /* devices stop finding a broker that is going */
     for (unsigned i = 0; i < b->cfg.n_listeners; i++)
         if (b->listeners[i].open) {
             b->listeners[i].h.handle.data = b;

@@ -150,6 +150,9 @@ typedef struct {
     bool check_retain_source;     /* retained messages rechecked against their publisher */
     bool upgrade_outgoing_qos;    /* deliver at the subscription's QoS, not the message's */
     uint64_t max_inflight_bytes;  /* QoS 1/2 payload bytes in flight per client; 0 = none */
+    /* DNS-SD over mDNS (announce.c): the listeners published through avahi-daemon. */
+    bool announce;
+    char announce_name[64];       /* "" = "iotplot on HOST" */
 } ipb_config_t;
 
 /* normal: a commit survives the process being killed; full: also a power loss (fsync). */
