@@ -94,6 +94,27 @@ static void set_state(ipp_serve_t *s, int state)
     pthread_mutex_unlock(&s->mu);
 }
 
+/* GET /metrics (`http_metrics true`): the plot server's lines after the broker's. */
+static size_t plot_metrics(void *arg, char *buf, size_t len)
+{
+    static const double bounds[IPP_COMMIT_BUCKETS] = IPP_COMMIT_BOUNDS;
+    ipp_serve_t *s = arg;
+    ipp_server_stats_t st;
+    ipp_server_stats(s->plot, &st);
+    int n = snprintf(buf, len,
+                     "# HELP iotplot_plot_rows_stored_total Data rows the plot server "
+                     "committed to its series store.\n"
+                     "# TYPE iotplot_plot_rows_stored_total counter\n"
+                     "iotplot_plot_rows_stored_total %llu\n",
+                     (unsigned long long)st.rows);
+    size_t used = n > 0 ? (size_t)n : 0, room = used < len ? len - used : 0;
+    return used + ipb_metrics_histogram(room ? buf + used : NULL, room,
+                                        "iotplot_plot_commit_seconds",
+                                        "Commits of the plot server's series store.", bounds,
+                                        st.commit_counts, IPP_COMMIT_BUCKETS, st.commits,
+                                        st.commit_seconds);
+}
+
 /* Configure, create and start the broker and attach the plot server. */
 static int open_broker(ipp_serve_t *s)
 {
@@ -126,6 +147,7 @@ static int open_broker(ipp_serve_t *s)
         snprintf(s->err, sizeof s->err, "broker: %s", ipm_strerror(rc));
         return -1;
     }
+    ipb_broker_set_metrics(s->broker, plot_metrics, s);
     rc = ipb_broker_start(s->broker);
     if (rc < 0) {
         snprintf(s->err, sizeof s->err, "cannot listen on port %u: %s", s->cfg.port,

@@ -200,6 +200,12 @@ void ipb_broker_stats(const ipb_broker_t *b, ipb_stats_t *out)
     *out = b->st;
 }
 
+void ipb_broker_set_metrics(ipb_broker_t *b, ipb_metrics_fn fn, void *arg)
+{
+    b->metrics_extra = fn;
+    b->metrics_extra_arg = arg;
+}
+
 /* ---- closing ---------------------------------------------------------------------- */
 
 static void free_retained(ipb_node_t *n)

@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "broker.h"
+#include "hist.h"
 #include "listener.h"
 #include "msg.h"
 #include "sys.h"
@@ -46,6 +47,8 @@ struct ipb_broker {
     /* GET /metrics: set by broker.c to metrics.c's ipb__metrics_text. The transports sit
      * below $SYS and the statistics, so layered.c calls up through this pointer. */
     size_t (*metrics_text)(ipb_broker_t *b, char *buf, size_t len);
+    ipb_metrics_fn metrics_extra; /* the embedder's lines after ours */
+    void *metrics_extra_arg;
 
     ipb_conn_t *conns;
     uint32_t nconns;
@@ -73,6 +76,8 @@ struct ipb_broker {
     void *store_ctx;
     struct ipb_persist *persist; /* `persistence true`: the broker's own store (persist.c) */
     struct ipb_announce *announce; /* `announce true`: the mDNS services (announce.c) */
+    ipb__hist_t store_commit;  /* group commits, handed to the worker until done (persist.c) */
+    uint64_t store_commit_start; /* uv_hrtime() of the commit in flight */
 
     unsigned fanout_depth;
     ipb_msg_t **deferred;      /* local publishes made during a fan-out */
