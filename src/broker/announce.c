@@ -164,18 +164,25 @@ static int add_services(ipb_announce_t *a, AvahiClient *c)
     return avahi_entry_group_commit(a->group);
 }
 
-/* The name is taken on the network: Avahi's alternative, and the services again. */
+/*
+ * The name is taken on the network: Avahi's alternative, and the services again. A
+ * collision among our own daemon's services shows at once, so the next alternative is
+ * tried then; one on the network comes back later through on_group.
+ */
 static void rename_and_retry(ipb_announce_t *a, AvahiClient *c)
 {
-    char *alt = avahi_alternative_service_name(a->name);
-    if (!alt)
-        return;
-    ipb__log(a->b, IPB_LOG_NOTICE, "mDNS: the name '%s' is taken on the network; using '%s'.",
-             a->name, alt);
-    avahi_free(a->name);
-    a->name = alt;
-    avahi_entry_group_reset(a->group);
-    int rc = add_services(a, c);
+    int rc = AVAHI_ERR_COLLISION;
+    for (int tries = 0; rc == AVAHI_ERR_COLLISION && tries < 16; tries++) {
+        char *alt = avahi_alternative_service_name(a->name);
+        if (!alt)
+            return;
+        ipb__log(a->b, IPB_LOG_NOTICE,
+                 "mDNS: the name '%s' is taken on the network; using '%s'.", a->name, alt);
+        avahi_free(a->name);
+        a->name = alt;
+        avahi_entry_group_reset(a->group);
+        rc = add_services(a, c);
+    }
     if (rc < 0)
         ipb__log(a->b, IPB_LOG_WARNING, "Warning: mDNS announcement failed: %s.",
                  avahi_strerror(rc));

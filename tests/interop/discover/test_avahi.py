@@ -1,7 +1,7 @@
 """Discovery against a real avahi-daemon: `iotplot broker` with `announce true` and
 `iotplot serve` publish their listeners (avahi-browse sees _mqtt._tcp and _http._tcp with
 path=/), `iotplot sub -h auto`, `pub -h auto` and `plotserver -b auto` find the broker,
-a second broker of the same name is renamed, a daemon that goes away and comes back gets
+a second and a third broker of the same name are renamed, a daemon that goes away and comes back gets
 the services again, and -h auto with TLS options looks for _secure-mqtt._tcp only.
 
 The test re-runs itself in network and mount namespaces of its own (unshare): there the
@@ -119,6 +119,15 @@ def check_broker(d, env, a):
         if "the name 'disc test' is taken" not in b2.text():
             raise AssertionError(f"the rename is not logged:\n{b2.text()}")
         browse("_mqtt._tcp", env, fields_match("disc test #2", port2))
+        # A third: both names are taken, the next alternative is used.
+        port3 = iptest.free_port()
+        b3 = disctest.broker(d, "broker3", f"listener {port3} 127.0.0.1\nallow_anonymous true\n"
+                             "announce true\nannounce_name disc test\n", port3, env)
+        try:
+            b3.wait_text("Announced over mDNS as 'disc test #3'", "the third name")
+            browse("_mqtt._tcp", env, fields_match("disc test #3", port3))
+        finally:
+            b3.close()
     finally:
         b2.close()
     return b
