@@ -1,8 +1,9 @@
 """Discovery against a real avahi-daemon: `iotplot broker` with `announce true` and
-`iotplot serve` publish their listeners (avahi-browse sees _mqtt._tcp and _http._tcp with
-path=/), `iotplot sub -h auto`, `pub -h auto` and `plotserver -b auto` find the broker,
-a second and a third broker of the same name are renamed, a daemon that goes away and comes back gets
-the services again, and -h auto with TLS options looks for _secure-mqtt._tcp only.
+`iotplot serve` publish their listeners (avahi-browse sees _mqtt._tcp, _http._tcp with
+path=/, and _secure-mqtt._tcp for TLS); `iotplot sub -h auto`, `pub -h auto` and
+`plotserver -b auto` find the broker, over TLS too; a second and a third broker of the
+same name are renamed; a daemon that goes away and comes back gets the services again;
+and -h auto with TLS options looks for _secure-mqtt._tcp only.
 
 The test re-runs itself in network and mount namespaces of its own (unshare): there the
 daemon sees only the loopback interface, keeps its pid file in a private /run, and
@@ -37,9 +38,10 @@ def enter_namespaces():
 
 
 def prepare_namespace():
-    for args, why in ((["ip", "link", "set", "lo", "up"], "bring loopback up"),
-                      (["ip", "link", "set", "lo", "multicast", "on"], "allow multicast on loopback"),
-                      (["mount", "-t", "tmpfs", "tmpfs", "/run"], "give the daemon a /run of its own")):
+    steps = ((["ip", "link", "set", "lo", "up"], "bring loopback up"),
+             (["ip", "link", "set", "lo", "multicast", "on"], "allow multicast on loopback"),
+             (["mount", "-t", "tmpfs", "tmpfs", "/run"], "give the daemon a /run of its own"))
+    for args, why in steps:
         r = subprocess.run(args, capture_output=True, text=True)
         if r.returncode:
             skip(f"cannot {why} ({' '.join(args)}: {r.stderr.strip()})")
@@ -87,14 +89,30 @@ def fields_match(name, port):
     return lambda f: f[3] == name and f[8] == str(port)
 
 
+def resolve_host_name(d, line):
+    """Let the C library resolve the daemon's host name (what nss-mdns would do), through
+    an /etc/hosts of this mount namespace: TLS connects by name."""
+    fqdn = line.split(" on ", 1)[1].split(":")[0]
+    hosts = os.path.join(d, "hosts")
+    with open(hosts, "w") as f:
+        f.write(f"127.0.0.1 localhost {fqdn}\n")
+    r = subprocess.run(["mount", "--bind", hosts, "/etc/hosts"], capture_output=True, text=True)
+    expect_eq(r.returncode, 0, f"bind /etc/hosts: {r.stderr}")
+
+
 def check_broker(d, env, a):
-    port, http = iptest.free_port(), iptest.free_port()
+    port, http, tls = iptest.free_port(), iptest.free_port(), iptest.free_port()
+    subprocess.run(["sh", os.path.join(os.environ["IOTPLOT_SRC"], "tests/lib/make-certs.sh"),
+                    os.path.join(d, "pki")], check=True, timeout=60)
     conf = (f"listener {port} 127.0.0.1\nallow_anonymous true\nannounce true\n"
-            f"announce_name disc test\nlistener {http} 127.0.0.1\nprotocol websockets\n")
+            f"announce_name disc test\nlistener {http} 127.0.0.1\nprotocol websockets\n"
+            f"listener {tls} 127.0.0.1\ncertfile {d}/pki/server.pem\n"
+            f"keyfile {d}/pki/server.key\n")
     b = disctest.broker(d, "broker", conf, port, env)
     b.wait_text("Announced over mDNS as 'disc test'", "the broker's announcement")
     line = [ln for ln in b.text().splitlines() if "Announced over mDNS" in ln][0]
-    for part in (f"_mqtt._tcp port {port}", f"_http._tcp port {http} path=/"):
+    for part in (f"_mqtt._tcp port {port}", f"_http._tcp port {http} path=/",
+                 f"_secure-mqtt._tcp port {tls}"):
         if part not in line:
             raise AssertionError(f"announcement without '{part}': {line}")
     f = browse("_mqtt._tcp", env, fields_match("disc test", port))
@@ -109,6 +127,15 @@ def check_broker(d, env, a):
     expect_eq((r.returncode, r.stderr), (0, ""), "pub -h auto")
     r = run([iptest.binary(), "sub", "-h", "auto", "-t", "disc/t", "-C", "1", "-W", "10"], env)
     expect_eq((r.returncode, r.stdout, r.stderr), (0, "found\n", ""), "sub -h auto")
+    # With TLS options: the _secure-mqtt._tcp service, reached by its host name (the test
+    # CA's certificate names localhost, so the name is not checked here).
+    browse("_secure-mqtt._tcp", env, fields_match("disc test", tls))
+    resolve_host_name(d, line)
+    r = run([iptest.binary(), "sub", "-h", "auto", "--insecure", "-t", "disc/t", "-C", "1",
+             "-W", "10", "-d"], env)
+    expect_eq((r.returncode, r.stdout), (0, "found\n"), f"sub -h auto over TLS ({r.stderr})")
+    if f"port {tls}" not in r.stderr:
+        raise AssertionError(f"sub -h auto over TLS did not use port {tls}: {r.stderr}")
 
     # A second broker of the same name on the network is renamed, and announced too.
     port2 = iptest.free_port()
