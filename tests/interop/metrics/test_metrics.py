@@ -17,6 +17,8 @@ import urllib.parse
 
 sys.path.insert(0, os.path.join(os.environ["IOTPLOT_SRC"], "tests", "interop", "security"))
 import paho.mqtt.client as mqtt  # noqa: E402
+from paho.mqtt.packettypes import PacketTypes  # noqa: E402
+from paho.mqtt.properties import Properties  # noqa: E402
 
 import iptest  # noqa: E402
 from iptest import expect_eq  # noqa: E402
@@ -197,6 +199,44 @@ def drops(mqtt_port, mport):
               "the reasons add up to publish_messages_dropped_total")
 
 
+def expired(mqtt_port, mport):
+    """A message whose expiry runs out while its session is offline is dropped as
+    expired when the session is back, and is not counted in publish_messages_dropped."""
+    sub = paho(mqtt_port, "late", clean=False)
+    sub.subscribe("expires/#", qos=1)
+    time.sleep(0.3)
+    sub.disconnect()
+    sub.loop_stop()
+    before = metrics(mport)
+    done = threading.Event()
+    c = mqtt.Client("expirer", protocol=mqtt.MQTTv5)
+    c.on_connect = lambda cl, u, f, rc, p=None: done.set()
+    c.connect(iptest.HOST, mqtt_port)
+    c.loop_start()
+    try:
+        if not done.wait(iptest.TIMEOUT):
+            raise TimeoutError("expirer: no CONNACK")
+        props = Properties(PacketTypes.PUBLISH)
+        props.MessageExpiryInterval = 1
+        c.publish("expires/now", b"soon stale", qos=1, properties=props).wait_for_publish(
+            iptest.TIMEOUT)
+    finally:
+        c.disconnect()
+        c.loop_stop()
+    time.sleep(2.2)
+    sub = paho(mqtt_port, "late", clean=False)  # its queue is pumped: the message is stale
+    try:
+        iptest.eventually(lambda: metrics(mport)[DROPPED % "expired"]
+                          == before[DROPPED % "expired"] + 1, what="one expired drop")
+    finally:
+        sub.disconnect()
+        sub.loop_stop()
+    after = metrics(mport)
+    expect_eq(after["iotplot_broker_publish_messages_dropped_total"],
+              before["iotplot_broker_publish_messages_dropped_total"],
+              "publish_messages_dropped_total leaves expired messages out")
+
+
 def live_count(mqtt_port, mport):
     clients = connect_clients(mqtt_port, N_CLIENTS)
     try:
@@ -280,6 +320,7 @@ def open_listeners():
             res.check("exposition", exposition, ports[1], ports[2])
             res.check("live counts", live_count, ports[0], ports[1])
             res.check("drops by reason", drops, ports[0], ports[1])
+            res.check("expired drops", expired, ports[0], ports[1])
             res.check("prometheus", prometheus, d, ports[0], ports[1])
         finally:
             b.close()
