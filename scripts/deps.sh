@@ -10,15 +10,17 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 # recommends the C library's headers, and recommends are not installed here: libc6-dev.
 build_pkgs=(cmake make gcc libc6-dev pkg-config libuv1-dev libssl-dev libsqlite3-dev libcjson-dev
             libcairo2-dev libpango1.0-dev fonts-dejavu-core nodejs npm
-            libsystemd-dev libxlsxwriter-dev libmatio-dev)
+            libsystemd-dev libxlsxwriter-dev libmatio-dev libavahi-client-dev)
 # What `make test` adds: cmocka (unit tests), clang (the clang pass and libFuzzer), the
 # peers of the interop tests, chromium (browser tests), the Cortex-M toolchain (make size).
 # python3-openpyxl, python3-scipy and octave (GNU Octave, ~250 MB) open the .xlsx and
-# .mat files the plot server writes, in tests/interop/plot.
+# .mat files the plot server writes, in tests/interop/plot. avahi-daemon and avahi-utils
+# (avahi-browse) for the discovery tests, in tests/interop/discover.
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev mosquitto mosquitto-clients
            python3 python3-paho-mqtt poppler-utils gcc-arm-none-eabi libnewlib-arm-none-eabi
            binutils-arm-none-eabi openssl chromium debhelper dpkg-dev lintian systemd
-           logrotate man-db python3-openpyxl python3-scipy octave prometheus)
+           logrotate man-db python3-openpyxl python3-scipy octave prometheus
+           avahi-daemon avahi-utils)
 
 pkgs=("${build_pkgs[@]}")
 # The benchmarks run matplotlib and mosquitto beside our programs.

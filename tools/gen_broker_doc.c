@@ -167,6 +167,10 @@ static void metrics(void)
         else
             fputs("none | ", stdout);
         cell(m->help);
+        if (m->labels) {
+            fputs(" Labels: ", stdout);
+            cell(m->labels);
+        }
         puts(" |");
     }
 }

@@ -147,7 +147,7 @@ static int through_broker(int devices, int rows, int threads, uint16_t window)
     if (!mkdtemp(dir))
         return 1;
     ipp_serve_config_t cfg = {.dir = dir, .address = "127.0.0.1", .quiet_broker = true,
-                              .log = quiet};
+                              .no_announce = true, .log = quiet};
     if (ipp_serve_start(&cfg, &s, err, sizeof err)) {
         fprintf(stderr, "serve: %s\n", err);
         return 1;

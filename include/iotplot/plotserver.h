@@ -62,12 +62,22 @@ typedef struct {
     void *commit_arg;
 } ipp_server_config_t;
 
+/* The upper bounds, in seconds, of the buckets of ipp_server_stats_t.commit_counts. */
+#define IPP_COMMIT_BUCKETS 14
+#define IPP_COMMIT_BOUNDS                                                                  \
+    {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+
 typedef struct {
     uint64_t messages; /* handed to ipp_server_handle() */
     uint64_t rows;     /* data rows stored: committed to the store, never more */
     uint64_t dropped;  /* messages refused (bad input, queue full, given up at stop) */
     uint64_t files;    /* files written */
     uint64_t repeated; /* QoS 2 messages skipped: their packet id was recorded */
+    /* Commits of the series store that succeeded, and how long each took: commit_counts[i]
+     * those of at most IPP_COMMIT_BOUNDS[i] seconds and above the bound before it. */
+    uint64_t commits;
+    double commit_seconds; /* their sum */
+    uint64_t commit_counts[IPP_COMMIT_BUCKETS];
 } ipp_server_stats_t;
 
 /*

@@ -139,11 +139,35 @@ static void set_state(ipp_serve_t *s, int state)
     pthread_mutex_unlock(&s->mu);
 }
 
+/* GET /metrics (`http_metrics true`): the plot server's lines after the broker's. */
+static size_t plot_metrics(void *arg, char *buf, size_t len)
+{
+    static const double bounds[IPP_COMMIT_BUCKETS] = IPP_COMMIT_BOUNDS;
+    ipp_serve_t *s = arg;
+    ipp_server_stats_t st;
+    ipp_server_stats(s->plot, &st);
+    int n = snprintf(buf, len,
+                     "# HELP iotplot_plot_rows_stored_total Data rows the plot server "
+                     "committed to its series store.\n"
+                     "# TYPE iotplot_plot_rows_stored_total counter\n"
+                     "iotplot_plot_rows_stored_total %llu\n",
+                     (unsigned long long)st.rows);
+    size_t used = n > 0 ? (size_t)n : 0, room = used < len ? len - used : 0;
+    return used + ipb_metrics_histogram(room ? buf + used : NULL, room,
+                                        "iotplot_plot_commit_seconds",
+                                        "Commits of the plot server's series store.", bounds,
+                                        st.commit_counts, IPP_COMMIT_BUCKETS, st.commits,
+                                        st.commit_seconds);
+}
+
 /* Configure, create and start the broker and attach the plot server. */
 static int open_broker(ipp_serve_t *s)
 {
     ipb_config_t bc;
     ipb_config_init(&bc);
+    /* Zero configuration: devices find the broker over mDNS unless told not to (the
+     * flag, or `announce false` in the file). */
+    bc.announce = !s->cfg.no_announce;
     if (s->cfg.config_file) {
         int rc = ipb_config_load(&bc, s->cfg.config_file, s->err, sizeof s->err);
         if (rc < 0)
@@ -159,6 +183,8 @@ static int open_broker(ipp_serve_t *s)
     /* The console links to what the plot server writes: serve the folder under /plots/. */
     if (!bc.plots_dir[0])
         snprintf(bc.plots_dir, sizeof bc.plots_dir, "%s", s->cfg.dir);
+    if (s->cfg.no_announce)
+        bc.announce = false;
     if (s->cfg.quiet_broker)
         bc.log_dest = IPB_LOG_DEST_NONE;
     int rc = ipb_broker_new(&s->loop, &bc, &s->broker);
@@ -167,6 +193,7 @@ static int open_broker(ipp_serve_t *s)
         return -1;
     }
     ipb_broker_set_api(s->broker, store_api, s);
+    ipb_broker_set_metrics(s->broker, plot_metrics, s);
     rc = ipb_broker_start(s->broker);
     if (rc < 0) {
         snprintf(s->err, sizeof s->err, "cannot listen on port %u: %s", s->cfg.port,

@@ -28,6 +28,7 @@ typedef struct {
     const char *sessions[IPP_SERVE_MAX_SESSIONS]; /* none = every session ("+") */
     int nsessions;
     bool quiet_broker; /* broker log off (the demo) */
+    bool no_announce;  /* not announced over mDNS (the broker's `announce`, on by default) */
     ipp_log_fn log;    /* plot server log; NULL = stderr */
     void *log_arg;
     ipp_file_fn on_file;

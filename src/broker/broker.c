@@ -15,6 +15,7 @@
 #include <malloc.h>
 #endif
 
+#include "announce.h"
 #include "clock.h"
 #include "conn.h"
 #include "core.h"
@@ -180,6 +181,7 @@ int ipb_broker_start(ipb_broker_t *b)
     b->next_sys = ipb__now(b);
     ipb__sys_tick(b, b->next_sys);
     ipb__log(b, IPB_LOG_NOTICE, "iotplot broker running.");
+    ipb__announce_open(b); /* after binding: ephemeral ports are known */
     return 0;
 }
 
@@ -203,6 +205,12 @@ void ipb_broker_set_api(ipb_broker_t *b, ipb_api_fn fn, void *ctx)
 void ipb_broker_stats(const ipb_broker_t *b, ipb_stats_t *out)
 {
     *out = b->st;
+}
+
+void ipb_broker_set_metrics(ipb_broker_t *b, ipb_metrics_fn fn, void *arg)
+{
+    b->metrics_extra = fn;
+    b->metrics_extra_arg = arg;
 }
 
 /* ---- closing ---------------------------------------------------------------------- */
@@ -312,6 +320,7 @@ void ipb_broker_close(ipb_broker_t *b, void (*cb)(void *arg), void *arg)
     b->closing = true;
     b->closed_cb = cb;
     b->closed_arg = arg;
+    ipb__announce_close(b); /* devices stop finding a broker that is going */
     for (unsigned i = 0; i < b->cfg.n_listeners; i++)
         if (b->listeners[i].open) {
             b->listeners[i].h.handle.data = b;

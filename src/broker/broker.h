@@ -158,6 +158,9 @@ typedef struct {
     bool check_retain_source;     /* retained messages rechecked against their publisher */
     bool upgrade_outgoing_qos;    /* deliver at the subscription's QoS, not the message's */
     uint64_t max_inflight_bytes;  /* QoS 1/2 payload bytes in flight per client; 0 = none */
+    /* DNS-SD over mDNS (announce.c): the listeners published through avahi-daemon. */
+    bool announce;
+    char announce_name[64];       /* "" = "iotplot on HOST" */
 } ipb_config_t;
 
 /* normal: a commit survives the process being killed; full: also a power loss (fsync). */
@@ -478,6 +481,30 @@ int ipb_broker_restore_sub(ipb_broker_t *b, const char *client_id, const char *f
 
 /* ---- statistics (also published under $SYS) --------------------------------------- */
 
+/*
+ * Why a message was dropped, one row each: X(NAME, "label", "meaning"). The label is the
+ * `reason` of iotplot_broker_messages_dropped_total; every reason but EXPIRED also counts
+ * in pub_dropped ($SYS/broker/publish/messages/dropped).
+ */
+#define IPB_DROP_MAP(X)                                                                    \
+    X(MESSAGE_SIZE, "message_size_limit", "a payload above message_size_limit, refused")    \
+    X(NOT_AUTHORIZED, "not_authorized", "a publish the ACL file or the auth hook refused")   \
+    X(TOPIC_LIMIT, "topic_limit", "a topic above max_topic_length or max_topic_levels")     \
+    X(MEMORY_LIMIT, "memory_limit", "a publish refused above memory_limit")                 \
+    X(REFUSED, "refused", "a publish the auth hook refused with another reason code")       \
+    X(QUEUE_FULL, "queue_full", "a session's queue at max_queued_messages or _bytes")       \
+    X(OUTGOING_BYTES, "outgoing_bytes", "QoS 0 to a connection max_outgoing_bytes behind")  \
+    X(PACKET_TOO_LARGE, "packet_too_large", "larger than the receiver's maximum packet")   \
+    X(NO_MEMORY, "out_of_memory", "no memory for the delivery")                             \
+    X(EXPIRED, "expired", "its message expiry interval ran out while it was queued")
+
+typedef enum {
+#define IPB_DROP_ENUM(e, label, doc) IPB_DROP_##e,
+    IPB_DROP_MAP(IPB_DROP_ENUM)
+#undef IPB_DROP_ENUM
+    IPB_DROP_N
+} ipb_drop_t;
+
 typedef struct {
     uint64_t clients_connected, clients_total, clients_maximum;
     uint64_t msgs_received, msgs_sent, bytes_received, bytes_sent;
@@ -486,9 +513,27 @@ typedef struct {
     uint64_t store_failures; /* commits of the persistence file that failed */
     uint64_t login_failures; /* logins refused (MQTT and HTTP), by the password file, a
                                 lockout or an auth hook */
+    uint64_t dropped[IPB_DROP_N]; /* messages dropped, by reason */
 } ipb_stats_t;
 
 void ipb_broker_stats(const ipb_broker_t *b, ipb_stats_t *out);
+
+/*
+ * More lines for GET /metrics, after the broker's own: an embedder's metrics (iotplot
+ * serve adds the plot server's). fn writes Prometheus text into buf like snprintf
+ * (returns the length of the whole text, even past len) on the loop thread. NULL: none.
+ */
+typedef size_t (*ipb_metrics_fn)(void *arg, char *buf, size_t len);
+void ipb_broker_set_metrics(ipb_broker_t *b, ipb_metrics_fn fn, void *arg);
+
+/*
+ * One Prometheus histogram, # HELP and # TYPE lines included, into buf like snprintf:
+ * counts[i] observations at most bounds[i] (not cumulative: this sums them), n bounds in
+ * increasing order, count observations in all (the +Inf bucket) summing to sum.
+ */
+size_t ipb_metrics_histogram(char *buf, size_t len, const char *name, const char *help,
+                             const double *bounds, const uint64_t *counts, unsigned n,
+                             uint64_t count, double sum);
 
 #ifdef __cplusplus
 }

@@ -361,6 +361,16 @@ const ipb__cdir_t ipb__config_table[] = {
     {.name = "plots_dir", .section = OTHER, .type = IPB__CT_PATH, G(plots_dir), .arg = "DIR",
      .doc_default = "none (`iotplot serve`: its output folder)",
      .doc = "served read-only under `/plots/` by websockets listeners"},
+    {.name = "announce", .section = OTHER, .type = IPB__CT_BOOL, G(announce), .max = 1,
+     .doc_default = "`false` (`iotplot serve`: `true`)",
+     .doc = "announce the listeners over mDNS/DNS-SD through avahi-daemon: `_mqtt._tcp`, "
+            "`_secure-mqtt._tcp` (TLS), `_http._tcp` with `path=/` (websockets), so "
+            "`iotplot sub -h auto` and other browsers find the broker. No daemon: one log "
+            "line, and the announcement follows when one starts"},
+    {.name = "announce_name", .section = OTHER, .type = IPB__CT_CUSTOM, G(announce_name),
+     .parse = rest_of_line, .arg = "NAME", .doc_default = "`iotplot on HOST`",
+     .doc = "the service name browsers show (the rest of the line, spaces included); a name "
+            "taken on the network becomes `NAME #2`"},
     {.name = "include_dir", .section = OTHER, .type = IPB__CT_CUSTOM, .parse = include_dir,
      .arg = "DIR", .doc = "every `*.conf` in DIR, in name order"},
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "broker.h"
+#include "hist.h"
 #include "listener.h"
 #include "msg.h"
 #include "sys.h"
@@ -51,6 +52,8 @@ struct ipb_broker {
     ipb_api_fn api;
     void *api_ctx;
     unsigned api_jobs;
+    ipb_metrics_fn metrics_extra; /* the embedder's lines after ours */
+    void *metrics_extra_arg;
 
     ipb_conn_t *conns;
     uint32_t nconns;
@@ -78,6 +81,9 @@ struct ipb_broker {
     void *store_ctx;
     struct ipb_persist *persist; /* `persistence true`: the broker's own store (persist.c) */
     struct ipb_local *local;   /* acknowledging in-process receivers (local.c), or NULL */
+    struct ipb_announce *announce; /* `announce true`: the mDNS services (announce.c) */
+    ipb__hist_t store_commit;  /* group commits, handed to the worker until done (persist.c) */
+    uint64_t store_commit_start; /* uv_hrtime() of the commit in flight */
 
     unsigned fanout_depth;
     ipb_msg_t **deferred;      /* local publishes made during a fan-out */

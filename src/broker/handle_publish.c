@@ -43,9 +43,10 @@ static void ack(ipb_conn_t *c, uint8_t type, uint16_t pid, uint8_t reason)
 }
 
 /* Why this PUBLISH is not delivered (a 5.0 reason for the ack), or 0 to deliver it. */
-static uint8_t refusal(ipb_conn_t *c, const ipm_publish_t *p)
+static uint8_t refusal(ipb_conn_t *c, const ipm_publish_t *p, ipb_drop_t *why)
 {
     ipb_broker_t *b = c->b;
+    *why = IPB_DROP_MESSAGE_SIZE;
     if (b->cfg.message_size_limit && p->payload.len > b->cfg.message_size_limit)
         return IPM_RC_QUOTA_EXCEEDED; /* 0x95 is not a PUBACK reason */
     /* '$' topics, ACLs and topic limits: the auth hook (security.c) says no. */
@@ -56,7 +57,13 @@ static uint8_t refusal(ipb_conn_t *c, const ipm_publish_t *p)
     topic[p->topic.len] = 0;
     ipb_auth_client_t cl = {.client_id = c->s->id, .username = c->username,
                             .listener = c->listener, .version = c->version};
-    return b->auth->publish(b->auth_ctx, &cl, topic, p->qos, p->retain);
+    uint8_t rc = b->auth->publish(b->auth_ctx, &cl, topic, p->qos, p->retain);
+    /* The reason codes security.c refuses with, each for one cause. */
+    *why = rc == IPM_RC_NOT_AUTHORIZED       ? IPB_DROP_NOT_AUTHORIZED
+           : rc == IPM_RC_TOPIC_NAME_INVALID ? IPB_DROP_TOPIC_LIMIT
+           : rc == IPM_RC_QUOTA_EXCEEDED     ? IPB_DROP_MEMORY_LIMIT
+                                             : IPB_DROP_REFUSED;
+    return rc;
 }
 
 /*
@@ -160,7 +167,8 @@ int ipb__handle_publish(ipb_conn_t *c, ipm_publish_t *p)
         bool wait = b->persist && ipb__persist_pending(b->persist);
         return ack_waiting(c, wait, true, IPM_PUBREC, p->packet_id, 0);
     }
-    uint8_t refused = refusal(c, p);
+    ipb_drop_t why;
+    uint8_t refused = refusal(c, p, &why);
     uint64_t mark = b->persist ? ipb__persist_mark(b->persist) : 0;
     if (!refused) {
         ipb_msg_t *m = ipb__msg_new_by(c->username, (const char *)p->topic.data, p->topic.len,
@@ -189,6 +197,7 @@ int ipb__handle_publish(ipb_conn_t *c, ipm_publish_t *p)
         }
     } else {
         b->st.pub_dropped++;
+        b->st.dropped[why]++;
     }
     if (p->qos == 1)
         return ack_stored(c, mark, IPM_PUBACK, p->packet_id, refused);

@@ -14,13 +14,20 @@
 /* The Content-Type of what ipb__metrics_text writes. */
 #define IPB__METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
-typedef struct {
+typedef struct ipb__metric ipb__metric_t;
+typedef struct ipb__mout ipb__mout_t;
+
+struct ipb__metric {
     const char *name; /* after "iotplot_broker_" */
-    const char *type; /* "counter" (name ends in _total) or "gauge" */
+    const char *type; /* "counter" (name ends in _total), "gauge" or "histogram" */
     const char *sys;  /* the $SYS row (after "$SYS/broker/") that holds the value, */
     const char *help;
     size_t field;     /* ...or, where $SYS has none (sys is NULL), an offset in ipb_stats_t */
-} ipb__metric_t;
+    /* ...or a metric of several samples (labels, buckets): writes it whole, HELP and TYPE
+     * included, or nothing where it does not apply (the store without persistence). */
+    void (*write)(ipb_broker_t *b, const ipb__metric_t *m, ipb__mout_t *o);
+    const char *labels; /* for the doc: what the samples are told apart by */
+};
 
 extern const ipb__metric_t ipb__metrics[];
 extern const size_t ipb__metrics_len;

@@ -395,6 +395,7 @@ static void after_cb(uv_work_t *req, int status)
 {
     ipb_persist_t *p = req->data;
     p->busy = false;
+    ipb__hist_observe(&p->b->store_commit, uv_hrtime() - p->b->store_commit_start);
     bool ok = status == 0 && p->run_rc == SQLITE_OK;
     if (!ok)
         failed(p, p->run_rc, p->run_err);
@@ -422,6 +423,7 @@ static void start(ipb_persist_t *p)
     p->cur = t;
     p->busy = true;
     p->req.data = p;
+    p->b->store_commit_start = uv_hrtime(); /* GET /metrics: how long commits take */
     if (uv_queue_work(p->b->loop, &p->req, work_cb, after_cb) < 0) {
         p->run_rc = ipb__persist_commit(p, &p->run, p->run_err, sizeof p->run_err);
         after_cb(&p->req, 0);

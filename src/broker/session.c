@@ -348,6 +348,7 @@ static bool send_publish(ipb_broker_t *b, ipb_conn_t *c, ipb_msg_t *m, uint8_t q
         /* MQTT-3.1.2-25: too large for this client: dropped for it alone. */
         ipb__enc_unref(e);
         b->st.pub_dropped++;
+        b->st.dropped[IPB_DROP_PACKET_TOO_LARGE]++;
         return false;
     }
     if (alias && !known)
@@ -463,10 +464,12 @@ void ipb__session_deliver(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, uint8
         return;
     bool on = online(s);
     if (qos == 0 && on) {
-        if (b->cfg.max_outgoing_bytes && s->conn->out_bytes > b->cfg.max_outgoing_bytes)
+        if (b->cfg.max_outgoing_bytes && s->conn->out_bytes > b->cfg.max_outgoing_bytes) {
             b->st.pub_dropped++;
-        else
+            b->st.dropped[IPB_DROP_OUTGOING_BYTES]++;
+        } else {
             send_publish(b, s->conn, m, 0, retain, false, 0, subids, nsubids);
+        }
         return;
     }
     if (qos == 0 && !b->cfg.queue_qos0_messages)
@@ -476,6 +479,7 @@ void ipb__session_deliver(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, uint8
     bool direct = on && !s->queue && !s->ndisk && room(b, s, m);
     if (!direct && queue_full(b, s, m)) {
         b->st.pub_dropped++;
+        b->st.dropped[IPB_DROP_QUEUE_FULL]++;
         return;
     }
     if (!direct && b->persist && s->expiry && qos && must_park(b, s, m)) {
@@ -495,6 +499,7 @@ void ipb__session_deliver(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, uint8
     ipb_dlv_t *d = dlv_new(b, m, qos, retain, subids, nsubids);
     if (!d) {
         b->st.pub_dropped++;
+        b->st.dropped[IPB_DROP_NO_MEMORY]++;
         return;
     }
     if (direct) {
@@ -634,6 +639,7 @@ void ipb__session_pump(ipb_broker_t *b, ipb_session_t *s)
         ipb_dlv_t *d = queue_pop(b, s);
         count_sub(s, d->msg->payload_len);
         if (ipb__msg_remaining(d->msg, now) == 0) {
+            b->st.dropped[IPB_DROP_EXPIRED]++;
             dlv_free(b, d); /* expired while queued: never delivered */
         } else if (d->qos == 0) {
             send_publish(b, s->conn, d->msg, 0, d->retain, false, 0, d->subids, d->nsubids);

@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "clock.h"
 #include "conn.h"
@@ -348,6 +349,21 @@ int ipb__store_open(ipb_broker_t *b, char *err, size_t errlen)
              "wills.", path, x.sessions, x.expired, x.ended_wills, x.subs, x.retained,
              x.queued, x.wills - x.ended_wills);
     return 0;
+}
+
+int64_t ipb__store_file_bytes(const ipb_broker_t *b)
+{
+    if (!b->persist)
+        return -1;
+    char path[2 * IPB_PATH_MAX + 8];
+    store_path(&b->cfg, path, sizeof path - 4);
+    struct stat st;
+    int64_t n = stat(path, &st) == 0 ? (int64_t)st.st_size : 0;
+    /* What is committed and not yet checkpointed lives in the WAL beside it. */
+    strcat(path, "-wal");
+    if (stat(path, &st) == 0)
+        n += (int64_t)st.st_size;
+    return n;
 }
 
 void ipb__store_close(ipb_broker_t *b)

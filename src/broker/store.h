@@ -6,6 +6,7 @@
 #define IOTPLOT_BROKER_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct ipb_broker ipb_broker_t;
 
@@ -13,5 +14,7 @@ typedef struct ipb_broker ipb_broker_t;
 int ipb__store_open(ipb_broker_t *b, char *err, size_t errlen);
 /* At the end, after the last commit in flight: write what is left and close. */
 void ipb__store_close(ipb_broker_t *b);
+/* Bytes on disk of the persistence file with its write-ahead log; -1 without one. */
+int64_t ipb__store_file_bytes(const ipb_broker_t *b);
 
 #endif

@@ -85,8 +85,9 @@ int cmd_demo(int argc, char **argv)
         perror("iotplot demo: mkdtemp");
         return 1;
     }
+    /* A broker for this run alone: nothing to announce to the network. */
     ipp_serve_config_t cfg = {.dir = dir, .address = "127.0.0.1", .port = 0,
-                              .quiet_broker = true, .log = quiet_log};
+                              .quiet_broker = true, .no_announce = true, .log = quiet_log};
     ipp_serve_t *s;
     if (ipp_serve_start(&cfg, &s, err, sizeof err)) {
         fprintf(stderr, "iotplot demo: %s\n", err);

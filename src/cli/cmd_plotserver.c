@@ -110,7 +110,7 @@ static void usage(FILE *out)
             "usage: iotplot plotserver [-b HOST] [-p PORT] [-s SESSION]... [-d DIR] [-q QOS]\n"
             "                          [-u USER -P PASS] [--cafile FILE] ...\n\n"
             "Stores and plots the series that devices send with the iot-plot protocol.\n"
-            "  -b, --broker HOST   broker (default localhost)\n"
+            "  -b, --broker HOST   broker (default localhost; auto: found over mDNS)\n"
             "  -s, --session NAME  session (topic prefix) to serve, repeatable; '+' for all\n"
             "                      (default iot49)\n"
             "  -d, --dir DIR       output folder for files and the series store (default .)\n"

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "app/serve.h"
 #include "commands.h"
@@ -32,7 +33,8 @@ static void usage(FILE *out)
             "  -d, --dir DIR         where series, files and plots go (default ./plots)\n"
             "  -s, --session NAME    serve only this session (repeatable; default all)\n"
             "  -c, --config FILE     broker configuration (mosquitto.conf style)\n"
-            "  -q, --quiet           no broker log\n");
+            "  -q, --quiet           no broker log\n"
+            "  --no-announce         not announced over mDNS (devices then need the address)\n");
 }
 
 static void on_file(void *arg, const char *session, const char *series, const char *path)
@@ -79,6 +81,9 @@ static int parse(int argc, char **argv, ipp_serve_config_t *cfg)
                 return 2;
             }
             cfg->sessions[cfg->nsessions++] = v;
+        } else if (!strcmp(k, "--no-announce")) {
+            cfg->no_announce = true;
+            continue;
         } else if (!strcmp(k, "-q") || !strcmp(k, "--quiet")) {
             cfg->quiet_broker = true;
             continue;
@@ -121,6 +126,12 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "%s%s", i ? ", " : "", cfg.sessions[i]);
     fprintf(stderr, "%s)\niotplot serve: plots and saved series go to %s/ (series store %s/%s)\n",
             cfg.nsessions ? "" : "all", cfg.dir, cfg.dir, ipp_server_db_name());
+    char host[256];
+    if (!cfg.no_announce && gethostname(host, sizeof host) == 0 &&
+        (host[strcspn(host, ".")] = 0, host[0])) /* mDNS names the host by its first label */
+        fprintf(stderr, "iotplot serve: devices on this network connect to %.200s.local port %u "
+                        "(announced over mDNS; iotplot sub -h auto finds it)\n",
+                host, ipp_serve_port(s));
     if (ipp_serve_http_port(s))
         fprintf(stderr, "iotplot serve: web console at http://%s:%u/ (MQTT over WebSockets there too)\n",
                 cfg.address ? cfg.address : "localhost", ipp_serve_http_port(s));

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli_net.h"
+#include "discover.h"
 #include "mqtt_opts.h"
 
 void cli_mqtt_defaults(cli_mqtt_opts_t *o, const char *prog)
@@ -25,7 +26,8 @@ void cli_mqtt_defaults(cli_mqtt_opts_t *o, const char *prog)
 
 static const char mqtt_usage[] =
 "connection:\n"
-          "  -h HOST            broker host (default localhost)\n"
+          "  -h HOST            broker host (default localhost); auto: the first broker\n"
+          "                     announced on the local network (mDNS, avahi-daemon)\n"
           "  -p PORT            broker port (default 1883, 8883 with TLS)\n"
           "  -L URL             mqtt(s)://[USER[:PASS]@]HOST[:PORT]/TOPIC (mqtts: TLS with\n"
           "                     the system's CAs)\n"
@@ -541,6 +543,12 @@ ipm_client_t *cli_mqtt_connect_cb(cli_mqtt_opts_t *o, bool auto_reconnect, uint1
         }
         cfg.host = o->host = o->srvhost;
         cfg.port = (uint16_t)(o->port = port);
+    }
+    if (cli_discover_wanted(o)) {
+        if (cli_discover(o, use_tls) < 0)
+            return NULL;
+        cfg.host = o->host;
+        cfg.port = (uint16_t)o->port;
     }
     ipm_client_t *c = cli_net_needed(o)
                           ? cli_net_client_new(o, &cfg, use_tls ? &tls : NULL, &why)

@@ -452,10 +452,25 @@ static size_t msg_size(const ipp_msg_t *m)
  * success is the one place where messages become stored: their rows and refusals are
  * counted, their bytes leave the queue and their save/plot jobs go to the writer.
  */
+/* A commit's duration into the statistics' histogram (under s->mu). */
+static void count_commit(ipp_server_stats_t *st, double took)
+{
+    static const double bounds[IPP_COMMIT_BUCKETS] = IPP_COMMIT_BOUNDS;
+    st->commits++;
+    st->commit_seconds += took;
+    for (int i = 0; i < IPP_COMMIT_BUCKETS; i++)
+        if (took <= bounds[i]) {
+            st->commit_counts[i]++;
+            break;
+        }
+}
+
 static int commit(ipp_server_t *s, size_t rows)
 {
+    double t0 = mono_s();
     if (ipp__store_commit(s->store))
         return -1; /* not acknowledged: the messages are applied again (run_batch) */
+    double took = mono_s() - t0;
     free_msgs(s->pending);
     size_t bytes = s->pending_bytes, refused = 0;
     s->pending = s->pending_tail = NULL;
@@ -467,6 +482,7 @@ static int commit(ipp_server_t *s, size_t rows)
     }
     pthread_mutex_lock(&s->mu);
     s->stats.rows += rows;
+    count_commit(&s->stats, took);
     s->stats.dropped += s->batch_dropped;
     s->queued_bytes -= bytes;
     s->failing = false;
