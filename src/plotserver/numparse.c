@@ -161,7 +161,9 @@ static const char *special(const char *s, const char *p, const char *end, bool n
     return s;
 }
 
-const char *ipp__parse_double(const char *s, const char *end, double *out)
+/* The general case, digit by digit: a significand of more than 19 digits keeps its
+ * first 19 significant ones (and remembers that it dropped some). */
+static const char *parse_careful(const char *s, const char *end, double *out)
 {
     const char *p = s;
     bool neg = false;
@@ -229,6 +231,109 @@ const char *ipp__parse_double(const char *s, const char *end, double *out)
         v = slow_path(s, (size_t)(p - s));
         neg = false; /* strtod() read the sign */
     }
+    *out = neg ? -v : v;
+    return p;
+}
+
+/* Eight ASCII digits at p (little-endian load), and their value. The bytes are digits
+ * when adding 6 carries none of them out of 0x30-0x39 (SWAR: all lanes at once). */
+static uint64_t load8(const char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
+static bool eight_digits(uint64_t v)
+{
+    return (((v & 0xf0f0f0f0f0f0f0f0u) |
+             (((v + 0x0606060606060606u) & 0xf0f0f0f0f0f0f0f0u) >> 4)) ==
+            0x3333333333333333u);
+}
+
+/* Pairs first (byte i becomes 10 d_i + d_i+1), then the four pairs weighted 10^6, 10^4,
+ * 100 and 1 by two multiplies whose upper halves add up to the value. */
+static uint64_t eight_value(uint64_t v)
+{
+    v -= 0x3030303030303030u;
+    v = v * 10 + (v >> 8);
+    return ((v & 0x000000ff000000ffu) * (100 + (1000000ull << 32)) +
+            ((v >> 16) & 0x000000ff000000ffu) * (1 + (10000ull << 32))) >>
+           32;
+}
+
+/* Digits at *pp into *w (wrapping past 19 of them: the caller checks the count).
+ * Inlined: as a call its pointer arguments kept w and p in memory, a third of the time. */
+static inline __attribute__((always_inline)) size_t run_of_digits(const char **pp,
+                                                                  const char *end, uint64_t *w)
+{
+    const char *p = *pp, *start = p;
+    uint64_t v = *w;
+    while (end - p >= 8 && eight_digits(load8(p))) {
+        v = v * 100000000 + eight_value(load8(p));
+        p += 8;
+    }
+    for (; p < end && digit(*p); p++)
+        v = v * 10 + (uint64_t)(*p - '0');
+    *w = v;
+    *pp = p;
+    return (size_t)(p - start);
+}
+
+const char *ipp__parse_double(const char *s, const char *end, double *out)
+{
+    /* the common case in one pass: at most 19 digits, read eight at a time */
+    const char *p = s;
+    bool neg = false;
+    if (p < end && (*p == '-' || *p == '+'))
+        neg = *p++ == '-';
+    const char *start = p;
+    uint64_t w = 0;
+    size_t nint = run_of_digits(&p, end, &w), nfrac = 0;
+    if (p < end && *p == '.') {
+        p++;
+        nfrac = run_of_digits(&p, end, &w);
+    }
+    if (nint + nfrac == 0)
+        return special(s, start, end, neg, out);
+    if (nint + nfrac > MAX_DIGITS) {
+        /* leading zeros do not count; past 19 significant digits w has wrapped */
+        size_t zeros = 0;
+        for (const char *z = start; z < p && (*z == '0' || *z == '.'); z++)
+            zeros += *z == '0';
+        if (nint + nfrac - zeros > MAX_DIGITS)
+            return parse_careful(s, end, out);
+    }
+    int64_t q = -(int64_t)nfrac;
+    if (p < end && (*p | 0x20) == 'e') {
+        const char *e = p + 1;
+        bool eneg = false;
+        if (e < end && (*e == '-' || *e == '+'))
+            eneg = *e++ == '-';
+        if (e < end && digit(*e)) {
+            int64_t x = 0;
+            for (; e < end && digit(*e); e++)
+                if (x < 100000) /* far past any double either way */
+                    x = x * 10 + (*e - '0');
+            q += eneg ? -x : x;
+            p = e;
+        } /* else "1e" is the number 1 followed by 'e', as for strtod() */
+    }
+    double v;
+    uint64_t bits;
+    if (w == 0)
+        v = 0.0;
+    else if (q >= 0 && q <= 22 && w <= 1ull << 53) /* a division is slower than the */
+        v = (double)w * exact_pow10[q];             /* method below: multiplies only */
+    else if (q < -400 || q > 400)
+        v = q < 0 ? 0.0 : INFINITY;
+    else if (eisel_lemire(w, (int)q, &bits))
+        memcpy(&v, &bits, sizeof v);
+    else
+        return parse_careful(s, end, out);
     *out = neg ? -v : v;
     return p;
 }

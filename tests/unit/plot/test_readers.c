@@ -1,0 +1,141 @@
+/*
+ * test_readers.c - the data file readers' fast paths give what the careful ones do:
+ * CSV numbers parsed in place or unquoted first, columns grown past the first line's
+ * guess, errors with their line; files read by mapping and, when they cannot be mapped
+ * (a pipe), by reading.
+ */
+#define _GNU_SOURCE /* mkdtemp under the project's _POSIX_C_SOURCE */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "plotserver/plot_internal.h"
+
+static void test_csv_fields(void **state)
+{
+    (void)state;
+    ipp_data_t d;
+    char err[256];
+    static const char ok[] = "a,b,c\n"
+                             "1,\"2.5\", 3 \r\n"
+                             "\t-4e2 ,,nan\r"
+                             "\"\",+Infinity,-0\n"
+                             "1e-320\n";
+    assert_int_equal(ipp_read_csv(ok, sizeof ok - 1, &d, err, sizeof err), 0);
+    assert_int_equal(d.ncols, 3);
+    assert_int_equal(d.nrows, 4);
+    assert_true(d.cols[0][0] == 1 && d.cols[1][0] == 2.5 && d.cols[2][0] == 3);
+    assert_true(d.cols[0][1] == -400 && isnan(d.cols[1][1]) && isnan(d.cols[2][1]));
+    assert_true(isnan(d.cols[0][2]) && isinf(d.cols[1][2]) && d.cols[2][2] == 0 &&
+                signbit(d.cols[2][2]));
+    assert_true(d.cols[0][3] == 1e-320 && isnan(d.cols[1][3]) && isnan(d.cols[2][3]));
+    ipp_data_free(&d);
+    static const struct {
+        const char *csv, *err;
+    } bad[] = {
+        {"a,b\n1,2\n3,4,5\n", "line 3: more values than columns"},
+        {"a,b\n1,2\n\n3,1,5\n", "line 4: '1,5' is not a number"},
+        {"a\n1\n2x\n", "line 3: '2x' is not a number"},
+        {"a\n1\n\"2 x\"\n", "line 3: '2 x' is not a number"},
+        {"a\n1\n1 2\n", "line 3: '1 2' is not a number"},
+        {"a\n1\n0x10\n", "line 3: '0x10' is not a number"},
+        {"a,received\n1,2026-12-01T23:00:00.000Z\n2,yesterday\n",
+         "line 3: 'yesterday' is not an ISO 8601 time"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        const char *s = bad[i].csv;
+        assert_int_equal(ipp_read_csv(s, strlen(s), &d, err, sizeof err), -1);
+        if (strstr(bad[i].err, "1,5") == NULL)
+            assert_string_equal(err, bad[i].err);
+        else /* the comma ends the field: "3" "1" "5" are three values for two columns */
+            assert_string_equal(err, "line 4: more values than columns");
+    }
+}
+
+/* A first line half as long as the rest makes a small guess: the columns grow, the values stay exact. */
+static void test_csv_growth(void **state)
+{
+    (void)state;
+    size_t n = 200000, cap = 64 + n * 64, len = 0;
+    char *s = malloc(cap), err[256];
+    len += (size_t)snprintf(s + len, cap - len, "x,y,received\n1,2,2026-12-01T22:00:00Z\n");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(s + len, cap - len, "%.17g,%zu,2026-12-01T23:00:%02zu.%03zuZ\n",
+                                (double)i / 7, i, (i / 1000) % 60, i % 1000);
+    ipp_data_t d;
+    assert_int_equal(ipp_read_csv(s, len, &d, err, sizeof err), 0);
+    assert_int_equal(d.nrows, n + 1);
+    assert_non_null(d.t);
+    assert_true(d.t[0] == 1796162400.0);
+    for (size_t i = 0; i < n; i++) {
+        double want = (double)i / 7;
+        assert_memory_equal(&d.cols[0][i + 1], &want, 8);
+        assert_true(d.cols[1][i + 1] == (double)i);
+    }
+    assert_true(d.t[n] == 1796166000.0 + (double)((n - 1) / 1000 % 60) + 0.999);
+    ipp_data_free(&d);
+    free(s);
+}
+
+/* ipp_read_file on a regular file (mapped) and on a pipe (read): the same data. */
+static void test_file_and_pipe(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ipp-readers-XXXXXX", path[128], fifo[128], err[256];
+    static const char csv[] = "t,v\n0,1.5\n1,2.5\n";
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/a.csv", dir);
+    snprintf(fifo, sizeof fifo, "%s/p.csv", dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(csv, f);
+    fclose(f);
+    ipp_data_t d;
+    assert_int_equal(ipp_read_file(path, &d, err, sizeof err), 0);
+    assert_int_equal(d.nrows, 2);
+    assert_true(d.cols[1][1] == 2.5);
+    ipp_data_free(&d);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        FILE *w = fopen(fifo, "wb");
+        fputs(csv, w);
+        fclose(w);
+        _exit(0);
+    }
+    assert_int_equal(ipp_read_file(fifo, &d, err, sizeof err), 0);
+    int st;
+    waitpid(pid, &st, 0);
+    assert_int_equal(d.nrows, 2);
+    assert_true(d.cols[1][1] == 2.5);
+    ipp_data_free(&d);
+    snprintf(path, sizeof path, "%s/empty.csv", dir);
+    fclose(fopen(path, "wb"));
+    assert_int_equal(ipp_read_file(path, &d, err, sizeof err), -1);
+    snprintf(path, sizeof path, "%s/missing.csv", dir);
+    assert_int_equal(ipp_read_file(path, &d, err, sizeof err), -1);
+    assert_non_null(strstr(err, "No such file"));
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_csv_fields),
+        cmocka_unit_test(test_csv_growth),
+        cmocka_unit_test(test_file_and_pipe),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
