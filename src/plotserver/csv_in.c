@@ -9,6 +9,7 @@
  * Quoted fields take a slower path that unquotes them into a buffer first.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -147,6 +148,7 @@ typedef struct {
     size_t nfields; /* per line: the columns, and `received` when timed */
     bool timed;
     size_t cap;     /* rows the columns have room for */
+    bool quoted;    /* a quoted field was seen (it may hold a line break) */
     char why[FIELD_MAX + 64];
 } csv_t;
 
@@ -221,6 +223,7 @@ static int csv_row(csv_t *cs, const char **pp, const char *end)
         }
         int eol;
         if (p < end && *p == '"') { /* quoted: unquote first */
+            cs->quoted = true;
             eol = csv_next(&p, end, field, sizeof field);
             if (store(cs, c, field, strlen(field)))
                 return -1;
@@ -284,6 +287,107 @@ static const char *csv_header(const char *p, const char *end, csv_t *cs, char *e
     return p;
 }
 
+/* The data lines p[0..end) appended to cs->d; line is the number of the first. 0, or -1
+ * with err. */
+static int csv_lines(csv_t *cs, const char *p, const char *end, size_t line, char *err,
+                     size_t errlen)
+{
+    ipp_data_t *d = cs->d;
+    for (; p < end; line++) {
+        if (*p == '\n' || *p == '\r') { /* blank line */
+            p++;
+            continue;
+        }
+        if (d->nrows == cs->cap && reserve(cs, cs->cap + 1)) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        if (csv_row(cs, &p, end)) {
+            snprintf(err, errlen, "line %zu: %s", line, cs->why);
+            return -1;
+        }
+        d->nrows++;
+    }
+    return 0;
+}
+
+/* Rows the data p[0..end) probably holds, judged by its first line; a line with every
+ * field is at least one byte a field (the commas). */
+static size_t guess_rows(const csv_t *cs, const char *p, const char *end)
+{
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    size_t first = nl ? (size_t)(nl - p + 1) : (size_t)(end - p) + 1;
+    size_t guess = (size_t)(end - p) / (first > cs->nfields ? first : cs->nfields);
+    return guess + guess / 16 + 16;
+}
+
+/* Data at least this large is parsed in two halves on two threads. */
+#define SPLIT_MIN ((size_t)4 << 20)
+
+typedef struct {
+    csv_t cs;
+    ipp_data_t d;
+    const char *p, *end;
+    int rc;
+    char err[64];
+} half_t;
+
+static void *second_half(void *arg)
+{
+    half_t *h = arg;
+    h->cs.d = &h->d;
+    h->rc = reserve(&h->cs, guess_rows(&h->cs, h->p, h->end)) ||
+            csv_lines(&h->cs, h->p, h->end, 0, h->err, sizeof h->err);
+    return NULL;
+}
+
+/*
+ * The data in two halves at once, split at a line break near the middle: 1 if that
+ * cannot be trusted or did not work out (a quoted field, which may hold a line break;
+ * an error, whose line number only a whole pass knows; no thread), and then cs->d is
+ * as it was; 0 when done.
+ */
+static int csv_split(csv_t *cs, const char *p, const char *end)
+{
+    const char *mid = memchr(p + (end - p) / 2, '\n', (size_t)(end - p) / 2);
+    if (!mid)
+        return 1;
+    mid++;
+    half_t *h = calloc(1, sizeof *h);
+    if (!h || ipp__data_init(&h->d, (const char *const *)cs->d->names, cs->d->ncols)) {
+        free(h);
+        return 1;
+    }
+    h->cs = (csv_t){.nfields = cs->nfields, .timed = cs->timed};
+    h->p = mid;
+    h->end = end;
+    pthread_t th;
+    char err[64];
+    int rc = 1;
+    if (pthread_create(&th, NULL, second_half, h) == 0) {
+        bool ok = csv_lines(cs, p, mid, 0, err, sizeof err) == 0;
+        pthread_join(th, NULL);
+        ok = ok && h->rc == 0 && !cs->quoted && !h->cs.quoted &&
+             reserve(cs, cs->d->nrows + h->d.nrows) == 0;
+        ipp_data_t *d = cs->d;
+        for (size_t c = 0; ok && c < d->ncols + cs->timed; c++) {
+            double *to = c < d->ncols ? d->cols[c] : d->t;
+            const double *from = c < d->ncols ? h->d.cols[c] : h->d.t;
+            memcpy(to + d->nrows, from, h->d.nrows * sizeof *to);
+        }
+        if (ok) {
+            d->nrows += h->d.nrows;
+            rc = 0;
+        } else {
+            d->nrows = 0;
+            cs->quoted = false;
+        }
+    }
+    ipp_data_free(&h->d);
+    free(h);
+    return rc;
+}
+
 int ipp_read_csv(const char *buf, size_t len, ipp_data_t *d, char *err, size_t errlen)
 {
     const char *p = buf, *end = buf + len;
@@ -291,31 +395,19 @@ int ipp_read_csv(const char *buf, size_t len, ipp_data_t *d, char *err, size_t e
     memset(d, 0, sizeof *d);
     if (len >= 3 && !memcmp(p, "\xef\xbb\xbf", 3)) /* the byte order mark Excel wants */
         p += 3;
-    if (!(p = csv_header(p, end, &cs, err, errlen)))
+    const char *data = csv_header(p, end, &cs, err, errlen);
+    if (!data)
         goto fail;
-    /* room for as many rows as the first one's length suggests, grown if short; a
-     * line with every field is at least one byte a field (the commas) */
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    size_t first = nl ? (size_t)(nl - p + 1) : (size_t)(end - p) + 1;
-    size_t guess = (size_t)(end - p) / (first > cs.nfields ? first : cs.nfields);
-    if (reserve(&cs, guess + guess / 16 + 16))
-        goto nomem;
-    for (size_t line = 2; p < end; line++) {
-        if (*p == '\n' || *p == '\r') { /* blank line */
-            p++;
-            continue;
-        }
-        if (d->nrows == cs.cap && reserve(&cs, cs.cap + 1))
-            goto nomem;
-        if (csv_row(&cs, &p, end)) {
-            snprintf(err, errlen, "line %zu: %s", line, cs.why);
-            goto fail;
-        }
-        d->nrows++;
+    /* the header is line 1 however many line breaks its quoted names hold */
+    if (reserve(&cs, guess_rows(&cs, data, end))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
     }
+    if ((size_t)(end - data) >= SPLIT_MIN && csv_split(&cs, data, end) == 0)
+        return 0;
+    if (csv_lines(&cs, data, end, 2, err, errlen))
+        goto fail;
     return 0;
-nomem:
-    snprintf(err, errlen, "out of memory");
 fail:
     ipp_data_free(d);
     return -1;

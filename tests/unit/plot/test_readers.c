@@ -87,6 +87,38 @@ static void test_csv_growth(void **state)
     free(s);
 }
 
+/* Large enough to be parsed in two halves: a quoted line break just past the middle, and
+ * an error there, come out as from one pass. */
+static void test_csv_halves(void **state)
+{
+    (void)state;
+    size_t n = 600000, cap = 64 + n * 16, len = 0;
+    char *s = malloc(cap), err[256];
+    len += (size_t)snprintf(s + len, cap - len, "a,b\n");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(s + len, cap - len, i == n / 2 + 3 ? "\"%zu\n\",1\n" : "%zu,1\n",
+                                i);
+    ipp_data_t d;
+    assert_int_equal(ipp_read_csv(s, len, &d, err, sizeof err), -1);
+    /* the quoted field is "300003\n": not a number; the line it starts on */
+    assert_string_equal(err, "line 300005: '300003\n' is not a number");
+    char *q = strstr(s, "\"300003\n\"");
+    assert_non_null(q);
+    memcpy(q, "\"30000.3\"", 9); /* the quotes stay: still the careful path */
+    assert_int_equal(ipp_read_csv(s, len, &d, err, sizeof err), 0);
+    assert_int_equal(d.nrows, n);
+    for (size_t i = 0; i < n; i++)
+        assert_true(d.cols[0][i] == (i == n / 2 + 3 ? 30000.3 : (double)i) &&
+                    d.cols[1][i] == 1);
+    ipp_data_free(&d);
+    q = strstr(s, "\n555555,");
+    assert_non_null(q);
+    q[7] = ';';
+    assert_int_equal(ipp_read_csv(s, len, &d, err, sizeof err), -1);
+    assert_string_equal(err, "line 555557: '555555;1' is not a number");
+    free(s);
+}
+
 /* ipp_read_file on a regular file (mapped) and on a pipe (read): the same data. */
 static void test_file_and_pipe(void **state)
 {
@@ -135,6 +167,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_csv_fields),
         cmocka_unit_test(test_csv_growth),
+        cmocka_unit_test(test_csv_halves),
         cmocka_unit_test(test_file_and_pipe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
