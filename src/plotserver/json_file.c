@@ -203,10 +203,10 @@ static int row(reader_t *r)
     } else {
         for (;;) {
             double v;
-            int k = number(r, &v);
+            int k = c == IPP_MAX_COLS || (r->nrows && c == r->width) ? 0 : number(r, &v);
             if (k < 0)
                 return -1;
-            if (k == 0 || c == IPP_MAX_COLS || (r->nrows && c == r->width)) {
+            if (k == 0) { /* too wide, or not a number: skip from here */
                 for (;;) {
                     if (skip(r, 2))
                         return -1;

@@ -119,6 +119,60 @@ static void test_csv_halves(void **state)
     free(s);
 }
 
+/* Both JSON shapes, parsed without a tree: values, NaN and nulls, padding, and the
+ * errors of each. */
+static void test_json_shapes(void **state)
+{
+    (void)state;
+    ipp_data_t d;
+    char err[256];
+    static const char rows[] = "\xef\xbb\xbf{\"series\": \"s\", \"meta\": {\"a\": [1, {\"b\": \"]\"}]},"
+                               " \"columns\": [\"t\", \"v\\u00e9\"],\n \"rows\": [[0.5, null],"
+                               " [1e3, -Infinity], [2, NaN]]}\n";
+    assert_int_equal(ipp_read_json(rows, sizeof rows - 1, &d, err, sizeof err), 0);
+    assert_int_equal(d.ncols, 2);
+    assert_int_equal(d.nrows, 3);
+    assert_string_equal(d.names[1], "v\xc3\xa9");
+    assert_true(d.cols[0][0] == 0.5 && isnan(d.cols[1][0]) && d.cols[0][1] == 1000 &&
+                isinf(d.cols[1][1]) && d.cols[1][1] < 0 && isnan(d.cols[1][2]));
+    ipp_data_free(&d);
+    static const char cols[] = "{\"a\": [1, 2.5, null], \"b\": [], \"c\": [-0.0]}";
+    assert_int_equal(ipp_read_json(cols, sizeof cols - 1, &d, err, sizeof err), 0);
+    assert_int_equal(d.ncols, 3);
+    assert_int_equal(d.nrows, 3);
+    assert_true(d.cols[0][1] == 2.5 && isnan(d.cols[0][2]) && isnan(d.cols[1][0]) &&
+                d.cols[2][0] == 0 && signbit(d.cols[2][0]) && isnan(d.cols[2][2]));
+    ipp_data_free(&d);
+    static const char empty[] = "{\"columns\": [\"a\", \"b\"], \"rows\": []}";
+    assert_int_equal(ipp_read_json(empty, sizeof empty - 1, &d, err, sizeof err), 0);
+    assert_int_equal(d.ncols, 2);
+    assert_int_equal(d.nrows, 0);
+    ipp_data_free(&d);
+    static const struct {
+        const char *json, *err;
+    } bad[] = {
+        {"{\"columns\": [\"a\"], \"rows\": [[1], [2, 3]]}", "row 2 is not 1 numbers"},
+        {"{\"columns\": [\"a\", \"b\"], \"rows\": [[1], [2]]}", "row 1 is not 2 numbers"},
+        {"{\"columns\": [\"a\"], \"rows\": [[1], \"x\", [2]]}", "row 2 is not 1 numbers"},
+        {"{\"columns\": [\"a\", 2], \"rows\": [[1, 2]]}", "\"columns\" is not a list of strings"},
+        {"{\"a\": [1, \"x\"]}", "column 'a' holds something else than numbers"},
+        {"{\"a\": [1], \"b\": 2}", "expected {\"columns\", \"rows\"} or {name: [values]}"},
+        {"[1, 2]", "not a JSON object"},
+        {"{\"a\": [1, 2]} x", "not JSON (error near byte 14: text after the object)"},
+        {"{\"a\": [1, 2,]}", "not JSON (error near byte 12: bad number)"},
+        {"{\"a\": [1 2]}", "not JSON (error near byte 9: unexpected character)"},
+        {"{\"a\": [1.5e]}", "not JSON (error near byte 7: bad number)"},
+        {"{\"a\": [1]", "not JSON (error near byte 9: unexpected character)"},
+        {"", "not JSON (error near byte 0: not JSON)"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        const char *j = bad[i].json;
+        assert_int_equal(ipp_read_json(j, strlen(j), &d, err, sizeof err), -1);
+        assert_string_equal(err, bad[i].err);
+        assert_int_equal(d.ncols, 0);
+    }
+}
+
 /* ipp_read_file on a regular file (mapped) and on a pipe (read): the same data. */
 static void test_file_and_pipe(void **state)
 {
@@ -227,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_csv_fields),
         cmocka_unit_test(test_csv_growth),
         cmocka_unit_test(test_csv_halves),
+        cmocka_unit_test(test_json_shapes),
         cmocka_unit_test(test_file_and_pipe),
         cmocka_unit_test(test_store_halves),
     };
