@@ -21,8 +21,8 @@ test_pkgs=(libcmocka-dev clang libclang-rt-14-dev mosquitto mosquitto-clients
            logrotate man-db python3-openpyxl python3-scipy octave prometheus)
 
 pkgs=("${build_pkgs[@]}")
-# The benchmarks run matplotlib and mosquitto beside our programs.
-bench_pkgs=(python3-matplotlib time)
+# The benchmarks run matplotlib (pandas reading the files) and mosquitto beside our programs.
+bench_pkgs=(python3-matplotlib python3-pandas time)
 
 case "$want" in
   build) ;;
