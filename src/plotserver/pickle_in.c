@@ -392,9 +392,11 @@ static int number_batch(unpickler_t *u, pobj_t *l)
             if (n + run > l->ncap && grow((void **)&l->nums, &l->ncap, n + run, sizeof *l->nums))
                 return -1; /* out of memory: the slow path says so */
             for (; run && *p == 'G'; run--, p += 9) {
-                uint64_t b = 0;
-                for (int i = 1; i <= 8; i++)
-                    b = b << 8 | p[i];
+                uint64_t b;
+                memcpy(&b, p + 1, 8);
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                b = __builtin_bswap64(b); /* one instruction; the byte loop was eight */
+#endif
                 memcpy(&l->nums[n++], &b, 8);
             }
         }
