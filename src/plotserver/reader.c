@@ -48,6 +48,19 @@ static int read_all(int fd, char **buf, size_t *len)
     }
 }
 
+/* The format of standard input, which has no name to go by: by its first byte (after a
+ * byte order mark and blanks): '{' JSON, 0x80 a pickle (the PROTO opcode of protocols
+ * 2-5), anything else CSV. */
+static const char *sniff(const char *buf, size_t len)
+{
+    size_t i = len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3) ? 3 : 0;
+    while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n'))
+        i++;
+    if (i < len && buf[i] == '{')
+        return "json";
+    return len && (unsigned char)buf[0] == 0x80 ? "pkl" : "csv";
+}
+
 int ipp_read_file(const char *path, ipp_data_t *d, char *err, size_t errlen)
 {
     char ext[16], why[300];
@@ -57,7 +70,8 @@ int ipp_read_file(const char *path, ipp_data_t *d, char *err, size_t errlen)
     size_t len = 0;
     struct stat sb;
     memset(d, 0, sizeof *d);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    bool in = !strcmp(path, "-");
+    int fd = in ? dup(0) : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &sb)) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         goto done;
@@ -78,7 +92,10 @@ int ipp_read_file(const char *path, ipp_data_t *d, char *err, size_t errlen)
                  errno == EFBIG ? "too large or out of memory" : strerror(errno));
         goto done;
     }
-    ipp_path_ext(path, ext, sizeof ext);
+    if (in)
+        snprintf(ext, sizeof ext, "%s", sniff(buf ? buf : "", len));
+    else
+        ipp_path_ext(path, ext, sizeof ext);
     if (!strcmp(ext, "csv"))
         rc = ipp_read_csv(buf ? buf : "", len, d, why, sizeof why);
     else if (!strcmp(ext, "json"))
@@ -88,7 +105,7 @@ int ipp_read_file(const char *path, ipp_data_t *d, char *err, size_t errlen)
     else
         snprintf(why, sizeof why, "unknown data format (use .csv, .json or .pkl)");
     if (rc)
-        snprintf(err, errlen, "%s: %s", path, why);
+        snprintf(err, errlen, "%s: %s", in ? "standard input" : path, why);
 done:
     if (map != MAP_FAILED)
         munmap(map, len);

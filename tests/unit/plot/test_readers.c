@@ -216,6 +216,59 @@ static void test_file_and_pipe(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* `text` on standard input through a pipe, read as "-". */
+static int read_stdin(const char *text, size_t len, ipp_data_t *d, char *err, size_t errlen)
+{
+    int fds[2], saved = dup(0);
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        if (write(fds[1], text, len) != (ssize_t)len)
+            _exit(1);
+        _exit(0);
+    }
+    close(fds[1]);
+    dup2(fds[0], 0);
+    close(fds[0]);
+    int rc = ipp_read_file("-", d, err, errlen);
+    dup2(saved, 0);
+    close(saved);
+    int st;
+    waitpid(pid, &st, 0);
+    return rc;
+}
+
+/* "-": standard input, its format told by its first byte. */
+static void test_stdin(void **state)
+{
+    (void)state;
+    ipp_data_t d, src;
+    char err[256], *pkl = NULL;
+    size_t len = 0;
+    static const char json[] = " \n{\"a\": [1, 2]}";
+    assert_int_equal(read_stdin(json, sizeof json - 1, &d, err, sizeof err), 0);
+    assert_true(d.ncols == 1 && d.nrows == 2 && d.cols[0][1] == 2);
+    ipp_data_free(&d);
+    const char *names[] = {"x"};
+    size_t cap = 0;
+    double row[1] = {2.5};
+    assert_int_equal(ipp__data_init(&src, names, 1), 0);
+    assert_int_equal(ipp__data_push(&src, row, &cap), 0);
+    FILE *f = open_memstream(&pkl, &len);
+    assert_int_equal(ipp_write_pickle(f, &src), 0);
+    fclose(f);
+    ipp_data_free(&src);
+    assert_int_equal((unsigned char)pkl[0], 0x80);
+    assert_int_equal(read_stdin(pkl, len, &d, err, sizeof err), 0);
+    assert_true(d.ncols == 1 && d.nrows == 1 && d.cols[0][0] == 2.5);
+    ipp_data_free(&d);
+    free(pkl);
+    static const char csv[] = "\xef\xbb\xbf" "a\n1\nx\n";
+    assert_int_equal(read_stdin(csv, sizeof csv - 1, &d, err, sizeof err), -1);
+    assert_string_equal(err, "standard input: line 3: 'x' is not a number");
+}
+
 /* A series large enough to be read in two halves: every row in order, as one pass reads
  * it; a row lost in the first half is still counted as missing; upto is honoured. */
 static void test_store_halves(void **state)
@@ -283,6 +336,7 @@ int main(void)
         cmocka_unit_test(test_csv_halves),
         cmocka_unit_test(test_json_shapes),
         cmocka_unit_test(test_file_and_pipe),
+        cmocka_unit_test(test_stdin),
         cmocka_unit_test(test_store_halves),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
