@@ -23,8 +23,8 @@ test_pkgs=(libcmocka-dev clang libclang-rt-14-dev mosquitto mosquitto-clients
            avahi-daemon avahi-utils)
 
 pkgs=("${build_pkgs[@]}")
-# The benchmarks run matplotlib and mosquitto beside our programs.
-bench_pkgs=(python3-matplotlib time)
+# The benchmarks run matplotlib (pandas reading the files) and mosquitto beside our programs.
+bench_pkgs=(python3-matplotlib python3-pandas time)
 
 case "$want" in
   build) ;;

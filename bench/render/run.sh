@@ -3,7 +3,8 @@
 #   (a) the classic sinusoid to PDF: whole process (best of 5) and warm in-process
 #   (b) 1M points to PNG, warm
 #   (c) 10M points to PNG: warm render time and the whole process's peak RSS
-# Usage: bench/render/run.sh BUILD_DIR   (needs /usr/bin/python3 with matplotlib)
+#   (d) loading: load.sh (iotplot plot of a million rows from files and the store)
+# Usage: bench/render/run.sh BUILD_DIR   (needs /usr/bin/python3 with matplotlib, pandas)
 set -eu
 BUILD=${1:?usage: bench/render/run.sh BUILD_DIR}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -46,3 +47,7 @@ printf '%-42s %10sMB %10sMB %9s\n' "(c) 10M points PNG, peak RSS (one render)" "
 t_c=$(best_of 1 "$BIN" points 10000000 "$OUT/c.png")
 t_m=$(best_of 1 "$PY" "$HERE/mpl_bench.py" points 10000000 "$OUT/c_mpl.png")
 printf '%-42s %11.4fs %11.4fs %9s\n' "(c) 10M points PNG, whole process" "$t_c" "$t_m" "$(ratio "$t_m" "$t_c")"
+# (d) loading: iotplot plot of a million rows from CSV, JSON, pickle and the store,
+# against pandas / json / pickle with matplotlib
+echo
+"$HERE/load.sh" "$BUILD"

@@ -29,6 +29,15 @@
  *     ipp_plotclient_save_series(&pc, "sinusoid", NULL);
  *     ipp_plot_opts_t o = {.xlabel = "Time [s]", .ylabel = "Voltage [mV]"};
  *     ipp_plotclient_plot_series(&pc, "sinusoid", &o);
+ *
+ * A device without a clock sends readings only; the server notes when each row arrived,
+ * and a plot can be drawn against those times:
+ *
+ *     ipp_plot_new_series(&pc, "room", "temperature");
+ *     ipp_plot_data(&pc, "room", 21.5);            // every minute or so
+ *     ipp_plot_opts_t o = {.filename = "room.png", .x = IPP_PLOT_X_RECEIVED, .utc = true};
+ *     ipp_plotclient_plot_series(&pc, "room", &o);
+ *     ipp_plotclient_save_series(&pc, "room", "room.csv"); // with a `received` column
  */
 #ifndef IOTPLOT_PLOTCLIENT_H
 #define IOTPLOT_PLOTCLIENT_H
@@ -65,9 +74,20 @@ typedef struct {
     char topic[IPP_SESSION_MAX + 16]; /* "<session>/" followed by the command */
 } ipp_plotclient_t;
 
+/* What a plot is drawn against (the "x" option of plot_series). */
+typedef enum {
+    IPP_PLOT_X_DEFAULT = 0, /* not sent: the server decides (below) */
+    IPP_PLOT_X_RECEIVED,    /* "received": every column against its arrival time at the
+                               server, on a date axis (for a device without a clock) */
+    IPP_PLOT_X_FIRST,       /* "first": the first column is x (one column: the row index) */
+} ipp_plot_x_t;
+
 /*
  * Options of plot_series. Zero-initialised means "the server's defaults": only the keys
  * that are set are sent. Strings are UTF-8 and may hold TeX math between $...$.
+ * With x left at IPP_PLOT_X_DEFAULT our server plots against the arrival times when the
+ * series has one column or its first column goes backwards somewhere, else against the
+ * first column; the Python server always uses the first column, and ignores x and utc.
  */
 typedef struct {
     const char *filename; /* NULL: "<name>.pdf"; the extension picks .pdf, .png or .svg */
@@ -78,7 +98,16 @@ typedef struct {
     bool hist;                    /* histogram of every column */
     bool xlog, ylog;              /* sent only when true */
     bool no_grid;                 /* sends "grid": false */
+    ipp_plot_x_t x;               /* sends "x": "received" or "first" */
+    bool utc;                     /* sends "utc": true: dates in UTC, not the server's
+                                     local time zone */
 } ipp_plot_opts_t;
+
+/* Options of save_series (zero-initialised: none sent, as the Python client sends). */
+typedef struct {
+    bool excel; /* sends "excel": true: a .csv starts with a UTF-8 byte order mark, so
+                   that Excel reads names such as "Temperatur °C" right */
+} ipp_save_opts_t;
 
 /*
  * Prepare a plot client. session NULL means "iot49"; qos is 0 (as the original) or 1
@@ -102,6 +131,12 @@ int ipp_plotclient_data(ipp_plotclient_t *pc, const char *name, const double *va
 
 /* save_series: ask the server to write the series to `filename` (NULL: "<name>.pkl"). */
 int ipp_plotclient_save_series(ipp_plotclient_t *pc, const char *name, const char *filename);
+
+/* save_series with options: [name, filename, {options}] (opts NULL or all zero: the
+ * same message as ipp_plotclient_save_series). Our server only: the Python server
+ * takes two arguments. Same errors. */
+int ipp_plotclient_save_series_opts(ipp_plotclient_t *pc, const char *name,
+                                    const char *filename, const ipp_save_opts_t *opts);
 
 /* plot_series: ask the server to render the series; opts NULL means all defaults. */
 int ipp_plotclient_plot_series(ipp_plotclient_t *pc, const char *name,

@@ -211,7 +211,11 @@ int ipp_read_json(const char *buf, size_t len, ipp_data_t *d, char *err, size_t 
 /*
  * Read the file at `path` by its extension (.csv, .json, .pkl or .pickle, any case).
  * 0, or -1 with err, which starts with the path (cannot read, too large, unknown
- * extension, or the reader's reason: "data.pkl: not a pickle (bad memo)").
+ * extension, or the reader's reason: "data.pkl: not a pickle (bad memo)"). A regular
+ * file is mapped and parsed in place; what cannot be mapped (a pipe) is read whole.
+ * The path "-" is standard input, its format told by its first byte: '{' JSON, 0x80 a
+ * pickle (protocol 2 or later), anything else CSV.
+ * Numbers are read with a '.' decimal point whatever the locale, to the exact double.
  *
  *     ipp_data_t d;
  *     char err[256];

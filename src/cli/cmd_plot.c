@@ -27,7 +27,8 @@ static void usage(FILE *out)
             "       iotplot plot --db DIR --list\n"
             "       iotplot plot --db DIR --all -o FOLDER   (FOLDER/<session>/<series>.csv)\n\n"
             "OUT ends in .pdf, .png or .svg (a figure) or .csv, .json, .pkl, .xlsx, .mat\n"
-            "(the data).\n"
+            "(the data). FILE - reads standard input (JSON if it starts with '{', a\n"
+            "pickle if with byte 0x80, else CSV).\n"
             "  --title T, --xlabel T, --ylabel T   text, TeX math between $...$\n"
             "  --format F       matplotlib format of the next line (repeat: r-- bs g^ ...)\n"
             "  --figsize W H    inches (default 5 3)    --dpi N   PNG resolution (100)\n"
@@ -170,8 +171,8 @@ static int parse(int argc, char **argv, args_t *a)
                         a->json.unknown);
             i++;
         }
-        else if (k[0] != '-' && !a->file)
-            a->file = k;
+        else if ((k[0] != '-' || !strcmp(k, "-")) && !a->file)
+            a->file = k; /* "-": standard input */
         else {
             fprintf(stderr, "iotplot plot: unknown or incomplete option '%s'\n\n", k);
             usage(stderr);

@@ -80,7 +80,8 @@ int ipp_plotclient_data(ipp_plotclient_t *pc, const char *name, const double *va
     return publish_msg(pc, "data", &j);
 }
 
-int ipp_plotclient_save_series(ipp_plotclient_t *pc, const char *name, const char *filename)
+int ipp_plotclient_save_series_opts(ipp_plotclient_t *pc, const char *name,
+                                    const char *filename, const ipp_save_opts_t *opts)
 {
     if (!pc || !name)
         return IPM_EINVALID;
@@ -91,8 +92,15 @@ int ipp_plotclient_save_series(ipp_plotclient_t *pc, const char *name, const cha
         ipp_json_str(&j, filename);
     else
         ipp_json_raw(&j, "null", 4);
+    if (opts && opts->excel) /* the only option so far: the object only when it is set */
+        ipp_json_raw(&j, ", {\"excel\": true}", 17);
     ipp_json_raw(&j, "]", 1);
     return publish_msg(pc, "save_series", &j);
+}
+
+int ipp_plotclient_save_series(ipp_plotclient_t *pc, const char *name, const char *filename)
+{
+    return ipp_plotclient_save_series_opts(pc, name, filename, NULL);
 }
 
 /* One "key": separator, with ", " before all but the first key. */
@@ -162,6 +170,11 @@ int ipp_plotclient_plot_series(ipp_plotclient_t *pc, const char *name,
         key(&j, &count, "grid");
         ipp_json_raw(&j, "false", 5);
     }
+    if (o->x == IPP_PLOT_X_RECEIVED || o->x == IPP_PLOT_X_FIRST)
+        opt_str(&j, &count, "x", o->x == IPP_PLOT_X_RECEIVED ? "received" : "first");
+    else if (o->x != IPP_PLOT_X_DEFAULT)
+        return IPM_EINVALID;
+    opt_true(&j, &count, "utc", o->utc);
     ipp_json_raw(&j, "}]", 2);
     return publish_msg(pc, "plot_series", &j);
 }

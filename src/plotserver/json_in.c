@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_scan.h"
+#include "numparse.h"
 #include "plot_internal.h"
 #include "plotclient/utf8.h"
 
@@ -164,7 +166,7 @@ static bool word(parser_t *ps, const char *w)
     return true;
 }
 
-/* A number in JSON's grammar (checked here, so strtod sees nothing else). */
+/* A number in JSON's grammar (checked here: the parser would take more). */
 static int number(parser_t *ps, ipp_jval_t *v)
 {
     const char *s = ps->p, *q = s;
@@ -198,14 +200,10 @@ static int number(parser_t *ps, ipp_jval_t *v)
         if (q == x)
             return fail(ps, "bad number");
     }
-    char tmp[64];
-    size_t n = (size_t)(q - s);
-    if (n >= sizeof tmp)
+    if (q - s >= 64)
         return fail(ps, "number too long");
-    memcpy(tmp, s, n);
-    tmp[n] = '\0';
     v->type = IPP_JV_NUM;
-    v->num = strtod(tmp, NULL);
+    ipp__parse_double(s, q, &v->num); /* not strtod: "1.5" is 1 under a German locale */
     ps->p = q;
     return 0;
 }
@@ -315,4 +313,20 @@ int ipp_json_array(const char *s, size_t n, ipp_jval_t *vals, size_t maxvals, ch
 bad:
     *why = ps.why ? ps.why : "invalid JSON";
     return -1;
+}
+
+const char *ipp__json_string(const char *s, const char *end, char *out, size_t cap,
+                             const char **why)
+{
+    parser_t ps = {.p = s, .end = end, .out = out, .out_end = out + cap};
+    ipp_jval_t v;
+    if (s >= end || *s != '"') {
+        *why = "expected a string";
+        return NULL;
+    }
+    if (string(&ps, &v)) {
+        *why = ps.why;
+        return NULL;
+    }
+    return ps.p;
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "numparse.h"
 #include "plot_internal.h"
 
 typedef enum { P_NONE, P_NUM, P_STR, P_LIST, P_TUPLE, P_DICT, P_MARK, P_DICTCLS } ptype_t;
@@ -23,6 +24,7 @@ typedef struct pobj {
     size_t n, cap;
     double *nums; /* lists of numbers */
     size_t nn, ncap;
+    bool given; /* nums now belongs to the data read (to_data) */
 } pobj_t;
 
 typedef struct {
@@ -278,9 +280,9 @@ static int text_num(unpickler_t *u, char op, char *buf, size_t cap)
     size_t n = strlen(buf);
     if (op == 'L' && n && buf[n - 1] == 'L')
         buf[n - 1] = '\0';
-    char *end;
-    double v = strtod(buf, &end);
-    if (end == buf || *end) {
+    double v;
+    const char *e = buf + strlen(buf);
+    if (ipp__parse_double(buf, e, &v) != e || e == buf) { /* not strtod: the locale */
         u->why = "bad number";
         return -1;
     }
@@ -373,6 +375,90 @@ static int binary_num(unpickler_t *u, uint8_t op)
     }
 }
 
+/*
+ * A list of floats is pickled as MARK, up to 1,000 BINFLOATs, APPENDS, again and again.
+ * After a MARK on top of a list of numbers, such a batch goes straight into the list, with
+ * no object per number: 0 if it did (through its APPENDS), -1 if the batch holds
+ * anything else, in which case nothing was consumed and the opcodes run one by one.
+ */
+static int number_batch(unpickler_t *u, pobj_t *l)
+{
+    const uint8_t *p = u->p, *end = u->end;
+    size_t n = l->nn;
+    for (;;) {
+        /* the run of BINFLOATs first, room made for all of them at once */
+        size_t run = (size_t)(end - p) / 9 < 1024 ? (size_t)(end - p) / 9 : 1024;
+        if (run && *p == 'G') {
+            if (n + run > l->ncap && grow((void **)&l->nums, &l->ncap, n + run, sizeof *l->nums))
+                return -1; /* out of memory: the slow path says so */
+            for (; run && *p == 'G'; run--, p += 9) {
+                uint64_t b;
+                memcpy(&b, p + 1, 8);
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                b = __builtin_bswap64(b); /* one instruction; the byte loop was eight */
+#endif
+                memcpy(&l->nums[n++], &b, 8);
+            }
+        }
+        if (p >= end)
+            return -1;
+        uint8_t op = *p++;
+        double v;
+        uint64_t b = 0;
+        switch (op) {
+        case 'G': /* BINFLOAT: big-endian */
+            if (end - p < 8)
+                return -1;
+            for (int i = 0; i < 8; i++)
+                b = b << 8 | p[i];
+            memcpy(&v, &b, 8);
+            p += 8;
+            break;
+        case 'K':
+            if (end - p < 1)
+                return -1;
+            v = *p++;
+            break;
+        case 'M':
+            if (end - p < 2)
+                return -1;
+            v = (double)le(p, 2);
+            p += 2;
+            break;
+        case 'J':
+            if (end - p < 4)
+                return -1;
+            v = (int32_t)(uint32_t)le(p, 4);
+            p += 4;
+            break;
+        case 'N': v = NAN; break;
+        case 0x88: v = 1; break;
+        case 0x89: v = 0; break;
+        case 0x95: /* FRAME: a new frame may start between any two opcodes */
+            if (end - p < 8)
+                return -1;
+            p += 8;
+            continue;
+        case 'e':
+            l->nn = n;
+            u->p = p;
+            return 0;
+        default: return -1;
+        }
+        if (n == l->ncap && grow((void **)&l->nums, &l->ncap, n + 1, sizeof *l->nums))
+            return -1; /* out of memory: the slow path says so */
+        l->nums[n++] = v;
+    }
+}
+
+static int mark(unpickler_t *u)
+{
+    pobj_t *l = u->sp ? u->stack[u->sp - 1] : NULL;
+    if (l && l->type == P_LIST && !l->n && number_batch(u, l) == 0)
+        return 0;
+    return push(u, mk(u, P_MARK));
+}
+
 /* One opcode; 1 at STOP, 0 to go on, -1 on error. */
 static int step(unpickler_t *u)
 {
@@ -387,7 +473,7 @@ static int step(unpickler_t *u)
     case 0x80: return take(u, 1) ? 0 : -1; /* PROTO */
     case 0x95: return take(u, 8) ? 0 : -1; /* FRAME */
     case '.': return 1;
-    case '(': return push(u, mk(u, P_MARK));
+    case '(': return mark(u);
     case 'N': return push(u, mk(u, P_NONE));
     case 0x88: return push(u, num(u, 1));
     case 0x89: return push(u, num(u, 0));
@@ -457,7 +543,13 @@ static int to_data(unpickler_t *u, pobj_t *dict, ipp_data_t *d)
         return u->why = "out of memory", -1;
     for (size_t c = 0; c < ncols; c++) {
         pobj_t *v = dict->items[2 * c + 1];
-        /* columns of unequal length are padded with NaN rather than refused */
+        /* a full column is handed over, not copied (unless two columns are the same
+         * list); columns of unequal length are padded with NaN rather than refused */
+        if (v->nn == nrows && nrows && !v->given) {
+            d->cols[c] = v->nums;
+            v->given = true;
+            continue;
+        }
         d->cols[c] = malloc((nrows ? nrows : 1) * sizeof(double));
         if (!d->cols[c])
             return u->why = "out of memory", -1;
@@ -485,7 +577,8 @@ int ipp_read_pickle(const uint8_t *buf, size_t len, ipp_data_t *d, char *err, si
     for (size_t i = 0; i < u.nall; i++) {
         free(u.all[i]->s);
         free(u.all[i]->items);
-        free(u.all[i]->nums);
+        if (!u.all[i]->given) /* else d has it, and frees it if rc */
+            free(u.all[i]->nums);
         free(u.all[i]);
     }
     free(u.all);
