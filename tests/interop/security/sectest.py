@@ -104,10 +104,12 @@ def tls_opts(d, cert=None, verify=True):
     return o
 
 
-def round_trips_while(client, guess, args_list, what, seconds=4, bound=0.100):
+def round_trips_while(client, guess, args_list, what, seconds=4, bound=0.100,
+                      median_bound=None):
     """Run guess(*args, stop, counts) on one thread per args while client (a logged-in
     wire.Client) measures PINGREQ -> PINGRESP; prints the figures and fails when the
-    guessers hardly ran or the p99 round trip is over bound seconds."""
+    guessers hardly ran, the p99 round trip is over bound seconds, or the median is over
+    median_bound (when given)."""
     stop, counts = threading.Event(), []
     threads = [threading.Thread(target=guess, args=(*a, stop, counts)) for a in args_list]
     for t in threads:
@@ -134,3 +136,7 @@ def round_trips_while(client, guess, args_list, what, seconds=4, bound=0.100):
         raise AssertionError(f"the guessers hardly ran: {counts}")
     if p99 > bound:
         raise AssertionError(f"p99 round trip {p99 * 1000:.1f} ms while hashing ({what})")
+    median = statistics.median(rtts)
+    if median_bound is not None and median > median_bound:
+        raise AssertionError(f"median round trip {median * 1000:.1f} ms over "
+                             f"{median_bound * 1000:.1f} ms ({what})")

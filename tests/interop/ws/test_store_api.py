@@ -285,9 +285,11 @@ def large(ports, alice):
             n += status == 200
         counts.append(n)
     # Two readers on a machine of two cores: the pings compete for the CPU but never
-    # wait for a whole read, which a read on the loop would make them do.
+    # wait for a whole read. Reads on the loop, back to back from two readers, would keep
+    # it busy nearly all the time, so a ping's median wait would be about half a read;
+    # off the loop it is a few ms even on a loaded machine, where a p99 is mostly noise.
     round_trips_while(pinger, reader, [() for _ in range(2)], "large API reads",
-                      bound=min(0.1, one / 2))
+                      bound=max(0.25, one), median_bound=one / 4)
     pinger.close()
 
     # Clients that go away while their read runs: the socket closes, the read finishes
