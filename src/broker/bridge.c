@@ -86,6 +86,8 @@ struct ipb_bridge {
     bool lc_closed;       /* its transport was closed: ipb_conn_on_closed is due */
     bool lc_written;      /* an asynchronous write was taken: ipb_conn_on_written is due */
     bool lc_up;           /* CONNACK read */
+    bool lc_end;          /* end it on the next kick (as if its socket had closed) */
+    unsigned lc_subs;     /* SUBACKs due */
     buf_t lin;            /* from the broker, a partial packet */
     buf_t lout;           /* to the broker, fed on the next turn */
     uv_timer_t kick;      /* feeds lout, finishes closes: never inside the broker's flush */
@@ -255,6 +257,12 @@ static void notify_local(ipb_bridge_t *br, bool up)
 /* ---- the remote connection ---------------------------------------------------------- */
 
 static void attempt(ipb_bridge_t *br);
+
+static void on_retry(uv_timer_t *t)
+{
+    attempt(t->data);
+}
+
 static void local_open(ipb_bridge_t *br);
 static void local_close(ipb_bridge_t *br);
 
@@ -282,7 +290,7 @@ static void on_tcp_closed(uv_handle_t *h)
         }
         delay_ms = br->sleep_s * 1000;
     }
-    uv_timer_start(&br->timer, (uv_timer_cb)attempt, delay_ms, 0);
+    uv_timer_start(&br->timer, on_retry, delay_ms, 0);
 }
 
 /* The remote link is lost (or an attempt failed): close it, and the local side with it. */
@@ -441,7 +449,12 @@ static void on_connack(ipb_bridge_t *br, const ipm_connack_t *ca)
         remote_send(br, &pkt);
     }
     subscribe_remote(br);
-    local_open(br);
+    /* A local side still open from before (made at start) holds, unacknowledged, what the
+     * broker sent it meanwhile: it connects again, so that the session resends it. */
+    if (br->lc)
+        local_close(br);
+    else
+        local_open(br);
 }
 
 /* A PUBLISH from the remote: into the broker under its local topic, same QoS and id. */
@@ -574,8 +587,8 @@ static void on_connected(uv_connect_t *req, int status)
                  br->cfg->name, br->cfg->host[br->addr], br->cfg->port[br->addr],
                  uv_strerror(status));
         br->addr = (br->addr + 1) % br->cfg->n_addresses;
-        br->state = BR_CONNACK; /* so remote_down closes the socket */
-        remote_down(br, "failed");
+        br->state = BR_CLOSING;
+        uv_close((uv_handle_t *)&br->tcp, on_tcp_closed);
         return;
     }
     uv_tcp_nodelay(&br->tcp, 1);
@@ -635,7 +648,7 @@ static void attempt(ipb_bridge_t *br)
     if (uv_getaddrinfo(br->b->loop, &br->gai, on_resolved, br->cfg->host[br->addr], port,
                        &hints) < 0) {
         br->state = BR_IDLE;
-        uv_timer_start(&br->timer, (uv_timer_cb)attempt, 1000u * br->cfg->restart_base, 0);
+        uv_timer_start(&br->timer, on_retry, 1000u * br->cfg->restart_base, 0);
     }
 }
 
@@ -659,6 +672,7 @@ static void subscribe_local(ipb_bridge_t *br)
         ipm_packet_t pkt = {.type = IPM_SUBSCRIBE};
         pkt.u.subscribe = (ipm_subscribe_t){.packet_id = (uint16_t)(1 + i), .subs = &sub,
                                             .count = 1};
+        br->lc_subs++;
         local_send(br, &pkt);
     }
 }
@@ -679,8 +693,10 @@ static void local_publish(ipb_bridge_t *br, const ipm_publish_t *p)
     uint32_t max = br->cfg->max_packet_size;
     if (br->remote_max && (!max || br->remote_max < max))
         max = br->remote_max;
-    if (size < 0 || (max && size > max) || br->state != BR_UP) {
-        /* Nowhere to go (or too large for the remote): done with, as mosquitto drops it. */
+    if (br->state != BR_UP)
+        return; /* not acknowledged: the session sends it again, with DUP, next time */
+    if (size < 0 || (max && size > max)) {
+        /* Too large for the remote (or not mappable): done with, as mosquitto drops it. */
         if (p->qos == 1)
             local_ack(br, IPM_PUBACK, p->packet_id);
         else if (p->qos == 2) {
@@ -706,7 +722,14 @@ static void local_packet(ipb_bridge_t *br, const ipm_packet_t *pkt)
         }
         br->lc_up = true;
         subscribe_local(br);
-        notify_local(br, true);
+        if (br->state == BR_UP)
+            notify_local(br, true);
+        break;
+    case IPM_SUBACK:
+        /* Opened at start with the remote still away, only to make the session and its
+         * subscriptions: offline again once they are in place, queueing. */
+        if (br->lc_subs && --br->lc_subs == 0 && br->state != BR_UP)
+            local_close(br);
         break;
     case IPM_PUBLISH:
         local_publish(br, &pkt->u.publish);
@@ -817,7 +840,8 @@ static void local_open(ipb_bridge_t *br)
         return;
     }
     br->lc->trusted = true;
-    br->lc_up = false;
+    br->lc_up = br->lc_end = false;
+    br->lc_subs = 0;
     br->lin.len = br->lout.len = 0;
     const ipb_bridge_config_t *c = br->cfg;
     bool clean = c->local_cleansession < 0 ? c->cleansession : c->local_cleansession;
@@ -834,13 +858,13 @@ static void local_open(ipb_bridge_t *br)
     local_send(br, &pkt);
 }
 
-/* End the local side (the remote is gone, or the broker closes): as if its socket closed. */
+/* End the local side (the remote is gone, or the broker closes) on the next kick, as if
+ * its socket had closed: never from inside the broker's own writing to it. */
 static void local_close(ipb_bridge_t *br)
 {
     br->lc_up = false;
     br->lout.len = 0;
-    if (br->lc && !br->lc_closed && br->lc->state < IPB_CONN_CLOSING)
-        ipb_conn_on_read(br->lc, UV_EOF, NULL);
+    br->lc_end = br->lc != NULL;
     schedule_kick(br);
 }
 
@@ -861,6 +885,11 @@ static void on_kick(uv_timer_t *t)
     }
     if (br->lout.len)
         feed(br);
+    if (br->lc && br->lc_end) {
+        br->lc_end = false;
+        if (!br->lc_closed && br->lc->state < IPB_CONN_CLOSING)
+            ipb_conn_on_read(br->lc, UV_EOF, NULL);
+    }
     /* The kick timer goes last: the local connection may still need it until it is gone. */
     if (br->closing && !br->lc && !uv_is_closing((uv_handle_t *)&br->kick))
         uv_close((uv_handle_t *)&br->kick, on_handle_closed);
@@ -923,6 +952,9 @@ int ipb__bridges_start(ipb_broker_t *b)
         br->timer.data = br->kick.data = br;
         br->next = b->bridges->list;
         b->bridges->list = br;
+        /* The local session and its subscriptions from the start, so that messages for
+         * the remote queue even before it is first reached. */
+        local_open(br);
         attempt(br);
     }
     return 0;

@@ -65,13 +65,16 @@ struct ipb_conn {
 };
 
 /*
- * A bridge's state notifications ($SYS/broker/connection/ID/state, its will among them)
- * are the one '$SYS' a 3.x bridge connection may publish, as mosquitto's bridges do.
+ * A bridge's state notifications, its will among them: mosquitto's bridges publish them
+ * to $SYS/broker/connection/<their client id>/state (a 5.0 bridge has no bridge bit to
+ * tell it by). The one '$SYS' topic a client may publish to, and only under its own id.
  */
-static inline bool ipb__conn_bridge_state(const ipb_conn_t *c, const uint8_t *topic, size_t len)
+static inline bool ipb__conn_bridge_state(const char *id, const uint8_t *topic, size_t len)
 {
-    static const char pre[] = "$SYS/broker/connection/";
-    return c->bridge && len > sizeof pre - 1 && !memcmp(topic, pre, sizeof pre - 1);
+    static const char pre[] = "$SYS/broker/connection/", post[] = "/state";
+    size_t plen = sizeof pre - 1, ilen = strlen(id), slen = sizeof post - 1;
+    return len == plen + ilen + slen && !memcmp(topic, pre, plen) &&
+           !memcmp(topic + plen, id, ilen) && !memcmp(topic + plen + ilen, post, slen);
 }
 
 /* A closing connection's peer closed its side: close once our last bytes are out. */

@@ -166,7 +166,7 @@ static bool make_will(ipb_conn_t *c, const ipm_connect_t *p, const char *id, uin
         *reason = IPM_RC_TOPIC_NAME_INVALID;
         return false;
     }
-    if (b->auth && b->auth->publish && !ipb__conn_bridge_state(c, will_topic.data, will_topic.len)) {
+    if (b->auth && b->auth->publish && !ipb__conn_bridge_state(id, will_topic.data, will_topic.len)) {
         char topic[IPM_MAX_STRING_LEN + 1];
         memcpy(topic, will_topic.data, will_topic.len);
         topic[will_topic.len] = '\0';

@@ -49,7 +49,7 @@ static uint8_t refusal(ipb_conn_t *c, const ipm_publish_t *p)
         return IPM_RC_QUOTA_EXCEEDED; /* 0x95 is not a PUBACK reason */
     /* '$' topics, ACLs and topic limits: the auth hook (security.c) says no. */
     if (!b->auth || !b->auth->publish || c->trusted ||
-        ipb__conn_bridge_state(c, p->topic.data, p->topic.len))
+        ipb__conn_bridge_state(c->s->id, p->topic.data, p->topic.len))
         return 0;
     char topic[IPM_MAX_STRING_LEN + 1];
     memcpy(topic, p->topic.data, p->topic.len);

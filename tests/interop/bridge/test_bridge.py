@@ -215,6 +215,156 @@ def config_errors():
             expect_eq(want in r.stderr and f"{conf}:" in r.stderr, True, r.stderr)
 
 
+def exactly_once_both_ways(d, ours_port, mport):
+    """One message published on each side reaches a subscriber on each side once."""
+    subs = {"ours": Sub(ours_port, ["t/#"]), "mosquitto": Sub(mport, ["t/#"])}
+    try:
+        bridged(mport, ours_port, "t/probe", "t/probe", 1)
+        bridged(ours_port, mport, "t/probe", "t/probe", 1)
+        for s in subs.values():
+            s.drain(0.5)
+        for side, port in (("ours", ours_port), ("mosquitto", mport)):
+            publish(port, f"t/from-{side}", "once", 1)
+            for where, s in subs.items():
+                got = s.drain(1.5)
+                expect_eq(got, [(f"t/from-{side}", "once", 1, False)],
+                          f"published on {side}, seen on {where}")
+    finally:
+        for s in subs.values():
+            s.close()
+
+
+def no_loop_ours_to_mosquitto(version):
+    with iptest.tempdir() as d, iptest.mosquitto() as (mport, _):
+        with ours(d, bridge_conf("up", mport, ["topic t/# both 1"], version)) as o:
+            exactly_once_both_ways(d, o.port, mport)
+
+
+def no_loop_mosquitto_to_ours(version):
+    with iptest.tempdir() as d, ours(d) as o:
+        with iptest.mosquitto(bridge_conf("m2o", o.port, ["topic t/# both 1"], version)) as (
+                mport, _):
+            exactly_once_both_ways(d, o.port, mport)
+
+
+class Remote:
+    """mosquitto with persistence on a fixed port, stopped and started again by the test."""
+
+    def __init__(self, d):
+        self.port = iptest.free_port()
+        self.dir = d
+        self.conf = os.path.join(d, "remote.conf")
+        with open(self.conf, "w") as f:
+            f.write(f"listener {self.port} {iptest.HOST}\nallow_anonymous true\n"
+                    f"persistence true\npersistence_location {d}/\nmax_queued_messages 0\n"
+                    + ("user root\n" if os.geteuid() == 0 else ""))
+        self.proc = None
+
+    def start(self):
+        log = open(os.path.join(self.dir, "remote.log"), "a")
+        self.proc = subprocess.Popen(["mosquitto", "-c", self.conf], stdout=log,
+                                     stderr=subprocess.STDOUT)
+        log.close()
+        iptest.wait_port(self.port, proc=self.proc)
+
+    def stop(self):
+        if self.proc:
+            iptest.stop(self.proc)
+            self.proc = None
+
+
+class Counter:
+    """A persistent paho subscriber on the remote that reconnects by itself."""
+
+    def __init__(self, port, topic):
+        self.seen = []
+        self.lock = threading.Lock()
+        self.c = mqtt.Client(client_id="counter", clean_session=False)
+        self.c.reconnect_delay_set(0.1, 0.5)
+        self.c.on_connect = lambda c, u, f, rc: c.subscribe(topic, 1)
+        self.c.on_message = self.on_message
+        self.c.connect(iptest.HOST, port)
+        self.c.loop_start()
+
+    def on_message(self, c, u, m):
+        with self.lock:
+            self.seen.append(m.payload.decode())
+
+    def distinct(self):
+        with self.lock:
+            return len(set(self.seen))
+
+    def close(self):
+        self.c.loop_stop()
+        self.c.disconnect()
+
+
+def queue_while_remote_down():
+    """The remote stops and starts again while a paho publisher goes on at QoS 1: every
+    message arrives, duplicates at most the messages in flight when it went (the window,
+    max_inflight_messages 20)."""
+    n = 300
+    with iptest.tempdir() as d:
+        r = Remote(d)
+        r.start()
+        conf = bridge_conf("up", r.port, ["topic q/# out 1", "restart_timeout 1"])
+        with ours(d, conf) as o:
+            counter = Counter(r.port, "q/#")
+            try:
+                bridged(r.port, o.port, "q/probe", "q/probe", 1)
+                iptest.eventually(lambda: counter.distinct() >= 1, what="the probe")
+                pub = mqtt.Client(client_id="publisher")
+                up = threading.Event()
+                pub.on_connect = lambda *a: up.set()
+                pub.connect(iptest.HOST, o.port)
+                pub.loop_start()
+                expect_eq(up.wait(iptest.TIMEOUT), True, "publisher connected")
+                for i in range(n):
+                    pub.publish("q/m", f"m{i}", 1).wait_for_publish()
+                    if i == n // 3:
+                        r.stop()
+                    if i == 2 * n // 3:
+                        r.start()
+                    time.sleep(0.005)
+                pub.loop_stop()
+                pub.disconnect()
+                iptest.eventually(lambda: counter.distinct() >= n + 1, timeout=30,
+                                  what=f"all {n} messages on the remote")
+                time.sleep(1)
+                dups = len(counter.seen) - counter.distinct()
+                print(f"     {n} messages, {dups} duplicates", flush=True)
+                expect_eq(dups <= 20, True, f"{dups} duplicates")
+            finally:
+                counter.close()
+                r.stop()
+
+
+def queue_survives_restart():
+    """persistence true: what waits for the remote survives a restart of our broker."""
+    with iptest.tempdir() as d:
+        r = Remote(d)
+        r.start()
+        conf = bridge_conf("up", r.port, ["topic p/# out 1", "restart_timeout 1"])
+        conf = f"persistence true\npersistence_location {d}\n" + conf
+        o = Ours(d, conf).start()
+        counter = Counter(r.port, "p/#")
+        try:
+            bridged(r.port, o.port, "p/probe", "p/probe", 1)
+            iptest.eventually(lambda: counter.distinct() >= 1, what="the probe")
+            r.stop()
+            for i in range(50):
+                publish(o.port, "p/m", f"m{i}", 1)
+            o.stop()
+            o.start()
+            r.start()
+            iptest.eventually(lambda: counter.distinct() >= 51, timeout=30,
+                              what="the 50 queued messages on the remote")
+        finally:
+            counter.close()
+            o.stop()
+            r.stop()
+
+
 def main():
     res = iptest.Results()
     res.check("config: bridge lines refused with file:line and a reason", config_errors)
@@ -228,6 +378,13 @@ def main():
               notifications_and_client_ids)
     res.check("remote_clientid defaults to hostname.NAME", default_remote_clientid)
     res.check("mosquitto bridging into ours (3.1.1, bridge bit)", mosquitto_into_ours)
+    res.check("remote stopped and started under a QoS 1 stream: all arrive, few twice",
+              queue_while_remote_down)
+    res.check("persistence true: the queue for the remote survives a restart",
+              queue_survives_restart)
+    for v in ("mqttv311", "mqttv50"):
+        res.check(f"no loop: ours -> mosquitto, t/# both ({v})", no_loop_ours_to_mosquitto, v)
+        res.check(f"no loop: mosquitto -> ours, t/# both ({v})", no_loop_mosquitto_to_ours, v)
     for extra in sys.argv[1:]:
         print("unknown argument", extra)
     res.finish()
