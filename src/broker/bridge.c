@@ -29,6 +29,7 @@
 #include "conn.h"
 #include "core.h"
 #include "log.h"
+#include "tls/tls.h"
 
 #define BR_IDLE 0       /* waiting for the next attempt */
 #define BR_RESOLVING 1
@@ -80,6 +81,9 @@ struct ipb_bridge {
     uint32_t remote_max;  /* the remote's 5.0 maximum packet size; 0 = none */
     uint16_t remote_recv; /* the remote's 5.0 receive maximum */
     uint8_t *pid;         /* PID_* by packet id */
+    ipb_tls_ctx_t *tls_ctx; /* bridge_cafile / bridge_capath: TLS to the remote */
+    ipb_tls_t *tls;
+    uint8_t *cbuf;        /* ciphertext read from the socket */
     /* local */
     local_tr_t ltr;
     ipb_conn_t *lc;
@@ -171,6 +175,30 @@ static size_t backlog(ipb_bridge_t *br)
     return br->state == BR_UP ? uv_stream_get_write_queue_size((uv_stream_t *)&br->tcp) : 0;
 }
 
+static bool remote_write(ipb_bridge_t *br, wreq_t *w, size_t len)
+{
+    w->br = br;
+    uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)len);
+    if (uv_write(&w->req, (uv_stream_t *)&br->tcp, &b, 1, on_remote_written) < 0) {
+        free(w);
+        return false;
+    }
+    br->last_tx = ipb__now(br->b);
+    return true;
+}
+
+/* The ciphertext TLS has for the socket (handshake records too). */
+static bool tls_flush(ipb_bridge_t *br)
+{
+    size_t n = ipb_tls_out_pending(br->tls);
+    if (!n)
+        return true;
+    wreq_t *w = malloc(sizeof *w + n);
+    if (!w)
+        return false;
+    return remote_write(br, w, ipb_tls_out_read(br->tls, w->data, n));
+}
+
 /* Encode and send one packet to the remote; false if it could not be. */
 static bool remote_send(ipb_bridge_t *br, const ipm_packet_t *pkt)
 {
@@ -182,18 +210,15 @@ static bool remote_send(ipb_bridge_t *br, const ipm_packet_t *pkt)
     wreq_t *w = malloc(sizeof *w + (size_t)size);
     if (!w)
         return false;
-    w->br = br;
     if (ipm_encode(pkt, br->version, w->data, (size_t)size) != size) {
         free(w);
         return false;
     }
-    uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)size);
-    if (uv_write(&w->req, (uv_stream_t *)&br->tcp, &b, 1, on_remote_written) < 0) {
-        free(w);
-        return false;
-    }
-    br->last_tx = ipb__now(br->b);
-    return true;
+    if (!br->tls)
+        return remote_write(br, w, (size_t)size);
+    bool ok = ipb_tls_write(br->tls, w->data, (size_t)size) == 0;
+    free(w);
+    return ok && tls_flush(br);
 }
 
 static void remote_ack(ipb_bridge_t *br, uint8_t type, uint16_t pid)
@@ -270,6 +295,8 @@ static void on_tcp_closed(uv_handle_t *h)
 {
     ipb_bridge_t *br = h->data;
     buf_free(&br->rin);
+    ipb_tls_free(br->tls);
+    br->tls = NULL;
     if (br->closing) {
         closed_one(br);
         return;
@@ -534,6 +561,10 @@ static void on_remote_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     ipb_bridge_t *br = h->data;
     (void)suggested;
+    if (br->tls) {
+        *buf = uv_buf_init((char *)br->cbuf, br->cbuf ? 65536 : 0);
+        return;
+    }
     if (br->rin.cap - br->rin.len < 16384) {
         size_t nc = br->rin.cap ? br->rin.cap * 2 : 65536;
         uint8_t *np = realloc(br->rin.p, nc);
@@ -547,6 +578,14 @@ static void on_remote_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init((char *)br->rin.p + br->rin.len, (unsigned)(br->rin.cap - br->rin.len));
 }
 
+/* Plaintext out of TLS: after what is left of a partial packet. */
+static void on_plain(void *arg, uint8_t *p, size_t n)
+{
+    ipb_bridge_t *br = arg;
+    if (!buf_add(&br->rin, p, n))
+        remote_down(br, "out of memory");
+}
+
 static void on_remote_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     ipb_bridge_t *br = s->data;
@@ -555,8 +594,18 @@ static void on_remote_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         remote_down(br, n == UV_EOF ? "was closed by the remote" : uv_strerror((int)n));
         return;
     }
-    br->rin.len += (size_t)n;
     br->last_rx = ipb__now(br->b);
+    if (br->tls) {
+        bool was_ready = ipb_tls_ready(br->tls);
+        if (ipb_tls_feed(br->tls, br->cbuf, (size_t)n, on_plain, br) < 0 || !tls_flush(br)) {
+            remote_down(br, ipb_tls_error(br->tls));
+            return;
+        }
+        if (!was_ready && ipb_tls_ready(br->tls))
+            send_connect(br);
+    } else {
+        br->rin.len += (size_t)n;
+    }
     size_t used = 0;
     while (br->state == BR_UP || br->state == BR_CONNACK) {
         ipm_frame_t f;
@@ -595,7 +644,18 @@ static void on_connected(uv_connect_t *req, int status)
     br->last_rx = br->last_tx = ipb__now(br->b);
     br->ping_out = false;
     uv_read_start((uv_stream_t *)&br->tcp, on_remote_alloc, on_remote_read);
-    send_connect(br);
+    if (!br->tls_ctx) {
+        send_connect(br);
+    } else {
+        /* CONNECT once the handshake is done (on_remote_read). */
+        const ipb_bridge_config_t *c = br->cfg;
+        br->state = BR_CONNACK;
+        br->tls = ipb_tls_new_client(br->tls_ctx, c->host[br->addr], !c->insecure);
+        if (!br->tls || ipb_tls_feed(br->tls, NULL, 0, on_plain, br) < 0 || !tls_flush(br)) {
+            remote_down(br, "could not start TLS");
+            return;
+        }
+    }
     uint64_t ka = (uint64_t)br->cfg->keepalive * 1000;
     uv_timer_start(&br->timer, on_keepalive, CONNECT_TIMEOUT_MS < ka ? CONNECT_TIMEOUT_MS : ka,
                    1000);
@@ -922,6 +982,30 @@ static void names(ipb_bridge_t *br)
                  br->remote_id);
 }
 
+static const char *or_null(const char *s)
+{
+    return s[0] ? s : NULL;
+}
+
+static int tls_start(ipb_bridge_t *br)
+{
+    const ipb_bridge_config_t *c = br->cfg;
+    if (!c->cafile[0] && !c->capath[0])
+        return 0;
+    char err[256];
+    ipb_tls_client_config_t tc = {.cafile = or_null(c->cafile), .capath = or_null(c->capath),
+                                  .certfile = or_null(c->certfile),
+                                  .keyfile = or_null(c->keyfile),
+                                  .tls_version = or_null(c->tls_version)};
+    if (!(br->tls_ctx = ipb_tls_client_ctx_new(&tc, err, sizeof err)) ||
+        !(br->cbuf = malloc(65536))) {
+        ipb__log(br->b, IPB_LOG_ERR, "Error: bridge %s: %s.", c->name,
+                 br->tls_ctx ? "out of memory" : err);
+        return -1;
+    }
+    return 0;
+}
+
 int ipb__bridges_start(ipb_broker_t *b)
 {
     if (!b->cfg.n_bridges)
@@ -947,6 +1031,13 @@ int ipb__bridges_start(ipb_broker_t *b)
         br->version = (uint8_t)br->cfg->protocol_version;
         br->remote_recv = 65535;
         names(br);
+        if (tls_start(br) < 0) {
+            ipb_tls_ctx_free(br->tls_ctx);
+            free(br->cbuf);
+            free(pid);
+            free(br);
+            return IPM_EINVALID;
+        }
         uv_timer_init(b->loop, &br->timer);
         uv_timer_init(b->loop, &br->kick);
         br->timer.data = br->kick.data = br;
@@ -971,6 +1062,8 @@ static void bridge_free(ipb_bridge_t *br)
     buf_free(&br->lout);
     buf_free(&br->rin);
     free(br->pid);
+    free(br->cbuf);
+    ipb_tls_ctx_free(br->tls_ctx);
     free(br);
     if (!b->bridges->list) {
         void (*done)(ipb_broker_t *) = b->bridges->done;

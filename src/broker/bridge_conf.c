@@ -169,3 +169,14 @@ int ipb__bridge_parse_start_type(ipb__cparse_t *p, const ipb__cdir_t *d, char **
                              "broker and reconnect (automatic)", v);
     return ipb__cfail(p, "start_type must be automatic, lazy or once");
 }
+
+int ipb__bridge_parse_tls_version(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok, int n)
+{
+    ipb_bridge_config_t *bc = ipb__cparse_bridge(p);
+    const char *v = n > 1 ? tok[1] : "";
+    if (strcmp(v, "tlsv1.2") && strcmp(v, "tlsv1.3"))
+        return ipb__cfail(p, "%s must be tlsv1.2 or tlsv1.3 (older versions are broken)",
+                          d->name);
+    snprintf(bc->tls_version, sizeof bc->tls_version, "%s", v);
+    return 0;
+}

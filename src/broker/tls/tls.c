@@ -1,8 +1,10 @@
 /*
- * tls.c - server-side TLS over memory BIOs (see tls.h).
+ * tls.c - TLS over memory BIOs (see tls.h): the server side of TLS listeners, and the
+ * client side of bridges.
  */
 #include "tls.h"
 
+#include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -21,6 +23,7 @@ struct ipb_tls {
     SSL *ssl;
     BIO *in, *out; /* network side: ciphertext from and to the peer */
     bool started;  /* first byte seen */
+    bool client;   /* our side connects (a bridge) */
     char error[160];
 };
 
@@ -248,6 +251,48 @@ ipb_tls_ctx_t *ipb_tls_ctx_new(const ipb_tls_config_t *cfg, char *err, size_t er
     return ctx;
 }
 
+ipb_tls_ctx_t *ipb_tls_client_ctx_new(const ipb_tls_client_config_t *cfg, char *err,
+                                      size_t errlen)
+{
+    char what[300];
+    int v = min_version(cfg->tls_version);
+    if (v < 0) {
+        snprintf(err, errlen, "bridge_tls_version %s: use tlsv1.2 or tlsv1.3", cfg->tls_version);
+        return NULL;
+    }
+    if (!cfg->certfile != !cfg->keyfile) {
+        snprintf(err, errlen, "bridge_certfile and bridge_keyfile go together");
+        return NULL;
+    }
+    ipb_tls_ctx_t *ctx = calloc(1, sizeof *ctx);
+    if (!ctx || !(ctx->ssl_ctx = SSL_CTX_new(TLS_client_method()))) {
+        snprintf(err, errlen, "out of memory");
+        free(ctx);
+        return NULL;
+    }
+    SSL_CTX *c = ctx->ssl_ctx;
+    SSL_CTX_set_min_proto_version(c, v);
+    SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION);
+    SSL_CTX_set_verify(c, SSL_VERIFY_PEER, NULL);
+    snprintf(what, sizeof what, "bridge_cafile/bridge_capath");
+    if (SSL_CTX_load_verify_locations(c, cfg->cafile, cfg->capath) != 1)
+        goto fail;
+    if (cfg->certfile) {
+        snprintf(what, sizeof what, "bridge_certfile %s", cfg->certfile);
+        if (SSL_CTX_use_certificate_chain_file(c, cfg->certfile) != 1)
+            goto fail;
+        snprintf(what, sizeof what, "bridge_keyfile %s", cfg->keyfile);
+        if (SSL_CTX_use_PrivateKey_file(c, cfg->keyfile, SSL_FILETYPE_PEM) != 1 ||
+            SSL_CTX_check_private_key(c) != 1)
+            goto fail;
+    }
+    return ctx;
+fail:
+    openssl_error(err, errlen, what);
+    ipb_tls_ctx_free(ctx);
+    return NULL;
+}
+
 void ipb_tls_ctx_free(ipb_tls_ctx_t *ctx)
 {
     if (!ctx)
@@ -277,6 +322,26 @@ ipb_tls_t *ipb_tls_new(ipb_tls_ctx_t *ctx)
     return t;
 }
 
+ipb_tls_t *ipb_tls_new_client(ipb_tls_ctx_t *ctx, const char *host, bool check_name)
+{
+    ipb_tls_t *t = ipb_tls_new(ctx);
+    if (!t)
+        return NULL;
+    t->client = true;
+    SSL_set_connect_state(t->ssl);
+    unsigned char ip[16];
+    bool is_ip = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
+    bool ok = is_ip || SSL_set_tlsext_host_name(t->ssl, host) == 1; /* SNI names hosts only */
+    if (ok && check_name)
+        ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), host) == 1
+                   : SSL_set1_host(t->ssl, host) == 1;
+    if (!ok) {
+        ipb_tls_free(t);
+        return NULL;
+    }
+    return t;
+}
+
 void ipb_tls_free(ipb_tls_t *t)
 {
     if (!t)
@@ -289,8 +354,8 @@ static int fail(ipb_tls_t *t, const char *what)
 {
     long v = SSL_get_verify_result(t->ssl);
     if (v != X509_V_OK)
-        snprintf(t->error, sizeof t->error, "%s: client certificate: %s", what,
-                 X509_verify_cert_error_string(v));
+        snprintf(t->error, sizeof t->error, "%s: %s certificate: %s", what,
+                 t->client ? "server" : "client", X509_verify_cert_error_string(v));
     else
         openssl_error(t->error, sizeof t->error, what);
     return -1;

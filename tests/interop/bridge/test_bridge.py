@@ -365,8 +365,68 @@ def queue_survives_restart():
             r.stop()
 
 
+def certs(d):
+    subprocess.run(["sh", os.path.join(os.environ["IOTPLOT_SRC"], "tests/lib/make-certs.sh"),
+                    d], check=True, timeout=60)
+
+
+def tls_remote(d, cert="server", extra=""):
+    return (f"cafile {d}/ca.pem\ncertfile {d}/{cert}.pem\nkeyfile {d}/{cert}.key\n"
+            + extra)
+
+
+def tls_bridge(d, lines, remote_extra="", cert="server", expect=None):
+    """ours -> mosquitto over TLS; mosquitto also has a plain listener for the test's
+    clients. expect None: messages cross both ways; else that text in our log."""
+    plain = iptest.free_port()
+    remote = tls_remote(d, cert, remote_extra) + f"listener {plain} {iptest.HOST}\n"
+    with iptest.mosquitto(remote) as (mport, _):
+        with ours(d, bridge_conf("tls", mport, lines + ["topic t/# both 1"])) as o:
+            if expect is None:
+                bridged(plain, o.port, "t/out", "t/out", 1)
+                bridged(o.port, plain, "t/in", "t/in", 1)
+            else:
+                iptest.eventually(lambda: expect in o.log(), what=f"'{expect}' in the log")
+                s = Sub(plain, ["t/#"])
+                try:
+                    publish(o.port, "t/x", "no", 1)
+                    expect_eq(s.drain(1), [], "nothing crossed")
+                finally:
+                    s.close()
+
+
+def tls_cases():
+    with iptest.tempdir() as d:
+        certs(d)
+        tls_bridge(d, [f"bridge_cafile {d}/ca.pem"])
+        tls_bridge(d, [f"bridge_cafile {d}/ca.pem", "bridge_tls_version tlsv1.3"])
+        tls_bridge(d, [f"bridge_cafile {d}/other-ca.pem"], expect="server certificate")
+        tls_bridge(d, [f"bridge_cafile {d}/ca.pem"], cert="wrongname",
+                   expect="server certificate")
+        tls_bridge(d, [f"bridge_cafile {d}/ca.pem", "bridge_insecure true"], cert="wrongname")
+        tls_bridge(d, [f"bridge_cafile {d}/ca.pem", f"bridge_certfile {d}/client.pem",
+                       f"bridge_keyfile {d}/client.key"],
+                   remote_extra="require_certificate true\n")
+        tls_bridge(d, [f"bridge_cafile {d}/ca.pem"], remote_extra="require_certificate true\n",
+                   expect="Bridge tls: connection to")
+
+
+def tls_capath():
+    with iptest.tempdir() as d:
+        certs(d)
+        os.mkdir(f"{d}/hashed")
+        subprocess.run(["cp", f"{d}/ca.pem", f"{d}/hashed/ca.crt"], check=True)
+        subprocess.run(["openssl", "rehash", f"{d}/hashed"], check=True, timeout=30,
+                       capture_output=True)
+        tls_bridge(d, [f"bridge_capath {d}/hashed"])
+
+
 def main():
     res = iptest.Results()
+    only = os.environ.get("BRIDGE_ONLY")
+    if only:
+        res.check(only, globals()[only])
+        res.finish()
     res.check("config: bridge lines refused with file:line and a reason", config_errors)
     res.check("ours -> mosquitto 3.1.1: out, in, both with prefixes, QoS 0/1/2",
               out_in_both, "mqttv311")
@@ -382,6 +442,9 @@ def main():
               queue_while_remote_down)
     res.check("persistence true: the queue for the remote survives a restart",
               queue_survives_restart)
+    res.check("TLS: verified, TLS 1.3, wrong CA, wrong name, bridge_insecure, client "
+              "certificate", tls_cases)
+    res.check("TLS: bridge_capath", tls_capath)
     for v in ("mqttv311", "mqttv50"):
         res.check(f"no loop: ours -> mosquitto, t/# both ({v})", no_loop_ours_to_mosquitto, v)
         res.check(f"no loop: mosquitto -> ours, t/# both ({v})", no_loop_mosquitto_to_ours, v)
