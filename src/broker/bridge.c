@@ -117,6 +117,8 @@ static void on_handle_closed(uv_handle_t *h)
 
 static bool buf_add(buf_t *b, const void *p, size_t n)
 {
+    if (!n)
+        return true;
     if (b->len + n > b->cap) {
         size_t nc = b->cap ? b->cap : 4096;
         while (nc < b->len + n)
@@ -140,6 +142,8 @@ static void buf_free(buf_t *b)
 
 static void buf_consume(buf_t *b, size_t n)
 {
+    if (!n)
+        return;
     memmove(b->p, b->p + n, b->len - n);
     b->len -= n;
 }

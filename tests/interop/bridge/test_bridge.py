@@ -133,6 +133,18 @@ def out_in_both(version):
                 bridged(o.port, mport, "R/y/2", "L/y/2", qos)
 
 
+def prefix_rules():
+    """mosquitto's table: no pattern (both prefixes are the topics), one empty prefix."""
+    with iptest.tempdir() as d, iptest.mosquitto() as (mport, _):
+        conf = bridge_conf("up", mport, ['topic "" both 1 loc/one rem/one',
+                                         'topic p/# out 1 "" R2/', 'topic q/# in 1 L2/ ""'])
+        with ours(d, conf) as o:
+            bridged(mport, o.port, "loc/one", "rem/one", 1)
+            bridged(o.port, mport, "rem/one", "loc/one", 1)
+            bridged(mport, o.port, "p/a", "R2/p/a", 1)
+            bridged(o.port, mport, "q/b", "L2/q/b", 1)
+
+
 def qos_capped_by_topic_line():
     """The line's QoS is the subscription's on each side: QoS 2 in, QoS 1 crossing."""
     with iptest.tempdir() as d, iptest.mosquitto() as (mport, _):
@@ -434,6 +446,7 @@ def main():
               out_in_both, "mqttv50")
     res.check("ours -> mosquitto 3.1: out, in, both", out_in_both, "mqttv31")
     res.check("the topic line's QoS caps what crosses", qos_capped_by_topic_line)
+    res.check("prefix rules: \"\" pattern, empty local or remote prefix", prefix_rules)
     res.check("notifications: retained 1 both sides, the will 0; local.<remote_clientid>",
               notifications_and_client_ids)
     res.check("remote_clientid defaults to hostname.NAME", default_remote_clientid)
