@@ -433,6 +433,94 @@ def tls_capath():
         tls_bridge(d, [f"bridge_capath {d}/hashed"])
 
 
+class FakeRemote:
+    """A listening socket speaking just enough MQTT 3.1.1 by hand to see exactly what the
+    bridge sends: CONNACK to each CONNECT, and every packet after it recorded."""
+
+    def __init__(self):
+        import socket
+        self.srv = socket.socket()
+        self.srv.bind((iptest.HOST, 0))
+        self.srv.listen(4)
+        self.srv.settimeout(iptest.TIMEOUT)
+        self.port = self.srv.getsockname()[1]
+
+    @staticmethod
+    def read_packet(conn):
+        def exact(n):
+            b = b""
+            while len(b) < n:
+                chunk = conn.recv(n - len(b))
+                if not chunk:
+                    raise EOFError("closed")
+                b += chunk
+            return b
+        first = exact(1)[0]
+        mult, length = 1, 0
+        while True:
+            byte = exact(1)[0]
+            length += (byte & 0x7F) * mult
+            mult *= 128
+            if not byte & 0x80:
+                break
+        return first, exact(length)
+
+    def accept(self, session_present):
+        conn, _ = self.srv.accept()
+        conn.settimeout(iptest.TIMEOUT)
+        first, body = self.read_packet(conn)
+        expect_eq(first >> 4, 1, "CONNECT first")
+        conn.sendall(bytes([0x20, 2, 1 if session_present else 0, 0]))
+        return conn
+
+    def next_publish(self, conn):
+        """(first byte, packet id, topic, payload) of the next PUBLISH."""
+        while True:
+            first, body = self.read_packet(conn)
+            if first >> 4 == 3:
+                tlen = body[0] << 8 | body[1]
+                topic = body[2:2 + tlen].decode()
+                pid = body[2 + tlen] << 8 | body[3 + tlen] if first & 0x06 else 0
+                payload = body[2 + tlen + (2 if first & 0x06 else 0):].decode()
+                return first, pid, topic, payload
+
+
+def resent_once_with_dup():
+    """A QoS 1 and a QoS 2 message the remote never acknowledged go again after the
+    reconnect, each once, with DUP and the same packet id; acknowledged, nothing more."""
+    fake = FakeRemote()
+    with iptest.tempdir() as d:
+        conf = bridge_conf("up", fake.port, ["topic r/# out 2", "restart_timeout 1",
+                                             "notifications false"])
+        with ours(d, conf) as o:
+            conn = fake.accept(False)
+            time.sleep(0.5)  # the local side connects and subscribes
+            publish(o.port, "r/1", "one", 1)
+            publish(o.port, "r/2", "two", 2)
+            got = [fake.next_publish(conn), fake.next_publish(conn)]
+            expect_eq([(g[0] & 0x0F, g[2], g[3]) for g in got],
+                      [(0x02, "r/1", "one"), (0x04, "r/2", "two")], "first sending, no DUP")
+            conn.close()  # never acknowledged
+            conn = fake.accept(True)
+            again = [fake.next_publish(conn), fake.next_publish(conn)]
+            expect_eq([(g[0] & 0x0F, g[1], g[2]) for g in again],
+                      [(0x0A, got[0][1], "r/1"), (0x0C, got[1][1], "r/2")],
+                      "resent with DUP and the same ids")
+            pid1, pid2 = got[0][1], got[1][1]
+            conn.sendall(bytes([0x40, 2, pid1 >> 8, pid1 & 0xFF]))  # PUBACK
+            conn.sendall(bytes([0x50, 2, pid2 >> 8, pid2 & 0xFF]))  # PUBREC
+            first, body = fake.read_packet(conn)
+            expect_eq((first, body), (0x62, bytes([pid2 >> 8, pid2 & 0xFF])), "PUBREL")
+            conn.sendall(bytes([0x70, 2, pid2 >> 8, pid2 & 0xFF]))  # PUBCOMP
+            conn.settimeout(1.5)
+            try:
+                extra = fake.read_packet(conn)
+            except OSError:
+                extra = None
+            expect_eq(extra, None, "nothing sent a third time")
+            conn.close()
+
+
 def main():
     res = iptest.Results()
     only = os.environ.get("BRIDGE_ONLY")
@@ -453,6 +541,8 @@ def main():
     res.check("mosquitto bridging into ours (3.1.1, bridge bit)", mosquitto_into_ours)
     res.check("remote stopped and started under a QoS 1 stream: all arrive, few twice",
               queue_while_remote_down)
+    res.check("unacknowledged QoS 1 and 2: resent once with DUP and the same id",
+              resent_once_with_dup)
     res.check("persistence true: the queue for the remote survives a restart",
               queue_survives_restart)
     res.check("TLS: verified, TLS 1.3, wrong CA, wrong name, bridge_insecure, client "
