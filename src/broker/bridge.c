@@ -994,13 +994,15 @@ static const char *or_null(const char *s)
 static int tls_start(ipb_bridge_t *br)
 {
     const ipb_bridge_config_t *c = br->cfg;
-    if (!c->cafile[0] && !c->capath[0])
+    if (!c->cafile[0] && !c->capath[0] && !c->psk[0])
         return 0;
     char err[256];
     ipb_tls_client_config_t tc = {.cafile = or_null(c->cafile), .capath = or_null(c->capath),
                                   .certfile = or_null(c->certfile),
                                   .keyfile = or_null(c->keyfile),
-                                  .tls_version = or_null(c->tls_version)};
+                                  .tls_version = or_null(c->tls_version),
+                                  .psk_identity = or_null(c->identity),
+                                  .psk_hex = or_null(c->psk)};
     if (!(br->tls_ctx = ipb_tls_client_ctx_new(&tc, err, sizeof err)) ||
         !(br->cbuf = malloc(65536))) {
         ipb__log(br->b, IPB_LOG_ERR, "Error: bridge %s: %s.", c->name,

@@ -129,11 +129,12 @@ typedef struct {
     bool round_robin;
     uint32_t restart_base, restart_cap; /* seconds; cap 0 = a constant restart_base */
     uint32_t max_packet_size;           /* outgoing to the remote; 0 = no limit */
-    /* TLS to the remote when cafile or capath is set. */
+    /* TLS to the remote when cafile, capath or psk is set. */
     char cafile[IPB_PATH_MAX], capath[IPB_PATH_MAX], certfile[IPB_PATH_MAX],
         keyfile[IPB_PATH_MAX];
     bool insecure;
     char tls_version[16];
+    char identity[128], psk[129]; /* TLS-PSK instead: bridge_identity, bridge_psk (hex) */
 } ipb_bridge_config_t;
 
 typedef struct {

@@ -563,12 +563,17 @@ const ipb__cdir_t ipb__config_table[] = {
     {.name = "bridge_tls_version", .section = BRIDGES, .type = IPB__CT_CUSTOM,
      .scope = IPB__CS_BRIDGE, .parse = ipb__bridge_parse_tls_version, .arg = "tlsv1.2|tlsv1.3",
      .doc_default = "`tlsv1.2`", .doc = "the lowest TLS version offered to the remote"},
+    {.name = "bridge_identity", .section = BRIDGES, .type = IPB__CT_STRING, B(identity),
+     .arg = "IDENTITY", .doc_default = "none", .doc = "the TLS-PSK identity of `bridge_psk`"},
+    {.name = "bridge_psk", .section = BRIDGES, .type = IPB__CT_STRING, B(psk), .arg = "HEX",
+     .doc_default = "none",
+     .doc = "TLS-PSK to the remote instead of certificates: the key in hexadecimal"},
     NOT_OFFERED_IN("local_username", BRIDGES,
                    "a login of the bridge's local side (it is trusted here, as mosquitto's)"),
     NOT_OFFERED_IN("local_password", BRIDGES,
                    "a login of the bridge's local side (it is trusted here, as mosquitto's)"),
     {.name = "bridge_", .section = BRIDGES, .type = IPB__CT_REFUSED, .flags = IPB__CF_PREFIX,
-     .doc = "this bridge option (PSK, bind address, ALPN, OCSP, 5.0 session options)"},
+     .doc = "this bridge option (bind address, ALPN, OCSP, 5.0 session options)"},
 
     /* ---- other features not offered ---- */
     NOT_OFFERED("dhparamfile", "finite-field Diffie-Hellman (TLS here uses ECDHE only)"),

@@ -17,6 +17,10 @@
 
 struct ipb_tls_ctx {
     SSL_CTX *ssl_ctx;
+    /* A client's TLS-PSK (bridge_identity, bridge_psk). */
+    char psk_identity[128];
+    unsigned char psk[64];
+    unsigned psk_len;
 };
 
 struct ipb_tls {
@@ -251,6 +255,50 @@ ipb_tls_ctx_t *ipb_tls_ctx_new(const ipb_tls_config_t *cfg, char *err, size_t er
     return ctx;
 }
 
+static unsigned psk_client_cb(SSL *ssl, const char *hint, char *identity,
+                              unsigned max_identity_len, unsigned char *psk,
+                              unsigned max_psk_len)
+{
+    const ipb_tls_ctx_t *ctx = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+    (void)hint;
+    if (!ctx || strlen(ctx->psk_identity) >= max_identity_len || ctx->psk_len > max_psk_len)
+        return 0;
+    strcpy(identity, ctx->psk_identity);
+    memcpy(psk, ctx->psk, ctx->psk_len);
+    return ctx->psk_len;
+}
+
+/* bridge_identity and bridge_psk into ctx: the key is hexadecimal, as in a psk_file. */
+static int client_psk(ipb_tls_ctx_t *ctx, const ipb_tls_client_config_t *cfg, char *err,
+                      size_t errlen)
+{
+    size_t n = strlen(cfg->psk_hex);
+    if (!cfg->psk_identity || !cfg->psk_identity[0] ||
+        strlen(cfg->psk_identity) >= sizeof ctx->psk_identity) {
+        snprintf(err, errlen, "bridge_psk needs bridge_identity (under %zu bytes)",
+                 sizeof ctx->psk_identity);
+        return -1;
+    }
+    if (!n || n % 2 || n / 2 > sizeof ctx->psk) {
+        snprintf(err, errlen, "bridge_psk must be an even number of hex digits, at most %zu",
+                 2 * sizeof ctx->psk);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i += 2) {
+        int hi = hexval(cfg->psk_hex[i]), lo = hexval(cfg->psk_hex[i + 1]);
+        if (hi < 0 || lo < 0) {
+            snprintf(err, errlen, "bridge_psk is not hexadecimal");
+            return -1;
+        }
+        ctx->psk[i / 2] = (unsigned char)(hi << 4 | lo);
+    }
+    ctx->psk_len = (unsigned)(n / 2);
+    snprintf(ctx->psk_identity, sizeof ctx->psk_identity, "%s", cfg->psk_identity);
+    SSL_CTX_set_app_data(ctx->ssl_ctx, ctx);
+    SSL_CTX_set_psk_client_callback(ctx->ssl_ctx, psk_client_cb);
+    return 0;
+}
+
 ipb_tls_ctx_t *ipb_tls_client_ctx_new(const ipb_tls_client_config_t *cfg, char *err,
                                       size_t errlen)
 {
@@ -273,6 +321,20 @@ ipb_tls_ctx_t *ipb_tls_client_ctx_new(const ipb_tls_client_config_t *cfg, char *
     SSL_CTX *c = ctx->ssl_ctx;
     SSL_CTX_set_min_proto_version(c, v);
     SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION);
+    if (cfg->psk_hex) {
+        /* As mosquitto: certificates or a PSK on one bridge, not both. */
+        if (cfg->cafile || cfg->capath || cfg->certfile) {
+            snprintf(err, errlen, "bridge_psk and certificates (bridge_cafile, bridge_capath, "
+                                  "bridge_certfile) exclude each other");
+            ipb_tls_ctx_free(ctx);
+            return NULL;
+        }
+        if (client_psk(ctx, cfg, err, errlen) < 0) {
+            ipb_tls_ctx_free(ctx);
+            return NULL;
+        }
+        return ctx;
+    }
     SSL_CTX_set_verify(c, SSL_VERIFY_PEER, NULL);
     snprintf(what, sizeof what, "bridge_cafile/bridge_capath");
     if (SSL_CTX_load_verify_locations(c, cfg->cafile, cfg->capath) != 1)

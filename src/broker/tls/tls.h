@@ -45,12 +45,15 @@ void ipb_tls_ctx_free(ipb_tls_ctx_t *ctx);
 /*
  * The client side, for the broker's bridges (mosquitto's bridge_* names): the server is
  * verified against cafile and/or capath; certfile and keyfile are our own certificate
- * if the server asks for one. NULL with the reason in err.
+ * if the server asks for one. Or TLS-PSK, with no certificate at all. NULL with the
+ * reason in err.
  */
 typedef struct {
     const char *cafile, *capath;
     const char *certfile, *keyfile; /* both or neither */
     const char *tls_version;        /* minimum: "tlsv1.2" (the default) or "tlsv1.3" */
+    /* TLS-PSK instead of certificates: an identity and its key in hexadecimal. */
+    const char *psk_identity, *psk_hex;
 } ipb_tls_client_config_t;
 ipb_tls_ctx_t *ipb_tls_client_ctx_new(const ipb_tls_client_config_t *cfg, char *err,
                                       size_t errlen);

@@ -521,6 +521,26 @@ def resent_once_with_dup():
             conn.close()
 
 
+def tls_psk():
+    """bridge_identity and bridge_psk against a mosquitto listener with psk_hint."""
+    key = "00112233445566778899aabbccddeeff"
+    with iptest.tempdir() as d:
+        with open(f"{d}/psk", "w") as f:
+            f.write(f"edge1:{key}\n")
+        plain = iptest.free_port()
+        remote = f"psk_hint hub\npsk_file {d}/psk\nlistener {plain} {iptest.HOST}\n"
+        with iptest.mosquitto(remote) as (mport, _):
+            lines = ["bridge_identity edge1", f"bridge_psk {key}", "topic t/# both 1"]
+            with ours(d, bridge_conf("psk", mport, lines)) as o:
+                bridged(plain, o.port, "t/out", "t/out", 1)
+                bridged(o.port, plain, "t/in", "t/in", 1)
+            wrong = ["bridge_identity edge1", "bridge_psk ffff", "topic t/# both 1"]
+            with ours(d, bridge_conf("psk", mport, wrong), name="wrong") as o:
+                iptest.eventually(lambda: "Bridge psk: connection to" in o.log(),
+                                  what="the handshake refused")
+                expect_eq("Bridge psk connected" in o.log(), False, o.log())
+
+
 def main():
     res = iptest.Results()
     only = os.environ.get("BRIDGE_ONLY")
@@ -548,6 +568,7 @@ def main():
     res.check("TLS: verified, TLS 1.3, wrong CA, wrong name, bridge_insecure, client "
               "certificate", tls_cases)
     res.check("TLS: bridge_capath", tls_capath)
+    res.check("TLS-PSK: bridge_identity, bridge_psk; a wrong key refused", tls_psk)
     for v in ("mqttv311", "mqttv50"):
         res.check(f"no loop: ours -> mosquitto, t/# both ({v})", no_loop_ours_to_mosquitto, v)
         res.check(f"no loop: mosquitto -> ours, t/# both ({v})", no_loop_mosquitto_to_ours, v)
