@@ -1,6 +1,7 @@
 /*
  * bridge.c - a bridge to a remote broker, as mosquitto's: an MQTT client on the broker's
- * libuv loop, non-blocking from name lookup to keepalive, framing with the codec.
+ * libuv loop, non-blocking from name lookup to keepalive (TLS through tls/), framing with
+ * the codec; and the bridges' start and close. The local side is bridge_local.c.
  *
  * Its local side is a connection of this broker (ipb_conn_new) over a transport of the
  * bridge's own: the bridge writes CONNECT, SUBSCRIBE and the remote's PUBLISHes into it as
@@ -25,79 +26,12 @@
 #include <unistd.h>
 
 #include "bridge.h"
+#include "bridge_int.h"
 #include "clock.h"
 #include "conn.h"
 #include "core.h"
 #include "log.h"
 #include "tls/tls.h"
-
-#define BR_IDLE 0       /* waiting for the next attempt */
-#define BR_RESOLVING 1
-#define BR_CONNECTING 2
-#define BR_CONNACK 3    /* CONNECT sent */
-#define BR_UP 4
-#define BR_CLOSING 5    /* the socket is closing */
-
-/* What a packet id sent to the remote waits for (ids are shared with the local side). */
-#define PID_FREE 0
-#define PID_Q1 1        /* PUBLISH QoS 1 sent, PUBACK due */
-#define PID_Q2_REC 2    /* PUBLISH QoS 2 sent, PUBREC due */
-#define PID_Q2_COMP 3   /* PUBREL sent, PUBCOMP due; the local PUBREL not seen */
-#define PID_Q2_RELD 4   /* PUBREL sent, PUBCOMP due; the local PUBREL seen */
-#define PID_Q2_DONE 5   /* the remote completed; the local PUBREL not seen yet */
-
-#define BACKLOG_MAX (1u << 20) /* bytes queued to the remote before the local side waits */
-#define CONNECT_TIMEOUT_MS 10000
-
-typedef struct ipb_bridge ipb_bridge_t;
-
-typedef struct {
-    ipb_transport_t t; /* first: the connection's transport */
-    ipb_bridge_t *br;
-} local_tr_t;
-
-typedef struct {
-    uint8_t *p;
-    size_t len, cap;
-} buf_t;
-
-struct ipb_bridge {
-    ipb_broker_t *b;
-    const ipb_bridge_config_t *cfg;
-    ipb_bridge_t *next;
-    char remote_id[160], local_id[200], notify_topic[IPB__BRIDGE_TOPIC_MAX];
-    /* remote */
-    int state;
-    uv_tcp_t tcp;
-    uv_getaddrinfo_t gai;
-    uv_connect_t creq;
-    uv_timer_t timer; /* next attempt; CONNACK timeout; keepalive while up */
-    unsigned addr, tries; /* address in use; attempts since the last success */
-    uint32_t sleep_s;     /* the last backoff */
-    uint8_t version;
-    buf_t rin;            /* from the remote, a partial packet */
-    uint64_t last_tx, last_rx;
-    bool ping_out;
-    uint32_t remote_max;  /* the remote's 5.0 maximum packet size; 0 = none */
-    uint16_t remote_recv; /* the remote's 5.0 receive maximum */
-    uint8_t *pid;         /* PID_* by packet id */
-    ipb_tls_ctx_t *tls_ctx; /* bridge_cafile / bridge_capath: TLS to the remote */
-    ipb_tls_t *tls;
-    uint8_t *cbuf;        /* ciphertext read from the socket */
-    /* local */
-    local_tr_t ltr;
-    ipb_conn_t *lc;
-    bool lc_closed;       /* its transport was closed: ipb_conn_on_closed is due */
-    bool lc_written;      /* an asynchronous write was taken: ipb_conn_on_written is due */
-    bool lc_up;           /* CONNACK read */
-    bool lc_end;          /* end it on the next kick (as if its socket had closed) */
-    unsigned lc_subs;     /* SUBACKs due */
-    buf_t lin;            /* from the broker, a partial packet */
-    buf_t lout;           /* to the broker, fed on the next turn */
-    uv_timer_t kick;      /* feeds lout, finishes closes: never inside the broker's flush */
-    bool closing;
-    unsigned open;        /* handles not yet closed while closing */
-};
 
 static void bridge_free(ipb_bridge_t *br);
 
@@ -108,14 +42,11 @@ static void closed_one(ipb_bridge_t *br)
         bridge_free(br);
 }
 
-static void on_handle_closed(uv_handle_t *h)
-{
-    closed_one(h->data);
-}
+void ipb__bridge_handle_closed(uv_handle_t *h) { closed_one(h->data); }
 
-/* ---- small helpers ------------------------------------------------------------------ */
+/* ---- buffers ----------------------------------------------------------------------- */
 
-static bool buf_add(buf_t *b, const void *p, size_t n)
+bool ipb__bridge_buf_add(ipb__bbuf_t *b, const void *p, size_t n)
 {
     if (!n)
         return true;
@@ -134,26 +65,18 @@ static bool buf_add(buf_t *b, const void *p, size_t n)
     return true;
 }
 
-static void buf_free(buf_t *b)
+void ipb__bridge_buf_free(ipb__bbuf_t *b)
 {
     free(b->p);
-    *b = (buf_t){0};
+    *b = (ipb__bbuf_t){0};
 }
 
-static void buf_consume(buf_t *b, size_t n)
+void ipb__bridge_buf_consume(ipb__bbuf_t *b, size_t n)
 {
     if (!n)
         return;
     memmove(b->p, b->p + n, b->len - n);
     b->len -= n;
-}
-
-static void on_kick(uv_timer_t *t);
-
-static void schedule_kick(ipb_bridge_t *br)
-{
-    if (!uv_is_closing((uv_handle_t *)&br->kick))
-        uv_timer_start(&br->kick, on_kick, 0, 0);
 }
 
 /* ---- writing to the remote ---------------------------------------------------------- */
@@ -171,12 +94,12 @@ static void on_remote_written(uv_write_t *req, int status)
     free(w);
     (void)status; /* a failed write shows up as a read error */
     if (br->lc_written)
-        schedule_kick(br);
+        ipb__bridge_kick(br);
 }
 
-static size_t backlog(ipb_bridge_t *br)
+size_t ipb__bridge_backlog(ipb_bridge_t *br)
 {
-    return br->state == BR_UP ? uv_stream_get_write_queue_size((uv_stream_t *)&br->tcp) : 0;
+    return br->state == IPB__BR_UP ? uv_stream_get_write_queue_size((uv_stream_t *)&br->tcp) : 0;
 }
 
 static bool remote_write(ipb_bridge_t *br, wreq_t *w, size_t len)
@@ -204,9 +127,9 @@ static bool tls_flush(ipb_bridge_t *br)
 }
 
 /* Encode and send one packet to the remote; false if it could not be. */
-static bool remote_send(ipb_bridge_t *br, const ipm_packet_t *pkt)
+bool ipb__bridge_remote_send(ipb_bridge_t *br, const ipm_packet_t *pkt)
 {
-    if (br->state != BR_UP && !(br->state == BR_CONNACK && pkt->type == IPM_CONNECT))
+    if (br->state != IPB__BR_UP && !(br->state == IPB__BR_CONNACK && pkt->type == IPM_CONNECT))
         return false;
     int64_t size = ipm_packet_size(pkt, br->version);
     if (size < 0)
@@ -225,87 +148,30 @@ static bool remote_send(ipb_bridge_t *br, const ipm_packet_t *pkt)
     return ok && tls_flush(br);
 }
 
-static void remote_ack(ipb_bridge_t *br, uint8_t type, uint16_t pid)
+void ipb__bridge_remote_ack(ipb_bridge_t *br, uint8_t type, uint16_t pid)
 {
     ipm_packet_t pkt = {.type = type};
     pkt.u.ack.packet_id = pid;
-    remote_send(br, &pkt);
-}
-
-/* ---- writing to the broker (the local side) ----------------------------------------- */
-
-static void local_send(ipb_bridge_t *br, const ipm_packet_t *pkt)
-{
-    if (!br->lc || br->lc_closed)
-        return;
-    int64_t size = ipm_packet_size(pkt, IPM_PROTO_V5);
-    if (size < 0)
-        return;
-    size_t at = br->lout.len;
-    uint8_t zero[64] = {0};
-    for (int64_t left = size; left > 0; left -= (int64_t)sizeof zero)
-        if (!buf_add(&br->lout, zero, left < (int64_t)sizeof zero ? (size_t)left : sizeof zero))
-            return;
-    ipm_encode(pkt, IPM_PROTO_V5, br->lout.p + at, (size_t)size);
-    schedule_kick(br);
-}
-
-static void local_ack(ipb_bridge_t *br, uint8_t type, uint16_t pid)
-{
-    ipm_packet_t pkt = {.type = type};
-    pkt.u.ack.packet_id = pid;
-    local_send(br, &pkt);
-}
-
-/* Hand lout to the broker as if it had been read from a socket. */
-static void feed(ipb_bridge_t *br)
-{
-    size_t off = 0;
-    while (off < br->lout.len && br->lc && !br->lc_closed && br->lc->state < IPB_CONN_CLOSING) {
-        uv_buf_t buf;
-        ipb_conn_read_buf(br->lc, br->lout.len - off, &buf);
-        if (!buf.len)
-            break;
-        size_t n = br->lout.len - off < buf.len ? br->lout.len - off : buf.len;
-        memcpy(buf.base, br->lout.p + off, n);
-        off += n;
-        ipb_conn_on_read(br->lc, (ssize_t)n, &buf);
-    }
-    br->lout.len = 0;
-}
-
-/* ---- notifications ------------------------------------------------------------------ */
-
-static void notify_local(ipb_bridge_t *br, bool up)
-{
-    if (br->cfg->notifications && !br->b->closing)
-        ipb_local_publish(br->b, br->notify_topic, (const uint8_t *)(up ? "1" : "0"), 1, 1,
-                          true);
+    ipb__bridge_remote_send(br, &pkt);
 }
 
 /* ---- the remote connection ---------------------------------------------------------- */
 
 static void attempt(ipb_bridge_t *br);
 
-static void on_retry(uv_timer_t *t)
-{
-    attempt(t->data);
-}
-
-static void local_open(ipb_bridge_t *br);
-static void local_close(ipb_bridge_t *br);
+static void on_retry(uv_timer_t *t) { attempt(t->data); }
 
 static void on_tcp_closed(uv_handle_t *h)
 {
     ipb_bridge_t *br = h->data;
-    buf_free(&br->rin);
+    ipb__bridge_buf_free(&br->rin);
     ipb_tls_free(br->tls);
     br->tls = NULL;
     if (br->closing) {
         closed_one(br);
         return;
     }
-    br->state = BR_IDLE;
+    br->state = IPB__BR_IDLE;
     /* The next address right away while some are untried in this round; else back off. */
     uint32_t delay_ms = 0;
     if (br->tries >= br->cfg->n_addresses) {
@@ -325,33 +191,33 @@ static void on_tcp_closed(uv_handle_t *h)
 }
 
 /* The remote link is lost (or an attempt failed): close it, and the local side with it. */
-static void remote_down(ipb_bridge_t *br, const char *why)
+void ipb__bridge_remote_down(ipb_bridge_t *br, const char *why)
 {
-    if (br->state == BR_CLOSING || br->state == BR_IDLE)
+    if (br->state == IPB__BR_CLOSING || br->state == IPB__BR_IDLE)
         return;
-    bool was_up = br->state == BR_UP;
-    if (was_up || br->state == BR_CONNACK)
+    bool was_up = br->state == IPB__BR_UP;
+    if (was_up || br->state == IPB__BR_CONNACK)
         ipb__log(br->b, IPB_LOG_NOTICE, "Bridge %s: connection to %s:%u %s.", br->cfg->name,
                  br->cfg->host[br->addr], br->cfg->port[br->addr], why);
     uv_timer_stop(&br->timer);
-    if (br->state == BR_RESOLVING) {
+    if (br->state == IPB__BR_RESOLVING) {
         uv_cancel((uv_req_t *)&br->gai); /* its callback sees UV_ECANCELED */
-        br->state = BR_CLOSING;
+        br->state = IPB__BR_CLOSING;
         return;
     }
     /* What the remote had not acknowledged goes again from the local session (with DUP);
      * a PUBREL it owes a PUBCOMP for goes again if the remote keeps the session. */
     for (unsigned i = 0; i < 65536; i++)
-        if (br->pid[i] == PID_Q1 || br->pid[i] == PID_Q2_REC)
-            br->pid[i] = PID_FREE;
+        if (br->pid[i] == IPB__BRPID_Q1 || br->pid[i] == IPB__BRPID_Q2_REC)
+            br->pid[i] = IPB__BRPID_FREE;
     if (was_up) {
-        notify_local(br, false);
+        ipb__bridge_notify_local(br, false);
         /* The main address first again after a loss, unless round robin. */
         br->addr = br->cfg->round_robin ? (br->addr + 1) % br->cfg->n_addresses : 0;
         br->tries = 0;
     }
-    local_close(br);
-    br->state = BR_CLOSING;
+    ipb__bridge_local_close(br);
+    br->state = IPB__BR_CLOSING;
     uv_close((uv_handle_t *)&br->tcp, on_tcp_closed);
 }
 
@@ -359,17 +225,17 @@ static void on_keepalive(uv_timer_t *t)
 {
     ipb_bridge_t *br = t->data;
     uint64_t now = ipb__now(br->b), ka = (uint64_t)br->cfg->keepalive * 1000;
-    if (br->state == BR_CONNACK) {
-        remote_down(br, "gave no CONNACK in time");
+    if (br->state == IPB__BR_CONNACK) {
+        ipb__bridge_remote_down(br, "gave no CONNACK in time");
         return;
     }
     if (now - br->last_rx >= ka + ka / 2) {
-        remote_down(br, "timed out (no PINGRESP)");
+        ipb__bridge_remote_down(br, "timed out (no PINGRESP)");
         return;
     }
     if (now - br->last_tx >= ka && !br->ping_out) {
         ipm_packet_t pkt = {.type = IPM_PINGREQ};
-        br->ping_out = remote_send(br, &pkt);
+        br->ping_out = ipb__bridge_remote_send(br, &pkt);
     }
 }
 
@@ -403,18 +269,16 @@ static void send_connect(ipb_bridge_t *br)
     if (br->version == IPM_PROTO_V5) {
         /* The remote keeps a persistent session as long as it is allowed to. */
         if (!c->cleansession)
-            props[np++] = (ipm_prop_t){.id = IPM_PROP_SESSION_EXPIRY_INTERVAL,
-                                       .num = UINT32_MAX};
-        props[np++] = (ipm_prop_t){.id = IPM_PROP_RECEIVE_MAXIMUM,
-                                   .num = br->b->cfg.max_inflight_messages
-                                              ? br->b->cfg.max_inflight_messages
-                                              : 65535};
+            props[np++] = (ipm_prop_t){.id = IPM_PROP_SESSION_EXPIRY_INTERVAL, .num = UINT32_MAX};
+        props[np++] = (ipm_prop_t){
+            .id = IPM_PROP_RECEIVE_MAXIMUM,
+            .num = br->b->cfg.max_inflight_messages ? br->b->cfg.max_inflight_messages : 65535};
         cp->props = (ipm_props_t){.list = props, .count = np};
     }
     cp->bridge = c->try_private && br->version != IPM_PROTO_V5;
-    br->state = BR_CONNACK;
-    if (!remote_send(br, &pkt))
-        remote_down(br, "could not send CONNECT");
+    br->state = IPB__BR_CONNACK;
+    if (!ipb__bridge_remote_send(br, &pkt))
+        ipb__bridge_remote_down(br, "could not send CONNECT");
 }
 
 static void subscribe_remote(ipb_bridge_t *br)
@@ -429,14 +293,13 @@ static void subscribe_remote(ipb_bridge_t *br)
          * from an earlier `in` (mosquitto's bridge_attempt_unsubscribe, on by default). */
         if (!flen || (!in && c->cleansession))
             continue;
-        ipm_sub_t sub = {.filter = {(const uint8_t *)filter, (uint32_t)flen},
-                         .options = t->qos};
+        ipm_sub_t sub = {.filter = {(const uint8_t *)filter, (uint32_t)flen}, .options = t->qos};
         if (br->version == IPM_PROTO_V5 && c->try_private)
             sub.options |= IPM_SUBOPT_NO_LOCAL | IPM_SUBOPT_RETAIN_AS_PUBLISHED;
         ipm_packet_t pkt = {.type = in ? IPM_SUBSCRIBE : IPM_UNSUBSCRIBE};
-        pkt.u.subscribe = (ipm_subscribe_t){.packet_id = (uint16_t)(60000 + i), .subs = &sub,
-                                            .count = 1};
-        remote_send(br, &pkt);
+        pkt.u.subscribe =
+            (ipm_subscribe_t){.packet_id = (uint16_t)(60000 + i), .subs = &sub, .count = 1};
+        ipb__bridge_remote_send(br, &pkt);
     }
 }
 
@@ -445,10 +308,10 @@ static void on_connack(ipb_bridge_t *br, const ipm_connack_t *ca)
     if (ca->reason) {
         char why[64];
         snprintf(why, sizeof why, "refused the bridge (code %u)", ca->reason);
-        remote_down(br, why);
+        ipb__bridge_remote_down(br, why);
         return;
     }
-    br->state = BR_UP;
+    br->state = IPB__BR_UP;
     br->tries = 0;
     br->sleep_s = 0;
     br->remote_max = 0;
@@ -464,41 +327,41 @@ static void on_connack(ipb_bridge_t *br, const ipm_connack_t *ca)
              br->cfg->host[br->addr], br->cfg->port[br->addr], br->remote_id);
     /* PUBRELs the remote still owes a PUBCOMP for, if it kept the session. */
     for (unsigned i = 1; i < 65536; i++) {
-        if (br->pid[i] != PID_Q2_COMP && br->pid[i] != PID_Q2_RELD)
+        if (br->pid[i] != IPB__BRPID_Q2_COMP && br->pid[i] != IPB__BRPID_Q2_RELD)
             continue;
         if (ca->session_present)
-            remote_ack(br, IPM_PUBREL, (uint16_t)i);
+            ipb__bridge_remote_ack(br, IPM_PUBREL, (uint16_t)i);
         else
-            br->pid[i] = br->pid[i] == PID_Q2_RELD ? PID_FREE : PID_Q2_DONE;
+            br->pid[i] = br->pid[i] == IPB__BRPID_Q2_RELD ? IPB__BRPID_FREE : IPB__BRPID_Q2_DONE;
     }
     if (br->cfg->notifications && !br->cfg->notifications_local_only) {
         /* QoS 0: every packet id belongs to the local side's messages; the will ("0")
          * is QoS 1. */
         ipm_packet_t pkt = {.type = IPM_PUBLISH};
-        pkt.u.publish = (ipm_publish_t){.topic = ipm_str(br->notify_topic), .retain = true,
-                                        .payload = ipm_str("1")};
-        remote_send(br, &pkt);
+        pkt.u.publish = (ipm_publish_t){
+            .topic = ipm_str(br->notify_topic), .retain = true, .payload = ipm_str("1")};
+        ipb__bridge_remote_send(br, &pkt);
     }
     subscribe_remote(br);
     /* A local side still open from before (made at start) holds, unacknowledged, what the
      * broker sent it meanwhile: it connects again, so that the session resends it. */
     if (br->lc)
-        local_close(br);
+        ipb__bridge_local_close(br);
     else
-        local_open(br);
+        ipb__bridge_local_open(br);
 }
 
 /* A PUBLISH from the remote: into the broker under its local topic, same QoS and id. */
 static void remote_publish(ipb_bridge_t *br, const ipm_publish_t *p)
 {
     char topic[IPB__BRIDGE_TOPIC_MAX];
-    size_t tlen = ipb__bridge_map(br->cfg, false, (const char *)p->topic.data, p->topic.len,
-                                  topic, sizeof topic, NULL);
+    size_t tlen = ipb__bridge_map(br->cfg, false, (const char *)p->topic.data, p->topic.len, topic,
+                                  sizeof topic, NULL);
     if (!tlen || !br->lc) {
         /* Not ours to bring in (or no local side): acknowledged, dropped. A local side
          * still connecting gets it after its CONNECT, in order. */
         if (p->qos)
-            remote_ack(br, p->qos == 1 ? IPM_PUBACK : IPM_PUBREC, p->packet_id);
+            ipb__bridge_remote_ack(br, p->qos == 1 ? IPM_PUBACK : IPM_PUBREC, p->packet_id);
         return;
     }
     ipm_packet_t pkt = {.type = IPM_PUBLISH};
@@ -506,7 +369,7 @@ static void remote_publish(ipb_bridge_t *br, const ipm_publish_t *p)
     pkt.u.publish.topic = (ipm_bytes_t){(const uint8_t *)topic, (uint32_t)tlen};
     if (br->version != IPM_PROTO_V5)
         pkt.u.publish.props = (ipm_props_t){0};
-    local_send(br, &pkt);
+    ipb__bridge_local_send(br, &pkt);
 }
 
 static void remote_packet(ipb_bridge_t *br, const ipm_packet_t *pkt)
@@ -514,50 +377,41 @@ static void remote_packet(ipb_bridge_t *br, const ipm_packet_t *pkt)
     const ipm_ack_t *a = &pkt->u.ack;
     switch (pkt->type) {
     case IPM_CONNACK:
-        if (br->state == BR_CONNACK)
+        if (br->state == IPB__BR_CONNACK)
             on_connack(br, &pkt->u.connack);
         break;
-    case IPM_PUBLISH:
-        remote_publish(br, &pkt->u.publish);
-        break;
+    case IPM_PUBLISH: remote_publish(br, &pkt->u.publish); break;
     case IPM_PUBACK:
-        if (br->pid[a->packet_id] == PID_Q1) {
-            br->pid[a->packet_id] = PID_FREE;
-            local_ack(br, IPM_PUBACK, a->packet_id);
+        if (br->pid[a->packet_id] == IPB__BRPID_Q1) {
+            br->pid[a->packet_id] = IPB__BRPID_FREE;
+            ipb__bridge_local_ack(br, IPM_PUBACK, a->packet_id);
         }
         break;
     case IPM_PUBREC:
-        if (br->pid[a->packet_id] == PID_Q2_REC) {
+        if (br->pid[a->packet_id] == IPB__BRPID_Q2_REC) {
             if (a->reason >= 0x80) {
-                br->pid[a->packet_id] = PID_Q2_DONE; /* refused: the flow ends here */
+                br->pid[a->packet_id] = IPB__BRPID_Q2_DONE; /* refused: the flow ends here */
             } else {
-                br->pid[a->packet_id] = PID_Q2_COMP;
-                remote_ack(br, IPM_PUBREL, a->packet_id);
+                br->pid[a->packet_id] = IPB__BRPID_Q2_COMP;
+                ipb__bridge_remote_ack(br, IPM_PUBREL, a->packet_id);
             }
-            local_ack(br, IPM_PUBREC, a->packet_id);
+            ipb__bridge_local_ack(br, IPM_PUBREC, a->packet_id);
         } else {
-            remote_ack(br, IPM_PUBREL, a->packet_id); /* MQTT-4.3.3: answer it anyway */
+            ipb__bridge_remote_ack(br, IPM_PUBREL, a->packet_id); /* MQTT-4.3.3: answer it anyway */
         }
         break;
     case IPM_PUBCOMP:
-        if (br->pid[a->packet_id] == PID_Q2_RELD) {
-            br->pid[a->packet_id] = PID_FREE;
-            local_ack(br, IPM_PUBCOMP, a->packet_id);
-        } else if (br->pid[a->packet_id] == PID_Q2_COMP) {
-            br->pid[a->packet_id] = PID_Q2_DONE;
+        if (br->pid[a->packet_id] == IPB__BRPID_Q2_RELD) {
+            br->pid[a->packet_id] = IPB__BRPID_FREE;
+            ipb__bridge_local_ack(br, IPM_PUBCOMP, a->packet_id);
+        } else if (br->pid[a->packet_id] == IPB__BRPID_Q2_COMP) {
+            br->pid[a->packet_id] = IPB__BRPID_Q2_DONE;
         }
         break;
-    case IPM_PUBREL:
-        local_ack(br, IPM_PUBREL, a->packet_id);
-        break;
-    case IPM_PINGRESP:
-        br->ping_out = false;
-        break;
-    case IPM_DISCONNECT:
-        remote_down(br, "was ended by the remote");
-        break;
-    default: /* SUBACK, UNSUBACK: nothing waits for them */
-        break;
+    case IPM_PUBREL: ipb__bridge_local_ack(br, IPM_PUBREL, a->packet_id); break;
+    case IPM_PINGRESP: br->ping_out = false; break;
+    case IPM_DISCONNECT: ipb__bridge_remote_down(br, "was ended by the remote"); break;
+    default: /* SUBACK, UNSUBACK: nothing waits for them */ break;
     }
 }
 
@@ -586,8 +440,8 @@ static void on_remote_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void on_plain(void *arg, uint8_t *p, size_t n)
 {
     ipb_bridge_t *br = arg;
-    if (!buf_add(&br->rin, p, n))
-        remote_down(br, "out of memory");
+    if (!ipb__bridge_buf_add(&br->rin, p, n))
+        ipb__bridge_remote_down(br, "out of memory");
 }
 
 static void on_remote_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
@@ -595,14 +449,14 @@ static void on_remote_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     ipb_bridge_t *br = s->data;
     (void)buf;
     if (n < 0) {
-        remote_down(br, n == UV_EOF ? "was closed by the remote" : uv_strerror((int)n));
+        ipb__bridge_remote_down(br, n == UV_EOF ? "was closed by the remote" : uv_strerror((int)n));
         return;
     }
     br->last_rx = ipb__now(br->b);
     if (br->tls) {
         bool was_ready = ipb_tls_ready(br->tls);
         if (ipb_tls_feed(br->tls, br->cbuf, (size_t)n, on_plain, br) < 0 || !tls_flush(br)) {
-            remote_down(br, ipb_tls_error(br->tls));
+            ipb__bridge_remote_down(br, ipb_tls_error(br->tls));
             return;
         }
         if (!was_ready && ipb_tls_ready(br->tls))
@@ -611,7 +465,7 @@ static void on_remote_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         br->rin.len += (size_t)n;
     }
     size_t used = 0;
-    while (br->state == BR_UP || br->state == BR_CONNACK) {
+    while (br->state == IPB__BR_UP || br->state == IPB__BR_CONNACK) {
         ipm_frame_t f;
         int rc = ipm_frame(br->rin.p + used, br->rin.len - used, 0, &f);
         if (rc == IPM_ENEED_MORE)
@@ -620,27 +474,26 @@ static void on_remote_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         if (rc == 0)
             rc = ipm_decode(&f, br->rin.p + used, br->version, &pkt);
         if (rc < 0) {
-            remote_down(br, ipm_strerror(rc));
+            ipb__bridge_remote_down(br, ipm_strerror(rc));
             return;
         }
         remote_packet(br, &pkt);
         used += f.total_len;
     }
-    if (br->state == BR_UP || br->state == BR_CONNACK)
-        buf_consume(&br->rin, used);
+    if (br->state == IPB__BR_UP || br->state == IPB__BR_CONNACK)
+        ipb__bridge_buf_consume(&br->rin, used);
 }
 
 static void on_connected(uv_connect_t *req, int status)
 {
     ipb_bridge_t *br = req->data;
-    if (br->state != BR_CONNECTING)
+    if (br->state != IPB__BR_CONNECTING)
         return; /* closed meanwhile */
     if (status < 0) {
-        ipb__log(br->b, IPB_LOG_NOTICE, "Bridge %s: cannot connect to %s:%u: %s.",
-                 br->cfg->name, br->cfg->host[br->addr], br->cfg->port[br->addr],
-                 uv_strerror(status));
+        ipb__log(br->b, IPB_LOG_NOTICE, "Bridge %s: cannot connect to %s:%u: %s.", br->cfg->name,
+                 br->cfg->host[br->addr], br->cfg->port[br->addr], uv_strerror(status));
         br->addr = (br->addr + 1) % br->cfg->n_addresses;
-        br->state = BR_CLOSING;
+        br->state = IPB__BR_CLOSING;
         uv_close((uv_handle_t *)&br->tcp, on_tcp_closed);
         return;
     }
@@ -653,24 +506,24 @@ static void on_connected(uv_connect_t *req, int status)
     } else {
         /* CONNECT once the handshake is done (on_remote_read). */
         const ipb_bridge_config_t *c = br->cfg;
-        br->state = BR_CONNACK;
+        br->state = IPB__BR_CONNACK;
         br->tls = ipb_tls_new_client(br->tls_ctx, c->host[br->addr], !c->insecure);
         if (!br->tls || ipb_tls_feed(br->tls, NULL, 0, on_plain, br) < 0 || !tls_flush(br)) {
-            remote_down(br, "could not start TLS");
+            ipb__bridge_remote_down(br, "could not start TLS");
             return;
         }
     }
     uint64_t ka = (uint64_t)br->cfg->keepalive * 1000;
-    uv_timer_start(&br->timer, on_keepalive, CONNECT_TIMEOUT_MS < ka ? CONNECT_TIMEOUT_MS : ka,
+    uv_timer_start(&br->timer, on_keepalive, IPB__BR_CONNACK_MS < ka ? IPB__BR_CONNACK_MS : ka,
                    1000);
 }
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
     ipb_bridge_t *br = req->data;
-    if (br->state != BR_RESOLVING) { /* cancelled by a close */
+    if (br->state != IPB__BR_RESOLVING) { /* cancelled by a close */
         uv_freeaddrinfo(res);
-        br->state = BR_IDLE;
+        br->state = IPB__BR_IDLE;
         if (br->closing)
             closed_one(br);
         return;
@@ -680,21 +533,21 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
                  br->cfg->host[br->addr], uv_strerror(status));
         uv_freeaddrinfo(res);
         br->addr = (br->addr + 1) % br->cfg->n_addresses;
-        br->state = BR_IDLE;
+        br->state = IPB__BR_IDLE;
         uv_tcp_init(br->b->loop, &br->tcp);
         br->tcp.data = br;
-        br->state = BR_CLOSING;
+        br->state = IPB__BR_CLOSING;
         uv_close((uv_handle_t *)&br->tcp, on_tcp_closed);
         return;
     }
     uv_tcp_init(br->b->loop, &br->tcp);
     br->tcp.data = br;
     br->creq.data = br;
-    br->state = BR_CONNECTING;
+    br->state = IPB__BR_CONNECTING;
     int rc = uv_tcp_connect(&br->creq, &br->tcp, res->ai_addr, on_connected);
     uv_freeaddrinfo(res);
     if (rc < 0) {
-        br->state = BR_CLOSING;
+        br->state = IPB__BR_CLOSING;
         uv_close((uv_handle_t *)&br->tcp, on_tcp_closed);
     }
 }
@@ -708,255 +561,12 @@ static void attempt(ipb_bridge_t *br)
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     br->tries++;
     br->gai.data = br;
-    br->state = BR_RESOLVING;
-    if (uv_getaddrinfo(br->b->loop, &br->gai, on_resolved, br->cfg->host[br->addr], port,
-                       &hints) < 0) {
-        br->state = BR_IDLE;
+    br->state = IPB__BR_RESOLVING;
+    if (uv_getaddrinfo(br->b->loop, &br->gai, on_resolved, br->cfg->host[br->addr], port, &hints) <
+        0) {
+        br->state = IPB__BR_IDLE;
         uv_timer_start(&br->timer, on_retry, 1000u * br->cfg->restart_base, 0);
     }
-}
-
-/* ---- the local side: a connection of this broker ------------------------------------ */
-
-static void subscribe_local(ipb_bridge_t *br)
-{
-    const ipb_bridge_config_t *c = br->cfg;
-    for (unsigned i = 0; i < c->n_topics; i++) {
-        const ipb_bridge_topic_t *t = &c->topics[i];
-        char filter[IPB__BRIDGE_TOPIC_MAX];
-        size_t flen = ipb__bridge_filter(t, false, filter, sizeof filter);
-        if (!(t->direction & IPB_BRIDGE_OUT) || !flen)
-            continue;
-        /* No Local: what the bridge brought in does not go back; Retain As Published;
-         * retained messages only for a new subscription, not on every reconnect. */
-        ipm_sub_t sub = {.filter = {(const uint8_t *)filter, (uint32_t)flen},
-                         .options = (uint8_t)(t->qos | IPM_SUBOPT_NO_LOCAL |
-                                              IPM_SUBOPT_RETAIN_AS_PUBLISHED |
-                                              (1u << IPM_SUBOPT_RETAIN_HANDLING_SHIFT))};
-        ipm_packet_t pkt = {.type = IPM_SUBSCRIBE};
-        pkt.u.subscribe = (ipm_subscribe_t){.packet_id = (uint16_t)(1 + i), .subs = &sub,
-                                            .count = 1};
-        br->lc_subs++;
-        local_send(br, &pkt);
-    }
-}
-
-/* A PUBLISH the broker delivers to the bridge: to the remote under its remote topic. */
-static void local_publish(ipb_bridge_t *br, const ipm_publish_t *p)
-{
-    char topic[IPB__BRIDGE_TOPIC_MAX];
-    size_t tlen = ipb__bridge_map(br->cfg, true, (const char *)p->topic.data, p->topic.len,
-                                  topic, sizeof topic, NULL);
-    ipm_packet_t pkt = {.type = IPM_PUBLISH};
-    pkt.u.publish = *p;
-    pkt.u.publish.topic = (ipm_bytes_t){(const uint8_t *)topic, (uint32_t)tlen};
-    pkt.u.publish.retain = p->retain && br->cfg->outgoing_retain;
-    if (br->version != IPM_PROTO_V5)
-        pkt.u.publish.props = (ipm_props_t){0};
-    int64_t size = tlen ? ipm_packet_size(&pkt, br->version) : -1;
-    uint32_t max = br->cfg->max_packet_size;
-    if (br->remote_max && (!max || br->remote_max < max))
-        max = br->remote_max;
-    if (br->state != BR_UP)
-        return; /* not acknowledged: the session sends it again, with DUP, next time */
-    if (size < 0 || (max && size > max)) {
-        /* Too large for the remote (or not mappable): done with, as mosquitto drops it. */
-        if (p->qos == 1)
-            local_ack(br, IPM_PUBACK, p->packet_id);
-        else if (p->qos == 2) {
-            br->pid[p->packet_id] = PID_Q2_DONE;
-            local_ack(br, IPM_PUBREC, p->packet_id);
-        }
-        return;
-    }
-    if (p->qos)
-        br->pid[p->packet_id] = p->qos == 1 ? PID_Q1 : PID_Q2_REC;
-    remote_send(br, &pkt);
-}
-
-static void local_packet(ipb_bridge_t *br, const ipm_packet_t *pkt)
-{
-    uint16_t pid = pkt->u.ack.packet_id;
-    switch (pkt->type) {
-    case IPM_CONNACK:
-        if (pkt->u.connack.reason) {
-            ipb__log(br->b, IPB_LOG_ERR, "Bridge %s: this broker refused its local side "
-                     "(reason 0x%02x).", br->cfg->name, pkt->u.connack.reason);
-            return;
-        }
-        br->lc_up = true;
-        subscribe_local(br);
-        if (br->state == BR_UP)
-            notify_local(br, true);
-        break;
-    case IPM_SUBACK:
-        /* Opened at start with the remote still away, only to make the session and its
-         * subscriptions: offline again once they are in place, queueing. */
-        if (br->lc_subs && --br->lc_subs == 0 && br->state != BR_UP)
-            local_close(br);
-        break;
-    case IPM_PUBLISH:
-        local_publish(br, &pkt->u.publish);
-        break;
-    case IPM_PUBREL:
-        if (br->pid[pid] == PID_Q2_COMP) {
-            br->pid[pid] = PID_Q2_RELD;
-        } else {
-            br->pid[pid] = PID_FREE;
-            local_ack(br, IPM_PUBCOMP, pid);
-        }
-        break;
-    case IPM_PUBACK:  /* the broker took a message of the remote's: so may the remote know */
-    case IPM_PUBREC:
-    case IPM_PUBCOMP:
-        remote_ack(br, pkt->type, pid);
-        break;
-    default: /* SUBACK, DISCONNECT: the connection's end follows through the transport */
-        break;
-    }
-}
-
-static void local_parse(ipb_bridge_t *br)
-{
-    size_t used = 0;
-    for (;;) {
-        ipm_frame_t f;
-        ipm_packet_t pkt;
-        if (ipm_frame(br->lin.p + used, br->lin.len - used, 0, &f) < 0)
-            break;
-        if (ipm_decode(&f, br->lin.p + used, IPM_PROTO_V5, &pkt) == 0)
-            local_packet(br, &pkt);
-        used += f.total_len;
-    }
-    buf_consume(&br->lin, used);
-}
-
-static int ltr_read_start(ipb_transport_t *t)
-{
-    (void)t;
-    return 0;
-}
-
-/* Bytes the broker writes to the bridge: parsed at once; none while the remote is backed
- * up, so the session's window and queue hold them instead of memory here. */
-static int ltr_try_write(ipb_transport_t *t, const uv_buf_t *bufs, unsigned n)
-{
-    ipb_bridge_t *br = ((local_tr_t *)t)->br;
-    if (!br->closing && backlog(br) > BACKLOG_MAX)
-        return UV_EAGAIN;
-    size_t total = 0;
-    for (unsigned i = 0; i < n; i++) {
-        if (!buf_add(&br->lin, bufs[i].base, bufs[i].len))
-            return UV_ENOMEM;
-        total += bufs[i].len;
-    }
-    local_parse(br);
-    return (int)total;
-}
-
-static int ltr_write(ipb_transport_t *t, const uv_buf_t *bufs, unsigned n)
-{
-    ipb_bridge_t *br = ((local_tr_t *)t)->br;
-    for (unsigned i = 0; i < n; i++)
-        if (!buf_add(&br->lin, bufs[i].base, bufs[i].len))
-            return UV_ENOMEM;
-    local_parse(br);
-    br->lc_written = true; /* acknowledged once the remote has drained (kick) */
-    if (backlog(br) <= BACKLOG_MAX)
-        schedule_kick(br);
-    return 0;
-}
-
-static void ltr_close(ipb_transport_t *t)
-{
-    ipb_bridge_t *br = ((local_tr_t *)t)->br;
-    br->lc_closed = true;
-    schedule_kick(br);
-}
-
-static void ltr_peer(ipb_transport_t *t, char *buf, size_t len)
-{
-    snprintf(buf, len, "bridge %s", ((local_tr_t *)t)->br->cfg->name);
-}
-
-static const ipb_transport_vt local_vt = {
-    .name = "bridge",
-    .read_start = ltr_read_start,
-    .read_stop = ltr_read_start,
-    .try_write = ltr_try_write,
-    .write = ltr_write,
-    .close = ltr_close,
-    .peer = ltr_peer,
-};
-
-static void local_open(ipb_bridge_t *br)
-{
-    ipb_broker_t *b = br->b;
-    if (br->lc)
-        return; /* the last one is still closing: opened again from the kick */
-    /* The local side belongs to no listener: the first unused slot has every listener
-     * option at zero (no mount point, no certificate identity). */
-    br->ltr.t.vt = &local_vt;
-    br->ltr.br = br;
-    br->lc = ipb_conn_new(b, b->cfg.n_listeners, &br->ltr.t);
-    if (!br->lc) {
-        remote_down(br, "has no room for its local side");
-        return;
-    }
-    br->lc->trusted = true;
-    br->lc_up = br->lc_end = false;
-    br->lc_subs = 0;
-    br->lin.len = br->lout.len = 0;
-    const ipb_bridge_config_t *c = br->cfg;
-    bool clean = c->local_cleansession < 0 ? c->cleansession : c->local_cleansession;
-    ipm_prop_t props[2];
-    uint16_t np = 0;
-    if (!clean)
-        props[np++] = (ipm_prop_t){.id = IPM_PROP_SESSION_EXPIRY_INTERVAL, .num = UINT32_MAX};
-    /* No more in flight towards the bridge than the remote takes from it. */
-    props[np++] = (ipm_prop_t){.id = IPM_PROP_RECEIVE_MAXIMUM, .num = br->remote_recv};
-    ipm_packet_t pkt = {.type = IPM_CONNECT};
-    pkt.u.connect = (ipm_connect_t){.version = IPM_PROTO_V5, .clean_start = clean,
-                                    .client_id = ipm_str(br->local_id),
-                                    .props = {.list = props, .count = np}};
-    local_send(br, &pkt);
-}
-
-/* End the local side (the remote is gone, or the broker closes) on the next kick, as if
- * its socket had closed: never from inside the broker's own writing to it. */
-static void local_close(ipb_bridge_t *br)
-{
-    br->lc_up = false;
-    br->lout.len = 0;
-    br->lc_end = br->lc != NULL;
-    schedule_kick(br);
-}
-
-static void on_kick(uv_timer_t *t)
-{
-    ipb_bridge_t *br = t->data;
-    if (br->lc && br->lc_written && (br->closing || backlog(br) <= BACKLOG_MAX)) {
-        br->lc_written = false;
-        ipb_conn_on_written(br->lc, 0);
-    }
-    if (br->lc && br->lc_closed) {
-        ipb_conn_t *c = br->lc;
-        br->lc = NULL;
-        br->lc_closed = br->lc_written = false;
-        ipb_conn_on_closed(c);
-        if (br->state == BR_UP && !br->closing)
-            local_open(br); /* the remote came back while the last local side closed */
-    }
-    if (br->lout.len)
-        feed(br);
-    if (br->lc && br->lc_end) {
-        br->lc_end = false;
-        if (!br->lc_closed && br->lc->state < IPB_CONN_CLOSING)
-            ipb_conn_on_read(br->lc, UV_EOF, NULL);
-    }
-    /* The kick timer goes last: the local connection may still need it until it is gone. */
-    if (br->closing && !br->lc && !uv_is_closing((uv_handle_t *)&br->kick))
-        uv_close((uv_handle_t *)&br->kick, on_handle_closed);
 }
 
 /* ---- start and close ---------------------------------------------------------------- */
@@ -986,10 +596,7 @@ static void names(ipb_bridge_t *br)
                  br->remote_id);
 }
 
-static const char *or_null(const char *s)
-{
-    return s[0] ? s : NULL;
-}
+static const char *or_null(const char *s) { return s[0] ? s : NULL; }
 
 static int tls_start(ipb_bridge_t *br)
 {
@@ -997,7 +604,8 @@ static int tls_start(ipb_bridge_t *br)
     if (!c->cafile[0] && !c->capath[0] && !c->psk[0])
         return 0;
     char err[256];
-    ipb_tls_client_config_t tc = {.cafile = or_null(c->cafile), .capath = or_null(c->capath),
+    ipb_tls_client_config_t tc = {.cafile = or_null(c->cafile),
+                                  .capath = or_null(c->capath),
                                   .certfile = or_null(c->certfile),
                                   .keyfile = or_null(c->keyfile),
                                   .tls_version = or_null(c->tls_version),
@@ -1051,7 +659,7 @@ int ipb__bridges_start(ipb_broker_t *b)
         b->bridges->list = br;
         /* The local session and its subscriptions from the start, so that messages for
          * the remote queue even before it is first reached. */
-        local_open(br);
+        ipb__bridge_local_open(br);
         attempt(br);
     }
     return 0;
@@ -1064,9 +672,9 @@ static void bridge_free(ipb_bridge_t *br)
     while (*pp != br)
         pp = &(*pp)->next;
     *pp = br->next;
-    buf_free(&br->lin);
-    buf_free(&br->lout);
-    buf_free(&br->rin);
+    ipb__bridge_buf_free(&br->lin);
+    ipb__bridge_buf_free(&br->lout);
+    ipb__bridge_buf_free(&br->rin);
     free(br->pid);
     free(br->cbuf);
     ipb_tls_ctx_free(br->tls_ctx);
@@ -1089,18 +697,18 @@ void ipb__bridges_close(ipb_broker_t *b, void (*done)(ipb_broker_t *b))
     for (ipb_bridge_t *br = b->bridges->list; br; br = br->next) {
         br->closing = true;
         br->open = 2; /* the timers; the kick timer closes once the local side is gone */
-        uv_close((uv_handle_t *)&br->timer, on_handle_closed);
-        if (br->state == BR_RESOLVING) {
+        uv_close((uv_handle_t *)&br->timer, ipb__bridge_handle_closed);
+        if (br->state == IPB__BR_RESOLVING) {
             br->open++;
             uv_cancel((uv_req_t *)&br->gai);
-            br->state = BR_IDLE;
-        } else if (br->state == BR_CLOSING) {
+            br->state = IPB__BR_IDLE;
+        } else if (br->state == IPB__BR_CLOSING) {
             br->open++; /* its close callback is on the way */
-        } else if (br->state != BR_IDLE) {
+        } else if (br->state != IPB__BR_IDLE) {
             br->open++;
-            br->state = BR_CLOSING;
+            br->state = IPB__BR_CLOSING;
             uv_close((uv_handle_t *)&br->tcp, on_tcp_closed);
         }
-        local_close(br);
+        ipb__bridge_local_close(br);
     }
 }

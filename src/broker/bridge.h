@@ -31,7 +31,7 @@ size_t ipb__bridge_filter(const ipb_bridge_topic_t *t, bool remote, char *out, s
  * NUL-terminated in out; its length, or 0 when no topic line of that direction matches
  * (or the result does not fit). *qos (if set) is that line's QoS.
  */
-size_t ipb__bridge_map(const ipb_bridge_config_t *bc, bool outgoing, const char *topic,
-                       size_t len, char *out, size_t cap, uint8_t *qos);
+size_t ipb__bridge_map(const ipb_bridge_config_t *bc, bool outgoing, const char *topic, size_t len,
+                       char *out, size_t cap, uint8_t *qos);
 
 #endif

@@ -66,10 +66,7 @@ int ipb__bridge_parse_address(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok
 }
 
 /* mosquitto's `""` is an empty prefix (or no pattern). */
-static const char *unquote(const char *s)
-{
-    return strcmp(s, "\"\"") ? s : "";
-}
+static const char *unquote(const char *s) { return strcmp(s, "\"\"") ? s : ""; }
 
 static int copy_word(ipb__cparse_t *p, const char *what, const char *v, char *out, size_t cap)
 {
@@ -79,8 +76,7 @@ static int copy_word(ipb__cparse_t *p, const char *what, const char *v, char *ou
 }
 
 /* prefix + pattern must be a valid filter, and a prefix itself a topic name (no wildcard). */
-static int check_side(ipb__cparse_t *p, const char *side, const char *prefix,
-                      const char *pattern)
+static int check_side(ipb__cparse_t *p, const char *side, const char *prefix, const char *pattern)
 {
     char full[512];
     size_t plen = strlen(prefix);
@@ -88,8 +84,8 @@ static int check_side(ipb__cparse_t *p, const char *side, const char *prefix,
         return ipb__cfail(p, "invalid bridge topic %s prefix '%s'", side, prefix);
     snprintf(full, sizeof full, "%s%s", prefix, pattern);
     if (!ipm_topic_filter_valid((const uint8_t *)full, strlen(full)))
-        return ipb__cfail(p, "invalid bridge topic %s prefix and pattern combination '%s'",
-                          side, full);
+        return ipb__cfail(p, "invalid bridge topic %s prefix and pattern combination '%s'", side,
+                          full);
     return 0;
 }
 
@@ -124,9 +120,9 @@ int ipb__bridge_parse_topic(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok, 
     if (n > 3 && ipb__cparse_int(p, "topic QoS", tok[3], 0, 2, &qos) < 0)
         return IPM_EINVALID;
     t.qos = (uint8_t)qos;
-    if (n == 6 && (copy_word(p, "local prefix", tok[4], t.local_prefix, sizeof t.local_prefix) < 0 ||
-                   copy_word(p, "remote prefix", tok[5], t.remote_prefix,
-                             sizeof t.remote_prefix) < 0))
+    if (n == 6 &&
+        (copy_word(p, "local prefix", tok[4], t.local_prefix, sizeof t.local_prefix) < 0 ||
+         copy_word(p, "remote prefix", tok[5], t.remote_prefix, sizeof t.remote_prefix) < 0))
         return IPM_EINVALID;
     /* mosquitto's table: without a pattern both prefixes are the topics, so both needed. */
     if (!t.pattern[0] && (!t.local_prefix[0] || !t.remote_prefix[0]))
@@ -165,8 +161,10 @@ int ipb__bridge_parse_start_type(ipb__cparse_t *p, const ipb__cdir_t *d, char **
     if (!strcmp(v, "automatic"))
         return 0;
     if (!strcmp(v, "lazy") || !strcmp(v, "once"))
-        return ipb__cfail(p, "start_type %s is not offered: bridges here start with the "
-                             "broker and reconnect (automatic)", v);
+        return ipb__cfail(p,
+                          "start_type %s is not offered: bridges here start with the "
+                          "broker and reconnect (automatic)",
+                          v);
     return ipb__cfail(p, "start_type must be automatic, lazy or once");
 }
 
@@ -175,8 +173,7 @@ int ipb__bridge_parse_tls_version(ipb__cparse_t *p, const ipb__cdir_t *d, char *
     ipb_bridge_config_t *bc = ipb__cparse_bridge(p);
     const char *v = n > 1 ? tok[1] : "";
     if (strcmp(v, "tlsv1.2") && strcmp(v, "tlsv1.3"))
-        return ipb__cfail(p, "%s must be tlsv1.2 or tlsv1.3 (older versions are broken)",
-                          d->name);
+        return ipb__cfail(p, "%s must be tlsv1.2 or tlsv1.3 (older versions are broken)", d->name);
     snprintf(bc->tls_version, sizeof bc->tls_version, "%s", v);
     return 0;
 }

@@ -25,8 +25,8 @@ static bool starts_with(const char *s, size_t len, const char *prefix)
     return plen <= len && !memcmp(s, prefix, plen);
 }
 
-size_t ipb__bridge_map(const ipb_bridge_config_t *bc, bool outgoing, const char *topic,
-                       size_t len, char *out, size_t cap, uint8_t *qos)
+size_t ipb__bridge_map(const ipb_bridge_config_t *bc, bool outgoing, const char *topic, size_t len,
+                       char *out, size_t cap, uint8_t *qos)
 {
     char filter[IPB__BRIDGE_TOPIC_MAX];
     uint8_t dir = outgoing ? IPB_BRIDGE_OUT : IPB_BRIDGE_IN;
