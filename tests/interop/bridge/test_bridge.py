@@ -567,6 +567,43 @@ def failover_and_login():
                                   what="not authorised")
 
 
+def retained_on(port, topic):
+    """What a new subscriber gets from the retained store, in a moment."""
+    s = Sub(port, [topic])
+    try:
+        return s.drain(0.7)
+    finally:
+        s.close()
+
+
+def packet_size_retain_local_id():
+    """bridge_max_packet_size drops what is larger; bridge_outgoing_retain false leaves the
+    remote without a retained copy (true: with one); local_clientid names the session."""
+    with iptest.tempdir() as d, iptest.mosquitto() as (mport, _):
+        lines = ["topic s/# out 1", "bridge_max_packet_size 100", "local_clientid edge-here",
+                 "bridge_outgoing_retain false"]
+        with ours(d, bridge_conf("up", mport, lines)) as o:
+            bridged(mport, o.port, "s/a", "s/a", 1)
+            s = Sub(mport, ["s/#"])
+            try:
+                publish(o.port, "s/big", "x" * 200, 1)
+                publish(o.port, "s/small", "y" * 20, 1)
+                expect_eq([m[:2] for m in s.drain(1)], [("s/small", "y" * 20)],
+                          "the large one dropped")
+            finally:
+                s.close()
+            publish(o.port, "s/kept", "r", 1, retain=True)
+            time.sleep(0.5)
+            expect_eq(retained_on(mport, "s/kept"), [], "no retained copy on the remote")
+            expect_eq("as edge-here" in o.log(), True, o.log())
+        with ours(d, bridge_conf("up", mport, ["topic s/# out 1"]), name="keep") as o:
+            bridged(mport, o.port, "s/a", "s/a", 1)
+            publish(o.port, "s/kept2", "r", 1, retain=True)
+            time.sleep(0.5)
+            expect_eq(retained_on(mport, "s/kept2"), [("s/kept2", "r", 1, True)],
+                      "retained on the remote")
+
+
 def main():
     res = iptest.Results()
     only = os.environ.get("BRIDGE_ONLY")
@@ -585,6 +622,8 @@ def main():
               notifications_and_client_ids)
     res.check("remote_clientid defaults to hostname.NAME", default_remote_clientid)
     res.check("mosquitto bridging into ours (3.1.1, bridge bit)", mosquitto_into_ours)
+    res.check("bridge_max_packet_size, bridge_outgoing_retain, local_clientid",
+              packet_size_retain_local_id)
     res.check("addresses fail over in order; remote_username / remote_password",
               failover_and_login)
     res.check("remote stopped and started under a QoS 1 stream: all arrive, few twice",
