@@ -244,7 +244,10 @@ static ipb_session_t *attach_session(ipb_conn_t *c, const char *id, bool clean, 
     bool stranger = s && !s->username && c->username;
     if (s && s->conn)
         take_over(c, s, clean || stranger);
-    return ipb__session_attach(c->b, c, s, id, clean || stranger, present);
+    s = ipb__session_attach(c->b, c, s, id, clean || stranger, present);
+    if (s)
+        s->trusted = c->trusted; /* whoever takes a bridge's id over is not the bridge */
+    return s;
 }
 
 static void send_connack(ipb_conn_t *c, bool present, bool assigned, uint16_t server_ka)

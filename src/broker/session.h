@@ -54,6 +54,7 @@ struct ipb_session {
     uint16_t next_pid;
     uint32_t held;        /* acknowledgements waiting for a commit (persist.c) */
     bool stored;          /* it has a row in the persistence file */
+    bool trusted;         /* a bridge's local side (bridge.c): no ACL on its deliveries */
     char id[];            /* client identifier, in the same allocation */
 };
 

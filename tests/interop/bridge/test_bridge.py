@@ -604,6 +604,59 @@ def packet_size_retain_local_id():
                       "retained on the remote")
 
 
+def trusted_under_acl():
+    """The local side is trusted as mosquitto's: an ACL that gives anonymous clients
+    nothing (and allow_anonymous false) still lets the bridge in and out."""
+    with iptest.tempdir() as d, iptest.mosquitto() as (mport, _):
+        with open(f"{d}/acl", "w") as f:
+            f.write("user alice\ntopic readwrite a/#\n")
+        subprocess.run(["mosquitto_passwd", "-c", "-b", f"{d}/pw", "alice", "pw"], check=True,
+                       timeout=30, capture_output=True)
+        conf = (f"allow_anonymous false\npassword_file {d}/pw\nacl_file {d}/acl\n"
+                + bridge_conf("up", mport, ["topic a/# both 1"]))
+        o = Ours(d, "")
+        with open(o.conf, "w") as f:
+            f.write(f"listener {o.port} {iptest.HOST}\n" + conf)
+        o.start()
+        try:
+            s = Sub(mport, ["a/#"])
+            c = mqtt.Client()
+            c.username_pw_set("alice", "pw")
+            got = queue.Queue()
+            c.on_message = lambda cl, u, m: got.put((m.topic, m.payload.decode()))
+            ready = threading.Event()
+            c.on_subscribe = lambda *a: ready.set()
+            c.connect(iptest.HOST, o.port)
+            c.loop_start()
+            c.subscribe("a/#", 1)
+            expect_eq(ready.wait(iptest.TIMEOUT), True, "alice subscribed")
+            try:
+                for i in range(40):
+                    c.publish("a/out", f"p{i}", 1)
+                    try:
+                        if s.get(timeout=0.25)[0] == "a/out":
+                            break
+                    except queue.Empty:
+                        continue
+                else:
+                    raise TimeoutError("nothing went out through the bridge")
+                for i in range(40):
+                    publish(mport, "a/in", f"p{i}", 1)
+                    try:
+                        if got.get(timeout=0.25)[0] == "a/in":
+                            break
+                    except queue.Empty:
+                        continue
+                else:
+                    raise TimeoutError("nothing came in through the bridge")
+            finally:
+                c.loop_stop()
+                c.disconnect()
+                s.close()
+        finally:
+            o.stop()
+
+
 def main():
     res = iptest.Results()
     only = os.environ.get("BRIDGE_ONLY")
@@ -624,6 +677,8 @@ def main():
     res.check("mosquitto bridging into ours (3.1.1, bridge bit)", mosquitto_into_ours)
     res.check("bridge_max_packet_size, bridge_outgoing_retain, local_clientid",
               packet_size_retain_local_id)
+    res.check("the local side is trusted: no login, no ACL (allow_anonymous false, acl_file)",
+              trusted_under_acl)
     res.check("addresses fail over in order; remote_username / remote_password",
               failover_and_login)
     res.check("remote stopped and started under a QoS 1 stream: all arrive, few twice",
