@@ -172,6 +172,7 @@ int ipm_props_get(const ipm_props_t *props, uint8_t id, ipm_prop_t *out);
 
 typedef struct {
     uint8_t version;      /* IPM_PROTO_V31, _V311 or _V5 */
+    bool bridge;          /* 3.x: mosquitto's bridge bit, 0x80 on the protocol level */
     bool clean_start;     /* clean session (3.x) or clean start (5.0) */
     uint16_t keepalive;   /* seconds, 0 = off */
     ipm_bytes_t client_id;

@@ -16,6 +16,7 @@
 #endif
 
 #include "announce.h"
+#include "bridge.h"
 #include "clock.h"
 #include "conn.h"
 #include "core.h"
@@ -175,6 +176,10 @@ int ipb_broker_start(ipb_broker_t *b)
     }
     if (write_pid_file(b) < 0 || drop_privileges(b) < 0)
         return UV_EPERM;
+    if (ipb__bridges_start(b) < 0)
+        return UV_ENOMEM;
+    if (b->bridges)
+        b->open_handles++; /* released by on_bridges_closed */
     uv_timer_start(&b->tick, on_tick, IPB_TICK_MS, IPB_TICK_MS);
     uv_prepare_start(&b->prep, on_prepare);
     uv_check_start(&b->check, on_check);
@@ -313,6 +318,12 @@ static void on_drain_check(uv_timer_t *t)
         }
 }
 
+static void on_bridges_closed(ipb_broker_t *b)
+{
+    if (--b->open_handles == 0 && !b->conns)
+        finish(b);
+}
+
 void ipb_broker_close(ipb_broker_t *b, void (*cb)(void *arg), void *arg)
 {
     if (b->closing)
@@ -326,6 +337,9 @@ void ipb_broker_close(ipb_broker_t *b, void (*cb)(void *arg), void *arg)
             b->listeners[i].h.handle.data = b;
             uv_close(&b->listeners[i].h.handle, on_handle_closed);
         }
+    /* Bridges first: their local sides end like clients whose sockets closed. */
+    if (b->bridges)
+        ipb__bridges_close(b, on_bridges_closed);
     /* Wills of clients cut off by a shutdown are not sent: the broker ends, not they. */
     for (ipb_conn_t *c = b->conns; c; c = c->next) {
         c->will_on_close = false;

@@ -98,6 +98,52 @@ typedef struct {
 #define IPB_DOMAIN_IPV4 1
 #define IPB_DOMAIN_IPV6 2
 
+/* Bridges (bridge.c): mosquitto.conf's `connection` blocks. */
+#define IPB_MAX_BRIDGES 8
+#define IPB_BRIDGE_MAX_TOPICS 16
+#define IPB_BRIDGE_MAX_ADDRESSES 4
+#define IPB_BRIDGE_OUT 0x01u
+#define IPB_BRIDGE_IN 0x02u
+#define IPB_BRIDGE_BOTH 0x03u
+
+/* One `topic` line: pattern "" is mosquitto's place marker `""` (no pattern). */
+typedef struct {
+    char pattern[256];
+    char local_prefix[128], remote_prefix[128]; /* "" = none */
+    uint8_t direction; /* IPB_BRIDGE_OUT, _IN or _BOTH */
+    uint8_t qos;
+} ipb_bridge_topic_t;
+
+typedef struct {
+    char name[64];
+    char host[IPB_BRIDGE_MAX_ADDRESSES][128];
+    uint16_t port[IPB_BRIDGE_MAX_ADDRESSES];
+    unsigned n_addresses;
+    ipb_bridge_topic_t topics[IPB_BRIDGE_MAX_TOPICS];
+    unsigned n_topics;
+    char remote_clientid[128]; /* "" = hostname.NAME */
+    char local_clientid[128];  /* "" = local.<remote_clientid> */
+    char remote_username[128], remote_password[128];
+    bool has_remote_username, has_remote_password;
+    char notification_topic[256]; /* "" = $SYS/broker/connection/<remote_clientid>/state */
+    bool notifications, notifications_local_only;
+    bool cleansession;
+    int local_cleansession; /* -1 = as cleansession */
+    uint16_t keepalive;     /* seconds, >= 5 */
+    unsigned protocol_version; /* IPM_PROTO_V31, _V311 or _V5 */
+    bool try_private;
+    bool outgoing_retain;
+    bool round_robin;
+    uint32_t restart_base, restart_cap; /* seconds; cap 0 = a constant restart_base */
+    uint32_t max_packet_size;           /* outgoing to the remote; 0 = no limit */
+    /* TLS to the remote when cafile, capath or psk is set. */
+    char cafile[IPB_PATH_MAX], capath[IPB_PATH_MAX], certfile[IPB_PATH_MAX],
+        keyfile[IPB_PATH_MAX];
+    bool insecure;
+    char tls_version[16];
+    char identity[128], psk[129]; /* TLS-PSK instead: bridge_identity, bridge_psk (hex) */
+} ipb_bridge_config_t;
+
 typedef struct {
     ipb_listener_config_t listeners[IPB_MAX_LISTENERS];
     unsigned n_listeners;
@@ -161,6 +207,8 @@ typedef struct {
     /* DNS-SD over mDNS (announce.c): the listeners published through avahi-daemon. */
     bool announce;
     char announce_name[64];       /* "" = "iotplot on HOST" */
+    ipb_bridge_config_t bridges[IPB_MAX_BRIDGES];
+    unsigned n_bridges;
 } ipb_config_t;
 
 /* normal: a commit survives the process being killed; full: also a power loss (fsync). */

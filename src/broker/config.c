@@ -67,6 +67,11 @@ ipb_config_t *ipb__cparse_cfg(ipb__cparse_t *p)
     return p->cfg;
 }
 
+ipb_bridge_config_t *ipb__cparse_bridge(ipb__cparse_t *p)
+{
+    return p->cfg->n_bridges ? &p->cfg->bridges[p->cfg->n_bridges - 1] : NULL;
+}
+
 int ipb__cparse_int(ipb__cparse_t *p, const char *what, const char *v, int64_t min,
                     int64_t max, int64_t *out)
 {
@@ -222,6 +227,9 @@ static int directive(ipb__cparse_t *p, char **tok, int n)
         if (!p->cfg->n_listeners)
             return ipb__cfail(p, "'%s' must follow the 'listener' line it applies to", tok[0]);
         base = &p->cfg->listeners[p->cfg->n_listeners - 1];
+    } else if (d->scope == IPB__CS_BRIDGE) {
+        if (!(base = ipb__cparse_bridge(p)))
+            return ipb__cfail(p, "'%s' must follow the 'connection' line of its bridge", tok[0]);
     }
     if (d->type == IPB__CT_CUSTOM)
         return d->parse(p, d, tok, n);
@@ -348,12 +356,25 @@ static int parse_file(ipb__cparse_t *p, const char *path)
     return rc;
 }
 
+/* What a bridge block needs once all its lines are read: mosquitto refuses one without an
+ * address. */
+static int check_bridges(ipb__cparse_t *p, int rc)
+{
+    for (unsigned i = 0; rc == 0 && i < p->cfg->n_bridges; i++)
+        if (!p->cfg->bridges[i].n_addresses) {
+            snprintf(p->err, p->errlen, "%s: bridge '%s' has no address", p->file,
+                     p->cfg->bridges[i].name);
+            rc = IPM_EINVALID;
+        }
+    return rc;
+}
+
 int ipb_config_load(ipb_config_t *cfg, const char *path, char *err, size_t errlen)
 {
     ipb__cparse_t p = {.cfg = cfg, .file = path, .err = err, .errlen = errlen};
     /* As mosquitto 2: a configuration file must allow anonymous clients explicitly. */
     cfg->allow_anonymous = false;
-    return parse_file(&p, path);
+    return check_bridges(&p, parse_file(&p, path));
 }
 
 int ipb_config_parse(ipb_config_t *cfg, const char *text, size_t len, const char *name,
@@ -370,5 +391,5 @@ int ipb_config_parse(ipb_config_t *cfg, const char *text, size_t len, const char
     }
     int rc = parse_stream(&p, f);
     fclose(f);
-    return rc;
+    return check_bridges(&p, rc);
 }

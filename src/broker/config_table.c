@@ -3,12 +3,13 @@
  *
  * Directives keep mosquitto's meaning. Directives of features this broker does not offer
  * are rows too (IPB__CT_REFUSED): refused by name with the feature they need, never
- * silently ignored, so a config that asks for a bridge does not come up without one.
+ * silently ignored, so a config that asks for what is not offered does not come up without it.
  * Rows are in the order docs/broker.md lists them, section by section.
  */
 #include <limits.h>
 #include <string.h>
 
+#include "bridge_conf.h"
 #include "config_table.h"
 
 /* Where a row's value lives: a field of ipb_config_t or of the listener above it. */
@@ -18,6 +19,9 @@
 #define L(m)                                                                                \
     .scope = IPB__CS_LISTENER, .offset = offsetof(ipb_listener_config_t, m),               \
     .size = sizeof(((ipb_listener_config_t *)0)->m)
+#define B(m)                                                                                \
+    .scope = IPB__CS_BRIDGE, .offset = offsetof(ipb_bridge_config_t, m),                   \
+    .size = sizeof(((ipb_bridge_config_t *)0)->m)
 
 /* ... and, with per_listener_settings, also in the listener above it. */
 #define PL(m)                                                                               \
@@ -152,6 +156,10 @@ static int tls_keyform(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok, int n
         return 0;
     return ipb__cfail(p, "tls_keyform must be pem (OpenSSL engines are not offered)");
 }
+
+static const ipb__cname_t bridge_versions[] = {
+    {"mqttv31", IPM_PROTO_V31}, {"mqttv311", IPM_PROTO_V311}, {"mqttv50", IPM_PROTO_V5},
+    {NULL, 0}};
 
 static const ipb__cname_t protocols[] = {{"mqtt", 0}, {"websockets", 1}, {NULL, 0}};
 
@@ -488,31 +496,109 @@ const ipb__cdir_t ipb__config_table[] = {
      .arg = "pem", .doc_default = "`pem`",
      .doc = "`keyfile` is PEM; `engine` is refused (OpenSSL engines are not offered)"},
 
-    /* ---- bridges: a later release ---- */
-    NOT_OFFERED_IN("connection", BRIDGES, "bridges"),
-    NOT_OFFERED_IN("address", BRIDGES, "bridges"),
-    NOT_OFFERED_IN("addresses", BRIDGES, "bridges"),
+    /* ---- bridges (bridge.c), each row of the `connection` block above it ---- */
+    {.name = "connection", .section = BRIDGES, .type = IPB__CT_CUSTOM,
+     .parse = ipb__bridge_parse_connection, .arg = "NAME", .doc_default = "none",
+     .doc = "starts a bridge block: the lines below it, up to the next `connection`, are "
+            "this bridge's"},
+    {.name = "address", .section = BRIDGES, .type = IPB__CT_CUSTOM, .scope = IPB__CS_BRIDGE,
+     .parse = ipb__bridge_parse_address, .arg = "HOST[:PORT] ...", .doc_default = "none",
+     .doc = "the remote broker (port 1883 unless given); several are tried in order when "
+            "one fails"},
+    {.name = "addresses", .section = BRIDGES, .type = IPB__CT_CUSTOM, .scope = IPB__CS_BRIDGE,
+     .parse = ipb__bridge_parse_address, .arg = "HOST[:PORT] ...", .doc_default = "none",
+     .doc = "the same as `address`"},
+    {.name = "topic", .section = BRIDGES, .type = IPB__CT_CUSTOM, .scope = IPB__CS_BRIDGE,
+     .parse = ipb__bridge_parse_topic,
+     .arg = "PATTERN [[[out|in|both] QOS] LOCAL_PREFIX REMOTE_PREFIX]", .doc_default = "none",
+     .doc = "what crosses, which way, at which QoS, and mosquitto's prefix remapping (`\"\"` "
+            "is empty); repeatable"},
+    {.name = "remote_clientid", .section = BRIDGES, .type = IPB__CT_STRING, B(remote_clientid),
+     .arg = "ID", .doc_default = "`HOSTNAME.NAME`", .doc = "client id on the remote broker"},
+    {.name = "local_clientid", .section = BRIDGES, .type = IPB__CT_STRING, B(local_clientid),
+     .arg = "ID", .doc_default = "`local.<remote_clientid>`",
+     .doc = "client id of the bridge's session on this broker"},
+    {.name = "remote_username", .section = BRIDGES, .type = IPB__CT_STRING, B(remote_username),
+     .arg = "NAME", .doc_default = "none", .doc = "user name on the remote broker"},
+    {.name = "remote_password", .section = BRIDGES, .type = IPB__CT_STRING, B(remote_password),
+     .arg = "PASSWORD", .doc_default = "none", .doc = "password on the remote broker"},
+    {.name = "cleansession", .section = BRIDGES, .type = IPB__CT_BOOL, B(cleansession), .max = 1,
+     .doc = "clean session on the remote broker (false: it keeps the bridge's subscriptions "
+            "and queue while the link is down)"},
+    {.name = "local_cleansession", .section = BRIDGES, .type = IPB__CT_BOOL,
+     B(local_cleansession), .min = -1, .max = 1, .dflt = -1,
+     .doc_default = "as `cleansession`",
+     .doc = "clean session of the bridge's session here (false: messages for the remote "
+            "are queued while it is down)"},
+    {.name = "keepalive_interval", .section = BRIDGES, .type = IPB__CT_INT, B(keepalive),
+     .min = 5, .max = 65535, .dflt = 60, .arg = "SECONDS",
+     .doc = "PINGREQ after this long without traffic to the remote broker"},
+    {.name = "bridge_protocol_version", .section = BRIDGES, .type = IPB__CT_ENUM,
+     B(protocol_version), .names = bridge_versions, .max = IPM_PROTO_V5, .dflt = IPM_PROTO_V311,
+     .doc = "MQTT version towards the remote broker"},
+    {.name = "try_private", .section = BRIDGES, .type = IPB__CT_BOOL, B(try_private), .max = 1,
+     .dflt = 1,
+     .doc = "tell the remote it is a bridge (3.x: protocol level + 0x80; 5.0: No Local and "
+            "Retain As Published), so nothing loops back"},
+    {.name = "restart_timeout", .section = BRIDGES, .type = IPB__CT_CUSTOM,
+     .scope = IPB__CS_BRIDGE, .parse = ipb__bridge_parse_restart, .arg = "BASE CAP|CONSTANT",
+     .doc_default = "`5 30`",
+     .doc = "seconds before reconnecting: constant, or mosquitto's decorrelated jitter from "
+            "BASE up to CAP"},
+    {.name = "round_robin", .section = BRIDGES, .type = IPB__CT_BOOL, B(round_robin), .max = 1,
+     .doc = "false: the first address is the main one, tried first after each loss; true: "
+            "go on with the next address"},
+    {.name = "start_type", .section = BRIDGES, .type = IPB__CT_CUSTOM, .scope = IPB__CS_BRIDGE,
+     .parse = ipb__bridge_parse_start_type, .arg = "automatic", .doc_default = "`automatic`",
+     .doc = "`automatic` (start with the broker, reconnect); `lazy` and `once` are refused"},
+    NOT_OFFERED_IN("idle_timeout", BRIDGES, "`start_type lazy`"),
+    NOT_OFFERED_IN("threshold", BRIDGES, "`start_type lazy`"),
+    {.name = "notifications", .section = BRIDGES, .type = IPB__CT_BOOL, B(notifications),
+     .max = 1, .dflt = 1,
+     .doc = "retained `1` / `0` on the notification topic, here and on the remote (there "
+            "`0` is the bridge's will)"},
+    {.name = "notifications_local_only", .section = BRIDGES, .type = IPB__CT_BOOL,
+     B(notifications_local_only), .max = 1, .doc = "notifications on this broker only"},
+    {.name = "notification_topic", .section = BRIDGES, .type = IPB__CT_STRING,
+     B(notification_topic), .arg = "TOPIC",
+     .doc_default = "`$SYS/broker/connection/<remote_clientid>/state`",
+     .doc = "where notifications go"},
+    {.name = "bridge_max_packet_size", .section = BRIDGES, .type = IPB__CT_SIZE,
+     B(max_packet_size), .max = 268435455, .doc_default = "`0` (none)",
+     .doc = "larger packets are not sent to the remote broker (nor larger than its own "
+            "5.0 maximum)"},
+    {.name = "bridge_outgoing_retain", .section = BRIDGES, .type = IPB__CT_BOOL,
+     B(outgoing_retain), .max = 1, .dflt = 1,
+     .doc = "false: the retain flag is cleared on everything sent to the remote broker"},
+    {.name = "bridge_cafile", .section = BRIDGES, .type = IPB__CT_PATH, B(cafile),
+     .flags = IPB__CF_READABLE, .arg = "FILE", .doc_default = "none",
+     .doc = "TLS to the remote broker, its certificate verified against these PEM CAs"},
+    {.name = "bridge_capath", .section = BRIDGES, .type = IPB__CT_PATH, B(capath),
+     .arg = "DIR", .doc_default = "none",
+     .doc = "the same from a folder of hashed CA certificates (`openssl rehash`)"},
+    {.name = "bridge_certfile", .section = BRIDGES, .type = IPB__CT_PATH, B(certfile),
+     .flags = IPB__CF_READABLE, .arg = "FILE", .doc_default = "none",
+     .doc = "the bridge's own PEM certificate, for a remote that asks for one"},
+    {.name = "bridge_keyfile", .section = BRIDGES, .type = IPB__CT_PATH, B(keyfile),
+     .flags = IPB__CF_READABLE, .arg = "FILE", .doc_default = "none",
+     .doc = "its PEM private key"},
+    {.name = "bridge_insecure", .section = BRIDGES, .type = IPB__CT_BOOL, B(insecure), .max = 1,
+     .doc = "true: the remote's certificate need not name the address connected to (it is "
+            "still verified against the CAs); for tests only"},
+    {.name = "bridge_tls_version", .section = BRIDGES, .type = IPB__CT_CUSTOM,
+     .scope = IPB__CS_BRIDGE, .parse = ipb__bridge_parse_tls_version, .arg = "tlsv1.2|tlsv1.3",
+     .doc_default = "`tlsv1.2`", .doc = "the lowest TLS version offered to the remote"},
+    {.name = "bridge_identity", .section = BRIDGES, .type = IPB__CT_STRING, B(identity),
+     .arg = "IDENTITY", .doc_default = "none", .doc = "the TLS-PSK identity of `bridge_psk`"},
+    {.name = "bridge_psk", .section = BRIDGES, .type = IPB__CT_STRING, B(psk), .arg = "HEX",
+     .doc_default = "none",
+     .doc = "TLS-PSK to the remote instead of certificates: the key in hexadecimal"},
+    NOT_OFFERED_IN("local_username", BRIDGES,
+                   "a login of the bridge's local side (it is trusted here, as mosquitto's)"),
+    NOT_OFFERED_IN("local_password", BRIDGES,
+                   "a login of the bridge's local side (it is trusted here, as mosquitto's)"),
     {.name = "bridge_", .section = BRIDGES, .type = IPB__CT_REFUSED, .flags = IPB__CF_PREFIX,
-     .doc = "bridges"},
-    NOT_OFFERED_IN("cleansession", BRIDGES, "bridges"),
-    NOT_OFFERED_IN("idle_timeout", BRIDGES, "bridges"),
-    NOT_OFFERED_IN("keepalive_interval", BRIDGES, "bridges"),
-    NOT_OFFERED_IN("local_cleansession", BRIDGES, "bridges"),
-    NOT_OFFERED_IN("local_clientid", BRIDGES, "bridges"),
-    NOT_OFFERED_IN("local_password", BRIDGES, "bridges"),
-    NOT_OFFERED_IN("local_username", BRIDGES, "bridges"),
-    NOT_OFFERED_IN("notifications", BRIDGES, "bridges"),
-    NOT_OFFERED_IN("notifications_local_only", BRIDGES, "bridges"),
-    NOT_OFFERED_IN("notification_topic", BRIDGES, "bridges"),
-    NOT_OFFERED_IN("remote_clientid", BRIDGES, "bridges"),
-    NOT_OFFERED_IN("remote_password", BRIDGES, "bridges"),
-    NOT_OFFERED_IN("remote_username", BRIDGES, "bridges"),
-    NOT_OFFERED_IN("restart_timeout", BRIDGES, "bridges"),
-    NOT_OFFERED_IN("round_robin", BRIDGES, "bridges"),
-    NOT_OFFERED_IN("start_type", BRIDGES, "bridges"),
-    NOT_OFFERED_IN("threshold", BRIDGES, "bridges"),
-    NOT_OFFERED_IN("topic", BRIDGES, "bridges"),
-    NOT_OFFERED_IN("try_private", BRIDGES, "bridges"),
+     .doc = "this bridge option (bind address, ALPN, OCSP, 5.0 session options)"},
 
     /* ---- other features not offered ---- */
     NOT_OFFERED("dhparamfile", "finite-field Diffie-Hellman (TLS here uses ECDHE only)"),
@@ -619,4 +705,12 @@ void ipb__config_defaults(ipb_config_t *cfg)
 void ipb__config_listener_defaults(ipb_listener_config_t *l)
 {
     put_defaults(IPB__CS_LISTENER, l);
+}
+
+void ipb__config_bridge_defaults(ipb_bridge_config_t *bc)
+{
+    put_defaults(IPB__CS_BRIDGE, bc);
+    /* Not a single value of a row: restart_timeout's two. */
+    bc->restart_base = 5;
+    bc->restart_cap = 30;
 }

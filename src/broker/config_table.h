@@ -29,6 +29,7 @@ typedef enum {
 typedef enum {
     IPB__CS_GLOBAL,   /* a field of ipb_config_t */
     IPB__CS_LISTENER, /* a field of the last ipb_listener_config_t so far */
+    IPB__CS_BRIDGE,   /* a field of the last ipb_bridge_config_t (`connection`) so far */
 } ipb__cscope_t;
 
 /* Flags of a row. */
@@ -81,6 +82,8 @@ const ipb__cdir_t *ipb__config_find(const char *name);
 void ipb__config_defaults(ipb_config_t *cfg);
 /* Every listener row's default into a new listener (ipb_config_add_listener). */
 void ipb__config_listener_defaults(ipb_listener_config_t *l);
+/* Every bridge row's default into a new `connection` block. */
+void ipb__config_bridge_defaults(ipb_bridge_config_t *bc);
 
 /* Number fields: read and write the row's field of `base` whatever its width. */
 int64_t ipb__config_get(const ipb__cdir_t *d, const void *base);
@@ -97,5 +100,7 @@ int ipb__cparse_bool(ipb__cparse_t *p, const char *what, const char *v, bool *ou
 /* A number of `what` (for messages) in [min, max]. */
 int ipb__cparse_int(ipb__cparse_t *p, const char *what, const char *v, int64_t min,
                     int64_t max, int64_t *out);
+/* The `connection` block the bridge rows apply to (the last one so far), or NULL. */
+ipb_bridge_config_t *ipb__cparse_bridge(ipb__cparse_t *p);
 
 #endif /* IOTPLOT_BROKER_CONFIG_TABLE_H */

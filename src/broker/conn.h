@@ -8,6 +8,8 @@
 #ifndef IOTPLOT_BROKER_CONN_H
 #define IOTPLOT_BROKER_CONN_H
 
+#include <string.h>
+
 #include "alias.h"
 #include "broker.h"
 #include "msg.h"
@@ -55,7 +57,26 @@ struct ipb_conn {
     bool login_ready : 1;      /* the hash is done: login_verdict answers its CONNECT */
     uint8_t rshift;            /* rbuf holds 1 << rshift bytes */
     uint8_t login_verdict;     /* 0 or the refusal's 5.0 reason code */
+    /* A 3.x CONNECT with mosquitto's bridge bit (0x80 on the protocol level): its
+     * subscriptions are No Local and Retain As Published, so nothing echoes back. */
+    bool bridge : 1;
+    /* The local side of one of our own bridges (bridge.c): no login, no ACL, as
+     * mosquitto's. */
+    bool trusted : 1;
 };
+
+/*
+ * A bridge's state notifications, its will among them: mosquitto's bridges publish them
+ * to $SYS/broker/connection/<their client id>/state (a 5.0 bridge has no bridge bit to
+ * tell it by). The one '$SYS' topic a client may publish to, and only under its own id.
+ */
+static inline bool ipb__conn_bridge_state(const char *id, const uint8_t *topic, size_t len)
+{
+    static const char pre[] = "$SYS/broker/connection/", post[] = "/state";
+    size_t plen = sizeof pre - 1, ilen = strlen(id), slen = sizeof post - 1;
+    return len == plen + ilen + slen && !memcmp(topic, pre, plen) &&
+           !memcmp(topic + plen, id, ilen) && !memcmp(topic + plen + ilen, post, slen);
+}
 
 /* A closing connection's peer closed its side: close once our last bytes are out. */
 void ipb__conn_on_peer_eof(ipb_conn_t *c);

@@ -84,6 +84,7 @@ struct ipb_broker {
     struct ipb_announce *announce; /* `announce true`: the mDNS services (announce.c) */
     ipb__hist_t store_commit;  /* group commits, handed to the worker until done (persist.c) */
     uint64_t store_commit_start; /* uv_hrtime() of the commit in flight */
+    struct ipb_bridges *bridges; /* the `connection` blocks' bridges (bridge.c) */
 
     unsigned fanout_depth;
     ipb_msg_t **deferred;      /* local publishes made during a fan-out */

@@ -175,7 +175,7 @@ static bool make_will(ipb_conn_t *c, const ipm_connect_t *p, const char *id, uin
         *reason = IPM_RC_TOPIC_NAME_INVALID;
         return false;
     }
-    if (b->auth && b->auth->publish) {
+    if (b->auth && b->auth->publish && !ipb__conn_bridge_state(id, will_topic.data, will_topic.len)) {
         char topic[IPM_MAX_STRING_LEN + 1];
         memcpy(topic, will_topic.data, will_topic.len);
         topic[will_topic.len] = '\0';
@@ -253,7 +253,10 @@ static ipb_session_t *attach_session(ipb_conn_t *c, const char *id, bool clean, 
     bool stranger = s && !s->username && c->username;
     if (s && s->conn)
         take_over(c, s, clean || stranger);
-    return ipb__session_attach(c->b, c, s, id, clean || stranger, present);
+    s = ipb__session_attach(c->b, c, s, id, clean || stranger, present);
+    if (s)
+        s->trusted = c->trusted; /* whoever takes a bridge's id over is not the bridge */
+    return s;
 }
 
 static void send_connack(ipb_conn_t *c, bool present, bool assigned, uint16_t server_ka)
@@ -312,6 +315,7 @@ int ipb__handle_connect_raw(ipb_conn_t *c, int rc, const ipm_frame_t *f, const u
     if (rc < 0)
         return connect_error(c, rc, f, data);
     c->version = p->version;
+    c->bridge = p->bridge;
     uint8_t reason = 0;
     uint32_t expiry = 0;
     if (p->version == IPM_PROTO_V5)
@@ -340,7 +344,7 @@ int ipb__handle_connect_raw(ipb_conn_t *c, int rc, const ipm_frame_t *f, const u
         free(id);
         return refuse(c, reason, "no verified client certificate to take the user name from");
     }
-    int login = check_auth(c, p, id);
+    int login = c->trusted ? 0 : check_auth(c, p, id); /* a bridge of ours logs in as itself */
     if (login == IPB__LOGIN_PENDING) {
         free(id);
         return 1;

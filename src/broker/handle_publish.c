@@ -50,7 +50,8 @@ static uint8_t refusal(ipb_conn_t *c, const ipm_publish_t *p, ipb_drop_t *why)
     if (b->cfg.message_size_limit && p->payload.len > b->cfg.message_size_limit)
         return IPM_RC_QUOTA_EXCEEDED; /* 0x95 is not a PUBACK reason */
     /* '$' topics, ACLs and topic limits: the auth hook (security.c) says no. */
-    if (!b->auth || !b->auth->publish)
+    if (!b->auth || !b->auth->publish || c->trusted ||
+        ipb__conn_bridge_state(c->s->id, p->topic.data, p->topic.len))
         return 0;
     char topic[IPM_MAX_STRING_LEN + 1];
     memcpy(topic, p->topic.data, p->topic.len);

@@ -24,10 +24,13 @@ static uint8_t subscribe_one(ipb_conn_t *c, const ipm_sub_t *sub, uint32_t subid
     bool v5 = c->version == IPM_PROTO_V5;
     uint8_t qos = sub->options & IPM_SUBOPT_QOS_MASK;
     uint8_t opts = v5 ? sub->options : qos;
+    /* mosquitto's bridge bit: a 3.x bridge gets what 5.0 bridges ask for themselves. */
+    if (!v5 && c->bridge)
+        opts |= IPM_SUBOPT_NO_LOCAL | IPM_SUBOPT_RETAIN_AS_PUBLISHED;
     char filter[IPM_MAX_STRING_LEN + 1];
     memcpy(filter, sub->filter.data, sub->filter.len);
     filter[sub->filter.len] = 0;
-    if (b->auth && b->auth->subscribe) {
+    if (b->auth && b->auth->subscribe && !c->trusted) {
         ipb_auth_client_t cl = {.client_id = s->id, .username = c->username,
                                 .listener = c->listener, .version = c->version};
         uint8_t rc = b->auth->subscribe(b->auth_ctx, &cl, filter, qos);

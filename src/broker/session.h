@@ -78,6 +78,7 @@ struct ipb_session {
     uint64_t disk_next, disk_last;
     bool stored;          /* it has a row in the persistence file */
     bool pwait;           /* waiting for a commit to page its queue in (persist.c) */
+    bool trusted;         /* a bridge's local side (bridge.c): no ACL on its deliveries */
     char id[];            /* client identifier, in the same allocation */
 };
 

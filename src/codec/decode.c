@@ -113,6 +113,11 @@ static int decode_protocol(ipm__rd_t *r, ipm_connect_t *c)
         rc = rd_u8(r, &c->version);
     if (rc)
         return rc;
+    /* mosquitto's bridges (try_private) add 0x80 to a 3.x level. */
+    if ((c->version == (IPM_PROTO_V31 | 0x80) || c->version == (IPM_PROTO_V311 | 0x80))) {
+        c->bridge = true;
+        c->version &= 0x7F;
+    }
     bool mqtt = name.len == 4 && !memcmp(name.data, "MQTT", 4);
     bool mqisdp = name.len == 6 && !memcmp(name.data, "MQIsdp", 6);
     if (!mqtt && !mqisdp)

@@ -43,7 +43,7 @@ static int put_connect(ipm__wr_t *w, const ipm_connect_t *c)
     if (is_v5(v) && !ipm__auth_props_ok(&c->props))
         return IPM_EPROTOCOL;
     wr_bin(w, ipm_str(v == IPM_PROTO_V31 ? "MQIsdp" : "MQTT"));
-    wr_u8(w, v);
+    wr_u8(w, (uint8_t)(c->bridge && !is_v5(v) ? v | 0x80 : v));
     uint8_t flags = (c->clean_start ? IPM_CONNECT_FLAG_CLEAN : 0) |
                     (c->has_username ? IPM_CONNECT_FLAG_USERNAME : 0) |
                     (c->has_password ? IPM_CONNECT_FLAG_PASSWORD : 0);

@@ -1,8 +1,10 @@
 /*
- * tls.c - server-side TLS over memory BIOs (see tls.h).
+ * tls.c - TLS over memory BIOs (see tls.h): the server side of TLS listeners, and the
+ * client side of bridges.
  */
 #include "tls.h"
 
+#include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -15,12 +17,17 @@
 
 struct ipb_tls_ctx {
     SSL_CTX *ssl_ctx;
+    /* A client's TLS-PSK (bridge_identity, bridge_psk). */
+    char psk_identity[128];
+    unsigned char psk[64];
+    unsigned psk_len;
 };
 
 struct ipb_tls {
     SSL *ssl;
     BIO *in, *out; /* network side: ciphertext from and to the peer */
     bool started;  /* first byte seen */
+    bool client;   /* our side connects (a bridge) */
     char error[160];
 };
 
@@ -248,6 +255,106 @@ ipb_tls_ctx_t *ipb_tls_ctx_new(const ipb_tls_config_t *cfg, char *err, size_t er
     return ctx;
 }
 
+static unsigned psk_client_cb(SSL *ssl, const char *hint, char *identity,
+                              unsigned max_identity_len, unsigned char *psk,
+                              unsigned max_psk_len)
+{
+    const ipb_tls_ctx_t *ctx = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+    (void)hint;
+    if (!ctx || strlen(ctx->psk_identity) >= max_identity_len || ctx->psk_len > max_psk_len)
+        return 0;
+    strcpy(identity, ctx->psk_identity);
+    memcpy(psk, ctx->psk, ctx->psk_len);
+    return ctx->psk_len;
+}
+
+/* bridge_identity and bridge_psk into ctx: the key is hexadecimal, as in a psk_file. */
+static int client_psk(ipb_tls_ctx_t *ctx, const ipb_tls_client_config_t *cfg, char *err,
+                      size_t errlen)
+{
+    size_t n = strlen(cfg->psk_hex);
+    if (!cfg->psk_identity || !cfg->psk_identity[0] ||
+        strlen(cfg->psk_identity) >= sizeof ctx->psk_identity) {
+        snprintf(err, errlen, "bridge_psk needs bridge_identity (under %zu bytes)",
+                 sizeof ctx->psk_identity);
+        return -1;
+    }
+    if (!n || n % 2 || n / 2 > sizeof ctx->psk) {
+        snprintf(err, errlen, "bridge_psk must be an even number of hex digits, at most %zu",
+                 2 * sizeof ctx->psk);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i += 2) {
+        int hi = hexval(cfg->psk_hex[i]), lo = hexval(cfg->psk_hex[i + 1]);
+        if (hi < 0 || lo < 0) {
+            snprintf(err, errlen, "bridge_psk is not hexadecimal");
+            return -1;
+        }
+        ctx->psk[i / 2] = (unsigned char)(hi << 4 | lo);
+    }
+    ctx->psk_len = (unsigned)(n / 2);
+    snprintf(ctx->psk_identity, sizeof ctx->psk_identity, "%s", cfg->psk_identity);
+    SSL_CTX_set_app_data(ctx->ssl_ctx, ctx);
+    SSL_CTX_set_psk_client_callback(ctx->ssl_ctx, psk_client_cb);
+    return 0;
+}
+
+ipb_tls_ctx_t *ipb_tls_client_ctx_new(const ipb_tls_client_config_t *cfg, char *err,
+                                      size_t errlen)
+{
+    char what[300];
+    int v = min_version(cfg->tls_version);
+    if (v < 0) {
+        snprintf(err, errlen, "bridge_tls_version %s: use tlsv1.2 or tlsv1.3", cfg->tls_version);
+        return NULL;
+    }
+    if (!cfg->certfile != !cfg->keyfile) {
+        snprintf(err, errlen, "bridge_certfile and bridge_keyfile go together");
+        return NULL;
+    }
+    ipb_tls_ctx_t *ctx = calloc(1, sizeof *ctx);
+    if (!ctx || !(ctx->ssl_ctx = SSL_CTX_new(TLS_client_method()))) {
+        snprintf(err, errlen, "out of memory");
+        free(ctx);
+        return NULL;
+    }
+    SSL_CTX *c = ctx->ssl_ctx;
+    SSL_CTX_set_min_proto_version(c, v);
+    SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION);
+    if (cfg->psk_hex) {
+        /* As mosquitto: certificates or a PSK on one bridge, not both. */
+        if (cfg->cafile || cfg->capath || cfg->certfile) {
+            snprintf(err, errlen, "bridge_psk and certificates (bridge_cafile, bridge_capath, "
+                                  "bridge_certfile) exclude each other");
+            ipb_tls_ctx_free(ctx);
+            return NULL;
+        }
+        if (client_psk(ctx, cfg, err, errlen) < 0) {
+            ipb_tls_ctx_free(ctx);
+            return NULL;
+        }
+        return ctx;
+    }
+    SSL_CTX_set_verify(c, SSL_VERIFY_PEER, NULL);
+    snprintf(what, sizeof what, "bridge_cafile/bridge_capath");
+    if (SSL_CTX_load_verify_locations(c, cfg->cafile, cfg->capath) != 1)
+        goto fail;
+    if (cfg->certfile) {
+        snprintf(what, sizeof what, "bridge_certfile %s", cfg->certfile);
+        if (SSL_CTX_use_certificate_chain_file(c, cfg->certfile) != 1)
+            goto fail;
+        snprintf(what, sizeof what, "bridge_keyfile %s", cfg->keyfile);
+        if (SSL_CTX_use_PrivateKey_file(c, cfg->keyfile, SSL_FILETYPE_PEM) != 1 ||
+            SSL_CTX_check_private_key(c) != 1)
+            goto fail;
+    }
+    return ctx;
+fail:
+    openssl_error(err, errlen, what);
+    ipb_tls_ctx_free(ctx);
+    return NULL;
+}
+
 void ipb_tls_ctx_free(ipb_tls_ctx_t *ctx)
 {
     if (!ctx)
@@ -277,6 +384,26 @@ ipb_tls_t *ipb_tls_new(ipb_tls_ctx_t *ctx)
     return t;
 }
 
+ipb_tls_t *ipb_tls_new_client(ipb_tls_ctx_t *ctx, const char *host, bool check_name)
+{
+    ipb_tls_t *t = ipb_tls_new(ctx);
+    if (!t)
+        return NULL;
+    t->client = true;
+    SSL_set_connect_state(t->ssl);
+    unsigned char ip[16];
+    bool is_ip = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
+    bool ok = is_ip || SSL_set_tlsext_host_name(t->ssl, host) == 1; /* SNI names hosts only */
+    if (ok && check_name)
+        ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), host) == 1
+                   : SSL_set1_host(t->ssl, host) == 1;
+    if (!ok) {
+        ipb_tls_free(t);
+        return NULL;
+    }
+    return t;
+}
+
 void ipb_tls_free(ipb_tls_t *t)
 {
     if (!t)
@@ -289,8 +416,8 @@ static int fail(ipb_tls_t *t, const char *what)
 {
     long v = SSL_get_verify_result(t->ssl);
     if (v != X509_V_OK)
-        snprintf(t->error, sizeof t->error, "%s: client certificate: %s", what,
-                 X509_verify_cert_error_string(v));
+        snprintf(t->error, sizeof t->error, "%s: %s certificate: %s", what,
+                 t->client ? "server" : "client", X509_verify_cert_error_string(v));
     else
         openssl_error(t->error, sizeof t->error, what);
     return -1;

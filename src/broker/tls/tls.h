@@ -1,5 +1,6 @@
 /*
- * tls.h - server-side TLS as a filter over memory buffers (OpenSSL 3).
+ * tls.h - TLS as a filter over memory buffers (OpenSSL 3): server side, and the client side
+ * of bridges.
  *
  * The broker's TLS transport reads ciphertext from its TCP socket, feeds it here, gets
  * plaintext back for the MQTT (or HTTP/WebSocket) layer, and writes out the ciphertext
@@ -41,10 +42,31 @@ typedef struct ipb_tls_ctx ipb_tls_ctx_t;
 ipb_tls_ctx_t *ipb_tls_ctx_new(const ipb_tls_config_t *cfg, char *err, size_t errlen);
 void ipb_tls_ctx_free(ipb_tls_ctx_t *ctx);
 
+/*
+ * The client side, for the broker's bridges (mosquitto's bridge_* names): the server is
+ * verified against cafile and/or capath; certfile and keyfile are our own certificate
+ * if the server asks for one. Or TLS-PSK, with no certificate at all. NULL with the
+ * reason in err.
+ */
+typedef struct {
+    const char *cafile, *capath;
+    const char *certfile, *keyfile; /* both or neither */
+    const char *tls_version;        /* minimum: "tlsv1.2" (the default) or "tlsv1.3" */
+    /* TLS-PSK instead of certificates: an identity and its key in hexadecimal. */
+    const char *psk_identity, *psk_hex;
+} ipb_tls_client_config_t;
+ipb_tls_ctx_t *ipb_tls_client_ctx_new(const ipb_tls_client_config_t *cfg, char *err,
+                                      size_t errlen);
+
 /* One connection's TLS state. */
 typedef struct ipb_tls ipb_tls_t;
 
 ipb_tls_t *ipb_tls_new(ipb_tls_ctx_t *ctx);
+/*
+ * A client connection to `host` (SNI; with check_name, the certificate must name it, as
+ * a host name or an IP address). ipb_tls_feed(t, NULL, 0, ...) then writes the ClientHello.
+ */
+ipb_tls_t *ipb_tls_new_client(ipb_tls_ctx_t *ctx, const char *host, bool check_name);
 void ipb_tls_free(ipb_tls_t *t);
 
 /* Called with decrypted application bytes (the buffer may be modified). */

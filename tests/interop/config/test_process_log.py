@@ -230,10 +230,11 @@ def log_dest_syslog():
 
 def bridges_refused():
     with iptest.tempdir() as d:
-        conf = write(f"{d}/b.conf", LISTEN + "connection upstream\naddress 10.0.0.1:1883\n")
+        conf = write(f"{d}/b.conf", LISTEN + "connection upstream\naddress 10.0.0.1:1883\n"
+                     "bridge_bind_address 10.0.0.2\n")
         rc, out = refused(conf)
         expect_eq(rc != 0, True, "exit code")
-        expect_eq(f"{conf}:3: 'connection' needs bridges" in out, True, out)
+        expect_eq(f"{conf}:5: 'bridge_bind_address' needs this bridge option" in out, True, out)
 
 
 main_checks([
@@ -247,5 +248,5 @@ main_checks([
     ("log_timestamp(_format), connection_messages false", timestamps_and_connection_messages),
     ("log_type", log_type_filters),
     ("log_dest syslog (private /dev/log)", log_dest_syslog),
-    ("bridge directives refused with file:line", bridges_refused),
+    ("bridge directives not offered refused with file:line", bridges_refused),
 ])

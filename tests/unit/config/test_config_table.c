@@ -39,16 +39,21 @@ static int parse(ipb_config_t *cfg, const char *text, char *err, size_t len)
 
 static void *field_base(ipb_config_t *cfg, const ipb__cdir_t *d)
 {
+    if (d->scope == IPB__CS_BRIDGE)
+        return &cfg->bridges[cfg->n_bridges - 1];
     return d->scope == IPB__CS_LISTENER ? (void *)&cfg->listeners[cfg->n_listeners - 1]
                                         : (void *)cfg;
 }
 
-/* "listener 1883\n" first for listener rows, so the directive is on line 2. */
+/* "listener 1883\n" (or a bridge's "connection" and "address") first for listener (bridge)
+ * rows, so the directive is on line 2 (3). */
 static unsigned line_of(const ipb__cdir_t *d, char *buf, size_t len, const char *value)
 {
-    snprintf(buf, len, "%s%s%s%s\n", d->scope == IPB__CS_LISTENER ? "listener 1883\n" : "",
-             d->name, value ? " " : "", value ? value : "");
-    return d->scope == IPB__CS_LISTENER ? 2 : 1;
+    const char *head = d->scope == IPB__CS_LISTENER ? "listener 1883\n"
+                       : d->scope == IPB__CS_BRIDGE ? "connection b\naddress h\n"
+                                                    : "";
+    snprintf(buf, len, "%s%s%s%s\n", head, d->name, value ? " " : "", value ? value : "");
+    return d->scope == IPB__CS_LISTENER ? 2 : d->scope == IPB__CS_BRIDGE ? 3 : 1;
 }
 
 static void want_error(const ipb__cdir_t *d, const char *value, const char *want)
@@ -103,6 +108,11 @@ static void defaults_come_from_the_rows(void **state)
     memset(&cfg, 0xA5, sizeof cfg); /* init must set every field, not find it zero */
     ipb_config_init(&cfg);
     ipb_config_add_listener(&cfg, 1883, NULL);
+    /* A bridge's rows take their defaults when its `connection` line starts it. */
+    char err[512];
+    assert_int_equal(ipb_config_parse(&cfg, "connection b\naddress h\n", 22, "t.conf", err,
+                                      sizeof err), 0);
+    cfg.allow_anonymous = true; /* a parsed file turns it off; the default is on */
     FOR_ROWS(d) {
         void *base = field_base(&cfg, d);
         if (numeric(d)) {
@@ -262,7 +272,7 @@ static void unknown_and_refused(void **state)
             continue;
         rows++;
         char prefixed[64];
-        snprintf(prefixed, sizeof prefixed, "%sprotocol_version", d->name);
+        snprintf(prefixed, sizeof prefixed, "%sbind_address", d->name);
         const char *name = d->flags & IPB__CF_PREFIX ? prefixed : d->name;
         snprintf(text, sizeof text, "max_keepalive 10\n%s true\n", name);
         assert_int_not_equal(parse(&cfg, text, err, sizeof err), 0);

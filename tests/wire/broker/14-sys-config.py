@@ -47,13 +47,14 @@ def bad_configs():
              "listener 1883: a TLS listener needs certfile and keyfile"),
             ("certfile /x.pem\n", "broker.conf:1: 'certfile' must follow the 'listener' line"),
             ("listener 1883\ntls_version tlsv1\n", "broker.conf:2: tls_version must be"),
-            ("connection b1\n", "broker.conf:1: 'connection' needs bridges"),
+            ("connection b1\naddress h\nstart_type lazy\n",
+             "broker.conf:3: start_type lazy is not offered"),
             ("\n# comment\nmax_inflight_messages lots\n",
              "broker.conf:3: max_inflight_messages: 'lots' is not a number"),
             ("allow_anonymous maybe\n", "broker.conf:1: allow_anonymous must be true or false"),
             ("password_file /nonexistent/p\n", "/nonexistent/p: No such file or directory"),
             ("listener 1883\nprotocol smoke\n", "protocol must be mqtt or websockets"),
-            ("connection b1\n", "'connection' needs bridges"),
+            ("connection b1\n", "bridge 'b1' has no address"),
             ("persistent_client_expiration 3x\n", "is not a duration"),
         ]
         for text, want in cases:
