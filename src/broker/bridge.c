@@ -28,6 +28,7 @@
 #include "bridge.h"
 #include "bridge_int.h"
 #include "clock.h"
+#include "config_table.h"
 #include "conn.h"
 #include "core.h"
 #include "log.h"
@@ -629,6 +630,9 @@ int ipb__bridges_start(ipb_broker_t *b)
                  IPB_MAX_LISTENERS);
         return IPM_EFULL;
     }
+    /* The local sides' slot: every listener option at its default (max_qos 2, no mount
+     * point, no certificate identity), so no listener's limits apply to a bridge. */
+    ipb__config_listener_defaults(&b->cfg.listeners[b->cfg.n_listeners]);
     if (!(b->bridges = calloc(1, sizeof *b->bridges)))
         return IPM_ENOMEM;
     for (unsigned i = 0; i < b->cfg.n_bridges; i++) {

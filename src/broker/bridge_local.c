@@ -245,8 +245,8 @@ void ipb__bridge_local_open(ipb_bridge_t *br)
     ipb_broker_t *b = br->b;
     if (br->lc)
         return; /* the last one is still closing: opened again from the kick */
-    /* The local side belongs to no listener: the first unused slot has every listener
-     * option at zero (no mount point, no certificate identity). */
+    /* The local side belongs to no listener: the first unused slot, which
+     * ipb__bridges_start filled with the listener defaults. */
     br->ltr.t.vt = &local_vt;
     br->ltr.br = br;
     br->lc = ipb_conn_new(b, b->cfg.n_listeners, &br->ltr.t);
