@@ -676,16 +676,28 @@ def full_disk():
             stop(w)
             lines = [x for x in node.log().splitlines() if "writing the persistence file" in x]
             expect_eq(len(lines), 1, "log lines about the failed commits (at most one a minute)")
+            # A refused PUBREC ends its flow: the id is free for a new message.
+            c5.send(wire.publish("back/2", b"r" * 20000, 2, True, pid=3000, v=wire.V5))
+            p = c5.read_packet()
+            expect_eq((p[0], p[4:5]), (0x50, b"\x97"), "a QoS 2 PUBLISH refused by PUBREC")
             subprocess.run(["mount", "-o", "remount,size=64m", mnt], check=True)
             c5.send(wire.publish("back/1", b"stored", 1, True, pid=2000, v=wire.V5))
             expect_eq(puback_reason(c5), 0, "acknowledged once space is back")
+            c5.send(wire.publish("back/2", b"again", 2, True, pid=3000, v=wire.V5))
+            expect_eq(c5.read_packet(), wire.pubrec(3000), "a new message under the refused id")
+            c5.send(wire.pubrel(3000))
+            expect_eq(c5.read_packet(), wire.pubcomp(3000), "its PUBCOMP")
             c5.close()
             node.kill9()
             node.start()
             got = queue.Queue()
             r, _ = paho("check", node.port, clean=True, on_message=lambda cl, u, m: got.put(m))
             subscribe(r, "back/#", 1)
-            expect_eq(got.get(timeout=iptest.TIMEOUT).payload, b"stored", "kept after recovery")
+            kept = {}
+            for _ in range(2):
+                m = got.get(timeout=iptest.TIMEOUT)
+                kept[m.topic] = m.payload
+            expect_eq(kept, {"back/1": b"stored", "back/2": b"again"}, "kept after recovery")
             stop(r)
             node.term()
         finally:
