@@ -680,7 +680,20 @@ def full_disk():
             c5.send(wire.publish("back/2", b"r" * 20000, 2, True, pid=3000, v=wire.V5))
             p = c5.read_packet()
             expect_eq((p[0], p[4:5]), (0x50, b"\x97"), "a QoS 2 PUBLISH refused by PUBREC")
+            # The same when the refusal finds no connection: this one is gone before it.
+            q2 = wire.Client(node.port)
+            q2.send(wire.connect("full3q2", clean=False))
+            expect_eq(q2.read_packet()[:2], b"\x20\x02", "CONNACK")
+            q2.send(wire.publish("back/3", b"q" * 20000, 2, True, pid=7))
+            q2.close()
+            time.sleep(0.5)  # its commit fails meanwhile
             subprocess.run(["mount", "-o", "remount,size=64m", mnt], check=True)
+            q2 = raw_resume(node.port, "full3q2")
+            q2.send(wire.publish("back/3", b"q" * 20000, 2, True, dup=True, pid=7))
+            expect_eq(q2.read_packet(), wire.pubrec(7), "the resend of a refused PUBLISH")
+            q2.send(wire.pubrel(7))
+            expect_eq(q2.read_packet(), wire.pubcomp(7), "its PUBCOMP")
+            q2.close()
             c5.send(wire.publish("back/1", b"stored", 1, True, pid=2000, v=wire.V5))
             expect_eq(puback_reason(c5), 0, "acknowledged once space is back")
             c5.send(wire.publish("back/2", b"again", 2, True, pid=3000, v=wire.V5))
@@ -694,10 +707,11 @@ def full_disk():
             r, _ = paho("check", node.port, clean=True, on_message=lambda cl, u, m: got.put(m))
             subscribe(r, "back/#", 1)
             kept = {}
-            for _ in range(2):
+            for _ in range(3):
                 m = got.get(timeout=iptest.TIMEOUT)
                 kept[m.topic] = m.payload
-            expect_eq(kept, {"back/1": b"stored", "back/2": b"again"}, "kept after recovery")
+            expect_eq(kept, {"back/1": b"stored", "back/2": b"again", "back/3": b"q" * 20000},
+                      "kept after recovery")
             stop(r)
             node.term()
         finally:
