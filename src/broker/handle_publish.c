@@ -120,9 +120,15 @@ static int ack_stored(ipb_conn_t *c, uint64_t mark, uint8_t type, uint16_t pid, 
 void ipb__publish_release(ipb_broker_t *b, ipb_conn_t *c, uint8_t type, uint16_t pid,
                           uint8_t reason, bool stored)
 {
-    (void)b;
     if (c->state != IPB_CONN_ACTIVE)
         return;
+    if (type == IPM_PUBREC && !stored && !reason && ipb__session_rx_release(c->s, pid) &&
+        b->persist && c->s->expiry) {
+        /* The refusal ends the flow: a PUBLISH under this id again (3.x resending it after
+         * reconnecting, 5.0 a new message) is routed and stored, not taken for one already
+         * stored. The id's row, if an earlier commit wrote it, goes too. */
+        ipb__persist_rx(b->persist, c->s->id, pid, false);
+    }
     if (stored || reason) {
         ack(c, type, pid, reason);
     } else if (c->version == IPM_PROTO_V5 && type != IPM_PUBCOMP) {

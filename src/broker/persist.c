@@ -400,6 +400,9 @@ static void after_cb(uv_work_t *req, int status)
     if (!ok)
         failed(p, p->run_rc, p->run_err);
     release_all(p, &p->run, ok);
+    for (size_t i = 0; !ok && p->rx_lost && i < p->run.n; i++)
+        if (p->run.ops[i].kind == IPB__OP_RX)
+            p->rx_lost(p->b, p->run.ops[i].s1, p->run.ops[i].pid);
     if (p->run.maxseq > p->settled)
         p->settled = p->run.maxseq;
     batch_clear(&p->run);
@@ -485,6 +488,11 @@ uint64_t ipb__persist_settled(const ipb_persist_t *p)
 void ipb__persist_set_wake(ipb_persist_t *p, ipb__persist_wake_fn wake)
 {
     p->wake = wake;
+}
+
+void ipb__persist_set_rx_lost(ipb_persist_t *p, ipb__persist_rx_lost_fn fn)
+{
+    p->rx_lost = fn;
 }
 
 void ipb__persist_wait(ipb_persist_t *p, ipb_session_t *s)

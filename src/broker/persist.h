@@ -32,6 +32,9 @@ typedef void (*ipb__persist_wake_fn)(ipb_broker_t *b, ipb_session_t *s);
 
 typedef void (*ipb__persist_release_fn)(ipb_broker_t *b, ipb_conn_t *c, uint8_t type,
                                         uint16_t pid, uint8_t reason, bool stored);
+/* A QoS 2 id received whose commit failed: its PUBLISH was never acknowledged, so the
+ * session forgets it (also when the acknowledgement had no connection left to go to). */
+typedef void (*ipb__persist_rx_lost_fn)(ipb_broker_t *b, const char *client, uint16_t pid);
 
 /*
  * Open (or create) the database at path. A file that is not a database, fails SQLite's
@@ -102,6 +105,7 @@ uint64_t ipb__persist_settled(const ipb_persist_t *p);
  * called for it once that is done, unless forgotten first. */
 void ipb__persist_wait(ipb_persist_t *p, ipb_session_t *s);
 void ipb__persist_set_wake(ipb_persist_t *p, ipb__persist_wake_fn wake);
+void ipb__persist_set_rx_lost(ipb_persist_t *p, ipb__persist_rx_lost_fn fn);
 
 /* After a replay: the message ids and sequences continue from the largest seen. */
 void ipb__persist_seen(ipb_persist_t *p, uint64_t msg_id, uint64_t seq);

@@ -103,6 +103,7 @@ struct ipb_persist {
     ipb_session_t **waking; /* the list being woken (a session freed meanwhile leaves it) */
     size_t nwaking;
     ipb__persist_wake_fn wake;
+    ipb__persist_rx_lost_fn rx_lost;
     uint64_t failures;
     uint64_t last_fail_log; /* loop ms */
     bool oom_logged;

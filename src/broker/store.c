@@ -283,6 +283,15 @@ static void release(ipb_broker_t *b, ipb_conn_t *c, uint8_t type, uint16_t pid, 
         ipb__publish_release(b, c, type, pid, reason, stored);
 }
 
+/* Kept, the id would make the client's resend look stored already: it is acknowledged and
+ * never routed. Forgotten, the resend is routed and written again. */
+static void rx_lost(ipb_broker_t *b, const char *client, uint16_t pid)
+{
+    ipb_session_t *s = ipb__session_find(b, client);
+    if (s)
+        ipb__session_rx_release(s, pid);
+}
+
 /*
  * The sessions that expired while the broker was down end now, before it listens, as if
  * it had been running: each delayed will goes out (its delay, or the session, ran out),
@@ -343,6 +352,7 @@ int ipb__store_open(ipb_broker_t *b, char *err, size_t errlen)
     }
     ipb_broker_set_store(b, &own_store, b);
     ipb__persist_set_wake(p, ipb__session_pump);
+    ipb__persist_set_rx_lost(p, rx_lost);
     end_expired(&x);
     ipb__log(b, IPB_LOG_NOTICE, "Restored from %s: %u sessions (%u expired, %u wills of those "
              "published), %u subscriptions, %u retained, %u queued or in flight, %u delayed "
