@@ -86,6 +86,10 @@ ipb_conn_t *ipb_conn_new(ipb_broker_t *b, unsigned listener, ipb_transport_t *t)
 static unsigned segments(const ipb_out_t *o, uv_buf_t seg[4])
 {
     ipb_enc_t *e = o->enc;
+    if (!e) {
+        seg[0] = uv_buf_init((char *)o->ack, 4);
+        return 1;
+    }
     if (!o->first) {
         seg[0] = uv_buf_init((char *)e->data, e->len);
         return 1;
@@ -131,7 +135,7 @@ static void consume(ipb_conn_t *c, size_t n)
     c->out_bytes -= n;
     while (n && c->out) {
         ipb_out_t *o = c->out;
-        size_t left = o->enc->len - c->out_off;
+        size_t left = ipb__out_len(o) - c->out_off;
         if (n < left) {
             c->out_off += (uint32_t)n;
             return;
@@ -141,8 +145,7 @@ static void consume(ipb_conn_t *c, size_t n)
         c->out = o->next;
         if (!c->out)
             c->out_tail = NULL;
-        ipb__enc_unref(o->enc);
-        free(o);
+        ipb__out_free(c->b, o);
     }
 }
 

@@ -56,6 +56,8 @@ struct ipb_broker {
     uint32_t nconns;
     uint32_t closed_since_trim;
     ipb_conn_t *flush;
+    struct ipb_out *out_spare; /* written outq entries kept for reuse (outq.c) */
+    uint32_t nout_spare;
 
     ipb_session_t **stab;      /* client id -> session */
     size_t nstab, nsessions;
