@@ -122,6 +122,23 @@ static unsigned gather(ipb_conn_t *c, uv_buf_t *bufs, unsigned max, size_t *byte
     size_t skip = c->out_off, used = 0;
     *bytes = 0;
     for (ipb_out_t *o = c->out; o && n + 4 <= max; o = o->next) {
+        uint32_t olen = ipb__out_len(o);
+        if (!skip && o->enc && olen <= IPB_GATHER_SMALL && used + olen <= copy_cap) {
+            /* Whole: one copy, then the first byte and packet id patched in the copy. */
+            uint8_t *d = copy + used;
+            memcpy(d, o->enc->data, olen);
+            if (o->first)
+                d[0] = o->first;
+            if (o->first && o->enc->pid_off && o->pid)
+                memcpy(d + o->enc->pid_off, o->pid_be, 2);
+            if (n && bufs[n - 1].base + bufs[n - 1].len == (char *)d)
+                bufs[n - 1].len += olen;
+            else
+                bufs[n++] = uv_buf_init((char *)d, olen);
+            used += olen;
+            *bytes += olen;
+            continue;
+        }
         uv_buf_t seg[4];
         unsigned k = segments(o, seg);
         for (unsigned i = 0; i < k; i++) {
