@@ -3,7 +3,7 @@
  * packets made and read with the iotplot codec, many connections in one thread.
  *
  *   ipb_loadgen -p PORT -s SCENARIO [-q QOS] [-t SECONDS] [-n CONNS] [--pid BROKER_PID]
- *               [--persistent 1] [--offline 1]
+ *               [--persistent 1] [--offline 1] [-m MESSAGES]
  *
  * Scenarios (64-byte payloads):
  *   fanin    100 publishers -> 1 subscriber on a wildcard filter
@@ -16,6 +16,10 @@
  * --offline 1 as well: they subscribe and leave, and publishers are paced by their PUBACKs
  * instead, so the figure is messages stored for an offline session and acknowledged per
  * second.
+ *
+ * -m MESSAGES: the throughput scenarios stop after that many deliveries instead of after
+ * SECONDS, counting from the first (no warm-up), for instruction counts of the broker run
+ * under a profiler: the difference between two counts is the cost of the messages between.
  *
  * Throughput is closed-loop: a publisher keeps at most a window of messages that its
  * subscribers have not received yet, so no broker has to drop anything and the figure is
@@ -71,6 +75,7 @@ typedef struct {
     size_t nlat, lat_cap;
     bool measuring;
     bool persistent, offline;
+    uint64_t max_msgs; /* -m: stop after this many deliveries, 0 for none */
 } lg_t;
 
 static uint64_t now_ns(void)
@@ -369,20 +374,20 @@ static void setup(lg_t *g, int port)
 static void throughput(lg_t *g, int port, double seconds)
 {
     setup(g, port);
-    uint64_t warm = now_ns() + 500000000ull;
+    uint64_t warm = now_ns() + (g->max_msgs ? 0 : 500000000ull);
     while (now_ns() < warm) {
         pump(g);
         poll_once(g, 1);
     }
     g->measuring = true;
     uint64_t t0 = now_ns(), end = t0 + (uint64_t)(seconds * 1e9);
-    while (now_ns() < end) {
+    while (g->max_msgs ? g->delivered < g->max_msgs : now_ns() < end) {
         pump(g);
         poll_once(g, 1);
     }
     double dt = (double)(now_ns() - t0) / 1e9;
-    printf("{\"scenario\":\"%s\",\"qos\":%d,\"delivered_per_s\":%.0f}\n", g->scenario, g->qos,
-           (double)g->delivered / dt);
+    printf("{\"scenario\":\"%s\",\"qos\":%d,\"delivered\":%llu,\"delivered_per_s\":%.0f}\n",
+           g->scenario, g->qos, (unsigned long long)g->delivered, (double)g->delivered / dt);
 }
 
 static int cmp_d(const void *a, const void *b)
@@ -504,6 +509,8 @@ int main(int argc, char **argv)
             pid = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--persistent"))
             g.persistent = atoi(argv[i + 1]) != 0;
+        else if (!strcmp(argv[i], "-m"))
+            g.max_msgs = strtoull(argv[i + 1], NULL, 10);
         else if (!strcmp(argv[i], "--offline"))
             g.persistent = g.offline = atoi(argv[i + 1]) != 0;
     }

@@ -24,6 +24,7 @@
 #include "local.h"
 #include "log.h"
 #include "metrics.h"
+#include "outq.h"
 #include "persist.h"
 #include "route.h"
 #include "security.h"
@@ -273,6 +274,7 @@ static void finish(ipb_broker_t *b)
     free(b->deferred);
     free(b->fan_v);
     free(b->fan_local);
+    ipb__out_spares_free(b);
     ipb__security_close(b);
     /* A unix socket's file outlives its socket: leave none behind for the next start. */
     for (unsigned i = 0; i < b->cfg.n_listeners; i++)

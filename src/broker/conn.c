@@ -20,6 +20,9 @@
 #include "session.h"
 
 #define IPB_GATHER_BUFS 256
+/* Ranges up to this size are copied for a write that completes at once (gather). */
+#define IPB_GATHER_SMALL 512
+#define IPB_GATHER_COPY 16384
 #define IPB_CLOSING_GRACE_MS 5000
 
 void ipb__conn_peer(ipb_conn_t *c, char *buf, size_t len)
@@ -87,6 +90,10 @@ ipb_conn_t *ipb_conn_new(ipb_broker_t *b, unsigned listener, ipb_transport_t *t)
 static unsigned segments(const ipb_out_t *o, uv_buf_t seg[4])
 {
     ipb_enc_t *e = o->enc;
+    if (!e) {
+        seg[0] = uv_buf_init((char *)o->ack, 4);
+        return 1;
+    }
     if (!o->first) {
         seg[0] = uv_buf_init((char *)e->data, e->len);
         return 1;
@@ -102,13 +109,37 @@ static unsigned segments(const ipb_out_t *o, uv_buf_t seg[4])
     return 4;
 }
 
-/* Gather queued packets (skipping what is written of the head) into bufs. */
-static unsigned gather(ipb_conn_t *c, uv_buf_t *bufs, unsigned max, size_t *bytes)
+/*
+ * Gather queued packets (skipping what is written of the head) into bufs. With a copy
+ * buffer, small ranges are copied into it, one after the other, so a turn's QoS 1
+ * traffic (a PUBLISH in four ranges, 4-byte acknowledgements) becomes a few long ranges:
+ * the kernel's cost of a write grows with its ranges. Only for a write that is done when
+ * it returns: an asynchronous one references the queue, which outlives it.
+ */
+static unsigned gather(ipb_conn_t *c, uv_buf_t *bufs, unsigned max, size_t *bytes,
+                       uint8_t *copy, size_t copy_cap)
 {
     unsigned n = 0;
-    size_t skip = c->out_off;
+    size_t skip = c->out_off, used = 0;
     *bytes = 0;
     for (ipb_out_t *o = c->out; o && n + 4 <= max; o = o->next) {
+        uint32_t olen = ipb__out_len(o);
+        if (!skip && o->enc && olen <= IPB_GATHER_SMALL && used + olen <= copy_cap) {
+            /* Whole: one copy, then the first byte and packet id patched in the copy. */
+            uint8_t *d = copy + used;
+            memcpy(d, o->enc->data, olen);
+            if (o->first)
+                d[0] = o->first;
+            if (o->first && o->enc->pid_off && o->pid)
+                memcpy(d + o->enc->pid_off, o->pid_be, 2);
+            if (n && bufs[n - 1].base + bufs[n - 1].len == (char *)d)
+                bufs[n - 1].len += olen;
+            else
+                bufs[n++] = uv_buf_init((char *)d, olen);
+            used += olen;
+            *bytes += olen;
+            continue;
+        }
         uv_buf_t seg[4];
         unsigned k = segments(o, seg);
         for (unsigned i = 0; i < k; i++) {
@@ -116,10 +147,20 @@ static unsigned gather(ipb_conn_t *c, uv_buf_t *bufs, unsigned max, size_t *byte
                 skip -= seg[i].len;
                 continue;
             }
-            bufs[n] = uv_buf_init(seg[i].base + skip, (unsigned)(seg[i].len - skip));
-            *bytes += bufs[n].len;
-            n++;
+            char *base = seg[i].base + skip;
+            size_t len = seg[i].len - skip;
             skip = 0;
+            *bytes += len;
+            if (len <= IPB_GATHER_SMALL && used + len <= copy_cap) {
+                memcpy(copy + used, base, len);
+                if (n && bufs[n - 1].base + bufs[n - 1].len == (char *)copy + used)
+                    bufs[n - 1].len += len;
+                else
+                    bufs[n++] = uv_buf_init((char *)copy + used, (unsigned)len);
+                used += len;
+                continue;
+            }
+            bufs[n++] = uv_buf_init(base, (unsigned)len);
         }
     }
     return n;
@@ -132,7 +173,7 @@ static void consume(ipb_conn_t *c, size_t n)
     c->out_bytes -= n;
     while (n && c->out) {
         ipb_out_t *o = c->out;
-        size_t left = o->enc->len - c->out_off;
+        size_t left = ipb__out_len(o) - c->out_off;
         if (n < left) {
             c->out_off += (uint32_t)n;
             return;
@@ -142,8 +183,7 @@ static void consume(ipb_conn_t *c, size_t n)
         c->out = o->next;
         if (!c->out)
             c->out_tail = NULL;
-        ipb__enc_unref(o->enc);
-        free(o);
+        ipb__out_free(c->b, o);
     }
 }
 
@@ -186,9 +226,10 @@ void ipb__conn_on_peer_eof(ipb_conn_t *c)
 static void flush(ipb_conn_t *c)
 {
     uv_buf_t bufs[IPB_GATHER_BUFS];
+    uint8_t copy[IPB_GATHER_COPY];
     while (c->out && !c->writing && c->state < IPB_CONN_CLOSED) {
         size_t bytes;
-        unsigned n = gather(c, bufs, IPB_GATHER_BUFS, &bytes);
+        unsigned n = gather(c, bufs, IPB_GATHER_BUFS, &bytes, copy, sizeof copy);
         int rc = c->tr->vt->try_write(c->tr, bufs, n);
         if (rc < 0 && rc != UV_EAGAIN) {
             hard_close(c);
@@ -199,7 +240,7 @@ static void flush(ipb_conn_t *c)
         if (done == bytes)
             continue;
         /* The socket is full: hand the rest of this batch to one asynchronous write. */
-        n = gather(c, bufs, IPB_GATHER_BUFS, &bytes);
+        n = gather(c, bufs, IPB_GATHER_BUFS, &bytes, NULL, 0);
         if (c->tr->vt->write(c->tr, bufs, n) < 0) {
             hard_close(c);
             return;

@@ -59,6 +59,10 @@ struct ipb_broker {
     uint32_t nconns;
     uint32_t closed_since_trim;
     ipb_conn_t *flush;
+    struct ipb_out *out_spare; /* written outq entries kept for reuse (outq.c) */
+    uint32_t nout_spare;
+    struct ipb_dlv *dlv_spare; /* freed deliveries kept for reuse (session.c) */
+    uint32_t ndlv_spare;
 
     ipb_session_t **stab;      /* client id -> session */
     size_t nstab, nsessions;

@@ -56,6 +56,25 @@ static uint32_t packet_limit(const ipb_conn_t *c)
     return cfg->max_packet_size;
 }
 
+/*
+ * A PUBACK of 4 bytes (no reason, every version), the other half of every QoS 1 message
+ * sent: handled as it is, without framing and decoding it. Anything else, a PUBACK with a
+ * reason or a packet id 0 among them, goes the general way. Returns bytes used (0 or 4).
+ */
+static size_t short_puback(ipb_conn_t *c, const uint8_t *p, size_t len)
+{
+    if (len < 4 || p[0] != IPM_PUBACK << 4 || p[1] != 2 || c->state != IPB_CONN_ACTIVE)
+        return 0;
+    ipm_ack_t a = {.packet_id = (uint16_t)(p[2] << 8 | p[3])};
+    if (!a.packet_id)
+        return 0;
+    c->last_rx = (uint32_t)ipb__now(c->b);
+    ipb__session_ack(c->b, c->s, IPM_PUBACK, &a);
+    c->b->st.msgs_received++;
+    c->b->st.bytes_received += 4;
+    return 4;
+}
+
 /* Handle every whole packet in p[0..len); returns bytes consumed, or -1 if closing. */
 static ssize_t process(ipb_conn_t *c, const uint8_t *p, size_t len, ipm_frame_t *f)
 {
@@ -67,6 +86,11 @@ static ssize_t process(ipb_conn_t *c, const uint8_t *p, size_t len, ipm_frame_t 
         return -1;
     }
     while (c->state < IPB_CONN_CLOSING) {
+        size_t quick = short_puback(c, p + used, len - used);
+        if (quick) {
+            used += quick;
+            continue;
+        }
         int rc = ipm_frame(p + used, len - used, packet_limit(c), f);
         if (rc == IPM_ENEED_MORE)
             return (ssize_t)used;

@@ -38,6 +38,10 @@
 /* What a queued delivery costs in memory beside its payload and topic (the delivery, the
  * message's header and its encodings), counted against persistence_queue_memory. */
 #define QUEUE_ENTRY_COST 200
+/* Freed deliveries kept for the next ones: every QoS 1/2 message to an online session
+ * takes one and gives it back at its PUBACK, a few loop turns later. Bounded: after a
+ * burst (a queue drained), the rest is freed. */
+#define DLV_SPARE_MAX 4096
 
 static uint64_t cost(const ipb_msg_t *m)
 {
@@ -116,7 +120,13 @@ static void dlv_free(ipb_broker_t *b, ipb_dlv_t *d)
         ipb__persist_dlv_del(b->persist, d->sseq, d->msg);
     ipb__msg_unref(d->msg);
     free(d->subids);
-    free(d);
+    if (b->ndlv_spare >= DLV_SPARE_MAX) {
+        free(d);
+        return;
+    }
+    d->next = b->dlv_spare;
+    b->dlv_spare = d;
+    b->ndlv_spare++;
 }
 
 static void free_list(ipb_broker_t *b, ipb_dlv_t *d)
@@ -257,6 +267,12 @@ void ipb__sessions_free_all(ipb_broker_t *b)
     free(b->offline);
     b->offline = NULL;
     b->noffline = b->offline_cap = 0;
+    while (b->dlv_spare) {
+        ipb_dlv_t *d = b->dlv_spare;
+        b->dlv_spare = d->next;
+        free(d);
+    }
+    b->ndlv_spare = 0;
 }
 
 /* ---- QoS 2 received: packet ids waiting for PUBREL ---------------------------------- */
@@ -441,8 +457,15 @@ static bool deliver_allowed(ipb_broker_t *b, ipb_session_t *s, const ipb_msg_t *
 static ipb_dlv_t *dlv_new(ipb_broker_t *b, ipb_msg_t *m, uint8_t qos, bool retain,
                           const uint32_t *subids, unsigned nsubids)
 {
-    ipb_dlv_t *d = calloc(1, sizeof *d);
-    if (!d || (nsubids && !(d->subids = malloc(nsubids * sizeof *subids)))) {
+    ipb_dlv_t *d = b->dlv_spare;
+    if (d) {
+        b->dlv_spare = d->next;
+        b->ndlv_spare--;
+        *d = (ipb_dlv_t){0};
+    } else if (!(d = calloc(1, sizeof *d))) {
+        return NULL;
+    }
+    if (nsubids && !(d->subids = malloc(nsubids * sizeof *subids))) {
         free(d);
         return NULL;
     }

@@ -15,6 +15,31 @@ def qos1_in_out():
         sub.expect(publish("q1", "c", 1, pid=3), "ids keep counting per session")
 
 
+def qos1_out_acks():
+    # A window of one: each PUBACK, however it arrives, lets the next message go.
+    with Broker("max_inflight_messages 1\n") as b:
+        sub = b.connect("sub")
+        sub.send(subscribe(1, [("w", 1)])).expect(suback(1, [1]))
+        pub = b.connect("pub")
+        for i, m in enumerate(["a", "b", "c"]):
+            pub.send(publish("w", m, 1, pid=20 + i)).expect(puback(20 + i))
+        sub.expect(publish("w", "a", 1, pid=1)).sync()
+        ack = puback(1)
+        sub.send(ack[:2])
+        time.sleep(0.2)
+        sub.send(ack[2:]).expect(publish("w", "b", 1, pid=2), "a PUBACK split over two reads")
+        sub.send(puback(2) + puback(2)).expect(publish("w", "c", 1, pid=3), "a second PUBACK")
+        sub.send(puback(3)).sync()
+        s5 = b.client().send(connect("s5", V5)).expect(our_connack(V5, rm=1), "CONNACK")
+        s5.send(subscribe(1, [("v", 1)], V5)).expect(suback(1, [1], V5))
+        pub.send(publish("v", "x", 1, pid=30)).expect(puback(30))
+        pub.send(publish("v", "y", 1, pid=31)).expect(puback(31))
+        s5.expect(publish("v", "x", 1, pid=1, v=V5))
+        s5.send(puback(1, 0x10, V5)).expect(publish("v", "y", 1, pid=2, v=V5),
+                                            "5.0: a PUBACK with a reason")
+        sub.send(b"\x40\x02\x00\x00").expect_closed("PUBACK with packet id 0")
+
+
 def qos2_in_exactly_once():
     with Broker() as b:
         sub = b.connect("sub")
@@ -65,6 +90,7 @@ def qos_downgrade_on_ack_state():
         sub.send(puback(1)).sync()
 
 
-run([("qos1_in_out", qos1_in_out), ("qos2_in_exactly_once", qos2_in_exactly_once),
+run([("qos1_in_out", qos1_in_out), ("qos1_out_acks", qos1_out_acks),
+     ("qos2_in_exactly_once", qos2_in_exactly_once),
      ("qos2_out", qos2_out), ("qos2_out_v5_refused", qos2_out_v5_refused),
      ("qos_downgrade_on_ack_state", qos_downgrade_on_ack_state)])
