@@ -61,7 +61,7 @@ struct ipb_broker {
     ipb_conn_t *flush;
     struct ipb_out *out_spare; /* written outq entries kept for reuse (outq.c) */
     uint32_t nout_spare;
-    struct ipb_dlv *dlv_spare; /* freed deliveries kept for reuse (session.c) */
+    struct ipb_dlv *dlv_spare; /* freed deliveries kept for reuse (deliver.c) */
     uint32_t ndlv_spare;
 
     ipb_session_t **stab;      /* client id -> session */

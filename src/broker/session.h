@@ -1,7 +1,7 @@
 /*
  * session.h - sessions (session.c): the client-id table, each session's subscriptions
- * list, its QoS 1/2 window and offline queue, and its policy: expiry, delayed wills and
- * what a connection leaves behind when it ends.
+ * list, its policy (expiry, delayed wills, what a connection leaves behind when it ends),
+ * and what it delivers (deliver.c): its QoS 1/2 window and offline queue.
  */
 #ifndef IOTPLOT_BROKER_SESSION_H
 #define IOTPLOT_BROKER_SESSION_H
@@ -88,6 +88,10 @@ ipb_session_t *ipb__session_new(ipb_broker_t *b, const char *id);
 void ipb__session_free(ipb_broker_t *b, ipb_session_t *s);
 /* Clear queues and subscriptions (clean start on an existing session). */
 void ipb__session_reset(ipb_broker_t *b, ipb_session_t *s);
+/* deliver.c: every delivery of s (in flight, queued, parked) goes; and the freed
+ * deliveries kept for reuse are freed (the broker closes). */
+void ipb__session_drop_deliveries(ipb_broker_t *b, ipb_session_t *s);
+void ipb__dlv_spares_free(ipb_broker_t *b);
 void ipb__session_set_offline(ipb_broker_t *b, ipb_session_t *s, bool offline);
 /*
  * Give s a message at qos (already min(message, subscription)). Sends now if online and
