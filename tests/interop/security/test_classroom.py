@@ -107,9 +107,18 @@ def closed_while_hashing():
         iptest.run([iptest.binary(), "passwd", "-b", "-c", pw, "alice", "a"], check=True,
                    timeout=60)
         # About 2 s of hashing: longer than the connect_timeout below, short enough for
-        # the broker to finish it when it stops (a running hash is waited for).
-        iptest.run([iptest.binary(), "passwd", "-b", "-I", "2500000", pw, "slow", "s"],
-                   check=True, timeout=120)
+        # the broker to finish it when it stops (a running hash is waited for). Writing
+        # the entry hashes once, so its time calibrates the count on this build (a
+        # sanitizer or a busy machine makes 2,500,000 iterations take several times 2 s).
+        iterations = 2500000
+        for _ in range(3):
+            t0 = time.monotonic()
+            iptest.run([iptest.binary(), "passwd", "-b", "-I", str(iterations), pw, "slow", "s"],
+                       check=True, timeout=120)
+            took = time.monotonic() - t0
+            if took < 3:
+                break
+            iterations = int(iterations * 2 / took)
         # Quick to hash, so that it beats connect_timeout beside the slow one on a busy
         # machine.
         iptest.run([iptest.binary(), "passwd", "-b", "-I", "1000", pw, "quick", "q"], check=True,
