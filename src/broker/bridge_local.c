@@ -247,6 +247,9 @@ void ipb__bridge_local_open(ipb_bridge_t *br)
         return; /* the last one is still closing: opened again from the kick */
     /* The local side belongs to no listener: the first unused slot has every listener
      * option at zero (no mount point, no certificate identity). */
+    /* ...but max_qos, whose zero would cap the bridge's subscriptions and refuse what it
+     * brings in at QoS 1 and 2: no limit, as a listener's default. */
+    b->cfg.listeners[b->cfg.n_listeners].max_qos = 2;
     br->ltr.t.vt = &local_vt;
     br->ltr.br = br;
     br->lc = ipb_conn_new(b, b->cfg.n_listeners, &br->ltr.t);
