@@ -128,6 +128,7 @@ typedef struct {
     char remote_clientid[128]; /* "" = hostname.NAME */
     char local_clientid[128];  /* "" = local.<remote_clientid> */
     char remote_username[128], remote_password[128];
+    char local_username[128], local_password[128]; /* "" = the local side is trusted */
     bool has_remote_username, has_remote_password;
     char notification_topic[256]; /* "" = $SYS/broker/connection/<remote_clientid>/state */
     bool notifications, notifications_local_only;

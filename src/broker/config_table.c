@@ -606,10 +606,12 @@ const ipb__cdir_t ipb__config_table[] = {
     {.name = "bridge_psk", .section = BRIDGES, .type = IPB__CT_STRING, B(psk), .arg = "HEX",
      .doc_default = "none",
      .doc = "TLS-PSK to the remote instead of certificates: the key in hexadecimal"},
-    NOT_OFFERED_IN("local_username", BRIDGES,
-                   "a login of the bridge's local side (it is trusted here, as mosquitto's)"),
-    NOT_OFFERED_IN("local_password", BRIDGES,
-                   "a login of the bridge's local side (it is trusted here, as mosquitto's)"),
+    {.name = "local_username", .section = BRIDGES, .type = IPB__CT_STRING, B(local_username),
+     .arg = "NAME", .doc_default = "none (trusted)",
+     .doc = "the local side logs in to this broker as NAME and is under the ACL as that "
+            "user; without it, it is trusted (no login, no ACL)"},
+    {.name = "local_password", .section = BRIDGES, .type = IPB__CT_STRING, B(local_password),
+     .arg = "PASSWORD", .doc_default = "none", .doc = "its password here"},
     {.name = "bridge_", .section = BRIDGES, .type = IPB__CT_REFUSED, .flags = IPB__CF_PREFIX,
      .doc = "this bridge option (bind address, ALPN, OCSP, 5.0 session options)"},
 

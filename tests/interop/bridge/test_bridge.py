@@ -787,6 +787,86 @@ def once_not_restarted():
                         w.close()
 
 
+def crossed_in_order(sub, publish_denied, publish_allowed, allowed, denied):
+    """The denied message goes first, the allowed one after it on the same path: once the
+    allowed one arrives, the denied one would have been there before it."""
+    publish_denied()
+    publish_allowed()
+    seen = []
+    while True:
+        t = sub.get()[0]
+        seen.append(t)
+        if t == allowed:
+            break
+    expect_eq(denied in seen, False, f"{denied} held back: saw {seen}")
+
+
+def local_login_under_acl():
+    """local_username / local_password: the local side logs in (password file) and the
+    ACL applies to it as that user: a/# crosses both ways, b/# (not bob's) neither way;
+    a wrong local_password is refused."""
+    with iptest.tempdir() as d, iptest.mosquitto() as (mport, _):
+        with open(f"{d}/acl", "w") as f:
+            f.write("user alice\ntopic readwrite #\n\nuser bob\ntopic readwrite a/#\n")
+        for user in ("alice", "bob"):
+            subprocess.run(["mosquitto_passwd", "-b"] + (["-c"] if user == "alice" else [])
+                           + [f"{d}/pw", user, "pw"], check=True, timeout=30,
+                           capture_output=True)
+        auth = f"allow_anonymous false\npassword_file {d}/pw\nacl_file {d}/acl\n"
+        conf = auth + bridge_conf("up", mport, ["topic a/# both 1", "topic b/# both 1",
+                                                "local_username bob", "local_password pw"])
+        o = Ours(d, "")
+        with open(o.conf, "w") as f:
+            f.write(f"listener {o.port} {iptest.HOST}\n" + conf)
+        o.start()
+        try:
+            remote = Sub(mport, ["a/#", "b/#"])
+            c = mqtt.Client()
+            c.username_pw_set("alice", "pw")
+            got = queue.Queue()
+            c.on_message = lambda cl, u, m: got.put((m.topic, m.payload.decode()))
+            ready = threading.Event()
+            c.on_subscribe = lambda *a: ready.set()
+            c.connect(iptest.HOST, o.port)
+            c.loop_start()
+            c.subscribe([("a/#", 1), ("b/#", 1)])
+            expect_eq(ready.wait(iptest.TIMEOUT), True, "alice subscribed")
+            here = Sub.__new__(Sub)
+            here.q = got
+            try:
+                for i in range(40):
+                    c.publish("a/out", f"p{i}", 1)
+                    try:
+                        if remote.get(timeout=0.25)[0] == "a/out":
+                            break
+                    except queue.Empty:
+                        continue
+                else:
+                    raise TimeoutError("nothing went out through the bridge")
+                remote.drain(0.3)
+                crossed_in_order(remote, lambda: c.publish("b/out", "no", 1).wait_for_publish(),
+                                 lambda: c.publish("a/out2", "yes", 1).wait_for_publish(),
+                                 "a/out2", "b/out")
+                crossed_in_order(here, lambda: publish(mport, "b/in", "no", 1),
+                                 lambda: publish(mport, "a/in", "yes", 1), "a/in", "b/in")
+            finally:
+                c.loop_stop()
+                c.disconnect()
+                remote.close()
+        finally:
+            o.stop()
+        bad = Ours(d, "", name="bad")
+        with open(bad.conf, "w") as f:
+            f.write(f"listener {bad.port} {iptest.HOST}\n" + conf.replace(
+                "local_password pw", "local_password wrong"))
+        bad.start()
+        try:
+            iptest.eventually(lambda: "refused its local side" in bad.log(),
+                              what="the wrong local_password refused")
+        finally:
+            bad.stop()
+
+
 def main():
     res = iptest.Results()
     only = os.environ.get("BRIDGE_ONLY")
@@ -809,6 +889,8 @@ def main():
               packet_size_retain_local_id)
     res.check("the local side is trusted: no login, no ACL (allow_anonymous false, acl_file)",
               trusted_under_acl)
+    res.check("local_username / local_password: a login here, under the ACL as that user",
+              local_login_under_acl)
     res.check("addresses fail over in order; remote_username / remote_password",
               failover_and_login)
     res.check("start_type lazy: threshold, idle_timeout, again", lazy_threshold_idle)
