@@ -135,6 +135,8 @@ bool ipb__bridge_remote_send(ipb_bridge_t *br, const ipm_packet_t *pkt)
     int64_t size = ipm_packet_size(pkt, br->version);
     if (size < 0)
         return false;
+    if (pkt->type != IPM_PINGREQ) /* keepalive pings are no activity for idle_timeout */
+        br->last_out = ipb__now(br->b);
     wreq_t *w = malloc(sizeof *w + (size_t)size);
     if (!w)
         return false;
@@ -158,9 +160,7 @@ void ipb__bridge_remote_ack(ipb_bridge_t *br, uint8_t type, uint16_t pid)
 
 /* ---- the remote connection ---------------------------------------------------------- */
 
-static void attempt(ipb_bridge_t *br);
-
-static void on_retry(uv_timer_t *t) { attempt(t->data); }
+static void on_retry(uv_timer_t *t) { ipb__bridge_attempt(t->data); }
 
 static void on_tcp_closed(uv_handle_t *h)
 {
@@ -173,22 +173,7 @@ static void on_tcp_closed(uv_handle_t *h)
         return;
     }
     br->state = IPB__BR_IDLE;
-    /* The next address right away while some are untried in this round; else back off. */
-    uint32_t delay_ms = 0;
-    if (br->tries >= br->cfg->n_addresses) {
-        br->tries = 0;
-        const ipb_bridge_config_t *c = br->cfg;
-        if (!c->restart_cap) {
-            br->sleep_s = c->restart_base;
-        } else {
-            /* Decorrelated jitter: random between base and three times the last sleep. */
-            uint32_t hi = br->sleep_s ? br->sleep_s * 3 : c->restart_base * 3;
-            uint32_t s = c->restart_base + (uint32_t)(rand() % (int)(hi - c->restart_base + 1));
-            br->sleep_s = s < c->restart_cap ? s : c->restart_cap;
-        }
-        delay_ms = br->sleep_s * 1000;
-    }
-    uv_timer_start(&br->timer, on_retry, delay_ms, 0);
+    ipb__bridge_next(br);
 }
 
 /* The remote link is lost (or an attempt failed): close it, and the local side with it. */
@@ -228,6 +213,10 @@ static void on_keepalive(uv_timer_t *t)
     uint64_t now = ipb__now(br->b), ka = (uint64_t)br->cfg->keepalive * 1000;
     if (br->state == IPB__BR_CONNACK) {
         ipb__bridge_remote_down(br, "gave no CONNACK in time");
+        return;
+    }
+    if (br->state == IPB__BR_UP && ipb__bridge_idle(br, now)) {
+        ipb__bridge_remote_down(br, "is closed: idle for idle_timeout");
         return;
     }
     if (now - br->last_rx >= ka + ka / 2) {
@@ -313,6 +302,9 @@ static void on_connack(ipb_bridge_t *br, const ipm_connack_t *ca)
         return;
     }
     br->state = IPB__BR_UP;
+    br->ever_up = true;
+    /* The CONNACK deadline is met: keepalive and idle_timeout checks once a second. */
+    uv_timer_start(&br->timer, on_keepalive, 1000, 1000);
     br->tries = 0;
     br->sleep_s = 0;
     br->remote_max = 0;
@@ -553,7 +545,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     }
 }
 
-static void attempt(ipb_bridge_t *br)
+void ipb__bridge_attempt(ipb_bridge_t *br)
 {
     if (br->closing)
         return;
@@ -664,7 +656,7 @@ int ipb__bridges_start(ipb_broker_t *b)
         /* The local session and its subscriptions from the start, so that messages for
          * the remote queue even before it is first reached. */
         ipb__bridge_local_open(br);
-        attempt(br);
+        ipb__bridge_start(br);
     }
     return 0;
 }

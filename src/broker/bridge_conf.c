@@ -1,7 +1,7 @@
 /*
  * bridge_conf.c - the bridge directives of mosquitto.conf that need more than a value:
  * `connection` (a new block), `address`, `topic` with mosquitto's prefix rules,
- * `restart_timeout` and `start_type`. The rows themselves are config_table.c's.
+ * and `restart_timeout`. The rows themselves are config_table.c's.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -152,20 +152,6 @@ int ipb__bridge_parse_restart(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok
     bc->restart_base = (uint32_t)base;
     bc->restart_cap = (uint32_t)cap;
     return 0;
-}
-
-int ipb__bridge_parse_start_type(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok, int n)
-{
-    (void)d;
-    const char *v = n > 1 ? tok[1] : "";
-    if (!strcmp(v, "automatic"))
-        return 0;
-    if (!strcmp(v, "lazy") || !strcmp(v, "once"))
-        return ipb__cfail(p,
-                          "start_type %s is not offered: bridges here start with the "
-                          "broker and reconnect (automatic)",
-                          v);
-    return ipb__cfail(p, "start_type must be automatic, lazy or once");
 }
 
 int ipb__bridge_parse_tls_version(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok, int n)

@@ -11,7 +11,6 @@ int ipb__bridge_parse_connection(ipb__cparse_t *p, const ipb__cdir_t *d, char **
 int ipb__bridge_parse_address(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok, int n);
 int ipb__bridge_parse_topic(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok, int n);
 int ipb__bridge_parse_restart(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok, int n);
-int ipb__bridge_parse_start_type(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok, int n);
 int ipb__bridge_parse_tls_version(ipb__cparse_t *p, const ipb__cdir_t *d, char **tok, int n);
 
 #endif

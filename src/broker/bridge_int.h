@@ -57,6 +57,8 @@ struct ipb_bridge {
     ipb__bbuf_t rin; /* from the remote, a partial packet */
     uint64_t last_tx, last_rx;
     bool ping_out;
+    bool ever_up;      /* the remote accepted it once (start_type once) */
+    uint64_t last_out; /* the last packet but PINGREQ sent to the remote (idle_timeout) */
     uint32_t remote_max;    /* the remote's 5.0 maximum packet size; 0 = none */
     uint16_t remote_recv;   /* the remote's 5.0 receive maximum */
     uint8_t *pid;           /* PID_* by packet id */
@@ -89,6 +91,19 @@ void ipb__bridge_remote_down(ipb_bridge_t *br, const char *why);
 size_t ipb__bridge_backlog(ipb_bridge_t *br);
 /* One of a closing bridge's handles is closed (the last one frees it). */
 void ipb__bridge_handle_closed(uv_handle_t *h);
+
+/* Resolve the current address and connect (bridge.c). */
+void ipb__bridge_attempt(ipb_bridge_t *br);
+
+/* ---- when to connect (bridge_start.c) ------------------------------------------------ */
+
+/* At the broker's start: connect now, or (lazy) once enough waits for the remote. */
+void ipb__bridge_start(ipb_bridge_t *br);
+/* The remote link is closed (lost, refused, idle): the next attempt by the start type,
+ * with restart_timeout's backoff after a round of the addresses. */
+void ipb__bridge_next(ipb_bridge_t *br);
+/* A lazy bridge with nothing sent for idle_timeout and nothing waiting: close it. */
+bool ipb__bridge_idle(ipb_bridge_t *br, uint64_t now);
 
 /* ---- buffers (bridge.c) -------------------------------------------------------------- */
 

@@ -254,11 +254,12 @@ void ipb__bridge_local_open(ipb_bridge_t *br)
         ipb__bridge_remote_down(br, "has no room for its local side");
         return;
     }
-    br->lc->trusted = true;
+    const ipb_bridge_config_t *c = br->cfg;
+    /* With local_username it logs in like a client, and the ACL applies to it as that user. */
+    br->lc->trusted = !c->local_username[0];
     br->lc_up = br->lc_end = false;
     br->lc_subs = 0;
     br->lin.len = br->lout.len = 0;
-    const ipb_bridge_config_t *c = br->cfg;
     bool clean = c->local_cleansession < 0 ? c->cleansession : c->local_cleansession;
     ipm_prop_t props[2];
     uint16_t np = 0;
@@ -271,6 +272,14 @@ void ipb__bridge_local_open(ipb_bridge_t *br)
                                     .clean_start = clean,
                                     .client_id = ipm_str(br->local_id),
                                     .props = {.list = props, .count = np}};
+    if (c->local_username[0]) {
+        pkt.u.connect.has_username = true;
+        pkt.u.connect.username = ipm_str(c->local_username);
+    }
+    if (c->local_password[0]) {
+        pkt.u.connect.has_password = true;
+        pkt.u.connect.password = ipm_str(c->local_password);
+    }
     ipb__bridge_local_send(br, &pkt);
 }
 

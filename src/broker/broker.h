@@ -105,6 +105,10 @@ typedef struct {
 #define IPB_BRIDGE_OUT 0x01u
 #define IPB_BRIDGE_IN 0x02u
 #define IPB_BRIDGE_BOTH 0x03u
+/* start_type (bridge_start.c) */
+#define IPB_BRIDGE_AUTOMATIC 0
+#define IPB_BRIDGE_LAZY 1
+#define IPB_BRIDGE_ONCE 2
 
 /* One `topic` line: pattern "" is mosquitto's place marker `""` (no pattern). */
 typedef struct {
@@ -124,6 +128,7 @@ typedef struct {
     char remote_clientid[128]; /* "" = hostname.NAME */
     char local_clientid[128];  /* "" = local.<remote_clientid> */
     char remote_username[128], remote_password[128];
+    char local_username[128], local_password[128]; /* "" = the local side is trusted */
     bool has_remote_username, has_remote_password;
     char notification_topic[256]; /* "" = $SYS/broker/connection/<remote_clientid>/state */
     bool notifications, notifications_local_only;
@@ -135,6 +140,8 @@ typedef struct {
     bool outgoing_retain;
     bool round_robin;
     uint32_t restart_base, restart_cap; /* seconds; cap 0 = a constant restart_base */
+    unsigned start_type;                /* IPB_BRIDGE_AUTOMATIC, _LAZY or _ONCE */
+    uint32_t idle_timeout, threshold;   /* lazy: seconds idle; messages queued */
     uint32_t max_packet_size;           /* outgoing to the remote; 0 = no limit */
     /* TLS to the remote when cafile, capath or psk is set. */
     char cafile[IPB_PATH_MAX], capath[IPB_PATH_MAX], certfile[IPB_PATH_MAX],

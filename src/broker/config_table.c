@@ -161,6 +161,11 @@ static const ipb__cname_t bridge_versions[] = {
     {"mqttv31", IPM_PROTO_V31}, {"mqttv311", IPM_PROTO_V311}, {"mqttv50", IPM_PROTO_V5},
     {NULL, 0}};
 
+static const ipb__cname_t bridge_starts[] = {{"automatic", IPB_BRIDGE_AUTOMATIC},
+                                             {"lazy", IPB_BRIDGE_LAZY},
+                                             {"once", IPB_BRIDGE_ONCE},
+                                             {NULL, 0}};
+
 static const ipb__cname_t protocols[] = {{"mqtt", 0}, {"websockets", 1}, {NULL, 0}};
 
 /* autosave_interval: a number, checked and not kept (every change is committed anyway). */
@@ -548,11 +553,19 @@ const ipb__cdir_t ipb__config_table[] = {
     {.name = "round_robin", .section = BRIDGES, .type = IPB__CT_BOOL, B(round_robin), .max = 1,
      .doc = "false: the first address is the main one, tried first after each loss; true: "
             "go on with the next address"},
-    {.name = "start_type", .section = BRIDGES, .type = IPB__CT_CUSTOM, .scope = IPB__CS_BRIDGE,
-     .parse = ipb__bridge_parse_start_type, .arg = "automatic", .doc_default = "`automatic`",
-     .doc = "`automatic` (start with the broker, reconnect); `lazy` and `once` are refused"},
-    NOT_OFFERED_IN("idle_timeout", BRIDGES, "`start_type lazy`"),
-    NOT_OFFERED_IN("threshold", BRIDGES, "`start_type lazy`"),
+    {.name = "start_type", .section = BRIDGES, .type = IPB__CT_ENUM, B(start_type),
+     .names = bridge_starts, .max = IPB_BRIDGE_ONCE, .dflt = IPB_BRIDGE_AUTOMATIC,
+     .doc = "`automatic`: connect at start, reconnect after `restart_timeout`; `lazy`: "
+            "connect once `threshold` messages wait for the remote, disconnect after "
+            "`idle_timeout`; `once`: connect at start, never reconnect"},
+    {.name = "idle_timeout", .section = BRIDGES, .type = IPB__CT_INT, B(idle_timeout),
+     .min = 1, .max = 86400, .dflt = 60, .arg = "SECONDS",
+     .doc = "`start_type lazy`: disconnect after this long with nothing sent to the remote "
+            "(keepalive pings aside) and nothing waiting for it"},
+    {.name = "threshold", .section = BRIDGES, .type = IPB__CT_INT, B(threshold), .min = 1,
+     .max = 1000000, .dflt = 10, .arg = "COUNT",
+     .doc = "`start_type lazy`: connect once this many messages wait for the remote (in "
+            "the bridge's session, queued or unacknowledged)"},
     {.name = "notifications", .section = BRIDGES, .type = IPB__CT_BOOL, B(notifications),
      .max = 1, .dflt = 1,
      .doc = "retained `1` / `0` on the notification topic, here and on the remote (there "
@@ -593,10 +606,12 @@ const ipb__cdir_t ipb__config_table[] = {
     {.name = "bridge_psk", .section = BRIDGES, .type = IPB__CT_STRING, B(psk), .arg = "HEX",
      .doc_default = "none",
      .doc = "TLS-PSK to the remote instead of certificates: the key in hexadecimal"},
-    NOT_OFFERED_IN("local_username", BRIDGES,
-                   "a login of the bridge's local side (it is trusted here, as mosquitto's)"),
-    NOT_OFFERED_IN("local_password", BRIDGES,
-                   "a login of the bridge's local side (it is trusted here, as mosquitto's)"),
+    {.name = "local_username", .section = BRIDGES, .type = IPB__CT_STRING, B(local_username),
+     .arg = "NAME", .doc_default = "none (trusted)",
+     .doc = "the local side logs in to this broker as NAME and is under the ACL as that "
+            "user; without it, it is trusted (no login, no ACL)"},
+    {.name = "local_password", .section = BRIDGES, .type = IPB__CT_STRING, B(local_password),
+     .arg = "PASSWORD", .doc_default = "none", .doc = "its password here"},
     {.name = "bridge_", .section = BRIDGES, .type = IPB__CT_REFUSED, .flags = IPB__CF_PREFIX,
      .doc = "this bridge option (bind address, ALPN, OCSP, 5.0 session options)"},
 

@@ -215,9 +215,11 @@ def config_errors():
             ("topic a/#\n", "must follow the 'connection' line"),
             ("connection x\naddress h\ntopic \"\" out 0 \"\" r/\n", "needs both"),
             ("connection x\naddress h\ntopic a/# out 0 L/+/ r/\n", "local prefix"),
-            ("connection x\naddress h\nstart_type lazy\n", "not offered"),
+            ("connection x\naddress h\nstart_type manual\n",
+             "start_type must be automatic, lazy or once"),
             ("connection x\naddress h\nbridge_bind_address 1.2.3.4\n", "needs this bridge"),
-            ("connection x\naddress h\nidle_timeout 5\n", "start_type lazy"),
+            ("connection x\naddress h\nidle_timeout 0\n", "idle_timeout"),
+            ("connection x\naddress h\nthreshold 0\n", "threshold"),
             ("connection x\naddress h\nkeepalive_interval 2\n", "keepalive_interval"),
         ]
         for text, want in cases:
@@ -657,6 +659,214 @@ def trusted_under_acl():
             o.stop()
 
 
+class SysWatch:
+    """A paho client on the remote that keeps its $SYS client count, counts its uptime
+    ticks (sys_interval 1: one a second) and collects messages of other topics."""
+
+    def __init__(self, port, topics):
+        self.lock = threading.Lock()
+        self.connected = None
+        self.ticks = 0
+        self.q = queue.Queue()
+        self.c = mqtt.Client()
+        self.c.on_message = self.on_message
+        subscribed = threading.Event()
+        self.c.on_subscribe = lambda *a: subscribed.set()
+        self.c.connect(iptest.HOST, port)
+        self.c.loop_start()
+        self.c.subscribe([("$SYS/broker/uptime", 0), ("$SYS/broker/clients/connected", 0)]
+                         + [(t, 1) for t in topics])
+        if not subscribed.wait(iptest.TIMEOUT):
+            raise TimeoutError("no SUBACK")
+
+    def on_message(self, c, u, m):
+        with self.lock:
+            if m.topic == "$SYS/broker/uptime":
+                self.ticks += 1
+            elif m.topic == "$SYS/broker/clients/connected":
+                self.connected = int(m.payload)
+            else:
+                self.q.put((m.topic, m.payload.decode(), time.monotonic()))
+
+    def count(self):
+        with self.lock:
+            return self.connected
+
+    def still_alone(self, ticks=3):
+        """Wait `ticks` $SYS intervals of the remote (more than our broker's once-a-second
+        check), then say whether this watcher was its only client all along."""
+        with self.lock:
+            until = self.ticks + ticks
+        alone = True
+        deadline = time.monotonic() + iptest.TIMEOUT
+        while time.monotonic() < deadline:
+            with self.lock:
+                alone = alone and self.connected == 1
+                if self.ticks >= until:
+                    return alone
+            time.sleep(0.02)
+        raise TimeoutError("no $SYS ticks from the remote")
+
+    def messages(self, n, what):
+        got = []
+        for _ in range(n):
+            try:
+                got.append(self.q.get(timeout=iptest.TIMEOUT))
+            except queue.Empty:
+                raise TimeoutError(f"{what}: {len(got)} of {n}")
+        return got
+
+    def close(self):
+        self.c.loop_stop()
+        self.c.disconnect()
+
+
+def lazy_threshold_idle():
+    """start_type lazy, threshold 5, idle_timeout 2: no connection with 4 messages waiting
+    (the remote's own $SYS count over three of its intervals); the fifth connects it and
+    all five arrive in order; 2 s later with nothing to send it disconnects (the
+    notification goes 0 on both sides); then the same again."""
+    state = "$SYS/broker/connection/lazy-1/state"
+    with iptest.tempdir() as d, iptest.mosquitto("sys_interval 1\n") as (mport, _):
+        conf = bridge_conf("lz", mport, ["topic z/# out 1", "remote_clientid lazy-1",
+                                         "start_type lazy", "threshold 5", "idle_timeout 2"])
+        with ours(d, conf) as o:
+            w = SysWatch(mport, ["z/#", state])
+            local = Sub(o.port, [state])
+            try:
+                iptest.eventually(lambda: w.count() == 1, what="the watcher counted")
+                for rnd in range(2):
+                    for i in range(4):
+                        publish(o.port, "z/m", f"r{rnd}m{i}", 1)
+                    expect_eq(w.still_alone(), True, f"round {rnd}: not connected with 4 waiting")
+                    publish(o.port, "z/m", f"r{rnd}m4", 1)
+                    got = w.messages(6, f"round {rnd}: the state and five messages")
+                    expect_eq([g[:2] for g in got if g[0] == state], [(state, "1")],
+                              f"round {rnd}: notification on the remote")
+                    expect_eq([g[1] for g in got if g[0] == "z/m"],
+                              [f"r{rnd}m{i}" for i in range(5)], f"round {rnd}: all, in order")
+                    last = got[-1][2]
+                    expect_eq(local.get()[:2], (state, "1"), f"round {rnd}: notification here")
+                    down = w.messages(1, f"round {rnd}: the will after idle_timeout")[0]
+                    expect_eq(down[:2], (state, "0"), f"round {rnd}: state 0 on the remote")
+                    idle = down[2] - last
+                    expect_eq(1.5 <= idle <= 5, True, f"round {rnd}: closed after {idle:.2f}s")
+                    expect_eq(local.get()[:2], (state, "0"), f"round {rnd}: state 0 here")
+                    iptest.eventually(lambda: w.count() == 1, what="the bridge gone")
+                expect_eq(o.log().count("is closed: idle for idle_timeout"), 2,
+                          "the idle closes logged")
+            finally:
+                local.close()
+                w.close()
+
+
+def once_not_restarted():
+    """start_type once: connected at start; after the remote restarts it stays away (the
+    log says so, and the restarted remote counts no client but its watcher over three of
+    its $SYS intervals, with restart_timeout 1)."""
+    with iptest.tempdir() as d:
+        port = iptest.free_port()
+        conf = bridge_conf("on", port, ["topic o/# out 1", "start_type once",
+                                        "restart_timeout 1"])
+        with iptest.mosquitto("sys_interval 1\n", port=port, workdir=d) as (mport, mproc):
+            with ours(d, conf) as o:
+                bridged(mport, o.port, "o/a", "o/a", 1)
+                iptest.stop(mproc)
+                iptest.eventually(lambda: "start_type once: the connection ended" in o.log(),
+                                  what="the end logged")
+                rd = os.path.join(d, "again")
+                os.mkdir(rd)
+                with iptest.mosquitto("sys_interval 1\n", port=port, workdir=rd) as (mport2, _):
+                    w = SysWatch(mport2, ["o/#"])
+                    try:
+                        iptest.eventually(lambda: w.count() == 1, what="the watcher counted")
+                        publish(o.port, "o/b", "queued", 1)
+                        expect_eq(w.still_alone(), True, "not reconnected")
+                        expect_eq(w.q.empty(), True, "nothing crossed")
+                    finally:
+                        w.close()
+
+
+def crossed_in_order(sub, publish_denied, publish_allowed, allowed, denied):
+    """The denied message goes first, the allowed one after it on the same path: once the
+    allowed one arrives, the denied one would have been there before it."""
+    publish_denied()
+    publish_allowed()
+    seen = []
+    while True:
+        t = sub.get()[0]
+        seen.append(t)
+        if t == allowed:
+            break
+    expect_eq(denied in seen, False, f"{denied} held back: saw {seen}")
+
+
+def local_login_under_acl():
+    """local_username / local_password: the local side logs in (password file) and the
+    ACL applies to it as that user: a/# crosses both ways, b/# (not bob's) neither way;
+    a wrong local_password is refused."""
+    with iptest.tempdir() as d, iptest.mosquitto() as (mport, _):
+        with open(f"{d}/acl", "w") as f:
+            f.write("user alice\ntopic readwrite #\n\nuser bob\ntopic readwrite a/#\n")
+        for user in ("alice", "bob"):
+            subprocess.run(["mosquitto_passwd", "-b"] + (["-c"] if user == "alice" else [])
+                           + [f"{d}/pw", user, "pw"], check=True, timeout=30,
+                           capture_output=True)
+        auth = f"allow_anonymous false\npassword_file {d}/pw\nacl_file {d}/acl\n"
+        conf = auth + bridge_conf("up", mport, ["topic a/# both 1", "topic b/# both 1",
+                                                "local_username bob", "local_password pw"])
+        o = Ours(d, "")
+        with open(o.conf, "w") as f:
+            f.write(f"listener {o.port} {iptest.HOST}\n" + conf)
+        o.start()
+        try:
+            remote = Sub(mport, ["a/#", "b/#"])
+            c = mqtt.Client()
+            c.username_pw_set("alice", "pw")
+            got = queue.Queue()
+            c.on_message = lambda cl, u, m: got.put((m.topic, m.payload.decode()))
+            ready = threading.Event()
+            c.on_subscribe = lambda *a: ready.set()
+            c.connect(iptest.HOST, o.port)
+            c.loop_start()
+            c.subscribe([("a/#", 1), ("b/#", 1)])
+            expect_eq(ready.wait(iptest.TIMEOUT), True, "alice subscribed")
+            here = Sub.__new__(Sub)
+            here.q = got
+            try:
+                for i in range(40):
+                    c.publish("a/out", f"p{i}", 1)
+                    try:
+                        if remote.get(timeout=0.25)[0] == "a/out":
+                            break
+                    except queue.Empty:
+                        continue
+                else:
+                    raise TimeoutError("nothing went out through the bridge")
+                remote.drain(0.3)
+                crossed_in_order(remote, lambda: c.publish("b/out", "no", 1).wait_for_publish(),
+                                 lambda: c.publish("a/out2", "yes", 1).wait_for_publish(),
+                                 "a/out2", "b/out")
+                crossed_in_order(here, lambda: publish(mport, "b/in", "no", 1),
+                                 lambda: publish(mport, "a/in", "yes", 1), "a/in", "b/in")
+            finally:
+                c.loop_stop()
+                c.disconnect()
+                remote.close()
+        finally:
+            o.stop()
+        bad = Ours(d, "", name="bad")
+        with open(bad.conf, "w") as f:
+            f.write(f"listener {bad.port} {iptest.HOST}\n" + conf.replace(
+                "local_password pw", "local_password wrong"))
+        bad.start()
+        try:
+            iptest.eventually(lambda: "refused its local side" in bad.log(),
+                              what="the wrong local_password refused")
+        finally:
+            bad.stop()
+
+
 def main():
     res = iptest.Results()
     only = os.environ.get("BRIDGE_ONLY")
@@ -679,8 +889,12 @@ def main():
               packet_size_retain_local_id)
     res.check("the local side is trusted: no login, no ACL (allow_anonymous false, acl_file)",
               trusted_under_acl)
+    res.check("local_username / local_password: a login here, under the ACL as that user",
+              local_login_under_acl)
     res.check("addresses fail over in order; remote_username / remote_password",
               failover_and_login)
+    res.check("start_type lazy: threshold, idle_timeout, again", lazy_threshold_idle)
+    res.check("start_type once: not restarted after the remote restarts", once_not_restarted)
     res.check("remote stopped and started under a QoS 1 stream: all arrive, few twice",
               queue_while_remote_down)
     res.check("unacknowledged QoS 1 and 2: resent once with DUP and the same id",
