@@ -163,6 +163,26 @@ static const char *special(const char *s, const char *p, const char *end, bool n
     return s;
 }
 
+/* An exponent after the digits ("e-12"), added to *q; p is left after it, or where it
+ * was when what follows is not one. */
+static const char *exponent(const char *p, const char *end, int64_t *q)
+{
+    if (p >= end || (*p | 0x20) != 'e')
+        return p;
+    const char *e = p + 1;
+    bool eneg = false;
+    if (e < end && (*e == '-' || *e == '+'))
+        eneg = *e++ == '-';
+    if (e >= end || !digit(*e))
+        return p; /* "1e" is the number 1 followed by 'e', as for strtod() */
+    int64_t x = 0;
+    for (; e < end && digit(*e); e++)
+        if (x < 100000) /* far past any double either way */
+            x = x * 10 + (*e - '0');
+    *q += eneg ? -x : x;
+    return e;
+}
+
 /* The general case, digit by digit: a significand of more than 19 digits keeps its
  * first 19 significant ones (and remembers that it dropped some). */
 static const char *parse_careful(const char *s, const char *end, double *out)
@@ -201,20 +221,7 @@ static const char *parse_careful(const char *s, const char *end, double *out)
     }
     if (ndigits == 0)
         return special(s, start, end, neg, out);
-    if (p < end && (*p | 0x20) == 'e') {
-        const char *e = p + 1;
-        bool eneg = false;
-        if (e < end && (*e == '-' || *e == '+'))
-            eneg = *e++ == '-';
-        if (e < end && digit(*e)) {
-            int64_t x = 0;
-            for (; e < end && digit(*e); e++)
-                if (x < 100000) /* far past any double either way */
-                    x = x * 10 + (*e - '0');
-            q += eneg ? -x : x;
-            p = e;
-        } /* else "1e" is the number 1 followed by 'e', as for strtod() */
-    }
+    p = exponent(p, end, &q);
     double v;
     uint64_t bits, bits1;
     if (w == 0) {
@@ -310,20 +317,7 @@ const char *ipp__parse_double(const char *s, const char *end, double *out)
             return parse_careful(s, end, out);
     }
     int64_t q = -(int64_t)nfrac;
-    if (p < end && (*p | 0x20) == 'e') {
-        const char *e = p + 1;
-        bool eneg = false;
-        if (e < end && (*e == '-' || *e == '+'))
-            eneg = *e++ == '-';
-        if (e < end && digit(*e)) {
-            int64_t x = 0;
-            for (; e < end && digit(*e); e++)
-                if (x < 100000) /* far past any double either way */
-                    x = x * 10 + (*e - '0');
-            q += eneg ? -x : x;
-            p = e;
-        } /* else "1e" is the number 1 followed by 'e', as for strtod() */
-    }
+    p = exponent(p, end, &q);
     double v;
     uint64_t bits;
     if (w == 0)

@@ -239,17 +239,25 @@ static bool owner_ok(const char *owner)
     return *owner && !strchr(owner, '/') && ipp_path_check(owner, &why) == 0;
 }
 
+/* A publisher whose user name cannot be a folder name: refused, logged and counted. */
+static bool owner_refused(ipp_server_t *s, const char *owner, const char *topic,
+                          size_t topic_len)
+{
+    if (!owner || owner_ok(owner))
+        return false;
+    refuse(s, topic, topic_len, "the publisher's user name cannot be a folder name");
+    pthread_mutex_lock(&s->mu);
+    s->stats.messages++;
+    s->stats.dropped++;
+    pthread_mutex_unlock(&s->mu);
+    return true;
+}
+
 void ipp_server_handle_owned(ipp_server_t *s, const char *owner, const char *topic,
                              size_t topic_len, const uint8_t *payload, size_t len)
 {
-    if (owner && !owner_ok(owner)) {
-        refuse(s, topic, topic_len, "the publisher's user name cannot be a folder name");
-        pthread_mutex_lock(&s->mu);
-        s->stats.messages++;
-        s->stats.dropped++;
-        pthread_mutex_unlock(&s->mu);
+    if (owner_refused(s, owner, topic, topic_len))
         return;
-    }
     if (check_size(s, topic, topic_len, len) == 0)
         (void)enqueue(s, owner, topic, topic_len, payload, len, 0, 0, IPP_MSG_APPLY);
 }
@@ -268,14 +276,8 @@ int ipp_server_handle_owned_ack(ipp_server_t *s, const char *owner, const char *
                                 size_t topic_len, const uint8_t *payload, size_t len,
                                 uint64_t token)
 {
-    if (owner && !owner_ok(owner)) {
-        refuse(s, topic, topic_len, "the publisher's user name cannot be a folder name");
-        pthread_mutex_lock(&s->mu);
-        s->stats.messages++;
-        s->stats.dropped++;
-        pthread_mutex_unlock(&s->mu);
+    if (owner_refused(s, owner, topic, topic_len))
         return ipp_server_skip(s, token);
-    }
     if (check_size(s, topic, topic_len, len))
         return ipp_server_skip(s, token);
     return enqueue(s, owner, topic, topic_len, payload, len, token, 0, IPP_MSG_APPLY);
