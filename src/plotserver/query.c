@@ -152,6 +152,18 @@ static ipp_store_t *open_store(const char *dir)
     return ipp_store_open(dir, &st, err, sizeof err) ? NULL : st;
 }
 
+/* Did what was written since mark fit the answer? If not, it is taken back, and the
+ * answer ends before it (the caller says there is more). */
+static bool fits(ipp_json_t *j, size_t mark)
+{
+    if (!j->err)
+        return true;
+    j->err = 0;
+    j->len = mark;
+    j->buf[mark] = '\0';
+    return false;
+}
+
 /* One series entry of the listing; false when it did not fit (j rolled back). */
 static bool list_entry(ipp_json_t *j, ipp_store_t *st, sqlite3_stmt *q, bool first)
 {
@@ -180,12 +192,7 @@ static bool list_entry(ipp_json_t *j, ipp_store_t *st, sqlite3_stmt *q, bool fir
     num(j, last_time(db, id));
     labels(j, st, id);
     ipp_json_raw(j, "}", 1);
-    if (!j->err)
-        return true;
-    j->err = 0;
-    j->len = mark;
-    j->buf[mark] = '\0';
-    return false;
+    return fits(j, mark);
 }
 
 int ipp_query_series(const char *dir, const ipp_query_t *qr, char **json, size_t *len)
@@ -282,12 +289,7 @@ static bool one_row(ipp_json_t *j, sqlite3_stmt *q, size_t ncols, bool first)
         num(j, c < n ? value_at(b + 8 * c) : NAN);
     }
     ipp_json_raw(j, "]", 1);
-    if (!j->err)
-        return true;
-    j->err = 0;
-    j->len = mark;
-    j->buf[mark] = '\0';
-    return false;
+    return fits(j, mark);
 }
 
 int ipp_query_rows(const char *dir, const ipp_query_t *qr, char **json, size_t *len)
