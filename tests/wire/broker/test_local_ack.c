@@ -17,69 +17,7 @@
 #include "broker/broker.h"
 #include "broker/internal.h"
 
-/* ---- a fake transport that keeps what the broker writes ---- */
-
-typedef struct {
-    ipb_transport_t base;
-    uint8_t out[4096];
-    size_t nout, seen; /* bytes written, bytes the test has checked */
-    bool closed;
-} fake_t;
-
-static int fake_nop(ipb_transport_t *t)
-{
-    (void)t;
-    return 0;
-}
-
-static int fake_try_write(ipb_transport_t *t, const uv_buf_t *bufs, unsigned n)
-{
-    fake_t *f = (fake_t *)t;
-    size_t total = 0;
-    for (unsigned i = 0; i < n; i++) {
-        assert_true(f->nout + bufs[i].len <= sizeof f->out);
-        memcpy(f->out + f->nout, bufs[i].base, bufs[i].len);
-        f->nout += bufs[i].len;
-        total += bufs[i].len;
-    }
-    return (int)total;
-}
-
-static int fake_write(ipb_transport_t *t, const uv_buf_t *bufs, unsigned n)
-{
-    (void)t, (void)bufs, (void)n;
-    return UV_EIO; /* try_write always takes everything */
-}
-
-static void fake_close(ipb_transport_t *t)
-{
-    fake_t *f = (fake_t *)t;
-    f->closed = true;
-    ipb_conn_on_closed(t->conn);
-}
-
-static void fake_peer(ipb_transport_t *t, char *buf, size_t len)
-{
-    (void)t;
-    snprintf(buf, len, "fake:1");
-}
-
-static const ipb_transport_vt fake_vt = {.name = "fake",
-                                         .read_start = fake_nop,
-                                         .read_stop = fake_nop,
-                                         .try_write = fake_try_write,
-                                         .write = fake_write,
-                                         .close = fake_close,
-                                         .peer = fake_peer};
-
-static void feed(ipb_conn_t *c, const uint8_t *data, size_t len)
-{
-    uv_buf_t buf;
-    ipb_conn_read_buf(c, len, &buf);
-    assert_true(buf.len >= len);
-    memcpy(buf.base, data, len);
-    ipb_conn_on_read(c, (ssize_t)len, &buf);
-}
+#include "fake_transport.h"
 
 /* What the broker wrote since the last call must be exactly want. */
 static void expect_out(fake_t *f, const uint8_t *want, size_t len)
@@ -99,7 +37,7 @@ static ipb_conn_t *client(ipb_broker_t *b, uv_loop_t *loop, fake_t *f, char id, 
     assert_non_null(c);
     const uint8_t hello[] = {0x10, 13, 0, 4, 'M', 'Q', 'T', 'T', 4, clean ? 2 : 0, 0, 60,
                              0, 1, (uint8_t)id};
-    feed(c, hello, sizeof hello);
+    fake_feed(c, hello, sizeof hello);
     uv_run(loop, UV_RUN_NOWAIT);
     const uint8_t connack[] = {0x20, 2, present, 0};
     expect_out(f, connack, sizeof connack);
@@ -113,11 +51,11 @@ static void publish(ipb_conn_t *c, const char *topic, uint8_t qos, bool dup, uin
                    (uint8_t)topic[0], (uint8_t)topic[1], (uint8_t)topic[2],
                    (uint8_t)(pid >> 8), (uint8_t)pid, 'x'};
     if (qos) {
-        feed(c, p, sizeof p);
+        fake_feed(c, p, sizeof p);
     } else { /* no packet id */
         p[1] = 6;
         p[7] = 'x';
-        feed(c, p, 8);
+        fake_feed(c, p, 8);
     }
 }
 
@@ -330,7 +268,7 @@ static void test_qos2_resend(void **state)
     const uint8_t pubrec[] = {0x50, 2, 0, 7};
     expect_out(&g, pubrec, sizeof pubrec);
     const uint8_t pubrel[] = {0x62, 2, 0, 7};
-    feed(c, pubrel, sizeof pubrel);
+    fake_feed(c, pubrel, sizeof pubrel);
     uv_run(&loop, UV_RUN_NOWAIT);
     const uint8_t pubcomp[] = {0x70, 2, 0, 7};
     expect_out(&g, pubcomp, sizeof pubcomp);

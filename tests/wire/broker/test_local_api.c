@@ -222,68 +222,7 @@ static void test_store_seam(void **state)
     finish(&loop, b);
 }
 
-/* ---- a fake transport: what the broker writes, and how many writes it took ---- */
-
-typedef struct {
-    ipb_transport_t base;
-    unsigned writes;
-    size_t bytes;
-    bool closed;
-} fake_t;
-
-static int fake_nop(ipb_transport_t *t)
-{
-    (void)t;
-    return 0;
-}
-
-static int fake_try_write(ipb_transport_t *t, const uv_buf_t *bufs, unsigned n)
-{
-    fake_t *f = (fake_t *)t;
-    f->writes++;
-    for (unsigned i = 0; i < n; i++)
-        f->bytes += bufs[i].len;
-    size_t total = 0;
-    for (unsigned i = 0; i < n; i++)
-        total += bufs[i].len;
-    return (int)total;
-}
-
-static int fake_write(ipb_transport_t *t, const uv_buf_t *bufs, unsigned n)
-{
-    (void)t, (void)bufs, (void)n;
-    return UV_EIO; /* try_write always takes everything */
-}
-
-static void fake_close(ipb_transport_t *t)
-{
-    fake_t *f = (fake_t *)t;
-    f->closed = true;
-    ipb_conn_on_closed(t->conn);
-}
-
-static void fake_peer(ipb_transport_t *t, char *buf, size_t len)
-{
-    (void)t;
-    snprintf(buf, len, "fake:1");
-}
-
-static const ipb_transport_vt fake_vt = {.name = "fake",
-                                         .read_start = fake_nop,
-                                         .read_stop = fake_nop,
-                                         .try_write = fake_try_write,
-                                         .write = fake_write,
-                                         .close = fake_close,
-                                         .peer = fake_peer};
-
-static void feed(ipb_conn_t *c, const uint8_t *data, size_t len)
-{
-    uv_buf_t buf;
-    ipb_conn_read_buf(c, len, &buf);
-    assert_true(buf.len >= len);
-    memcpy(buf.base, data, len);
-    ipb_conn_on_read(c, (ssize_t)len, &buf);
-}
+#include "fake_transport.h"
 
 static void test_batched_writes(void **state)
 {
@@ -298,17 +237,17 @@ static void test_batched_writes(void **state)
     /* CONNECT "f" (3.1.1) and SUBSCRIBE b/# at QoS 1 in one read. */
     static const uint8_t hello[] = {0x10, 13, 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 60, 0, 1, 'f',
                                     0x82, 8, 0, 1, 0, 3, 'b', '/', '#', 1};
-    feed(c, hello, sizeof hello);
+    fake_feed(c, hello, sizeof hello);
     uv_run(&loop, UV_RUN_NOWAIT);
     assert_int_equal(f.writes, 1); /* CONNACK and SUBACK together */
-    assert_int_equal(f.bytes, 4 + 5);
+    assert_int_equal(f.nout, 4 + 5);
     /* 100 messages in one loop turn: one gathered write, not one per packet. */
     for (int i = 0; i < 100; i++)
         assert_int_equal(ipb_local_publish(b, "b/x", (const uint8_t *)"12345678", 8, 0, false),
                          0);
     uv_run(&loop, UV_RUN_NOWAIT);
     assert_int_equal(f.writes, 2);
-    assert_int_equal(f.bytes, 9 + 100 * (2 + 2 + 3 + 8));
+    assert_int_equal(f.nout, 9 + 100 * (2 + 2 + 3 + 8));
     finish(&loop, b);
     assert_true(f.closed);
 }
