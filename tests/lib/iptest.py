@@ -3,7 +3,9 @@
 Everything listens on 127.0.0.1 with ephemeral ports, every wait is bounded, and every
 process a test starts is stopped when the test ends, pass or fail.
 """
+import base64
 import contextlib
+import http.client
 import os
 import shutil
 import socket
@@ -151,3 +153,26 @@ class Results:
     def finish(self):
         print(f"{self.passed} passed, {self.failed} failed", flush=True)
         sys.exit(1 if self.failed or not self.passed else 0)
+
+
+def basic_auth(user, pw):
+    """The HTTP Basic header of user:pw."""
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()}
+
+
+def http_get(port, path, headers=None, tls=None, timeout=10):
+    """(status, headers dict with lower-case names, body) of one GET with http.client; the
+    path goes out exactly as given (hostile paths are not normalised); tls: an SSLContext."""
+    if tls:
+        c = http.client.HTTPSConnection(HOST, port, timeout=timeout, context=tls)
+    else:
+        c = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        c.putrequest("GET", path, skip_accept_encoding=True)
+        for k, v in (headers or {}).items():
+            c.putheader(k, v)
+        c.endheaders()
+        r = c.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        c.close()

@@ -5,8 +5,6 @@ the directive answers 404, and where /plots/ needs a login (allow_anonymous fals
 /metrics needs the same one. Messages dropped count by reason; with persistence the
 store's size and a histogram of its commits grow with what the test publishes; `iotplot
 serve` adds the plot server's rows stored and its commit histogram."""
-import base64
-import http.client
 import json
 import os
 import subprocess
@@ -28,19 +26,8 @@ N_CLIENTS = 3
 USER, PASSWORD = "ops", "scrape me"
 
 
-def get(port, path, headers=None):
-    """(status, headers dict, body) of one GET, with http.client."""
-    c = http.client.HTTPConnection(iptest.HOST, port, timeout=10)
-    try:
-        c.request("GET", path, headers=headers or {})
-        r = c.getresponse()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-    finally:
-        c.close()
-
-
-def basic(user, pw):
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()}
+get = iptest.http_get
+basic = iptest.basic_auth
 
 
 def samples(body):

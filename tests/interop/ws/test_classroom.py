@@ -4,8 +4,6 @@ in a folder of their name and nobody else's message writes there; /plots/ needs 
 login as MQTT (HTTP Basic, plain and over TLS) and serves each user only their folder;
 the series store is never served, with or without logins; a FIFO is a quick 404 while
 the loop goes on serving others."""
-import base64
-import http.client
 import os
 import ssl
 import subprocess
@@ -24,26 +22,10 @@ USERS = {"alice": "alice pw", "bob": "b0b"}
 STORE = ("iotplot-series.db", "iotplot-series.db-wal", "iotplot-series.db-shm")
 
 
-def basic(user, pw):
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()}
+basic = iptest.basic_auth
 
 
-def get(port, path, headers=None, tls=None, timeout=10):
-    """(status, headers dict, body) of one GET, with http.client."""
-    if tls:
-        c = http.client.HTTPSConnection(iptest.HOST, port, timeout=timeout, context=tls)
-    else:
-        c = http.client.HTTPConnection(iptest.HOST, port, timeout=timeout)
-    try:
-        # skip_host etc. are not needed; paths go out exactly as given
-        c.putrequest("GET", path, skip_accept_encoding=True)
-        for k, v in (headers or {}).items():
-            c.putheader(k, v)
-        c.endheaders()
-        r = c.getresponse()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-    finally:
-        c.close()
+get = iptest.http_get
 
 
 class Student:

@@ -29,22 +29,11 @@ MAX_BODY = 4 << 20  # IPB_HTTP_API_MAX_BODY
 
 
 def basic(user):
-    pw = USERS[user]
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()}
+    return iptest.basic_auth(user, USERS[user])
 
 
 def get(port, path, headers=None, timeout=20):
-    """(status, headers dict, body) of one GET; the path goes out exactly as given."""
-    c = http.client.HTTPConnection(iptest.HOST, port, timeout=timeout)
-    try:
-        c.putrequest("GET", path, skip_accept_encoding=True)
-        for k, v in (headers or {}).items():
-            c.putheader(k, v)
-        c.endheaders()
-        r = c.getresponse()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-    finally:
-        c.close()
+    return iptest.http_get(port, path, headers, timeout=timeout)
 
 
 def strict(body):
