@@ -30,8 +30,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_port(port, proc):
-    for _ in range(500):
+def wait_port(port, proc, seconds=5):
+    """Until the broker proc listens on port (or exits: then this run ends)."""
+    for _ in range(int(seconds * 100)):
         if proc.poll() is not None:
             sys.exit(f"broker exited with {proc.returncode}")
         try:

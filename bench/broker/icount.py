@@ -21,29 +21,13 @@ import argparse
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, proc):
-    for _ in range(3000):
-        if proc.poll() is not None:
-            sys.exit(f"broker exited with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.01)
-    sys.exit("broker did not listen")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench import free_port, wait_port  # noqa: E402 (beside this file)
 
 
 def run(a, n, d, tag):
@@ -62,7 +46,7 @@ def run(a, n, d, tag):
         cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"] + broker
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_port(port, proc)
+        wait_port(port, proc, seconds=30)  # under valgrind a start is slow
         lg = os.path.join(a.build, "bench", "broker", "ipb_loadgen")
         r = subprocess.run([lg, "-p", str(port), "-s", a.scenario, "-q", str(a.qos),
                             "-m", str(n)], capture_output=True, text=True, timeout=1200)
