@@ -15,12 +15,13 @@ build_pkgs=(cmake make gcc libc6-dev pkg-config libuv1-dev libssl-dev libsqlite3
 # peers of the interop tests, chromium (browser tests), the Cortex-M toolchain (make size).
 # python3-openpyxl, python3-scipy and octave (GNU Octave, ~250 MB) open the .xlsx and
 # .mat files the plot server writes, in tests/interop/plot. avahi-daemon and avahi-utils
-# (avahi-browse) for the discovery tests, in tests/interop/discover.
+# (avahi-browse) for the discovery tests, in tests/interop/discover. sqlite3 (the command)
+# damages a series store on purpose in tests/unit/plot/test_readers.c.
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev mosquitto mosquitto-clients
            python3 python3-paho-mqtt poppler-utils gcc-arm-none-eabi libnewlib-arm-none-eabi
            binutils-arm-none-eabi openssl chromium debhelper dpkg-dev lintian systemd
            logrotate man-db python3-openpyxl python3-scipy octave prometheus
-           avahi-daemon avahi-utils)
+           avahi-daemon avahi-utils sqlite3)
 
 pkgs=("${build_pkgs[@]}")
 # The benchmarks run matplotlib (pandas reading the files) and mosquitto beside our programs.
