@@ -22,6 +22,7 @@ class Socks5:
         self.port = self.sock.getsockname()[1]
         self._stop = False
         self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._relays = []  # one thread per client connection, done when both ends closed
 
     def __enter__(self):
         self._thread.start()
@@ -39,7 +40,18 @@ class Socks5:
                 c, _ = self.sock.accept()
             except OSError:
                 return
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+            t = threading.Thread(target=self._serve, args=(c,), daemon=True)
+            self._relays.append(t)
+            t.start()
+
+    def drain(self):
+        """Wait until every connection so far has been relayed to its end: a client that
+        exited may have left bytes here that the server has not had yet (a retained
+        message deleted through the proxy must be deleted before the next test step)."""
+        for t in list(self._relays):
+            t.join(iptest.TIMEOUT)
+            if t.is_alive():
+                raise TimeoutError("a connection through the proxy did not end")
 
     @staticmethod
     def _exact(c, n):
