@@ -48,7 +48,16 @@ class Proc:
 
     def wait_out(self, n, timeout=iptest.TIMEOUT):
         """Wait until n stdout lines arrived; return them."""
-        iptest.eventually(lambda: len(self.out) >= n, timeout,
+        def enough():
+            if len(self.out) >= n:
+                return True
+            if self.p.poll() is not None:
+                time.sleep(0.1)  # let the reader threads take the last lines
+                if len(self.out) < n:
+                    raise RuntimeError(f"{self.args[1]} exited {self.p.returncode} with "
+                                       f"{len(self.out)} of {n} lines: {self.out}, err {self.err}")
+            return False
+        iptest.eventually(enough, timeout,
                           what=f"{n} lines from {self.args[1]} (have {self.out}, err {self.err})")
         return list(self.out)
 
