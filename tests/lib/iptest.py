@@ -116,14 +116,15 @@ def spawn(args, **kw):
 
 
 def eventually(pred, timeout=TIMEOUT, interval=0.02, what="condition"):
-    """Poll pred() until it is truthy; return its value or raise after timeout."""
+    """Poll pred() until it is truthy; return its value or raise after timeout. what may be
+    a function, called at the timeout, so the message shows the state then."""
     deadline = time.monotonic() + timeout
     while True:
         v = pred()
         if v:
             return v
         if time.monotonic() >= deadline:
-            raise TimeoutError(f"{what} not met after {timeout}s")
+            raise TimeoutError(f"{what() if callable(what) else what} not met after {timeout}s")
         time.sleep(interval)
 
 

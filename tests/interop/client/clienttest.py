@@ -34,31 +34,30 @@ class Proc:
         for line in stream:
             lines.append(line.rstrip("\n"))
 
-    def wait_err(self, text, timeout=iptest.TIMEOUT):
-        """Wait for a stderr line containing text; fail early if the process ends."""
-        def seen():
-            if any(text in l for l in self.err):
-                return True
-            if self.p.poll() is not None:
-                time.sleep(0.1)
-                if not any(text in l for l in self.err):
-                    raise RuntimeError(f"exited {self.p.returncode} before '{text}': {self.err}")
-            return False
-        iptest.eventually(seen, timeout, what=f"stderr line '{text}'")
-
-    def wait_out(self, n, timeout=iptest.TIMEOUT):
-        """Wait until n stdout lines arrived; return them."""
-        def enough():
-            if len(self.out) >= n:
+    def _wait(self, done, what, timeout):
+        """Wait for done(); fail early, with the exit code, if the process ends first. The
+        message is made when it fails, so it shows the lines that had come by then."""
+        def ready():
+            if done():
                 return True
             if self.p.poll() is not None:
                 time.sleep(0.1)  # let the reader threads take the last lines
-                if len(self.out) < n:
-                    raise RuntimeError(f"{self.args[1]} exited {self.p.returncode} with "
-                                       f"{len(self.out)} of {n} lines: {self.out}, err {self.err}")
+                if not done():
+                    raise RuntimeError(f"{self.args[1]} exited {self.p.returncode} before "
+                                       f"{what()}")
             return False
-        iptest.eventually(enough, timeout,
-                          what=f"{n} lines from {self.args[1]} (have {self.out}, err {self.err})")
+        iptest.eventually(ready, timeout, what=what)
+
+    def wait_err(self, text, timeout=iptest.TIMEOUT):
+        """Wait for a stderr line containing text; fail early if the process ends."""
+        self._wait(lambda: any(text in l for l in self.err),
+                   lambda: f"stderr line '{text}' (err {self.err})", timeout)
+
+    def wait_out(self, n, timeout=iptest.TIMEOUT):
+        """Wait until n stdout lines arrived; return them. Fails early if the process ends."""
+        self._wait(lambda: len(self.out) >= n,
+                   lambda: f"{n} lines from {self.args[1]} (have {self.out}, err {self.err})",
+                   timeout)
         return list(self.out)
 
     def finish(self, timeout=iptest.TIMEOUT):
