@@ -21,6 +21,20 @@ def broker(d, port):
     return iptest.mosquitto(conf, port=port, workdir=d)
 
 
+def saved_after(db, t):
+    """Wait for two autosaves that began after t, so that the database holds every session
+    that existed at t: a kill before that restarts mosquitto without them, and a subscriber
+    whose session was lost misses what is published before it has subscribed again."""
+    def mtime():
+        try:
+            return os.stat(db).st_mtime
+        except FileNotFoundError:
+            return 0
+    iptest.eventually(lambda: mtime() > t, 30, what=f"an autosave of {db}")
+    first = mtime()
+    iptest.eventually(lambda: mtime() > first, 30, what=f"a second autosave of {db}")
+
+
 def first_seen(lines):
     seen, order = set(), []
     for l in lines:
@@ -53,7 +67,7 @@ def kill_restart(v, qos, persistent_args):
             want = [f"m{i}" for i in range(30)]
             write_lines(p, want[:10])
             s.wait_out(10)
-            time.sleep(1.5)  # let an autosave record the sessions
+            saved_after(os.path.join(d, "mosquitto.db"), time.time())
             # Frozen broker: the next lines are sent but never acknowledged.
             proc.send_signal(signal.SIGSTOP)
             write_lines(p, want[10:20])
