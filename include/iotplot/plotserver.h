@@ -364,7 +364,8 @@ typedef struct {
  *      "truncated": false}
  *
  * `last` is the arrival time of the last row (null when there is none); title, xlabel
- * and ylabel come from its latest plot_series, when it had them. Entries that do not fit
+ * and ylabel come from its latest plot_series, when it had them, and so do "x"
+ * ("first" or "received", when it chose one) and "utc" (true, when set). Entries that do not fit
  * in q->max_bytes are left out and `truncated` is true. No store in dir is an empty
  * list. Each call opens its own read-only connection: any thread may call it while a
  * server writes. 0, or -1 (out of memory, the store cannot be read).

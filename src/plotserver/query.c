@@ -75,7 +75,9 @@ static void columns(ipp_json_t *j, const char *stored)
     free(tmp);
 }
 
-/* title, xlabel and ylabel of the latest plot_series of series id, when there are any. */
+/* title, xlabel and ylabel of the latest plot_series of series id, when there are any,
+ * and what its x is ("first" or "received"; absent: the rule) and utc, so that a chart of
+ * the series draws what the figure does. */
 static void labels(ipp_json_t *j, ipp_store_t *st, int64_t id)
 {
     char *opts = ipp_store_last_plot(st, id), err[128];
@@ -92,6 +94,13 @@ static void labels(ipp_json_t *j, ipp_store_t *st, int64_t id)
             key(j, names[i]);
             ipp_json_str(j, vals[i]);
         }
+        if (o.x != IPP_X_AUTO) {
+            ipp_json_raw(j, ", ", 2);
+            key(j, "x");
+            ipp_json_str(j, o.x == IPP_X_RECEIVED ? "received" : "first");
+        }
+        if (o.utc)
+            ipp_json_raw(j, ", \"utc\": true", 13);
         ipp_plotopts_free(&o);
     }
     free(opts);

@@ -156,6 +156,7 @@ def classroom():
             alice.pub("alice/plot_series", '["sin", {"title": "A \\"sine\\"", "xlabel": "t [s]", '
                                                 '"ylabel": "y", "format": ["r-"]}]')
             alice.pub("alice/new_series", '["top", "v"]')
+            alice.pub("alice/plot_series", '["top", {"x": "received", "utc": true}]')
             bob.pub("bob/new_series", '["bobs", "x", "y"]')
             bob.pub("bob/data", '["bobs", 1, 2]')
 
@@ -185,6 +186,8 @@ def classroom():
                 raise AssertionError(f"times of the entry: {sin}")
             top = next(s for s in listing["series"] if s["name"] == "top")
             expect_eq((top["rows"], top["last"]), (0, None), "a series without rows")
+            expect_eq((top.get("x"), top.get("utc"), "x" in sin, "utc" in sin),
+                      ("received", True, False, False), "x and utc of plot_series, when set")
 
             got = api(ports[1], rows_path("alice", "sin"), "alice")
             expect_eq(got["rows"], [[0.0, 0.0], [1.0, 0.5], [2.0, 1.0], [3.0, 1.5], [4.0, 2.0],
