@@ -415,11 +415,18 @@ async function scenario(browser, { web, secure, locked, broker, certs, pub, pubL
     await tab(page, 'plots');
   });
 
-  await check('a series whose x goes back is drawn over its whole x range', async () => {
+  await check('a series whose x goes back is drawn against arrival time, or with x "first" over its whole x range', async () => {
     await pubLines('lab/new_series', ['["sweep", "v", "i"]']);
     await pubLines('lab/data', ['["sweep", 0, 0]', '["sweep", 5, 1]', '["sweep", -5, -1]', '["sweep", 2, 0.5]']);
     await page.waitForSelector('article[data-series="sweep"] .chart[data-points="4"]');
-    const info = await page.evaluate(() => window.iotplotConsole.plots.inspect('lab', 'sweep'));
+    // As the plot server's figure: a first column that goes back is a reading, not x.
+    let info = await page.evaluate(() => window.iotplotConsole.plots.inspect('lab', 'sweep'));
+    expectEq(`${info.x} ${info.time}`, 'received true', 'x without plot_series');
+    await pubLines('lab/plot_series', ['["sweep", {"x": "first"}]']);
+    await eventually(async () => {
+      info = await page.evaluate(() => window.iotplotConsole.plots.inspect('lab', 'sweep'));
+      return info.x === 'first' && info.time === false;
+    }, 'the chart made again with the first column as x');
     expectEq(info.sorted, false, 'sorted');
     expectEq(`${info.xmin}..${info.xmax}`, '-5..5', 'x range');
     if (!(info.ymin < -1 && info.ymax > 1)) throw new Error(`y range ${info.ymin}..${info.ymax} misses rows`);

@@ -120,6 +120,12 @@ async function main() {
   await pub('alice', 'alice/new_series', '["wave", "t", "amplitude"]');
   await pubLines('alice', 'alice/data', Array.from({ length: 120 }, (_, i) => sine(i)));
   await pub('alice', 'alice/plot_series', '["wave", {"title": "Stored wave", "xlabel": "time [s]", "ylabel": "amplitude [V]"}]');
+  // One column and no clock: its figure is drawn against arrival time, labelled in UTC.
+  const levelFrom = Date.now() / 1000;
+  await pub('alice', 'alice/new_series', '["level", "cm"]');
+  await pubLines('alice', 'alice/data', Array.from({ length: 40 }, (_, i) => `["level", ${20 + (i % 7)}]`));
+  await pub('alice', 'alice/plot_series', '["level", {"utc": true}]');
+  const levelTo = Date.now() / 1000;
   await pub('bob', 'bob/new_series', '["bobs", "x", "y"]');
   await pub('bob', 'bob/data', '["bobs", 1, 2]');
   await eventually(async () => (await storedRows()) === 120, 'the 120 rows in the store', 15000);
@@ -130,7 +136,8 @@ async function main() {
     args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
   });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+  // Half an hour off UTC, so that a label in local time cannot pass for one in UTC.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true, timezoneId: 'Asia/Kolkata' });
   context.setDefaultTimeout(10000);
   const page = await context.newPage();
   watch(page);
@@ -151,7 +158,7 @@ async function main() {
       await tab(page, 'plots');
       await page.waitForSelector(`${item}[data-rows="120"]`);
       const listed = await page.$$eval('#stored-list li', (lis) => lis.map((li) => `${li.dataset.session}/${li.dataset.series}`));
-      expectEq(JSON.stringify(listed), JSON.stringify(['alice/wave']), 'stored series listed');
+      expectEq(JSON.stringify(listed), JSON.stringify(['alice/level', 'alice/wave']), 'stored series listed');
       const text = await page.textContent(item);
       if (!text.includes('t, amplitude') || !text.includes('120 rows') || !text.includes('Stored wave')) throw new Error(`entry ${JSON.stringify(text)}`);
     });
@@ -168,6 +175,41 @@ async function main() {
       if (!px || px.drawn < 200) throw new Error(`plot area barely drawn: ${JSON.stringify(px)}`);
       expectEq(JSON.stringify(lineColors(px)), JSON.stringify(['#1f77b4']), `line colours ${JSON.stringify(px.near)}`);
       await page.locator(card).screenshot({ path: join(ARTIFACTS, 'store-loaded.png') });
+    });
+
+    await check('a stored one-column series is drawn against its arrival times, in UTC as its plot_series asks', async () => {
+      const levelItem = '#stored-list li[data-session="alice"][data-series="level"]';
+      const levelCard = 'article[data-session="alice"][data-series="level"]';
+      await page.click(`${levelItem} button`);
+      await page.waitForSelector(`${levelCard} .chart[data-points="40"]`);
+      const info = await page.evaluate(() => window.iotplotConsole.plots.inspect('alice', 'level'));
+      expectEq(`${info.x} ${info.time}`, 'received true', 'x is the arrival time, on a time axis');
+      // The store's arrival times, not the row index (0..39) nor the values (20..26).
+      if (!(info.xmin >= levelFrom - 1 && info.xmax <= levelTo + 1)) {
+        throw new Error(`x range ${info.xmin}..${info.xmax}, rows arrived ${levelFrom}..${levelTo}`);
+      }
+      const ticks = info.xSplits.map((t, i) => [t, String(info.xTicks[i])]).filter(([, label]) => /\d:\d\d/.test(label));
+      if (!ticks.length) throw new Error(`no time labels: ${JSON.stringify(info.xTicks)}`);
+      for (const [t, label] of ticks) {
+        const d = new Date(t * 1000);
+        const hm = `${d.getUTCHours() % 12 || 12}:${String(d.getUTCMinutes()).padStart(2, '0')}`;
+        if (!label.includes(hm)) throw new Error(`tick at ${d.toISOString()} labelled ${JSON.stringify(label)}, not UTC ${hm}`);
+      }
+      const px = await chartPixels(page, `${levelCard} .chart`);
+      if (!px || px.drawn < 100) throw new Error(`plot area barely drawn: ${JSON.stringify(px)}`);
+      await page.locator(levelCard).screenshot({ path: join(ARTIFACTS, 'store-level-received.png') });
+      // Its CSV has the arrival times as a last column, as the plot server's CSV does.
+      const [download] = await Promise.all([page.waitForEvent('download'),
+        page.click(`${levelCard} button[aria-label="Download level as CSV"]`)]);
+      const lines = readFileSync(await download.path(), 'utf8').split('\n');
+      expectEq(lines[0], 'cm,received', 'CSV header');
+      expectEq(lines.length, 42, 'CSV lines (40 rows, a header, the last line break)');
+      const [cm, at] = lines[1].split(',');
+      expectEq(cm, '20', 'first value');
+      const t = Date.parse(at) / 1000;
+      if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(at) || !(t >= levelFrom - 1 && t <= levelTo + 1)) {
+        throw new Error(`arrival time ${at}, rows arrived ${levelFrom}..${levelTo}`);
+      }
     });
 
     await check('the loaded chart stays live: new rows are drawn once each', async () => {

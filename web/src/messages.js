@@ -2,21 +2,12 @@
 // table with pause/resume, clear, a filter, bounded history, JSON pretty-printing, a
 // "Chart" button on numeric payloads (topicchart.js) and an export of the kept messages
 // to CSV.
-import { $, el, load, save, clock, clip, decodePayload, filterProblem, prettyJson, announce, count } from './util.js';
-import { numericValue } from './topicchart.js';
+import { $, el, load, save, clock, clip, csvField, decodePayload, filterProblem, prettyJson, announce, count, numericValue } from './util.js';
 
 const PALETTE = ['#2563eb', '#16a34a', '#db2777', '#ea580c', '#7c3aed', '#0891b2', '#ca8a04', '#dc2626'];
 const PAYLOAD_CELL = 160; // characters shown in the table before "…"
 const MAX_SUBSCRIPTIONS = 100;
 
-/** One CSV field (RFC 4180): quoted when it holds a quote, comma or line break. Text
- * that a spreadsheet would run as a formula (=, +, -, @ in front, and not a number)
- * gets a ' in front, so a payload cannot become one. */
-function csvField(v) {
-  let s = String(v);
-  if (/^[=+\-@\t\r]/.test(s) && numericValue(s) === null) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
 
 export function setupMessages(link, { onChart }) {
   let subs = load('subscriptions', []).filter((s) => s && typeof s.topic === 'string' && !filterProblem(s.topic));

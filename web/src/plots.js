@@ -15,7 +15,7 @@
 // a few copies in total; charts redraw at most once per animation frame, less often when
 // a redraw is slow, and only while they are on screen.
 import uPlot from './vendor/uPlot.esm.js';
-import { $, el, count, announce } from './util.js';
+import { $, el, count, announce, csvField } from './util.js';
 import { basicAuth, serverOffers, setupStored } from './stored.js';
 
 const MAX_SESSIONS = 100;
@@ -41,6 +41,8 @@ class Series {
     this.title = '';
     this.xlabel = '';
     this.ylabel = '';
+    this.x = ''; // plot_series' x: 'first', 'received', or '' (the rule, see xmode)
+    this.utc = false;
     this.follow = null; // loaded from the store: how new rows are fetched (stored.js)
     this.reset();
   }
@@ -50,11 +52,17 @@ class Series {
     this.cap = FIRST_CAP;
     this.cols = this.columns.map(() => new Float64Array(this.cap));
     this.index = this.columns.length === 1 ? new Float64Array(this.cap) : null;
-    this.sorted = true; // x never decreased: uPlot's fast path (binary search, range from the ends)
-    this.xmin = Infinity;
+    this.times = new Float64Array(this.cap); // arrival, seconds since the epoch
+    // Whether x never decreased, for uPlot's fast path (binary search, range from the
+    // ends): the first column's, and the arrival times' (a clock may step back).
+    this.sorted = true;
+    this.timesSorted = true;
+    this.xmin = Infinity; // of the first column
     this.xmax = -Infinity;
-    this.ymin = Infinity;
-    this.ymax = -Infinity;
+    this.tmin = Infinity; // of the arrival times
+    this.tmax = -Infinity;
+    this.cmin = this.columns.map(() => Infinity); // of each column
+    this.cmax = this.columns.map(() => -Infinity);
     // Loaded from the store (stored.js): the next row to read, how many rows the store
     // should have by the messages seen, and a version it must have gone past.
     this.storedNext = 0;
@@ -71,43 +79,81 @@ class Series {
       return b;
     };
     this.cols = this.cols.map(bigger);
+    this.times = bigger(this.times);
     if (this.index) this.index = bigger(this.index);
     this.cap = cap;
   }
 
-  /** Append one row of numbers; false when the row does not fit this series. */
-  push(values) {
+  /**
+   * Append one row of numbers that arrived at `time` (seconds since the epoch: the
+   * store's arrival time, or this page's for a live message); false when the row does
+   * not fit this series.
+   */
+  push(values, time) {
     if (values.length !== this.cols.length) return false;
     if (this.n === this.cap) {
       if (this.cap >= MAX_ROWS) return false;
       this.grow();
     }
     const i = this.n;
-    for (let c = 0; c < values.length; c++) this.cols[c][i] = values[c];
+    for (let c = 0; c < values.length; c++) {
+      const v = values[c];
+      this.cols[c][i] = v;
+      if (v < this.cmin[c]) this.cmin[c] = v;
+      if (v > this.cmax[c]) this.cmax[c] = v;
+    }
+    if (i > 0 && time < this.times[i - 1]) this.timesSorted = false;
+    this.times[i] = time;
+    if (time < this.tmin) this.tmin = time;
+    if (time > this.tmax) this.tmax = time;
     const x = this.index ? i : values[0];
     if (this.index) this.index[i] = i;
     else if (i > 0 && x < this.cols[0][i - 1]) this.sorted = false;
     if (x < this.xmin) this.xmin = x;
     if (x > this.xmax) this.xmax = x;
-    for (let c = this.index ? 0 : 1; c < values.length; c++) {
-      if (values[c] < this.ymin) this.ymin = values[c];
-      if (values[c] > this.ymax) this.ymax = values[c];
-    }
     this.n = i + 1;
     this.dirty = true;
     return true;
   }
 
-  /** uPlot's data: x first (the first column, or the row index for one column). */
-  data() {
-    const n = this.n;
-    if (this.index) return [this.index.subarray(0, n), this.cols[0].subarray(0, n)];
-    return this.cols.map((c) => c.subarray(0, n));
+  /**
+   * What x is, by the rule of the plot server's figures (docs/iot-plot-protocol.md):
+   * plot_series' x when it chose one ('first': the first column, or the row index of a
+   * one-column series); else the arrival time when there is no x column worth plotting
+   * (one column, or a first column that goes back somewhere), the first column otherwise.
+   * 'index', 'first' or 'received'.
+   */
+  xmode() {
+    if (this.x === 'first') return this.index ? 'index' : 'first';
+    if (this.x === 'received' || this.index || !this.sorted) return 'received';
+    return 'first';
   }
 
+  /** Whether x, as xmode() has it, never decreased. */
+  xSorted(mode) {
+    return mode === 'received' ? this.timesSorted : mode === 'first' ? this.sorted : true;
+  }
+
+  /** The columns drawn as lines: all but the first when the first is x. */
+  yColumns(mode) {
+    return mode === 'first' ? this.columns.slice(1) : this.columns;
+  }
+
+  /** uPlot's data: x first (the first column, the row index or the arrival times). */
+  data() {
+    const n = this.n;
+    const mode = this.xmode();
+    if (mode === 'index') return [this.index.subarray(0, n), this.cols[0].subarray(0, n)];
+    if (mode === 'first') return this.cols.map((c) => c.subarray(0, n));
+    return [this.times.subarray(0, n), ...this.cols.map((c) => c.subarray(0, n))];
+  }
+
+  /** The rows with their arrival time last (ISO 8601, UTC), as the plot server's CSV. */
   csv() {
-    const lines = [this.columns.join(',')];
-    for (let i = 0; i < this.n; i++) lines.push(this.cols.map((c) => c[i]).join(','));
+    const lines = [[...this.columns, 'received'].map(csvField).join(',')];
+    for (let i = 0; i < this.n; i++) {
+      lines.push([...this.cols.map((c) => c[i]), new Date(this.times[i] * 1000).toISOString()].join(','));
+    }
     return lines.join('\n') + '\n';
   }
 }
@@ -134,15 +180,19 @@ function numbers(values) {
   return out;
 }
 
-function unsortedRange(series) {
-  const pad = series.xmax > series.xmin ? 0 : 1;
-  return [series.xmin - pad, series.xmax + pad];
+function unsortedRange(series, mode) {
+  const [lo, hi] = mode === 'received' ? [series.tmin, series.tmax] : [series.xmin, series.xmax];
+  const pad = hi > lo ? 0 : 1;
+  return [lo - pad, hi + pad];
 }
 
-function unsortedYRange(series) {
-  const span = series.ymax - series.ymin;
-  const pad = span > 0 ? span * 0.05 : Math.abs(series.ymax) * 0.1 || 1;
-  return [series.ymin - pad, series.ymax + pad];
+function unsortedYRange(series, mode) {
+  const from = mode === 'first' ? 1 : 0;
+  const ymin = Math.min(...series.cmin.slice(from));
+  const ymax = Math.max(...series.cmax.slice(from));
+  const span = ymax - ymin;
+  const pad = span > 0 ? span * 0.05 : Math.abs(ymax) * 0.1 || 1;
+  return [ymin - pad, ymax + pad];
 }
 
 // uPlot picks the rows to draw by binary search on x, which needs x sorted; a series
@@ -235,7 +285,7 @@ export function setupPlots(link) {
       if (series && series.follow) return series.follow(); // the store has it, in order
       if (!series) series = define(s, name, row.map((_, i) => `column ${i + 1}`), true);
       if (!series) return;
-      if (!series.push(row)) series.dropped++;
+      if (!series.push(row, Date.now() / 1000)) series.dropped++;
       schedule();
     } else if (command === 'plot_series' || command === 'save_series') {
       const opts = args[1];
@@ -340,12 +390,18 @@ export function setupPlots(link) {
     series.card.dataset.rows = String(series.n);
   };
 
-  /** Title and axis labels of a plot_series (strings only); the chart is made again. */
+  /**
+   * Title, axis labels, x and utc of a plot_series (its options object, or a stored
+   * series' entry); the chart is made again when they change.
+   */
   const labels = (series, opts) => {
     const text = (v) => (typeof v === 'string' ? v.slice(0, 200) : '');
     const [title, xlabel, ylabel] = [text(opts.title), text(opts.xlabel), text(opts.ylabel)];
-    if (title === series.title && xlabel === series.xlabel && ylabel === series.ylabel) return;
-    Object.assign(series, { title, xlabel, ylabel });
+    const x = opts.x === 'first' || opts.x === 'received' ? opts.x : '';
+    const utc = opts.utc === true;
+    if (title === series.title && xlabel === series.xlabel && ylabel === series.ylabel &&
+        x === series.x && utc === series.utc) return;
+    Object.assign(series, { title, xlabel, ylabel, x, utc });
     destroyChart(series);
     series.dirty = true;
     if (series.card) series.card.dataset.title = title;
@@ -373,25 +429,36 @@ export function setupPlots(link) {
     setTimeout(() => URL.revokeObjectURL(a.href), 10000);
   };
 
+  /** What a chart was made for: made again when it changes. */
+  const chartKey = (series) => {
+    const mode = series.xmode();
+    return `${mode} ${series.xSorted(mode)}`;
+  };
+
   const makeChart = (series, width) => {
-    const ys = series.index ? series.columns : series.columns.slice(1);
-    const xLabel = series.index ? 'row' : series.columns[0];
+    const mode = series.xmode();
+    const sorted = series.xSorted(mode);
+    const time = mode === 'received';
+    const ys = series.yColumns(mode);
+    const xLabel = mode === 'index' ? 'row' : time ? 'received' : series.columns[0];
     const opts = {
       ...(series.title ? { title: series.title } : {}),
       width,
       height: CHART_HEIGHT,
+      // Arrival times are seconds since the epoch, labelled in local time unless utc.
+      ...(time && series.utc ? { tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC') } : {}),
       // x that goes back (a sweep, a scatter) is drawn in row order like matplotlib does;
       // uPlot would take the range from the first and last x, so give it the real one.
-      scales: series.sorted ? { x: { time: false } } : {
-        x: { time: false, range: (u, min, max) => (series.zoomed ? [min, max] : unsortedRange(series)) },
-        y: { range: () => unsortedYRange(series) },
+      scales: sorted ? { x: { time } } : {
+        x: { time, range: (u, min, max) => (series.zoomed ? [min, max] : unsortedRange(series, mode)) },
+        y: { range: () => unsortedYRange(series, mode) },
       },
       series: [{ label: xLabel }, ...ys.map((c, i) => ({
         label: c, stroke: COLORS[i % COLORS.length], width: 1.5, points: { show: false },
-        ...(series.sorted ? {} : { paths: allRows(uPlot.paths.linear()) }),
+        ...(sorted ? {} : { paths: allRows(uPlot.paths.linear()) }),
       }))],
       axes: [
-        { label: series.xlabel || xLabel, stroke: '#475569', grid: { stroke: '#e2e8f0' }, ticks: { stroke: '#cbd5e1' }, ...(series.index ? { incrs: INDEX_STEPS } : {}) },
+        { label: series.xlabel || xLabel, stroke: '#475569', grid: { stroke: '#e2e8f0' }, ticks: { stroke: '#cbd5e1' }, ...(mode === 'index' ? { incrs: INDEX_STEPS } : {}) },
         { ...(series.ylabel ? { label: series.ylabel } : {}), stroke: '#475569', grid: { stroke: '#e2e8f0' }, ticks: { stroke: '#cbd5e1' } },
       ],
       legend: { live: true },
@@ -402,7 +469,7 @@ export function setupPlots(link) {
       },
     };
     series.chart = new uPlot(opts, series.data(), series.chartBox);
-    series.chartSorted = series.sorted;
+    series.chartKey = chartKey(series);
     series.chart.root.addEventListener('dblclick', () => resetZoom(series));
   };
 
@@ -427,7 +494,7 @@ export function setupPlots(link) {
       series.drawStart = performance.now();
       series.drawing = series.n;
       series.dirty = false;
-      if (series.chart && series.chartSorted !== series.sorted) destroyChart(series);
+      if (series.chart && series.chartKey !== chartKey(series)) destroyChart(series);
       if (!series.chart) makeChart(series, width);
       else series.chart.setData(series.data(), !series.zoomed);
       updateInfo(series);
@@ -525,6 +592,10 @@ export function setupPlots(link) {
       const sc = series.chart ? series.chart.scales : {};
       return {
         rows: series.n, sorted: series.sorted, title: series.title, stored: Boolean(series.follow),
+        x: series.xmode(), time: sc.x ? sc.x.time : null,
+        // uPlot's own record of the x axis it drew: tick positions and their labels.
+        xSplits: series.chart ? series.chart.axes[0]._splits || [] : [],
+        xTicks: series.chart ? series.chart.axes[0]._values || [] : [],
         axisLabels: series.chart ? series.chart.axes.map((a) => a.label || '') : [],
         xmin: sc.x ? sc.x.min : null, xmax: sc.x ? sc.x.max : null, ymin: sc.y ? sc.y.min : null, ymax: sc.y ? sc.y.max : null,
       };

@@ -134,9 +134,9 @@ export function setupStored(plots, login) {
             break;
           }
           series.storedVersion = got.version;
-          for (const row of got.rows) {
-            if (!row.every((v) => typeof v === 'number') || !series.push(row)) series.dropped++;
-          }
+          got.rows.forEach((row, i) => {
+            if (!row.every((v) => typeof v === 'number') || !series.push(row, got.received[i])) series.dropped++;
+          });
           series.storedNext = got.next;
           plots.drawn(series);
           if (!got.more && !again) break;

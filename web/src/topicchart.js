@@ -7,7 +7,7 @@
 // all lines, so a redraw merges the topics' times (each sorted already) and leaves
 // gaps where a topic has no value at a time; lines span the gaps.
 import uPlot from './vendor/uPlot.esm.js';
-import { $, el, count, announce } from './util.js';
+import { $, el, count, announce, numericValue } from './util.js';
 
 const MAX_TOPICS = 10;
 const MAX_POINTS = 10000;
@@ -15,15 +15,6 @@ const CHART_HEIGHT = 280;
 const REDRAW_MS = 250;
 // The plots' colour cycle (matplotlib's), so a line looks the same everywhere.
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
-const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
-
-/** The number a payload holds, or null (only a whole payload that is a number). */
-export function numericValue(text) {
-  const t = text.trim();
-  if (!NUMBER.test(t)) return null;
-  const v = Number(t);
-  return Number.isFinite(v) ? v : null;
-}
 
 export function setupTopicChart(history) {
   const panel = $('#panel-plots');

@@ -128,6 +128,25 @@ export function clip(text, max) {
 }
 
 /** 1234567 -> '1,234,567'. */
+const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+
+/** The number a payload holds, or null (only a whole payload that is a number). */
+export function numericValue(text) {
+  const t = text.trim();
+  if (!NUMBER.test(t)) return null;
+  const v = Number(t);
+  return Number.isFinite(v) ? v : null;
+}
+
+/** One CSV field (RFC 4180): quoted when it holds a quote, comma or line break. Text
+ * that a spreadsheet would run as a formula (=, +, -, @ in front, and not a number)
+ * gets a ' in front, so a payload or a column name cannot become one. */
+export function csvField(v) {
+  let s = String(v);
+  if (/^[=+\-@\t\r]/.test(s) && numericValue(s) === null) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
 export const count = (n) => n.toLocaleString('en-US');
 
 const live = () => document.getElementById('announcer');
