@@ -2,12 +2,13 @@
  * dynlib.h - a shared library that only some commands use, loaded when first used.
  *
  * Linking a library makes every process pay for mapping and relocating it and everything
- * it links, whatever the command: libmatio alone brings HDF5, curl, GnuTLS, Kerberos and
- * LDAP, 40 libraries that `iotplot plot` never calls. The module that owns such a
- * library (the .mat exporter, the .xlsx exporter, the systemd notifier, mDNS) lists the
- * functions it calls and loads them through ipd_load() by the soname the build found,
- * so the version is the one the headers were for. A library that is absent is an error
- * naming it and its package, for the one command that needs it.
+ * it links, whatever the command: libmatio brings HDF5, curl, GnuTLS, Kerberos and LDAP,
+ * and with libxlsxwriter they were 28 libraries that `iotplot plot` never calls. The
+ * module that owns such a library (the .mat exporter, the .xlsx exporter, the systemd
+ * notifier, mDNS) lists the functions it calls and loads them through ipd_load() by the
+ * soname the build found, so the version is the one the headers were for. A library
+ * that is absent is an error naming it and its package, for the one command that needs
+ * it.
  *
  * A module declares its table with the library's own prototypes, so that the compiler
  * checks every call against the header:
