@@ -1,6 +1,7 @@
 /*
  * dynlib.c - load an optional shared library and its functions on first use (dynlib.h).
  */
+#define _GNU_SOURCE /* secure_getenv() */
 #include "dynlib.h"
 
 #include <dlfcn.h>
@@ -12,7 +13,8 @@
 static int load(ipd_lib_t *lib)
 {
     char path[4096];
-    const char *dir = getenv("IOTPLOT_DYNLIB_DIR");
+    /* never from the environment of a set-user-ID caller, as LD_LIBRARY_PATH is not */
+    const char *dir = secure_getenv("IOTPLOT_DYNLIB_DIR");
     const char *file = lib->soname;
     if (dir && dir[0]) {
         snprintf(path, sizeof path, "%s/%s", dir, lib->soname);
