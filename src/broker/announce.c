@@ -8,6 +8,9 @@
  * AVAHI_CLIENT_NO_FAIL, so it waits for the daemon and tells us when it is back, and
  * when even the D-Bus system bus is missing we try again every RETRY_MS. Each outage is
  * logged once. A name taken on the network gets Avahi's alternative ("iotplot on vm #2").
+ *
+ * libavahi-client (and the D-Bus and libsystemd below it) is loaded by the first
+ * announcement (src/dynlib), not linked: a broker without `announce` never needs it.
  */
 #define _DEFAULT_SOURCE /* getifaddrs() is a BSD interface */
 #include <arpa/inet.h>
@@ -28,11 +31,27 @@
 #include <avahi-common/timeval.h>
 
 #include "announce.h"
+#include "dynlib/dynlib.h"
 #include "announce_poll.h"
 #include "core.h"
 #include "log.h"
 
 #define RETRY_MS 5000
+
+#define AVAHI_FUNCS(X)                                                                 \
+    X(avahi_client_new) X(avahi_client_free) X(avahi_client_errno)                     \
+    X(avahi_client_get_host_name) X(avahi_client_get_host_name_fqdn)                   \
+    X(avahi_entry_group_new) X(avahi_entry_group_free) X(avahi_entry_group_reset)      \
+    X(avahi_entry_group_add_service) X(avahi_entry_group_commit)                       \
+    X(avahi_entry_group_is_empty) X(avahi_entry_group_get_client)                      \
+    X(avahi_alternative_service_name) X(avahi_elapse_time) X(avahi_strerror)           \
+    X(avahi_strdup) X(avahi_strdup_printf) X(avahi_free)
+static struct {
+    AVAHI_FUNCS(IPD_FIELD)
+} av;
+#define SYM(f) IPD_SYM(av, f)
+static const ipd_sym_t av_syms[] = {AVAHI_FUNCS(SYM)};
+static ipd_lib_t libavahi = IPD_LIB(AVAHI_SONAME, AVAHI_PACKAGE, av_syms);
 
 struct ipb_announce {
     ipb_broker_t *b;
@@ -122,13 +141,13 @@ static int add_services(ipb_announce_t *a, AvahiClient *c)
     ipb_broker_t *b = a->b;
     if (!a->name) {
         a->name = b->cfg.announce_name[0]
-                      ? avahi_strdup(b->cfg.announce_name)
-                      : avahi_strdup_printf("iotplot on %s", avahi_client_get_host_name(c));
+                      ? av.avahi_strdup(b->cfg.announce_name)
+                      : av.avahi_strdup_printf("iotplot on %s", av.avahi_client_get_host_name(c));
         if (!a->name)
             return AVAHI_ERR_NO_MEMORY;
     }
-    if (!a->group && !(a->group = avahi_entry_group_new(c, on_group, a)))
-        return avahi_client_errno(c);
+    if (!a->group && !(a->group = av.avahi_entry_group_new(c, on_group, a)))
+        return av.avahi_client_errno(c);
     size_t at = 0;
     a->summary[0] = 0;
     for (unsigned i = 0; i < b->cfg.n_listeners; i++) {
@@ -146,9 +165,9 @@ static int add_services(ipb_announce_t *a, AvahiClient *c)
         AvahiIfIndex iface;
         AvahiProtocol proto;
         reach(l, &iface, &proto);
-        int rc = avahi_entry_group_add_service(a->group, iface, proto, 0, name, type, NULL,
-                                               NULL, b->listeners[i].port,
-                                               l->websockets ? "path=/" : NULL, NULL);
+        int rc = av.avahi_entry_group_add_service(a->group, iface, proto, 0, name, type, NULL,
+                                                  NULL, b->listeners[i].port,
+                                                  l->websockets ? "path=/" : NULL, NULL);
         if (rc < 0)
             return rc;
         int w = snprintf(a->summary + at, sizeof a->summary - at, "%s%s port %u%s",
@@ -157,11 +176,11 @@ static int add_services(ipb_announce_t *a, AvahiClient *c)
         if (w > 0 && (size_t)w < sizeof a->summary - at)
             at += (size_t)w;
     }
-    if (avahi_entry_group_is_empty(a->group)) {
+    if (av.avahi_entry_group_is_empty(a->group)) {
         ipb__log(b, IPB_LOG_NOTICE, "Not announced over mDNS: no TCP listener.");
         return 0;
     }
-    return avahi_entry_group_commit(a->group);
+    return av.avahi_entry_group_commit(a->group);
 }
 
 /*
@@ -173,19 +192,19 @@ static void rename_and_retry(ipb_announce_t *a, AvahiClient *c)
 {
     int rc = AVAHI_ERR_COLLISION;
     for (int tries = 0; rc == AVAHI_ERR_COLLISION && tries < 16; tries++) {
-        char *alt = avahi_alternative_service_name(a->name);
+        char *alt = av.avahi_alternative_service_name(a->name);
         if (!alt)
             return;
         ipb__log(a->b, IPB_LOG_NOTICE,
                  "mDNS: the name '%s' is taken on the network; using '%s'.", a->name, alt);
-        avahi_free(a->name);
+        av.avahi_free(a->name);
         a->name = alt;
-        avahi_entry_group_reset(a->group);
+        av.avahi_entry_group_reset(a->group);
         rc = add_services(a, c);
     }
     if (rc < 0)
         ipb__log(a->b, IPB_LOG_WARNING, "Warning: mDNS announcement failed: %s.",
-                 avahi_strerror(rc));
+                 av.avahi_strerror(rc));
 }
 
 static void publish(ipb_announce_t *a, AvahiClient *c)
@@ -195,25 +214,25 @@ static void publish(ipb_announce_t *a, AvahiClient *c)
         rename_and_retry(a, c);
     else if (rc < 0)
         ipb__log(a->b, IPB_LOG_WARNING, "Warning: mDNS announcement failed: %s.",
-                 avahi_strerror(rc));
+                 av.avahi_strerror(rc));
 }
 
 static void on_group(AvahiEntryGroup *g, AvahiEntryGroupState state, void *arg)
 {
     ipb_announce_t *a = arg;
-    AvahiClient *c = avahi_entry_group_get_client(g);
+    AvahiClient *c = av.avahi_entry_group_get_client(g);
     a->group = g; /* the callback may run before avahi_entry_group_new returns */
     switch (state) {
     case AVAHI_ENTRY_GROUP_ESTABLISHED:
         ipb__log(a->b, IPB_LOG_NOTICE, "Announced over mDNS as '%s' on %s: %s.", a->name,
-                 avahi_client_get_host_name_fqdn(c), a->summary);
+                 av.avahi_client_get_host_name_fqdn(c), a->summary);
         break;
     case AVAHI_ENTRY_GROUP_COLLISION:
         rename_and_retry(a, c);
         break;
     case AVAHI_ENTRY_GROUP_FAILURE:
         ipb__log(a->b, IPB_LOG_WARNING, "Warning: mDNS announcement failed: %s.",
-                 avahi_strerror(avahi_client_errno(c)));
+                 av.avahi_strerror(av.avahi_client_errno(c)));
         break;
     default:
         break;
@@ -229,7 +248,7 @@ static void on_retry(AvahiTimeout *t, void *arg)
     ipb_announce_t *a = arg;
     (void)t;
     if (a->client) { /* failed: a new client (it cannot be freed in its own callback) */
-        avahi_client_free(a->client);
+        av.avahi_client_free(a->client);
         a->client = NULL;
         a->group = NULL;
     }
@@ -239,7 +258,7 @@ static void on_retry(AvahiTimeout *t, void *arg)
 static void retry_in(ipb_announce_t *a, unsigned ms)
 {
     struct timeval tv;
-    avahi_elapse_time(&tv, ms, 0);
+    av.avahi_elapse_time(&tv, ms, 0);
     ipb__uvpoll_api(a->poll)->timeout_update(a->retry, &tv);
 }
 
@@ -249,19 +268,19 @@ static void on_client(AvahiClient *c, AvahiClientState state, void *arg)
     switch (state) {
     case AVAHI_CLIENT_S_RUNNING:
         a->absent_logged = false;
-        if (!a->group || avahi_entry_group_is_empty(a->group))
+        if (!a->group || av.avahi_entry_group_is_empty(a->group))
             publish(a, c);
         break;
     case AVAHI_CLIENT_S_COLLISION:
     case AVAHI_CLIENT_S_REGISTERING:
         /* The host name changes: the services follow once it is RUNNING again. */
         if (a->group)
-            avahi_entry_group_reset(a->group);
+            av.avahi_entry_group_reset(a->group);
         break;
     case AVAHI_CLIENT_CONNECTING:
         /* No daemon yet, or it went away: what it held of ours is gone with it. */
         if (a->group) {
-            avahi_entry_group_free(a->group);
+            av.avahi_entry_group_free(a->group);
             a->group = NULL;
         }
         log_absent(a, "no avahi-daemon is running");
@@ -269,9 +288,9 @@ static void on_client(AvahiClient *c, AvahiClientState state, void *arg)
     case AVAHI_CLIENT_FAILURE:
         /* The daemon (or the bus) went away: a new client waits for it to be back. */
         a->group = NULL;
-        log_absent(a, avahi_client_errno(c) == AVAHI_ERR_DISCONNECTED
+        log_absent(a, av.avahi_client_errno(c) == AVAHI_ERR_DISCONNECTED
                           ? "avahi-daemon went away"
-                          : avahi_strerror(avahi_client_errno(c)));
+                          : av.avahi_strerror(av.avahi_client_errno(c)));
         retry_in(a, 0);
         break;
     }
@@ -280,14 +299,14 @@ static void on_client(AvahiClient *c, AvahiClientState state, void *arg)
 static void connect_daemon(ipb_announce_t *a)
 {
     int err = 0;
-    a->client = avahi_client_new(ipb__uvpoll_api(a->poll), AVAHI_CLIENT_NO_FAIL, on_client, a,
-                                 &err);
+    a->client = av.avahi_client_new(ipb__uvpoll_api(a->poll), AVAHI_CLIENT_NO_FAIL, on_client,
+                                    a, &err);
     if (a->client)
         return;
     /* Without the D-Bus system bus even NO_FAIL gives up: try again later. */
     log_absent(a, err == AVAHI_ERR_NO_DAEMON ? "no avahi-daemon is reachable: no D-Bus "
                                                "system bus"
-                                             : avahi_strerror(err));
+                                             : av.avahi_strerror(err));
     retry_in(a, RETRY_MS);
 }
 
@@ -295,6 +314,11 @@ void ipb__announce_open(ipb_broker_t *b)
 {
     if (!b->cfg.announce || b->announce)
         return;
+    char err[320];
+    if (ipd_load(&libavahi, err, sizeof err) < 0) {
+        ipb__log(b, IPB_LOG_WARNING, "Warning: not announced over mDNS: %s.", err);
+        return;
+    }
     ipb_announce_t *a = calloc(1, sizeof *a);
     if (!a || !(a->poll = ipb__uvpoll_new(b->loop))) {
         free(a);
@@ -320,9 +344,9 @@ void ipb__announce_close(ipb_broker_t *b)
         return;
     b->announce = NULL;
     if (a->client)
-        avahi_client_free(a->client); /* its entry group with it: the services leave */
+        av.avahi_client_free(a->client); /* its entry group with it: the services leave */
     ipb__uvpoll_api(a->poll)->timeout_free(a->retry);
     ipb__uvpoll_free(a->poll);
-    avahi_free(a->name);
+    av.avahi_free(a->name);
     free(a);
 }

@@ -8,6 +8,7 @@
  * while its descriptor dispatches is only marked and swept once the dispatch is over.
  */
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/time.h>
 
@@ -170,11 +171,14 @@ static void watch_free(AvahiWatch *w)
         fdpoll_sync(w->fp);
 }
 
-/* Milliseconds from now until the absolute time tv (0 if it has passed), rounded up. */
+/* Milliseconds from now until the absolute time tv (0 if it has passed), rounded up.
+ * Avahi's times are gettimeofday()'s (avahi_elapse_time), so now is too. */
 static uint64_t ms_until(const struct timeval *tv)
 {
-    AvahiUsec age = avahi_age(tv);
-    return age >= 0 ? 0 : (uint64_t)((-age + 999) / 1000);
+    struct timeval now;
+    gettimeofday(&now, NULL);
+    int64_t us = ((int64_t)tv->tv_sec - now.tv_sec) * 1000000 + (tv->tv_usec - now.tv_usec);
+    return us <= 0 ? 0 : (uint64_t)((us + 999) / 1000);
 }
 
 static void on_timer(uv_timer_t *h)

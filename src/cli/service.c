@@ -4,6 +4,9 @@
  * The state is process-wide on purpose: systemd knows one main process per service and
  * NOTIFY_SOCKET is an environment variable of that process, so there is exactly one
  * notifier whatever the command runs.
+ *
+ * libsystemd (with the gcrypt, lz4, zstd and lzma it links) is loaded by the first
+ * service_ready() under systemd (src/dynlib), not linked: other processes never need it.
  */
 #include "service.h"
 
@@ -11,11 +14,22 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 #ifdef IOTPLOT_HAVE_LIBSYSTEMD
 #include <systemd/sd-daemon.h>
+
+#include "dynlib/dynlib.h"
+
+#define SD_FUNCS(X) X(sd_notify) X(sd_notifyf) X(sd_watchdog_enabled)
+static struct {
+    SD_FUNCS(IPD_FIELD)
+} sd;
+#define SYM(f) IPD_SYM(sd, f)
+static const ipd_sym_t sd_syms[] = {SD_FUNCS(SYM)};
+static ipd_lib_t libsystemd = IPD_LIB(LIBSYSTEMD_SONAME, LIBSYSTEMD_PACKAGE, sd_syms);
 
 static struct {
     bool active;          /* service_ready() ran under systemd */
@@ -32,13 +46,13 @@ static struct {
 static void on_watchdog(uv_timer_t *t)
 {
     (void)t;
-    sd_notify(0, "WATCHDOG=1");
+    sd.sd_notify(0, "WATCHDOG=1");
 }
 
 static void on_reloaded(uv_timer_t *t)
 {
     (void)t;
-    sd_notify(0, "READY=1");
+    sd.sd_notify(0, "READY=1");
 }
 
 static void on_stop_signal(uv_signal_t *s, int signum)
@@ -61,7 +75,7 @@ static void *watchdog_thread(void *arg)
         ts.tv_nsec = (long)(ns % 1000000000u);
         pthread_cond_timedwait(&svc.cv, &svc.mu, &ts);
         if (!svc.thread_stop)
-            sd_notify(0, "WATCHDOG=1");
+            sd.sd_notify(0, "WATCHDOG=1");
     }
     pthread_mutex_unlock(&svc.mu);
     return NULL;
@@ -98,12 +112,17 @@ void service_ready(uv_loop_t *loop)
 {
     if (svc.active || !getenv("NOTIFY_SOCKET"))
         return;
+    char err[320];
+    if (ipd_load(&libsystemd, err, sizeof err) < 0) {
+        fprintf(stderr, "iotplot: cannot tell systemd the service is ready: %s\n", err);
+        return;
+    }
     svc.active = true;
     svc.loop = loop;
     uint64_t usec = 0;
-    if (sd_watchdog_enabled(0, &usec) > 0 && usec >= 2000)
+    if (sd.sd_watchdog_enabled(0, &usec) > 0 && usec >= 2000)
         svc.interval_ms = usec / 2000;
-    sd_notify(0, "READY=1");
+    sd.sd_notify(0, "READY=1");
     if (loop)
         start_on_loop(loop);
     else if (svc.interval_ms)
@@ -116,12 +135,12 @@ void service_reloading(void)
         return;
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
-               (unsigned long long)ts.tv_sec * 1000000u + (unsigned long long)ts.tv_nsec / 1000u);
+    sd.sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+                  (unsigned long long)ts.tv_sec * 1000000u + (unsigned long long)ts.tv_nsec / 1000u);
     if (svc.loop)
         uv_timer_start(&svc.reloaded, on_reloaded, 0, 0);
     else
-        sd_notify(0, "READY=1");
+        sd.sd_notify(0, "READY=1");
 }
 
 void service_stopping(void)
@@ -129,7 +148,7 @@ void service_stopping(void)
     if (!svc.active)
         return;
     svc.active = false;
-    sd_notify(0, "STOPPING=1");
+    sd.sd_notify(0, "STOPPING=1");
     if (svc.loop) {
         uv_close((uv_handle_t *)&svc.watchdog, NULL);
         uv_close((uv_handle_t *)&svc.reloaded, NULL);

@@ -6,13 +6,27 @@
  * named `sin` or `plot` into the workspace over the functions of those names. Field and
  * variable names must be Matlab identifiers, so ipp_mat_name() turns column names into
  * ones, the same way every time, so a script that uses s.Temperatur__C keeps working.
+ *
+ * libmatio (and the HDF5, curl and GnuTLS it links) is loaded on the first MAT-file
+ * (src/dynlib), not linked: no other command needs it.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include <matio.h>
 
+#include "dynlib/dynlib.h"
 #include "plot_internal.h"
+
+#define MATIO_FUNCS(X)                                                                 \
+    X(Mat_CreateVer) X(Mat_Close) X(Mat_VarCreate) X(Mat_VarCreateStruct2)             \
+    X(Mat_VarSetStructFieldByName) X(Mat_VarWrite) X(Mat_VarFree)
+static struct {
+    MATIO_FUNCS(IPD_FIELD)
+} mio;
+#define SYM(f) IPD_SYM(mio, f)
+static const ipd_sym_t mio_syms[] = {MATIO_FUNCS(SYM)};
+static ipd_lib_t libmatio = IPD_LIB(MATIO_SONAME, MATIO_PACKAGE, mio_syms);
 
 /* namelengthmax: Matlab's longest identifier. */
 #define MAT_NAME_MAX 63
@@ -77,6 +91,8 @@ void ipp_mat_name(const char *name, const char *const *taken, size_t ntaken, cha
 int ipp_write_mat(const char *path, const char *series, const ipp_data_t *d, char *err,
                   size_t errlen)
 {
+    if (ipd_load(&libmatio, err, errlen) < 0)
+        return -1;
     size_t nf = d->ncols + (d->t != NULL);
     char(*names)[64] = calloc(nf + 1, sizeof *names);
     const char **fields = calloc(nf + 1, sizeof *fields); /* NULL-terminated for matio */
@@ -97,31 +113,31 @@ int ipp_write_mat(const char *path, const char *series, const ipp_data_t *d, cha
         fields[k] = names[k];
     ipp_mat_name(series[0] ? series : "data", NULL, 0, var);
     size_t one[2] = {1, 1};
-    if (!(st = Mat_VarCreateStruct2(var, 2, one, fields)))
+    if (!(st = mio.Mat_VarCreateStruct2(var, 2, one, fields)))
         goto done;
     for (size_t k = 0; k < nf; k++) {
         size_t dims[2] = {d->nrows, 1};
         /* borrowed, not copied: matio frees the field's header, never our column */
         double *col = k < d->ncols ? d->cols[k] : d->t;
         static double none;
-        matvar_t *f = Mat_VarCreate(fields[k], MAT_C_DOUBLE, MAT_T_DOUBLE, 2, dims,
+        matvar_t *f = mio.Mat_VarCreate(fields[k], MAT_C_DOUBLE, MAT_T_DOUBLE, 2, dims,
                                     col ? col : &none, MAT_F_DONT_COPY_DATA);
         if (!f)
             goto done;
-        Mat_VarSetStructFieldByName(st, fields[k], 0, f); /* returns the field before: none */
+        mio.Mat_VarSetStructFieldByName(st, fields[k], 0, f); /* returns the one before: none */
     }
-    if (!(mat = Mat_CreateVer(path, NULL, MAT_FT_MAT5))) {
+    if (!(mat = mio.Mat_CreateVer(path, NULL, MAT_FT_MAT5))) {
         snprintf(err, errlen, "mat: cannot create the file");
         goto done;
     }
-    if (Mat_VarWrite(mat, st, MAT_COMPRESSION_ZLIB)) {
+    if (mio.Mat_VarWrite(mat, st, MAT_COMPRESSION_ZLIB)) {
         snprintf(err, errlen, "mat: write error");
         goto done;
     }
     rc = 0;
 done:
-    Mat_VarFree(st);
-    if (mat && Mat_Close(mat) && rc == 0) {
+    mio.Mat_VarFree(st);
+    if (mat && mio.Mat_Close(mat) && rc == 0) {
         snprintf(err, errlen, "mat: write error");
         rc = -1;
     }

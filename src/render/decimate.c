@@ -180,6 +180,51 @@ static int by_index(dec_t *d, const double *y, size_t n, const lin_t *lx, const 
     return 0;
 }
 
+/*
+ * x given, linear axes: once step() has opened a column's run, the points that follow
+ * are taken in a tight loop for as long as they stay in that column (the same test as
+ * step()'s, on the same page coordinates); the first that leaves it, is off the page,
+ * cannot be drawn or comes after a gap goes through step() like any other point. The
+ * reduction is the general loop's, point for point, without its per-point call and
+ * checks: sorted time series spend nearly all their points in this loop.
+ */
+static int by_x(dec_t *d, const double *x, const double *y, size_t n, double gap,
+                const lin_t *lx, const lin_t *ly)
+{
+    double g = gap > 0 ? gap : INFINITY;
+    for (size_t i = 0; i < n;) {
+        if (i > 0 && x[i] - x[i - 1] > g && step(d, NAN, NAN))
+            return -1;
+        if (step(d, lin(lx, x[i]), lin(ly, y[i])))
+            return -1;
+        if (!d->r.open) { /* the point was a break */
+            i++;
+            continue;
+        }
+        run_t *r = &d->r;
+        const double c0 = d->c0 > -FAR ? d->c0 : -FAR, c1 = d->c1 < FAR ? d->c1 : FAR;
+        size_t k = d->k;
+        for (i++; i < n; i++) {
+            double px = lx->a + lx->b * x[i], py = ly->a + ly->b * y[i];
+            /* false for NaN: such a point, and one clampf() would move, leave the loop */
+            if (!(px >= c0 && px < c1 && py >= -FAR && py <= FAR) || x[i] - x[i - 1] > g)
+                break;
+            k++;
+            if (py < r->min.y) {
+                r->min = (ipp__pt_t){px, py};
+                r->imin = k;
+            }
+            if (py > r->max.y) {
+                r->max = (ipp__pt_t){px, py};
+                r->imax = k;
+            }
+            r->last = (ipp__pt_t){px, py};
+        }
+        d->k = k;
+    }
+    return 0;
+}
+
 int ipp__decimate(const double *x, const double *y, size_t n, const ipp__map_t *mx,
                   const ipp__map_t *my, double colw, ipp__path_t *out)
 {
@@ -195,6 +240,9 @@ int ipp__decimate_gaps(const double *x, const double *y, size_t n, double gap,
                .colw = colw > 0 ? colw : 1, .out = out};
     if (!x && !lx.log && !ly.log && lx.b > 0 && isfinite(lx.a) && isfinite(lx.b)) {
         if (by_index(&d, y, n, &lx, &ly))
+            return -1;
+    } else if (x && !lx.log && !ly.log) {
+        if (by_x(&d, x, y, n, gap, &lx, &ly))
             return -1;
     } else {
         for (size_t i = 0; i < n; i++) {

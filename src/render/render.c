@@ -127,6 +127,51 @@ static int prepare_lines(job_t *j, char *err, size_t errlen)
 
 static bool usable(double v, bool log) { return isfinite(v) && (!log || v > 0); }
 
+/* Limits of rows [r0, r1) of x against y, the points that can be drawn. */
+static void limits_of(const double *x, const double *y, size_t r0, size_t r1, bool xl,
+                      bool yl, double lim[4])
+{
+    for (size_t r = r0; r < r1; r++) {
+        double xv = x ? x[r] : (double)r, yv = y[r];
+        if (!usable(xv, xl) || !usable(yv, yl))
+            continue;
+        lim[0] = xv < lim[0] ? xv : lim[0];
+        lim[1] = xv > lim[1] ? xv : lim[1];
+        lim[2] = yv < lim[2] ? yv : lim[2];
+        lim[3] = yv > lim[3] ? yv : lim[3];
+    }
+}
+
+/*
+ * The same on linear axes, a block of rows at a time without a branch per row: v - v is
+ * 0 for a finite v and NaN for NaN or an infinity, so one sum tells whether the whole
+ * block can be drawn; a block that cannot is done again row by row.
+ */
+#define LIMIT_BLOCK 512
+static void limits_linear(const double *x, const double *y, size_t n, double lim[4])
+{
+    for (size_t r0 = 0; r0 < n; r0 += LIMIT_BLOCK) {
+        size_t r1 = n - r0 < LIMIT_BLOCK ? n : r0 + LIMIT_BLOCK;
+        double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY, bad = 0;
+        for (size_t r = r0; r < r1; r++) {
+            double xv = x[r], yv = y[r];
+            bad += (xv - xv) + (yv - yv);
+            x0 = xv < x0 ? xv : x0;
+            x1 = xv > x1 ? xv : x1;
+            y0 = yv < y0 ? yv : y0;
+            y1 = yv > y1 ? yv : y1;
+        }
+        if (bad == 0) {
+            lim[0] = x0 < lim[0] ? x0 : lim[0];
+            lim[1] = x1 > lim[1] ? x1 : lim[1];
+            lim[2] = y0 < lim[2] ? y0 : lim[2];
+            lim[3] = y1 > lim[3] ? y1 : lim[3];
+        } else {
+            limits_of(x, y, r0, r1, false, false, lim);
+        }
+    }
+}
+
 /* Limits of the data: points count when both coordinates can be drawn. */
 static void data_limits(job_t *j, ipp__axes_t *ax)
 {
@@ -163,15 +208,12 @@ static void data_limits(job_t *j, ipp__axes_t *ax)
             }
             continue;
         }
-        for (size_t r = 0; r < ln->n; r++) {
-            double x = ln->x ? ln->x[r] : (double)r, y = ln->y[r];
-            if (!usable(x, xl) || !usable(y, yl))
-                continue;
-            x0 = x < x0 ? x : x0;
-            x1 = x > x1 ? x : x1;
-            y0 = y < y0 ? y : y0;
-            y1 = y > y1 ? y : y1;
-        }
+        double lim[4] = {x0, x1, y0, y1};
+        if (ln->x && !xl && !yl)
+            limits_linear(ln->x, ln->y, ln->n, lim);
+        else
+            limits_of(ln->x, ln->y, 0, ln->n, xl, yl, lim);
+        x0 = lim[0], x1 = lim[1], y0 = lim[2], y1 = lim[3];
     }
     if (ax->x.time && !(x0 < x1)) {
         /* no span to show: a minute around one point, the first day of 1970 for none */

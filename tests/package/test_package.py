@@ -191,6 +191,29 @@ def check_installed_program():
         check_publishes(exe, "/usr/bin/iotplot")
 
 
+def check_dlopen_depends():
+    """The libraries iotplot loads on first use (src/dynlib) are in no NEEDED entry, so
+    only debian/rules puts their packages in Depends: each must be there."""
+    with open(os.path.join(os.environ["IOTPLOT_BUILD"], "dlopen-depends")) as f:
+        want = [p.strip() for p in f.read().split(",") if p.strip()]
+    if not want:
+        raise AssertionError("dlopen-depends lists no package")
+    depends = sh(["dpkg-query", "-W", "-f=${Depends}", "iotplot"])
+    have = {re.match(r"\s*([^ (]+)", d).group(1) for d in depends.split(",")}
+    missing = [p for p in want if p not in have]
+    if missing:
+        raise AssertionError(f"Depends: {depends!r} lacks {missing}")
+    # and the installed binary finds the exporters' libraries
+    src = os.path.join(WORK, "loaded.csv")
+    with open(src, "w") as f:
+        f.write("t,v\n0,1\n1,2\n")
+    for ext in ("mat", "xlsx"):
+        out = os.path.join(WORK, f"loaded.{ext}")
+        sh(["/usr/bin/iotplot", "plot", src, "-o", out])
+        if not os.path.getsize(out):
+            raise AssertionError(f"empty {out}")
+
+
 def check_remove_purge(owned):
     sh(["dpkg", "-r"] + PACKAGES)
     left = [f for f in owned if os.path.isfile(f) and not f.startswith("/etc/")]
@@ -226,6 +249,7 @@ def main():
         sh(["dpkg", "-i"] + files, timeout=120)
         owned = [l for p in PACKAGES for l in sh(["dpkg", "-L", p]).splitlines()]
         r.check("installed: user, folders, config, man pages, exports", check_installed_files)
+        r.check("Depends names the libraries loaded on first use", check_dlopen_depends)
         r.check("installed config starts the broker", check_installed_config)
         r.check("systemd-analyze verify and security", check_unit)
         r.check("logrotate accepts its file", check_logrotate)

@@ -111,6 +111,121 @@ static void test_unordered_and_bounded(void **state)
     ipp__path_free(&p);
 }
 
+/* ---- the rule, point by point, to hold the fast loops to ---------------------------- */
+
+typedef struct {
+    ipp__pt_t *p;
+    size_t n;
+} ref_t;
+
+static void ref_push(ref_t *r, ipp__pt_t pt)
+{
+    if (r->n ? (r->p[r->n - 1].x == pt.x && r->p[r->n - 1].y == pt.y) ||
+                   (isnan(r->p[r->n - 1].x) && isnan(pt.x))
+             : isnan(pt.x))
+        return;
+    r->p[r->n++] = pt;
+}
+
+static double ref_lin(const ipp__map_t *m, double v)
+{
+    double b = (m->p1 - m->p0) / (m->hi - m->lo), a = m->p0 - m->lo * b;
+    double p = isfinite(v) ? a + b * v : NAN;
+    return p < -1e6 ? -1e6 : p > 1e6 ? 1e6 : p;
+}
+
+/* Runs of consecutive drawable points in one column of width colw become their first,
+ * lowest and highest (in their order; the first of equals) and last; a point that
+ * cannot be drawn, or a step in x over gap, is a break. Linear axes. */
+static void reference(const double *x, const double *y, size_t n, double gap,
+                      const ipp__map_t *mx, const ipp__map_t *my, double colw, ref_t *out)
+{
+    const ipp__pt_t brk = {NAN, NAN};
+    ipp__pt_t first = brk, lo = brk, hi = brk, last = brk;
+    size_t ilo = 0, ihi = 0;
+    bool open = false;
+    double c0 = 0, c1 = 0;
+    for (size_t i = 0; i <= n; i++) {
+        bool cut = i == n || (gap > 0 && i > 0 && x[i] - x[i - 1] > gap);
+        ipp__pt_t pt = i < n ? (ipp__pt_t){ref_lin(mx, x[i]), ref_lin(my, y[i])} : brk;
+        bool drawable = !isnan(pt.x) && !isnan(pt.y);
+        if (open && !cut && drawable && pt.x >= c0 && pt.x < c1) {
+            if (pt.y < lo.y)
+                lo = pt, ilo = i;
+            if (pt.y > hi.y)
+                hi = pt, ihi = i;
+            last = pt;
+            continue;
+        }
+        if (open) {
+            ref_push(out, first);
+            ref_push(out, ilo <= ihi ? lo : hi);
+            ref_push(out, ilo <= ihi ? hi : lo);
+            ref_push(out, last);
+            open = false;
+        }
+        if (cut || !drawable)
+            ref_push(out, brk);
+        if (drawable && i < n) {
+            c0 = floor(pt.x / colw) * colw;
+            c1 = c0 + colw;
+            first = lo = hi = last = pt;
+            ilo = ihi = i;
+            open = true;
+        }
+    }
+    if (out->n && isnan(out->p[out->n - 1].x))
+        out->n--;
+}
+
+/* Time against a value on linear axes (the loading benchmark's figure): the same points
+ * as the rule, exactly, through NaN, infinities, gaps, points off the page, x going
+ * back, and runs of equal values. */
+static void test_x_path_exact(void **state)
+{
+    (void)state;
+    size_t n = 300000;
+    double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+    ref_t want = {malloc((n + 1) * sizeof(ipp__pt_t)), 0};
+    assert_true(x && y && want.p);
+    uint32_t s = 7;
+    for (size_t i = 0; i < n; i++) {
+        s = s * 1664525u + 1013904223u;
+        x[i] = (double)i / 1000.0 + (i % 77777 == 5 ? 3.0 : 0); /* a jump forward, back */
+        y[i] = sin((double)i * 1e-4) + (double)(s >> 8) / 16777216.0 - 0.5;
+        if (i % 40000 == 123)
+            y[i] = NAN;
+        if (i % 50000 == 7)
+            x[i] = INFINITY;
+        if (i % 61000 == 9)
+            y[i] = 1e300; /* off the page: clamped */
+        if (i >= 200000 && i < 200500)
+            y[i] = 0.25; /* flat */
+    }
+    ipp__map_t mx = {false, 0, (double)n / 1000.0, 10, 390}, my = {false, -2, 2, 290, 10};
+    for (int pass = 0; pass < 3; pass++) {
+        double gap = pass == 1 ? 0.0015 : pass == 2 ? 2.5 : 0;
+        double colw = pass == 2 ? 0.5 : 1.0;
+        want.n = 0;
+        reference(x, y, n, gap, &mx, &my, colw, &want);
+        ipp__path_t got = {0};
+        assert_int_equal(ipp__decimate_gaps(x, y, n, gap, &mx, &my, colw, &got), 0);
+        printf("pass %d: %zu points -> %zu (the rule: %zu)\n", pass, n, got.n, want.n);
+        assert_int_equal(got.n, want.n);
+        for (size_t i = 0; i < got.n; i++) {
+            bool same = (isnan(want.p[i].x) && isnan(got.pts[i].x)) ||
+                        (got.pts[i].x == want.p[i].x && got.pts[i].y == want.p[i].y);
+            if (!same)
+                fail_msg("point %zu: got (%g, %g), want (%g, %g)", i, got.pts[i].x,
+                         got.pts[i].y, want.p[i].x, want.p[i].y);
+        }
+        ipp__path_free(&got);
+    }
+    free(want.p);
+    free(x);
+    free(y);
+}
+
 static void stroke(cairo_t *cr, const ipp__pt_t *p, size_t n)
 {
     bool pen = false;
@@ -196,6 +311,7 @@ int main(void)
         cmocka_unit_test(test_breaks_and_index),
         cmocka_unit_test(test_unordered_and_bounded),
         cmocka_unit_test(test_same_picture),
+        cmocka_unit_test(test_x_path_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
