@@ -59,6 +59,13 @@ struct ipb_broker {
     uint32_t nconns;
     uint32_t closed_since_trim;
     ipb_conn_t *flush;
+    /*
+     * A loop turn's reading (dispatch.c): the connection being read, its bytes so far
+     * against rd_share (each reader's part of the turn), how many connections read, and
+     * the bytes read since output was last written.
+     */
+    ipb_conn_t *rd_conn;
+    uint32_t rd_bytes, rd_share, rd_readers, rd_unflushed;
     struct ipb_out *out_spare; /* written outq entries kept for reuse (outq.c) */
     uint32_t nout_spare;
     struct ipb_dlv *dlv_spare; /* freed deliveries kept for reuse (deliver.c) */

@@ -6,6 +6,15 @@
  * Every connection reads into the broker's one shared buffer and packets are handled in
  * place; only a partial packet left at the end is copied into a buffer of the
  * connection's own, freed as soon as it is consumed, so idle connections hold none.
+ *
+ * Fairness: a loop turn reads about IPB_TURN_READ bytes, shared among the connections
+ * that read in the previous turn (at least IPB_SHARE_MIN each, so that the throughput of
+ * a few busy clients keeps its batches); a connection that has read its share is not read
+ * again in this turn (ipb_conn_read_spent: its transport gives libuv no buffer, and the
+ * socket, still readable, comes up again in the next turn after the others). Without it
+ * libuv reads a socket up to 32 times 64 KiB in a row, and one client's pipelined burst
+ * keeps every other client's packets waiting behind all of it. Once IPB_READ_FLUSH bytes
+ * were read in a turn, the output made so far goes out then, not at the turn's end.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +26,70 @@
 #include "outq.h"
 #include "session.h"
 
+#define IPB_TURN_READ (256 * 1024)
+#define IPB_SHARE_MIN 2048
+#define IPB_READ_FLUSH (64 * 1024)
+
 static int dispatch(ipb_conn_t *c, const ipm_frame_t *f, const uint8_t *data);
+
+static uint32_t share(const ipb_broker_t *b)
+{
+    return b->rd_share ? b->rd_share : IPB_TURN_READ;
+}
+
+bool ipb_conn_read_spent(const ipb_conn_t *c)
+{
+    return c && c->b->rd_conn == c && c->b->rd_bytes >= share(c->b);
+}
+
+void ipb__read_turn_end(ipb_broker_t *b)
+{
+    uint32_t n = b->rd_readers ? b->rd_readers : 1;
+    b->rd_share = IPB_TURN_READ / n > IPB_SHARE_MIN ? IPB_TURN_READ / n : IPB_SHARE_MIN;
+    b->rd_conn = NULL;
+    b->rd_bytes = b->rd_readers = b->rd_unflushed = 0;
+}
+
+/* Count what c read against its share and the turn's; true when output is due. */
+static bool count_read(ipb_conn_t *c, size_t n)
+{
+    ipb_broker_t *b = c->b;
+    if (b->rd_conn != c) {
+        b->rd_conn = c;
+        b->rd_bytes = 0;
+        b->rd_readers++;
+    }
+    b->rd_bytes += (uint32_t)(n < IPB_TURN_READ ? n : IPB_TURN_READ);
+    b->rd_unflushed += (uint32_t)(n < IPB_READ_FLUSH ? n : IPB_READ_FLUSH);
+    if (b->rd_unflushed < IPB_READ_FLUSH)
+        return false;
+    b->rd_unflushed = 0;
+    return true;
+}
 
 void ipb_conn_read_buf(ipb_conn_t *c, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
+    ipb_broker_t *b = c->b;
+    uint32_t head = 0;
+    if (c->rbuf && c->rlen <= IPB_RBUF_SHARED / 4 && !c->login_wait) {
+        /* A short partial packet goes on in the shared buffer, ahead of what is read:
+         * reading into the rest of its small buffer would read a flood 1 KiB at a time. */
+        head = c->rlen;
+        memcpy(b->rbuf, c->rbuf, head);
+        free(c->rbuf);
+        c->rbuf = NULL;
+        c->rlen = 0;
+        c->rshift = 0;
+    }
     if (!c->rbuf) {
-        *buf = uv_buf_init((char *)c->b->rbuf, IPB_RBUF_SHARED);
+        /* No more than the rest of c's share, so a turn reads what it meant to. */
+        uint32_t left = share(b);
+        if (b->rd_conn == c)
+            left = b->rd_bytes < left ? left - b->rd_bytes : IPB_SHARE_MIN;
+        if (left > IPB_RBUF_SHARED - head)
+            left = IPB_RBUF_SHARED - head;
+        *buf = uv_buf_init((char *)b->rbuf + head, left);
         return;
     }
     uint32_t cap = 1u << c->rshift;
@@ -151,6 +217,8 @@ static void keep_tail(ipb_conn_t *c, const uint8_t *p, size_t used, size_t len)
 
 void ipb_conn_on_read(ipb_conn_t *c, ssize_t n, const uv_buf_t *buf)
 {
+    if (n == UV_ENOBUFS && ipb_conn_read_spent(c))
+        return; /* its share of the turn is read; the socket is read again next turn */
     if (n < 0) {
         if (c->state == IPB_CONN_CLOSING) {
             ipb__conn_on_peer_eof(c);
@@ -159,17 +227,27 @@ void ipb_conn_on_read(ipb_conn_t *c, ssize_t n, const uv_buf_t *buf)
         ipb__conn_close(c, c->state == IPB_CONN_ACTIVE ? "closed its connection" : NULL);
         return;
     }
-    if (n == 0 || c->state >= IPB_CONN_CLOSING)
+    uint8_t *shared = c->b->rbuf;
+    bool in_shared = (uint8_t *)buf->base >= shared &&
+                     (uint8_t *)buf->base < shared + IPB_RBUF_SHARED;
+    size_t head = in_shared ? (size_t)((uint8_t *)buf->base - shared) : 0;
+    if (n == 0) {
+        if (head && c->state < IPB_CONN_CLOSING)
+            keep_tail(c, shared, 0, head); /* nothing read after the partial packet */
+        return;
+    }
+    bool flush = count_read(c, (size_t)n);
+    if (c->state >= IPB_CONN_CLOSING)
         return;
     const uint8_t *p;
     size_t len;
-    if ((uint8_t *)buf->base == c->b->rbuf) {
+    if (in_shared) {
         if (c->login_wait) { /* the waiting CONNECT is kept in rbuf: this cannot be */
             ipb__conn_close(c, NULL);
             return;
         }
-        p = c->b->rbuf;
-        len = (size_t)n;
+        p = shared;
+        len = head + (size_t)n;
     } else {
         c->rlen += (uint32_t)n;
         if (c->login_wait)
@@ -179,9 +257,10 @@ void ipb_conn_on_read(ipb_conn_t *c, ssize_t n, const uv_buf_t *buf)
     }
     ipm_frame_t f;
     ssize_t used = process(c, p, len, &f);
-    if (used < 0 || c->state >= IPB_CONN_CLOSING)
-        return;
-    keep_tail(c, p, (size_t)used, len);
+    if (used >= 0 && c->state < IPB_CONN_CLOSING)
+        keep_tail(c, p, (size_t)used, len);
+    if (flush)
+        ipb__flush_all(c->b);
 }
 
 void ipb__conn_resume(ipb_conn_t *c)
