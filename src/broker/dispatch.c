@@ -224,6 +224,10 @@ void ipb_conn_on_read(ipb_conn_t *c, ssize_t n, const uv_buf_t *buf)
             ipb__conn_on_peer_eof(c);
             return;
         }
+        /* The peer's side is closed already (libuv reads no more after the end): nothing
+         * to drain, so once its last packets are written it closes at once, not after
+         * the closing grace of a peer that is still sending. */
+        c->peer_eof = true;
         ipb__conn_close(c, c->state == IPB_CONN_ACTIVE ? "closed its connection" : NULL);
         return;
     }
