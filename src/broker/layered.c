@@ -620,8 +620,10 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     layer_t *l = s->data;
-    if (n == UV_ENOBUFS && l->base.conn && ipb_conn_read_spent(l->base.conn))
+    if (n == UV_ENOBUFS && l->base.conn && ipb_conn_read_spent(l->base.conn)) {
+        ipb_conn_on_read(l->base.conn, n, buf); /* not read this turn: not an error */
         return;
+    }
     if (n < 0) {
         if (l->base.conn)
             ipb_conn_on_read(l->base.conn, n, buf);
