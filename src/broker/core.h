@@ -66,7 +66,7 @@ struct ipb_broker {
      */
     ipb_conn_t *rd_conn;
     uint32_t rd_bytes, rd_allow, rd_turn_bytes, rd_turn, rd_k, rd_served, rd_skipped;
-    uint64_t rd_served_bytes;
+    uint64_t rd_served_bytes, rd_k_ms; /* rd_k_ms: loop ms when rd_k last changed */
     struct ipb_out *out_spare; /* written outq entries kept for reuse (outq.c) */
     uint32_t nout_spare;
     struct ipb_dlv *dlv_spare; /* freed deliveries kept for reuse (deliver.c) */

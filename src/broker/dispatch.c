@@ -36,6 +36,7 @@
 #define IPB_READ_MIN 512
 #define IPB_HEAVY 1024
 #define IPB_TURN_READ (64 * 1024)
+#define IPB_ROTATION_MS 20
 
 static int dispatch(ipb_conn_t *c, const ipm_frame_t *f, const uint8_t *data);
 
@@ -75,14 +76,22 @@ static void first_read(ipb_conn_t *c)
 void ipb__read_turn_end(ipb_broker_t *b)
 {
     /* What the heavy connections that had bytes this turn (read or skipped) would read
-     * in one turn all together, judged by the ones read. */
+     * in one turn all together, judged by the ones read. It comes down by half at most
+     * every IPB_ROTATION_MS: a flood that paused for a while (its clients' CPU taken)
+     * comes back all at once, and must find the rotation still in place. */
     uint32_t ready = b->rd_served + b->rd_skipped;
     if (b->rd_served) {
         uint64_t want = (uint64_t)ready * (b->rd_served_bytes / b->rd_served);
         uint64_t k = (want + IPB_TURN_READ - 1) / IPB_TURN_READ;
-        b->rd_k = (uint32_t)(k < 1 ? 1 : k > ready ? ready : k);
-    } else if (!ready) {
-        b->rd_k = 1;
+        k = k > ready ? ready : k < 1 ? 1 : k;
+        uint64_t now = ipb__now(b);
+        if (k >= b->rd_k) {
+            b->rd_k = (uint32_t)k;
+            b->rd_k_ms = now;
+        } else if (now - b->rd_k_ms >= IPB_ROTATION_MS) {
+            b->rd_k = (uint32_t)(k > b->rd_k / 2 ? k : b->rd_k / 2);
+            b->rd_k_ms = now;
+        }
     }
     b->rd_turn++;
     b->rd_conn = NULL;
