@@ -63,7 +63,7 @@ struct ipb_conn {
     /* The local side of one of our own bridges (bridge.c): no login, no ACL, as
      * mosquitto's. */
     bool trusted : 1;
-    bool read_heavy : 1;       /* read IPB_HEAVY bytes or more when last read (dispatch.c) */
+    bool read_heavy : 1;       /* filled what it was given when last read (dispatch.c) */
 };
 
 /*

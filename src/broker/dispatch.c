@@ -15,11 +15,11 @@
  * every rd_k-th turn, in rotation, then up to IPB_READ_SHARE, with rd_k chosen from the
  * last turn so that the heavy ones together read about IPB_TURN_READ a turn; any other
  * connection reads what is left of the turn's bytes, and at least IPB_READ_MIN once they
- * are read, so that a crowd of connections turning busy at once is bounded too. Light connections (a
- * device's messages, a PINGREQ) are read every turn. A connection skipped or at its limit
- * is not read (ipb_conn_read_spent: its transport gives libuv no buffer) and its socket,
- * still readable, comes up again next turn. A heavy connection read carries as much as
- * before, so batching and throughput stay, and turns get short.
+ * are read, so that a crowd of connections turning busy at once is bounded too. Light
+ * connections (a device's messages, a PINGREQ) are read every turn. A connection skipped
+ * or at its limit is not read (ipb_conn_read_spent: its transport gives libuv no buffer)
+ * and its socket, still readable, comes up again next turn. A heavy connection read
+ * carries as much as before, so batching and throughput stay, and turns get short.
  */
 #include <stdint.h>
 #include <stdlib.h>
