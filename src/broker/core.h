@@ -61,8 +61,9 @@ struct ipb_broker {
     ipb_conn_t *flush;
     /*
      * The loop turns' reading (dispatch.c): the connection being read, its bytes so far
-     * this turn and what it may read; the turn's bytes so far and its number; heavy connections are read every rd_k-th turn;
-     * how many heavy ones were read this turn (with their bytes) and skipped.
+     * this turn and what it may read; the turn's bytes so far and its number; heavy
+     * connections are read every rd_k-th turn; how many heavy ones were read this turn
+     * (with their bytes) and skipped.
      */
     ipb_conn_t *rd_conn;
     uint32_t rd_bytes, rd_allow, rd_turn_bytes, rd_turn, rd_k, rd_served, rd_skipped;

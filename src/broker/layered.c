@@ -609,7 +609,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     layer_t *l = h->data;
     (void)suggested;
     if (l->base.conn && ipb_conn_read_spent(l->base.conn)) {
-        *buf = uv_buf_init(NULL, 0); /* its turn's share is read: the next turn reads on */
+        *buf = uv_buf_init(NULL, 0); /* not now (dispatch.c's read rotation): a later turn */
         return;
     }
     if (!l->rbuf)

@@ -30,7 +30,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     tcp_t *t = h->data;
     if (ipb_conn_read_spent(t->base.conn))
-        *buf = uv_buf_init(NULL, 0); /* its turn's share is read: the next turn reads on */
+        *buf = uv_buf_init(NULL, 0); /* not now (dispatch.c's read rotation): a later turn */
     else
         ipb_conn_read_buf(t->base.conn, suggested, buf);
 }
