@@ -2,6 +2,7 @@
 """Run the broker benchmark: iotplot broker and mosquitto alternately on the same load.
 
     bench/broker/bench.py BUILD_DIR [--seconds S] [--idle N] [--rounds R] [--persistence]
+                          [--only NAME[,NAME]] [--flashmq PATH]
 
 For every scenario, each broker is started fresh with the same configuration, the C load
 generator (ipb_loadgen) runs against it, and the broker is stopped; the two run in
@@ -12,6 +13,17 @@ iotplot / mosquitto (for latency and memory, lower is better).
 with `persistence true` to a persistent subscriber online, and to one offline (publishers
 paced by their PUBACKs: messages stored and acknowledged per second). Each run starts
 with an empty store in its own folder.
+
+latency-flood: the latency stream measured by one load generator while a second one,
+started a second earlier under `nice -n 10`, floods the same broker with 100 pairs at full
+speed (closed loop, as the pairs scenario) at the same QoS. Prints p50/p99/p99.9/max of the
+stream and the messages per second the flood delivered meanwhile: a broker cannot look
+good by starving the flood. The flooder is niced so that on two cores the broker and the
+sleeping prober are not starved by the load generator itself; every broker gets the same.
+
+--only runs just the named scenarios (fanin, pairs, fanout, latency, latency-flood, idle).
+FlashMQ runs beside mosquitto when --flashmq PATH or IOTPLOT_BENCH_FLASHMQ names its binary
+(skipped otherwise); it is not asked for the persistence runs.
 """
 import argparse
 import json
@@ -43,7 +55,7 @@ def wait_port(port, proc, seconds=5):
     sys.exit("broker did not listen")
 
 
-def run_one(broker_cmd, loadgen, args, d, extra=""):
+def start_broker(name, broker_cmd, d, extra):
     port = free_port()
     store = os.path.join(d, "store")  # every run starts with an empty persistence folder
     if os.path.isdir(store):
@@ -51,17 +63,52 @@ def run_one(broker_cmd, loadgen, args, d, extra=""):
             os.remove(os.path.join(store, f))
     conf = os.path.join(d, "bench.conf")
     with open(conf, "w") as f:
-        f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\nlog_dest none\n"
-                "max_connections -1\n" + extra)
-    proc = subprocess.Popen(broker_cmd + ["-c", conf], stdout=subprocess.DEVNULL,
+        if name == "flashmq":
+            # Its per-client queue (512 QoS messages) is above every window used here.
+            f.write(f"allow_anonymous true\nlog_file {d}/flashmq.log\n"
+                    f"listen {{\n protocol mqtt\n port {port}\n inet_protocol ip4\n"
+                    " inet4_bind_address 127.0.0.1\n}\n")
+        else:
+            f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\nlog_dest none\n"
+                    "max_connections -1\n" + extra)
+    flag = "--config-file" if name == "flashmq" else "-c"
+    proc = subprocess.Popen(broker_cmd + [flag, conf], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
+    wait_port(port, proc)
+    return proc, port
+
+
+def loadgen_json(out, args):
+    if out.returncode:
+        sys.exit(f"loadgen {args}: {out.stderr}")
+    return json.loads(out.stdout)
+
+
+def run_one(name, broker_cmd, loadgen, args, d, extra=""):
+    proc, port = start_broker(name, broker_cmd, d, extra)
     try:
-        wait_port(port, proc)
-        out = subprocess.run([loadgen, "-p", str(port), "--pid", str(proc.pid)] + args,
-                             capture_output=True, text=True, timeout=300)
-        if out.returncode:
-            sys.exit(f"loadgen {args}: {out.stderr}")
-        return json.loads(out.stdout)
+        base = [loadgen, "-p", str(port), "--pid", str(proc.pid)]
+        if args[1] != "latency-flood":
+            return loadgen_json(subprocess.run(base + args, capture_output=True, text=True,
+                                               timeout=300), args)
+        q, secs = args[args.index("-q") + 1], float(args[args.index("-t") + 1])
+        flood_args = ["-s", "pairs", "-q", q, "-t", str(secs + 1.5)]
+        flood = subprocess.Popen(["nice", "-n", "10"] + base + flood_args,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(1.0)  # its 100 pairs connected and flooding before the stream starts
+            probe = loadgen_json(subprocess.run(base + ["-s", "latency", "-q", q, "-t",
+                                                        str(secs)],
+                                                capture_output=True, text=True, timeout=300),
+                                 args)
+            out, err = flood.communicate(timeout=300)
+        finally:
+            if flood.poll() is None:
+                flood.kill()
+                flood.wait()
+        probe["flood_per_s"] = loadgen_json(subprocess.CompletedProcess(
+            flood.args, flood.returncode, out, err), flood_args)["delivered_per_s"]
+        return probe
     finally:
         proc.terminate()
         proc.wait(10)
@@ -77,11 +124,19 @@ def main():
                     help="QoS 1 fan-in in memory and with persistence, online and offline")
     ap.add_argument("--nodelay", action="store_true",
                     help="give mosquitto set_tcp_nodelay true (its default leaves Nagle on)")
+    ap.add_argument("--only", default="",
+                    help="comma-separated scenarios: fanin,pairs,fanout,latency,latency-flood,idle")
+    ap.add_argument("--flashmq", default=os.environ.get("IOTPLOT_BENCH_FLASHMQ", ""),
+                    help="FlashMQ's binary, to run beside mosquitto (or IOTPLOT_BENCH_FLASHMQ)")
     a = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     brokers = {"iotplot": [os.path.join(a.build, "src", "cli", "iotplot"), "broker"],
                "mosquitto": ["mosquitto"]}
+    if a.flashmq and not a.persistence:
+        brokers["flashmq"] = [a.flashmq]
+    elif not a.persistence:
+        print("FlashMQ skipped: no --flashmq PATH or IOTPLOT_BENCH_FLASHMQ", file=sys.stderr)
     loadgen = os.path.join(a.build, "bench", "broker", "ipb_loadgen")
     runs = []
     for s in ("fanin", "pairs", "fanout"):
@@ -90,7 +145,13 @@ def main():
                          "delivered_per_s", max))
     for q in ("0", "1"):
         runs.append((f"latency QoS {q}", ["-s", "latency", "-q", q, "-t", a.seconds], None, None))
+    for q in ("0", "1"):
+        runs.append((f"latency-flood QoS {q}", ["-s", "latency-flood", "-q", q, "-t", a.seconds],
+                     None, None))
     runs.append(("idle", ["-s", "idle", "-n", a.idle], None, None))
+    if a.only:
+        only = a.only.split(",")
+        runs = [r for r in runs if r[1][1] in only]
     if a.persistence:
         fanin = ["-s", "fanin", "-q", "1", "-t", a.seconds]
         runs = [("fanin QoS 1 in memory (msg/s)", fanin, "delivered_per_s", max),
@@ -112,14 +173,21 @@ def main():
                         store = os.path.join(d, "store")
                         os.makedirs(store, exist_ok=True)
                         extra += f"persistence true\npersistence_location {store}/\n"
-                    res[b].append(run_one(cmd, loadgen, args, d, extra))
+                    res[b].append(run_one(b, cmd, loadgen, args, d, extra))
             if key:
                 v = {b: best(r[key] for r in res[b]) for b in brokers}
-                rows.append((name, v["iotplot"], v["mosquitto"]))
+                rows.append((name, v))
             elif args[1] == "latency":
                 for k in ("p50_us", "p99_us", "p999_us"):
                     v = {b: min(r[k] for r in res[b]) for b in brokers}
-                    rows.append((f"{name} {k[:-3]} (us)", v["iotplot"], v["mosquitto"]))
+                    rows.append((f"{name} {k[:-3]} (us)", v))
+            elif args[1] == "latency-flood":
+                # The round with the best p99.9 of each, all its figures from that round.
+                pick = {b: min(res[b], key=lambda r: r["p999_us"]) for b in brokers}
+                for k in ("p50_us", "p99_us", "p999_us", "max_us"):
+                    rows.append((f"{name} {k[:-3]} (us)", {b: pick[b][k] for b in brokers}))
+                rows.append((f"{name}: the flood meanwhile (msg/s)",
+                             {b: pick[b]["flood_per_s"] for b in brokers}))
             else:
                 for k, label in (("connects_per_s", "connects/s"),
                                  ("bytes_per_conn", "RSS bytes per idle connection"),
@@ -127,13 +195,17 @@ def main():
                                  ("rss_after_kib", "RSS after they left (KiB)")):
                     pick = max if k == "connects_per_s" else min
                     v = {b: pick(r[k] for r in res[b]) for b in brokers}
-                    rows.append((f"idle {a.idle}: {label}", v["iotplot"], v["mosquitto"]))
+                    rows.append((f"idle {a.idle}: {label}", v))
             print(f"  done: {name}", file=sys.stderr, flush=True)
-    print(f"| scenario | iotplot | mosquitto | ratio |")
-    print(f"|---|---:|---:|---:|")
-    for name, ours, theirs in rows:
-        ratio = ours / theirs if theirs else float("inf")
-        print(f"| {name} | {ours:,.1f} | {theirs:,.1f} | {ratio:.2f} |")
+    peers = [b for b in brokers if b != "iotplot"]
+    print("| scenario | iotplot | " + " | ".join(peers) + " | " +
+          " | ".join(f"ratio to {p}" for p in peers) + " |")
+    print("|---|---:|" + "---:|" * (2 * len(peers)))
+    for name, v in rows:
+        ours = v["iotplot"]
+        ratios = [f"{ours / v[p]:.2f}" if v[p] else "inf" for p in peers]
+        print(f"| {name} | {ours:,.1f} | " + " | ".join(f"{v[p]:,.1f}" for p in peers) +
+              " | " + " | ".join(ratios) + " |")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@
  *   fanin    100 publishers -> 1 subscriber on a wildcard filter
  *   pairs    100 publisher/subscriber pairs, one topic each
  *   fanout   1 publisher -> 100 subscribers of one topic
- *   latency  1 publisher at 5,000 msg/s -> 1 subscriber; p50/p99/p99.9
+ *   latency  1 publisher at 5,000 msg/s -> 1 subscriber; p50/p99/p99.9/max
  *   idle     N (default 10,000) connections that connect and stay idle; RSS of the broker
  *
  * --persistent 1: subscribers connect with clean session 0 (their sessions outlive them);
@@ -156,8 +156,8 @@ static int open_conn(lg_t *g, int port, conn_t *c)
     struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
     c->want_out = true;
     epoll_ctl(g->ep, EPOLL_CTL_ADD, c->fd, &ev);
-    char id[32];
-    snprintf(id, sizeof id, "lg-%d-%d", c->role, c->idx);
+    char id[48]; /* the scenario in it: a prober and a flooder on one broker keep apart */
+    snprintf(id, sizeof id, "lg-%s-%d-%d", g->scenario, c->role, c->idx);
     ipm_packet_t p = {.type = IPM_CONNECT};
     p.u.connect = (ipm_connect_t){.version = IPM_PROTO_V311,
                                   .clean_start = !(g->persistent && c->role == 1),
@@ -442,9 +442,10 @@ static void latency(lg_t *g, int port, double seconds)
     double p50 = g->nlat ? g->lat[g->nlat / 2] : 0;
     double p99 = g->nlat ? g->lat[(size_t)((double)g->nlat * 0.99)] : 0;
     double p999 = g->nlat ? g->lat[(size_t)((double)g->nlat * 0.999)] : 0;
+    double max = g->nlat ? g->lat[g->nlat - 1] : 0;
     printf("{\"scenario\":\"latency\",\"qos\":%d,\"samples\":%zu,\"p50_us\":%.1f,"
-           "\"p99_us\":%.1f,\"p999_us\":%.1f}\n",
-           g->qos, g->nlat, p50, p99, p999);
+           "\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f}\n",
+           g->qos, g->nlat, p50, p99, p999, max);
 }
 
 static long rss_kib(int pid)

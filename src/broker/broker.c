@@ -67,6 +67,7 @@ static void on_prepare(uv_prepare_t *p)
 static void on_check(uv_check_t *c)
 {
     ipb__flush_all(c->data);
+    ipb__read_turn_end(c->data);
 }
 
 /* log_dest topic: a log line as a QoS 0, not retained, message of $SYS. */

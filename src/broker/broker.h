@@ -436,6 +436,13 @@ ipb_conn_t *ipb_conn_new(ipb_broker_t *b, unsigned listener, ipb_transport_t *t)
 void ipb_conn_read_buf(ipb_conn_t *c, size_t suggested, uv_buf_t *buf);
 /* Bytes arrived in the buffer from ipb_conn_read_buf (n > 0), or end/error (n < 0). */
 void ipb_conn_on_read(ipb_conn_t *c, ssize_t n, const uv_buf_t *buf);
+/*
+ * c is not to be read now (its share of this loop turn is read, or it is a busy
+ * connection whose turn this is not): a transport's socket alloc callback then gives
+ * libuv no buffer and passes the UV_ENOBUFS that follows to ipb_conn_on_read, for which
+ * it is no error; the socket stays readable and is read in a later turn.
+ */
+bool ipb_conn_read_spent(const ipb_conn_t *c);
 /* The outstanding write() finished with status (0 or a UV error). */
 void ipb_conn_on_written(ipb_conn_t *c, int status);
 /* The transport is closed; the connection is freed. */

@@ -326,6 +326,8 @@ void ipb_conn_on_closed(ipb_conn_t *c)
         ipb__conn_close(c, NULL);
     ipb__security_forget(c);
     ipb__out_drop(c);
+    if (b->rd_conn == c)
+        b->rd_conn = NULL;
     if (c->in_flush) {
         ipb_conn_t **pp = &b->flush;
         while (*pp != c)

@@ -63,6 +63,7 @@ struct ipb_conn {
     /* The local side of one of our own bridges (bridge.c): no login, no ACL, as
      * mosquitto's. */
     bool trusted : 1;
+    bool read_heavy : 1;       /* filled what it was given when last read (dispatch.c) */
 };
 
 /*
@@ -88,6 +89,8 @@ void ipb__conn_close(ipb_conn_t *c, const char *why);
 void ipb__flush_all(ipb_broker_t *b);
 /* Connect timeouts, keepalive, and peers that never read their last packets. */
 void ipb__conns_tick(ipb_broker_t *b, uint64_t now);
+/* dispatch.c: a loop turn's reading is over; sets the next turn's read rotation. */
+void ipb__read_turn_end(ipb_broker_t *b);
 /* dispatch.c: go on with a connection whose CONNECT waited for its password hash, reading
  * again and handling what it kept (reached through b->resume). */
 void ipb__conn_resume(ipb_conn_t *c);

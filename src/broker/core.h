@@ -59,6 +59,15 @@ struct ipb_broker {
     uint32_t nconns;
     uint32_t closed_since_trim;
     ipb_conn_t *flush;
+    /*
+     * The loop turns' reading (dispatch.c): the connection being read, its bytes so far
+     * this turn and what it may read; the turn's bytes so far and its number; heavy
+     * connections are read every rd_k-th turn; how many heavy ones were read this turn
+     * (with their bytes) and skipped.
+     */
+    ipb_conn_t *rd_conn;
+    uint32_t rd_bytes, rd_allow, rd_turn_bytes, rd_turn, rd_k, rd_served, rd_skipped;
+    uint64_t rd_served_bytes, rd_k_ms; /* rd_k_ms: loop ms when rd_k last changed */
     struct ipb_out *out_spare; /* written outq entries kept for reuse (outq.c) */
     uint32_t nout_spare;
     struct ipb_dlv *dlv_spare; /* freed deliveries kept for reuse (deliver.c) */

@@ -6,7 +6,22 @@
  * Every connection reads into the broker's one shared buffer and packets are handled in
  * place; only a partial packet left at the end is copied into a buffer of the
  * connection's own, freed as soon as it is consumed, so idle connections hold none.
+ *
+ * Fairness: left to itself libuv reads a socket up to 32 times 64 KiB in a row, and a
+ * loop turn handles every readable socket before any output goes out, so one client's
+ * pipelined burst, or a hundred clients each with a window of messages, keep a device's
+ * packet waiting for milliseconds. So a turn reads about IPB_TURN_READ bytes. A "heavy"
+ * connection (one that filled what it was given the last time it was read) is read only
+ * every rd_k-th turn, in rotation, then up to IPB_READ_SHARE, with rd_k chosen from the
+ * last turn so that the heavy ones together read about IPB_TURN_READ a turn; any other
+ * connection reads what is left of the turn's bytes, and at least IPB_READ_MIN once they
+ * are read, so that a crowd of connections turning busy at once is bounded too. Light
+ * connections (a device's messages, a PINGREQ) are read every turn. A connection skipped
+ * or at its limit is not read (ipb_conn_read_spent: its transport gives libuv no buffer)
+ * and its socket, still readable, comes up again next turn. A heavy connection read
+ * carries as much as before, so batching and throughput stay, and turns get short.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,13 +32,116 @@
 #include "outq.h"
 #include "session.h"
 
+#define IPB_READ_SHARE IPB_RBUF_SHARED
+#define IPB_READ_MIN 512
+#define IPB_HEAVY 1024
+#define IPB_TURN_READ (64 * 1024)
+#define IPB_ROTATION_MS 20
+
 static int dispatch(ipb_conn_t *c, const ipm_frame_t *f, const uint8_t *data);
+
+/* Whether this turn is one of heavy connection c's: the rotation's place is a hash of c. */
+static bool its_turn(const ipb_conn_t *c)
+{
+    const ipb_broker_t *b = c->b;
+    if (b->rd_k <= 1)
+        return true;
+    uint32_t h = (uint32_t)((uintptr_t)c >> 4) * 2654435761u;
+    return (b->rd_turn + (h >> 16)) % b->rd_k == 0;
+}
+
+bool ipb_conn_read_spent(const ipb_conn_t *c)
+{
+    if (!c)
+        return false;
+    if (c->b->rd_conn == c)
+        return c->b->rd_bytes >= c->b->rd_allow;
+    return c->read_heavy && !its_turn(c);
+}
+
+/*
+ * c is read first in this turn: what it may read. A heavy one at its place in the rotation
+ * reads its whole share (the rotation keeps their sum near IPB_TURN_READ); any other reads
+ * what is left of the turn's bytes, at least IPB_READ_MIN.
+ */
+static void first_read(ipb_conn_t *c)
+{
+    ipb_broker_t *b = c->b;
+    uint32_t left = b->rd_turn_bytes < IPB_TURN_READ ? IPB_TURN_READ - b->rd_turn_bytes : 0;
+    b->rd_conn = c;
+    b->rd_bytes = 0;
+    b->rd_allow = c->read_heavy ? IPB_READ_SHARE : left < IPB_READ_MIN ? IPB_READ_MIN : left;
+}
+
+void ipb__read_turn_end(ipb_broker_t *b)
+{
+    /* What the heavy connections that had bytes this turn (read or skipped) would read
+     * in one turn all together, judged by the ones read. It comes down by half at most
+     * every IPB_ROTATION_MS: a flood that paused for a while (its clients' CPU taken)
+     * comes back all at once, and must find the rotation still in place. */
+    uint32_t ready = b->rd_served + b->rd_skipped;
+    if (b->rd_served) {
+        uint64_t want = (uint64_t)ready * (b->rd_served_bytes / b->rd_served);
+        uint64_t k = (want + IPB_TURN_READ - 1) / IPB_TURN_READ;
+        k = k > ready ? ready : k < 1 ? 1 : k;
+        uint64_t now = ipb__now(b);
+        if (k >= b->rd_k) {
+            b->rd_k = (uint32_t)k;
+            b->rd_k_ms = now;
+        } else if (now - b->rd_k_ms >= IPB_ROTATION_MS) {
+            b->rd_k = (uint32_t)(k > b->rd_k / 2 ? k : b->rd_k / 2);
+            b->rd_k_ms = now;
+        }
+    }
+    b->rd_turn++;
+    b->rd_conn = NULL;
+    b->rd_bytes = b->rd_served = b->rd_skipped = b->rd_turn_bytes = 0;
+    b->rd_served_bytes = 0;
+}
+
+/* Count what c read against its share, and whether it is heavy (see the top). */
+static void count_read(ipb_conn_t *c, size_t n)
+{
+    ipb_broker_t *b = c->b;
+    if (b->rd_conn != c)
+        first_read(c);
+    uint32_t before = b->rd_bytes;
+    b->rd_bytes += (uint32_t)(n < IPB_READ_SHARE ? n : IPB_READ_SHARE);
+    b->rd_turn_bytes += (uint32_t)(n < IPB_READ_SHARE ? n : IPB_READ_SHARE);
+    bool heavy = b->rd_bytes >= (b->rd_allow < IPB_HEAVY ? b->rd_allow : IPB_HEAVY);
+    if (heavy && before < IPB_HEAVY) {
+        b->rd_served++;
+        b->rd_served_bytes += b->rd_bytes;
+    } else if (heavy) {
+        b->rd_served_bytes += b->rd_bytes - before;
+    }
+    if (before == 0 || heavy)
+        c->read_heavy = heavy; /* its first read of the turn decides, or more after it */
+}
 
 void ipb_conn_read_buf(ipb_conn_t *c, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
+    ipb_broker_t *b = c->b;
+    uint32_t head = 0;
+    if (c->rbuf && c->rlen <= IPB_RBUF_SHARED / 4 && !c->login_wait) {
+        /* A short partial packet goes on in the shared buffer, ahead of what is read:
+         * reading into the rest of its small buffer would read a flood 1 KiB at a time. */
+        head = c->rlen;
+        memcpy(b->rbuf, c->rbuf, head);
+        free(c->rbuf);
+        c->rbuf = NULL;
+        c->rlen = 0;
+        c->rshift = 0;
+    }
     if (!c->rbuf) {
-        *buf = uv_buf_init((char *)c->b->rbuf, IPB_RBUF_SHARED);
+        /* No more than what c may read in this turn (the rest stays in the socket). */
+        if (b->rd_conn != c)
+            first_read(c);
+        uint32_t left = b->rd_bytes < b->rd_allow ? b->rd_allow - b->rd_bytes : IPB_READ_MIN;
+        if (left > IPB_RBUF_SHARED - head)
+            left = IPB_RBUF_SHARED - head;
+        *buf = uv_buf_init((char *)b->rbuf + head, left);
         return;
     }
     uint32_t cap = 1u << c->rshift;
@@ -151,25 +269,46 @@ static void keep_tail(ipb_conn_t *c, const uint8_t *p, size_t used, size_t len)
 
 void ipb_conn_on_read(ipb_conn_t *c, ssize_t n, const uv_buf_t *buf)
 {
+    if (n == UV_ENOBUFS && ipb_conn_read_spent(c)) {
+        /* Its share of the turn is read, or it is a heavy one not read this turn: the
+         * socket is read again next turn (or at its place in the rotation). */
+        if (c->b->rd_conn != c)
+            c->b->rd_skipped++;
+        return;
+    }
     if (n < 0) {
         if (c->state == IPB_CONN_CLOSING) {
             ipb__conn_on_peer_eof(c);
             return;
         }
+        /* The peer's side is closed already (libuv reads no more after the end): nothing
+         * to drain, so once its last packets are written it closes at once, not after
+         * the closing grace of a peer that is still sending. */
+        c->peer_eof = true;
         ipb__conn_close(c, c->state == IPB_CONN_ACTIVE ? "closed its connection" : NULL);
         return;
     }
-    if (n == 0 || c->state >= IPB_CONN_CLOSING)
+    uint8_t *shared = c->b->rbuf;
+    bool in_shared = (uint8_t *)buf->base >= shared &&
+                     (uint8_t *)buf->base < shared + IPB_RBUF_SHARED;
+    size_t head = in_shared ? (size_t)((uint8_t *)buf->base - shared) : 0;
+    if (n == 0) {
+        if (head && c->state < IPB_CONN_CLOSING)
+            keep_tail(c, shared, 0, head); /* nothing read after the partial packet */
+        return;
+    }
+    count_read(c, (size_t)n);
+    if (c->state >= IPB_CONN_CLOSING)
         return;
     const uint8_t *p;
     size_t len;
-    if ((uint8_t *)buf->base == c->b->rbuf) {
+    if (in_shared) {
         if (c->login_wait) { /* the waiting CONNECT is kept in rbuf: this cannot be */
             ipb__conn_close(c, NULL);
             return;
         }
-        p = c->b->rbuf;
-        len = (size_t)n;
+        p = shared;
+        len = head + (size_t)n;
     } else {
         c->rlen += (uint32_t)n;
         if (c->login_wait)
@@ -179,9 +318,8 @@ void ipb_conn_on_read(ipb_conn_t *c, ssize_t n, const uv_buf_t *buf)
     }
     ipm_frame_t f;
     ssize_t used = process(c, p, len, &f);
-    if (used < 0 || c->state >= IPB_CONN_CLOSING)
-        return;
-    keep_tail(c, p, (size_t)used, len);
+    if (used >= 0 && c->state < IPB_CONN_CLOSING)
+        keep_tail(c, p, (size_t)used, len);
 }
 
 void ipb__conn_resume(ipb_conn_t *c)

@@ -608,6 +608,10 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     layer_t *l = h->data;
     (void)suggested;
+    if (l->base.conn && ipb_conn_read_spent(l->base.conn)) {
+        *buf = uv_buf_init(NULL, 0); /* not now (dispatch.c's read rotation): a later turn */
+        return;
+    }
     if (!l->rbuf)
         l->rbuf = malloc(READ_BUF);
     *buf = uv_buf_init((char *)l->rbuf, l->rbuf ? READ_BUF : 0);
@@ -616,6 +620,10 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     layer_t *l = s->data;
+    if (n == UV_ENOBUFS && l->base.conn && ipb_conn_read_spent(l->base.conn)) {
+        ipb_conn_on_read(l->base.conn, n, buf); /* not read this turn: not an error */
+        return;
+    }
     if (n < 0) {
         if (l->base.conn)
             ipb_conn_on_read(l->base.conn, n, buf);

@@ -29,7 +29,10 @@ typedef struct {
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     tcp_t *t = h->data;
-    ipb_conn_read_buf(t->base.conn, suggested, buf);
+    if (ipb_conn_read_spent(t->base.conn))
+        *buf = uv_buf_init(NULL, 0); /* not now (dispatch.c's read rotation): a later turn */
+    else
+        ipb_conn_read_buf(t->base.conn, suggested, buf);
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
