@@ -169,8 +169,9 @@ int ipp_server_handle_qos2(ipp_server_t *s, const char *owner, const ipp_qos2_t 
  * The client's PUBREL of packet_id: forget the pair, in order with the messages; token
  * is reported through cfg.on_commit once the forgetting is committed, and the PUBCOMP
  * must wait for it (a client reuses the id only after its PUBCOMP, so a pair recorded
- * can never hide a new message). 0, or -1 as ipp_server_handle_ack() (also for a NULL
- * client or id 0).
+ * can never hide a new message). packet_id 0 forgets every pair of the client (it starts
+ * a clean session: its old ids mean nothing). 0, or -1 as ipp_server_handle_ack() (also
+ * for a NULL client).
  */
 int ipp_server_release_from(ipp_server_t *s, const char *client, uint16_t packet_id,
                             uint64_t token);

@@ -374,6 +374,8 @@ int ipb_local_receiver_new(ipb_broker_t *b, ipb_local_recv_cb cb, void *arg,
  * recognise a new message under an id it still holds: a client reuses an id only after
  * its PUBCOMP. Loop thread, must not block; nonzero when the receiver could not take it
  * (the client is disconnected without the PUBCOMP and sends the PUBREL again).
+ * packet_id 0 (and token 0, nothing waits): the client starts a clean session, so every
+ * id the receiver holds for it is stale; nonzero refuses the CONNECT (server busy).
  */
 typedef int (*ipb_local_release_cb)(void *arg, const char *client_id, uint16_t packet_id,
                                     uint64_t token);

@@ -464,6 +464,17 @@ int ipb_local_receiver_new(ipb_broker_t *b, ipb_local_recv_cb cb, void *arg,
     return 0;
 }
 
+int ipb__local_clean_start(ipb_broker_t *b, const char *client_id)
+{
+    ipb_local_t *L = b->local;
+    if (!L || !L->nqos2 || L->closed)
+        return 0;
+    for (ipb_local_receiver_t *r = L->receivers; r; r = r->next)
+        if (r->release && r->release(r->arg, client_id, 0, 0))
+            return -1;
+    return 0;
+}
+
 int ipb_local_receiver_qos2(ipb_local_receiver_t *r, ipb_local_release_cb release)
 {
     if (!r || !release || r->release)

@@ -51,6 +51,11 @@ int ipb__local_pubrel(ipb_conn_t *c, uint16_t pid);
 int ipb__local_ack(ipb_conn_t *c, bool changed, uint8_t type, uint16_t pid, uint8_t reason,
                    bool barrier, ipb__local_release_fn release);
 
+/* client_id starts a clean session: receivers that record QoS 2 exchanges forget its
+ * ids (the client forgot them too). 0, or -1 when one could not take it (the caller
+ * refuses the CONNECT: the client tries again). */
+int ipb__local_clean_start(ipb_broker_t *b, const char *client_id);
+
 /* c is closing: what waits for it is dropped. */
 void ipb__local_forget(ipb_conn_t *c);
 

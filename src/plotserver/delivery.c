@@ -27,7 +27,7 @@
 
 struct ipp_qos2 {
     sqlite3_stmt *has, *add, *del, *clear;
-    sqlite3_stmt *chas, *cadd, *cdel; /* by (client, id) */
+    sqlite3_stmt *chas, *cadd, *cdel, *cclear; /* by (client, id); a client's */
 };
 
 static const char qos2_schema[] =
@@ -46,6 +46,7 @@ static void qos2_close(struct ipp_qos2 *q)
     sqlite3_finalize(q->chas);
     sqlite3_finalize(q->cadd);
     sqlite3_finalize(q->cdel);
+    sqlite3_finalize(q->cclear);
     free(q);
 }
 
@@ -67,7 +68,9 @@ static struct ipp_qos2 *qos2_open(ipp_server_t *s)
         sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO qos2_clients(client, id) VALUES(?2, ?1)",
                            -1, &q->cadd, NULL) ||
         sqlite3_prepare_v2(db, "DELETE FROM qos2_clients WHERE client = ?2 AND id = ?1", -1,
-                           &q->cdel, NULL)) {
+                           &q->cdel, NULL) ||
+        sqlite3_prepare_v2(db, "DELETE FROM qos2_clients WHERE client = ?2", -1, &q->cclear,
+                           NULL)) {
         ipp__log(s, "store: cannot keep QoS 2 packet ids: %s", sqlite3_errmsg(db));
         qos2_close(q);
         return NULL;
@@ -91,6 +94,19 @@ static int run(sqlite3_stmt *st, uint16_t id, const char *client)
     return rc;
 }
 
+/* Whether an earlier run made the tables (then they are opened now). */
+static bool qos2_exists(ipp_server_t *s)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(ipp__store_db(s->store),
+                           "SELECT 1 FROM sqlite_master WHERE name = 'qos2_clients'", -1, &st,
+                           NULL) != SQLITE_OK)
+        return true; /* then qos2_open() says what is wrong */
+    bool found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return found;
+}
+
 int ipp__delivery_begin(ipp_server_t *s, const ipp_msg_t *m)
 {
     if (m->token)
@@ -99,10 +115,15 @@ int ipp__delivery_begin(ipp_server_t *s, const ipp_msg_t *m)
         return 0;
     if (!m->qos2_id && m->kind == IPP_MSG_APPLY)
         return 1;
-    struct ipp_qos2 *q = qos2_open(s);
     const char *cl = m->client;
+    /* A client's clean start, before any QoS 2 message: no table to clear, none made. */
+    if (m->kind == IPP_MSG_RELEASE && cl && !m->qos2_id && !s->qos2 && !qos2_exists(s))
+        return 0;
+    struct ipp_qos2 *q = qos2_open(s);
     if (m->kind == IPP_MSG_RELEASE) {
-        sqlite3_stmt *st = q ? cl ? q->cdel : m->qos2_id ? q->del : q->clear : NULL;
+        sqlite3_stmt *st = !q    ? NULL
+                           : cl  ? (m->qos2_id ? q->cdel : q->cclear)
+                                 : (m->qos2_id ? q->del : q->clear);
         if (q && run(st, m->qos2_id, cl) != SQLITE_DONE)
             ipp__log(s, "store: cannot forget QoS 2 packet id %u: %s", m->qos2_id,
                      sqlite3_errmsg(ipp__store_db(s->store)));

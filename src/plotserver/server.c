@@ -311,7 +311,7 @@ int ipp_server_release(ipp_server_t *s, uint16_t qos2_id, uint64_t token)
 int ipp_server_release_from(ipp_server_t *s, const char *client, uint16_t packet_id,
                             uint64_t token)
 {
-    if (!client || !packet_id)
+    if (!client)
         return -1;
     ipp_qos2_t q2 = {.client = client, .packet_id = packet_id};
     return enqueue(s, NULL, "", 0, NULL, 0, token, &q2, IPP_MSG_RELEASE);

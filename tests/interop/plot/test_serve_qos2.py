@@ -8,7 +8,7 @@ Then a new row under id 5, DUP set as for a message whose first send was lost: s
 restarted broker has never heard of (id 6, whose PUBREC the device had before the kill)
 still reaches the plot server: its PUBCOMP comes (0x00 in 5.0), and a new row under
 id 6 is stored. Each for 3.1.1 and 5.0 (clean session off / a session expiry), without
-and with `persistence true` (serve -c)."""
+and with `persistence true` (serve -c). And a clean start forgets the ids kept."""
 import csv
 import os
 import signal
@@ -23,10 +23,10 @@ import wire  # noqa: E402
 V311, V5 = wire.V311, wire.V5
 
 
-def connect(port, cid, v):
+def connect(port, cid, v, clean=False):
     c = wire.Client(port)
     p = [(0x11, 3600)] if v == V5 else None      # Session Expiry Interval
-    c.send(wire.connect(cid, v=v, clean=False, p=p))
+    c.send(wire.connect(cid, v=v, clean=clean, p=p))
     pkt = c.read_packet()
     if pkt[0] != 0x20 or pkt[3] != 0:
         raise AssertionError(f"CONNACK: got {pkt.hex()}")
@@ -85,10 +85,38 @@ def scenario(v, persist):
         iptest.expect_eq(sorted(rows), [1, 2, 3, 4], "rows stored, each once")
 
 
+def clean_start(v):
+    """A device that starts a clean session forgot its ids: so does the plot server. Id 7
+    is left recorded (PUBREC, no PUBREL); after a clean start a message under id 7 whose
+    first send was lost (DUP set) is a new one, and stored."""
+    with iptest.tempdir() as d:
+        out = os.path.join(d, "out")
+        with plotlib.serve(out, "-s", "w") as (_, port, _log):
+            cid = f"wire-clean-{v}"
+            c = connect(port, cid, v)
+            c.send(wire.publish("w/new_series", '["s", "i"]', qos=1, pid=1, v=v))
+            c.expect(wire.puback(1, v=v), "PUBACK of new_series")
+            c.send(wire.publish("w/data", '["s", 1]', qos=2, pid=7, v=v))
+            c.expect(wire.pubrec(7, v=v), "PUBREC 7")
+            c.close()
+            c = connect(port, cid, v, clean=True)
+            exchange(c, v, 7, '["s", 2]', dup=True)
+            c.send(wire.publish("w/save_series", '["s", "s.csv"]', qos=1, pid=2, v=v))
+            c.expect(wire.puback(2, v=v), "PUBACK of save_series")
+            path = plotlib.wait_file(os.path.join(out, "s.csv"), 60)
+            c.close()
+        with open(path, newline="") as f:
+            rows = [int(float(line[0])) for line in list(csv.reader(f))[1:]]
+        iptest.expect_eq(sorted(rows), [1, 2], "rows stored")
+
+
 res = iptest.Results()
 for persist in (False, True):
     for v, name in ((V311, "3.1.1"), (V5, "5.0")):
         res.check(f"serve{' with persistence' if persist else ''}, {name}: a QoS 2 resend "
                   "and a PUBREL after SIGKILL and a restart are taken once; the released "
                   "ids carry new rows", scenario, v, persist)
+for v, name in ((V311, "3.1.1"), (V5, "5.0")):
+    res.check(f"serve, {name}: a clean start forgets the QoS 2 ids the plot server kept",
+              clean_start, v)
 res.finish()

@@ -408,6 +408,14 @@ static void test_qos2_records(void **state)
     uv_run(&loop, UV_RUN_NOWAIT);
     assert_int_equal(rx.nrel, 3);
     assert_true(f.closed);
+
+    /* A clean start: r forgets every id of the client (packet id 0, nothing waits). */
+    fake_t g;
+    client(b, &loop, &g, 'z', true, false);
+    assert_int_equal(rx.nrel, 4);
+    assert_string_equal(rx.rel_client, "z");
+    assert_int_equal(rx.rel_pid, 0);
+    assert_int_equal(rx.rel_token, 0);
     finish(&loop, b);
 }
 
