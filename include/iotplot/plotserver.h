@@ -141,6 +141,42 @@ int ipp_server_handle_owned_ack(ipp_server_t *s, const char *owner, const char *
                                 uint64_t token);
 
 /*
+ * The QoS 2 exchange a message came in, as a broker serving many clients sees it
+ * (`iotplot serve`): the publishing client's id, its packet id and the PUBLISH's DUP flag.
+ */
+typedef struct {
+    const char *client;
+    uint16_t packet_id;
+    bool dup;
+} ipp_qos2_t;
+
+/*
+ * ipp_server_handle_owned_ack() for a message a client published at QoS 2 to a broker
+ * in the same process, which hands it over without remembering it across its own
+ * restart. (q2->client, q2->packet_id) is recorded in the same transaction as the
+ * message's rows. A message with q2->dup set whose pair is recorded is a resend of one
+ * stored before (its PUBREC was lost with a crash): it is not applied again, and its
+ * token is reported in its turn. One without dup is a new message, applied even if the
+ * pair is still recorded (the record is kept). q2 NULL, or without a client or id, is
+ * ipp_server_handle_owned_ack(). The pair stays recorded until ipp_server_release_from().
+ * 0, or -1 as ipp_server_handle_ack().
+ */
+int ipp_server_handle_qos2(ipp_server_t *s, const char *owner, const ipp_qos2_t *q2,
+                           const char *topic, size_t topic_len, const uint8_t *payload,
+                           size_t len, uint64_t token);
+
+/*
+ * The client's PUBREL of packet_id: forget the pair, in order with the messages; token
+ * is reported through cfg.on_commit once the forgetting is committed, and the PUBCOMP
+ * must wait for it (a client reuses the id only after its PUBCOMP, so a pair recorded
+ * can never hide a new message). packet_id 0 forgets every pair of the client (it starts
+ * a clean session: its old ids mean nothing). 0, or -1 as ipp_server_handle_ack() (also
+ * for a NULL client).
+ */
+int ipp_server_release_from(ipp_server_t *s, const char *client, uint16_t packet_id,
+                            uint64_t token);
+
+/*
  * A message the feeder refused itself (e.g. one it has no folder for): nothing is
  * applied, but token is reported through cfg.on_commit in its turn, as a refused
  * message's is. 0, or -1 as ipp_server_handle_ack().

@@ -8,7 +8,11 @@
  * QoS 1/2 row is acknowledged once the plot server has committed it, as `iotplot
  * plotserver` does: the receiver's token goes in with the row and comes back from the
  * ingest thread (on_commit) to ipb_local_ack(), so a serve killed mid-stream loses no
- * acknowledged row. With logins on, each user's files go in a folder of their name.
+ * acknowledged row. At QoS 2 the plot server also records (client id, packet id) with
+ * the row and forgets it on the client's PUBREL before the PUBCOMP goes out
+ * (ipb_local_receiver_qos2), so a device's resend after a restart, which the restarted
+ * broker no longer recognises, is stored once. With logins on, each user's files go in a
+ * folder of their name.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -80,8 +84,16 @@ static int on_local(void *arg, const ipb_local_msg_t *m)
     }
     if (no_folder(s, m))
         return ipp_server_skip(s->plot, m->token); /* acknowledged, never stored */
-    return ipp_server_handle_owned_ack(s->plot, owner, m->topic, m->topic_len, m->payload,
-                                       m->payload_len, m->token);
+    ipp_qos2_t q2 = {.client = m->client_id, .packet_id = m->packet_id, .dup = m->dup};
+    return ipp_server_handle_qos2(s->plot, owner, m->packet_id ? &q2 : NULL, m->topic,
+                                  m->topic_len, m->payload, m->payload_len, m->token);
+}
+
+/* A device's PUBREL: its PUBCOMP waits until the plot server has forgotten the id. */
+static int on_pubrel(void *arg, const char *client_id, uint16_t packet_id, uint64_t token)
+{
+    ipp_serve_t *s = arg;
+    return ipp_server_release_from(s->plot, client_id, packet_id, token);
 }
 
 /* The plot server's ingest thread: rows up to token are committed. */
@@ -208,6 +220,8 @@ static int open_broker(ipp_serve_t *s)
     /* Rows are acknowledged to the devices only once committed (on_commit). */
     ipb_local_receiver_t *rx;
     rc = ipb_local_receiver_new(s->broker, on_local, s, &rx);
+    if (rc == 0)
+        rc = ipb_local_receiver_qos2(rx, on_pubrel);
     if (rc < 0) {
         snprintf(s->err, sizeof s->err, "broker: %s", ipm_strerror(rc));
         return -1;

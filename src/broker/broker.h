@@ -339,6 +339,14 @@ typedef struct {
      * 0: nothing waits (QoS 0, a retained message at subscribe, an in-process publish,
      * a will, $SYS). */
     uint64_t token;
+    /* Only for a receiver that records QoS 2 exchanges (ipb_local_receiver_qos2), and
+     * only when the publisher sent the message at QoS 2 (whatever this delivery's QoS):
+     * the publishing client's id and its packet id, and the PUBLISH's DUP flag. A message
+     * with dup set may be one the receiver stored before a restart of the broker; one
+     * without is new, even under an id the receiver still has. Otherwise NULL, 0, false. */
+    const char *client_id;
+    uint16_t packet_id;
+    bool dup;
 } ipb_local_msg_t;
 
 /*
@@ -356,6 +364,33 @@ typedef int (*ipb_local_recv_cb)(void *arg, const ipb_local_msg_t *m);
  */
 int ipb_local_receiver_new(ipb_broker_t *b, ipb_local_recv_cb cb, void *arg,
                            ipb_local_receiver_t **out);
+
+/*
+ * A client's PUBREL (client id, packet id), given to every receiver that records QoS 2
+ * exchanges, whether the broker still knows the id or not (after a restart without
+ * persistence it does not, but the receiver may have the id recorded). The PUBCOMP waits
+ * for ipb_local_ack(r, token or later), as a PUBLISH's acknowledgement does, so a
+ * receiver that forgets the id in its store before acknowledging is never asked to
+ * recognise a new message under an id it still holds: a client reuses an id only after
+ * its PUBCOMP. Loop thread, must not block; nonzero when the receiver could not take it
+ * (the client is disconnected without the PUBCOMP and sends the PUBREL again).
+ * packet_id 0 (and token 0, nothing waits): the client starts a clean session, so every
+ * id the receiver holds for it is stale; nonzero refuses the CONNECT (server busy).
+ */
+typedef int (*ipb_local_release_cb)(void *arg, const char *client_id, uint16_t packet_id,
+                                    uint64_t token);
+
+/*
+ * Make r a receiver that makes QoS 2 exactly once across a restart of the broker itself:
+ * its deliveries of QoS 2 messages name (client_id, packet_id, dup), and release is
+ * called for every PUBREL (loop thread). The receiver is to keep the pair in the same
+ * commit as what it stores of the message, acknowledge a message with dup set whose pair
+ * it has without storing it again, and forget the pair on release. The broker then
+ * routes a resend it has no record of (dup set, after a restart) as usual, and with
+ * `persistence true` commits its own record of a message r took only after r
+ * acknowledged it. Receivers that do not ask pay nothing. 0 or IPM_EINVALID.
+ */
+int ipb_local_receiver_qos2(ipb_local_receiver_t *r, ipb_local_release_cb release);
 
 /* Subscribe r to filter at qos, as ipb_local_subscribe; a receiver may have many. */
 int ipb_local_subscribe_receiver(ipb_broker_t *b, const char *filter, uint8_t qos,

@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "core.h"
 #include "handlers.h"
+#include "local.h"
 #include "log.h"
 #include "outq.h"
 #include "security.h"
@@ -370,6 +371,12 @@ int ipb__handle_connect_raw(ipb_conn_t *c, int rc, const ipm_frame_t *f, const u
     if (p->version == IPM_PROTO_V5 && b->cfg.max_keepalive &&
         (p->keepalive > b->cfg.max_keepalive || (!p->keepalive && b->cfg.max_keepalive < UINT16_MAX)))
         c->keepalive = server_ka = b->cfg.max_keepalive;
+    /* Before the session: a QoS 2 id kept by a receiver for the old one must not be taken
+     * for the new session's message under the same id. */
+    if (p->clean_start && ipb__local_clean_start(b, id)) {
+        free(id);
+        return refuse(c, IPM_RC_SERVER_BUSY, "an in-process receiver is busy");
+    }
     bool present;
     ipb_session_t *s = attach_session(c, id, p->clean_start, &present);
     free(id);

@@ -85,15 +85,27 @@ static int ack_after(ipb_conn_t *c, bool wait, uint8_t type, uint16_t pid, uint8
     return -1;
 }
 
-/* After waiting for in-process receivers (local.c): the commit's turn. What the packet
- * changed may be committed by now; if anything is pending it is held, to be safe. */
+/*
+ * After waiting for in-process receivers (local.c): the commit's turn. What the packet
+ * changed may be committed by now; if anything is pending it is held, to be safe.
+ * A QoS 2 id received is committed only now when a receiver that records QoS 2 exchanges
+ * took its message (ipb__handle_publish): committed before that receiver's own record, a
+ * crash in between would make the client's resend look stored to the broker although
+ * the receiver never stored it. Written again for a resend (or an acknowledgement that
+ * only waited for its turn): the first copy's connection may have closed before this.
+ */
 static void local_release(ipb_conn_t *c, bool changed, uint8_t type, uint16_t pid,
                           uint8_t reason)
 {
     ipb_persist_t *p = c->b->persist;
-    if (c->state == IPB_CONN_ACTIVE && c->s)
-        ack_after(c, p && ((changed && ipb__persist_pending(p)) || c->s->held), type, pid,
-                  reason);
+    if (c->state != IPB_CONN_ACTIVE || !c->s)
+        return;
+    if (p && type == IPM_PUBREC && !reason && c->s->expiry &&
+        ipb__session_rx_has(c->s, pid)) {
+        ipb__persist_rx(p, c->s->id, pid, true);
+        changed = true;
+    }
+    ack_after(c, p && ((changed && ipb__persist_pending(p)) || c->s->held), type, pid, reason);
 }
 
 /* First in-process receivers that acknowledge (local.h), then the commit (persist.h). */
@@ -177,6 +189,7 @@ int ipb__handle_publish(ipb_conn_t *c, ipm_publish_t *p)
     ipb_drop_t why;
     uint8_t refused = refusal(c, p, &why);
     uint64_t mark = b->persist ? ipb__persist_mark(b->persist) : 0;
+    bool recorded = false; /* a receiver keeps the QoS 2 id with the message (local.h) */
     if (!refused) {
         ipb_msg_t *m = ipb__msg_new_by(c->username, (const char *)p->topic.data, p->topic.len,
                                        p->payload.data, p->payload.len, p->qos, p->retain,
@@ -194,10 +207,10 @@ int ipb__handle_publish(ipb_conn_t *c, ipm_publish_t *p)
             return -1;
         }
         if (p->qos)
-            ipb__local_begin(b, c, m);
+            ipb__local_begin(b, c, m, p->qos == 2 ? p->packet_id : 0, p->dup);
         ipb__publish(b, m);
         ipb__msg_unref(m);
-        if (p->qos && !ipb__local_end(b)) {
+        if (p->qos && !ipb__local_end(b, &recorded)) {
             /* A receiver could not take it: no acknowledgement, the client sends again. */
             ipb__conn_kick(c, IPM_RC_SERVER_BUSY, "its message could not be delivered");
             return -1;
@@ -213,8 +226,9 @@ int ipb__handle_publish(ipb_conn_t *c, ipm_publish_t *p)
             ipb__conn_kick(c, IPM_RC_SERVER_BUSY, "out of memory");
             return -1;
         }
-        /* Exactly once across a restart: the id is kept with the message it came with. */
-        if (!refused && b->persist && s->expiry)
+        /* Exactly once across a restart: the id is kept with the message it came with;
+         * after the receiver's record when one took it (local_release). */
+        if (!refused && b->persist && s->expiry && !recorded)
             ipb__persist_rx(b->persist, s->id, p->packet_id, true);
         return ack_stored(c, mark, IPM_PUBREC, p->packet_id, refused);
     }
@@ -228,6 +242,16 @@ int ipb__handle_pubrel(ipb_conn_t *c, const ipm_ack_t *a)
     bool had = ipb__session_rx_release(c->s, a->packet_id);
     if (had && b->persist && c->s->expiry)
         ipb__persist_rx(b->persist, c->s->id, a->packet_id, false);
+    /* Receivers that record QoS 2 ids forget this one before the PUBCOMP, known to the
+     * broker or not: after a restart without persistence only they may have it. */
+    int took = ipb__local_pubrel(c, a->packet_id);
+    if (took < 0) {
+        ipb__conn_kick(c, IPM_RC_SERVER_BUSY, "its PUBREL could not be delivered");
+        return -1;
+    }
+    /* 0x92 only when no one could have had the id. A receiver that took the PUBREL held
+     * the message's record (the client got its PUBREC, which waited for that commit)
+     * unless the message never reached it; the client completes the exchange alike. */
     return ack_stored(c, mark, IPM_PUBCOMP, a->packet_id,
-                      had ? 0 : IPM_RC_PACKET_IDENTIFIER_NOT_FOUND);
+                      had || took ? 0 : IPM_RC_PACKET_IDENTIFIER_NOT_FOUND);
 }

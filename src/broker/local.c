@@ -21,6 +21,7 @@
 #include "local.h"
 #include "msg.h"
 #include "route.h"
+#include "session.h"
 #include "tree.h"
 
 /* A client cannot have more packets waiting for an acknowledgement than packet ids. */
@@ -87,6 +88,7 @@ struct ipb_local_receiver {
     ipb_local_receiver_t *next;
     struct ipb_local *L;
     ipb_local_recv_cb cb;
+    ipb_local_release_cb release; /* records QoS 2 exchanges (ipb_local_receiver_qos2) */
     void *arg;
     uint64_t issued, acked;     /* loop thread */
     _Atomic uint64_t acked_req; /* ipb_local_ack(), any thread */
@@ -97,12 +99,15 @@ struct ipb_local_receiver {
 typedef struct ipb_local {
     uv_async_t async; /* ipb_local_ack() wakes the loop */
     ipb_local_receiver_t *receivers;
+    unsigned nqos2; /* receivers that record QoS 2 exchanges */
     bool closed;
     /* The client message being routed (ipb__local_begin .. end) */
     ipb_conn_t *cur_c;
     const ipb_msg_t *cur_m;
     uint64_t cur_idx; /* its entry, when cur_has */
-    bool cur_has, cur_failed;
+    uint16_t cur_pid; /* its QoS 2 packet id, or 0 */
+    bool cur_dup, cur_has, cur_failed;
+    bool cur_recorded; /* a receiver that records QoS 2 exchanges took it */
 } ipb_local_t;
 
 /* ---- subscriptions ------------------------------------------------------------------ */
@@ -287,11 +292,17 @@ static void receive(ipb_local_receiver_t *r, const ipb_msg_t *m, uint8_t qos, bo
 {
     ipb_local_t *L = r->L;
     ipb_local_msg_t lm = {m->user, m->topic, m->topic_len, m->payload, m->payload_len, qos,
-                          retain, 0};
+                          retain, 0, NULL, 0, false};
     bool waits = qos && L->cur_c && L->cur_m == m && !L->closed;
     if (waits && !(lm.token = take_token(L, r))) {
         L->cur_failed = true; /* not delivered: the client sends it again */
         return;
+    }
+    if (waits && r->release && L->cur_pid) {
+        lm.client_id = L->cur_c->s->id;
+        lm.packet_id = L->cur_pid;
+        lm.dup = L->cur_dup;
+        L->cur_recorded = true;
     }
     if (r->cb(r->arg, &lm) && waits)
         L->cur_failed = true;
@@ -308,24 +319,54 @@ void ipb__route_local(const ipb_sub_t *sub, const ipb_msg_t *m, uint8_t qos, boo
         sub->cb(sub->arg, m->topic, m->topic_len, m->payload, m->payload_len, qos, retain);
 }
 
-void ipb__local_begin(ipb_broker_t *b, ipb_conn_t *c, const ipb_msg_t *m)
+void ipb__local_begin(ipb_broker_t *b, ipb_conn_t *c, const ipb_msg_t *m, uint16_t pid,
+                      bool dup)
 {
     ipb_local_t *L = b->local;
     if (!L)
         return; /* no receiver: nothing can wait */
     L->cur_c = c;
     L->cur_m = m;
-    L->cur_has = L->cur_failed = false;
+    L->cur_pid = pid;
+    L->cur_dup = dup;
+    L->cur_has = L->cur_failed = L->cur_recorded = false;
 }
 
-bool ipb__local_end(ipb_broker_t *b)
+bool ipb__local_end(ipb_broker_t *b, bool *recorded)
 {
     ipb_local_t *L = b->local;
+    *recorded = false;
     if (!L)
         return true;
+    *recorded = L->cur_recorded;
     L->cur_c = NULL;
     L->cur_m = NULL;
     return !L->cur_failed;
+}
+
+int ipb__local_pubrel(ipb_conn_t *c, uint16_t pid)
+{
+    ipb_local_t *L = c->b->local;
+    if (!L || !L->nqos2 || L->closed)
+        return 0;
+    /* As a message being routed: the tokens count against one open entry, the PUBCOMP's. */
+    L->cur_c = c;
+    L->cur_m = NULL;
+    L->cur_has = false;
+    int took = 0;
+    for (ipb_local_receiver_t *r = L->receivers; r; r = r->next) {
+        if (!r->release)
+            continue;
+        uint64_t token = take_token(L, r);
+        if (!token || r->release(r->arg, c->s->id, pid, token)) {
+            took = -1;
+            break;
+        }
+        took++;
+    }
+    L->cur_c = NULL;
+    L->cur_has = false;
+    return took;
 }
 
 int ipb__local_ack(ipb_conn_t *c, bool changed, uint8_t type, uint16_t pid, uint8_t reason,
@@ -420,6 +461,26 @@ int ipb_local_receiver_new(ipb_broker_t *b, ipb_local_recv_cb cb, void *arg,
     r->next = b->local->receivers;
     b->local->receivers = r;
     *out = r;
+    return 0;
+}
+
+int ipb__local_clean_start(ipb_broker_t *b, const char *client_id)
+{
+    ipb_local_t *L = b->local;
+    if (!L || !L->nqos2 || L->closed)
+        return 0;
+    for (ipb_local_receiver_t *r = L->receivers; r; r = r->next)
+        if (r->release && r->release(r->arg, client_id, 0, 0))
+            return -1;
+    return 0;
+}
+
+int ipb_local_receiver_qos2(ipb_local_receiver_t *r, ipb_local_release_cb release)
+{
+    if (!r || !release || r->release)
+        return IPM_EINVALID;
+    r->release = release;
+    r->L->nqos2++;
     return 0;
 }
 

@@ -27,11 +27,19 @@ typedef void (*ipb__local_release_fn)(ipb_conn_t *c, bool changed, uint8_t type,
 /* Hand m to an in-process subscription at qos (route.c's fan-out and retained). */
 void ipb__route_local(const ipb_sub_t *sub, const ipb_msg_t *m, uint8_t qos, bool retain);
 
-/* c's QoS 1/2 message m is about to be routed. */
-void ipb__local_begin(ipb_broker_t *b, ipb_conn_t *c, const ipb_msg_t *m);
+/* c's QoS 1/2 message m is about to be routed; at QoS 2, pid and dup are its packet id
+ * and DUP flag (pid 0 otherwise), for receivers that record QoS 2 exchanges. */
+void ipb__local_begin(ipb_broker_t *b, ipb_conn_t *c, const ipb_msg_t *m, uint16_t pid,
+                      bool dup);
 /* Routing is done. false: a receiver refused it or memory ran out (the caller closes c
- * without acknowledging, so the client sends it again). */
-bool ipb__local_end(ipb_broker_t *b);
+ * without acknowledging, so the client sends it again). *recorded: a receiver that
+ * records QoS 2 exchanges took it, so its record is committed before the broker's. */
+bool ipb__local_end(ipb_broker_t *b, bool *recorded);
+
+/* c's PUBREL of pid, to every receiver that records QoS 2 exchanges, each taking a token
+ * the PUBCOMP then waits for (ipb__local_ack). How many took it, or -1 when one could
+ * not (the caller closes c without the PUBCOMP: the client sends the PUBREL again). */
+int ipb__local_pubrel(ipb_conn_t *c, uint16_t pid);
 
 /*
  * The acknowledgement (type, pid, reason) of c's packet: 0 when nothing of c waits (the
@@ -42,6 +50,11 @@ bool ipb__local_end(ipb_broker_t *b);
  */
 int ipb__local_ack(ipb_conn_t *c, bool changed, uint8_t type, uint16_t pid, uint8_t reason,
                    bool barrier, ipb__local_release_fn release);
+
+/* client_id starts a clean session: receivers that record QoS 2 exchanges forget its
+ * ids (the client forgot them too). 0, or -1 when one could not take it (the caller
+ * refuses the CONNECT: the client tries again). */
+int ipb__local_clean_start(ipb_broker_t *b, const char *client_id);
 
 /* c is closing: what waits for it is dropped. */
 void ipb__local_forget(ipb_conn_t *c);

@@ -8,6 +8,8 @@
  * bytes); the worker thread alone touches SQLite while a commit is in flight, and the
  * loop thread touches it only when none is (open, replay, close).
  */
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,8 +316,12 @@ void ipb__persist_will(ipb_persist_t *p, const char *client, ipb_msg_t *will, in
 
 static void work_cb(uv_work_t *req)
 {
-    ipb_persist_t *p = req->data;
+    /* From the request's address, not req->data: that field is the loop's, read before
+     * the hand-off below could order it. */
+    ipb_persist_t *p = (ipb_persist_t *)((char *)req - offsetof(ipb_persist_t, req));
+    uint64_t n = atomic_load_explicit(&p->handoff, memory_order_acquire);
     p->run_rc = ipb__persist_commit(p, &p->run, p->run_err, sizeof p->run_err);
+    atomic_store_explicit(&p->handoff, n + 1, memory_order_release);
 }
 
 /* ---- after a commit (loop thread) ------------------------------------------------------- */
@@ -394,6 +400,7 @@ static void wake_all(ipb_persist_t *p)
 static void after_cb(uv_work_t *req, int status)
 {
     ipb_persist_t *p = req->data;
+    (void)atomic_load_explicit(&p->handoff, memory_order_acquire);
     p->busy = false;
     ipb__hist_observe(&p->b->store_commit, uv_hrtime() - p->b->store_commit_start);
     bool ok = status == 0 && p->run_rc == SQLITE_OK;
@@ -427,6 +434,7 @@ static void start(ipb_persist_t *p)
     p->busy = true;
     p->req.data = p;
     p->b->store_commit_start = uv_hrtime(); /* GET /metrics: how long commits take */
+    atomic_fetch_add_explicit(&p->handoff, 1, memory_order_release);
     if (uv_queue_work(p->b->loop, &p->req, work_cb, after_cb) < 0) {
         p->run_rc = ipb__persist_commit(p, &p->run, p->run_err, sizeof p->run_err);
         after_cb(&p->req, 0);

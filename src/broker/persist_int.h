@@ -5,6 +5,8 @@
 #ifndef IOTPLOT_BROKER_PERSIST_INT_H
 #define IOTPLOT_BROKER_PERSIST_INT_H
 
+#include <stdatomic.h>
+
 #include <sqlite3.h>
 
 #include "core.h"
@@ -93,6 +95,10 @@ struct ipb_persist {
     batch_t cur, run;
     uv_work_t req;
     bool busy;
+    /* Batches handed to the worker and back (work_cb, after_cb): release/acquire pairs
+     * a thread sanitizer can see, where libuv's own hand-off (a mutex inside libuv, an
+     * eventfd) is hidden from it. The ordering itself is libuv's. */
+    _Atomic uint64_t handoff;
     int run_rc;
     char run_err[160];
     uint64_t marks;

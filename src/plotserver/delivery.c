@@ -10,6 +10,14 @@
  * feeder completes the exchange (PUBCOMP) only once the forgetting is committed too, so
  * a crash in between makes the broker send the PUBREL again, never a new message under
  * an id still recorded. The table holds at most the ids in flight (65535).
+ *
+ * `iotplot serve` hands over the messages of many clients from a broker in the same
+ * process that, without persistence, forgets its QoS 2 ids when it is killed and then
+ * routes a client's resend as a new message. There the pair (client id, packet id) is
+ * recorded (ipp_server_handle_qos2), and only a resend (DUP set) is taken for the
+ * recorded message: one without DUP is new, and its record stands in for a stale one
+ * (left by a client that started over with a clean session, say). The pair is forgotten
+ * on the client's PUBREL (ipp_server_release_from), whose PUBCOMP waits for that commit.
  */
 #include <stdlib.h>
 
@@ -19,10 +27,13 @@
 
 struct ipp_qos2 {
     sqlite3_stmt *has, *add, *del, *clear;
+    sqlite3_stmt *chas, *cadd, *cdel, *cclear; /* by (client, id); a client's */
 };
 
 static const char qos2_schema[] =
-    "CREATE TABLE IF NOT EXISTS qos2_ids(id INTEGER PRIMARY KEY)";
+    "CREATE TABLE IF NOT EXISTS qos2_ids(id INTEGER PRIMARY KEY);"
+    "CREATE TABLE IF NOT EXISTS qos2_clients(client TEXT NOT NULL, id INTEGER NOT NULL,"
+    " PRIMARY KEY(client, id)) WITHOUT ROWID";
 
 static void qos2_close(struct ipp_qos2 *q)
 {
@@ -32,6 +43,10 @@ static void qos2_close(struct ipp_qos2 *q)
     sqlite3_finalize(q->add);
     sqlite3_finalize(q->del);
     sqlite3_finalize(q->clear);
+    sqlite3_finalize(q->chas);
+    sqlite3_finalize(q->cadd);
+    sqlite3_finalize(q->cdel);
+    sqlite3_finalize(q->cclear);
     free(q);
 }
 
@@ -47,7 +62,15 @@ static struct ipp_qos2 *qos2_open(ipp_server_t *s)
         sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO qos2_ids(id) VALUES(?)", -1, &q->add,
                            NULL) ||
         sqlite3_prepare_v2(db, "DELETE FROM qos2_ids WHERE id = ?", -1, &q->del, NULL) ||
-        sqlite3_prepare_v2(db, "DELETE FROM qos2_ids", -1, &q->clear, NULL)) {
+        sqlite3_prepare_v2(db, "DELETE FROM qos2_ids", -1, &q->clear, NULL) ||
+        sqlite3_prepare_v2(db, "SELECT 1 FROM qos2_clients WHERE client = ?2 AND id = ?1", -1,
+                           &q->chas, NULL) ||
+        sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO qos2_clients(client, id) VALUES(?2, ?1)",
+                           -1, &q->cadd, NULL) ||
+        sqlite3_prepare_v2(db, "DELETE FROM qos2_clients WHERE client = ?2 AND id = ?1", -1,
+                           &q->cdel, NULL) ||
+        sqlite3_prepare_v2(db, "DELETE FROM qos2_clients WHERE client = ?2", -1, &q->cclear,
+                           NULL)) {
         ipp__log(s, "store: cannot keep QoS 2 packet ids: %s", sqlite3_errmsg(db));
         qos2_close(q);
         return NULL;
@@ -56,15 +79,32 @@ static struct ipp_qos2 *qos2_open(ipp_server_t *s)
     return q;
 }
 
-/* Run a prepared statement on id: SQLITE_ROW, SQLITE_DONE or an error. */
-static int run(sqlite3_stmt *st, uint16_t id)
+/* Run a prepared statement on id (and client, for the by-client ones): SQLITE_ROW,
+ * SQLITE_DONE or an error. */
+static int run(sqlite3_stmt *st, uint16_t id, const char *client)
 {
     sqlite3_reset(st);
     if (id)
         sqlite3_bind_int(st, 1, id);
+    if (client)
+        sqlite3_bind_text(st, 2, client, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
+    sqlite3_clear_bindings(st);
     sqlite3_reset(st);
     return rc;
+}
+
+/* Whether an earlier run made the tables (then they are opened now). */
+static bool qos2_exists(ipp_server_t *s)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(ipp__store_db(s->store),
+                           "SELECT 1 FROM sqlite_master WHERE name = 'qos2_clients'", -1, &st,
+                           NULL) != SQLITE_OK)
+        return true; /* then qos2_open() says what is wrong */
+    bool found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return found;
 }
 
 int ipp__delivery_begin(ipp_server_t *s, const ipp_msg_t *m)
@@ -75,21 +115,29 @@ int ipp__delivery_begin(ipp_server_t *s, const ipp_msg_t *m)
         return 0;
     if (!m->qos2_id && m->kind == IPP_MSG_APPLY)
         return 1;
+    const char *cl = m->client;
+    /* A client's clean start, before any QoS 2 message: no table to clear, none made. */
+    if (m->kind == IPP_MSG_RELEASE && cl && !m->qos2_id && !s->qos2 && !qos2_exists(s))
+        return 0;
     struct ipp_qos2 *q = qos2_open(s);
     if (m->kind == IPP_MSG_RELEASE) {
-        if (q && run(m->qos2_id ? q->del : q->clear, m->qos2_id) != SQLITE_DONE)
+        sqlite3_stmt *st = !q    ? NULL
+                           : cl  ? (m->qos2_id ? q->cdel : q->cclear)
+                                 : (m->qos2_id ? q->del : q->clear);
+        if (q && run(st, m->qos2_id, cl) != SQLITE_DONE)
             ipp__log(s, "store: cannot forget QoS 2 packet id %u: %s", m->qos2_id,
                      sqlite3_errmsg(ipp__store_db(s->store)));
         return 0;
     }
-    if (q && run(q->has, m->qos2_id) == SQLITE_ROW) {
+    /* By client, only a resend can be the recorded message (the comment at the top). */
+    if (q && (!cl || m->dup) && run(cl ? q->chas : q->has, m->qos2_id, cl) == SQLITE_ROW) {
         pthread_mutex_lock(&s->mu);
         s->stats.repeated++;
         pthread_mutex_unlock(&s->mu);
         return 0;
     }
     /* Without the record a copy after a crash would be applied twice: say so. */
-    if (!q || run(q->add, m->qos2_id) != SQLITE_DONE)
+    if (!q || run(cl ? q->cadd : q->add, m->qos2_id, cl) != SQLITE_DONE)
         ipp__log(s, "store: cannot record QoS 2 packet id %u: %s", m->qos2_id,
                  sqlite3_errmsg(ipp__store_db(s->store)));
     return 1;

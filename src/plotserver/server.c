@@ -143,11 +143,12 @@ static void refuse(ipp_server_t *s, const char *topic, size_t topic_len, const c
 
 /* Queue one message for the ingest thread. 0, or -1 when it was dropped (logged). */
 static int enqueue(ipp_server_t *s, const char *owner, const char *topic, size_t topic_len,
-                   const uint8_t *payload, size_t len, uint64_t token, uint16_t qos2_id,
-                   ipp_msg_kind_t kind)
+                   const uint8_t *payload, size_t len, uint64_t token,
+                   const ipp_qos2_t *q2, ipp_msg_kind_t kind)
 {
     size_t olen = owner ? strlen(owner) + 1 : 0;
-    ipp_msg_t *m = malloc(sizeof *m + topic_len + len + 2 + olen);
+    size_t clen = q2 && q2->client ? strlen(q2->client) + 1 : 0;
+    ipp_msg_t *m = malloc(sizeof *m + topic_len + len + 2 + olen + clen);
     if (m) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -156,7 +157,8 @@ static int enqueue(ipp_server_t *s, const char *owner, const char *topic, size_t
         m->topic_len = topic_len;
         m->len = len;
         m->token = token;
-        m->qos2_id = qos2_id;
+        m->qos2_id = q2 ? q2->packet_id : 0;
+        m->dup = q2 && q2->dup;
         m->kind = (uint8_t)kind;
         if (topic_len)
             memcpy(m->data, topic, topic_len);
@@ -165,6 +167,8 @@ static int enqueue(ipp_server_t *s, const char *owner, const char *topic, size_t
             memcpy(m->data + topic_len + 1, payload, len);
         m->data[topic_len + 1 + len] = '\0';
         m->owner = owner ? memcpy(m->data + topic_len + len + 2, owner, olen) : NULL;
+        m->client = clen ? memcpy(m->data + topic_len + len + 2 + olen, q2->client, clen)
+                         : NULL;
     }
     size_t size = sizeof *m + topic_len + len; /* as ingest.c counts it back */
     pthread_mutex_lock(&s->mu);
@@ -259,7 +263,7 @@ void ipp_server_handle_owned(ipp_server_t *s, const char *owner, const char *top
     if (owner_refused(s, owner, topic, topic_len))
         return;
     if (check_size(s, topic, topic_len, len) == 0)
-        (void)enqueue(s, owner, topic, topic_len, payload, len, 0, 0, IPP_MSG_APPLY);
+        (void)enqueue(s, owner, topic, topic_len, payload, len, 0, NULL, IPP_MSG_APPLY);
 }
 
 int ipp_server_handle_ack(ipp_server_t *s, const char *topic, size_t topic_len,
@@ -269,28 +273,48 @@ int ipp_server_handle_ack(ipp_server_t *s, const char *topic, size_t topic_len,
     /* Refused as too large: never stored, but its token is reported in its turn. */
     if (check_size(s, topic, topic_len, len))
         return ipp_server_skip(s, token);
-    return enqueue(s, NULL, topic, topic_len, payload, len, token, qos2_id, IPP_MSG_APPLY);
+    ipp_qos2_t q2 = {.packet_id = qos2_id};
+    return enqueue(s, NULL, topic, topic_len, payload, len, token, &q2, IPP_MSG_APPLY);
 }
 
 int ipp_server_handle_owned_ack(ipp_server_t *s, const char *owner, const char *topic,
                                 size_t topic_len, const uint8_t *payload, size_t len,
                                 uint64_t token)
 {
+    return ipp_server_handle_qos2(s, owner, NULL, topic, topic_len, payload, len, token);
+}
+
+int ipp_server_handle_qos2(ipp_server_t *s, const char *owner, const ipp_qos2_t *q2,
+                           const char *topic, size_t topic_len, const uint8_t *payload,
+                           size_t len, uint64_t token)
+{
+    if (q2 && (!q2->client || !q2->packet_id))
+        q2 = NULL; /* nothing to recognise a resend by */
     if (owner_refused(s, owner, topic, topic_len))
         return ipp_server_skip(s, token);
     if (check_size(s, topic, topic_len, len))
         return ipp_server_skip(s, token);
-    return enqueue(s, owner, topic, topic_len, payload, len, token, 0, IPP_MSG_APPLY);
+    return enqueue(s, owner, topic, topic_len, payload, len, token, q2, IPP_MSG_APPLY);
 }
 
 int ipp_server_skip(ipp_server_t *s, uint64_t token)
 {
-    return enqueue(s, NULL, "", 0, NULL, 0, token, 0, IPP_MSG_REFUSED);
+    return enqueue(s, NULL, "", 0, NULL, 0, token, NULL, IPP_MSG_REFUSED);
 }
 
 int ipp_server_release(ipp_server_t *s, uint16_t qos2_id, uint64_t token)
 {
-    return enqueue(s, NULL, "", 0, NULL, 0, token, qos2_id, IPP_MSG_RELEASE);
+    ipp_qos2_t q2 = {.packet_id = qos2_id};
+    return enqueue(s, NULL, "", 0, NULL, 0, token, &q2, IPP_MSG_RELEASE);
+}
+
+int ipp_server_release_from(ipp_server_t *s, const char *client, uint16_t packet_id,
+                            uint64_t token)
+{
+    if (!client)
+        return -1;
+    ipp_qos2_t q2 = {.client = client, .packet_id = packet_id};
+    return enqueue(s, NULL, "", 0, NULL, 0, token, &q2, IPP_MSG_RELEASE);
 }
 
 int ipp_server_sync(ipp_server_t *s, int timeout_ms)

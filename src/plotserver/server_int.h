@@ -49,8 +49,10 @@ typedef struct ipp_msg {
     uint64_t token;   /* ipp_server_handle_ack()'s, or 0 */
     uint16_t qos2_id; /* 0, or the QoS 2 packet id applied once */
     uint8_t kind;     /* ipp_msg_kind_t */
+    bool dup;         /* with client: the PUBLISH's DUP flag */
     const char *owner; /* the folder its files go in (in data), or NULL */
-    char data[]; /* topic, NUL, payload, NUL[, owner, NUL] */
+    const char *client; /* with qos2_id: the publishing client's id (in data), or NULL */
+    char data[]; /* topic, NUL, payload, NUL[, owner, NUL][, client, NUL] */
 } ipp_msg_t;
 
 typedef enum { IPP_JOB_SAVE, IPP_JOB_PLOT } ipp_job_kind_t;
@@ -140,7 +142,8 @@ void ipp__ingest_free(ipp_server_t *s);
 
 /* delivery.c: what ipp_server_handle_ack() adds to applying a message. */
 /* Before applying m: record its token and QoS 2 id, forget released ids. 1 if m is to be
- * applied, 0 if not (refused earlier, a release, or a QoS 2 id already recorded). */
+ * applied, 0 if not (refused earlier, a release, or a QoS 2 id already recorded; with a
+ * client id, only a resend, DUP set, is taken for the recorded message). */
 int ipp__delivery_begin(ipp_server_t *s, const ipp_msg_t *m);
 /* After a commit (stored: it succeeded): report the last token to cfg.on_commit. */
 void ipp__delivery_committed(ipp_server_t *s, bool stored);

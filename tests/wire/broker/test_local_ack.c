@@ -66,6 +66,14 @@ typedef struct {
     uint64_t last_token;
     char last_topic[16];
     int refuse; /* refuse the next one */
+    /* QoS 2 exchanges (ipb_local_receiver_qos2): the last message's, the last PUBREL's */
+    char last_client[8];
+    uint16_t last_pid;
+    bool last_dup;
+    int nrel;
+    char rel_client[8];
+    uint16_t rel_pid;
+    uint64_t rel_token;
 } rx_t;
 
 static int on_msg(void *arg, const ipb_local_msg_t *m)
@@ -73,7 +81,24 @@ static int on_msg(void *arg, const ipb_local_msg_t *m)
     rx_t *rx = arg;
     rx->n++;
     rx->last_token = m->token;
+    snprintf(rx->last_client, sizeof rx->last_client, "%s", m->client_id ? m->client_id : "");
+    rx->last_pid = m->packet_id;
+    rx->last_dup = m->dup;
     snprintf(rx->last_topic, sizeof rx->last_topic, "%.*s", (int)m->topic_len, m->topic);
+    if (rx->refuse) {
+        rx->refuse = 0;
+        return -1;
+    }
+    return 0;
+}
+
+static int on_rel(void *arg, const char *client_id, uint16_t pid, uint64_t token)
+{
+    rx_t *rx = arg;
+    rx->nrel++;
+    snprintf(rx->rel_client, sizeof rx->rel_client, "%s", client_id);
+    rx->rel_pid = pid;
+    rx->rel_token = token;
     if (rx->refuse) {
         rx->refuse = 0;
         return -1;
@@ -316,6 +341,135 @@ static void test_with_persistence(void **state)
     assert_int_equal(system(path), 0);
 }
 
+/* A receiver that records QoS 2 exchanges: told (client, id, DUP) with each QoS 2
+ * message, and every PUBREL, known to the broker or not, whose PUBCOMP waits for it. */
+static void test_qos2_records(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    ipb_broker_t *b = new_broker(&loop);
+    rx_t rx = {0}, plain = {0};
+    ipb_local_receiver_t *r, *p;
+    assert_int_equal(ipb_local_receiver_new(b, on_msg, &rx, &r), 0);
+    assert_int_equal(ipb_local_receiver_qos2(r, on_rel), 0);
+    assert_int_equal(ipb_local_receiver_qos2(r, on_rel), IPM_EINVALID);
+    assert_int_equal(ipb_local_receiver_qos2(NULL, on_rel), IPM_EINVALID);
+    assert_int_equal(ipb_local_subscribe_receiver(b, "r/#", 1, r), 0);
+    assert_int_equal(ipb_local_receiver_new(b, on_msg, &plain, &p), 0);
+    assert_int_equal(ipb_local_subscribe_receiver(b, "r/#", 1, p), 0);
+    fake_t f;
+    ipb_conn_t *c = client(b, &loop, &f, 'q', false, false);
+
+    /* QoS 1: no exchange to name. QoS 2: named to r only. */
+    publish(c, "r/a", 1, false, 1);
+    assert_int_equal(rx.last_pid, 0);
+    assert_string_equal(rx.last_client, "");
+    publish(c, "r/b", 2, true, 7); /* a resend the broker has no record of: routed */
+    assert_int_equal(rx.n, 2);
+    assert_string_equal(rx.last_client, "q");
+    assert_int_equal(rx.last_pid, 7);
+    assert_true(rx.last_dup);
+    assert_int_equal(plain.n, 2);
+    assert_int_equal(plain.last_pid, 0);
+    ack(&loop, p, 2);
+    ack(&loop, r, 2);
+    const uint8_t acks[] = {0x40, 2, 0, 1, 0x50, 2, 0, 7};
+    expect_out(&f, acks, sizeof acks);
+
+    /* PUBREL 7: given to r (not p) with a token; the PUBCOMP waits for it. */
+    const uint8_t pubrel7[] = {0x62, 2, 0, 7};
+    fake_feed(c, pubrel7, sizeof pubrel7);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    assert_int_equal(rx.nrel, 1);
+    assert_string_equal(rx.rel_client, "q");
+    assert_int_equal(rx.rel_pid, 7);
+    assert_int_equal(rx.rel_token, 3);
+    assert_int_equal(plain.nrel, 0);
+    expect_out(&f, NULL, 0);
+    ack(&loop, r, 3);
+    const uint8_t pubcomp7[] = {0x70, 2, 0, 7};
+    expect_out(&f, pubcomp7, sizeof pubcomp7);
+
+    /* A PUBREL the broker does not know (it restarted): still r's, still waits. */
+    const uint8_t pubrel9[] = {0x62, 2, 0, 9};
+    fake_feed(c, pubrel9, sizeof pubrel9);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    assert_int_equal(rx.nrel, 2);
+    assert_int_equal(rx.rel_pid, 9);
+    expect_out(&f, NULL, 0);
+    ack(&loop, r, 4);
+    const uint8_t pubcomp9[] = {0x70, 2, 0, 9};
+    expect_out(&f, pubcomp9, sizeof pubcomp9);
+
+    /* A PUBREL r cannot take: the client is closed without its PUBCOMP. */
+    rx.refuse = 1;
+    fake_feed(c, pubrel9, sizeof pubrel9);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    assert_int_equal(rx.nrel, 3);
+    assert_true(f.closed);
+
+    /* A clean start: r forgets every id of the client (packet id 0, nothing waits). */
+    fake_t g;
+    client(b, &loop, &g, 'z', true, false);
+    assert_int_equal(rx.nrel, 4);
+    assert_string_equal(rx.rel_client, "z");
+    assert_int_equal(rx.rel_pid, 0);
+    assert_int_equal(rx.rel_token, 0);
+    finish(&loop, b);
+}
+
+/* With `persistence true`, a QoS 2 id whose message such a receiver took is committed
+ * only after the receiver acknowledged it: a broker stopped before that does not take
+ * the client's resend for stored, and routes it (the receiver recognises it). */
+static void test_qos2_records_persisted(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/iotplot-local-ack-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    for (int round = 0; round < 3; round++) {
+        uv_loop_t loop;
+        uv_loop_init(&loop);
+        ipb_broker_t *b = new_broker_in(&loop, dir);
+        rx_t rx = {0};
+        ipb_local_receiver_t *r;
+        assert_int_equal(ipb_local_receiver_new(b, on_msg, &rx, &r), 0);
+        assert_int_equal(ipb_local_receiver_qos2(r, on_rel), 0);
+        assert_int_equal(ipb_local_subscribe_receiver(b, "r/#", 1, r), 0);
+        fake_t f;
+        ipb_conn_t *c = client(b, &loop, &f, 'q', false, round > 0);
+        for (int i = 0; i < 50 && round == 0 && f.nout == f.seen; i++)
+            uv_run(&loop, UV_RUN_NOWAIT); /* the session's row committed */
+        publish(c, "r/a", 2, round > 0, 3);
+        if (round < 2) {
+            /* 0: first sent, never acknowledged by r. 1: the resend is routed (the id was
+             * not committed), and now acknowledged: the id is committed, then PUBREC. */
+            assert_int_equal(rx.n, 1);
+            assert_int_equal(rx.last_dup, round > 0);
+        } else {
+            /* 2: the broker has the id: not routed, PUBREC at once. */
+            assert_int_equal(rx.n, 0);
+        }
+        if (round == 1) {
+            ack(&loop, r, 1);
+            const uint8_t pubrec[] = {0x50, 2, 0, 3};
+            for (int i = 0; i < 2000 && f.nout - f.seen < sizeof pubrec; i++)
+                uv_run(&loop, UV_RUN_ONCE); /* the commit on its worker thread */
+            expect_out(&f, pubrec, sizeof pubrec);
+        }
+        if (round == 2) {
+            const uint8_t pubrec[] = {0x50, 2, 0, 3};
+            for (int i = 0; i < 2000 && f.nout - f.seen < sizeof pubrec; i++)
+                uv_run(&loop, UV_RUN_ONCE);
+            expect_out(&f, pubrec, sizeof pubrec);
+        }
+        finish(&loop, b);
+    }
+    char path[128];
+    snprintf(path, sizeof path, "rm -rf %s", dir);
+    assert_int_equal(system(path), 0);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -345,6 +499,8 @@ int main(void)
         cmocka_unit_test(test_gone_and_refused),
         cmocka_unit_test(test_qos2_resend),
         cmocka_unit_test(test_with_persistence),
+        cmocka_unit_test(test_qos2_records),
+        cmocka_unit_test(test_qos2_records_persisted),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

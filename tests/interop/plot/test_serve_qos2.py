@@ -1,0 +1,122 @@
+"""`iotplot serve` at QoS 2, exactly once across SIGKILL and a restart, byte by byte: a
+raw socket device sends a row at QoS 2 (packet id 5) and gets its PUBREC, so the row is
+committed; serve is killed and started again in the same folder; the device reconnects
+and sends what it had in flight as MQTT says it must: the PUBLISH again with DUP set
+(its PUBREC could have been lost with the kill), then the PUBREL. The row is stored once.
+Then a new row under id 5, DUP set as for a message whose first send was lost: stored
+(the PUBREL's PUBCOMP came only after the plot server forgot the id). And a PUBREL the
+restarted broker has never heard of (id 6, whose PUBREC the device had before the kill)
+still reaches the plot server: its PUBCOMP comes (0x00 in 5.0), and a new row under
+id 6 is stored. Each for 3.1.1 and 5.0 (clean session off / a session expiry), without
+and with `persistence true` (serve -c). And a clean start forgets the ids kept."""
+import csv
+import os
+import signal
+import sys
+
+import iptest
+import plotlib
+
+sys.path.insert(0, os.path.join(os.environ["IOTPLOT_SRC"], "tests", "wire", "broker"))
+import wire  # noqa: E402
+
+V311, V5 = wire.V311, wire.V5
+
+
+def connect(port, cid, v, clean=False):
+    c = wire.Client(port)
+    p = [(0x11, 3600)] if v == V5 else None      # Session Expiry Interval
+    c.send(wire.connect(cid, v=v, clean=clean, p=p))
+    pkt = c.read_packet()
+    if pkt[0] != 0x20 or pkt[3] != 0:
+        raise AssertionError(f"CONNACK: got {pkt.hex()}")
+    return c
+
+
+def exchange(c, v, pid, payload, dup=False):
+    """One QoS 2 row, PUBLISH to PUBCOMP."""
+    c.send(wire.publish("w/data", payload, qos=2, dup=dup, pid=pid, v=v))
+    c.expect(wire.pubrec(pid, v=v), f"PUBREC {pid}")
+    c.send(wire.pubrel(pid, v=v))
+    c.expect(wire.pubcomp(pid, v=v), f"PUBCOMP {pid}")
+
+
+def scenario(v, persist):
+    with iptest.tempdir() as d:
+        out, logs = os.path.join(d, "out"), os.path.join(d, "logs")
+        port = iptest.free_port()
+        extra = ["-s", "w"]
+        if persist:
+            conf = os.path.join(d, "serve.conf")
+            with open(conf, "w") as f:
+                f.write("allow_anonymous true\npersistence true\n"
+                        f"persistence_location {d}/broker\n")
+            os.makedirs(os.path.join(d, "broker"))
+            extra += ["-c", conf]
+        cid = f"wire-qos2-{v}"
+        with plotlib.serve(out, *extra, logdir=logs, port=port) as (p, _, _log):
+            c = connect(port, cid, v)
+            c.send(wire.publish("w/new_series", '["s", "i"]', qos=1, pid=1, v=v))
+            c.expect(wire.puback(1, v=v), "PUBACK of new_series")
+            c.send(wire.publish("w/data", '["s", 1]', qos=2, pid=5, v=v))
+            c.expect(wire.pubrec(5, v=v), "PUBREC 5: row 1 committed")
+            c.send(wire.publish("w/data", '["s", 2]', qos=2, pid=6, v=v))
+            c.expect(wire.pubrec(6, v=v), "PUBREC 6: row 2 committed")
+            p.send_signal(signal.SIGKILL)
+            p.wait(5)
+            c.close()
+        with plotlib.serve(out, *extra, logdir=logs, port=port):
+            c = connect(port, cid, v)
+            # In flight at the kill: PUBLISH 5 without its PUBREC (as the device must
+            # assume), PUBREL 6 without its PUBCOMP.
+            exchange(c, v, 5, '["s", 1]', dup=True)
+            c.send(wire.pubrel(6, v=v))
+            c.expect(wire.pubcomp(6, v=v), "PUBCOMP 6, 0x00: the plot server had the id")
+            # New messages under the released ids, their first sends lost: stored.
+            exchange(c, v, 5, '["s", 3]', dup=True)
+            exchange(c, v, 6, '["s", 4]', dup=True)
+            c.send(wire.publish("w/save_series", '["s", "s.csv"]', qos=1, pid=2, v=v))
+            c.expect(wire.puback(2, v=v), "PUBACK of save_series")
+            path = plotlib.wait_file(os.path.join(out, "s.csv"), 60)
+            c.send(wire.disconnect(v=v))
+            c.close()
+        with open(path, newline="") as f:
+            rows = [int(float(line[0])) for line in list(csv.reader(f))[1:]]
+        iptest.expect_eq(sorted(rows), [1, 2, 3, 4], "rows stored, each once")
+
+
+def clean_start(v):
+    """A device that starts a clean session forgot its ids: so does the plot server. Id 7
+    is left recorded (PUBREC, no PUBREL); after a clean start a message under id 7 whose
+    first send was lost (DUP set) is a new one, and stored."""
+    with iptest.tempdir() as d:
+        out = os.path.join(d, "out")
+        with plotlib.serve(out, "-s", "w") as (_, port, _log):
+            cid = f"wire-clean-{v}"
+            c = connect(port, cid, v)
+            c.send(wire.publish("w/new_series", '["s", "i"]', qos=1, pid=1, v=v))
+            c.expect(wire.puback(1, v=v), "PUBACK of new_series")
+            c.send(wire.publish("w/data", '["s", 1]', qos=2, pid=7, v=v))
+            c.expect(wire.pubrec(7, v=v), "PUBREC 7")
+            c.close()
+            c = connect(port, cid, v, clean=True)
+            exchange(c, v, 7, '["s", 2]', dup=True)
+            c.send(wire.publish("w/save_series", '["s", "s.csv"]', qos=1, pid=2, v=v))
+            c.expect(wire.puback(2, v=v), "PUBACK of save_series")
+            path = plotlib.wait_file(os.path.join(out, "s.csv"), 60)
+            c.close()
+        with open(path, newline="") as f:
+            rows = [int(float(line[0])) for line in list(csv.reader(f))[1:]]
+        iptest.expect_eq(sorted(rows), [1, 2], "rows stored")
+
+
+res = iptest.Results()
+for persist in (False, True):
+    for v, name in ((V311, "3.1.1"), (V5, "5.0")):
+        res.check(f"serve{' with persistence' if persist else ''}, {name}: a QoS 2 resend "
+                  "and a PUBREL after SIGKILL and a restart are taken once; the released "
+                  "ids carry new rows", scenario, v, persist)
+for v, name in ((V311, "3.1.1"), (V5, "5.0")):
+    res.check(f"serve, {name}: a clean start forgets the QoS 2 ids the plot server kept",
+              clean_start, v)
+res.finish()
