@@ -2,6 +2,7 @@
 """Run the broker benchmark: iotplot broker and mosquitto alternately on the same load.
 
     bench/broker/bench.py BUILD_DIR [--seconds S] [--idle N] [--rounds R] [--persistence]
+                          [--idle-only]
 
 For every scenario, each broker is started fresh with the same configuration, the C load
 generator (ipb_loadgen) runs against it, and the broker is stopped; the two run in
@@ -12,6 +13,12 @@ iotplot / mosquitto (for latency and memory, lower is better).
 with `persistence true` to a persistent subscriber online, and to one offline (publishers
 paced by their PUBACKs: messages stored and acknowledged per second). Each run starts
 with an empty store in its own folder.
+
+--idle N connects N idle clients (--idle-only: that scenario alone). Each process needs a
+descriptor per connection: this script raises its RLIMIT_NOFILE soft limit to the hard
+one, the brokers inherit it (ours raises its own too, mosquitto does not), and the load
+generator connects as many as the limits allow; the table says how many it reached and,
+below it, which limit stopped it.
 """
 import argparse
 import json
@@ -77,9 +84,13 @@ def main():
                     help="QoS 1 fan-in in memory and with persistence, online and offline")
     ap.add_argument("--nodelay", action="store_true",
                     help="give mosquitto set_tcp_nodelay true (its default leaves Nagle on)")
+    ap.add_argument("--idle-only", action="store_true", help="only the idle scenario")
     a = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if hard != resource.RLIM_INFINITY and hard < int(a.idle) + 64:
+        print(f"RLIMIT_NOFILE hard limit {hard} is below the {a.idle} idle connections asked",
+              file=sys.stderr)
     brokers = {"iotplot": [os.path.join(a.build, "src", "cli", "iotplot"), "broker"],
                "mosquitto": ["mosquitto"]}
     loadgen = os.path.join(a.build, "bench", "broker", "ipb_loadgen")
@@ -91,6 +102,8 @@ def main():
     for q in ("0", "1"):
         runs.append((f"latency QoS {q}", ["-s", "latency", "-q", q, "-t", a.seconds], None, None))
     runs.append(("idle", ["-s", "idle", "-n", a.idle], None, None))
+    if a.idle_only:
+        runs = runs[-1:]
     if a.persistence:
         fanin = ["-s", "fanin", "-q", "1", "-t", a.seconds]
         runs = [("fanin QoS 1 in memory (msg/s)", fanin, "delivered_per_s", max),
@@ -99,6 +112,7 @@ def main():
                 ("fanin QoS 1 persistent, subscriber offline (stored+acked/s)",
                  fanin + ["--offline", "1"], "delivered_per_s", max)]
     rows = []
+    notes = []
     with tempfile.TemporaryDirectory() as d:
         for name, args, key, best in runs:
             res = {b: [] for b in brokers}
@@ -121,19 +135,28 @@ def main():
                     v = {b: min(r[k] for r in res[b]) for b in brokers}
                     rows.append((f"{name} {k[:-3]} (us)", v["iotplot"], v["mosquitto"]))
             else:
+                reached = min(r["connections"] for b in brokers for r in res[b])
+                for b in brokers:
+                    r = res[b][0]
+                    got = ", ".join(f"{x['connections']:,}" for x in res[b])
+                    notes.append(f"idle, {b}: {r['asked']:,} asked, {got} connected "
+                                 f"(from {r['source_addresses']} source addresses), limit: "
+                                 f"{r['limit']}")
                 for k, label in (("connects_per_s", "connects/s"),
                                  ("bytes_per_conn", "RSS bytes per idle connection"),
                                  ("rss_full_kib", "RSS with all connected (KiB)"),
                                  ("rss_after_kib", "RSS after they left (KiB)")):
                     pick = max if k == "connects_per_s" else min
                     v = {b: pick(r[k] for r in res[b]) for b in brokers}
-                    rows.append((f"idle {a.idle}: {label}", v["iotplot"], v["mosquitto"]))
+                    rows.append((f"idle {reached:,}: {label}", v["iotplot"], v["mosquitto"]))
             print(f"  done: {name}", file=sys.stderr, flush=True)
     print(f"| scenario | iotplot | mosquitto | ratio |")
     print(f"|---|---:|---:|---:|")
     for name, ours, theirs in rows:
         ratio = ours / theirs if theirs else float("inf")
         print(f"| {name} | {ours:,.1f} | {theirs:,.1f} | {ratio:.2f} |")
+    for n in notes:
+        print(f"\n{n}")
 
 
 if __name__ == "__main__":
