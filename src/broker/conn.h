@@ -23,7 +23,7 @@ typedef struct ipb_out ipb_out_t;
 #define IPB_CONN_CLOSED 3     /* transport closing */
 
 struct ipb_conn {
-    /* Pointers first, then packed small fields: one per client, 144 bytes. */
+    /* Pointers first, then packed small fields: one per client, 152 bytes (160 of heap). */
     ipb_broker_t *b;
     ipb_transport_t *tr;
     ipb_session_t *s;
@@ -47,7 +47,7 @@ struct ipb_conn {
     uint8_t version;
     uint8_t state;
     uint8_t listener;
-    /* Flags as bits: one byte for all, so an idle connection stays within 144 bytes. */
+    /* Flags as bits: one byte for all. */
     bool in_flush : 1;
     bool will_on_close : 1;    /* publish the will when this connection ends */
     bool no_problem_info : 1;  /* 5.0 Request Problem Information 0: no reason strings */

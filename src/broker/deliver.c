@@ -127,6 +127,8 @@ void ipb__session_drop_deliveries(ipb_broker_t *b, ipb_session_t *s)
         b->queued_total -= s->ndisk;
         s->ndisk = 0;
     }
+    free(s->park);
+    s->park = NULL;
     s->ninflight = 0;
     s->nqueued = 0;
     s->queued_bytes = 0;
@@ -334,6 +336,10 @@ void ipb__session_deliver(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, uint8
         return;
     }
     if (!direct && b->persist && s->expiry && qos && must_park(b, s, m)) {
+        if (!s->park && !(s->park = calloc(1, sizeof *s->park))) {
+            b->st.pub_dropped++;
+            return;
+        }
         uint64_t seq = ipb__persist_dlv_park(b->persist, s->id, m, qos, retain, subids,
                                              nsubids);
         if (!seq) {
@@ -341,8 +347,8 @@ void ipb__session_deliver(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, uint8
             return;
         }
         if (!s->ndisk++)
-            s->disk_next = seq;
-        s->disk_last = seq;
+            s->park->next = seq;
+        s->park->last = seq;
         count_add(s, m->payload_len);
         b->queued_total++;
         return;
@@ -392,11 +398,11 @@ bool ipb__session_restore_dlv(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, u
 void ipb__session_restore_queue(ipb_broker_t *b, ipb_session_t *s, uint32_t n, uint64_t first,
                                 uint64_t last)
 {
-    if (!n || s->ndisk)
-        return;
+    if (!n || s->ndisk || (!s->park && !(s->park = calloc(1, sizeof *s->park))))
+        return; /* without memory the rows stay on disk, unread, as a full queue's */
     s->ndisk = n;
-    s->disk_next = first;
-    s->disk_last = last;
+    s->park->next = first;
+    s->park->last = last;
     s->nqueued += n;
     b->queued_total += n;
 }
@@ -414,10 +420,10 @@ static void on_page(void *arg, const ipb__persist_row_t *r)
     page_t *pg = arg;
     ipb_broker_t *b = pg->b;
     ipb_session_t *s = pg->s;
-    if (!s->ndisk || r->seq < s->disk_next)
+    if (!s->ndisk || r->seq < s->park->next)
         return;
     s->ndisk--;
-    s->disk_next = r->seq + 1;
+    s->park->next = r->seq + 1;
     ipb_msg_t *m = ipb__persist_msg(r, r->retain, pg->now, pg->wall);
     ipb_dlv_t *d = m ? dlv_new(b, m, r->qos, r->retain, r->subids, r->nsubids) : NULL;
     if (!d) {
@@ -445,7 +451,7 @@ static void on_page(void *arg, const ipb__persist_row_t *r)
 static void page_in(ipb_broker_t *b, ipb_session_t *s)
 {
     unsigned head = s->nqueued - s->ndisk;
-    if (s->pwait || head >= QUEUE_LOW)
+    if (!s->ndisk || s->pwait || head >= QUEUE_LOW)
         return;
     unsigned want = QUEUE_HEAD - head;
     if (b->cfg.persistence_queue_memory && b->queue_memory >= b->cfg.persistence_queue_memory) {
@@ -456,10 +462,10 @@ static void page_in(ipb_broker_t *b, ipb_session_t *s)
     if (want > s->ndisk)
         want = s->ndisk;
     page_t pg = {b, s, ipb__now(b), ipb__wall_ms()};
-    int n = ipb__persist_page(b->persist, s->id, s->disk_next, want, on_page, &pg);
+    int n = ipb__persist_page(b->persist, s->id, s->park->next, want, on_page, &pg);
     if (n < 0 || (unsigned)n >= want || !s->ndisk)
         return;
-    if (s->disk_last > ipb__persist_settled(b->persist)) {
+    if (s->park->last > ipb__persist_settled(b->persist)) {
         ipb__persist_wait(b->persist, s);
         return;
     }

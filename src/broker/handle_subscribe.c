@@ -138,11 +138,7 @@ static bool hold_suback(ipb_conn_t *c, const ipm_subscribe_t *p, const uint8_t *
         free(h);
         return false;
     }
-    if (s->subacks_tail)
-        s->subacks_tail->next = h;
-    else
-        s->subacks = h;
-    s->subacks_tail = h;
+    ipb__session_suback_push(s, h);
     return true;
 }
 
@@ -150,12 +146,9 @@ void ipb__subscribe_release(ipb_broker_t *b, ipb_conn_t *c, bool stored)
 {
     (void)b;
     ipb_session_t *s = c->s;
-    ipb_held_suback_t *h = s ? s->subacks : NULL;
+    ipb_held_suback_t *h = s ? ipb__session_suback_pop(s) : NULL;
     if (!h)
         return;
-    s->subacks = h->next;
-    if (!s->subacks)
-        s->subacks_tail = NULL;
     if (c->state != IPB_CONN_ACTIVE) {
         free(h);
         return;

@@ -115,14 +115,34 @@ void ipb__session_set_offline(ipb_broker_t *b, ipb_session_t *s, bool offline)
     }
 }
 
+/* The held SUBACKs are a circular list: s->subacks is the newest, its next the oldest. */
+void ipb__session_suback_push(ipb_session_t *s, ipb_held_suback_t *h)
+{
+    ipb_held_suback_t *last = s->subacks;
+    h->next = last ? last->next : h;
+    if (last)
+        last->next = h;
+    s->subacks = h;
+}
+
+ipb_held_suback_t *ipb__session_suback_pop(ipb_session_t *s)
+{
+    ipb_held_suback_t *last = s->subacks;
+    if (!last)
+        return NULL;
+    ipb_held_suback_t *h = last->next;
+    if (h == last)
+        s->subacks = NULL;
+    else
+        last->next = h->next;
+    h->next = NULL;
+    return h;
+}
+
 void ipb__session_drop_subacks(ipb_session_t *s)
 {
-    while (s->subacks) {
-        ipb_held_suback_t *h = s->subacks;
-        s->subacks = h->next;
+    for (ipb_held_suback_t *h; (h = ipb__session_suback_pop(s));)
         free(h);
-    }
-    s->subacks_tail = NULL;
 }
 
 /* s leaves its connection: nothing held for that connection goes out. */

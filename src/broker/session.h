@@ -30,6 +30,11 @@ typedef struct ipb_dlv {
 
 typedef struct ipb_sub ipb_sub_t;
 
+/* A session's parked queue: from sequence next on, the newest last (deliver.c). */
+typedef struct {
+    uint64_t next, last;
+} ipb_parked_t;
+
 /*
  * A SUBACK held until the commit of the subscriptions it acknowledges, with what goes
  * out after it: the retained messages of those filters (handle_subscribe.c builds and
@@ -47,7 +52,9 @@ typedef struct ipb_held_suback {
 
 
 struct ipb_session {
-    /* Pointers first, then packed small fields: one per client. */
+    /* Pointers, then 32-bit, 16-bit and byte fields, so no padding comes before the id:
+     * with glibc's size classes, an idle client's session with an id of up to 15 bytes
+     * takes 176 bytes of heap, one of up to 31 bytes 192. */
     ipb_session_t *hnext; /* client-id hash chain */
     ipb_conn_t *conn;     /* NULL while offline */
     ipb_sub_t *subs;      /* this session's subscriptions */
@@ -55,9 +62,13 @@ struct ipb_session {
     ipb_dlv_t *queue, *queue_tail;       /* waiting for room in the inflight window */
     uint16_t *rx_qos2;    /* packet ids of QoS 2 received, waiting for PUBREL */
     ipb_msg_t *will;      /* delayed will waiting while offline */
-    ipb_held_suback_t *subacks, *subacks_tail; /* SUBACKs waiting for a commit, in order */
+    ipb_held_suback_t *subacks; /* SUBACKs waiting for a commit: the newest, circular */
     char *username;       /* who owns it: ACL checks of deliveries while offline */
-    unsigned listener;    /* of its last connection: whose ACL those checks use */
+    /* With persistence, the queue past a short head in memory is on disk only ("parked",
+     * counted in nqueued and queued_bytes): ndisk deliveries, their sequences in park
+     * (allocated by the first, freed with the session's deliveries). */
+    ipb_parked_t *park;
+    uint32_t ndisk;
     uint32_t serial;      /* tells sessions apart for No Local (0 = none) */
     uint32_t expire_at;   /* while offline: ipb__secs() deadline; 0 = never */
     uint32_t will_at;     /* ipb__secs() when the delayed will goes out */
@@ -67,18 +78,14 @@ struct ipb_session {
     uint32_t expiry;      /* session expiry interval, seconds */
     uint32_t mgen, midx;  /* scratch of one fan-out (see route.c) */
     uint32_t oidx;        /* 1 + slot in the broker's offline array; 0 = not there */
+    uint32_t held;        /* acknowledgements waiting for a commit (persist.c) */
     uint16_t ninflight;
     uint16_t nrx_qos2;    /* the array's capacity follows from it: see ipb__session_rx_add() */
     uint16_t next_pid;
-    uint32_t held;        /* acknowledgements waiting for a commit (persist.c) */
-    /* With persistence, the queue past a short head in memory is on disk only ("parked",
-     * counted in nqueued and queued_bytes): ndisk deliveries from sequence disk_next on,
-     * the newest disk_last. */
-    uint32_t ndisk;
-    uint64_t disk_next, disk_last;
-    bool stored;          /* it has a row in the persistence file */
-    bool pwait;           /* waiting for a commit to page its queue in (persist.c) */
-    bool trusted;         /* a bridge's local side (bridge.c): no ACL on its deliveries */
+    uint8_t listener;     /* of its last connection: whose ACL those checks use */
+    bool stored : 1;      /* it has a row in the persistence file */
+    bool pwait : 1;       /* waiting for a commit to page its queue in (persist.c) */
+    bool trusted : 1;     /* a bridge's local side (bridge.c): no ACL on its deliveries */
     char id[];            /* client identifier, in the same allocation */
 };
 
@@ -134,6 +141,9 @@ ipb_conn_t *ipb__session_unlink(ipb_broker_t *b, ipb_session_t *s, bool ending);
  */
 ipb_session_t *ipb__session_attach(ipb_broker_t *b, ipb_conn_t *c, ipb_session_t *s,
                                    const char *id, bool fresh, bool *present);
+/* A SUBACK held for a commit joins s's, in order; the oldest leaves (NULL: none). */
+void ipb__session_suback_push(ipb_session_t *s, ipb_held_suback_t *h);
+ipb_held_suback_t *ipb__session_suback_pop(ipb_session_t *s);
 /* The SUBACKs held for s go unsent (its connection left: the client subscribes again). */
 void ipb__session_drop_subacks(ipb_session_t *s);
 /* c ends: unlink its session; publish or keep its will; free or time the session. */
