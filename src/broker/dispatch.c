@@ -156,6 +156,9 @@ void ipb_conn_on_read(ipb_conn_t *c, ssize_t n, const uv_buf_t *buf)
             ipb__conn_on_peer_eof(c);
             return;
         }
+        /* The peer has closed (or reset) already: no EOF will come to wait for, so the
+         * connection ends once its last bytes are out, not after the closing grace. */
+        c->peer_eof = true;
         ipb__conn_close(c, c->state == IPB_CONN_ACTIVE ? "closed its connection" : NULL);
         return;
     }
