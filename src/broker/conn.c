@@ -84,6 +84,13 @@ ipb_conn_t *ipb_conn_new(ipb_broker_t *b, unsigned listener, ipb_transport_t *t)
     return c;
 }
 
+ipb_conn_rare_t *ipb__conn_rare(ipb_conn_t *c)
+{
+    if (!c->rare)
+        c->rare = calloc(1, sizeof *c->rare);
+    return c->rare;
+}
+
 /* ---- output ----------------------------------------------------------------------- */
 
 /* The (up to 4) byte ranges of one queued packet. */
@@ -341,6 +348,7 @@ void ipb_conn_on_closed(ipb_conn_t *c)
     b->nconns--;
     b->closed_since_trim++;
     ipb__alias_free(c);
+    free(c->rare); /* its will and acknowledgements went with the close */
     free(c->rbuf);
     free(c->username);
     free(c);

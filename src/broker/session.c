@@ -231,7 +231,7 @@ void ipb__session_detach(ipb_broker_t *b, ipb_conn_t *c)
 {
     ipb_session_t *s = c->s;
     uint64_t now = ipb__now(b);
-    ipb_msg_t *will = c->will_on_close ? c->will : NULL;
+    ipb_msg_t *will = c->will_on_close ? ipb__conn_will(c) : NULL;
     c->s = NULL;
     if (s)
         s->conn = NULL;
@@ -247,8 +247,7 @@ void ipb__session_detach(ipb_broker_t *b, ipb_conn_t *c)
     }
     if (will)
         b->publish(b, will);
-    ipb__msg_unref(c->will);
-    c->will = NULL;
+    ipb__conn_will_drop(c);
     if (!s)
         return;
     if (!s->expiry) {
@@ -274,10 +273,10 @@ ipb_conn_t *ipb__session_unlink(ipb_broker_t *b, ipb_session_t *s, bool ending)
     forget(b, s);
     /* A delayed will waits for nothing when the session ends here; otherwise the client
      * that takes over is back within the delay and the will is not sent (MQTT-3.1.3-9). */
-    if (old->will && old->will_on_close && (ending || !old->will->will_delay))
-        b->publish(b, old->will);
-    ipb__msg_unref(old->will);
-    old->will = NULL;
+    ipb_msg_t *will = ipb__conn_will(old);
+    if (will && old->will_on_close && (ending || !will->will_delay))
+        b->publish(b, will);
+    ipb__conn_will_drop(old);
     return old;
 }
 
