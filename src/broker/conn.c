@@ -361,6 +361,8 @@ void ipb__conns_tick(ipb_broker_t *b, uint64_t now)
     ipb_conn_t *c = b->conns, *next;
     for (; c; c = next) {
         next = c->next;
+        if (c->s && c->s->flow)
+            ipb__session_flow_trim(c->s, false); /* QoS 1/2 state idle since the last tick */
         uint32_t idle = (uint32_t)now - c->last_rx; /* wraps correctly */
         if (c->state == IPB_CONN_NEW && idle >= b->cfg.connect_timeout_ms) {
             hard_close(c);

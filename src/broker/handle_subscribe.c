@@ -207,7 +207,7 @@ int ipb__handle_subscribe(ipb_conn_t *c, const ipm_subscribe_t *p)
         n++;
     }
     /* Behind what it changed in the store, or behind acknowledgements already waiting. */
-    if (b->persist && (ipb__persist_mark(b->persist) != mark || c->s->held)) {
+    if (b->persist && (ipb__persist_mark(b->persist) != mark || ipb__session_held(c->s))) {
         if (!hold_suback(c, p, reasons, fresh, n, subid))
             ipb__conn_kick(c, IPM_RC_SERVER_BUSY, "out of memory");
         rc = 0;

@@ -73,7 +73,6 @@ ipb_session_t *ipb__session_new(ipb_broker_t *b, const char *id)
     if (!++b->next_serial)
         b->next_serial = 1;
     s->serial = b->next_serial;
-    s->next_pid = 1;
     size_t h = hash_id(id) & (b->nstab - 1);
     s->hnext = b->stab[h];
     b->stab[h] = s;
@@ -86,9 +85,9 @@ void ipb__session_reset(ipb_broker_t *b, ipb_session_t *s)
     while (s->subs)
         ipb__sub_free(b, s->subs);
     ipb__session_drop_deliveries(b, s);
-    free(s->rx_qos2);
-    s->rx_qos2 = NULL;
-    s->nrx_qos2 = 0;
+    if (s->flow)
+        s->flow->nrx_qos2 = 0;
+    ipb__session_flow_trim(s, true);
     ipb__msg_unref(s->will);
     s->will = NULL;
 }
@@ -148,7 +147,7 @@ void ipb__session_drop_subacks(ipb_session_t *s)
 /* s leaves its connection: nothing held for that connection goes out. */
 static void forget(ipb_broker_t *b, ipb_session_t *s)
 {
-    if (b->persist && (s->held || s->pwait))
+    if (b->persist && (ipb__session_held(s) || s->pwait))
         ipb__persist_forget(b->persist, s);
     ipb__session_drop_subacks(s);
 }
@@ -187,8 +186,9 @@ void ipb__sessions_free_all(ipb_broker_t *b)
 
 bool ipb__session_rx_has(const ipb_session_t *s, uint16_t pid)
 {
-    for (unsigned i = 0; i < s->nrx_qos2; i++)
-        if (s->rx_qos2[i] == pid)
+    const ipb_flow_t *f = s->flow;
+    for (unsigned i = 0; f && i < f->nrx_qos2; i++)
+        if (f->rx_qos2[i] == pid)
             return true;
     return false;
 }
@@ -196,27 +196,32 @@ bool ipb__session_rx_has(const ipb_session_t *s, uint16_t pid)
 bool ipb__session_rx_add(ipb_session_t *s, uint16_t pid)
 {
     /* Capacity is 0, or the smallest power of two >= max(4, count): grow when full. */
+    ipb_flow_t *f = ipb__session_flow(s);
+    if (!f)
+        return false;
     unsigned cap = 0;
-    if (s->nrx_qos2)
-        for (cap = 4; cap < s->nrx_qos2; cap *= 2)
+    if (f->nrx_qos2)
+        for (cap = 4; cap < f->nrx_qos2; cap *= 2)
             ;
-    if (s->nrx_qos2 == cap) {
+    if (f->nrx_qos2 == cap) {
         unsigned nc = cap ? cap * 2u : 4u;
-        uint16_t *n = realloc(s->rx_qos2, nc * sizeof *n);
+        uint16_t *n = realloc(f->rx_qos2, nc * sizeof *n);
         if (!n)
             return false;
-        s->rx_qos2 = n;
+        f->rx_qos2 = n;
     }
-    s->rx_qos2[s->nrx_qos2++] = pid;
+    f->rx_qos2[f->nrx_qos2++] = pid;
+    f->used = true;
     return true;
 }
 
 bool ipb__session_rx_release(ipb_session_t *s, uint16_t pid)
 {
-    for (unsigned i = 0; i < s->nrx_qos2; i++) {
-        if (s->rx_qos2[i] != pid)
+    ipb_flow_t *f = s->flow;
+    for (unsigned i = 0; f && i < f->nrx_qos2; i++) {
+        if (f->rx_qos2[i] != pid)
             continue;
-        s->rx_qos2[i] = s->rx_qos2[--s->nrx_qos2];
+        f->rx_qos2[i] = f->rx_qos2[--f->nrx_qos2];
         return true;
     }
     return false;
@@ -254,6 +259,7 @@ void ipb__session_detach(ipb_broker_t *b, ipb_conn_t *c)
         ipb__session_free(b, s);
         return;
     }
+    ipb__session_flow_trim(s, true); /* an offline session's flow only grows: empty, it goes */
     forget(b, s);
     s->expire_at = s->expiry == IPM_SESSION_EXPIRY_NEVER ? 0 : ipb__deadline(b, now, s->expiry);
     if (s->expire_at || s->will)
