@@ -259,8 +259,8 @@ void ipb__session_detach(ipb_broker_t *b, ipb_conn_t *c)
         ipb__session_free(b, s);
         return;
     }
+    forget(b, s); /* first: the acknowledgements it held keep its flow */
     ipb__session_flow_trim(s, true); /* an offline session's flow only grows: empty, it goes */
-    forget(b, s);
     s->expire_at = s->expiry == IPM_SESSION_EXPIRY_NEVER ? 0 : ipb__deadline(b, now, s->expiry);
     if (s->expire_at || s->will)
         ipb__session_set_offline(b, s, true);
