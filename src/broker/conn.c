@@ -84,13 +84,6 @@ ipb_conn_t *ipb_conn_new(ipb_broker_t *b, unsigned listener, ipb_transport_t *t)
     return c;
 }
 
-ipb_conn_rare_t *ipb__conn_rare(ipb_conn_t *c)
-{
-    if (!c->rare)
-        c->rare = calloc(1, sizeof *c->rare);
-    return c->rare;
-}
-
 /* ---- output ----------------------------------------------------------------------- */
 
 /* The (up to 4) byte ranges of one queued packet. */

@@ -8,6 +8,7 @@
 #ifndef IOTPLOT_BROKER_CONN_H
 #define IOTPLOT_BROKER_CONN_H
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "alias.h"
@@ -87,8 +88,14 @@ static inline bool ipb__conn_bridge_state(const char *id, const uint8_t *topic, 
            !memcmp(topic + plen, id, ilen) && !memcmp(topic + plen + ilen, post, slen);
 }
 
-/* c's rarely used part, allocated on first use; NULL without memory. */
-ipb_conn_rare_t *ipb__conn_rare(ipb_conn_t *c);
+/* c's rarely used part, allocated on first use; NULL without memory. Inline: alias.c and
+ * local.c, which conn.c calls, need it. */
+static inline ipb_conn_rare_t *ipb__conn_rare(ipb_conn_t *c)
+{
+    if (!c->rare)
+        c->rare = calloc(1, sizeof *c->rare);
+    return c->rare;
+}
 
 static inline ipb_msg_t *ipb__conn_will(const ipb_conn_t *c)
 {

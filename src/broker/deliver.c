@@ -145,13 +145,6 @@ void ipb__dlv_spares_free(ipb_broker_t *b)
     b->ndlv_spare = 0;
 }
 
-ipb_flow_t *ipb__session_flow(ipb_session_t *s)
-{
-    if (!s->flow)
-        s->flow = calloc(1, sizeof *s->flow);
-    return s->flow;
-}
-
 void ipb__session_flow_trim(ipb_session_t *s, bool idle_now)
 {
     ipb_flow_t *f = s->flow;

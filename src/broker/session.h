@@ -6,6 +6,8 @@
 #ifndef IOTPLOT_BROKER_SESSION_H
 #define IOTPLOT_BROKER_SESSION_H
 
+#include <stdlib.h>
+
 #include "broker.h"
 #include "msg.h"
 #include "tree.h"
@@ -111,8 +113,14 @@ void ipb__session_reset(ipb_broker_t *b, ipb_session_t *s);
  * deliveries kept for reuse are freed (the broker closes). */
 void ipb__session_drop_deliveries(ipb_broker_t *b, ipb_session_t *s);
 void ipb__dlv_spares_free(ipb_broker_t *b);
-/* s's flow, allocated if it has none; NULL without memory. */
-ipb_flow_t *ipb__session_flow(ipb_session_t *s);
+/* s's flow, allocated if it has none; NULL without memory. Inline: persist.c, which
+ * deliver.c calls, needs it. */
+static inline ipb_flow_t *ipb__session_flow(ipb_session_t *s)
+{
+    if (!s->flow)
+        s->flow = calloc(1, sizeof *s->flow);
+    return s->flow;
+}
 /* Free s's flow if it holds nothing and held nothing since the last call (the broker's
  * sweep calls it for connected sessions, a few times a second), or now if idle_now. */
 void ipb__session_flow_trim(ipb_session_t *s, bool idle_now);
