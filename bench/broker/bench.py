@@ -2,7 +2,7 @@
 """Run the broker benchmark: iotplot broker and mosquitto alternately on the same load.
 
     bench/broker/bench.py BUILD_DIR [--seconds S] [--idle N] [--rounds R] [--persistence]
-                          [--only NAME[,NAME]] [--flashmq PATH]
+                          [--only NAME[,NAME]] [--flashmq PATH] [--idle-only]
 
 For every scenario, each broker is started fresh with the same configuration, the C load
 generator (ipb_loadgen) runs against it, and the broker is stopped; the two run in
@@ -24,6 +24,12 @@ sleeping prober are not starved by the load generator itself; every broker gets 
 --only runs just the named scenarios (fanin, pairs, fanout, latency, latency-flood, idle).
 FlashMQ runs beside mosquitto when --flashmq PATH or IOTPLOT_BENCH_FLASHMQ names its binary
 (skipped otherwise); it is not asked for the persistence runs.
+
+--idle N connects N idle clients (--idle-only: that scenario alone). Each process needs a
+descriptor per connection: this script raises its RLIMIT_NOFILE soft limit to the hard
+one, the brokers inherit it (ours raises its own too, mosquitto does not), and the load
+generator connects as many as the limits allow; the table says how many it reached and,
+below it, which limit stopped it.
 """
 import argparse
 import json
@@ -128,9 +134,13 @@ def main():
                     help="comma-separated scenarios: fanin,pairs,fanout,latency,latency-flood,idle")
     ap.add_argument("--flashmq", default=os.environ.get("IOTPLOT_BENCH_FLASHMQ", ""),
                     help="FlashMQ's binary, to run beside mosquitto (or IOTPLOT_BENCH_FLASHMQ)")
+    ap.add_argument("--idle-only", action="store_true", help="only the idle scenario (--only idle)")
     a = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if hard != resource.RLIM_INFINITY and hard < int(a.idle) + 64:
+        print(f"RLIMIT_NOFILE hard limit {hard} is below the {a.idle} idle connections asked",
+              file=sys.stderr)
     brokers = {"iotplot": [os.path.join(a.build, "src", "cli", "iotplot"), "broker"],
                "mosquitto": ["mosquitto"]}
     if a.flashmq and not a.persistence:
@@ -149,6 +159,8 @@ def main():
         runs.append((f"latency-flood QoS {q}", ["-s", "latency-flood", "-q", q, "-t", a.seconds],
                      None, None))
     runs.append(("idle", ["-s", "idle", "-n", a.idle], None, None))
+    if a.idle_only:
+        a.only = "idle"
     if a.only:
         only = a.only.split(",")
         runs = [r for r in runs if r[1][1] in only]
@@ -160,6 +172,7 @@ def main():
                 ("fanin QoS 1 persistent, subscriber offline (stored+acked/s)",
                  fanin + ["--offline", "1"], "delivered_per_s", max)]
     rows = []
+    notes = []
     with tempfile.TemporaryDirectory() as d:
         for name, args, key, best in runs:
             res = {b: [] for b in brokers}
@@ -189,13 +202,20 @@ def main():
                 rows.append((f"{name}: the flood meanwhile (msg/s)",
                              {b: pick[b]["flood_per_s"] for b in brokers}))
             else:
+                reached = min(r["connections"] for b in brokers for r in res[b])
+                for b in brokers:
+                    r = res[b][0]
+                    got = ", ".join(f"{x['connections']:,}" for x in res[b])
+                    notes.append(f"idle, {b}: {r['asked']:,} asked, {got} connected "
+                                 f"(from {r['source_addresses']} source addresses), limit: "
+                                 f"{r['limit']}")
                 for k, label in (("connects_per_s", "connects/s"),
                                  ("bytes_per_conn", "RSS bytes per idle connection"),
                                  ("rss_full_kib", "RSS with all connected (KiB)"),
                                  ("rss_after_kib", "RSS after they left (KiB)")):
                     pick = max if k == "connects_per_s" else min
                     v = {b: pick(r[k] for r in res[b]) for b in brokers}
-                    rows.append((f"idle {a.idle}: {label}", v))
+                    rows.append((f"idle {reached:,}: {label}", v))
             print(f"  done: {name}", file=sys.stderr, flush=True)
     peers = [b for b in brokers if b != "iotplot"]
     print("| scenario | iotplot | " + " | ".join(peers) + " | " +
@@ -206,6 +226,8 @@ def main():
         ratios = [f"{ours / v[p]:.2f}" if v[p] else "inf" for p in peers]
         print(f"| {name} | {ours:,.1f} | " + " | ".join(f"{v[p]:,.1f}" for p in peers) +
               " | " + " | ".join(ratios) + " |")
+    for n in notes:
+        print(f"\n{n}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,13 @@
  *   pairs    100 publisher/subscriber pairs, one topic each
  *   fanout   1 publisher -> 100 subscribers of one topic
  *   latency  1 publisher at 5,000 msg/s -> 1 subscriber; p50/p99/p99.9/max
- *   idle     N (default 10,000) connections that connect and stay idle; RSS of the broker
+ *   idle     N (default 10,000) connections that connect and stay idle; RSS of the broker.
+ *            Both processes need a descriptor per connection: the generator raises its
+ *            own RLIMIT_NOFILE soft limit to the hard one, reads the broker's from
+ *            /proc/PID/limits, and connects as many as both allow, saying which limit
+ *            stopped it ("limit" in the JSON). One source address has one ephemeral port
+ *            range towards the broker, so connections are spread over 127.0.0.1,
+ *            127.0.0.2, ... (bind before connect), about 10,000 each.
  *
  * --persistent 1: subscribers connect with clean session 0 (their sessions outlive them);
  * --offline 1 as well: they subscribe and leave, and publishers are paced by their PUBACKs
@@ -26,6 +32,7 @@
  * delivered messages per second. Prints one JSON object on stdout.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -46,13 +53,16 @@
 #include "iotplot/codec.h"
 
 #define PAYLOAD 64
-#define MAX_CONNS 20000
+/* Descriptors kept free besides the connections (epoll, stdio, the broker's own). */
+#define FD_SPARE 32
+/* Idle: connections opened and not answered yet, at most. */
+#define IDLE_PENDING 1024
 
 typedef struct {
     int fd;
     int role; /* 0 publisher, 1 subscriber */
     int idx;
-    bool connected, subscribed, want_out;
+    bool connected, subscribed, want_out, gone;
     uint8_t *rb;
     size_t rlen, rcap;
     uint8_t *wb;
@@ -76,6 +86,9 @@ typedef struct {
     bool measuring;
     bool persistent, offline;
     uint64_t max_msgs; /* -m: stop after this many deliveries, 0 for none */
+    bool lean;         /* idle: buffers are freed once empty, a connection may be refused */
+    int ngone;         /* idle: connections the broker closed */
+    int per_addr;      /* idle: connections per source address */
 } lg_t;
 
 static uint64_t now_ns(void)
@@ -140,19 +153,39 @@ static void flush(lg_t *g, conn_t *c)
         c->wlen -= (size_t)n;
     }
     set_out(g, c, false);
+    if (g->lean) { /* 100,000 idle connections would otherwise keep 4 KiB each */
+        free(c->wb);
+        c->wb = NULL;
+        c->wcap = 0;
+    }
 }
 
 static int open_conn(lg_t *g, int port, conn_t *c)
 {
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (c->fd < 0 && g->lean)
+        return errno; /* EMFILE, ENFILE: the limit that stops the idle scenario */
     if (c->fd < 0)
         die("socket");
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (g->per_addr) {
+        /* 127.0.0.(1 + i / per_addr); the port is picked at connect, per 4-tuple. */
+        struct sockaddr_in src = {.sin_family = AF_INET};
+        src.sin_addr.s_addr = htonl(INADDR_LOOPBACK + (uint32_t)(c->idx / g->per_addr));
+        setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+        if (bind(c->fd, (struct sockaddr *)&src, sizeof src) < 0)
+            die("bind");
+    }
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0 && errno != EINPROGRESS)
-        die("connect");
+    if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0 && errno != EINPROGRESS) {
+        if (!g->lean)
+            die("connect");
+        int err = errno; /* EADDRNOTAVAIL: no source port left */
+        close(c->fd);
+        return err;
+    }
     struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
     c->want_out = true;
     epoll_ctl(g->ep, EPOLL_CTL_ADD, c->fd, &ev);
@@ -254,6 +287,16 @@ static void on_readable(lg_t *g, conn_t *c)
         ssize_t n = read(c->fd, c->rb + c->rlen, c->rcap - c->rlen);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             break;
+        if (n <= 0 && g->lean) {
+            /* Refused (its limit, or max_connections): counted, and the run goes on. */
+            epoll_ctl(g->ep, EPOLL_CTL_DEL, c->fd, NULL);
+            close(c->fd);
+            c->fd = -1;
+            c->gone = true;
+            c->wlen = 0;
+            g->ngone++;
+            return;
+        }
         if (n <= 0) {
             fprintf(stderr, "ipb_loadgen: connection %d/%d closed by the broker\n", c->role,
                     c->idx);
@@ -273,6 +316,11 @@ static void on_readable(lg_t *g, conn_t *c)
         if ((size_t)n < 65536)
             break;
     }
+    if (g->lean && !c->rlen) {
+        free(c->rb);
+        c->rb = NULL;
+        c->rcap = 0;
+    }
 }
 
 static void poll_once(lg_t *g, int timeout_ms)
@@ -283,10 +331,11 @@ static void poll_once(lg_t *g, int timeout_ms)
         conn_t *c = evs[i].data.ptr;
         if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
             on_readable(g, c);
-        if (evs[i].events & EPOLLOUT)
+        if ((evs[i].events & EPOLLOUT) && !c->gone)
             flush(g, c);
     }
-    for (int i = 0; i < g->n; i++)
+    /* Idle: each CONNECT waits for EPOLLOUT; a sweep per poll would cost O(n^2). */
+    for (int i = 0; i < g->n && !g->lean; i++)
         if (g->c[i].wlen && !g->c[i].want_out)
             flush(g, &g->c[i]);
 }
@@ -462,32 +511,127 @@ static long rss_kib(int pid)
     return kb;
 }
 
-static void idle(lg_t *g, int port, int pid)
+/* The soft RLIMIT_NOFILE of process pid (/proc/PID/limits), -1 if unknown or unlimited. */
+static long nofile_of(int pid)
 {
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/limits", pid);
+    FILE *f = fopen(path, "r");
+    long soft = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "Max open files", 14))
+            soft = strtol(line + 14, NULL, 10); /* "unlimited" reads as 0: unknown */
+    if (f)
+        fclose(f);
+    return soft > 0 ? soft : -1;
+}
+
+/* Descriptors process pid has open now, -1 if unknown. */
+static long fds_of(int pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    long n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/*
+ * How many of the asked connections both processes can hold; *limit says which limit
+ * stopped it ("none" when none did).
+ */
+static int idle_room(int asked, int pid, long own_soft, char *limit, size_t len)
+{
+    int room = asked;
+    snprintf(limit, len, "none");
+    if (own_soft > 0 && own_soft - FD_SPARE < room) {
+        room = (int)(own_soft - FD_SPARE);
+        snprintf(limit, len, "load generator RLIMIT_NOFILE %ld (its hard limit)", own_soft);
+    }
+    long bsoft = pid ? nofile_of(pid) : -1, bfds = pid ? fds_of(pid) : -1;
+    if (bsoft > 0 && bfds >= 0 && bsoft - bfds - FD_SPARE / 4 < room) {
+        room = (int)(bsoft - bfds - FD_SPARE / 4);
+        snprintf(limit, len, "broker RLIMIT_NOFILE %ld", bsoft);
+    }
+    if (room < asked)
+        fprintf(stderr, "ipb_loadgen: %d idle connections asked; %s allows %d\n", asked, limit,
+                room);
+    return room < 0 ? 0 : room;
+}
+
+/*
+ * Connections per source address: three quarters of half the ephemeral port range.
+ * connect() takes ports of one parity first (Linux leaves the other half to bind()); past
+ * that half, each connect searches the whole range and 20,000 connections take seconds.
+ */
+static int ports_per_addr(void)
+{
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    int lo = 32768, hi = 60999;
+    if (f) {
+        if (fscanf(f, "%d %d", &lo, &hi) != 2)
+            lo = 32768, hi = 60999;
+        fclose(f);
+    }
+    return (hi - lo + 1) / 2 * 3 / 4;
+}
+
+static void idle(lg_t *g, int port, int pid, int asked, long own_soft)
+{
+    char limit[160];
+    g->lean = true;
+    g->n = idle_room(asked, pid, own_soft, limit, sizeof limit);
+    g->per_addr = ports_per_addr();
+    if (g->n <= g->per_addr)
+        g->per_addr = 0; /* one address is enough: no bind, as before */
     long before = rss_kib(pid);
     uint64_t t0 = now_ns();
-    for (int i = 0; i < g->n; i++) {
-        g->c[i].role = 1;
-        g->c[i].idx = i;
-        open_conn(g, port, &g->c[i]);
-        if (i % 256 == 255)
+    int opened = 0;
+    for (; opened < g->n; opened++) {
+        g->c[opened].role = 1;
+        g->c[opened].idx = opened;
+        int err = open_conn(g, port, &g->c[opened]);
+        if (err) {
+            snprintf(limit, sizeof limit, "load generator: %s after %d", strerror(err), opened);
+            fprintf(stderr, "ipb_loadgen: %s\n", limit);
+            break;
+        }
+        /* At most IDLE_PENDING handshakes at a time: more would overflow the broker's
+         * listen backlog, and the dropped SYNs would measure TCP's retry timer. */
+        if (opened % 256 == 255)
             poll_once(g, 0);
+        while (opened + 1 - g->nconnected - g->ngone >= IDLE_PENDING)
+            poll_once(g, 1);
     }
-    wait_until(g, &g->nconnected, g->n, "connected");
+    g->n = opened;
+    uint64_t deadline = now_ns() + 60000000000ull;
+    while (g->nconnected + g->ngone < opened && now_ns() < deadline)
+        poll_once(g, 10);
     double dt = (double)(now_ns() - t0) / 1e9;
+    if (g->ngone && !strcmp(limit, "none"))
+        snprintf(limit, sizeof limit, "the broker closed %d connections", g->ngone);
     /* Let the broker settle (free what connecting needed) before measuring. */
     for (int i = 0; i < 50; i++)
         poll_once(g, 10);
     long full = rss_kib(pid);
     for (int i = 0; i < g->n; i++)
-        close(g->c[i].fd);
+        if (!g->c[i].gone)
+            close(g->c[i].fd);
     usleep(1500000);
     long after = rss_kib(pid);
-    printf("{\"scenario\":\"idle\",\"connections\":%d,\"connects_per_s\":%.0f,"
+    int n = g->nconnected;
+    printf("{\"scenario\":\"idle\",\"asked\":%d,\"connections\":%d,\"refused\":%d,"
+           "\"limit\":\"%s\",\"source_addresses\":%d,\"connects_per_s\":%.0f,"
            "\"rss_before_kib\":%ld,\"rss_full_kib\":%ld,\"rss_after_kib\":%ld,"
            "\"bytes_per_conn\":%.0f}\n",
-           g->n, (double)g->n / dt, before, full, after,
-           (double)(full - before) * 1024.0 / g->n);
+           asked, n, g->ngone, limit, g->per_addr ? (opened - 1) / g->per_addr + 1 : 1,
+           (double)n / dt, before, full, after,
+           n ? (double)(full - before) * 1024.0 / n : 0.0);
 }
 
 int main(int argc, char **argv)
@@ -515,10 +659,15 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--offline"))
             g.persistent = g.offline = atoi(argv[i + 1]) != 0;
     }
+    /* Soft to hard: the idle scenario needs a descriptor per connection. */
     struct rlimit rl;
+    long own_soft = -1;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
+        rlim_t want = rl.rlim_max;
+        rl.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || getrlimit(RLIMIT_NOFILE, &rl) < 0)
+            rl.rlim_cur = 0;
+        own_soft = rl.rlim_cur == RLIM_INFINITY ? -1 : (long)rl.rlim_cur;
     }
     g.ep = epoll_create1(0);
     if (g.ep < 0)
@@ -539,7 +688,7 @@ int main(int argc, char **argv)
         g.npub = 1;
         g.nsub = 1;
     } else if (!strcmp(g.scenario, "idle")) {
-        g.nsub = n > MAX_CONNS ? MAX_CONNS : n;
+        g.nsub = n;
     } else {
         fprintf(stderr, "ipb_loadgen: unknown scenario %s\n", g.scenario);
         return 2;
@@ -549,7 +698,7 @@ int main(int argc, char **argv)
     if (!g.c)
         die("calloc");
     if (!strcmp(g.scenario, "idle"))
-        idle(&g, port, pid);
+        idle(&g, port, pid, n, own_soft);
     else if (!strcmp(g.scenario, "latency"))
         latency(&g, port, seconds);
     else

@@ -2,7 +2,8 @@
  * alias.c - 5.0 topic aliases of one connection: the client's (incoming, up to our
  * topic_alias_maximum) and ours (outgoing, up to the client's maximum and
  * IPB_OUT_ALIAS_CAP). Both tables are allocated on first use, so clients that use no
- * aliases pay one NULL pointer.
+ * aliases pay nothing for them
+ * (the connection's rarely used part, conn.h, holds the pointer).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,15 @@
 #include "alias.h"
 #include "conn.h"
 #include "core.h"
+
+/* c's alias tables, allocated on first use; NULL without memory. */
+static ipb_aliases_t *table(ipb_conn_t *c)
+{
+    ipb_conn_rare_t *r = ipb__conn_rare(c);
+    if (r && !r->alias)
+        r->alias = calloc(1, sizeof *r->alias);
+    return r ? r->alias : NULL;
+}
 
 /* Resolve a 5.0 topic alias; returns the topic, or a reason code to disconnect with. */
 uint8_t ipb__alias_in(ipb_conn_t *c, ipm_publish_t *p)
@@ -20,11 +30,12 @@ uint8_t ipb__alias_in(ipb_conn_t *c, ipm_publish_t *p)
     uint16_t max = c->b->cfg.topic_alias_maximum;
     if (prop.num == 0 || prop.num > max)
         return IPM_RC_TOPIC_ALIAS_INVALID;
-    if (!c->alias && !(c->alias = calloc(1, sizeof *c->alias)))
+    ipb_aliases_t *tab = table(c);
+    if (!tab)
         return IPM_RC_SERVER_BUSY;
-    if (!c->alias->in && !(c->alias->in = calloc(max, sizeof *c->alias->in)))
+    if (!tab->in && !(tab->in = calloc(max, sizeof *tab->in)))
         return IPM_RC_SERVER_BUSY;
-    ipb_alias_t *a = &c->alias->in[prop.num - 1];
+    ipb_alias_t *a = &tab->in[prop.num - 1];
     if (!p->topic.len) {
         if (!a->topic)
             return IPM_RC_PROTOCOL_ERROR; /* an alias never set */
@@ -52,9 +63,9 @@ uint16_t ipb__alias_out(ipb_conn_t *c, const ipb_msg_t *m, bool *known)
     *known = false;
     if (!c->alias_max || c->version != IPM_PROTO_V5)
         return 0;
-    if (!c->alias && !(c->alias = calloc(1, sizeof *c->alias)))
+    ipb_aliases_t *a = table(c);
+    if (!a)
         return 0;
-    ipb_aliases_t *a = c->alias;
     if (!a->out) {
         if (!(a->out = calloc(c->alias_max, sizeof *a->out)))
             return 0;
@@ -70,17 +81,18 @@ uint16_t ipb__alias_out(ipb_conn_t *c, const ipb_msg_t *m, bool *known)
 
 void ipb__alias_out_commit(ipb_conn_t *c, const ipb_msg_t *m)
 {
-    ipb_alias_t *slot = &c->alias->out[c->alias->out_n];
+    ipb_aliases_t *a = c->rare->alias; /* ipb__alias_out() made it */
+    ipb_alias_t *slot = &a->out[a->out_n];
     if (!(slot->topic = malloc(m->topic_len + 1u)))
         return;
     memcpy(slot->topic, m->topic, m->topic_len + 1u);
     slot->len = m->topic_len;
-    c->alias->out_n++;
+    a->out_n++;
 }
 
 void ipb__alias_free(ipb_conn_t *c)
 {
-    ipb_aliases_t *a = c->alias;
+    ipb_aliases_t *a = c->rare ? c->rare->alias : NULL;
     if (!a)
         return;
     for (unsigned i = 0; a->in && i < c->b->cfg.topic_alias_maximum; i++)
@@ -90,5 +102,5 @@ void ipb__alias_free(ipb_conn_t *c)
     free(a->in);
     free(a->out);
     free(a);
-    c->alias = NULL;
+    c->rare->alias = NULL;
 }

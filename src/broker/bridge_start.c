@@ -19,7 +19,7 @@ static void on_retry(uv_timer_t *t) { ipb__bridge_attempt(t->data); }
 static uint32_t waiting(ipb_bridge_t *br)
 {
     ipb_session_t *s = ipb__session_find(br->b, br->local_id);
-    return s ? s->nqueued + s->ninflight : 0;
+    return s ? ipb__session_nqueued(s) + ipb__session_ninflight(s) : 0;
 }
 
 /* Once a second while a lazy bridge is down: mosquitto looks as often (its bridge check

@@ -10,6 +10,7 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -34,6 +35,8 @@
 #include "tree.h"
 
 #define IPB_TICK_MS 250
+/* Descriptors besides the connections: listeners, the loop's, log and store files. */
+#define IPB_FD_SPARE 64
 
 static void on_tick(uv_timer_t *t)
 {
@@ -156,8 +159,40 @@ int ipb_broker_new(uv_loop_t *loop, const ipb_config_t *cfg, ipb_broker_t **out)
     return 0;
 }
 
+/*
+ * Each connection is a descriptor, and a process starts with a soft RLIMIT_NOFILE of
+ * 1024 on most systems: raise it towards the hard limit as far as max_connections needs
+ * (all the way when unlimited), as an operator who sets max_connections expects. Only the
+ * soft limit moves, which needs no privilege. mosquitto leaves the limit as it finds it.
+ */
+static void raise_nofile(ipb_broker_t *b)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+        return;
+    int mc = b->cfg.max_connections;
+    rlim_t want = mc < 0 ? rl.rlim_max : (rlim_t)mc + IPB_FD_SPARE;
+    if (want > rl.rlim_max)
+        want = rl.rlim_max;
+    rlim_t old = rl.rlim_cur;
+    if (old < want) {
+        rl.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+            ipb__log(b, IPB_LOG_NOTICE, "Open files limit raised from %llu to %llu.",
+                     (unsigned long long)old, (unsigned long long)want);
+        else
+            rl.rlim_cur = old;
+    }
+    if (mc >= 0 && rl.rlim_cur < (rlim_t)mc + IPB_FD_SPARE)
+        ipb__log(b, IPB_LOG_WARNING,
+                 "Warning: the open files limit (%llu, hard %llu) allows fewer than "
+                 "max_connections %d.",
+                 (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max, mc);
+}
+
 int ipb_broker_start(ipb_broker_t *b)
 {
+    raise_nofile(b);
     char err[512];
     if (ipb__security_open(b, err, sizeof err)) {
         ipb__log(b, IPB_LOG_ERR, "Error: %s.", err);

@@ -273,7 +273,10 @@ const ipb__cdir_t ipb__config_table[] = {
     /* ---- limits ---- */
     {.name = "max_connections", .section = LIMITS, .type = IPB__CT_INT, G(max_connections),
      .min = -1, .max = INT_MAX, .dflt = -1, .doc_default = "`-1` (none)",
-     .doc = "connections beyond it are closed at once"},
+     .doc = "connections beyond it are closed at once. At start the broker raises its soft "
+            "open files limit (RLIMIT_NOFILE) as far as this needs, to the hard limit when "
+            "unlimited, and logs it, with a warning when the hard limit is lower (mosquitto "
+            "leaves the limit as it finds it)"},
     {.name = "connect_timeout", .section = LIMITS, .type = IPB__CT_INT, G(connect_timeout_ms),
      .min = 1, .max = 3600, .dflt = 10, .scale = 1000, .arg = "SECONDS",
      .doc = "time for the TLS handshake, the HTTP request and the first MQTT packet"},

@@ -343,6 +343,7 @@ void ipb_conn_on_closed(ipb_conn_t *c)
     b->nconns--;
     b->closed_since_trim++;
     ipb__alias_free(c);
+    free(c->rare); /* its will and acknowledgements went with the close */
     free(c->rbuf);
     free(c->username);
     free(c);
@@ -355,6 +356,8 @@ void ipb__conns_tick(ipb_broker_t *b, uint64_t now)
     ipb_conn_t *c = b->conns, *next;
     for (; c; c = next) {
         next = c->next;
+        if (c->s && c->s->flow)
+            ipb__session_flow_trim(c->s, false); /* QoS 1/2 state idle since the last tick */
         uint32_t idle = (uint32_t)now - c->last_rx; /* wraps correctly */
         if (c->state == IPB_CONN_NEW && idle >= b->cfg.connect_timeout_ms) {
             hard_close(c);

@@ -8,6 +8,7 @@
 #ifndef IOTPLOT_BROKER_CONN_H
 #define IOTPLOT_BROKER_CONN_H
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "alias.h"
@@ -22,8 +23,19 @@ typedef struct ipb_out ipb_out_t;
 #define IPB_CONN_CLOSING 2    /* final bytes flushing, reading stopped */
 #define IPB_CONN_CLOSED 3     /* transport closing */
 
+/*
+ * What few connections use, allocated by the first use (ipb__conn_rare()) and freed with
+ * the connection, so an idle client pays one pointer for all three.
+ */
+typedef struct ipb_conn_rare {
+    ipb_msg_t *will;           /* the will, while connected */
+    ipb_aliases_t *alias;      /* NULL until a topic alias is used either way */
+    struct ipb_ackq *ackq;     /* acknowledgements waiting for in-process receivers (local.c) */
+} ipb_conn_rare_t;
+
 struct ipb_conn {
-    /* Pointers first, then packed small fields: one per client, 144 bytes. */
+    /* Pointers first, then packed small fields: one per client, 136 bytes (144 of heap,
+     * glibc's next size class below is 128: 120 bytes asked). */
     ipb_broker_t *b;
     ipb_transport_t *tr;
     ipb_session_t *s;
@@ -32,10 +44,8 @@ struct ipb_conn {
     uint8_t *rbuf;             /* partial packet, allocated only while one is pending */
     ipb_out_t *out, *out_tail;
     uint64_t out_bytes;
-    ipb_msg_t *will;
     char *username;
-    ipb_aliases_t *alias;      /* NULL until a topic alias is used either way */
-    struct ipb_ackq *ackq;     /* acknowledgements waiting for in-process receivers (local.c) */
+    ipb_conn_rare_t *rare;     /* NULL until a will, a topic alias or a local ack needs it */
     uint32_t rlen;
     uint32_t out_off;          /* bytes of the head entry already written */
     uint32_t writing;          /* bytes handed to an async write */
@@ -47,7 +57,7 @@ struct ipb_conn {
     uint8_t version;
     uint8_t state;
     uint8_t listener;
-    /* Flags as bits: one byte for all, so an idle connection stays within 144 bytes. */
+    /* Flags as bits: one byte for all. */
     bool in_flush : 1;
     bool will_on_close : 1;    /* publish the will when this connection ends */
     bool no_problem_info : 1;  /* 5.0 Request Problem Information 0: no reason strings */
@@ -77,6 +87,29 @@ static inline bool ipb__conn_bridge_state(const char *id, const uint8_t *topic, 
     size_t plen = sizeof pre - 1, ilen = strlen(id), slen = sizeof post - 1;
     return len == plen + ilen + slen && !memcmp(topic, pre, plen) &&
            !memcmp(topic + plen, id, ilen) && !memcmp(topic + plen + ilen, post, slen);
+}
+
+/* c's rarely used part, allocated on first use; NULL without memory. Inline: alias.c and
+ * local.c, which conn.c calls, need it. */
+static inline ipb_conn_rare_t *ipb__conn_rare(ipb_conn_t *c)
+{
+    if (!c->rare)
+        c->rare = calloc(1, sizeof *c->rare);
+    return c->rare;
+}
+
+static inline ipb_msg_t *ipb__conn_will(const ipb_conn_t *c)
+{
+    return c->rare ? c->rare->will : NULL;
+}
+
+/* Drop c's will (refused, or published or handed to its session). */
+static inline void ipb__conn_will_drop(ipb_conn_t *c)
+{
+    if (c->rare) {
+        ipb__msg_unref(c->rare->will);
+        c->rare->will = NULL;
+    }
 }
 
 /* A closing connection's peer closed its side: close once our last bytes are out. */

@@ -81,35 +81,36 @@ static void free_list(ipb_broker_t *b, ipb_dlv_t *d)
 /* nqueued and queued_bytes count the whole queue: in memory and parked. */
 static void count_add(ipb_session_t *s, uint64_t len)
 {
-    s->nqueued++;
-    uint64_t qb = (uint64_t)s->queued_bytes + len;
-    s->queued_bytes = qb > UINT32_MAX ? UINT32_MAX : (uint32_t)qb;
+    s->flow->nqueued++;
+    uint64_t qb = (uint64_t)s->flow->queued_bytes + len;
+    s->flow->queued_bytes = qb > UINT32_MAX ? UINT32_MAX : (uint32_t)qb;
 }
 
 static void count_sub(ipb_session_t *s, uint64_t len)
 {
-    s->nqueued--;
-    s->queued_bytes -= len < s->queued_bytes ? (uint32_t)len : s->queued_bytes;
+    s->flow->nqueued--;
+    s->flow->queued_bytes -= len < s->flow->queued_bytes ? (uint32_t)len : s->flow->queued_bytes;
 }
 
 static void queue_push(ipb_broker_t *b, ipb_session_t *s, ipb_dlv_t *d)
 {
     d->next = NULL;
-    if (s->queue_tail)
-        s->queue_tail->next = d;
+    if (s->flow->queue_tail)
+        s->flow->queue_tail->next = d;
     else
-        s->queue = d;
-    s->queue_tail = d;
+        s->flow->queue = d;
+    s->flow->queue_tail = d;
+    s->flow->used = true;
     if (b->persist)
         b->queue_memory += cost(d->msg);
 }
 
 static ipb_dlv_t *queue_pop(ipb_broker_t *b, ipb_session_t *s)
 {
-    ipb_dlv_t *d = s->queue;
-    s->queue = d->next;
-    if (!s->queue)
-        s->queue_tail = NULL;
+    ipb_dlv_t *d = s->flow->queue;
+    s->flow->queue = d->next;
+    if (!s->flow->queue)
+        s->flow->queue_tail = NULL;
     if (b->persist)
         b->queue_memory -= cost(d->msg) < b->queue_memory ? cost(d->msg) : b->queue_memory;
     return d;
@@ -118,18 +119,20 @@ static ipb_dlv_t *queue_pop(ipb_broker_t *b, ipb_session_t *s)
 /* Every delivery of s, in flight, queued and parked, goes (a clean start, or s ends). */
 void ipb__session_drop_deliveries(ipb_broker_t *b, ipb_session_t *s)
 {
-    free_list(b, s->inflight);
-    while (s->queue)
+    if (!s->flow)
+        return;
+    free_list(b, s->flow->inflight);
+    while (s->flow->queue)
         dlv_free(b, queue_pop(b, s));
-    s->inflight = s->inflight_tail = NULL;
-    if (s->ndisk) {
+    s->flow->inflight = s->flow->inflight_tail = NULL;
+    if (s->flow->ndisk) {
         ipb__persist_dlv_drop(b->persist, s->id);
-        b->queued_total -= s->ndisk;
-        s->ndisk = 0;
+        b->queued_total -= s->flow->ndisk;
+        s->flow->ndisk = 0;
     }
-    s->ninflight = 0;
-    s->nqueued = 0;
-    s->queued_bytes = 0;
+    s->flow->ninflight = 0;
+    s->flow->nqueued = 0;
+    s->flow->queued_bytes = 0;
 }
 
 void ipb__dlv_spares_free(ipb_broker_t *b)
@@ -140,6 +143,20 @@ void ipb__dlv_spares_free(ipb_broker_t *b)
         free(d);
     }
     b->ndlv_spare = 0;
+}
+
+void ipb__session_flow_trim(ipb_session_t *s, bool idle_now)
+{
+    ipb_flow_t *f = s->flow;
+    if (!f || f->inflight || f->queue || f->ndisk || f->nrx_qos2 || f->held)
+        return;
+    if (f->used && !idle_now) {
+        f->used = false; /* freed at the next call if nothing comes meanwhile */
+        return;
+    }
+    free(f->rx_qos2);
+    free(f);
+    s->flow = NULL;
 }
 
 /* ---- sending ---------------------------------------------------------------------- */
@@ -156,12 +173,12 @@ static unsigned window(ipb_broker_t *b, ipb_conn_t *c)
  * always fits, however large). The list is walked only when that cap is set. */
 static bool room(ipb_broker_t *b, ipb_session_t *s, const ipb_msg_t *m)
 {
-    if (s->ninflight >= window(b, s->conn))
+    if (s->flow->ninflight >= window(b, s->conn))
         return false;
-    if (!b->cfg.max_inflight_bytes || !s->ninflight)
+    if (!b->cfg.max_inflight_bytes || !s->flow->ninflight)
         return true;
     uint64_t bytes = m->payload_len;
-    for (ipb_dlv_t *d = s->inflight; d; d = d->next)
+    for (ipb_dlv_t *d = s->flow->inflight; d; d = d->next)
         bytes += d->msg->payload_len;
     return bytes <= b->cfg.max_inflight_bytes;
 }
@@ -205,7 +222,7 @@ static bool send_publish(ipb_broker_t *b, ipb_conn_t *c, ipb_msg_t *m, uint8_t q
 
 static bool pid_used(ipb_session_t *s, uint16_t pid)
 {
-    for (ipb_dlv_t *d = s->inflight; d; d = d->next)
+    for (ipb_dlv_t *d = s->flow->inflight; d; d = d->next)
         if (d->pid == pid)
             return true;
     return false;
@@ -214,9 +231,9 @@ static bool pid_used(ipb_session_t *s, uint16_t pid)
 static uint16_t next_pid(ipb_session_t *s)
 {
     for (;;) {
-        uint16_t pid = s->next_pid++;
-        if (!s->next_pid)
-            s->next_pid = 1;
+        uint16_t pid = s->flow->next_pid++;
+        if (!s->flow->next_pid)
+            s->flow->next_pid = 1;
         if (pid && !pid_used(s, pid))
             return pid;
     }
@@ -231,12 +248,13 @@ static void send_inflight(ipb_broker_t *b, ipb_session_t *s, ipb_dlv_t *d)
         dlv_free(b, d); /* discarded as if delivered */
         return;
     }
-    if (s->inflight_tail)
-        s->inflight_tail->next = d;
+    if (s->flow->inflight_tail)
+        s->flow->inflight_tail->next = d;
     else
-        s->inflight = d;
-    s->inflight_tail = d;
-    s->ninflight++;
+        s->flow->inflight = d;
+    s->flow->inflight_tail = d;
+    s->flow->ninflight++;
+    s->flow->used = true;
 }
 
 /* Move d from the queue into the inflight window and send it. */
@@ -253,7 +271,7 @@ static void start_inflight(ipb_broker_t *b, ipb_session_t *s, ipb_dlv_t *d)
  * keeps its whole queue in memory while the budget allows: it is being read. */
 static bool must_park(ipb_broker_t *b, ipb_session_t *s, const ipb_msg_t *m)
 {
-    if (s->ndisk || (!online(s) && s->nqueued >= QUEUE_HEAD))
+    if (s->flow->ndisk || (!online(s) && s->flow->nqueued >= QUEUE_HEAD))
         return true;
     uint64_t cap = b->cfg.persistence_queue_memory;
     return cap && b->queue_memory + cost(m) > cap;
@@ -261,10 +279,10 @@ static bool must_park(ipb_broker_t *b, ipb_session_t *s, const ipb_msg_t *m)
 
 static bool queue_full(ipb_broker_t *b, ipb_session_t *s, const ipb_msg_t *m)
 {
-    if (b->cfg.max_queued_messages && s->nqueued >= b->cfg.max_queued_messages)
+    if (b->cfg.max_queued_messages && s->flow->nqueued >= b->cfg.max_queued_messages)
         return true;
     return b->cfg.max_queued_bytes &&
-           (uint64_t)s->queued_bytes + m->payload_len > b->cfg.max_queued_bytes;
+           (uint64_t)s->flow->queued_bytes + m->payload_len > b->cfg.max_queued_bytes;
 }
 
 static bool deliver_allowed(ipb_broker_t *b, ipb_session_t *s, const ipb_msg_t *m)
@@ -327,7 +345,12 @@ void ipb__session_deliver(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, uint8
         return;
     if (!on && !s->expiry)
         return; /* a session that ends with its connection queues nothing */
-    bool direct = on && !s->queue && !s->ndisk && room(b, s, m);
+    if (!ipb__session_flow(s)) {
+        b->st.pub_dropped++;
+        b->st.dropped[IPB_DROP_NO_MEMORY]++;
+        return;
+    }
+    bool direct = on && !s->flow->queue && !s->flow->ndisk && room(b, s, m);
     if (!direct && queue_full(b, s, m)) {
         b->st.pub_dropped++;
         b->st.dropped[IPB_DROP_QUEUE_FULL]++;
@@ -340,9 +363,9 @@ void ipb__session_deliver(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, uint8
             b->st.pub_dropped++;
             return;
         }
-        if (!s->ndisk++)
-            s->disk_next = seq;
-        s->disk_last = seq;
+        if (!s->flow->ndisk++)
+            s->flow->park.next = seq;
+        s->flow->park.last = seq;
         count_add(s, m->payload_len);
         b->queued_total++;
         return;
@@ -373,6 +396,8 @@ bool ipb__session_restore_dlv(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, u
                               bool retain, uint8_t state, uint16_t pid, const uint32_t *subids,
                               unsigned nsubids, uint64_t sseq)
 {
+    if (!ipb__session_flow(s))
+        return false;
     ipb_dlv_t *d = dlv_new(b, m, qos, retain, subids, nsubids);
     if (!d)
         return false;
@@ -392,12 +417,12 @@ bool ipb__session_restore_dlv(ipb_broker_t *b, ipb_session_t *s, ipb_msg_t *m, u
 void ipb__session_restore_queue(ipb_broker_t *b, ipb_session_t *s, uint32_t n, uint64_t first,
                                 uint64_t last)
 {
-    if (!n || s->ndisk)
-        return;
-    s->ndisk = n;
-    s->disk_next = first;
-    s->disk_last = last;
-    s->nqueued += n;
+    if (!n || !ipb__session_flow(s) || s->flow->ndisk)
+        return; /* without memory the rows stay on disk, unread, as a full queue's */
+    s->flow->ndisk = n;
+    s->flow->park.next = first;
+    s->flow->park.last = last;
+    s->flow->nqueued += n;
     b->queued_total += n;
 }
 
@@ -414,10 +439,10 @@ static void on_page(void *arg, const ipb__persist_row_t *r)
     page_t *pg = arg;
     ipb_broker_t *b = pg->b;
     ipb_session_t *s = pg->s;
-    if (!s->ndisk || r->seq < s->disk_next)
+    if (!s->flow->ndisk || r->seq < s->flow->park.next)
         return;
-    s->ndisk--;
-    s->disk_next = r->seq + 1;
+    s->flow->ndisk--;
+    s->flow->park.next = r->seq + 1;
     ipb_msg_t *m = ipb__persist_msg(r, r->retain, pg->now, pg->wall);
     ipb_dlv_t *d = m ? dlv_new(b, m, r->qos, r->retain, r->subids, r->nsubids) : NULL;
     if (!d) {
@@ -444,8 +469,8 @@ static void on_page(void *arg, const ipb__persist_row_t *r)
  */
 static void page_in(ipb_broker_t *b, ipb_session_t *s)
 {
-    unsigned head = s->nqueued - s->ndisk;
-    if (s->pwait || head >= QUEUE_LOW)
+    unsigned head = s->flow->nqueued - s->flow->ndisk;
+    if (!s->flow->ndisk || s->pwait || head >= QUEUE_LOW)
         return;
     unsigned want = QUEUE_HEAD - head;
     if (b->cfg.persistence_queue_memory && b->queue_memory >= b->cfg.persistence_queue_memory) {
@@ -453,39 +478,41 @@ static void page_in(ipb_broker_t *b, ipb_session_t *s)
             return;
         want = QUEUE_LOW; /* over the budget, a session that sends still progresses */
     }
-    if (want > s->ndisk)
-        want = s->ndisk;
+    if (want > s->flow->ndisk)
+        want = s->flow->ndisk;
     page_t pg = {b, s, ipb__now(b), ipb__wall_ms()};
-    int n = ipb__persist_page(b->persist, s->id, s->disk_next, want, on_page, &pg);
-    if (n < 0 || (unsigned)n >= want || !s->ndisk)
+    int n = ipb__persist_page(b->persist, s->id, s->flow->park.next, want, on_page, &pg);
+    if (n < 0 || (unsigned)n >= want || !s->flow->ndisk)
         return;
-    if (s->disk_last > ipb__persist_settled(b->persist)) {
+    if (s->flow->park.last > ipb__persist_settled(b->persist)) {
         ipb__persist_wait(b->persist, s);
         return;
     }
     /* The rest is not on disk: its commit failed. */
-    b->queued_total -= s->ndisk;
-    b->st.pub_dropped += s->ndisk;
-    s->nqueued -= s->ndisk;
-    s->ndisk = 0;
-    s->queued_bytes = 0;
-    for (ipb_dlv_t *d = s->queue; d; d = d->next)
-        s->queued_bytes += d->msg->payload_len;
+    b->queued_total -= s->flow->ndisk;
+    b->st.pub_dropped += s->flow->ndisk;
+    s->flow->nqueued -= s->flow->ndisk;
+    s->flow->ndisk = 0;
+    s->flow->queued_bytes = 0;
+    for (ipb_dlv_t *d = s->flow->queue; d; d = d->next)
+        s->flow->queued_bytes += d->msg->payload_len;
 }
 
 void ipb__session_pump(ipb_broker_t *b, ipb_session_t *s)
 {
+    if (!s->flow)
+        return; /* nothing queued */
     uint64_t now = ipb__now(b);
     for (;;) {
-        if (s->expiry && b->persist && online(s) && s->queue &&
+        if (s->expiry && b->persist && online(s) && s->flow->queue &&
             ipb__persist_backlog(b->persist)) {
             /* Each delivery sent adds to the batch behind the commit: wait for the disk. */
             ipb__persist_wait(b->persist, s);
             break;
         }
-        if (s->ndisk && online(s))
+        if (s->flow->ndisk && online(s))
             page_in(b, s);
-        if (!s->queue || !online(s) || !room(b, s, s->queue->msg))
+        if (!s->flow->queue || !online(s) || !room(b, s, s->flow->queue->msg))
             break;
         ipb_dlv_t *d = queue_pop(b, s);
         count_sub(s, d->msg->payload_len);
@@ -512,8 +539,10 @@ static void send_ack(ipb_conn_t *c, uint8_t type, uint16_t pid, uint8_t reason)
 void ipb__session_resend(ipb_broker_t *b, ipb_session_t *s)
 {
     /* MQTT-4.4.0-1: in the original order, PUBLISH with DUP, PUBREL as it was. */
-    ipb_dlv_t **pp = &s->inflight;
-    s->inflight_tail = NULL;
+    if (!s->flow)
+        return;
+    ipb_dlv_t **pp = &s->flow->inflight;
+    s->flow->inflight_tail = NULL;
     while (*pp) {
         ipb_dlv_t *d = *pp;
         bool keep = true;
@@ -523,11 +552,11 @@ void ipb__session_resend(ipb_broker_t *b, ipb_session_t *s)
             keep = send_publish(b, s->conn, d->msg, d->qos, d->retain, true, d->pid,
                                 d->subids, d->nsubids);
         if (keep) {
-            s->inflight_tail = d;
+            s->flow->inflight_tail = d;
             pp = &d->next;
         } else {
             *pp = d->next;
-            s->ninflight--;
+            s->flow->ninflight--;
             dlv_free(b, d);
         }
     }
@@ -535,8 +564,10 @@ void ipb__session_resend(ipb_broker_t *b, ipb_session_t *s)
 
 static ipb_dlv_t *take_inflight(ipb_session_t *s, uint16_t pid, uint8_t state, uint8_t qos)
 {
+    if (!s->flow)
+        return NULL;
     ipb_dlv_t *prev = NULL;
-    for (ipb_dlv_t *d = s->inflight; d; prev = d, d = d->next) {
+    for (ipb_dlv_t *d = s->flow->inflight; d; prev = d, d = d->next) {
         if (d->pid != pid)
             continue;
         if (d->state != state || d->qos != qos)
@@ -544,10 +575,10 @@ static ipb_dlv_t *take_inflight(ipb_session_t *s, uint16_t pid, uint8_t state, u
         if (prev)
             prev->next = d->next;
         else
-            s->inflight = d->next;
-        if (s->inflight_tail == d)
-            s->inflight_tail = prev;
-        s->ninflight--;
+            s->flow->inflight = d->next;
+        if (s->flow->inflight_tail == d)
+            s->flow->inflight_tail = prev;
+        s->flow->ninflight--;
         return d;
     }
     return NULL;
@@ -556,12 +587,13 @@ static ipb_dlv_t *take_inflight(ipb_session_t *s, uint16_t pid, uint8_t state, u
 static void append_inflight(ipb_session_t *s, ipb_dlv_t *d)
 {
     d->next = NULL;
-    if (s->inflight_tail)
-        s->inflight_tail->next = d;
+    if (s->flow->inflight_tail)
+        s->flow->inflight_tail->next = d;
     else
-        s->inflight = d;
-    s->inflight_tail = d;
-    s->ninflight++;
+        s->flow->inflight = d;
+    s->flow->inflight_tail = d;
+    s->flow->ninflight++;
+    s->flow->used = true;
 }
 
 void ipb__session_ack(ipb_broker_t *b, ipb_session_t *s, uint8_t type, const ipm_ack_t *a)

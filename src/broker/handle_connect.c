@@ -26,8 +26,7 @@ static int refuse(ipb_conn_t *c, uint8_t rc5, const char *why)
     if (c->version == IPM_PROTO_V5)
         pkt.u.connack.props = (ipm_props_t){.list = &text, .count = 1};
     ipb__out_send(c, &pkt);
-    ipb__msg_unref(c->will); /* a refused connection has no will */
-    c->will = NULL;
+    ipb__conn_will_drop(c); /* a refused connection has no will */
     char peer[64];
     ipb__conn_peer(c, peer, sizeof peer);
     ipb__log(c->b, IPB_LOG_NOTICE, "Refused connection from %s: %s.", peer, why);
@@ -187,18 +186,19 @@ static bool make_will(ipb_conn_t *c, const ipm_connect_t *p, const char *id, uin
             return false;
         }
     }
-    c->will = ipb__msg_new((const char *)will_topic.data, will_topic.len,
-                           p->will_payload.data, p->will_payload.len, p->will_qos,
-                           p->will_retain, p->version == IPM_PROTO_V5 ? &p->will_props : NULL,
-                           ipb__now(c->b));
-    if (!c->will) {
+    ipb_conn_rare_t *rare = ipb__conn_rare(c);
+    if (!rare || !(rare->will = ipb__msg_new((const char *)will_topic.data, will_topic.len,
+                                             p->will_payload.data, p->will_payload.len,
+                                             p->will_qos, p->will_retain,
+                                             p->version == IPM_PROTO_V5 ? &p->will_props : NULL,
+                                             ipb__now(c->b)))) {
         *reason = IPM_RC_SERVER_BUSY;
         return false;
     }
     ipm_prop_t prop;
     if (p->version == IPM_PROTO_V5 &&
         ipm_props_get(&p->will_props, IPM_PROP_WILL_DELAY_INTERVAL, &prop))
-        c->will->will_delay = prop.num;
+        rare->will->will_delay = prop.num;
     c->will_on_close = true;
     return true;
 }

@@ -105,7 +105,8 @@ static void local_release(ipb_conn_t *c, bool changed, uint8_t type, uint16_t pi
         ipb__persist_rx(p, c->s->id, pid, true);
         changed = true;
     }
-    ack_after(c, p && ((changed && ipb__persist_pending(p)) || c->s->held), type, pid, reason);
+    ack_after(c, p && ((changed && ipb__persist_pending(p)) || ipb__session_held(c->s)), type,
+              pid, reason);
 }
 
 /* First in-process receivers that acknowledge (local.h), then the commit (persist.h). */
@@ -120,7 +121,7 @@ static int ack_waiting(ipb_conn_t *c, bool changed, bool barrier, uint8_t type, 
     }
     if (held)
         return 0;
-    return ack_after(c, changed || (p && c->s->held), type, pid, reason);
+    return ack_after(c, changed || (p && ipb__session_held(c->s)), type, pid, reason);
 }
 
 static int ack_stored(ipb_conn_t *c, uint64_t mark, uint8_t type, uint16_t pid, uint8_t reason)
@@ -174,7 +175,7 @@ int ipb__handle_publish(ipb_conn_t *c, ipm_publish_t *p)
      * ids waiting for PUBREL are bounded by the id space (65,535 ids, 2 bytes each). */
     if (!rc && c->version == IPM_PROTO_V5 && p->qos == 2 &&
         !ipb__session_rx_has(s, p->packet_id) &&
-        s->nrx_qos2 >= (b->cfg.max_inflight_messages ? b->cfg.max_inflight_messages : UINT16_MAX))
+        s->flow && s->flow->nrx_qos2 >= (b->cfg.max_inflight_messages ? b->cfg.max_inflight_messages : UINT16_MAX))
         rc = IPM_RC_RECEIVE_MAXIMUM_EXCEEDED;
     if (rc) {
         ipb__conn_kick(c, rc, "sent a PUBLISH that is not allowed");

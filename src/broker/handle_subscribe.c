@@ -138,11 +138,7 @@ static bool hold_suback(ipb_conn_t *c, const ipm_subscribe_t *p, const uint8_t *
         free(h);
         return false;
     }
-    if (s->subacks_tail)
-        s->subacks_tail->next = h;
-    else
-        s->subacks = h;
-    s->subacks_tail = h;
+    ipb__session_suback_push(s, h);
     return true;
 }
 
@@ -150,12 +146,9 @@ void ipb__subscribe_release(ipb_broker_t *b, ipb_conn_t *c, bool stored)
 {
     (void)b;
     ipb_session_t *s = c->s;
-    ipb_held_suback_t *h = s ? s->subacks : NULL;
+    ipb_held_suback_t *h = s ? ipb__session_suback_pop(s) : NULL;
     if (!h)
         return;
-    s->subacks = h->next;
-    if (!s->subacks)
-        s->subacks_tail = NULL;
     if (c->state != IPB_CONN_ACTIVE) {
         free(h);
         return;
@@ -214,7 +207,7 @@ int ipb__handle_subscribe(ipb_conn_t *c, const ipm_subscribe_t *p)
         n++;
     }
     /* Behind what it changed in the store, or behind acknowledgements already waiting. */
-    if (b->persist && (ipb__persist_mark(b->persist) != mark || c->s->held)) {
+    if (b->persist && (ipb__persist_mark(b->persist) != mark || ipb__session_held(c->s))) {
         if (!hold_suback(c, p, reasons, fresh, n, subid))
             ipb__conn_kick(c, IPM_RC_SERVER_BUSY, "out of memory");
         rc = 0;

@@ -217,13 +217,16 @@ static wait_t *entry(ackq_t *q, uint64_t idx)
 /* A new entry at the back of c's queue, open; NULL without memory or with too many. */
 static wait_t *push_entry(ipb_conn_t *c)
 {
-    ackq_t *q = c->ackq;
+    ipb_conn_rare_t *rare = ipb__conn_rare(c);
+    if (!rare)
+        return NULL;
+    ackq_t *q = rare->ackq;
     if (!q) {
         if (!(q = calloc(1, sizeof *q)))
             return NULL;
         q->c = c;
         q->refs = 1;
-        c->ackq = q;
+        rare->ackq = q;
     }
     if (q->w.n >= MAX_WAITING)
         return NULL;
@@ -257,10 +260,10 @@ void ipb__local_forget(ipb_conn_t *c)
         L->cur_c = NULL;
         L->cur_has = false;
     }
-    ackq_t *q = c->ackq;
+    ackq_t *q = c->rare ? c->rare->ackq : NULL;
     if (!q)
         return;
-    c->ackq = NULL;
+    c->rare->ackq = NULL;
     q->c = NULL;
     q->first += q->w.n;
     q->w.n = 0;
@@ -276,15 +279,16 @@ static uint64_t take_token(ipb_local_t *L, ipb_local_receiver_t *r)
     if (!L->cur_has) {
         if (!push_entry(c))
             return 0;
-        L->cur_idx = c->ackq->first + c->ackq->w.n - 1;
+        L->cur_idx = c->rare->ackq->first + c->rare->ackq->w.n - 1;
         L->cur_has = true;
     }
     pend_t *p = ring_push(&r->pend, sizeof *p);
     if (!p)
         return 0;
-    entry(c->ackq, L->cur_idx)->waits++;
-    c->ackq->refs++;
-    *p = (pend_t){c->ackq, L->cur_idx, ++r->issued};
+    ackq_t *q = c->rare->ackq; /* push_entry() made it */
+    entry(q, L->cur_idx)->waits++;
+    q->refs++;
+    *p = (pend_t){q, L->cur_idx, ++r->issued};
     return p->token;
 }
 
@@ -375,7 +379,7 @@ int ipb__local_ack(ipb_conn_t *c, bool changed, uint8_t type, uint16_t pid, uint
     ipb_local_t *L = c->b->local;
     if (!L)
         return 0;
-    ackq_t *q = c->ackq;
+    ackq_t *q = c->rare ? c->rare->ackq : NULL;
     wait_t *w = q && q->w.n ? ring_at(&q->w, q->w.n - 1, sizeof *w) : NULL;
     bool mine = w && w->open; /* the entry a receiver's token made for this packet */
     bool others = false;
@@ -385,7 +389,7 @@ int ipb__local_ack(ipb_conn_t *c, bool changed, uint8_t type, uint16_t pid, uint
         return 0;
     if (!mine && !(w = push_entry(c)))
         return -1;
-    q = c->ackq;
+    q = c->rare->ackq;
     uint64_t idx = q->first + q->w.n - 1;
     for (ipb_local_receiver_t *r = L->receivers; others && r; r = r->next) {
         if (r->issued <= r->acked)

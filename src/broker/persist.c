@@ -347,7 +347,7 @@ static void release_all(ipb_persist_t *p, batch_t *bt, bool stored)
         held_t *h = &bt->held[i];
         if (!h->s)
             continue; /* its connection went away: the client resends */
-        h->s->held--;
+        h->s->flow->held--; /* a session holding acknowledgements keeps its flow */
         p->release(p->b, h->c, h->type, h->pid, h->reason, stored);
     }
 }
@@ -470,6 +470,8 @@ bool ipb__persist_hold(ipb_persist_t *p, ipb_session_t *s, ipb_conn_t *c, uint8_
                        uint16_t pid, uint8_t reason)
 {
     batch_t *bt = &p->cur;
+    if (!ipb__session_flow(s))
+        return false;
     if (bt->nheld == bt->heldcap) {
         size_t nc = bt->heldcap ? bt->heldcap * 2 : 64;
         held_t *n = realloc(bt->held, nc * sizeof *n);
@@ -479,7 +481,7 @@ bool ipb__persist_hold(ipb_persist_t *p, ipb_session_t *s, ipb_conn_t *c, uint8_
         bt->heldcap = nc;
     }
     bt->held[bt->nheld++] = (held_t){s, c, pid, type, reason};
-    s->held++;
+    s->flow->held++;
     return true;
 }
 
@@ -530,11 +532,11 @@ void ipb__persist_forget(ipb_persist_t *p, ipb_session_t *s)
             s->pwait = false;
         }
     batch_t *bts[2] = {&p->cur, &p->run};
-    for (int k = 0; k < 2 && s->held; k++)
+    for (int k = 0; k < 2 && ipb__session_held(s); k++)
         for (size_t i = 0; i < bts[k]->nheld; i++)
             if (bts[k]->held[i].s == s) {
                 bts[k]->held[i].s = NULL;
-                s->held--;
+                s->flow->held--;
             }
 }
 

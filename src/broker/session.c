@@ -73,7 +73,6 @@ ipb_session_t *ipb__session_new(ipb_broker_t *b, const char *id)
     if (!++b->next_serial)
         b->next_serial = 1;
     s->serial = b->next_serial;
-    s->next_pid = 1;
     size_t h = hash_id(id) & (b->nstab - 1);
     s->hnext = b->stab[h];
     b->stab[h] = s;
@@ -86,9 +85,9 @@ void ipb__session_reset(ipb_broker_t *b, ipb_session_t *s)
     while (s->subs)
         ipb__sub_free(b, s->subs);
     ipb__session_drop_deliveries(b, s);
-    free(s->rx_qos2);
-    s->rx_qos2 = NULL;
-    s->nrx_qos2 = 0;
+    if (s->flow)
+        s->flow->nrx_qos2 = 0;
+    ipb__session_flow_trim(s, true);
     ipb__msg_unref(s->will);
     s->will = NULL;
 }
@@ -115,20 +114,40 @@ void ipb__session_set_offline(ipb_broker_t *b, ipb_session_t *s, bool offline)
     }
 }
 
+/* The held SUBACKs are a circular list: s->subacks is the newest, its next the oldest. */
+void ipb__session_suback_push(ipb_session_t *s, ipb_held_suback_t *h)
+{
+    ipb_held_suback_t *last = s->subacks;
+    h->next = last ? last->next : h;
+    if (last)
+        last->next = h;
+    s->subacks = h;
+}
+
+ipb_held_suback_t *ipb__session_suback_pop(ipb_session_t *s)
+{
+    ipb_held_suback_t *last = s->subacks;
+    if (!last)
+        return NULL;
+    ipb_held_suback_t *h = last->next;
+    if (h == last)
+        s->subacks = NULL;
+    else
+        last->next = h->next;
+    h->next = NULL;
+    return h;
+}
+
 void ipb__session_drop_subacks(ipb_session_t *s)
 {
-    while (s->subacks) {
-        ipb_held_suback_t *h = s->subacks;
-        s->subacks = h->next;
+    for (ipb_held_suback_t *h; (h = ipb__session_suback_pop(s));)
         free(h);
-    }
-    s->subacks_tail = NULL;
 }
 
 /* s leaves its connection: nothing held for that connection goes out. */
 static void forget(ipb_broker_t *b, ipb_session_t *s)
 {
-    if (b->persist && (s->held || s->pwait))
+    if (b->persist && (ipb__session_held(s) || s->pwait))
         ipb__persist_forget(b->persist, s);
     ipb__session_drop_subacks(s);
 }
@@ -167,8 +186,9 @@ void ipb__sessions_free_all(ipb_broker_t *b)
 
 bool ipb__session_rx_has(const ipb_session_t *s, uint16_t pid)
 {
-    for (unsigned i = 0; i < s->nrx_qos2; i++)
-        if (s->rx_qos2[i] == pid)
+    const ipb_flow_t *f = s->flow;
+    for (unsigned i = 0; f && i < f->nrx_qos2; i++)
+        if (f->rx_qos2[i] == pid)
             return true;
     return false;
 }
@@ -176,27 +196,32 @@ bool ipb__session_rx_has(const ipb_session_t *s, uint16_t pid)
 bool ipb__session_rx_add(ipb_session_t *s, uint16_t pid)
 {
     /* Capacity is 0, or the smallest power of two >= max(4, count): grow when full. */
+    ipb_flow_t *f = ipb__session_flow(s);
+    if (!f)
+        return false;
     unsigned cap = 0;
-    if (s->nrx_qos2)
-        for (cap = 4; cap < s->nrx_qos2; cap *= 2)
+    if (f->nrx_qos2)
+        for (cap = 4; cap < f->nrx_qos2; cap *= 2)
             ;
-    if (s->nrx_qos2 == cap) {
+    if (f->nrx_qos2 == cap) {
         unsigned nc = cap ? cap * 2u : 4u;
-        uint16_t *n = realloc(s->rx_qos2, nc * sizeof *n);
+        uint16_t *n = realloc(f->rx_qos2, nc * sizeof *n);
         if (!n)
             return false;
-        s->rx_qos2 = n;
+        f->rx_qos2 = n;
     }
-    s->rx_qos2[s->nrx_qos2++] = pid;
+    f->rx_qos2[f->nrx_qos2++] = pid;
+    f->used = true;
     return true;
 }
 
 bool ipb__session_rx_release(ipb_session_t *s, uint16_t pid)
 {
-    for (unsigned i = 0; i < s->nrx_qos2; i++) {
-        if (s->rx_qos2[i] != pid)
+    ipb_flow_t *f = s->flow;
+    for (unsigned i = 0; f && i < f->nrx_qos2; i++) {
+        if (f->rx_qos2[i] != pid)
             continue;
-        s->rx_qos2[i] = s->rx_qos2[--s->nrx_qos2];
+        f->rx_qos2[i] = f->rx_qos2[--f->nrx_qos2];
         return true;
     }
     return false;
@@ -211,7 +236,7 @@ void ipb__session_detach(ipb_broker_t *b, ipb_conn_t *c)
 {
     ipb_session_t *s = c->s;
     uint64_t now = ipb__now(b);
-    ipb_msg_t *will = c->will_on_close ? c->will : NULL;
+    ipb_msg_t *will = c->will_on_close ? ipb__conn_will(c) : NULL;
     c->s = NULL;
     if (s)
         s->conn = NULL;
@@ -227,15 +252,15 @@ void ipb__session_detach(ipb_broker_t *b, ipb_conn_t *c)
     }
     if (will)
         b->publish(b, will);
-    ipb__msg_unref(c->will);
-    c->will = NULL;
+    ipb__conn_will_drop(c);
     if (!s)
         return;
     if (!s->expiry) {
         ipb__session_free(b, s);
         return;
     }
-    forget(b, s);
+    forget(b, s); /* first: the acknowledgements it held keep its flow */
+    ipb__session_flow_trim(s, true); /* an offline session's flow only grows: empty, it goes */
     s->expire_at = s->expiry == IPM_SESSION_EXPIRY_NEVER ? 0 : ipb__deadline(b, now, s->expiry);
     if (s->expire_at || s->will)
         ipb__session_set_offline(b, s, true);
@@ -254,10 +279,10 @@ ipb_conn_t *ipb__session_unlink(ipb_broker_t *b, ipb_session_t *s, bool ending)
     forget(b, s);
     /* A delayed will waits for nothing when the session ends here; otherwise the client
      * that takes over is back within the delay and the will is not sent (MQTT-3.1.3-9). */
-    if (old->will && old->will_on_close && (ending || !old->will->will_delay))
-        b->publish(b, old->will);
-    ipb__msg_unref(old->will);
-    old->will = NULL;
+    ipb_msg_t *will = ipb__conn_will(old);
+    if (will && old->will_on_close && (ending || !will->will_delay))
+        b->publish(b, will);
+    ipb__conn_will_drop(old);
     return old;
 }
 

@@ -6,6 +6,8 @@
 #ifndef IOTPLOT_BROKER_SESSION_H
 #define IOTPLOT_BROKER_SESSION_H
 
+#include <stdlib.h>
+
 #include "broker.h"
 #include "msg.h"
 #include "tree.h"
@@ -30,6 +32,11 @@ typedef struct ipb_dlv {
 
 typedef struct ipb_sub ipb_sub_t;
 
+/* A session's parked queue: from sequence next on, the newest last (deliver.c). */
+typedef struct {
+    uint64_t next, last;
+} ipb_parked_t;
+
 /*
  * A SUBACK held until the commit of the subscriptions it acknowledges, with what goes
  * out after it: the retained messages of those filters (handle_subscribe.c builds and
@@ -45,40 +52,54 @@ typedef struct ipb_held_suback {
     bool *fresh;          /* count: the subscription is new (retain handling 1) */
 } ipb_held_suback_t;
 
-
-struct ipb_session {
-    /* Pointers first, then packed small fields: one per client. */
-    ipb_session_t *hnext; /* client-id hash chain */
-    ipb_conn_t *conn;     /* NULL while offline */
-    ipb_sub_t *subs;      /* this session's subscriptions */
+/*
+ * What a session delivers and what QoS 2 it received, apart: most sessions never need
+ * it (QoS 0 to a client online goes straight out), so it is allocated by the first
+ * delivery that is queued or in flight, the first QoS 2 PUBLISH received or the first
+ * acknowledgement held for a commit, and freed
+ * (ipb__session_flow_trim) once it has stayed empty a while, or with the session.
+ */
+typedef struct ipb_flow {
     ipb_dlv_t *inflight, *inflight_tail; /* sent, waiting for an acknowledgement */
     ipb_dlv_t *queue, *queue_tail;       /* waiting for room in the inflight window */
     uint16_t *rx_qos2;    /* packet ids of QoS 2 received, waiting for PUBREL */
+    /* With persistence, the queue past a short head in memory is on disk only ("parked",
+     * counted in nqueued and queued_bytes): ndisk deliveries, their sequences in park
+     * (valid while ndisk). */
+    ipb_parked_t park;
+    uint32_t ndisk;
+    uint32_t nqueued;
+    uint32_t queued_bytes; /* payload bytes queued, saturating (caps fit 31 bits) */
+    uint32_t held;        /* acknowledgements to the client waiting for a commit (persist.c) */
+    uint16_t ninflight;
+    uint16_t nrx_qos2;    /* the array's capacity follows from it: see ipb__session_rx_add() */
+    uint16_t next_pid;
+    bool used;            /* something was added since the last trim found it empty */
+} ipb_flow_t;
+
+struct ipb_session {
+    /* Pointers, then 32-bit, 16-bit and byte fields, so no padding comes before the id:
+     * with glibc's size classes, an idle client's session with an id of up to 13 bytes
+     * takes 112 bytes of heap, one of up to 29 bytes 128. */
+    ipb_session_t *hnext; /* client-id hash chain */
+    ipb_conn_t *conn;     /* NULL while offline */
+    ipb_sub_t *subs;      /* this session's subscriptions */
+    ipb_flow_t *flow;     /* NULL until the first queued or QoS 1/2 delivery, QoS 2 PUBLISH
+                           * received or acknowledgement held */
     ipb_msg_t *will;      /* delayed will waiting while offline */
-    ipb_held_suback_t *subacks, *subacks_tail; /* SUBACKs waiting for a commit, in order */
+    ipb_held_suback_t *subacks; /* SUBACKs waiting for a commit: the newest, circular */
     char *username;       /* who owns it: ACL checks of deliveries while offline */
-    unsigned listener;    /* of its last connection: whose ACL those checks use */
     uint32_t serial;      /* tells sessions apart for No Local (0 = none) */
     uint32_t expire_at;   /* while offline: ipb__secs() deadline; 0 = never */
     uint32_t will_at;     /* ipb__secs() when the delayed will goes out */
     uint32_t nsubs;
-    uint32_t nqueued;
-    uint32_t queued_bytes; /* payload bytes queued, saturating (caps fit 31 bits) */
     uint32_t expiry;      /* session expiry interval, seconds */
     uint32_t mgen, midx;  /* scratch of one fan-out (see route.c) */
     uint32_t oidx;        /* 1 + slot in the broker's offline array; 0 = not there */
-    uint16_t ninflight;
-    uint16_t nrx_qos2;    /* the array's capacity follows from it: see ipb__session_rx_add() */
-    uint16_t next_pid;
-    uint32_t held;        /* acknowledgements waiting for a commit (persist.c) */
-    /* With persistence, the queue past a short head in memory is on disk only ("parked",
-     * counted in nqueued and queued_bytes): ndisk deliveries from sequence disk_next on,
-     * the newest disk_last. */
-    uint32_t ndisk;
-    uint64_t disk_next, disk_last;
-    bool stored;          /* it has a row in the persistence file */
-    bool pwait;           /* waiting for a commit to page its queue in (persist.c) */
-    bool trusted;         /* a bridge's local side (bridge.c): no ACL on its deliveries */
+    uint8_t listener;     /* of its last connection: whose ACL those checks use */
+    bool stored : 1;      /* it has a row in the persistence file */
+    bool pwait : 1;       /* waiting for a commit to page its queue in (persist.c) */
+    bool trusted : 1;     /* a bridge's local side (bridge.c): no ACL on its deliveries */
     char id[];            /* client identifier, in the same allocation */
 };
 
@@ -92,6 +113,30 @@ void ipb__session_reset(ipb_broker_t *b, ipb_session_t *s);
  * deliveries kept for reuse are freed (the broker closes). */
 void ipb__session_drop_deliveries(ipb_broker_t *b, ipb_session_t *s);
 void ipb__dlv_spares_free(ipb_broker_t *b);
+/* s's flow, allocated if it has none; NULL without memory. Inline: persist.c, which
+ * deliver.c calls, needs it. */
+static inline ipb_flow_t *ipb__session_flow(ipb_session_t *s)
+{
+    if (!s->flow)
+        s->flow = calloc(1, sizeof *s->flow);
+    return s->flow;
+}
+/* Free s's flow if it holds nothing and held nothing since the last call (the broker's
+ * sweep calls it for connected sessions, a few times a second), or now if idle_now. */
+void ipb__session_flow_trim(ipb_session_t *s, bool idle_now);
+/* Deliveries in s's queue (memory and disk) and in flight. */
+static inline uint32_t ipb__session_nqueued(const ipb_session_t *s)
+{
+    return s->flow ? s->flow->nqueued : 0;
+}
+static inline uint32_t ipb__session_held(const ipb_session_t *s)
+{
+    return s->flow ? s->flow->held : 0;
+}
+static inline uint32_t ipb__session_ninflight(const ipb_session_t *s)
+{
+    return s->flow ? s->flow->ninflight : 0;
+}
 void ipb__session_set_offline(ipb_broker_t *b, ipb_session_t *s, bool offline);
 /*
  * Give s a message at qos (already min(message, subscription)). Sends now if online and
@@ -134,6 +179,9 @@ ipb_conn_t *ipb__session_unlink(ipb_broker_t *b, ipb_session_t *s, bool ending);
  */
 ipb_session_t *ipb__session_attach(ipb_broker_t *b, ipb_conn_t *c, ipb_session_t *s,
                                    const char *id, bool fresh, bool *present);
+/* A SUBACK held for a commit joins s's, in order; the oldest leaves (NULL: none). */
+void ipb__session_suback_push(ipb_session_t *s, ipb_held_suback_t *h);
+ipb_held_suback_t *ipb__session_suback_pop(ipb_session_t *s);
 /* The SUBACKs held for s go unsent (its connection left: the client subscribes again). */
 void ipb__session_drop_subacks(ipb_session_t *s);
 /* c ends: unlink its session; publish or keep its will; free or time the session. */

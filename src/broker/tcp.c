@@ -4,6 +4,7 @@
  * WebSocket are the other implementation, layered.c, which wraps its own uv_tcp_t the
  * same way; listener.c picks one of the two for each accepted socket.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,13 +13,17 @@
 #include "peer.h"
 #include "tcp.h"
 
+/*
+ * A TCP client's is allocated only as far as its uv_tcp_t: 16 bytes less than the union
+ * with the larger uv_pipe_t, and no flag after it (the handle's type tells a unix socket
+ * apart), so an idle connection's transport takes a smaller malloc size class.
+ */
 typedef struct {
     ipb_transport_t base;
     union {
         uv_tcp_t tcp;
         uv_pipe_t pipe; /* a client of a unix socket listener: the same stream calls */
     } h;
-    bool unix_socket;
 } tcp_t;
 
 typedef struct {
@@ -118,7 +123,7 @@ static int tcp_shutdown(ipb_transport_t *tr)
 static void tcp_peer(ipb_transport_t *tr, char *buf, size_t len)
 {
     tcp_t *t = (tcp_t *)tr;
-    if (t->unix_socket)
+    if (t->h.tcp.type == UV_NAMED_PIPE)
         snprintf(buf, len, "unix:0");
     else
         ipb__tcp_peer_name(&t->h.tcp, buf, len);
@@ -142,11 +147,10 @@ static void on_refused_close(uv_handle_t *h)
 
 int ipb__tcp_accept(ipb_broker_t *b, unsigned index, uv_stream_t *server, bool unix_socket)
 {
-    tcp_t *t = calloc(1, sizeof *t);
+    tcp_t *t = calloc(1, unix_socket ? sizeof *t : offsetof(tcp_t, h) + sizeof(uv_tcp_t));
     if (!t)
         return UV_ENOMEM;
     t->base.vt = &tcp_vt;
-    t->unix_socket = unix_socket;
     if (unix_socket)
         uv_pipe_init(b->loop, &t->h.pipe, 0);
     else

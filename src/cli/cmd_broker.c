@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "broker/broker.h"
 #include "commands.h"
@@ -70,16 +69,6 @@ static void on_signal(uv_signal_t *s, int signum)
     }
 }
 
-/* Many idle clients need many descriptors: take what the hard limit allows. */
-static void raise_nofile(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-}
-
 static int parse_args(int argc, char **argv, ipb_config_t *cfg)
 {
     char err[600];
@@ -127,7 +116,6 @@ int cmd_broker(int argc, char **argv)
     int rc = parse_args(argc, argv, &cfg);
     if (rc >= 0)
         return rc;
-    raise_nofile();
     signal(SIGPIPE, SIG_IGN);
     uv_loop_t *loop = uv_default_loop();
     broker_main_t m = {0};

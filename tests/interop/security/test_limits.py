@@ -1,6 +1,7 @@
 """Limits against abuse on `iotplot broker`, byte-exact: topic length and levels on
 PUBLISH and SUBSCRIBE, the memory ceiling (5.0 PUBACK 0x97, 3.1.1 acknowledged and
-dropped), and max_connections; the broker keeps serving everyone else."""
+dropped), and max_connections (a dropped client's slot freed at once); the broker keeps
+serving everyone else."""
 import os
 import socket
 import sys
@@ -77,6 +78,15 @@ def max_connections():
         iptest.eventually(lambda: _connects(b), what="room again after one leaves")
 
 
+def room_after_abrupt_close():
+    """A client that drops its socket without DISCONNECT frees its slot at once, not after
+    the grace (5 s) a closing connection gets when its peer has not closed yet."""
+    with Broker("max_connections 1\n") as b:
+        one = b.connect("one")
+        one.close()
+        iptest.eventually(lambda: _connects(b), timeout=2.5, what="room soon after a drop")
+
+
 def _connects(b):
     s = socket.create_connection((iptest.HOST, b.port), timeout=10)
     try:
@@ -92,5 +102,7 @@ results = iptest.Results()
 results.check("max_topic_length and max_topic_levels", topic_length_and_levels)
 results.check("memory_limit refuses publishes with 0x97", memory_ceiling)
 results.check("max_connections", max_connections)
+results.check("max_connections: a dropped client's slot is free at once",
+              room_after_abrupt_close)
 results.check("max_retained_messages", retained_cap)
 results.finish()

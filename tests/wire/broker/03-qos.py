@@ -90,7 +90,37 @@ def qos_downgrade_on_ack_state():
         sub.send(puback(1)).sync()
 
 
+
+def qos_state_across_sweeps():
+    # A session's QoS 1/2 state lives apart from it and is freed by the broker's sweep (4
+    # a second) once it has stayed empty: what is pending must survive the sweeps, and
+    # what comes after a free must work as before.
+    with Broker("max_inflight_messages 1\n") as b:
+        sub = b.connect("sub")
+        sub.send(subscribe(1, [("s", 1)])).expect(suback(1, [1]))
+        pub = b.connect("pub")
+        pub.send(publish("s", "in", 2, pid=7)).expect(pubrec(7))
+        sub.expect(publish("s", "in", 1, pid=1), "delivered at once")
+        pub.send(publish("s", "a", 1, pid=8)).expect(puback(8))
+        pub.send(publish("s", "b", 1, pid=9)).expect(puback(9)).sync()
+        time.sleep(1.2)  # several sweeps, with an id received, one in flight, two queued
+        pub.send(publish("s", "in", 2, dup=True, pid=7)).expect(pubrec(7), "id kept")
+        pub.send(pubrel(7)).expect(pubcomp(7))
+        sub.send(puback(1)).expect(publish("s", "a", 1, pid=2), "queue kept")
+        sub.send(puback(2)).expect(publish("s", "b", 1, pid=3), "in its order")
+        sub.send(puback(3)).sync()
+        time.sleep(1.2)  # empty for several sweeps: freed
+        pub.send(publish("s", "c", 1, pid=10)).expect(puback(10))
+        sub.expect(publish("s", "c", 1, pid=1), "ids start again once none is in flight")
+        sub.send(puback(1)).sync()
+        pub.send(pubrel(7)).expect(pubcomp(7), "3.1.1: PUBCOMP for an id released before")
+        pub.send(publish("s", "in", 2, pid=7)).expect(pubrec(7), "the id is new again")
+        pub.send(pubrel(7)).expect(pubcomp(7))
+        sub.expect(publish("s", "in", 1, pid=2), "delivered as a new message").sync()
+
+
 run([("qos1_in_out", qos1_in_out), ("qos1_out_acks", qos1_out_acks),
      ("qos2_in_exactly_once", qos2_in_exactly_once),
      ("qos2_out", qos2_out), ("qos2_out_v5_refused", qos2_out_v5_refused),
-     ("qos_downgrade_on_ack_state", qos_downgrade_on_ack_state)])
+     ("qos_downgrade_on_ack_state", qos_downgrade_on_ack_state),
+     ("qos_state_across_sweeps", qos_state_across_sweeps)])
