@@ -3,6 +3,7 @@
 
     bench/broker/bench.py BUILD_DIR [--seconds S] [--idle N] [--rounds R] [--persistence]
                           [--only NAME[,NAME]] [--flashmq PATH] [--idle-only]
+                          [--payload BYTES]
 
 For every scenario, each broker is started fresh with the same configuration, the C load
 generator (ipb_loadgen) runs against it, and the broker is stopped; the two run in
@@ -24,6 +25,9 @@ sleeping prober are not starved by the load generator itself; every broker gets 
 --only runs just the named scenarios (fanin, pairs, fanout, latency, latency-flood, idle).
 FlashMQ runs beside mosquitto when --flashmq PATH or IOTPLOT_BENCH_FLASHMQ names its binary
 (skipped otherwise); it is not asked for the persistence runs.
+
+--payload BYTES: the messages' payload size (64 unless told; the issue's other size is
+1024); the idle scenario sends none.
 
 --idle N connects N idle clients (--idle-only: that scenario alone). Each process needs a
 descriptor per connection: this script raises its RLIMIT_NOFILE soft limit to the hard
@@ -98,13 +102,14 @@ def run_one(name, broker_cmd, loadgen, args, d, extra=""):
             return loadgen_json(subprocess.run(base + args, capture_output=True, text=True,
                                                timeout=300), args)
         q, secs = args[args.index("-q") + 1], float(args[args.index("-t") + 1])
-        flood_args = ["-s", "pairs", "-q", q, "-t", str(secs + 1.5)]
+        size = args[args.index("-b") + 1] if "-b" in args else "64"
+        flood_args = ["-s", "pairs", "-q", q, "-t", str(secs + 1.5), "-b", size]
         flood = subprocess.Popen(["nice", "-n", "10"] + base + flood_args,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             time.sleep(1.0)  # its 100 pairs connected and flooding before the stream starts
             probe = loadgen_json(subprocess.run(base + ["-s", "latency", "-q", q, "-t",
-                                                        str(secs)],
+                                                        str(secs), "-b", size],
                                                 capture_output=True, text=True, timeout=300),
                                  args)
             out, err = flood.communicate(timeout=300)
@@ -135,6 +140,7 @@ def main():
     ap.add_argument("--flashmq", default=os.environ.get("IOTPLOT_BENCH_FLASHMQ", ""),
                     help="FlashMQ's binary, to run beside mosquitto (or IOTPLOT_BENCH_FLASHMQ)")
     ap.add_argument("--idle-only", action="store_true", help="only the idle scenario (--only idle)")
+    ap.add_argument("--payload", default="64", help="bytes of each message's payload")
     a = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -159,13 +165,15 @@ def main():
         runs.append((f"latency-flood QoS {q}", ["-s", "latency-flood", "-q", q, "-t", a.seconds],
                      None, None))
     runs.append(("idle", ["-s", "idle", "-n", a.idle], None, None))
+    runs = [(n, args if args[1] == "idle" else args + ["-b", a.payload], k, b)
+            for n, args, k, b in runs]
     if a.idle_only:
         a.only = "idle"
     if a.only:
         only = a.only.split(",")
         runs = [r for r in runs if r[1][1] in only]
     if a.persistence:
-        fanin = ["-s", "fanin", "-q", "1", "-t", a.seconds]
+        fanin = ["-s", "fanin", "-q", "1", "-t", a.seconds, "-b", a.payload]
         runs = [("fanin QoS 1 in memory (msg/s)", fanin, "delivered_per_s", max),
                 ("fanin QoS 1 persistent, subscriber online (msg/s)",
                  fanin + ["--persistent", "1"], "delivered_per_s", max),

@@ -3,9 +3,9 @@
  * packets made and read with the iotplot codec, many connections in one thread.
  *
  *   ipb_loadgen -p PORT -s SCENARIO [-q QOS] [-t SECONDS] [-n CONNS] [--pid BROKER_PID]
- *               [--persistent 1] [--offline 1] [-m MESSAGES]
+ *               [--persistent 1] [--offline 1] [-m MESSAGES] [-b PAYLOAD_BYTES]
  *
- * Scenarios (64-byte payloads):
+ * Scenarios (payloads of -b bytes, 64 unless told; 16 to 65,536):
  *   fanin    100 publishers -> 1 subscriber on a wildcard filter
  *   pairs    100 publisher/subscriber pairs, one topic each
  *   fanout   1 publisher -> 100 subscribers of one topic
@@ -52,7 +52,9 @@
 
 #include "iotplot/codec.h"
 
-#define PAYLOAD 64
+#define PAYLOAD 64        /* bytes of a message's payload unless -b says otherwise */
+#define PAYLOAD_MIN 16    /* the publisher's index, sequence and send time */
+#define PAYLOAD_MAX 65536
 /* Descriptors kept free besides the connections (epoll, stdio, the broker's own). */
 #define FD_SPARE 32
 /* Idle: connections opened and not answered yet, at most. */
@@ -89,6 +91,7 @@ typedef struct {
     bool lean;         /* idle: buffers are freed once empty, a connection may be refused */
     int ngone;         /* idle: connections the broker closed */
     int per_addr;      /* idle: connections per source address */
+    size_t payload;    /* -b: bytes of each message's payload */
 } lg_t;
 
 static uint64_t now_ns(void)
@@ -201,8 +204,9 @@ static int open_conn(lg_t *g, int port, conn_t *c)
 
 static void send_publish(lg_t *g, conn_t *c, const char *topic)
 {
-    uint8_t payload[PAYLOAD];
-    memset(payload, 'x', sizeof payload);
+    static uint8_t payload[PAYLOAD_MAX]; /* one thread; the filler written once */
+    if (payload[PAYLOAD_MAX - 1] != 'x')
+        memset(payload, 'x', sizeof payload);
     uint32_t idx = (uint32_t)c->idx, seq = (uint32_t)c->sent;
     uint64_t ts = now_ns();
     memcpy(payload, &idx, 4);
@@ -210,7 +214,7 @@ static void send_publish(lg_t *g, conn_t *c, const char *topic)
     memcpy(payload + 8, &ts, 8);
     ipm_packet_t p = {.type = IPM_PUBLISH};
     p.u.publish.topic = ipm_str(topic);
-    p.u.publish.payload = (ipm_bytes_t){payload, PAYLOAD};
+    p.u.publish.payload = (ipm_bytes_t){payload, g->payload};
     p.u.publish.qos = (uint8_t)g->qos;
     if (g->qos) {
         if (++c->pid == 0)
@@ -658,6 +662,15 @@ int main(int argc, char **argv)
             g.max_msgs = strtoull(argv[i + 1], NULL, 10);
         else if (!strcmp(argv[i], "--offline"))
             g.persistent = g.offline = atoi(argv[i + 1]) != 0;
+        else if (!strcmp(argv[i], "-b"))
+            g.payload = strtoul(argv[i + 1], NULL, 10);
+    }
+    if (!g.payload)
+        g.payload = PAYLOAD;
+    if (g.payload < PAYLOAD_MIN || g.payload > PAYLOAD_MAX) {
+        fprintf(stderr, "ipb_loadgen: -b %zu: a payload is %d to %d bytes\n", g.payload,
+                PAYLOAD_MIN, PAYLOAD_MAX);
+        return 2;
     }
     /* Soft to hard: the idle scenario needs a descriptor per connection. */
     struct rlimit rl;
