@@ -214,7 +214,7 @@ static void send_publish(lg_t *g, conn_t *c, const char *topic)
     memcpy(payload + 8, &ts, 8);
     ipm_packet_t p = {.type = IPM_PUBLISH};
     p.u.publish.topic = ipm_str(topic);
-    p.u.publish.payload = (ipm_bytes_t){payload, g->payload};
+    p.u.publish.payload = (ipm_bytes_t){payload, (uint32_t)g->payload}; /* <= PAYLOAD_MAX */
     p.u.publish.qos = (uint8_t)g->qos;
     if (g->qos) {
         if (++c->pid == 0)
