@@ -97,15 +97,19 @@ class Device:
             if waiting > 2000:     # paho queues without bound: keep it near the window
                 time.sleep(0.001)
                 continue
-            info = self.c.publish(f"{self.session}/data", json.dumps(["s", i]), qos=self.qos)
-            with self.lock:
-                if info.mid in self.early:
-                    self.early.discard(info.mid)
-                    self.acked.add(i)
-                else:
-                    self.row_of[info.mid] = i
+            self._publish(i)
             i += 1
-            self.sent = i
+
+    def _publish(self, i):
+        """Row i published; its acknowledgement may come before publish() returns."""
+        info = self.c.publish(f"{self.session}/data", json.dumps(["s", i]), qos=self.qos)
+        with self.lock:
+            if info.mid in self.early:
+                self.early.discard(info.mid)
+                self.acked.add(i)
+            else:
+                self.row_of[info.mid] = i
+            self.sent = i + 1
 
     def start(self):
         self.thread.start()
@@ -231,15 +235,8 @@ class ResendingDevice(Device):
             if waiting >= self.WINDOW:
                 time.sleep(0.0005)
                 continue
-            info = self.c.publish(f"{self.session}/data", json.dumps(["s", i]), qos=self.qos)
-            with self.lock:
-                if info.mid in self.early:
-                    self.early.discard(info.mid)
-                    self.acked.add(i)
-                else:
-                    self.row_of[info.mid] = i
-                i += 1
-                self.sent = i
+            self._publish(i)
+            i += 1
 
     def finish(self, more):
         """Publish `more` rows after those sent so far, then wait until the broker
