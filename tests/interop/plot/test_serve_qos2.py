@@ -8,10 +8,12 @@ Then a new row under id 5, DUP set as for a message whose first send was lost: s
 restarted broker has never heard of (id 6, whose PUBREC the device had before the kill)
 still reaches the plot server: its PUBCOMP comes (0x00 in 5.0), and a new row under
 id 6 is stored. Each for 3.1.1 and 5.0 (clean session off / a session expiry), without
-and with `persistence true` (serve -c). And a clean start forgets the ids kept."""
+and with `persistence true` (serve -c). And a clean start forgets the ids kept, as does
+a session that ends with its connection."""
 import csv
 import os
 import signal
+import sqlite3
 import sys
 
 import iptest
@@ -110,6 +112,43 @@ def clean_start(v):
         iptest.expect_eq(sorted(rows), [1, 2], "rows stored")
 
 
+def clean_session_leaves_none(v):
+    """Sessions that end with their connection (clean session, no expiry) take the QoS 2
+    ids the plot server kept for them along: 20 clients, each under its own id, leave 5
+    messages each with PUBREC and without PUBREL and never come back; once serve has
+    stopped, its store keeps no id of theirs (else a user cycling client ids could grow
+    it without bound). A session that outlives its connection keeps them."""
+    with iptest.tempdir() as d:
+        out = os.path.join(d, "out")
+        with plotlib.serve(out, "-s", "w") as (_, port, _log):
+            c = connect(port, f"wire-keep-{v}", v)
+            c.send(wire.publish("w/new_series", '["s", "i"]', qos=1, pid=1, v=v))
+            c.expect(wire.puback(1, v=v), "PUBACK of new_series")
+            c.send(wire.publish("w/data", '["s", 0]', qos=2, pid=9, v=v))
+            c.expect(wire.pubrec(9, v=v), "PUBREC 9 of the kept session")
+            c.close()
+            for i in range(20):
+                c = wire.Client(port)
+                c.send(wire.connect(f"wire-gone-{v}-{i}", v=v, clean=True))
+                c.read_packet()
+                for pid in range(1, 6):
+                    c.send(wire.publish("w/data", f'["s", {i * 10 + pid}]', qos=2, pid=pid, v=v))
+                    c.expect(wire.pubrec(pid, v=v), f"PUBREC {pid} of client {i}")
+                c.close()
+            c = connect(port, f"wire-last-{v}", v, clean=True)
+            c.send(wire.publish("w/save_series", '["s", "s.csv"]', qos=1, pid=2, v=v))
+            c.expect(wire.puback(2, v=v), "PUBACK of save_series")
+            plotlib.wait_file(os.path.join(out, "s.csv"), 60)
+            c.send(wire.disconnect(v=v))
+            c.close()
+        db = sqlite3.connect(os.path.join(out, "iotplot-series.db"))
+        try:
+            kept = db.execute("SELECT client, id FROM qos2_clients ORDER BY client").fetchall()
+        finally:
+            db.close()
+        iptest.expect_eq(kept, [(f"wire-keep-{v}", 9)], "QoS 2 ids kept in the store")
+
+
 res = iptest.Results()
 for persist in (False, True):
     for v, name in ((V311, "3.1.1"), (V5, "5.0")):
@@ -119,4 +158,6 @@ for persist in (False, True):
 for v, name in ((V311, "3.1.1"), (V5, "5.0")):
     res.check(f"serve, {name}: a clean start forgets the QoS 2 ids the plot server kept",
               clean_start, v)
+    res.check(f"serve, {name}: a session that ends with its connection leaves no QoS 2 ids "
+              "in the store", clean_session_leaves_none, v)
 res.finish()
