@@ -287,10 +287,6 @@ void ipb__conn_close(ipb_conn_t *c, const char *why)
         b->clients_disconnected++;
     }
     ipb__local_forget(c); /* nothing waiting is sent: the client sends it again */
-    /* A session without expiry ends here: receivers that keep its QoS 2 ids drop them, as
-     * its next connect (a clean start) would, so a client that never returns leaves none. */
-    if (c->s && !c->s->expiry)
-        (void)ipb__local_clean_start(b, c->s->id);
     ipb__session_detach(b, c);
     c->state = IPB_CONN_CLOSING;
     c->last_rx = (uint32_t)ipb__now(b);

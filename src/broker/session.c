@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "conn.h"
 #include "core.h"
+#include "local.h"
 #include "outq.h"
 #include "persist.h"
 #include "session.h"
@@ -168,6 +169,17 @@ void ipb__session_free(ipb_broker_t *b, ipb_session_t *s)
     free(s);
 }
 
+/*
+ * s ends (its expiry ran out, or it had none and its connection went), as opposed to being
+ * freed with the broker: in-process receivers that keep its QoS 2 ids drop them, as its
+ * next clean start would, so a client that never returns leaves none behind.
+ */
+static void end_session(ipb_broker_t *b, ipb_session_t *s)
+{
+    (void)ipb__local_clean_start(b, s->id); /* a receiver that fails keeps at most its window */
+    ipb__session_free(b, s);
+}
+
 void ipb__sessions_free_all(ipb_broker_t *b)
 {
     for (size_t i = 0; i < b->nstab; i++)
@@ -256,7 +268,7 @@ void ipb__session_detach(ipb_broker_t *b, ipb_conn_t *c)
     if (!s)
         return;
     if (!s->expiry) {
-        ipb__session_free(b, s);
+        end_session(b, s);
         return;
     }
     forget(b, s); /* first: the acknowledgements it held keep its flow */
@@ -337,7 +349,7 @@ void ipb__sessions_tick(ipb_broker_t *b, uint64_t now_ms)
             ipb__msg_unref(w);
         }
         if (ending)
-            ipb__session_free(b, s);
+            end_session(b, s);
         else if (!s->will && !s->expire_at)
             ipb__session_set_offline(b, s, false); /* nothing left to time */
     }

@@ -8,13 +8,14 @@ Then a new row under id 5, DUP set as for a message whose first send was lost: s
 restarted broker has never heard of (id 6, whose PUBREC the device had before the kill)
 still reaches the plot server: its PUBCOMP comes (0x00 in 5.0), and a new row under
 id 6 is stored. Each for 3.1.1 and 5.0 (clean session off / a session expiry), without
-and with `persistence true` (serve -c). And a clean start forgets the ids kept, as does
-a session that ends with its connection."""
+and with `persistence true` (serve -c). And a clean start forgets the ids kept, as do
+a session that ends with its connection and one whose expiry runs out."""
 import csv
 import os
 import signal
 import sqlite3
 import sys
+import time
 
 import iptest
 import plotlib
@@ -149,6 +150,41 @@ def clean_session_leaves_none(v):
         iptest.expect_eq(kept, [(f"wire-keep-{v}", 9)], "QoS 2 ids kept in the store")
 
 
+def stored_ids(out):
+    db = sqlite3.connect(os.path.join(out, "iotplot-series.db"))
+    try:
+        return db.execute("SELECT client, id FROM qos2_clients ORDER BY client").fetchall()
+    finally:
+        db.close()
+
+
+def expired_session_leaves_none():
+    """A 5.0 session whose expiry runs out while serve runs takes its QoS 2 ids along: a
+    client with a 1 s Session Expiry Interval leaves a message with PUBREC and without
+    PUBREL and never comes back; its id leaves the store once the session has expired,
+    while a session with an hour to go keeps its own."""
+    with iptest.tempdir() as d:
+        out = os.path.join(d, "out")
+        with plotlib.serve(out, "-s", "w") as (_, port, _log):
+            c = connect(port, "wire-hour", V5)
+            c.send(wire.publish("w/new_series", '["s", "i"]', qos=1, pid=1, v=V5))
+            c.expect(wire.puback(1, v=V5), "PUBACK of new_series")
+            c.send(wire.publish("w/data", '["s", 0]', qos=2, pid=9, v=V5))
+            c.expect(wire.pubrec(9, v=V5), "PUBREC 9 of the hour-long session")
+            c.close()
+            c = wire.Client(port)
+            c.send(wire.connect("wire-second", v=V5, clean=True, p=[(0x11, 1)]))
+            c.read_packet()
+            c.send(wire.publish("w/data", '["s", 1]', qos=2, pid=4, v=V5))
+            c.expect(wire.pubrec(4, v=V5), "PUBREC 4 of the one-second session")
+            c.close()
+            both = [("wire-hour", 9), ("wire-second", 4)]
+            deadline = time.monotonic() + 30
+            while (kept := stored_ids(out)) == both and time.monotonic() < deadline:
+                time.sleep(0.1)  # the store changes when the broker's tick ends the session
+        iptest.expect_eq(kept, [("wire-hour", 9)], "QoS 2 ids kept once the session expired")
+
+
 res = iptest.Results()
 for persist in (False, True):
     for v, name in ((V311, "3.1.1"), (V5, "5.0")):
@@ -160,4 +196,6 @@ for v, name in ((V311, "3.1.1"), (V5, "5.0")):
               clean_start, v)
     res.check(f"serve, {name}: a session that ends with its connection leaves no QoS 2 ids "
               "in the store", clean_session_leaves_none, v)
+res.check("serve, 5.0: a session whose expiry runs out leaves no QoS 2 ids in the store",
+          expired_session_leaves_none)
 res.finish()
