@@ -172,38 +172,56 @@ static size_t plot_metrics(void *arg, char *buf, size_t len)
                                         st.commit_seconds);
 }
 
-/* Configure, create and start the broker and attach the plot server. */
-static int open_broker(ipp_serve_t *s)
+/* Configure and create the broker into s->broker; *console tells whether it serves one. */
+static int new_broker(ipp_serve_t *s, ipb_config_t *bc, bool *console)
 {
-    ipb_config_t bc;
-    ipb_config_init(&bc);
+    ipb_config_init(bc);
     /* Zero configuration: devices find the broker over mDNS unless told not to (the
      * flag, or `announce false` in the file). */
-    bc.announce = !s->cfg.no_announce;
+    bc->announce = !s->cfg.no_announce;
     if (s->cfg.config_file) {
-        int rc = ipb_config_load(&bc, s->cfg.config_file, s->err, sizeof s->err);
+        int rc = ipb_config_load(bc, s->cfg.config_file, s->err, sizeof s->err);
         if (rc < 0)
             return -1;
     }
-    bool console = false;
-    if (bc.n_listeners == 0) {
-        ipb_config_add_listener(&bc, s->cfg.port, s->cfg.address);
+    *console = false;
+    if (bc->n_listeners == 0) {
+        ipb_config_add_listener(bc, s->cfg.port, s->cfg.address);
         /* The console and MQTT over WebSockets on a second listener. */
-        if (s->cfg.http && ipb_config_add_listener(&bc, s->cfg.http_port, s->cfg.address) == 0)
-            bc.listeners[1].websockets = console = true;
+        if (s->cfg.http && ipb_config_add_listener(bc, s->cfg.http_port, s->cfg.address) == 0)
+            bc->listeners[1].websockets = *console = true;
     }
     /* The console links to what the plot server writes: serve the folder under /plots/. */
-    if (!bc.plots_dir[0])
-        snprintf(bc.plots_dir, sizeof bc.plots_dir, "%s", s->cfg.dir);
+    if (!bc->plots_dir[0])
+        snprintf(bc->plots_dir, sizeof bc->plots_dir, "%s", s->cfg.dir);
     if (s->cfg.no_announce)
-        bc.announce = false;
+        bc->announce = false;
     if (s->cfg.quiet_broker)
-        bc.log_dest = IPB_LOG_DEST_NONE;
-    int rc = ipb_broker_new(&s->loop, &bc, &s->broker);
+        bc->log_dest = IPB_LOG_DEST_NONE;
+    int rc = ipb_broker_new(&s->loop, bc, &s->broker);
     if (rc < 0) {
         snprintf(s->err, sizeof s->err, "broker: %s", ipm_strerror(rc));
         return -1;
     }
+    return 0;
+}
+
+/* Configure, create and start the broker and attach the plot server. */
+static int open_broker(ipp_serve_t *s)
+{
+    /* The configuration's fixed tables (listeners, bridges) make it about 140 KB: heap,
+     * not the stack. Only allow_anonymous is needed once the broker has its copy. */
+    ipb_config_t *bc = malloc(sizeof *bc);
+    if (!bc) {
+        snprintf(s->err, sizeof s->err, "broker: %s", ipm_strerror(IPM_ENOMEM));
+        return -1;
+    }
+    bool console;
+    int rc = new_broker(s, bc, &console);
+    bool anonymous = bc->allow_anonymous;
+    free(bc);
+    if (rc < 0)
+        return -1;
     ipb_broker_set_api(s->broker, store_api, s);
     ipb_broker_set_metrics(s->broker, plot_metrics, s);
     rc = ipb_broker_start(s->broker);
@@ -216,7 +234,7 @@ static int open_broker(ipp_serve_t *s)
     s->http_port = console ? ipb_broker_port(s->broker, 1) : 0;
     /* Logins are on when a client without a user name is refused: then a user's files
      * are theirs (and /plots/ serves each user only their own folder). */
-    s->owned = !bc.allow_anonymous;
+    s->owned = !anonymous;
     /* Rows are acknowledged to the devices only once committed (on_commit). */
     ipb_local_receiver_t *rx;
     rc = ipb_local_receiver_new(s->broker, on_local, s, &rx);

@@ -111,15 +111,25 @@ static int parse_args(int argc, char **argv, ipb_config_t *cfg)
 
 int cmd_broker(int argc, char **argv)
 {
-    ipb_config_t cfg;
-    ipb_config_init(&cfg);
-    int rc = parse_args(argc, argv, &cfg);
-    if (rc >= 0)
+    /* About 140 KB of fixed tables (listeners, bridges): on the heap, not the stack, and
+     * only until the broker has taken its copy. */
+    ipb_config_t *cfg = malloc(sizeof *cfg);
+    if (!cfg) {
+        fprintf(stderr, "iotplot broker: %s\n", ipm_strerror(IPM_ENOMEM));
+        return 1;
+    }
+    ipb_config_init(cfg);
+    int rc = parse_args(argc, argv, cfg);
+    if (rc >= 0) {
+        free(cfg);
         return rc;
+    }
     signal(SIGPIPE, SIG_IGN);
     uv_loop_t *loop = uv_default_loop();
     broker_main_t m = {0};
-    if ((rc = ipb_broker_new(loop, &cfg, &m.b)) < 0) {
+    rc = ipb_broker_new(loop, cfg, &m.b);
+    free(cfg);
+    if (rc < 0) {
         fprintf(stderr, "iotplot broker: %s\n", ipm_strerror(rc));
         return 1;
     }
